@@ -1,0 +1,3 @@
+//! Library of the provider: see the modules for the layers.
+
+pub mod azure;
