@@ -1,0 +1,11 @@
+//! The go-plugin side: how Terraform starts the provider, authenticates it
+//! (AutoMTLS), talks to it (gRPC with the companion services), and stops it.
+
+pub mod handshake;
+pub mod logging;
+pub mod serve;
+pub mod services;
+pub mod tls;
+
+pub use handshake::{HandshakeEnv, HandshakeError};
+pub use serve::{Mode, ServeError, serve};

@@ -1,0 +1,415 @@
+//! The `vm` provider: its configuration (named and defaulted like azurerm's,
+//! so existing pipelines work unchanged) and its resources.
+//!
+//! Configuration is only resolved and checked here; authentication happens
+//! on the first Azure call, so `validate` and empty plans never touch the
+//! network.
+
+use std::sync::{Arc, OnceLock};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::resources::vm_access_reset::VmAccessReset;
+use crate::tfprotocol::{
+    Attribute, Block, Diagnostic, Diagnostics, Object, Provider, Resource, Schema,
+};
+
+pub const TYPE_NAME: &str = "vm";
+
+/// Where each setting comes from: its attribute and its environment
+/// variables, in the order they are consulted.
+pub const SETTINGS: &[Setting] = &[
+    Setting::string(
+        "subscription_id",
+        &["ARM_SUBSCRIPTION_ID"],
+        "The subscription of the VMs.",
+    ),
+    Setting::string(
+        "tenant_id",
+        &["ARM_TENANT_ID"],
+        "The Microsoft Entra tenant to authenticate in.",
+    ),
+    Setting::string(
+        "client_id",
+        &["ARM_CLIENT_ID"],
+        "The client (application) ID of the service principal or managed identity.",
+    ),
+    Setting::secret(
+        "client_secret",
+        &["ARM_CLIENT_SECRET"],
+        "The service principal's client secret.",
+    ),
+    Setting::string(
+        "client_certificate_path",
+        &["ARM_CLIENT_CERTIFICATE_PATH"],
+        "Path to a PKCS#12 (.pfx) file with the service principal's certificate and private key.",
+    ),
+    Setting::secret(
+        "client_certificate_password",
+        &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
+        "The password of the certificate file.",
+    ),
+    Setting::bool(
+        "use_oidc",
+        &["ARM_USE_OIDC"],
+        "Authenticate with an OpenID Connect token (workload identity federation).",
+    ),
+    Setting::secret(
+        "oidc_token",
+        &["ARM_OIDC_TOKEN"],
+        "An OIDC ID token to exchange for an Azure token.",
+    ),
+    Setting::string(
+        "oidc_token_file_path",
+        &["ARM_OIDC_TOKEN_FILE_PATH"],
+        "A file holding an OIDC ID token, read at each use.",
+    ),
+    Setting::string(
+        "oidc_request_url",
+        &["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"],
+        "The URL to request an OIDC token from (GitHub Actions sets it).",
+    ),
+    Setting::secret(
+        "oidc_request_token",
+        &["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+        "The bearer token for `oidc_request_url` (GitHub Actions sets it).",
+    ),
+    Setting::string(
+        "ado_pipeline_service_connection_id",
+        &[
+            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+            "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+        ],
+        "The Azure DevOps service connection to authenticate with (with `use_oidc`; needs `SYSTEM_ACCESSTOKEN` in the environment).",
+    ),
+    Setting::bool(
+        "use_msi",
+        &["ARM_USE_MSI"],
+        "Authenticate with the managed identity of the machine running Terraform.",
+    ),
+    Setting::bool(
+        "use_cli",
+        &["ARM_USE_CLI"],
+        "Authenticate with the Azure CLI's login when nothing else is configured. Defaults to `true`.",
+    ),
+    Setting::string(
+        "environment",
+        &["ARM_ENVIRONMENT"],
+        "The Azure cloud: `public` (default), `usgovernment` or `china`.",
+    ),
+    Setting::string(
+        "metadata_host",
+        &["ARM_METADATA_HOSTNAME"],
+        "The host of a custom cloud's metadata endpoint (Azure Stack Hub, or the bundled emulator); its endpoints replace `environment`'s.",
+    ),
+];
+
+pub const ENVIRONMENTS: &[&str] = &["public", "usgovernment", "china"];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    String,
+    Secret,
+    Bool,
+}
+
+#[derive(Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    pub env: &'static [&'static str],
+    pub kind: Kind,
+    pub description: &'static str,
+}
+
+impl Setting {
+    const fn string(
+        name: &'static str,
+        env: &'static [&'static str],
+        description: &'static str,
+    ) -> Setting {
+        Setting {
+            name,
+            env,
+            kind: Kind::String,
+            description,
+        }
+    }
+    const fn secret(
+        name: &'static str,
+        env: &'static [&'static str],
+        description: &'static str,
+    ) -> Setting {
+        Setting {
+            name,
+            env,
+            kind: Kind::Secret,
+            description,
+        }
+    }
+    const fn bool(
+        name: &'static str,
+        env: &'static [&'static str],
+        description: &'static str,
+    ) -> Setting {
+        Setting {
+            name,
+            env,
+            kind: Kind::Bool,
+            description,
+        }
+    }
+
+    fn attribute(&self) -> Attribute {
+        let attr = match self.kind {
+            Kind::String => Attribute::string(self.name),
+            Kind::Secret => Attribute::string(self.name).sensitive(),
+            Kind::Bool => Attribute::bool(self.name),
+        };
+        attr.optional().env(self.env).description(self.description)
+    }
+}
+
+pub fn schema() -> Schema {
+    let block = SETTINGS.iter().fold(
+        Block::new(
+            "Resets passwords and Remote Desktop settings of Azure Windows VMs. Authentication settings follow the azurerm \
+             provider: every argument falls back to the same `ARM_*` environment variable.",
+        ),
+        |b, s| b.attribute(s.attribute()),
+    );
+    Schema { version: 0, block }
+}
+
+/// A provider setting after the configuration-then-environment fallback.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Resolved {
+    String(String),
+    Bool(bool),
+}
+
+/// Settings as resolved by `configure`; secrets never appear in Debug.
+#[derive(Clone, Default)]
+pub struct ResolvedSettings {
+    values: std::collections::BTreeMap<&'static str, Resolved>,
+}
+
+impl std::fmt::Debug for ResolvedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.values.keys()).finish()
+    }
+}
+
+impl ResolvedSettings {
+    pub fn string(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(Resolved::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.values.get(name) {
+            Some(Resolved::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Applies the environment fallbacks and checks values that have a fixed
+/// set of choices. Unknown configuration values are skipped (validate runs
+/// before they are known).
+pub fn resolve(
+    config: &Object,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ResolvedSettings, Diagnostics> {
+    let mut settings = ResolvedSettings::default();
+    let mut diags = Diagnostics::new();
+    for s in SETTINGS {
+        let from_config = match s.kind {
+            Kind::Bool => config.get_bool(s.name).map(Resolved::Bool),
+            _ => config
+                .get_string(s.name)
+                .filter(|v| !v.is_empty())
+                .map(|v| Resolved::String(v.to_string())),
+        };
+        let from_env = || {
+            s.env.iter().find_map(|var| {
+                let value = env(var).filter(|v| !v.trim().is_empty())?;
+                Some(match s.kind {
+                    Kind::Bool => match parse_bool(&value) {
+                        Some(b) => Ok(Resolved::Bool(b)),
+                        None => Err(Diagnostic::error(
+                            format!("Invalid {var}"),
+                            format!("{var} must be true or false (it sets `{}`).", s.name),
+                        )),
+                    },
+                    _ => Ok(Resolved::String(value)),
+                })
+            })
+        };
+        match from_config.map(Ok).or_else(from_env) {
+            Some(Ok(v)) => {
+                settings.values.insert(s.name, v);
+            }
+            Some(Err(d)) => diags.push(d),
+            None => {}
+        }
+    }
+    if let Some(e) = settings.string("environment")
+        && !ENVIRONMENTS.contains(&e.to_ascii_lowercase().as_str())
+    {
+        diags.push(
+            Diagnostic::error(
+                "Unknown Azure environment",
+                format!("{e:?} is not an Azure cloud. Use one of: public, usgovernment, china; or `metadata_host` for a custom cloud."),
+            )
+            .at_attr("environment"),
+        );
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(settings)
+    }
+}
+
+/// What resources share: the resolved settings once configured, and the
+/// token StopProvider cancels.
+pub struct ProviderState {
+    pub settings: OnceLock<ResolvedSettings>,
+    pub stop: CancellationToken,
+}
+
+pub struct VmProvider {
+    schema: Schema,
+    resources: Vec<Arc<dyn Resource>>,
+    pub state: Arc<ProviderState>,
+}
+
+impl VmProvider {
+    pub fn new(stop: CancellationToken) -> VmProvider {
+        let state = Arc::new(ProviderState {
+            settings: OnceLock::new(),
+            stop,
+        });
+        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(state.clone()))];
+        VmProvider {
+            schema: schema(),
+            resources,
+            state,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Provider for VmProvider {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn resources(&self) -> &[Arc<dyn Resource>] {
+        &self.resources
+    }
+
+    fn validate(&self, config: &Object) -> Diagnostics {
+        match resolve(config, |_| None) {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d,
+        }
+    }
+
+    async fn configure(&self, config: &Object, terraform_version: &str) -> Diagnostics {
+        match resolve(config, |k| std::env::var(k).ok()) {
+            Ok(settings) => {
+                tracing::debug!(terraform_version, settings = ?settings, "provider configured");
+                let _ = self.state.settings.set(settings);
+                Diagnostics::new()
+            }
+            Err(d) => d,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tfprotocol::Value;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn configuration_wins_over_environment() {
+        let config = Object::new().with("subscription_id", Value::string("from-config"));
+        let s = resolve(
+            &config,
+            env(&[("ARM_SUBSCRIPTION_ID", "from-env"), ("ARM_TENANT_ID", "t")]),
+        )
+        .unwrap();
+        assert_eq!(s.string("subscription_id"), Some("from-config"));
+        assert_eq!(s.string("tenant_id"), Some("t"));
+    }
+
+    #[test]
+    fn github_actions_variables_are_the_second_fallback() {
+        let s = resolve(
+            &Object::new(),
+            env(&[
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
+                ("ARM_USE_OIDC", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.string("oidc_request_url"), Some("https://gh"));
+        assert_eq!(s.bool("use_oidc"), Some(true));
+        let s = resolve(
+            &Object::new(),
+            env(&[
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
+                ("ARM_OIDC_REQUEST_URL", "https://arm"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.string("oidc_request_url"), Some("https://arm"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = resolve(&Object::new(), env(&[("ARM_USE_MSI", "maybe")])).unwrap_err();
+        assert!(e.iter().any(|d| d.summary.contains("ARM_USE_MSI")));
+        let config = Object::new().with("environment", Value::string("mars"));
+        let e = resolve(&config, env(&[])).unwrap_err();
+        assert_eq!(
+            e.0[0].path,
+            Some(crate::tfprotocol::AttributePath::attr("environment"))
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let s = resolve(
+            &Object::new(),
+            env(&[("ARM_CLIENT_SECRET", "hunter2-secret")]),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Diagnostics: what Terraform shows a human. Every error in the provider
+//! ends up here, with a summary, a detail that says what to do, and where
+//! possible the attribute it is about, so Terraform underlines that line.
+
+use super::proto;
+use super::value::{AttributePath, PathStep};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub path: Option<AttributePath>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
+    }
+
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
+    }
+
+    pub fn at(mut self, path: AttributePath) -> Diagnostic {
+        self.path = Some(path);
+        self
+    }
+
+    pub fn at_attr(self, name: &str) -> Diagnostic {
+        self.at(AttributePath::attr(name))
+    }
+
+    pub fn to_proto(&self) -> proto::Diagnostic {
+        proto::Diagnostic {
+            severity: match self.severity {
+                Severity::Error => proto::diagnostic::Severity::Error as i32,
+                Severity::Warning => proto::diagnostic::Severity::Warning as i32,
+            },
+            summary: self.summary.clone(),
+            detail: self.detail.clone(),
+            attribute: self.path.as_ref().map(path_to_proto),
+        }
+    }
+}
+
+pub fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
+    use proto::attribute_path::step::Selector;
+    proto::AttributePath {
+        steps: path
+            .steps
+            .iter()
+            .map(|s| proto::attribute_path::Step {
+                selector: Some(match s {
+                    PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
+                    PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
+                    PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                }),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    pub fn to_proto(&self) -> Vec<proto::Diagnostic> {
+        self.0.iter().map(Diagnostic::to_proto).collect()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Diagnostics {
+        Diagnostics(vec![d])
+    }
+}

@@ -1,0 +1,396 @@
+//! The msgpack encoding of `DynamicValue` (cty's wire format): values are
+//! encoded against the schema's type, unknowns are msgpack extensions, and
+//! dynamic values carry their type as JSON.
+//!
+//! The decoder is written against a byte cursor with explicit bounds and
+//! depth checks, so arbitrary bytes from the wire produce an error, never a
+//! panic or a huge allocation.
+
+use std::collections::BTreeMap;
+
+use rmp::Marker;
+
+use super::CodecError;
+use super::types::Type;
+use super::value::{Number, Object, Value};
+
+/// cty writes a plain unknown as fixext1 type 0 with a zero byte.
+const UNKNOWN_EXT: i8 = 0;
+/// Deeper nesting than this is certainly not a Terraform value of ours.
+const MAX_DEPTH: usize = 64;
+
+pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::with_capacity(128);
+    encode_into(&mut out, value, ty)?;
+    Ok(out)
+}
+
+pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
+    let mut reader = Reader { buf: bytes, pos: 0 };
+    let value = reader.value(ty, 0)?;
+    if reader.pos != bytes.len() {
+        return Err(CodecError::new(format!(
+            "{} unexpected bytes after the value",
+            bytes.len() - reader.pos
+        )));
+    }
+    Ok(value)
+}
+
+fn write_err(e: impl std::fmt::Display) -> CodecError {
+    CodecError::new(format!("msgpack encoding failed: {e}"))
+}
+
+/// Names the kind of value only: the value itself may be a secret.
+fn mismatch(value: &Value, ty: &Type) -> CodecError {
+    CodecError::new(format!(
+        "a {} value does not conform to type {}",
+        value.kind(),
+        ty.to_json()
+    ))
+}
+
+fn encode_into(out: &mut Vec<u8>, value: &Value, ty: &Type) -> Result<(), CodecError> {
+    match (value, ty) {
+        (Value::Null, _) => {
+            rmp::encode::write_nil(out).map_err(write_err)?;
+        }
+        (Value::Unknown, _) => {
+            rmp::encode::write_ext_meta(out, 1, UNKNOWN_EXT).map_err(write_err)?;
+            out.push(0);
+        }
+        (Value::Dynamic(inner_ty, inner), Type::Dynamic) => {
+            if inner.is_null() || matches!(**inner, Value::Unknown) {
+                return encode_into(out, inner, inner_ty);
+            }
+            rmp::encode::write_array_len(out, 2).map_err(write_err)?;
+            rmp::encode::write_bin(out, &inner_ty.to_json_bytes()).map_err(write_err)?;
+            encode_into(out, inner, inner_ty)?;
+        }
+        (Value::Dynamic(inner_ty, inner), _) if inner_ty == ty => encode_into(out, inner, ty)?,
+        (Value::Bool(b), Type::Bool) => rmp::encode::write_bool(out, *b).map_err(write_err)?,
+        (Value::String(s), Type::String) => rmp::encode::write_str(out, s).map_err(write_err)?,
+        (Value::Number(n), Type::Number) => match n {
+            Number::Int(i) => {
+                rmp::encode::write_sint(out, *i).map_err(write_err)?;
+            }
+            Number::Float(f) => rmp::encode::write_f64(out, *f).map_err(write_err)?,
+            Number::Decimal(s) => rmp::encode::write_str(out, s).map_err(write_err)?,
+        },
+        (Value::List(items), Type::List(elem)) | (Value::Set(items), Type::Set(elem)) => {
+            rmp::encode::write_array_len(out, len32(items.len())?).map_err(write_err)?;
+            for item in items {
+                encode_into(out, item, elem)?;
+            }
+        }
+        (Value::Tuple(items), Type::Tuple(types)) if items.len() == types.len() => {
+            rmp::encode::write_array_len(out, len32(items.len())?).map_err(write_err)?;
+            for (item, t) in items.iter().zip(types) {
+                encode_into(out, item, t)?;
+            }
+        }
+        (Value::Map(entries), Type::Map(elem)) => {
+            rmp::encode::write_map_len(out, len32(entries.len())?).map_err(write_err)?;
+            for (k, v) in entries {
+                rmp::encode::write_str(out, k).map_err(write_err)?;
+                encode_into(out, v, elem)?;
+            }
+        }
+        (Value::Object(obj), Type::Object(attr_types)) => {
+            if let Some(extra) = obj.attrs.keys().find(|k| !attr_types.contains_key(*k)) {
+                return Err(CodecError::new(format!("unsupported attribute {extra:?}")));
+            }
+            // Every attribute is written, in sorted order, as cty does.
+            rmp::encode::write_map_len(out, len32(attr_types.len())?).map_err(write_err)?;
+            for (name, t) in attr_types {
+                rmp::encode::write_str(out, name).map_err(write_err)?;
+                encode_into(out, obj.get(name), t)?;
+            }
+        }
+        _ => return Err(mismatch(value, ty)),
+    }
+    Ok(())
+}
+
+fn len32(n: usize) -> Result<u32, CodecError> {
+    u32::try_from(n).map_err(|_| CodecError::new("collection too large".to_string()))
+}
+
+/// A msgpack item header, before its contents are interpreted.
+enum Item<'a> {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(&'a [u8]),
+    Bin(&'a [u8]),
+    Array(usize),
+    Map(usize),
+    Ext,
+}
+
+impl Item<'_> {
+    fn describe(&self) -> &'static str {
+        match self {
+            Item::Nil => "nil",
+            Item::Bool(_) => "a bool",
+            Item::Int(_) | Item::UInt(_) => "an integer",
+            Item::Float(_) => "a float",
+            Item::Str(_) => "a string",
+            Item::Bin(_) => "binary data",
+            Item::Array(_) => "an array",
+            Item::Map(_) => "a map",
+            Item::Ext => "an extension",
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| {
+                CodecError::new(format!(
+                    "truncated msgpack: wanted {n} bytes at offset {}",
+                    self.pos
+                ))
+            })?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn be<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn len_of(&mut self, bytes: usize) -> Result<usize, CodecError> {
+        Ok(match bytes {
+            1 => u8::from_be_bytes(self.be()?) as usize,
+            2 => u16::from_be_bytes(self.be()?) as usize,
+            _ => u32::from_be_bytes(self.be()?) as usize,
+        })
+    }
+
+    /// Collections cannot hold more elements than bytes remain; checking
+    /// this first keeps a forged length from allocating gigabytes.
+    fn count(&self, n: usize) -> Result<usize, CodecError> {
+        if n > self.buf.len() - self.pos {
+            return Err(CodecError::new(format!(
+                "collection length {n} exceeds the input"
+            )));
+        }
+        Ok(n)
+    }
+
+    fn item(&mut self) -> Result<Item<'a>, CodecError> {
+        let byte = self.take(1)?[0];
+        Ok(match Marker::from_u8(byte) {
+            Marker::Null => Item::Nil,
+            Marker::True => Item::Bool(true),
+            Marker::False => Item::Bool(false),
+            Marker::FixPos(n) => Item::Int(n as i64),
+            Marker::FixNeg(n) => Item::Int(n as i64),
+            Marker::U8 => Item::Int(u8::from_be_bytes(self.be()?) as i64),
+            Marker::U16 => Item::Int(u16::from_be_bytes(self.be()?) as i64),
+            Marker::U32 => Item::Int(u32::from_be_bytes(self.be()?) as i64),
+            Marker::U64 => Item::UInt(u64::from_be_bytes(self.be()?)),
+            Marker::I8 => Item::Int(i8::from_be_bytes(self.be()?) as i64),
+            Marker::I16 => Item::Int(i16::from_be_bytes(self.be()?) as i64),
+            Marker::I32 => Item::Int(i32::from_be_bytes(self.be()?) as i64),
+            Marker::I64 => Item::Int(i64::from_be_bytes(self.be()?)),
+            Marker::F32 => Item::Float(f32::from_be_bytes(self.be()?) as f64),
+            Marker::F64 => Item::Float(f64::from_be_bytes(self.be()?)),
+            Marker::FixStr(n) => Item::Str(self.take(n as usize)?),
+            Marker::Str8 => {
+                let n = self.len_of(1)?;
+                Item::Str(self.take(n)?)
+            }
+            Marker::Str16 => {
+                let n = self.len_of(2)?;
+                Item::Str(self.take(n)?)
+            }
+            Marker::Str32 => {
+                let n = self.len_of(4)?;
+                Item::Str(self.take(n)?)
+            }
+            Marker::Bin8 => {
+                let n = self.len_of(1)?;
+                Item::Bin(self.take(n)?)
+            }
+            Marker::Bin16 => {
+                let n = self.len_of(2)?;
+                Item::Bin(self.take(n)?)
+            }
+            Marker::Bin32 => {
+                let n = self.len_of(4)?;
+                Item::Bin(self.take(n)?)
+            }
+            Marker::FixArray(n) => Item::Array(self.count(n as usize)?),
+            Marker::Array16 => {
+                let n = self.len_of(2)?;
+                Item::Array(self.count(n)?)
+            }
+            Marker::Array32 => {
+                let n = self.len_of(4)?;
+                Item::Array(self.count(n)?)
+            }
+            Marker::FixMap(n) => Item::Map(self.count(n as usize)?),
+            Marker::Map16 => {
+                let n = self.len_of(2)?;
+                Item::Map(self.count(n)?)
+            }
+            Marker::Map32 => {
+                let n = self.len_of(4)?;
+                Item::Map(self.count(n)?)
+            }
+            // Any extension is an unknown value. Type 12 carries refinements
+            // (not-null, prefixes, bounds) that this provider does not need,
+            // so the payload is skipped whatever its type.
+            Marker::FixExt1 => self.ext(1)?,
+            Marker::FixExt2 => self.ext(2)?,
+            Marker::FixExt4 => self.ext(4)?,
+            Marker::FixExt8 => self.ext(8)?,
+            Marker::FixExt16 => self.ext(16)?,
+            Marker::Ext8 => {
+                let n = self.len_of(1)?;
+                self.ext(n)?
+            }
+            Marker::Ext16 => {
+                let n = self.len_of(2)?;
+                self.ext(n)?
+            }
+            Marker::Ext32 => {
+                let n = self.len_of(4)?;
+                self.ext(n)?
+            }
+            Marker::Reserved => {
+                return Err(CodecError::new(format!(
+                    "reserved msgpack marker 0x{byte:02x}"
+                )));
+            }
+        })
+    }
+
+    fn ext(&mut self, payload: usize) -> Result<Item<'a>, CodecError> {
+        self.take(1)?; // extension type
+        self.take(payload)?;
+        Ok(Item::Ext)
+    }
+
+    fn string(bytes: &[u8]) -> Result<String, CodecError> {
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| CodecError::new("string is not valid UTF-8".to_string()))
+    }
+
+    fn value(&mut self, ty: &Type, depth: usize) -> Result<Value, CodecError> {
+        if depth > MAX_DEPTH {
+            return Err(CodecError::new("value nested too deeply".to_string()));
+        }
+        let item = self.item()?;
+        let wrong = |item: &Item| {
+            CodecError::new(format!(
+                "expected a value of type {}, found {}",
+                ty.to_json(),
+                item.describe()
+            ))
+        };
+        match (item, ty) {
+            (Item::Nil, _) => Ok(Value::Null),
+            (Item::Ext, _) => Ok(Value::Unknown),
+            (Item::Bool(b), Type::Bool) => Ok(Value::Bool(b)),
+            (Item::Str(s), Type::String) => Ok(Value::String(Self::string(s)?)),
+            (Item::Int(i), Type::Number) => Ok(Value::Number(Number::Int(i))),
+            (Item::UInt(u), Type::Number) => Ok(Value::Number(
+                i64::try_from(u).map_or_else(|_| Number::Decimal(u.to_string()), Number::Int),
+            )),
+            (Item::Float(f), Type::Number) => Ok(Value::Number(Number::from_f64(f))),
+            (Item::Str(s), Type::Number) => {
+                let s = Self::string(s)?;
+                if s.parse::<f64>().is_err() {
+                    return Err(CodecError::new(format!("{s:?} is not a number")));
+                }
+                Ok(Value::Number(Number::Decimal(s)))
+            }
+            (Item::Array(n), Type::List(elem)) => Ok(Value::List(self.elements(n, elem, depth)?)),
+            (Item::Array(n), Type::Set(elem)) => Ok(Value::Set(self.elements(n, elem, depth)?)),
+            (Item::Array(n), Type::Tuple(types)) => {
+                if n != types.len() {
+                    return Err(CodecError::new(format!(
+                        "tuple needs {} elements, found {n}",
+                        types.len()
+                    )));
+                }
+                let items = types
+                    .iter()
+                    .map(|t| self.value(t, depth + 1))
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::Tuple(items))
+            }
+            (Item::Map(n), Type::Map(elem)) => {
+                let mut out = BTreeMap::new();
+                for _ in 0..n {
+                    let key = self.key()?;
+                    out.insert(key, self.value(elem, depth + 1)?);
+                }
+                Ok(Value::Map(out))
+            }
+            (Item::Map(n), Type::Object(attr_types)) => {
+                let mut obj = Object::new();
+                for _ in 0..n {
+                    let key = self.key()?;
+                    let t = attr_types
+                        .get(&key)
+                        .ok_or_else(|| CodecError::new(format!("unsupported attribute {key:?}")))?;
+                    obj.attrs.insert(key, self.value(t, depth + 1)?);
+                }
+                if obj.attrs.len() != attr_types.len() {
+                    return Err(CodecError::new(format!(
+                        "an object with {} attributes is required ({} given)",
+                        attr_types.len(),
+                        obj.attrs.len()
+                    )));
+                }
+                Ok(Value::Object(obj))
+            }
+            (Item::Array(2), Type::Dynamic) => {
+                let type_json = match self.item()? {
+                    Item::Bin(b) | Item::Str(b) => b,
+                    other => return Err(wrong(&other)),
+                };
+                let inner_ty = Type::from_json_bytes(type_json)?;
+                let inner = self.value(&inner_ty, depth + 1)?;
+                Ok(Value::Dynamic(inner_ty, Box::new(inner)))
+            }
+            (other, _) => Err(wrong(&other)),
+        }
+    }
+
+    fn elements(&mut self, n: usize, elem: &Type, depth: usize) -> Result<Vec<Value>, CodecError> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.value(elem, depth + 1)?);
+        }
+        Ok(out)
+    }
+
+    fn key(&mut self) -> Result<String, CodecError> {
+        match self.item()? {
+            Item::Str(s) => Self::string(s),
+            other => Err(CodecError::new(format!(
+                "map key must be a string, found {}",
+                other.describe()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What a provider and its resources implement. The server owns the wire:
+//! decoding, null/unknown handling, write-only nulling, defaults,
+//! replacement and diagnostics conversion; implementations see typed
+//! `Object`s in lifecycle order.
+
+use super::diagnostics::Diagnostics;
+use super::schema::Schema;
+use super::value::{AttributePath, Object};
+
+/// What Terraform tells a provider about itself when configuring it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCapabilities {
+    pub write_only_attributes_allowed: bool,
+    pub deferral_allowed: bool,
+}
+
+#[tonic::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider type name, which prefixes every resource type.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    fn resources(&self) -> &[std::sync::Arc<dyn Resource>];
+    /// Checks configuration without side effects; unknowns are skipped.
+    fn validate(&self, _config: &Object) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Prepares for resource calls. Must not touch the network: Terraform
+    /// configures providers for `validate` and empty plans too.
+    async fn configure(&self, config: &Object, terraform_version: &str) -> Diagnostics;
+}
+
+pub struct PlanRequest {
+    /// `None` when the resource is being created.
+    pub prior: Option<Object>,
+    pub config: Object,
+    pub prior_private: Vec<u8>,
+}
+
+pub struct PlanResponse {
+    pub planned: Object,
+    pub requires_replace: Vec<AttributePath>,
+    pub planned_private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ApplyRequest {
+    pub prior: Option<Object>,
+    pub planned: Object,
+    /// The only place write-only values arrive.
+    pub config: Object,
+    pub planned_private: Vec<u8>,
+}
+
+/// The result of a lifecycle call. A state returned together with errors is
+/// saved by Terraform (tainted after a failed create), which is how a
+/// half-finished operation stays tracked.
+#[derive(Default)]
+pub struct StateResponse {
+    pub state: Option<Object>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl StateResponse {
+    pub fn error(diagnostics: impl Into<Diagnostics>) -> StateResponse {
+        StateResponse {
+            state: None,
+            private: Vec::new(),
+            diagnostics: diagnostics.into(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+pub trait Resource: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+
+    /// Plan-time checks of the configuration. Values still unknown are
+    /// skipped here and checked at apply.
+    fn validate(&self, _config: &Object) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Refresh. `None` in the response means the object is gone.
+    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse;
+
+    /// Adjusts the plan the server derived from the schema's plan rules
+    /// (`planned` arrives with defaults, write-only nulling, unknown
+    /// computed values and schema-declared replacements already applied).
+    async fn modify_plan(&self, request: &PlanRequest, response: &mut PlanResponse);
+
+    async fn create(&self, request: ApplyRequest) -> StateResponse;
+    async fn update(&self, request: ApplyRequest) -> StateResponse;
+    /// Returns `state: None` on success.
+    async fn delete(&self, prior: Object, private: Vec<u8>) -> StateResponse;
+    /// Returns the imported state; Terraform reads it right after.
+    async fn import(&self, id: &str) -> StateResponse;
+}

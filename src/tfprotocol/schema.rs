@@ -1,0 +1,244 @@
+//! Schemas as resource code declares them, with the plan rules that belong
+//! to an attribute (defaults, replacement, keeping prior computed values)
+//! declared next to it rather than re-implemented per resource.
+
+use super::proto;
+use super::types::Type;
+use super::value::{Object, Value};
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub version: i64,
+    pub block: Block,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub description: String,
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+}
+
+/// Only single nested blocks are needed (`timeouts`).
+#[derive(Debug, Clone)]
+pub struct NestedBlock {
+    pub type_name: String,
+    pub block: Block,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: Type,
+    pub description: String,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    pub sensitive: bool,
+    pub write_only: bool,
+    /// A change to this attribute replaces the resource.
+    pub requires_replace: bool,
+    /// Planned when the configuration leaves the attribute null.
+    pub default: Option<Value>,
+    /// A computed value that does not change on update keeps its prior value
+    /// instead of becoming "known after apply".
+    pub use_state_for_unknown: bool,
+    /// Environment variables consulted when the configuration is null
+    /// (provider settings); documented in the description.
+    pub env: Vec<&'static str>,
+}
+
+impl Attribute {
+    pub fn new(name: &str, ty: Type) -> Attribute {
+        Attribute {
+            name: name.to_string(),
+            ty,
+            description: String::new(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            write_only: false,
+            requires_replace: false,
+            default: None,
+            use_state_for_unknown: false,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn string(name: &str) -> Attribute {
+        Attribute::new(name, Type::String)
+    }
+
+    pub fn bool(name: &str) -> Attribute {
+        Attribute::new(name, Type::Bool)
+    }
+
+    pub fn number(name: &str) -> Attribute {
+        Attribute::new(name, Type::Number)
+    }
+
+    pub fn required(mut self) -> Attribute {
+        self.required = true;
+        self
+    }
+
+    pub fn optional(mut self) -> Attribute {
+        self.optional = true;
+        self
+    }
+
+    pub fn computed(mut self) -> Attribute {
+        self.computed = true;
+        self
+    }
+
+    pub fn sensitive(mut self) -> Attribute {
+        self.sensitive = true;
+        self
+    }
+
+    pub fn write_only(mut self) -> Attribute {
+        self.write_only = true;
+        self
+    }
+
+    pub fn requires_replace(mut self) -> Attribute {
+        self.requires_replace = true;
+        self
+    }
+
+    pub fn use_state_for_unknown(mut self) -> Attribute {
+        self.use_state_for_unknown = true;
+        self
+    }
+
+    /// A default makes the attribute optional and computed, as Terraform
+    /// needs to accept a planned value the configuration did not set.
+    pub fn default(mut self, value: Value) -> Attribute {
+        self.optional = true;
+        self.computed = true;
+        self.default = Some(value);
+        self
+    }
+
+    pub fn env(mut self, vars: &[&'static str]) -> Attribute {
+        self.env = vars.to_vec();
+        self
+    }
+
+    pub fn description(mut self, text: &str) -> Attribute {
+        self.description = text.to_string();
+        self
+    }
+
+    /// The description Terraform shows, with the environment fallback.
+    fn full_description(&self) -> String {
+        match self.env.as_slice() {
+            [] => self.description.clone(),
+            vars => {
+                let list = vars
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", then ");
+                format!("{} Falls back to {list}.", self.description)
+            }
+        }
+    }
+}
+
+impl Block {
+    pub fn new(description: &str) -> Block {
+        Block {
+            description: description.to_string(),
+            ..Block::default()
+        }
+    }
+
+    pub fn attribute(mut self, attr: Attribute) -> Block {
+        self.attributes.push(attr);
+        self
+    }
+
+    pub fn block(mut self, type_name: &str, block: Block) -> Block {
+        self.blocks.push(NestedBlock {
+            type_name: type_name.to_string(),
+            block,
+        });
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// The object type Terraform encodes this block's values with.
+    pub fn implied_type(&self) -> Type {
+        let mut attrs: std::collections::BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect();
+        for b in &self.blocks {
+            attrs.insert(b.type_name.clone(), b.block.implied_type());
+        }
+        Type::Object(attrs)
+    }
+
+    /// Nulls every write-only attribute: Terraform rejects them in plan,
+    /// state and read results.
+    pub fn null_write_only(&self, obj: &mut Object) {
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            obj.set(&a.name, Value::Null);
+        }
+    }
+
+    pub fn to_proto(&self) -> proto::schema::Block {
+        proto::schema::Block {
+            version: 0,
+            attributes: self.attributes.iter().map(Attribute::to_proto).collect(),
+            block_types: self
+                .blocks
+                .iter()
+                .map(|b| proto::schema::NestedBlock {
+                    type_name: b.type_name.clone(),
+                    block: Some(b.block.to_proto()),
+                    nesting: proto::schema::nested_block::NestingMode::Single as i32,
+                    min_items: 0,
+                    max_items: 0,
+                })
+                .collect(),
+            description: self.description.clone(),
+            description_kind: proto::StringKind::Markdown as i32,
+            deprecated: false,
+        }
+    }
+}
+
+impl Attribute {
+    fn to_proto(&self) -> proto::schema::Attribute {
+        proto::schema::Attribute {
+            name: self.name.clone(),
+            r#type: self.ty.to_json_bytes(),
+            nested_type: None,
+            description: self.full_description(),
+            required: self.required,
+            optional: self.optional,
+            computed: self.computed,
+            sensitive: self.sensitive,
+            description_kind: proto::StringKind::Markdown as i32,
+            deprecated: false,
+            write_only: self.write_only,
+        }
+    }
+}
+
+impl Schema {
+    pub fn to_proto(&self) -> proto::Schema {
+        proto::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto()),
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Terraform values as resource code sees them: no msgpack, no protobuf.
+//!
+//! `Object` is the typed view resource code works with
+//! (`config.get_string("username")`), and attribute paths name the place a
+//! diagnostic points at.
+
+use std::collections::BTreeMap;
+
+use super::types::Type;
+
+/// A Terraform number. Integers that fit in 64 bits stay exact; other values
+/// are floats, or decimal strings when neither is exact (as cty sends them).
+#[derive(Debug, Clone)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+    Decimal(String),
+}
+
+impl Number {
+    /// Normalises a float that holds an exact integer to `Int`, so one number
+    /// has one representation.
+    pub fn from_f64(f: f64) -> Number {
+        if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+            Number::Int(f as i64)
+        } else {
+            Number::Float(f)
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Number::Int(i) => Some(*i),
+            Number::Float(_) => None,
+            Number::Decimal(s) => s.parse().ok(),
+        }
+    }
+
+    pub fn as_f64(&self) -> f64 {
+        match self {
+            Number::Int(i) => *i as f64,
+            Number::Float(f) => *f,
+            Number::Decimal(s) => s.parse().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        match (self, other) {
+            (Number::Int(a), Number::Int(b)) => a == b,
+            (Number::Decimal(a), Number::Decimal(b)) => a == b,
+            (a, b) => a.as_f64().to_bits() == b.as_f64().to_bits(),
+        }
+    }
+}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Number::Int(i) => write!(f, "{i}"),
+            Number::Float(x) => write!(f, "{x}"),
+            Number::Decimal(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// Not known until apply. Refinements Terraform sends are accepted and
+    /// dropped: this provider never needs them.
+    Unknown,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    List(Vec<Value>),
+    Set(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    Object(Object),
+    Tuple(Vec<Value>),
+    /// A value of the dynamic pseudo-type with its concrete type.
+    Dynamic(Type, Box<Value>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self.concrete(), Value::Null)
+    }
+
+    /// True when the value or anything inside it is unknown.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.concrete(), Value::Unknown)
+    }
+
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
+            Value::Map(m) => m.values().all(Value::is_wholly_known),
+            Value::Object(o) => o.attrs.values().all(Value::is_wholly_known),
+            Value::Dynamic(_, v) => v.is_wholly_known(),
+            _ => true,
+        }
+    }
+
+    /// The kind of value, for error text that must not quote the value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown => "unknown",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Map(_) => "map",
+            Value::Object(_) => "object",
+            Value::Tuple(_) => "tuple",
+            Value::Dynamic(..) => "dynamic",
+        }
+    }
+
+    /// Looks through the dynamic wrapper.
+    pub fn concrete(&self) -> &Value {
+        match self {
+            Value::Dynamic(_, v) => v.concrete(),
+            v => v,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self.concrete() {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.concrete() {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_number(&self) -> Option<&Number> {
+        match self.concrete() {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object> {
+        match self.concrete() {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// A string, or null when absent.
+    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
+        s.map_or(Value::Null, |s| Value::String(s.into()))
+    }
+
+    pub fn int(i: i64) -> Value {
+        Value::Number(Number::Int(i))
+    }
+}
+
+/// The attributes of an object or block, by name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object {
+    pub attrs: BTreeMap<String, Value>,
+}
+
+impl Object {
+    pub fn new() -> Object {
+        Object::default()
+    }
+
+    /// The attribute's value; a missing attribute reads as null.
+    pub fn get(&self, name: &str) -> &Value {
+        self.attrs.get(name).unwrap_or(&Value::Null)
+    }
+
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.attrs.insert(name.to_string(), value);
+    }
+
+    pub fn with(mut self, name: &str, value: Value) -> Object {
+        self.set(name, value);
+        self
+    }
+
+    pub fn is_unknown(&self, name: &str) -> bool {
+        self.get(name).is_unknown()
+    }
+
+    pub fn is_null(&self, name: &str) -> bool {
+        self.get(name).is_null()
+    }
+
+    /// The string, or `None` when null or unknown.
+    pub fn get_string(&self, name: &str) -> Option<&str> {
+        self.get(name).as_str()
+    }
+
+    pub fn get_bool(&self, name: &str) -> Option<bool> {
+        self.get(name).as_bool()
+    }
+
+    pub fn get_i64(&self, name: &str) -> Option<i64> {
+        self.get(name).as_number().and_then(Number::as_i64)
+    }
+
+    pub fn get_object(&self, name: &str) -> Option<&Object> {
+        self.get(name).as_object()
+    }
+
+    /// A map of strings; `None` when null or unknown (or any element is).
+    pub fn get_string_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        match self.get(name).concrete() {
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect(),
+            _ => None,
+        }
+    }
+}
+
+impl From<Object> for Value {
+    fn from(o: Object) -> Value {
+        Value::Object(o)
+    }
+}
+
+/// Where in a value something is, for diagnostics and `requires_replace`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttributePath {
+    pub steps: Vec<PathStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Attribute(String),
+    Key(String),
+    Index(i64),
+}
+
+impl AttributePath {
+    pub fn root() -> AttributePath {
+        AttributePath::default()
+    }
+
+    pub fn attr(name: &str) -> AttributePath {
+        AttributePath {
+            steps: vec![PathStep::Attribute(name.to_string())],
+        }
+    }
+
+    pub fn then_attr(mut self, name: &str) -> AttributePath {
+        self.steps.push(PathStep::Attribute(name.to_string()));
+        self
+    }
+
+    pub fn then_key(mut self, key: &str) -> AttributePath {
+        self.steps.push(PathStep::Key(key.to_string()));
+        self
+    }
+
+    pub fn then_index(mut self, index: i64) -> AttributePath {
+        self.steps.push(PathStep::Index(index));
+        self
+    }
+}
+
+impl std::fmt::Display for AttributePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                PathStep::Attribute(a) if i == 0 => f.write_str(a)?,
+                PathStep::Attribute(a) => write!(f, ".{a}")?,
+                PathStep::Key(k) => write!(f, "[{k:?}]")?,
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
