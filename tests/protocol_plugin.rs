@@ -1,0 +1,971 @@
+//! The provider binary end to end, launched exactly as Terraform launches it
+//! (go-plugin handshake, AutoMTLS with a P-521 client certificate, unix
+//! socket), driven through the generated gRPC clients.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tonic::transport::Channel;
+
+use support::plugin::{
+    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect,
+    provider_binary, provider_client, terraform_command,
+};
+use terraform_provider_vm::plugin::services::proto as go_plugin;
+use terraform_provider_vm::resources::vm_access_reset;
+use terraform_provider_vm::tfprotocol::proto;
+use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
+use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+
+const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
+const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
+const WARNING: i32 = proto::diagnostic::Severity::Warning as i32;
+
+// ---------------------------------------------------------------- helpers
+
+fn resource_type() -> Type {
+    vm_access_reset::schema().block.implied_type()
+}
+
+fn dynamic(obj: &Object) -> proto::DynamicValue {
+    proto::DynamicValue {
+        msgpack: msgpack::encode(&Value::Object(obj.clone()), &resource_type())
+            .expect("test config conforms to the schema"),
+        json: Vec::new(),
+    }
+}
+
+/// A configuration that passes every check: username, write-only password
+/// with its version, default handler version.
+fn good_config() -> Object {
+    Object::new()
+        .with("virtual_machine_id", Value::string(VM_ID))
+        .with("username", Value::string("opsadmin"))
+        .with("password_wo", Value::string("Correct-Horse-42"))
+        .with("password_wo_version", Value::int(1))
+        .with("type_handler_version", Value::string("2.4"))
+}
+
+fn caps(write_only: bool) -> Option<proto::ClientCapabilities> {
+    Some(proto::ClientCapabilities {
+        deferral_allowed: false,
+        write_only_attributes_allowed: write_only,
+    })
+}
+
+async fn validate_raw(
+    client: &mut ProviderClient<Channel>,
+    config: proto::DynamicValue,
+    write_only: bool,
+) -> Vec<proto::Diagnostic> {
+    client
+        .validate_resource_config(proto::validate_resource_config::Request {
+            type_name: vm_access_reset::TYPE_NAME.to_string(),
+            config: Some(config),
+            client_capabilities: caps(write_only),
+        })
+        .await
+        .expect("ValidateResourceConfig answers")
+        .into_inner()
+        .diagnostics
+}
+
+async fn validate(
+    client: &mut ProviderClient<Channel>,
+    config: &Object,
+    write_only: bool,
+) -> Vec<proto::Diagnostic> {
+    validate_raw(client, dynamic(config), write_only).await
+}
+
+/// The attribute names along a diagnostic's path (`None` without a path).
+fn path(d: &proto::Diagnostic) -> Option<Vec<String>> {
+    use proto::attribute_path::step::Selector;
+    d.attribute.as_ref().map(|p| {
+        p.steps
+            .iter()
+            .map(|s| match &s.selector {
+                Some(Selector::AttributeName(a)) => a.clone(),
+                Some(Selector::ElementKeyString(k)) => format!("[{k:?}]"),
+                Some(Selector::ElementKeyInt(i)) => format!("[{i}]"),
+                None => "?".to_string(),
+            })
+            .collect()
+    })
+}
+
+fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
+    diags.iter().filter(|d| d.severity == ERROR).collect()
+}
+
+/// Exactly one error, and it points at `attr`.
+fn assert_one_error_at(diags: &[proto::Diagnostic], attr: &str) -> proto::Diagnostic {
+    let errs = errors(diags);
+    assert_eq!(errs.len(), 1, "expected one error at {attr}: {diags:#?}");
+    assert_eq!(
+        path(errs[0]),
+        Some(vec![attr.to_string()]),
+        "error is not on {attr}: {diags:#?}"
+    );
+    errs[0].clone()
+}
+
+async fn get_metadata(client: &mut ProviderClient<Channel>) -> proto::get_metadata::Response {
+    client
+        .get_metadata(proto::get_metadata::Request {})
+        .await
+        .expect("GetMetadata answers")
+        .into_inner()
+}
+
+/// Runs `cmd` to its exit (which must come within 10 s).
+fn run_to_exit(mut cmd: Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the provider");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the provider did not exit within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+/// Connects with `identity` and makes one RPC; returns why that failed,
+/// panicking if it succeeded.
+async fn refused(plugin: &PluginProcess, identity: Option<&ClientIdentity>) -> String {
+    let attempt = async {
+        let channel = connect(&plugin.handshake, identity).await?;
+        provider_client(channel)
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .map_err(BoxError::from)
+    };
+    match tokio::time::timeout(Duration::from_secs(15), attempt).await {
+        Err(_) => panic!("an unauthenticated connection hung instead of being refused"),
+        Ok(Ok(_)) => panic!("the plugin answered a client that does not hold Terraform's certificate"),
+        Ok(Err(e)) => format!("{e:?}"),
+    }
+}
+
+// ------------------------------------------------------------- handshake
+
+#[tokio::test]
+async fn handshake_line_is_go_plugin_format_and_the_only_stdout() {
+    let mut plugin = PluginProcess::start();
+    let hs = plugin.handshake.clone();
+    assert_eq!(hs.line.split('|').count(), 6, "{}", hs.line);
+    assert_eq!(hs.core_version, "1");
+    assert_eq!(hs.app_version, "6");
+    assert_eq!(hs.network, "unix");
+    assert_eq!(hs.protocol, "grpc");
+    assert!(
+        std::path::Path::new(&hs.address).is_absolute(),
+        "{}",
+        hs.address
+    );
+    assert!(
+        std::fs::metadata(&hs.address).is_ok(),
+        "socket {} does not exist",
+        hs.address
+    );
+    // go-plugin ignores a certificate field of 50 characters or fewer.
+    let cert_field = hs.line.rsplit('|').next().unwrap();
+    assert!(cert_field.len() > 50, "{cert_field}");
+    assert!(!cert_field.ends_with('='), "padding in {cert_field}");
+    // The certificate is DER and valid for `localhost`, the name Terraform verifies.
+    let parsed = rustls::server::ParsedCertificate::try_from(&hs.server_cert)
+        .expect("the handshake certificate is a DER X.509 certificate");
+    rustls::client::verify_server_name(
+        &parsed,
+        &rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+    )
+    .expect("the server certificate is valid for localhost");
+
+    // A full session, then nothing else may have reached stdout.
+    let channel = plugin.connect().await;
+    let mut client = provider_client(channel.clone());
+    get_metadata(&mut client).await;
+    go_plugin::grpc_controller_client::GrpcControllerClient::new(channel)
+        .shutdown(go_plugin::Empty {})
+        .await
+        .expect("Shutdown answers");
+    drop(client);
+    let status = plugin
+        .wait_timeout(Duration::from_secs(5))
+        .expect("the plugin exits after Shutdown");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(plugin.rest_of_stdout(), "", "stdout after the handshake");
+    // The socket directory is cleaned up on exit.
+    assert!(
+        std::fs::metadata(&hs.address).is_err(),
+        "socket {} left behind",
+        hs.address
+    );
+}
+
+#[test]
+fn without_the_magic_cookie_it_explains_and_exits_1() {
+    let mut cmd = Command::new(provider_binary());
+    cmd.env_remove(MAGIC_COOKIE_KEY)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6");
+    let out = run_to_exit(cmd);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this is a Terraform plugin") && stderr.contains("--debug"),
+        "stderr: {stderr}"
+    );
+
+    // A wrong cookie is no cookie.
+    let mut cmd = Command::new(provider_binary());
+    cmd.env(MAGIC_COOKIE_KEY, "not-the-cookie");
+    let out = run_to_exit(cmd);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn protocol_5_only_is_refused_with_a_clear_message() {
+    let identity = ClientIdentity::terraform_like();
+    let mut cmd = terraform_command(&provider_binary(), Some(&identity));
+    cmd.env("PLUGIN_PROTOCOL_VERSIONS", "5");
+    let out = run_to_exit(cmd);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "a handshake line was printed: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("protocol") && stderr.contains("\"5\"") && stderr.contains("version 6"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn version_flag_prints_the_version_and_no_handshake() {
+    let mut cmd = Command::new(provider_binary());
+    cmd.arg("--version").env_remove(MAGIC_COOKIE_KEY);
+    let out = run_to_exit(cmd);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("terraform-provider-vm {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ------------------------------------------------------------ go-plugin
+
+#[tokio::test]
+async fn health_reports_plugin_serving() {
+    let plugin = PluginProcess::start();
+    let mut health = plugin.health().await;
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "plugin".to_string(),
+        })
+        .await
+        .expect("Health.Check answers")
+        .into_inner()
+        .status;
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
+
+#[tokio::test]
+async fn shutdown_exits_0_within_2s_with_streams_open() {
+    let mut plugin = PluginProcess::start();
+    let channel = plugin.connect().await;
+    // What go-plugin's client does on connect: open the broker and stdio streams.
+    let mut broker = go_plugin::grpc_broker_client::GrpcBrokerClient::new(channel.clone());
+    let mut broker_stream = broker
+        .start_stream(futures_util::stream::pending::<go_plugin::ConnInfo>())
+        .await
+        .expect("GRPCBroker.StartStream opens")
+        .into_inner();
+    let mut stdio = go_plugin::grpc_stdio_client::GrpcStdioClient::new(channel.clone());
+    let mut stdio_stream = stdio
+        .stream_stdio(())
+        .await
+        .expect("GRPCStdio.StreamStdio opens")
+        .into_inner();
+    get_metadata(&mut provider_client(channel.clone())).await;
+
+    let started = Instant::now();
+    go_plugin::grpc_controller_client::GrpcControllerClient::new(channel.clone())
+        .shutdown(go_plugin::Empty {})
+        .await
+        .expect("GRPCController.Shutdown answers");
+    // Nothing is ever sent on stdio; the stream just ends.
+    match tokio::time::timeout(Duration::from_secs(2), stdio_stream.message()).await {
+        Ok(Ok(Some(data))) => panic!("unexpected stdio data {data:?}"),
+        Ok(_) => {}
+        Err(_) => panic!("the stdio stream stayed open after Shutdown"),
+    }
+    match tokio::time::timeout(Duration::from_secs(2), broker_stream.message()).await {
+        Ok(Ok(Some(info))) => panic!("unexpected broker message {info:?}"),
+        Ok(_) => {}
+        Err(_) => panic!("the broker stream stayed open after Shutdown"),
+    }
+    // Terraform closes its connection after Shutdown.
+    drop((broker, stdio, channel));
+    let status = tokio::task::spawn_blocking(move || {
+        let s = plugin.wait_timeout(Duration::from_secs(2));
+        (s, plugin)
+    })
+    .await
+    .unwrap();
+    let (status, plugin) = status;
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "still running 2 s after Shutdown; stderr: {}",
+            plugin.stderr()
+        )
+    });
+    assert!(status.success(), "exit {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn client_without_certificate_or_with_another_one_is_refused() {
+    let plugin = PluginProcess::start();
+    let why = refused(&plugin, None).await;
+    assert!(!why.is_empty());
+    let stranger = ClientIdentity::terraform_like();
+    assert_ne!(stranger.cert_der, plugin.identity.cert_der);
+    let why = refused(&plugin, Some(&stranger)).await;
+    assert!(!why.is_empty());
+    // The plugin still serves Terraform.
+    let mut client = plugin.provider().await;
+    let meta = get_metadata(&mut client).await;
+    assert_eq!(meta.resources.len(), 1);
+}
+
+// --------------------------------------------------------------- metadata
+
+#[tokio::test]
+async fn get_metadata_lists_the_resource_and_capabilities() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let meta = get_metadata(&mut client).await;
+    assert!(meta.diagnostics.is_empty(), "{:?}", meta.diagnostics);
+    let names: Vec<&str> = meta.resources.iter().map(|r| r.type_name.as_str()).collect();
+    assert_eq!(names, ["vm_access_reset"]);
+    assert!(meta.data_sources.is_empty());
+    assert!(meta.ephemeral_resources.is_empty());
+    assert!(meta.functions.is_empty());
+    let caps = meta.server_capabilities.expect("server capabilities");
+    assert!(caps.get_provider_schema_optional);
+    assert!(caps.plan_destroy);
+    assert!(!caps.move_resource_state);
+}
+
+fn attr<'a>(block: &'a proto::schema::Block, name: &str) -> &'a proto::schema::Attribute {
+    block
+        .attributes
+        .iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("no attribute {name}"))
+}
+
+fn attr_type(a: &proto::schema::Attribute) -> Type {
+    Type::from_json_bytes(&a.r#type).expect("attribute type is compact JSON")
+}
+
+#[tokio::test]
+async fn get_provider_schema_has_provider_settings_and_resource() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let resp = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .expect("GetProviderSchema answers")
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert!(resp.data_source_schemas.is_empty());
+
+    // Provider: azurerm's settings, all optional, secrets sensitive.
+    let provider = resp.provider.expect("provider schema");
+    let block = provider.block.expect("provider block");
+    let strings = [
+        "subscription_id",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "client_certificate_path",
+        "client_certificate_password",
+        "oidc_token",
+        "oidc_token_file_path",
+        "oidc_request_url",
+        "oidc_request_token",
+        "ado_pipeline_service_connection_id",
+        "environment",
+        "metadata_host",
+    ];
+    let bools = ["use_oidc", "use_msi", "use_cli"];
+    let sensitive = [
+        "client_secret",
+        "client_certificate_password",
+        "oidc_token",
+        "oidc_request_token",
+    ];
+    assert_eq!(
+        block.attributes.len(),
+        strings.len() + bools.len(),
+        "{:?}",
+        block.attributes.iter().map(|a| &a.name).collect::<Vec<_>>()
+    );
+    for name in strings.iter().chain(&bools) {
+        let a = attr(&block, name);
+        assert!(
+            a.optional && !a.required && !a.computed,
+            "{name} must be optional only"
+        );
+        assert_eq!(a.sensitive, sensitive.contains(name), "{name} sensitivity");
+        let want = if bools.contains(name) {
+            Type::Bool
+        } else {
+            Type::String
+        };
+        assert_eq!(attr_type(a), want, "{name} type");
+        assert!(!a.write_only, "{name}");
+    }
+    assert!(attr(&block, "client_secret").description.contains("ARM_CLIENT_SECRET"));
+    assert!(attr(&block, "subscription_id").description.contains("ARM_SUBSCRIPTION_ID"));
+
+    // Resource.
+    assert_eq!(
+        resp.resource_schemas.keys().collect::<Vec<_>>(),
+        ["vm_access_reset"]
+    );
+    let schema = &resp.resource_schemas["vm_access_reset"];
+    assert_eq!(schema.version, 0);
+    let block = schema.block.as_ref().expect("resource block");
+    let pw_wo = attr(block, "password_wo");
+    assert!(pw_wo.write_only && pw_wo.optional && !pw_wo.computed);
+    let pw = attr(block, "password");
+    assert!(pw.sensitive && !pw.write_only && pw.optional);
+    let vm = attr(block, "virtual_machine_id");
+    assert!(vm.required && !vm.optional && !vm.computed);
+    assert_eq!(attr_type(vm), Type::String);
+    for name in ["id", "force_update_tag", "provisioning_state", "last_run_at"] {
+        let a = attr(block, name);
+        assert!(
+            a.computed && !a.optional && !a.required,
+            "{name} must be computed only"
+        );
+    }
+    for name in [
+        "type_handler_version",
+        "auto_upgrade_minor_version",
+        "remove_extension_on_destroy",
+        "extension_name",
+    ] {
+        let a = attr(block, name);
+        assert!(a.optional && a.computed, "{name} must be optional+computed");
+    }
+    assert_eq!(attr_type(attr(block, "triggers")), Type::map(Type::String));
+    assert_eq!(
+        attr_type(attr(block, "password_wo_version")),
+        Type::Number
+    );
+    assert_eq!(
+        attr_type(attr(block, "auto_upgrade_minor_version")),
+        Type::Bool
+    );
+    assert!(attr(block, "username").optional);
+
+    let timeouts = block
+        .block_types
+        .iter()
+        .find(|b| b.type_name == "timeouts")
+        .expect("a timeouts block");
+    assert_eq!(
+        timeouts.nesting,
+        proto::schema::nested_block::NestingMode::Single as i32
+    );
+    let tb = timeouts.block.as_ref().expect("timeouts block body");
+    let mut names: Vec<&str> = tb.attributes.iter().map(|a| a.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["create", "delete", "read", "update"]);
+    for a in &tb.attributes {
+        assert!(a.optional && attr_type(a) == Type::String, "{}", a.name);
+    }
+
+    // Schema types agree with the msgpack type the tests encode against.
+    let mut declared: BTreeMap<String, Type> = block
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), attr_type(a)))
+        .collect();
+    declared.insert(
+        "timeouts".into(),
+        Type::Object(
+            tb.attributes
+                .iter()
+                .map(|a| (a.name.clone(), attr_type(a)))
+                .collect(),
+        ),
+    );
+    assert_eq!(Type::Object(declared), resource_type());
+}
+
+// ------------------------------------------------------------- validation
+
+#[tokio::test]
+async fn validate_resource_config_reports_errors_on_their_attribute() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+
+    let diags = validate(&mut client, &good_config(), true).await;
+    assert!(diags.is_empty(), "good config: {diags:#?}");
+
+    let bad_user = good_config().with("username", Value::string("ops@admin"));
+    let d = assert_one_error_at(&validate(&mut client, &bad_user, true).await, "username");
+    assert_eq!(d.summary, "Invalid user name");
+
+    let bad_pw = good_config()
+        .with("password_wo", Value::Null)
+        .with("password_wo_version", Value::Null)
+        .with("password", Value::string("Sh0rt!"));
+    let diags = validate(&mut client, &bad_pw, true).await;
+    let d = assert_one_error_at(&diags, "password");
+    assert!(!d.detail.contains("Sh0rt!"), "the password leaked: {d:?}");
+
+    let weak_wo = good_config().with("password_wo", Value::string("alllowercase1"));
+    assert_one_error_at(&validate(&mut client, &weak_wo, true).await, "password_wo");
+
+    // Accepted by Azure, but short: a warning, not an error.
+    let short = good_config().with("password_wo", Value::string("Abcdef1!"));
+    let diags = validate(&mut client, &short, true).await;
+    assert!(errors(&diags).is_empty(), "{diags:#?}");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].severity, WARNING);
+    assert_eq!(path(&diags[0]), Some(vec!["password_wo".to_string()]));
+
+    let old = good_config().with("type_handler_version", Value::string("1.5"));
+    let d = assert_one_error_at(
+        &validate(&mut client, &old, true).await,
+        "type_handler_version",
+    );
+    assert!(d.detail.contains("deprecated"), "{d:?}");
+
+    // Unknown values are left for apply.
+    let unknown = good_config()
+        .with("username", Value::Unknown)
+        .with("password_wo", Value::Unknown);
+    let diags = validate(&mut client, &unknown, true).await;
+    assert!(errors(&diags).is_empty(), "{diags:#?}");
+
+    let bad_timeout = good_config().with(
+        "timeouts",
+        Value::Object(
+            Object::new()
+                .with("create", Value::string("soon"))
+                .with("read", Value::Null)
+                .with("update", Value::Null)
+                .with("delete", Value::Null),
+        ),
+    );
+    let diags = validate(&mut client, &bad_timeout, true).await;
+    let errs = errors(&diags);
+    assert_eq!(errs.len(), 1, "{diags:#?}");
+    assert_eq!(
+        path(errs[0]),
+        Some(vec!["timeouts".to_string(), "create".to_string()])
+    );
+}
+
+#[tokio::test]
+async fn write_only_attribute_needs_the_client_capability() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let diags = validate(&mut client, &good_config(), false).await;
+    let d = assert_one_error_at(&diags, "password_wo");
+    assert!(d.summary.contains("Write-only"), "{d:?}");
+    // No capabilities at all is an old Terraform too.
+    let diags = client
+        .validate_resource_config(proto::validate_resource_config::Request {
+            type_name: vm_access_reset::TYPE_NAME.to_string(),
+            config: Some(dynamic(&good_config())),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert_one_error_at(&diags, "password_wo");
+    // Without password_wo an old Terraform is fine.
+    let stored = good_config()
+        .with("password_wo", Value::Null)
+        .with("password_wo_version", Value::Null)
+        .with("password", Value::string("Correct-Horse-42"));
+    let diags = validate(&mut client, &stored, false).await;
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[tokio::test]
+async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+
+    let good = dynamic(&good_config()).msgpack;
+    // Deterministic "random" bytes (xorshift), not valid msgpack for an object.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let random: Vec<u8> = (0..512)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("random bytes", random),
+        ("truncated msgpack", good[..good.len() / 2].to_vec()),
+        ("trailing bytes", [good.clone(), vec![0xc0]].concat()),
+        // map32 claiming 4 billion entries
+        ("huge map length", vec![0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, b'a']),
+        // an object whose `triggers` is an array32 claiming 4 billion entries
+        ("huge array length", {
+            let mut v = vec![0x81, 0xa8];
+            v.extend_from_slice(b"triggers");
+            v.extend_from_slice(&[0xdd, 0xff, 0xff, 0xff, 0xff]);
+            v
+        }),
+        ("a string where an object belongs", vec![0xa3, b'a', b'b', b'c']),
+        ("invalid UTF-8", {
+            let mut v = vec![0x81, 0xa8];
+            v.extend_from_slice(b"username");
+            v.extend_from_slice(&[0xa2, 0xff, 0xfe]);
+            v
+        }),
+        ("deep nesting", {
+            let mut v = vec![0x81, 0xa8];
+            v.extend_from_slice(b"triggers");
+            v.extend(std::iter::repeat_n(0x91, 100_000));
+            v
+        }),
+    ];
+    for (what, bytes) in cases {
+        let diags = validate_raw(
+            &mut client,
+            proto::DynamicValue {
+                msgpack: bytes,
+                json: Vec::new(),
+            },
+            true,
+        )
+        .await;
+        let errs = errors(&diags);
+        assert_eq!(errs.len(), 1, "{what}: {diags:#?}");
+        assert!(
+            errs[0].summary.contains("Invalid resource configuration"),
+            "{what}: {:?}",
+            errs[0]
+        );
+        // The plugin still serves.
+        let meta = get_metadata(&mut client).await;
+        assert_eq!(meta.resources.len(), 1, "{what}");
+    }
+
+    // Malformed JSON (msgpack empty) takes the JSON path and fails the same way.
+    let diags = validate_raw(
+        &mut client,
+        proto::DynamicValue {
+            msgpack: Vec::new(),
+            json: b"{\"username\": [".to_vec(),
+        },
+        true,
+    )
+    .await;
+    assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
+
+    // Provider config too.
+    let diags = client
+        .validate_provider_config(proto::validate_provider_config::Request {
+            config: Some(proto::DynamicValue {
+                msgpack: vec![0xc1],
+                json: Vec::new(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
+
+    let diags = validate(&mut client, &good_config(), true).await;
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[tokio::test]
+async fn five_mib_message_is_accepted() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let chunk = "x".repeat(64 * 1024);
+    let triggers: BTreeMap<String, Value> = (0..80)
+        .map(|i| (format!("t{i:03}"), Value::string(chunk.clone())))
+        .collect();
+    let config = good_config().with("triggers", Value::Map(triggers));
+    let dv = dynamic(&config);
+    assert!(dv.msgpack.len() > 5 << 20, "{}", dv.msgpack.len());
+    let diags = validate_raw(&mut client, dv, true).await;
+    assert!(diags.is_empty(), "{diags:#?}");
+
+    // And a large state round-trips through UpgradeResourceState both ways.
+    let mut state = serde_json::Map::new();
+    state.insert("virtual_machine_id".into(), VM_ID.into());
+    state.insert(
+        "triggers".into(),
+        (0..80)
+            .map(|i| (format!("t{i:03}"), serde_json::Value::from(chunk.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
+    let resp = client
+        .upgrade_resource_state(proto::upgrade_resource_state::Request {
+            type_name: vm_access_reset::TYPE_NAME.into(),
+            version: 0,
+            raw_state: Some(proto::RawState {
+                json: serde_json::Value::Object(state).to_string().into_bytes(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .expect("a 5 MiB UpgradeResourceState answers")
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    assert!(resp.upgraded_state.unwrap().msgpack.len() > 5 << 20);
+}
+
+// ------------------------------------------------------------------ state
+
+#[tokio::test]
+async fn upgrade_resource_state_reencodes_json_as_msgpack() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let raw = serde_json::json!({
+        "id": format!("{VM_ID}/extensions/VMAccessAgent"),
+        "virtual_machine_id": VM_ID,
+        "username": "opsadmin",
+        "password": null,
+        "password_wo": "must-not-survive",
+        "password_wo_version": 3,
+        "triggers": {"rotation": "2026-q1", "ünïcode": "✓"},
+        "extension_name": "VMAccessAgent",
+        "type_handler_version": "2.4",
+        "auto_upgrade_minor_version": true,
+        "remove_extension_on_destroy": false,
+        "force_update_tag": "0d7f3c3e-0000-4000-8000-000000000000",
+        "provisioning_state": "Succeeded",
+        "last_run_at": "2026-01-01T00:00:00Z",
+        "timeouts": {"create": "45m", "read": null, "update": null, "delete": null}
+    });
+    let upgrade = |client: &mut ProviderClient<Channel>, json: Vec<u8>, version: i64| {
+        let mut client = client.clone();
+        async move {
+            client
+                .upgrade_resource_state(proto::upgrade_resource_state::Request {
+                    type_name: vm_access_reset::TYPE_NAME.into(),
+                    version,
+                    raw_state: Some(proto::RawState {
+                        json,
+                        flatmap: Default::default(),
+                    }),
+                })
+                .await
+                .expect("UpgradeResourceState answers")
+                .into_inner()
+        }
+    };
+    let resp = upgrade(&mut client, raw.to_string().into_bytes(), 0).await;
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let state = resp.upgraded_state.expect("upgraded state");
+    assert!(state.json.is_empty(), "replies must be msgpack only");
+    let got = msgpack::decode(&state.msgpack, &resource_type()).expect("valid msgpack");
+
+    let expected = Object::new()
+        .with("id", Value::string(format!("{VM_ID}/extensions/VMAccessAgent")))
+        .with("virtual_machine_id", Value::string(VM_ID))
+        .with("username", Value::string("opsadmin"))
+        .with("password", Value::Null)
+        .with("password_wo", Value::Null)
+        .with("password_wo_version", Value::int(3))
+        .with(
+            "triggers",
+            Value::Map(
+                [
+                    ("rotation".to_string(), Value::string("2026-q1")),
+                    ("ünïcode".to_string(), Value::string("✓")),
+                ]
+                .into(),
+            ),
+        )
+        .with("extension_name", Value::string("VMAccessAgent"))
+        .with("type_handler_version", Value::string("2.4"))
+        .with("auto_upgrade_minor_version", Value::Bool(true))
+        .with("remove_extension_on_destroy", Value::Bool(false))
+        .with(
+            "force_update_tag",
+            Value::string("0d7f3c3e-0000-4000-8000-000000000000"),
+        )
+        .with("provisioning_state", Value::string("Succeeded"))
+        .with("last_run_at", Value::string("2026-01-01T00:00:00Z"))
+        .with(
+            "timeouts",
+            Value::Object(
+                Object::new()
+                    .with("create", Value::string("45m"))
+                    .with("read", Value::Null)
+                    .with("update", Value::Null)
+                    .with("delete", Value::Null),
+            ),
+        );
+    assert_eq!(got, Value::Object(expected));
+
+    // Attributes missing from older state come back null.
+    let sparse = serde_json::json!({"virtual_machine_id": VM_ID});
+    let resp = upgrade(&mut client, sparse.to_string().into_bytes(), 0).await;
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let got = msgpack::decode(&resp.upgraded_state.unwrap().msgpack, &resource_type()).unwrap();
+    let obj = got.as_object().expect("an object");
+    assert_eq!(obj.get("virtual_machine_id"), &Value::string(VM_ID));
+    assert_eq!(obj.attrs.len(), 15);
+    assert!(
+        obj.attrs
+            .iter()
+            .filter(|(k, _)| *k != "virtual_machine_id")
+            .all(|(_, v)| v.is_null())
+    );
+
+    // State from a newer schema, an unknown attribute, or broken JSON: errors.
+    let resp = upgrade(&mut client, raw.to_string().into_bytes(), 1).await;
+    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    assert!(resp.upgraded_state.is_none());
+    let extra = serde_json::json!({"virtual_machine_id": VM_ID, "surprise": 1});
+    let resp = upgrade(&mut client, extra.to_string().into_bytes(), 0).await;
+    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    let resp = upgrade(&mut client, b"{\"id\":".to_vec(), 0).await;
+    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    let resp = client
+        .upgrade_resource_state(proto::upgrade_resource_state::Request {
+            type_name: "vm_nonexistent".into(),
+            version: 0,
+            raw_state: Some(proto::RawState {
+                json: b"{}".to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+}
+
+// ------------------------------------------------------ stop / unsupported
+
+#[tokio::test]
+async fn stop_provider_answers_with_empty_error() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    let resp = client
+        .stop_provider(proto::stop_provider::Request {})
+        .await
+        .expect("StopProvider answers")
+        .into_inner();
+    assert_eq!(resp.error, "");
+    // StopProvider cancels operations; it does not stop the process.
+    get_metadata(&mut client).await;
+}
+
+#[tokio::test]
+async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+
+    let r = client
+        .read_data_source(proto::read_data_source::Request {
+            type_name: "vm_anything".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ReadDataSource answers")
+        .into_inner();
+    let errs = errors(&r.diagnostics);
+    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
+    assert!(errs[0].detail.contains("vm_anything"), "{:?}", errs[0]);
+
+    let r = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "vm_anything".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ValidateDataResourceConfig answers")
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics).len(), 1, "{:?}", r.diagnostics);
+
+    let r = client
+        .open_ephemeral_resource(proto::open_ephemeral_resource::Request {
+            type_name: "vm_token".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("OpenEphemeralResource answers")
+        .into_inner();
+    let errs = errors(&r.diagnostics);
+    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
+    assert!(errs[0].summary.contains("ephemeral"), "{:?}", errs[0]);
+    assert!(r.result.is_none());
+
+    let r = client
+        .call_function(proto::call_function::Request {
+            name: "parse_id".into(),
+            arguments: vec![],
+        })
+        .await
+        .expect("CallFunction answers")
+        .into_inner();
+    let err = r.error.expect("a function error");
+    assert!(err.text.contains("parse_id"), "{err:?}");
+    assert!(r.result.is_none());
+
+    let r = client
+        .move_resource_state(proto::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/hashicorp/azurerm".into(),
+            source_type_name: "azurerm_virtual_machine_extension".into(),
+            target_type_name: "vm_access_reset".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("MoveResourceState answers")
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics).len(), 1, "{:?}", r.diagnostics);
+    assert!(r.target_state.is_none());
+
+    let r = client
+        .validate_resource_config(proto::validate_resource_config::Request {
+            type_name: "vm_nonexistent".into(),
+            config: None,
+            client_capabilities: caps(true),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let errs = errors(&r.diagnostics);
+    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
+    assert_eq!(errs[0].summary, "Unknown resource type");
+
+    let meta = get_metadata(&mut client).await;
+    assert_eq!(meta.resources.len(), 1);
+}
