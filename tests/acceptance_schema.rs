@@ -1,0 +1,261 @@
+//! Acceptance: the real `terraform` CLI loads the provider binary built for
+//! this run through `dev_overrides` and sees its schema and validation.
+//! Nothing here configures Azure or touches the network. Without terraform
+//! these tests fail (see `support::terraform::terraform_binary`).
+
+mod support;
+
+use serde_json::Value as Json;
+use support::terraform::{TfDir, TfOutput, line_of};
+
+const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
+const ADDRESS: &str = "registry.terraform.io/vmaccess/vm";
+
+/// A resource block with the given attribute lines (already indented).
+fn resource(lines: &[String]) -> String {
+    format!(
+        "resource \"vm_access_reset\" \"web\" {{\n  virtual_machine_id = \"{VM_ID}\"\n{}\n}}\n",
+        lines.join("\n")
+    )
+}
+
+fn line(attr: &str, value: &str) -> String {
+    format!("  {attr} = {value}")
+}
+
+fn diagnostics(out: &TfOutput) -> Vec<Json> {
+    out.json()["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no diagnostics array:\n{out}"))
+}
+
+fn errors(out: &TfOutput) -> Vec<Json> {
+    diagnostics(out)
+        .into_iter()
+        .filter(|d| d["severity"] == "error")
+        .collect()
+}
+
+/// `terraform validate -json` must report exactly one error, with
+/// `summary`, on the line of `main.tf` holding `needle`.
+fn assert_one_error_on_line(out: &TfOutput, main_tf: &str, needle: &str, summary: &str) {
+    assert_eq!(out.json()["valid"], false, "{out}");
+    let errs = errors(out);
+    assert_eq!(errs.len(), 1, "expected one error:\n{out}");
+    let e = &errs[0];
+    assert_eq!(e["summary"], summary, "{out}");
+    assert_eq!(e["address"], "vm_access_reset.web", "{out}");
+    assert_eq!(e["range"]["filename"], "main.tf", "{out}");
+    let want = line_of(main_tf, needle);
+    assert_eq!(
+        e["range"]["start"]["line"].as_i64(),
+        Some(want),
+        "error not on the line of {needle:?} (line {want}):\n{out}"
+    );
+    let code = e["snippet"]["code"].as_str().unwrap_or_default();
+    assert!(code.contains(needle), "snippet {code:?} lacks {needle:?}");
+}
+
+#[test]
+fn validate_accepts_a_good_config() {
+    let dir = TfDir::new();
+    dir.write_main(&resource(&[
+        line("username", "\"opsadmin\""),
+        line("password_wo", "\"Correct-Horse-42\""),
+        line("password_wo_version", "1"),
+        line("triggers", "{ rotation = \"2026-q1\" }"),
+        "  timeouts {\n    create = \"45m\"\n  }".to_string(),
+    ]));
+    let out = dir.run(&["validate", "-json", "-no-color"]);
+    out.assert_success();
+    let json = out.json();
+    assert_eq!(json["valid"], true, "{out}");
+    assert_eq!(json["error_count"], 0, "{out}");
+    // The only warning is terraform's own dev_overrides notice.
+    for d in diagnostics(&out) {
+        assert_eq!(
+            d["summary"], "Provider development overrides are in effect",
+            "{out}"
+        );
+    }
+
+    // A Remote Desktop reset needs no user at all.
+    let dir = TfDir::new();
+    dir.write_main(&resource(&[]));
+    let out = dir.run(&["validate", "-json"]);
+    out.assert_success();
+    assert_eq!(out.json()["valid"], true, "{out}");
+}
+
+#[test]
+fn providers_schema_shows_the_resource() {
+    let dir = TfDir::new();
+    dir.write_main("");
+    let out = dir.run(&["providers", "schema", "-json"]);
+    out.assert_success();
+    let json = out.json();
+    let provider = &json["provider_schemas"][ADDRESS];
+    assert!(provider.is_object(), "no schema for {ADDRESS}:\n{out}");
+
+    let settings = &provider["provider"]["block"]["attributes"];
+    for name in [
+        "subscription_id",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "use_cli",
+        "use_msi",
+        "use_oidc",
+        "environment",
+        "metadata_host",
+    ] {
+        assert_eq!(settings[name]["optional"], true, "provider {name}:\n{out}");
+    }
+    assert_eq!(settings["client_secret"]["sensitive"], true);
+    assert_eq!(settings["use_cli"]["type"], "bool");
+
+    let block = &provider["resource_schemas"]["vm_access_reset"]["block"];
+    let attrs = &block["attributes"];
+    assert_eq!(attrs["password_wo"]["write_only"], true, "{}", attrs["password_wo"]);
+    assert_eq!(attrs["password_wo"]["optional"], true);
+    assert!(attrs["password_wo"]["sensitive"].is_null() || attrs["password_wo"]["sensitive"] == false);
+    assert_eq!(attrs["password"]["sensitive"], true, "{}", attrs["password"]);
+    assert!(attrs["password"]["write_only"].is_null(), "{}", attrs["password"]);
+    assert_eq!(attrs["virtual_machine_id"]["required"], true);
+    assert_eq!(attrs["virtual_machine_id"]["type"], "string");
+    assert_eq!(attrs["triggers"]["type"], serde_json::json!(["map", "string"]));
+    assert_eq!(attrs["password_wo_version"]["type"], "number");
+    for name in ["id", "force_update_tag", "provisioning_state", "last_run_at"] {
+        assert_eq!(attrs[name]["computed"], true, "{name}");
+        assert!(attrs[name]["optional"].is_null(), "{name} is optional");
+    }
+    let mut names: Vec<&str> = attrs
+        .as_object()
+        .expect("attributes")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "auto_upgrade_minor_version",
+            "extension_name",
+            "force_update_tag",
+            "id",
+            "last_run_at",
+            "password",
+            "password_wo",
+            "password_wo_version",
+            "provisioning_state",
+            "remove_extension_on_destroy",
+            "triggers",
+            "type_handler_version",
+            "username",
+            "virtual_machine_id",
+        ]
+    );
+    let timeouts = &block["block_types"]["timeouts"];
+    assert_eq!(timeouts["nesting_mode"], "single", "{timeouts}");
+    for op in ["create", "read", "update", "delete"] {
+        assert_eq!(timeouts["block"]["attributes"][op]["optional"], true, "{op}");
+    }
+}
+
+#[test]
+fn validate_reports_a_bad_username_on_its_line() {
+    let dir = TfDir::new();
+    let main = dir.write_main(&resource(&[
+        line("username", "\"ops@admin\""),
+        line("password_wo", "\"Correct-Horse-42\""),
+        line("password_wo_version", "1"),
+    ]));
+    let out = dir.run(&["validate", "-json"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_one_error_on_line(&out, &main, "username", "Invalid user name");
+}
+
+#[test]
+fn validate_reports_a_weak_password_on_its_line() {
+    let dir = TfDir::new();
+    let main = dir.write_main(&resource(&[
+        line("username", "\"opsadmin\""),
+        line("password", "\"Sh0rt!\""),
+    ]));
+    let out = dir.run(&["validate", "-json"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_one_error_on_line(
+        &out,
+        &main,
+        "password",
+        "Password does not meet Azure's rules",
+    );
+    // The snippet quotes the configuration line; the provider's text must not.
+    for e in errors(&out) {
+        let detail = e["detail"].as_str().unwrap_or_default();
+        assert!(!detail.contains("Sh0rt!"), "password in {detail:?}");
+    }
+
+    // The same for the write-only attribute.
+    let dir = TfDir::new();
+    let main = dir.write_main(&resource(&[
+        line("username", "\"opsadmin\""),
+        line("password_wo", "\"alllowercase1\""),
+        line("password_wo_version", "1"),
+    ]));
+    let out = dir.run(&["validate", "-json"]);
+    assert_one_error_on_line(
+        &out,
+        &main,
+        "password_wo",
+        "Password does not meet Azure's rules",
+    );
+}
+
+#[test]
+fn validate_reports_handler_version_1_5_on_its_line() {
+    let dir = TfDir::new();
+    let main = dir.write_main(&resource(&[line("type_handler_version", "\"1.5\"")]));
+    let out = dir.run(&["validate", "-json"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_one_error_on_line(
+        &out,
+        &main,
+        "type_handler_version",
+        "Unsupported handler version",
+    );
+}
+
+#[test]
+fn validate_reports_all_errors_each_on_its_own_line() {
+    let dir = TfDir::new();
+    let main = dir.write_main(&resource(&[
+        line("username", "\"a/b\""),
+        line("password_wo", "\"Correct-Horse-42\""),
+        line("password_wo_version", "1"),
+        line("type_handler_version", "\"latest\""),
+    ]));
+    let out = dir.run(&["validate", "-json"]);
+    let mut got: Vec<(String, i64)> = errors(&out)
+        .iter()
+        .map(|e| {
+            (
+                e["summary"].as_str().unwrap().to_string(),
+                e["range"]["start"]["line"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("Invalid user name".to_string(), line_of(&main, "username")),
+            (
+                "Unsupported handler version".to_string(),
+                line_of(&main, "type_handler_version")
+            ),
+        ],
+        "{out}"
+    );
+}
