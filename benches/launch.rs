@@ -10,7 +10,9 @@
 //!
 //! Run: `cargo bench --bench launch` (it builds the release binary first
 //! with `cargo build --release --bin terraform-provider-vm`).
-//! `LAUNCH_RUNS=<n>` changes the number of measured launches (default 50).
+//! `LAUNCH_RUNS=<n>` changes the number of measured launches (default 50);
+//! `LAUNCH_BIN=<path>` measures that binary instead of building one (to
+//! compare builds, e.g. one made with `AWS_LC_SYS_NO_JITTER_ENTROPY=1`).
 
 #[path = "../tests/support/plugin.rs"]
 mod plugin;
@@ -34,6 +36,13 @@ struct Run {
 }
 
 fn release_binary() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("LAUNCH_BIN").map(PathBuf::from) {
+        return if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(format!("LAUNCH_BIN={} is not a file", bin.display()))
+        };
+    }
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building: cargo build --release --bin terraform-provider-vm");
@@ -164,9 +173,7 @@ fn main() -> ExitCode {
     let median = percentile(&totals, 50.0);
     let p90 = percentile(&totals, 90.0);
 
-    println!(
-        "whole launch (spawn → handshake → mTLS → GetProviderSchema → Shutdown → exit):"
-    );
+    println!("whole launch (spawn → handshake → mTLS → GetProviderSchema → Shutdown → exit):");
     println!(
         "  median {:.2} ms   p90 {:.2} ms   min {:.2} ms   max {:.2} ms",
         ms(median),

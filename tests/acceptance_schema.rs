@@ -117,16 +117,38 @@ fn providers_schema_shows_the_resource() {
 
     let block = &provider["resource_schemas"]["vm_access_reset"]["block"];
     let attrs = &block["attributes"];
-    assert_eq!(attrs["password_wo"]["write_only"], true, "{}", attrs["password_wo"]);
+    assert_eq!(
+        attrs["password_wo"]["write_only"], true,
+        "{}",
+        attrs["password_wo"]
+    );
     assert_eq!(attrs["password_wo"]["optional"], true);
-    assert!(attrs["password_wo"]["sensitive"].is_null() || attrs["password_wo"]["sensitive"] == false);
-    assert_eq!(attrs["password"]["sensitive"], true, "{}", attrs["password"]);
-    assert!(attrs["password"]["write_only"].is_null(), "{}", attrs["password"]);
+    assert!(
+        attrs["password_wo"]["sensitive"].is_null() || attrs["password_wo"]["sensitive"] == false
+    );
+    assert_eq!(
+        attrs["password"]["sensitive"], true,
+        "{}",
+        attrs["password"]
+    );
+    assert!(
+        attrs["password"]["write_only"].is_null(),
+        "{}",
+        attrs["password"]
+    );
     assert_eq!(attrs["virtual_machine_id"]["required"], true);
     assert_eq!(attrs["virtual_machine_id"]["type"], "string");
-    assert_eq!(attrs["triggers"]["type"], serde_json::json!(["map", "string"]));
+    assert_eq!(
+        attrs["triggers"]["type"],
+        serde_json::json!(["map", "string"])
+    );
     assert_eq!(attrs["password_wo_version"]["type"], "number");
-    for name in ["id", "force_update_tag", "provisioning_state", "last_run_at"] {
+    for name in [
+        "id",
+        "force_update_tag",
+        "provisioning_state",
+        "last_run_at",
+    ] {
         assert_eq!(attrs[name]["computed"], true, "{name}");
         assert!(attrs[name]["optional"].is_null(), "{name} is optional");
     }
@@ -159,7 +181,10 @@ fn providers_schema_shows_the_resource() {
     let timeouts = &block["block_types"]["timeouts"];
     assert_eq!(timeouts["nesting_mode"], "single", "{timeouts}");
     for op in ["create", "read", "update", "delete"] {
-        assert_eq!(timeouts["block"]["attributes"][op]["optional"], true, "{op}");
+        assert_eq!(
+            timeouts["block"]["attributes"][op]["optional"], true,
+            "{op}"
+        );
     }
 }
 

@@ -74,8 +74,8 @@ fn any_type() -> impl Strategy<Value = Type> {
 /// and decimal strings too long for either.
 fn number(finite_only: bool) -> BoxedStrategy<Number> {
     use prop::num::f64 as f;
-    let floats = (f::POSITIVE | f::NEGATIVE | f::NORMAL | f::SUBNORMAL | f::ZERO)
-        .prop_map(Number::from_f64);
+    let floats =
+        (f::POSITIVE | f::NEGATIVE | f::NORMAL | f::SUBNORMAL | f::ZERO).prop_map(Number::from_f64);
     let decimals = "-?[1-9][0-9]{19,40}(\\.[0-9]{1,12})?".prop_map(Number::Decimal);
     let small = (-1000i64..1000, 1u32..1000)
         .prop_map(|(i, d)| Number::from_f64(i as f64 + 1.0 / f64::from(d + 1)));
@@ -197,7 +197,9 @@ fn fixed_types() -> Vec<Type> {
         Type::list(Type::map(Type::String)),
         Type::Tuple(vec![Type::Bool, Type::Dynamic, Type::set(Type::Number)]),
         vm_access_reset::schema().block.implied_type(),
-        terraform_provider_vm::provider::schema().block.implied_type(),
+        terraform_provider_vm::provider::schema()
+            .block
+            .implied_type(),
     ]
 }
 
@@ -329,7 +331,10 @@ fn dynamic_values_carry_their_type_as_json() {
     let mut str_form = vec![0x92, 0xa0 | ty_json.len() as u8];
     str_form.extend_from_slice(ty_json);
     str_form.extend_from_slice(&[0xa2, b'h', b'i']);
-    assert_eq!(msgpack::decode(&str_form, &Type::Dynamic).unwrap(), expected);
+    assert_eq!(
+        msgpack::decode(&str_form, &Type::Dynamic).unwrap(),
+        expected
+    );
     assert_eq!(msgpack::encode(&expected, &Type::Dynamic).unwrap(), bin);
     // JSON state form.
     assert_eq!(

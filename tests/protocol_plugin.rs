@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
 use support::plugin::{
-    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect,
-    provider_binary, provider_client, terraform_command,
+    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
+    provider_client, terraform_command,
 };
 use terraform_provider_vm::plugin::services::proto as go_plugin;
 use terraform_provider_vm::resources::vm_access_reset;
@@ -150,7 +150,9 @@ async fn refused(plugin: &PluginProcess, identity: Option<&ClientIdentity>) -> S
     };
     match tokio::time::timeout(Duration::from_secs(15), attempt).await {
         Err(_) => panic!("an unauthenticated connection hung instead of being refused"),
-        Ok(Ok(_)) => panic!("the plugin answered a client that does not hold Terraform's certificate"),
+        Ok(Ok(_)) => {
+            panic!("the plugin answered a client that does not hold Terraform's certificate")
+        }
         Ok(Err(e)) => format!("{e:?}"),
     }
 }
@@ -240,7 +242,10 @@ fn protocol_5_only_is_refused_with_a_clear_message() {
     cmd.env("PLUGIN_PROTOCOL_VERSIONS", "5");
     let out = run_to_exit(cmd);
     assert!(!out.status.success(), "{out:?}");
-    assert!(out.stdout.is_empty(), "a handshake line was printed: {out:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "a handshake line was printed: {out:?}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("protocol") && stderr.contains("\"5\"") && stderr.contains("version 6"),
@@ -358,7 +363,11 @@ async fn get_metadata_lists_the_resource_and_capabilities() {
     let mut client = plugin.provider().await;
     let meta = get_metadata(&mut client).await;
     assert!(meta.diagnostics.is_empty(), "{:?}", meta.diagnostics);
-    let names: Vec<&str> = meta.resources.iter().map(|r| r.type_name.as_str()).collect();
+    let names: Vec<&str> = meta
+        .resources
+        .iter()
+        .map(|r| r.type_name.as_str())
+        .collect();
     assert_eq!(names, ["vm_access_reset"]);
     assert!(meta.data_sources.is_empty());
     assert!(meta.ephemeral_resources.is_empty());
@@ -439,8 +448,16 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
         assert_eq!(attr_type(a), want, "{name} type");
         assert!(!a.write_only, "{name}");
     }
-    assert!(attr(&block, "client_secret").description.contains("ARM_CLIENT_SECRET"));
-    assert!(attr(&block, "subscription_id").description.contains("ARM_SUBSCRIPTION_ID"));
+    assert!(
+        attr(&block, "client_secret")
+            .description
+            .contains("ARM_CLIENT_SECRET")
+    );
+    assert!(
+        attr(&block, "subscription_id")
+            .description
+            .contains("ARM_SUBSCRIPTION_ID")
+    );
 
     // Resource.
     assert_eq!(
@@ -457,7 +474,12 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
     let vm = attr(block, "virtual_machine_id");
     assert!(vm.required && !vm.optional && !vm.computed);
     assert_eq!(attr_type(vm), Type::String);
-    for name in ["id", "force_update_tag", "provisioning_state", "last_run_at"] {
+    for name in [
+        "id",
+        "force_update_tag",
+        "provisioning_state",
+        "last_run_at",
+    ] {
         let a = attr(block, name);
         assert!(
             a.computed && !a.optional && !a.required,
@@ -474,10 +496,7 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
         assert!(a.optional && a.computed, "{name} must be optional+computed");
     }
     assert_eq!(attr_type(attr(block, "triggers")), Type::map(Type::String));
-    assert_eq!(
-        attr_type(attr(block, "password_wo_version")),
-        Type::Number
-    );
+    assert_eq!(attr_type(attr(block, "password_wo_version")), Type::Number);
     assert_eq!(
         attr_type(attr(block, "auto_upgrade_minor_version")),
         Type::Bool
@@ -634,7 +653,10 @@ async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
         ("truncated msgpack", good[..good.len() / 2].to_vec()),
         ("trailing bytes", [good.clone(), vec![0xc0]].concat()),
         // map32 claiming 4 billion entries
-        ("huge map length", vec![0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, b'a']),
+        (
+            "huge map length",
+            vec![0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, b'a'],
+        ),
         // an object whose `triggers` is an array32 claiming 4 billion entries
         ("huge array length", {
             let mut v = vec![0x81, 0xa8];
@@ -642,7 +664,10 @@ async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
             v.extend_from_slice(&[0xdd, 0xff, 0xff, 0xff, 0xff]);
             v
         }),
-        ("a string where an object belongs", vec![0xa3, b'a', b'b', b'c']),
+        (
+            "a string where an object belongs",
+            vec![0xa3, b'a', b'b', b'c'],
+        ),
         ("invalid UTF-8", {
             let mut v = vec![0x81, 0xa8];
             v.extend_from_slice(b"username");
@@ -795,7 +820,10 @@ async fn upgrade_resource_state_reencodes_json_as_msgpack() {
     let got = msgpack::decode(&state.msgpack, &resource_type()).expect("valid msgpack");
 
     let expected = Object::new()
-        .with("id", Value::string(format!("{VM_ID}/extensions/VMAccessAgent")))
+        .with(
+            "id",
+            Value::string(format!("{VM_ID}/extensions/VMAccessAgent")),
+        )
         .with("virtual_machine_id", Value::string(VM_ID))
         .with("username", Value::string("opsadmin"))
         .with("password", Value::Null)

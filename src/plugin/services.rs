@@ -25,14 +25,11 @@ fn silent_until<T: Send + 'static>(shutdown: CancellationToken) -> SilentStream<
     )
 }
 
+type NoItem<T> = std::future::Ready<Option<Result<T, Status>>>;
+type ItemFree<S, T> = futures_util::stream::FilterMap<S, NoItem<T>, fn(()) -> NoItem<T>>;
+
 trait FilterNone: Stream<Item = ()> + Sized {
-    fn filter_map_none<T>(
-        self,
-    ) -> futures_util::stream::FilterMap<
-        Self,
-        std::future::Ready<Option<Result<T, Status>>>,
-        fn(()) -> std::future::Ready<Option<Result<T, Status>>>,
-    > {
+    fn filter_map_none<T>(self) -> ItemFree<Self, T> {
         use futures_util::StreamExt;
         self.filter_map(|()| std::future::ready(None))
     }

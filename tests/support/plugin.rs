@@ -311,10 +311,7 @@ impl PluginProcess {
     pub async fn connect(&self) -> Channel {
         match self.channel().await {
             Ok(c) => c,
-            Err(e) => panic!(
-                "mTLS connection failed: {e:?}; stderr: {}",
-                self.stderr()
-            ),
+            Err(e) => panic!("mTLS connection failed: {e:?}; stderr: {}", self.stderr()),
         }
     }
 

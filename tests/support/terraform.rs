@@ -251,7 +251,11 @@ impl TfOutput {
 
     /// Panics with the full output unless the command succeeded.
     pub fn assert_success(&self) -> &TfOutput {
-        assert!(self.success(), "terraform {} failed:\n{self}", self.args.join(" "));
+        assert!(
+            self.success(),
+            "terraform {} failed:\n{self}",
+            self.args.join(" ")
+        );
         self
     }
 
