@@ -13,7 +13,7 @@ async fn password_reset_takes_effect_in_the_guest() {
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     let op = f.run_vmaccess(s, p, None).await;
     assert_eq!(op["status"], "Succeeded");
-    assert_eq!(f.login("azureadmin", "New-Passw0rd!").await.0, true);
+    assert!(f.login("azureadmin", "New-Passw0rd!").await.0);
     let (ok, reason) = f.login("azureadmin", "Old-Passw0rd!").await;
     assert!(!ok);
     assert_eq!(reason.as_deref(), Some("wrong password"));
