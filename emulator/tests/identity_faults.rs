@@ -231,3 +231,67 @@ async fn throttling_reports_remaining_and_refuses_when_empty() {
             .is_some()
     );
 }
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn certificate_signed_assertion_is_verified() {
+    use rcgen::{CertificateParams, KeyPair, PKCS_RSA_SHA256, SigningKey};
+    let f = support::start().await;
+    let key = KeyPair::generate_for(&PKCS_RSA_SHA256).expect("RSA key");
+    let cert = CertificateParams::new(vec!["client".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let client_id = "00000000-0000-0000-0000-0000000000dd";
+    let registered = f
+        .admin(
+            Method::POST,
+            "/_emulator/clients",
+            json!({"client_id": client_id, "certificate_pem": cert.pem()}),
+        )
+        .await;
+    assert_eq!(registered.status(), 200);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let header = b64(json!({"alg": "RS256", "typ": "JWT"}).to_string().as_bytes());
+    let claims = b64(json!({"aud": f.token_url(), "iss": client_id, "sub": client_id, "nbf": now, "exp": now + 600, "jti": "1"}).to_string().as_bytes());
+    let message = format!("{header}.{claims}");
+    let signature = b64(&key.sign(message.as_bytes()).expect("sign"));
+    let form = |assertion: String| {
+        vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", client_id.to_string()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+            ),
+            ("client_assertion", assertion),
+            ("scope", SCOPE.to_string()),
+        ]
+    };
+    let ok = f
+        .http
+        .post(f.token_url())
+        .form(&form(format!("{message}.{signature}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ok.status(), 200);
+    let tampered_claims = b64(json!({"aud": f.token_url(), "iss": client_id, "sub": client_id, "nbf": now, "exp": now + 6000, "jti": "1"}).to_string().as_bytes());
+    let bad = f
+        .http
+        .post(f.token_url())
+        .form(&form(format!("{header}.{tampered_claims}.{signature}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 401);
+    let body: Value = bad.json().await.expect("json");
+    assert_eq!(body["error_codes"][0], 700027);
+}
