@@ -628,4 +628,40 @@ mod tests {
             .unwrap_or_default();
         assert!(e.contains("ARM_CLIENT_CERTIFICATE_PATH"), "{e}");
     }
+
+    /// azure_identity's own pipeline retries I/O errors for about a minute; an untrusted
+    /// certificate on the token endpoint must instead fail at once, naming SSL_CERT_FILE.
+    #[tokio::test]
+    async fn untrusted_token_endpoint_fails_fast() {
+        let emu = vm_emulator::Emulator::start(vm_emulator::EmulatorConfig::default())
+            .await
+            .expect("emulator");
+        let c = emu.config();
+        let plan = CredentialPlan::Secret {
+            tenant_id: c.tenant_id.clone(),
+            client_id: c.client_id.clone(),
+            secret: SecretString::from(c.client_secret.clone()),
+        };
+        // The shared client without the emulator's CA.
+        let http = crate::azure::transport::build_http_client(&[]).expect("client");
+        let source = TokenSource::new(plan, http);
+        let cloud = CloudEndpoints {
+            resource_manager: emu.endpoint(),
+            authority_host: emu.endpoint(),
+            token_scope: "https://management.emulator.local/.default".into(),
+        };
+        let started = std::time::Instant::now();
+        let err = source.token(&cloud).await.err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        match err {
+            Some(AzureError::Transport { message }) => {
+                assert!(message.contains("SSL_CERT_FILE"), "{message}")
+            }
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+    }
 }

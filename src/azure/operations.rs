@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 use super::cloud::{CloudEndpoints, metadata_url};
 use super::context::OpContext;
 use super::credentials::{CredentialPlan, TokenSource};
-use super::error::AzureError;
+use super::error::{AzureError, CloudError};
 use super::ids::{ExtensionId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
 use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
@@ -348,6 +348,14 @@ impl ArmClient {
                 .await
             {
                 Ok(r) if r.status.is_success() => r,
+                Ok(r) if location_reports_failure(&op, &r) => {
+                    // ARM's Location protocol reports a failed operation as the final response's
+                    // 4xx with the operation's error body.
+                    let error = CloudError::parse(&r.body).unwrap_or_default();
+                    return Err(self
+                        .operation_failed(&op, error.code, error.message, ctx)
+                        .await);
+                }
                 Ok(r) => {
                     read_failures += 1;
                     tracing::debug!(
@@ -384,21 +392,32 @@ impl ArmClient {
                     return Ok(());
                 }
                 PollOutcome::Failed { code, message } => {
-                    let statuses = match self.get_extension(&op.extension, ctx).await {
-                        Ok(Some(ext)) => ext.status_messages(),
-                        Ok(None) => Vec::new(),
-                        Err(e) => {
-                            tracing::debug!(error = %e, "could not read the extension after the failure");
-                            Vec::new()
-                        }
-                    };
-                    return Err(AzureError::ExtensionFailed {
-                        code,
-                        message,
-                        statuses,
-                    });
+                    return Err(self.operation_failed(&op, code, message, ctx).await);
                 }
             }
+        }
+    }
+
+    /// The error for a Failed/Canceled operation, with the extension's instance-view messages.
+    async fn operation_failed(
+        &self,
+        op: &PendingOperation,
+        code: String,
+        message: String,
+        ctx: &OpContext,
+    ) -> AzureError {
+        let statuses = match self.get_extension(&op.extension, ctx).await {
+            Ok(Some(ext)) => ext.status_messages(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the extension after the failure");
+                Vec::new()
+            }
+        };
+        AzureError::ExtensionFailed {
+            code,
+            message,
+            statuses,
         }
     }
 
@@ -421,9 +440,19 @@ impl ArmClient {
     }
 }
 
+/// Whether a non-2xx answer on a `Location` URL is the operation's own failure rather than a
+/// failed status read: a client error carrying an ARM error body, excluding the statuses that are
+/// about the read itself (auth, missing operation, throttling).
+fn location_reports_failure(op: &PendingOperation, resp: &ArmResponse) -> bool {
+    matches!(op.target, super::lro::PollTarget::Location(_))
+        && resp.status.is_client_error()
+        && !matches!(resp.status.as_u16(), 401 | 403 | 404 | 408 | 429)
+        && CloudError::parse(&resp.body).is_some()
+}
+
 /// A 404 about the subscription (or a wrong endpoint) is an error, not "resource absent".
 fn is_missing_scope(resp: &ArmResponse) -> bool {
-    super::error::CloudError::parse(&resp.body).is_some_and(|e| {
+    CloudError::parse(&resp.body).is_some_and(|e| {
         e.code.eq_ignore_ascii_case("SubscriptionNotFound")
             || e.code.eq_ignore_ascii_case("InvalidSubscriptionId")
     })
