@@ -19,8 +19,8 @@ pub struct CloudEndpoints {
     pub resource_manager: String,
     /// e.g. `https://login.microsoftonline.com` (no trailing slash).
     pub authority_host: String,
-    /// e.g. `https://management.core.windows.net//.default` is wrong; this is always
-    /// `{audience without trailing slash}/.default`.
+    /// `{audience without its trailing slash}/.default`, e.g.
+    /// `https://management.core.windows.net/.default` (never a doubled slash).
     pub token_scope: String,
 }
 

@@ -163,7 +163,7 @@ fn chain_text(e: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Keeps the `Arc` import meaningful for callers that need the trait object.
+/// The shared client wrapped as `azure_identity`'s transport (see [`IdentityTransport`]).
 pub(crate) fn identity_transport(client: &reqwest::Client) -> Arc<dyn HttpClient> {
     Arc::new(IdentityTransport::new(client.clone()))
 }
