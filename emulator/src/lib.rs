@@ -1,1 +1,182 @@
+//! A local emulator of the slice of Azure that `terraform-provider-vm` talks to.
+//!
+//! It serves, over HTTPS with a certificate authority generated per start:
+//! Azure cloud metadata, an Entra ID token endpoint (client secret, client
+//! certificate and federated credentials), the Azure Resource Manager API for
+//! virtual machines and their extensions (with long-running operations), and an
+//! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
+//! (accounts, Remote Desktop), inject faults and turn on throttling.
+//!
+//! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
+//! is modelled in [`model::vmaccess`]. It is not a general Azure emulator: only
+//! the resources and behaviours the provider depends on exist here.
 
+pub mod api;
+pub mod faults;
+pub mod model;
+mod server;
+pub mod state;
+pub mod throttle;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::{FaultAction, FaultSpec, StatusFault};
+pub use model::extension::ExtensionView;
+pub use model::vm::{AccountSeed, AccountView, OsType, PowerState, VmPatch, VmSeed, VmView};
+pub use state::{Seed, SeededVm};
+pub use throttle::{BucketSpec, ThrottleSettings};
+
+/// The bearer token the GitHub Actions ID-token endpoint
+/// (`/_emulator/oidc/github`) accepts unless changed through `/_emulator/config`.
+pub const DEFAULT_GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
+/// The `X-IDENTITY-HEADER` value the managed-identity endpoint
+/// (`/_emulator/msi/token`) accepts.
+pub const DEFAULT_IDENTITY_HEADER: &str = "emulator-identity-header";
+/// The audience ARM tokens are issued for; the token scope is this plus `.default`.
+pub const ARM_AUDIENCE: &str = "https://management.emulator.local/";
+
+/// How the emulator tells clients to poll long-running operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LroStyle {
+    /// `Azure-AsyncOperation` header pointing at an operation-status resource.
+    #[default]
+    #[serde(alias = "async")]
+    AsyncOperation,
+    /// Only a `Location` header; the poll answers 202 until done, then the result.
+    #[serde(alias = "location")]
+    LocationOnly,
+}
+
+/// Start-up configuration.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub subscription_id: String,
+    pub listen: SocketAddr,
+    pub operation_delay: Duration,
+    pub poll_retry_after_secs: u64,
+    pub token_lifetime: Duration,
+    pub lro_style: LroStyle,
+    pub seed: Option<Seed>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            tenant_id: "00000000-0000-0000-0000-0000000000aa".into(),
+            client_id: "00000000-0000-0000-0000-0000000000bb".into(),
+            client_secret: format!("emulator-secret-{}", uuid::Uuid::new_v4().simple()),
+            subscription_id: "00000000-0000-0000-0000-0000000000cc".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            operation_delay: Duration::from_millis(300),
+            poll_retry_after_secs: 1,
+            token_lifetime: Duration::from_secs(3600),
+            lro_style: LroStyle::AsyncOperation,
+            seed: None,
+        }
+    }
+}
+
+/// Errors starting the emulator.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot generate TLS material: {0}")]
+    Tls(String),
+    #[error("invalid seed: {0}")]
+    Seed(String),
+}
+
+/// A running emulator. Dropping it leaves the server running until the
+/// runtime stops; call [`Emulator::shutdown`] to stop it.
+pub struct Emulator {
+    addr: SocketAddr,
+    ca_pem: String,
+    config: EmulatorConfig,
+    state: Arc<state::AppState>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Generates TLS material, binds the listener, applies the seed and serves.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| EmulatorError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let material = tls::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        let endpoint = format!("https://{addr}");
+        let state = Arc::new(state::AppState::new(config.clone(), endpoint));
+        if let Some(seed) = &config.seed {
+            state.apply_seed(seed).map_err(EmulatorError::Seed)?;
+        }
+        let router = api::router(state.clone());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let task = tokio::spawn(server::serve(
+            listener,
+            material.server_config,
+            router,
+            shutdown_rx,
+        ));
+        Ok(Emulator {
+            addr,
+            ca_pem: material.ca_pem,
+            config,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT`, without a trailing slash.
+    pub fn endpoint(&self) -> String {
+        self.state.endpoint.clone()
+    }
+
+    /// `127.0.0.1:PORT`, the value for `ARM_METADATA_HOST`-style settings.
+    pub fn metadata_host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The PEM of the certificate authority that signed the server certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.config
+    }
+
+    /// Stops accepting connections and closes the open ones.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}

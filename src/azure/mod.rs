@@ -1,1 +1,34 @@
-//! Azure Resource Manager client (under construction).
+//! Azure Resource Manager client for the VMAccessAgent extension.
+//!
+//! Layers, bottom up: `transport` (the one HTTPS client and its trust store), `credentials`
+//! (which Entra credential, token cache), `pipeline` (auth, retries, throttling, redacted
+//! logging — the only code that sends requests), `lro` (long-running operations), and
+//! `operations` (the [`ArmClient`] methods the resources call). `models`, `ids`, `error`,
+//! `context` and `settings` are the types they exchange.
+//!
+//! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
+
+mod cloud;
+mod context;
+mod credentials;
+mod error;
+mod ids;
+mod lro;
+mod models;
+mod operations;
+mod pipeline;
+mod settings;
+mod transport;
+
+pub use cloud::{CloudEndpoints, METADATA_API_VERSION};
+pub use context::OpContext;
+pub use error::{AzureError, CloudError, CloudErrorDetail, InnerError};
+pub use ids::{ExtensionId, ParseError, VirtualMachineId};
+pub use lro::{PendingOperation, PollPolicy};
+pub use models::{
+    AgentStatus, ExtensionPut, InstanceViewStatus, OsType, VMACCESS_HANDLER, VMACCESS_PUBLISHER,
+    VMACCESS_TYPE, VirtualMachine, VmExtension,
+};
+pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
+pub use pipeline::{RetryPolicy, parse_retry_after};
+pub use settings::{AzureSettings, Environment};

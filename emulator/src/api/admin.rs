@@ -1,0 +1,417 @@
+//! The admin API under `/_emulator/`: seed and inspect VMs (including the
+//! guest's accounts), change them out of band, inject faults, expire tokens,
+//! register clients, change run-time settings and read the request log.
+//! No bearer token is needed; errors are `{"error": "<message>"}`.
+
+// Handlers return early with a finished `Response` as the error; it is built once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::json_response;
+use crate::LroStyle;
+use crate::faults::FaultSpec;
+use crate::model::extension::{Extension, ExtensionConfig, InstanceStatus};
+use crate::model::vm::{Vm, VmPatch, VmSeed};
+use crate::state::{AppState, World, lock};
+use crate::throttle::ThrottleSettings;
+
+type AppStateRef = State<Arc<AppState>>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/_emulator/vms", get(list_vms))
+        .route(
+            "/_emulator/vms/{sub}/{rg}/{name}",
+            put(put_vm).get(get_vm).patch(patch_vm).delete(delete_vm),
+        )
+        .route("/_emulator/vms/{sub}/{rg}/{name}/login", post(login))
+        .route(
+            "/_emulator/vms/{sub}/{rg}/{name}/extensions/{ext}",
+            put(put_extension)
+                .patch(patch_extension)
+                .delete(delete_extension),
+        )
+        .route(
+            "/_emulator/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
+        .route("/_emulator/tokens/expire", post(expire_tokens))
+        .route("/_emulator/clients", post(register_client))
+        .route("/_emulator/config", post(set_config).get(get_config))
+        .route(
+            "/_emulator/requests",
+            get(list_requests).delete(clear_requests),
+        )
+}
+
+fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
+    json_response(status, json!({"error": message.into()}))
+}
+
+/// Parses a JSON body; an empty body means `{}`.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
+fn vm_missing(sub: &str, rg: &str, name: &str) -> Response {
+    admin_error(StatusCode::NOT_FOUND, format!("no VM {sub}/{rg}/{name}"))
+}
+
+/// Runs `f` on the VM, or answers 404.
+fn with_vm(
+    app: &AppState,
+    (sub, rg, name): &(String, String, String),
+    f: impl FnOnce(&mut Vm) -> Response,
+) -> Response {
+    let mut world = app.world();
+    match world.vms.get_mut(&World::key(sub, rg, name)) {
+        Some(vm) => f(vm),
+        None => vm_missing(sub, rg, name),
+    }
+}
+
+async fn list_vms(State(app): AppStateRef) -> Response {
+    let world = app.world();
+    let views: Vec<_> = world.vms.values().map(Vm::view).collect();
+    Json(views).into_response()
+}
+
+async fn put_vm(
+    State(app): AppStateRef,
+    Path((sub, rg, name)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let seed: VmSeed = match parse(&body) {
+        Ok(seed) => seed,
+        Err(response) => return response,
+    };
+    let vm = Vm::from_seed(&sub, &rg, &name, &seed);
+    let view = vm.view();
+    app.world().vms.insert(World::key(&sub, &rg, &name), vm);
+    Json(view).into_response()
+}
+
+async fn get_vm(State(app): AppStateRef, Path(path): Path<(String, String, String)>) -> Response {
+    with_vm(&app, &path, |vm| Json(vm.view()).into_response())
+}
+
+async fn patch_vm(
+    State(app): AppStateRef,
+    Path(path): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let patch: VmPatch = match parse(&body) {
+        Ok(patch) => patch,
+        Err(response) => return response,
+    };
+    with_vm(&app, &path, |vm| match vm.apply_patch(&patch) {
+        Ok(()) => Json(vm.view()).into_response(),
+        Err(message) => admin_error(StatusCode::BAD_REQUEST, message),
+    })
+}
+
+async fn delete_vm(
+    State(app): AppStateRef,
+    Path((sub, rg, name)): Path<(String, String, String)>,
+) -> Response {
+    match app.world().vms.remove(&World::key(&sub, &rg, &name)) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => vm_missing(&sub, &rg, &name),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(app): AppStateRef,
+    Path(path): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let request: LoginRequest = match parse(&body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    with_vm(&app, &path, |vm| {
+        match vm.login(&request.username, &request.password) {
+            Ok(()) => Json(json!({"ok": true})).into_response(),
+            Err(reason) => Json(json!({"ok": false, "reason": reason})).into_response(),
+        }
+    })
+}
+
+fn default_publisher() -> String {
+    "Microsoft.Compute".into()
+}
+fn default_type() -> String {
+    "VMAccessAgent".into()
+}
+fn default_version() -> String {
+    "2.4".into()
+}
+fn default_state() -> String {
+    "Succeeded".into()
+}
+
+/// An extension created directly, as if a previous deployment had left it.
+#[derive(Debug, Deserialize)]
+struct ExtensionSeed {
+    #[serde(default = "default_publisher")]
+    publisher: String,
+    #[serde(default = "default_type", rename = "type")]
+    extension_type: String,
+    #[serde(default = "default_version")]
+    type_handler_version: String,
+    #[serde(default)]
+    auto_upgrade_minor_version: Option<bool>,
+    #[serde(default)]
+    settings: Option<Value>,
+    #[serde(default)]
+    protected_settings: Option<Value>,
+    #[serde(default)]
+    force_update_tag: Option<String>,
+    #[serde(default = "default_state")]
+    provisioning_state: String,
+    #[serde(default)]
+    status_message: Option<String>,
+}
+
+fn status_for(state: &str, message: &str) -> InstanceStatus {
+    if state.eq_ignore_ascii_case("Failed") {
+        InstanceStatus::failed(message)
+    } else {
+        InstanceStatus::succeeded(message)
+    }
+}
+
+async fn put_extension(
+    State(app): AppStateRef,
+    Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let seed: ExtensionSeed = match parse(&body) {
+        Ok(seed) => seed,
+        Err(response) => return response,
+    };
+    with_vm(&app, &(sub, rg, name), |vm| {
+        let message = seed
+            .status_message
+            .clone()
+            .unwrap_or_else(|| "Seeded by the emulator admin API.".into());
+        let extension = Extension {
+            name: ext.clone(),
+            config: ExtensionConfig {
+                location: vm.location.clone(),
+                tags: None,
+                publisher: seed.publisher,
+                extension_type: seed.extension_type,
+                type_handler_version: seed.type_handler_version,
+                auto_upgrade_minor_version: seed.auto_upgrade_minor_version.or(Some(true)),
+                enable_automatic_upgrade: None,
+                suppress_failures: None,
+                force_update_tag: seed.force_update_tag,
+                settings: seed.settings,
+                protected_settings: seed.protected_settings,
+            },
+            statuses: vec![status_for(&seed.provisioning_state, &message)],
+            substatuses: Vec::new(),
+            provisioning_state: seed.provisioning_state,
+        };
+        let view = extension.view();
+        vm.extensions.insert(ext.to_ascii_lowercase(), extension);
+        Json(view).into_response()
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExtensionPatch {
+    provisioning_state: Option<String>,
+    force_update_tag: Option<String>,
+    status_message: Option<String>,
+    settings: Option<Value>,
+}
+
+async fn patch_extension(
+    State(app): AppStateRef,
+    Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let patch: ExtensionPatch = match parse(&body) {
+        Ok(patch) => patch,
+        Err(response) => return response,
+    };
+    with_vm(&app, &(sub, rg, name), |vm| {
+        let Some(extension) = vm.extensions.get_mut(&ext.to_ascii_lowercase()) else {
+            return admin_error(StatusCode::NOT_FOUND, format!("no extension {ext}"));
+        };
+        if let Some(state) = patch.provisioning_state {
+            extension.provisioning_state = state;
+        }
+        if let Some(tag) = patch.force_update_tag {
+            extension.config.force_update_tag = Some(tag);
+        }
+        if let Some(settings) = patch.settings {
+            extension.config.settings = Some(settings);
+        }
+        if let Some(message) = patch.status_message {
+            extension.statuses = vec![status_for(&extension.provisioning_state, &message)];
+        }
+        Json(extension.view()).into_response()
+    })
+}
+
+async fn delete_extension(
+    State(app): AppStateRef,
+    Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
+) -> Response {
+    with_vm(&app, &(sub, rg, name), |vm| {
+        match vm.extensions.remove(&ext.to_ascii_lowercase()) {
+            Some(_) => StatusCode::NO_CONTENT.into_response(),
+            None => admin_error(StatusCode::NOT_FOUND, format!("no extension {ext}")),
+        }
+    })
+}
+
+async fn add_fault(State(app): AppStateRef, body: Bytes) -> Response {
+    let spec: FaultSpec = match parse(&body) {
+        Ok(spec) => spec,
+        Err(response) => return response,
+    };
+    let id = lock(&app.faults).add(spec);
+    Json(json!({"id": id})).into_response()
+}
+
+async fn list_faults(State(app): AppStateRef) -> Response {
+    Json(lock(&app.faults).list()).into_response()
+}
+
+async fn clear_faults(State(app): AppStateRef) -> Response {
+    lock(&app.faults).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn expire_tokens(State(app): AppStateRef) -> Response {
+    lock(&app.identity).expire_all();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ClientRegistration {
+    client_id: String,
+    client_secret: Option<String>,
+    certificate_pem: Option<String>,
+}
+
+async fn register_client(State(app): AppStateRef, body: Bytes) -> Response {
+    let registration: ClientRegistration = match parse(&body) {
+        Ok(registration) => registration,
+        Err(response) => return response,
+    };
+    let certificate = match registration
+        .certificate_pem
+        .as_deref()
+        .map(|pem| CertificateDer::from_pem_slice(pem.as_bytes()))
+    {
+        None => None,
+        Some(Ok(der)) => Some(der.to_vec()),
+        Some(Err(e)) => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid certificate_pem: {e}"),
+            );
+        }
+    };
+    if registration.client_secret.is_none() && certificate.is_none() {
+        return admin_error(
+            StatusCode::BAD_REQUEST,
+            "give client_secret, certificate_pem or both",
+        );
+    }
+    lock(&app.identity).register(
+        &registration.client_id,
+        registration.client_secret.as_deref(),
+        certificate,
+    );
+    Json(json!({"client_id": registration.client_id})).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigChange {
+    operation_delay_ms: Option<u64>,
+    lro_style: Option<LroStyle>,
+    poll_retry_after_secs: Option<u64>,
+    github_request_token: Option<String>,
+    throttling: Option<ThrottleSettings>,
+}
+
+async fn set_config(State(app): AppStateRef, body: Bytes) -> Response {
+    let change: ConfigChange = match parse(&body) {
+        Ok(change) => change,
+        Err(response) => return response,
+    };
+    {
+        let mut runtime = lock(&app.runtime);
+        if let Some(ms) = change.operation_delay_ms {
+            runtime.operation_delay = Duration::from_millis(ms);
+        }
+        if let Some(style) = change.lro_style {
+            runtime.lro_style = style;
+        }
+        if let Some(secs) = change.poll_retry_after_secs {
+            runtime.poll_retry_after_secs = secs;
+        }
+        if let Some(token) = change.github_request_token {
+            runtime.github_request_token = token;
+        }
+    }
+    if let Some(throttling) = change.throttling {
+        lock(&app.throttle).configure(throttling);
+    }
+    get_config(State(app)).await
+}
+
+async fn get_config(State(app): AppStateRef) -> Response {
+    let runtime = app.runtime();
+    let throttling = lock(&app.throttle).settings.clone();
+    Json(json!({
+        "operation_delay_ms": runtime.operation_delay.as_millis() as u64,
+        "lro_style": runtime.lro_style,
+        "poll_retry_after_secs": runtime.poll_retry_after_secs,
+        "throttling": throttling,
+    }))
+    .into_response()
+}
+
+async fn list_requests(State(app): AppStateRef) -> Response {
+    Json(lock(&app.requests).clone()).into_response()
+}
+
+async fn clear_requests(State(app): AppStateRef) -> Response {
+    lock(&app.requests).clear();
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,1045 @@
+//! Azure Resource Manager: virtual machines, their extensions and Compute's
+//! operation-status resource. Segment names and resource names match
+//! case-insensitively; responses echo the stored casing.
+
+// Handlers return early with a finished `Response` as the error; it is built once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::identity::{TokenCheck, challenge};
+use super::{arm_error, bearer, json_response};
+use crate::LroStyle;
+use crate::faults::{FaultAction, throttled_body};
+use crate::model::extension::{Extension, ExtensionBody, ExtensionConfig, InstanceStatus};
+use crate::model::operations::{Operation, OperationKind, OperationStatus};
+use crate::model::vm::{OsType, PowerState, Vm};
+use crate::model::vmaccess::OperationError;
+use crate::state::{AppState, World, lock, now_rfc3339};
+use crate::throttle::{Draw, Policy};
+
+/// A VM addressed by an ARM path.
+#[derive(Debug, Clone, Copy)]
+struct VmPath<'a> {
+    subscription: &'a str,
+    resource_group: &'a str,
+    name: &'a str,
+}
+
+impl VmPath<'_> {
+    fn key(&self) -> String {
+        World::key(self.subscription, self.resource_group, self.name)
+    }
+}
+
+#[derive(Debug)]
+enum Route<'a> {
+    Vm(VmPath<'a>),
+    VmInstanceView(VmPath<'a>),
+    Extensions(VmPath<'a>),
+    Extension(VmPath<'a>, &'a str),
+    Operation { subscription: &'a str, id: &'a str },
+}
+
+impl<'a> Route<'a> {
+    fn parse(segments: &[&'a str]) -> Option<Route<'a>> {
+        let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+        match lower.as_slice() {
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.compute",
+                "locations",
+                _,
+                "operations",
+                _,
+            ] => Some(Route::Operation {
+                subscription: segments[1],
+                id: segments[7],
+            }),
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachines",
+                _,
+                rest @ ..,
+            ] => {
+                let vm = VmPath {
+                    subscription: segments[1],
+                    resource_group: segments[3],
+                    name: segments[7],
+                };
+                match rest {
+                    [] => Some(Route::Vm(vm)),
+                    ["instanceview"] => Some(Route::VmInstanceView(vm)),
+                    ["extensions"] => Some(Route::Extensions(vm)),
+                    ["extensions", _] => Some(Route::Extension(vm, segments[9])),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn subscription(&self) -> &'a str {
+        match self {
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extensions(vm)
+            | Route::Extension(vm, _) => vm.subscription,
+            Route::Operation { subscription, .. } => subscription,
+        }
+    }
+}
+
+/// What a handler needs from the request.
+struct ArmRequest<'a> {
+    method: &'a Method,
+    api_version: &'a str,
+    expand_instance_view: bool,
+    monitor: bool,
+    body: &'a [u8],
+}
+
+/// Fallback handler: every path not routed elsewhere is an ARM request.
+pub async fn dispatch(
+    State(app): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let mut response = handle(&app, &method, uri.path(), &query, &headers, &body);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert("x-ms-request-id", value.clone());
+        response
+            .headers_mut()
+            .insert("x-ms-correlation-request-id", value);
+    }
+    response
+}
+
+fn handle(
+    app: &AppState,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let Some(route) = Route::parse(&segments) else {
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "InvalidResourceType",
+            format!("The resource path '{path}' is not served by the emulator."),
+        );
+    };
+    if let Some(response) = authenticate(app, headers) {
+        return response;
+    }
+    let api_version = match query.get("api-version") {
+        None => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            );
+        }
+        Some(v) if !looks_like_api_version(v) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersionParameter",
+                format!(
+                    "The api-version '{v}' is invalid. The supported versions are '2025-04-01'."
+                ),
+            );
+        }
+        Some(v) => v.as_str(),
+    };
+    if !route
+        .subscription()
+        .eq_ignore_ascii_case(&app.config.subscription_id)
+    {
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            format!(
+                "The subscription '{}' could not be found.",
+                route.subscription()
+            ),
+        );
+    }
+    let remaining = match throttle(app, method, &route) {
+        Ok(remaining) => remaining,
+        Err(response) => return response,
+    };
+    let request = ArmRequest {
+        method,
+        api_version,
+        expand_instance_view: query
+            .get("$expand")
+            .is_some_and(|e| e.eq_ignore_ascii_case("instanceView")),
+        monitor: query
+            .get("monitor")
+            .is_some_and(|m| m.eq_ignore_ascii_case("true")),
+        body,
+    };
+    let mut response = match (&route, method.clone()) {
+        (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
+        (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
+        (Route::Extensions(vm), Method::GET) => {
+            list_extensions(app, vm, request.expand_instance_view)
+        }
+        (Route::Extension(vm, name), Method::GET) => {
+            get_extension(app, vm, name, request.expand_instance_view)
+        }
+        (Route::Extension(vm, name), Method::PUT) => put_extension(app, vm, name, &request),
+        (Route::Extension(vm, name), Method::DELETE) => delete_extension(app, vm, name, &request),
+        (Route::Operation { subscription, id }, Method::GET) => {
+            get_operation(app, subscription, id, &request)
+        }
+        _ => arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!(
+                "The method '{}' is not supported by the emulator for this resource.",
+                request.method
+            ),
+        ),
+    };
+    for (policy, count) in remaining {
+        let (name, prefix) = policy.header();
+        if let Ok(value) = HeaderValue::from_str(&format!("{prefix}{count}")) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+fn looks_like_api_version(v: &str) -> bool {
+    let date = v.strip_suffix("-preview").unwrap_or(v);
+    let bytes = date.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && date.starts_with("20")
+}
+
+/// `None` when the bearer token is valid, else ARM's 401.
+fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let check = lock(&app.identity).check(bearer(headers));
+    let (code, message) = match check {
+        TokenCheck::Valid => return None,
+        TokenCheck::Missing => (
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".to_string(),
+        ),
+        TokenCheck::Invalid => (
+            "InvalidAuthenticationToken",
+            "The access token is invalid.".to_string(),
+        ),
+        TokenCheck::Expired => {
+            let now = now_rfc3339();
+            (
+                "ExpiredAuthenticationToken",
+                format!(
+                    "The access token expiry UTC time '{now}' is earlier than current UTC time '{now}'."
+                ),
+            )
+        }
+    };
+    let mut response = arm_error(StatusCode::UNAUTHORIZED, code, message.clone());
+    let (name, value) = challenge(app, &message);
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(name, value);
+    }
+    Some(response)
+}
+
+/// Draws from the buckets the request uses; a 429 when one is empty.
+fn throttle(
+    app: &AppState,
+    method: &Method,
+    route: &Route<'_>,
+) -> Result<Vec<(Policy, u64)>, Response> {
+    let subscription = route.subscription().to_ascii_lowercase();
+    let mut wanted = vec![if *method == Method::GET {
+        (Policy::SubscriptionReads, subscription.clone())
+    } else {
+        (Policy::SubscriptionWrites, subscription.clone())
+    }];
+    match route {
+        Route::Extension(vm, _) if *method != Method::GET => {
+            wanted.push((Policy::UpdateVm, vm.key()))
+        }
+        Route::Operation { id, .. } => {
+            let scope = app
+                .world()
+                .operations
+                .get(&id.to_ascii_lowercase())
+                .map(|op| op.vm_key.clone())
+                .unwrap_or_else(|| subscription.clone());
+            wanted.push((Policy::GetOperation, scope));
+        }
+        _ => {}
+    }
+    match lock(&app.throttle).draw(&wanted, Instant::now()) {
+        Draw::Allowed(remaining) => Ok(remaining),
+        Draw::Throttled {
+            policy,
+            capacity,
+            retry_after_secs,
+        } => {
+            let mut response = match policy {
+                Policy::SubscriptionReads | Policy::SubscriptionWrites => {
+                    let kind = if policy == Policy::SubscriptionReads {
+                        "read"
+                    } else {
+                        "write"
+                    };
+                    arm_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "SubscriptionRequestsThrottled",
+                        format!(
+                            "Number of '{kind}' requests for subscription '{}' actor '{}' exceeded. Please try again after '{retry_after_secs}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling",
+                            route.subscription(),
+                            app.config.client_id
+                        ),
+                    )
+                }
+                _ => json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    throttled_body(policy.name(), capacity, capacity + 1),
+                ),
+            };
+            let (name, prefix) = policy.header();
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            if let Ok(value) = HeaderValue::from_str(&format!("{prefix}0")) {
+                headers.insert(name, value);
+            }
+            Err(response)
+        }
+    }
+}
+
+fn vm_not_found(vm: &VmPath<'_>) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!(
+            "The Resource 'Microsoft.Compute/virtualMachines/{}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+            vm.name, vm.resource_group
+        ),
+    )
+}
+
+fn resource_group_not_found(vm: &VmPath<'_>) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "ResourceGroupNotFound",
+        format!("Resource group '{}' could not be found.", vm.resource_group),
+    )
+}
+
+/// The VM, or the 404 ARM answers for it.
+fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, Response> {
+    world.vms.get(&vm.key()).ok_or_else(|| {
+        if world.resource_group_exists(vm.subscription, vm.resource_group) {
+            vm_not_found(vm)
+        } else {
+            resource_group_not_found(vm)
+        }
+    })
+}
+
+fn get_vm(app: &AppState, path: &VmPath<'_>, with_instance_view: bool) -> Response {
+    let world = app.world();
+    match find_vm(&world, path) {
+        Ok(vm) => json_response(StatusCode::OK, vm_body(vm, with_instance_view)),
+        Err(response) => response,
+    }
+}
+
+fn get_vm_instance_view(app: &AppState, path: &VmPath<'_>) -> Response {
+    let world = app.world();
+    match find_vm(&world, path) {
+        Ok(vm) => json_response(StatusCode::OK, vm_instance_view(vm)),
+        Err(response) => response,
+    }
+}
+
+fn status(code: &str, level: &str, display: &str, message: Option<&str>, with_time: bool) -> Value {
+    serde_json::to_value(InstanceStatus {
+        code: code.into(),
+        level: level.into(),
+        display_status: display.into(),
+        message: message.map(str::to_string),
+        time: with_time.then(now_rfc3339),
+    })
+    .unwrap_or(Value::Null)
+}
+
+/// `VirtualMachine`, shaped like Azure's `VirtualMachine_Get_InstanceView` example.
+fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
+    let windows = vm.os_type == OsType::Windows;
+    let os_disk = format!("{}_OsDisk_1", vm.name);
+    let mut os_profile = json!({
+        "computerName": vm.name,
+        "adminUsername": vm.admin_username().unwrap_or("azureuser"),
+        "secrets": [],
+        "allowExtensionOperations": true,
+        "requireGuestProvisionSignal": true,
+    });
+    if windows {
+        os_profile["windowsConfiguration"] = json!({"provisionVMAgent": true, "enableAutomaticUpdates": true, "patchSettings": {"patchMode": "AutomaticByOS", "assessmentMode": "ImageDefault"}});
+    } else {
+        os_profile["linuxConfiguration"] = json!({"disablePasswordAuthentication": false, "provisionVMAgent": true, "patchSettings": {"patchMode": "ImageDefault", "assessmentMode": "ImageDefault"}});
+    }
+    let image = if windows {
+        json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition", "version": "latest", "exactVersion": "20348.2227.240104"})
+    } else {
+        json!({"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest", "exactVersion": "24.04.202401010"})
+    };
+    let mut properties = json!({
+        "vmId": vm.vm_id,
+        "hardwareProfile": {"vmSize": "Standard_D2s_v3"},
+        "storageProfile": {
+            "imageReference": image,
+            "osDisk": {
+                "osType": if windows { "Windows" } else { "Linux" },
+                "name": os_disk,
+                "createOption": "FromImage",
+                "caching": "ReadWrite",
+                "managedDisk": {
+                    "storageAccountType": "Premium_LRS",
+                    "id": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/disks/{}", vm.subscription, vm.resource_group, os_disk),
+                },
+                "deleteOption": "Delete",
+                "diskSizeGB": if windows { 127 } else { 30 },
+            },
+            "dataDisks": [],
+        },
+        "osProfile": os_profile,
+        "networkProfile": {"networkInterfaces": [{"id": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/networkInterfaces/{}-nic", vm.subscription, vm.resource_group, vm.name)}]},
+        "diagnosticsProfile": {"bootDiagnostics": {"enabled": true}},
+        "provisioningState": "Succeeded",
+        "timeCreated": "2025-01-01T00:00:00+00:00",
+    });
+    if with_instance_view {
+        properties["instanceView"] = vm_instance_view(vm);
+    }
+    let mut body = json!({
+        "name": vm.name,
+        "id": vm.id(),
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.location,
+        "properties": properties,
+    });
+    if !vm.extensions.is_empty() {
+        body["resources"] = Value::Array(
+            vm.extensions
+                .values()
+                .map(|e| e.to_arm(vm, false))
+                .collect(),
+        );
+    }
+    body
+}
+
+/// `VirtualMachineInstanceView`.
+fn vm_instance_view(vm: &Vm) -> Value {
+    let windows = vm.os_type == OsType::Windows;
+    let power = vm.power_state;
+    let mut view = json!({});
+    if power == PowerState::Running {
+        view["computerName"] = json!(vm.name);
+        view["osName"] = json!(if windows {
+            "Windows Server 2022 Datacenter Azure Edition"
+        } else {
+            "ubuntu"
+        });
+        view["osVersion"] = json!(if windows { "10.0.20348.2227" } else { "24.04" });
+        view["vmAgent"] = if vm.agent_ready {
+            json!({
+                "vmAgentVersion": if windows { "2.7.41491.1102" } else { "2.10.0.8" },
+                "statuses": [status("ProvisioningState/succeeded", "Info", "Ready", Some("GuestAgent is running and processing the extensions."), true)],
+                "extensionHandlers": vm.extensions.values().map(|e| json!({
+                    "type": e.config.handler(),
+                    "typeHandlerVersion": e.config.type_handler_version,
+                    "status": status("ProvisioningState/succeeded", "Info", "Ready", None, false),
+                })).collect::<Vec<_>>(),
+            })
+        } else {
+            json!({
+                "vmAgentVersion": "Unknown",
+                "statuses": [status("ProvisioningState/Unavailable", "Warning", "Not Ready", Some(&vm.agent_status_message), true)],
+                "extensionHandlers": [],
+            })
+        };
+    }
+    view["hyperVGeneration"] = json!("V2");
+    view["disks"] = json!([{
+        "name": format!("{}_OsDisk_1", vm.name),
+        "statuses": [status("ProvisioningState/succeeded", "Info", "Provisioning succeeded", None, true)],
+    }]);
+    view["extensions"] = Value::Array(
+        vm.extensions
+            .values()
+            .map(Extension::instance_view)
+            .collect(),
+    );
+    let display = match power {
+        PowerState::Running => "VM running",
+        PowerState::Stopped => "VM stopped",
+        PowerState::Deallocated => "VM deallocated",
+    };
+    view["statuses"] = json!([
+        status(
+            "ProvisioningState/succeeded",
+            "Info",
+            "Provisioning succeeded",
+            None,
+            true
+        ),
+        status(
+            &format!("PowerState/{}", power.code()),
+            "Info",
+            display,
+            None,
+            false
+        ),
+    ]);
+    view
+}
+
+fn list_extensions(app: &AppState, path: &VmPath<'_>, with_instance_view: bool) -> Response {
+    let world = app.world();
+    match find_vm(&world, path) {
+        Ok(vm) => {
+            let value: Vec<Value> = vm
+                .extensions
+                .values()
+                .map(|e| e.to_arm(vm, with_instance_view))
+                .collect();
+            json_response(StatusCode::OK, json!({"value": value}))
+        }
+        Err(response) => response,
+    }
+}
+
+fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!(
+            "The Resource 'Microsoft.Compute/virtualMachines/{}/extensions/{name}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+            vm.name, vm.resource_group
+        ),
+    )
+}
+
+fn get_extension(
+    app: &AppState,
+    path: &VmPath<'_>,
+    name: &str,
+    with_instance_view: bool,
+) -> Response {
+    let world = app.world();
+    let vm = match find_vm(&world, path) {
+        Ok(vm) => vm,
+        Err(response) => return response,
+    };
+    match vm.extensions.get(&name.to_ascii_lowercase()) {
+        Some(extension) => json_response(StatusCode::OK, extension.to_arm(vm, with_instance_view)),
+        None => extension_not_found(path, name),
+    }
+}
+
+fn invalid_parameter(target: &str, message: String) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": {"code": "InvalidParameter", "target": target, "message": message}}),
+    )
+}
+
+fn not_running() -> Response {
+    json_response(
+        StatusCode::CONFLICT,
+        json!({"error": {
+            "code": "OperationNotAllowed",
+            "message": "Cannot modify extensions in the VM when the VM is not running.",
+            "innererror": {"internalErrorCode": "CannotModifyExtensionsWhenVMNotRunning"},
+        }}),
+    )
+}
+
+fn conflict() -> Response {
+    arm_error(
+        StatusCode::CONFLICT,
+        "Conflict",
+        "The request failed due to conflict with a concurrent request. To resolve it, please refer to https://aka.ms/activitylog to get more details on the conflicting requests.",
+    )
+}
+
+/// Validates a PUT body into the extension's configuration.
+fn parse_extension(body: &[u8]) -> Result<ExtensionConfig, Response> {
+    let body: ExtensionBody = serde_json::from_slice(body).map_err(|e| {
+        arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{e}'."),
+        )
+    })?;
+    let location = body
+        .location
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| {
+            arm_error(
+                StatusCode::BAD_REQUEST,
+                "LocationRequired",
+                "The location property is required for this definition.",
+            )
+        })?;
+    let properties = body.properties.unwrap_or_default();
+    let required = |value: Option<String>, name: &str| {
+        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            invalid_parameter(
+                name,
+                format!("Required parameter '{name}' is missing (null)."),
+            )
+        })
+    };
+    let publisher = required(properties.publisher, "publisher")?;
+    let extension_type = required(properties.extension_type, "type")?;
+    let version = required(properties.type_handler_version, "typeHandlerVersion")?;
+    let well_formed = version.split_once('.').is_some_and(|(major, minor)| {
+        !major.is_empty()
+            && !minor.is_empty()
+            && major
+                .chars()
+                .chain(minor.chars())
+                .all(|c| c.is_ascii_digit())
+    });
+    if !well_formed {
+        return Err(invalid_parameter(
+            "typeHandlerVersion",
+            "The value of parameter typeHandlerVersion is invalid.".into(),
+        ));
+    }
+    Ok(ExtensionConfig {
+        location,
+        tags: body.tags,
+        publisher,
+        extension_type,
+        type_handler_version: version,
+        auto_upgrade_minor_version: properties.auto_upgrade_minor_version,
+        enable_automatic_upgrade: properties.enable_automatic_upgrade,
+        suppress_failures: properties.suppress_failures,
+        force_update_tag: properties.force_update_tag,
+        settings: properties.settings,
+        protected_settings: properties.protected_settings,
+    })
+}
+
+fn put_extension(
+    app: &AppState,
+    path: &VmPath<'_>,
+    name: &str,
+    request: &ArmRequest<'_>,
+) -> Response {
+    let config = match parse_extension(request.body) {
+        Ok(config) => config,
+        Err(response) => return response,
+    };
+    let runtime = app.runtime();
+    let mut world = app.world();
+    let vm_key = path.key();
+    let extension_key = name.to_ascii_lowercase();
+    let Some(vm) = world.vms.get(&vm_key) else {
+        return if world.resource_group_exists(path.subscription, path.resource_group) {
+            arm_error(
+                StatusCode::NOT_FOUND,
+                "ParentResourceNotFound",
+                format!(
+                    "Can not perform requested operation on nested resource. Parent resource '{}' not found.",
+                    path.name
+                ),
+            )
+        } else {
+            resource_group_not_found(path)
+        };
+    };
+    if vm.power_state != PowerState::Running {
+        return not_running();
+    }
+    let existing = vm.extensions.get(&extension_key);
+    if let Some(existing) = existing {
+        for (field, old, new) in [
+            ("publisher", &existing.config.publisher, &config.publisher),
+            (
+                "type",
+                &existing.config.extension_type,
+                &config.extension_type,
+            ),
+        ] {
+            if !old.eq_ignore_ascii_case(new) {
+                return arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "PropertyChangeNotAllowed",
+                    format!("Changing property '{field}' is not allowed."),
+                );
+            }
+        }
+    }
+    if let Some(other) = vm
+        .extensions
+        .iter()
+        .find(|(key, e)| **key != extension_key && e.config.same_handler(&config))
+        .map(|(_, e)| e)
+    {
+        let os = if vm.os_type == OsType::Windows {
+            "Windows"
+        } else {
+            "Linux"
+        };
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {
+                "code": "BadRequest",
+                "message": format!(
+                    "Multiple VMExtensions per handler not supported for OS type '{os}'. VMExtension '{}' with handler '{}' already added or specified in input.",
+                    other.name,
+                    other.config.handler()
+                ),
+                "innererror": {"internalErrorCode": "MultipleExtensionsPerHandlerNotAllowed"},
+            }}),
+        );
+    }
+    if let Some(running) = world.running_operation(&vm_key) {
+        if !running.is_same_put(&extension_key, &config) {
+            return conflict();
+        }
+        let created = matches!(running.kind, OperationKind::Put { created: true, .. });
+        let operation = running.clone();
+        return lro_response(
+            app,
+            &runtime,
+            &world,
+            &operation,
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            request,
+        );
+    }
+    let guest_run = config.needs_guest_run(existing.map(|e| &e.config));
+    let created = existing.is_none();
+    let operation = {
+        let (delay, forced_failure) = operation_faults(
+            app,
+            request.method,
+            &format!("{}/extensions/{}", vm.id(), name),
+            runtime.operation_delay,
+        );
+        let location = normalize_location(&vm.location);
+        let display_name = existing
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| name.to_string());
+        let Some(vm) = world.vms.get_mut(&vm_key) else {
+            return vm_not_found(path);
+        };
+        let (statuses, substatuses) = existing_statuses(vm, &extension_key);
+        vm.extensions.insert(
+            extension_key.clone(),
+            Extension {
+                name: display_name,
+                config: config.clone(),
+                provisioning_state: if created { "Creating" } else { "Updating" }.into(),
+                statuses,
+                substatuses,
+            },
+        );
+        Operation {
+            id: uuid::Uuid::new_v4().to_string(),
+            vm_key: vm_key.clone(),
+            subscription: vm.subscription.clone(),
+            location,
+            extension_key,
+            kind: OperationKind::Put {
+                created,
+                guest_run,
+                config: Box::new(config),
+            },
+            started: now_rfc3339(),
+            due: Instant::now() + delay,
+            forced_failure,
+            status: OperationStatus::InProgress,
+            error: None,
+            ended: None,
+        }
+    };
+    world
+        .operations
+        .insert(operation.id.clone(), operation.clone());
+    lro_response(
+        app,
+        &runtime,
+        &world,
+        &operation,
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        request,
+    )
+}
+
+/// Keeps the last reported statuses of an extension being updated.
+fn existing_statuses(vm: &Vm, extension_key: &str) -> (Vec<InstanceStatus>, Vec<InstanceStatus>) {
+    vm.extensions
+        .get(extension_key)
+        .map(|e| (e.statuses.clone(), e.substatuses.clone()))
+        .unwrap_or_default()
+}
+
+/// Applies operation-level faults: returns the operation's delay and forced failure.
+fn operation_faults(
+    app: &AppState,
+    method: &Method,
+    path: &str,
+    delay: std::time::Duration,
+) -> (std::time::Duration, Option<OperationError>) {
+    match lock(&app.faults).take(method.as_str(), path, true) {
+        Some(FaultAction::FailOperation { code, message }) => {
+            (delay, Some(OperationError { code, message }))
+        }
+        Some(FaultAction::SlowOperationMs(ms)) => (std::time::Duration::from_millis(ms), None),
+        _ => (delay, None),
+    }
+}
+
+/// ARM location names are lower-case without spaces ("West Europe" → "westeurope").
+fn normalize_location(location: &str) -> String {
+    location
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// The response that starts (or repeats) a long-running operation.
+fn lro_response(
+    app: &AppState,
+    runtime: &crate::state::Runtime,
+    world: &World,
+    operation: &Operation,
+    status: StatusCode,
+    request: &ArmRequest<'_>,
+) -> Response {
+    let base = format!(
+        "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{}",
+        app.endpoint, operation.subscription, operation.location, operation.id
+    );
+    let (name, url) = match runtime.lro_style {
+        LroStyle::AsyncOperation => (
+            HeaderName::from_static("azure-asyncoperation"),
+            format!(
+                "{base}?p={}&api-version={}",
+                uuid::Uuid::new_v4(),
+                request.api_version
+            ),
+        ),
+        LroStyle::LocationOnly => (
+            header::LOCATION,
+            format!("{base}?monitor=true&api-version={}", request.api_version),
+        ),
+    };
+    let body = match &operation.kind {
+        OperationKind::Put { .. } => world.vms.get(&operation.vm_key).and_then(|vm| {
+            vm.extensions
+                .get(&operation.extension_key)
+                .map(|e| e.to_arm(vm, false))
+        }),
+        OperationKind::Delete => None,
+    };
+    let mut response = match body {
+        Some(body) => json_response(status, body),
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&url) {
+        headers.insert(name, value);
+    }
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(runtime.poll_retry_after_secs),
+    );
+    response
+}
+
+fn delete_extension(
+    app: &AppState,
+    path: &VmPath<'_>,
+    name: &str,
+    request: &ArmRequest<'_>,
+) -> Response {
+    let runtime = app.runtime();
+    let mut world = app.world();
+    let vm_key = path.key();
+    let extension_key = name.to_ascii_lowercase();
+    let Some(vm) = world.vms.get(&vm_key) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    if !vm.extensions.contains_key(&extension_key) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if vm.power_state != PowerState::Running {
+        return not_running();
+    }
+    if let Some(running) = world.running_operation(&vm_key) {
+        if matches!(running.kind, OperationKind::Delete) && running.extension_key == extension_key {
+            let operation = running.clone();
+            return lro_response(
+                app,
+                &runtime,
+                &world,
+                &operation,
+                StatusCode::ACCEPTED,
+                request,
+            );
+        }
+        return conflict();
+    }
+    let (delay, forced_failure) = operation_faults(
+        app,
+        request.method,
+        &format!("{}/extensions/{}", vm.id(), name),
+        runtime.operation_delay,
+    );
+    let operation = Operation {
+        id: uuid::Uuid::new_v4().to_string(),
+        vm_key: vm_key.clone(),
+        subscription: vm.subscription.clone(),
+        location: normalize_location(&vm.location),
+        extension_key: extension_key.clone(),
+        kind: OperationKind::Delete,
+        started: now_rfc3339(),
+        due: Instant::now() + delay,
+        forced_failure,
+        status: OperationStatus::InProgress,
+        error: None,
+        ended: None,
+    };
+    if let Some(extension) = world
+        .vms
+        .get_mut(&vm_key)
+        .and_then(|vm| vm.extensions.get_mut(&extension_key))
+    {
+        extension.provisioning_state = "Deleting".into();
+    }
+    world
+        .operations
+        .insert(operation.id.clone(), operation.clone());
+    lro_response(
+        app,
+        &runtime,
+        &world,
+        &operation,
+        StatusCode::ACCEPTED,
+        request,
+    )
+}
+
+/// Compute's operation-status resource. With `monitor=true` it behaves as a
+/// `Location` URL: 202 while running, then the final result.
+fn get_operation(
+    app: &AppState,
+    subscription: &str,
+    id: &str,
+    request: &ArmRequest<'_>,
+) -> Response {
+    let runtime = app.runtime();
+    let world = app.world();
+    let Some(operation) = world
+        .operations
+        .get(&id.to_ascii_lowercase())
+        .filter(|op| op.subscription.eq_ignore_ascii_case(subscription))
+    else {
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The entity was not found.",
+        );
+    };
+    let retry_after = |mut response: Response| {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(runtime.poll_retry_after_secs),
+        );
+        response
+    };
+    if !request.monitor {
+        let response = json_response(StatusCode::OK, operation.status_body());
+        return if operation.is_running() {
+            retry_after(response)
+        } else {
+            response
+        };
+    }
+    match (operation.status, &operation.kind) {
+        (OperationStatus::InProgress, _) => retry_after(StatusCode::ACCEPTED.into_response()),
+        (OperationStatus::Failed, _) => {
+            let error = operation.error.clone().unwrap_or_else(|| {
+                OperationError::new("InternalServerError", "The operation failed.")
+            });
+            arm_error(StatusCode::BAD_REQUEST, &error.code, error.message)
+        }
+        (OperationStatus::Succeeded, OperationKind::Delete) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        (OperationStatus::Succeeded, OperationKind::Put { .. }) => {
+            let body = world
+                .vms
+                .get(&operation.vm_key)
+                .and_then(|vm| {
+                    vm.extensions
+                        .get(&operation.extension_key)
+                        .map(|e| e.to_arm(vm, false))
+                })
+                .unwrap_or_else(|| json!({}));
+            json_response(StatusCode::OK, body)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Injected faults: canned HTTP errors, dropped connections, delays, and
+//! operations forced to fail or run slowly. Each fault matches requests by
+//! method and a path substring and fires `times` times (0 = until cleared).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A fault as posted to `/_emulator/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    #[serde(default = "one")]
+    pub times: u32,
+    pub action: FaultAction,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Answer with this status instead of handling the request.
+    Status(StatusFault),
+    /// Close the connection without answering.
+    DropConnection,
+    /// Wait this long, then handle the request normally.
+    DelayMs(u64),
+    /// The operation the request starts ends Failed with this error.
+    FailOperation { code: String, message: String },
+    /// The operation the request starts takes this long.
+    SlowOperationMs(u64),
+}
+
+impl FaultAction {
+    /// Whether the action applies to the operation a request starts rather
+    /// than to the request itself.
+    pub fn is_operation_fault(&self) -> bool {
+        matches!(
+            self,
+            FaultAction::FailOperation { .. } | FaultAction::SlowOperationMs(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusFault {
+    pub code: u16,
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+impl StatusFault {
+    /// The body to send: the given one, or Azure's usual body for the status.
+    pub fn body_or_default(&self) -> Value {
+        if let Some(body) = &self.body {
+            return body.clone();
+        }
+        match self.code {
+            429 => throttled_body("UpdateVM", 12, 13),
+            409 => {
+                json!({"error": {"code": "Conflict", "message": "The request failed due to conflict with a concurrent request. To resolve it, please refer to https://aka.ms/activitylog to get more details on the conflicting requests."}})
+            }
+            500..=599 => {
+                json!({"error": {"code": "InternalServerError", "message": "The server encountered an internal error. Please retry the request."}})
+            }
+            404 => json!({"error": {"code": "NotFound", "message": "The entity was not found."}}),
+            _ => json!({"error": {"code": "BadRequest", "message": "Injected fault."}}),
+        }
+    }
+}
+
+/// Compute's throttling body, which is **not** wrapped in `"error"`.
+pub fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
+    let now = crate::state::now_rfc3339();
+    let detail = json!({
+        "operationGroup": policy,
+        "startTime": now,
+        "endTime": now,
+        "allowedRequestCount": allowed,
+        "measuredRequestCount": measured,
+    });
+    json!({
+        "code": "OperationNotAllowed",
+        "message": "The server rejected the request because too many requests have been received for this subscription.",
+        "details": [{"code": "TooManyRequests", "target": policy, "message": detail.to_string()}],
+    })
+}
+
+#[derive(Debug, Clone)]
+struct ArmedFault {
+    id: String,
+    spec: FaultSpec,
+    remaining: Option<u32>,
+}
+
+/// The armed faults, in the order they were posted.
+#[derive(Debug, Default)]
+pub struct FaultSet {
+    faults: Vec<ArmedFault>,
+}
+
+impl FaultSet {
+    pub fn add(&mut self, spec: FaultSpec) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let remaining = (spec.times > 0).then_some(spec.times);
+        self.faults.push(ArmedFault {
+            id: id.clone(),
+            spec,
+            remaining,
+        });
+        id
+    }
+
+    pub fn clear(&mut self) {
+        self.faults.clear();
+    }
+
+    pub fn list(&self) -> Vec<Value> {
+        self.faults
+            .iter()
+            .map(|f| json!({"id": f.id, "spec": f.spec, "remaining": f.remaining}))
+            .collect()
+    }
+
+    /// Takes the first armed fault that matches the request and is of the
+    /// requested kind (request-level or operation-level).
+    pub fn take(&mut self, method: &str, path: &str, operation_fault: bool) -> Option<FaultAction> {
+        let path = path.to_ascii_lowercase();
+        let index = self.faults.iter().position(|f| {
+            f.spec.action.is_operation_fault() == operation_fault
+                && f.spec
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.spec
+                    .path_contains
+                    .as_deref()
+                    .is_none_or(|p| path.contains(&p.to_ascii_lowercase()))
+        })?;
+        let fault = &mut self.faults[index];
+        let action = fault.spec.action.clone();
+        if let Some(remaining) = &mut fault.remaining {
+            *remaining -= 1;
+            if *remaining == 0 {
+                self.faults.remove(index);
+            }
+        }
+        Some(action)
+    }
+}

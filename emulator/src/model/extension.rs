@@ -1,0 +1,225 @@
+//! VM extensions: the configuration a PUT carries, the stored resource and its
+//! ARM JSON shape (`Microsoft.Compute/virtualMachines/extensions`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::vm::Vm;
+
+pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
+pub const VMACCESS_TYPE: &str = "VMAccessAgent";
+
+/// The PUT body of a VM extension, as clients send it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionBody {
+    pub location: Option<String>,
+    pub tags: Option<Value>,
+    pub properties: Option<ExtensionBodyProperties>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionBodyProperties {
+    pub publisher: Option<String>,
+    #[serde(rename = "type")]
+    pub extension_type: Option<String>,
+    pub type_handler_version: Option<String>,
+    pub auto_upgrade_minor_version: Option<bool>,
+    pub enable_automatic_upgrade: Option<bool>,
+    pub suppress_failures: Option<bool>,
+    pub force_update_tag: Option<String>,
+    pub settings: Option<Value>,
+    pub protected_settings: Option<Value>,
+}
+
+/// The user-controlled configuration of an extension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionConfig {
+    pub location: String,
+    pub tags: Option<Value>,
+    pub publisher: String,
+    pub extension_type: String,
+    pub type_handler_version: String,
+    pub auto_upgrade_minor_version: Option<bool>,
+    pub enable_automatic_upgrade: Option<bool>,
+    pub suppress_failures: Option<bool>,
+    pub force_update_tag: Option<String>,
+    pub settings: Option<Value>,
+    pub protected_settings: Option<Value>,
+}
+
+impl ExtensionConfig {
+    pub fn is_vmaccess(&self) -> bool {
+        self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
+            && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
+    }
+
+    /// `Publisher.Type`, the handler name ARM reports in instance views.
+    pub fn handler(&self) -> String {
+        format!("{}.{}", self.publisher, self.extension_type)
+    }
+
+    pub fn same_handler(&self, other: &ExtensionConfig) -> bool {
+        self.publisher.eq_ignore_ascii_case(&other.publisher)
+            && self
+                .extension_type
+                .eq_ignore_ascii_case(&other.extension_type)
+    }
+
+    /// Whether the guest handler runs when `self` replaces `previous`: a new
+    /// extension, a changed `forceUpdateTag`, changed (protected) settings or
+    /// a changed handler version. Otherwise the goal state is unchanged.
+    pub fn needs_guest_run(&self, previous: Option<&ExtensionConfig>) -> bool {
+        let Some(previous) = previous else {
+            return true;
+        };
+        self.force_update_tag != previous.force_update_tag
+            || normalized(&self.settings) != normalized(&previous.settings)
+            || normalized(&self.protected_settings) != normalized(&previous.protected_settings)
+            || self.type_handler_version != previous.type_handler_version
+    }
+}
+
+/// An absent settings object and `{}` mean the same to the handler.
+fn normalized(value: &Option<Value>) -> Value {
+    match value {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v) => v.clone(),
+    }
+}
+
+/// `InstanceViewStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceStatus {
+    pub code: String,
+    pub level: String,
+    pub display_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+impl InstanceStatus {
+    pub fn succeeded(message: &str) -> InstanceStatus {
+        InstanceStatus {
+            code: "ProvisioningState/succeeded".into(),
+            level: "Info".into(),
+            display_status: "Provisioning succeeded".into(),
+            message: Some(message.to_string()),
+            time: Some(crate::state::now_rfc3339()),
+        }
+    }
+
+    pub fn failed(message: &str) -> InstanceStatus {
+        InstanceStatus {
+            code: "ProvisioningState/failed/1".into(),
+            level: "Error".into(),
+            display_status: "Provisioning failed".into(),
+            message: Some(message.to_string()),
+            time: Some(crate::state::now_rfc3339()),
+        }
+    }
+}
+
+/// A stored extension resource.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub name: String,
+    pub config: ExtensionConfig,
+    pub provisioning_state: String,
+    pub statuses: Vec<InstanceStatus>,
+    pub substatuses: Vec<InstanceStatus>,
+}
+
+impl Extension {
+    pub fn id(&self, vm: &Vm) -> String {
+        format!("{}/extensions/{}", vm.id(), self.name)
+    }
+
+    /// The ARM JSON. `protectedSettings` is never included.
+    pub fn to_arm(&self, vm: &Vm, with_instance_view: bool) -> Value {
+        let c = &self.config;
+        let mut props = Map::new();
+        if let Some(v) = c.auto_upgrade_minor_version {
+            props.insert("autoUpgradeMinorVersion".into(), json!(v));
+        }
+        if let Some(v) = c.enable_automatic_upgrade {
+            props.insert("enableAutomaticUpgrade".into(), json!(v));
+        }
+        if let Some(v) = &c.force_update_tag {
+            props.insert("forceUpdateTag".into(), json!(v));
+        }
+        props.insert("provisioningState".into(), json!(self.provisioning_state));
+        props.insert("publisher".into(), json!(c.publisher));
+        props.insert("type".into(), json!(c.extension_type));
+        props.insert("typeHandlerVersion".into(), json!(c.type_handler_version));
+        if let Some(v) = c.suppress_failures {
+            props.insert("suppressFailures".into(), json!(v));
+        }
+        if let Some(v) = &c.settings {
+            props.insert("settings".into(), v.clone());
+        }
+        if with_instance_view {
+            props.insert("instanceView".into(), self.instance_view());
+        }
+        let mut body = Map::new();
+        body.insert("name".into(), json!(self.name));
+        body.insert("id".into(), json!(self.id(vm)));
+        body.insert(
+            "type".into(),
+            json!("Microsoft.Compute/virtualMachines/extensions"),
+        );
+        body.insert("location".into(), json!(c.location));
+        if let Some(tags) = &c.tags {
+            body.insert("tags".into(), tags.clone());
+        }
+        body.insert("properties".into(), Value::Object(props));
+        Value::Object(body)
+    }
+
+    /// `VirtualMachineExtensionInstanceView`, also used in the VM's instance view.
+    pub fn instance_view(&self) -> Value {
+        let mut view = Map::new();
+        view.insert("name".into(), json!(self.name));
+        view.insert("type".into(), json!(self.config.handler()));
+        view.insert(
+            "typeHandlerVersion".into(),
+            json!(self.config.type_handler_version),
+        );
+        if !self.substatuses.is_empty() {
+            view.insert("substatuses".into(), json!(self.substatuses));
+        }
+        view.insert("statuses".into(), json!(self.statuses));
+        Value::Object(view)
+    }
+
+    pub fn view(&self) -> ExtensionView {
+        ExtensionView {
+            name: self.name.clone(),
+            publisher: self.config.publisher.clone(),
+            extension_type: self.config.extension_type.clone(),
+            type_handler_version: self.config.type_handler_version.clone(),
+            force_update_tag: self.config.force_update_tag.clone(),
+            provisioning_state: self.provisioning_state.clone(),
+            settings: self.config.settings.clone(),
+            status_message: self.statuses.first().and_then(|s| s.message.clone()),
+        }
+    }
+}
+
+/// What the admin API shows of an extension (no protected settings).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtensionView {
+    pub name: String,
+    pub publisher: String,
+    #[serde(rename = "type")]
+    pub extension_type: String,
+    pub type_handler_version: String,
+    pub force_update_tag: Option<String>,
+    pub provisioning_state: String,
+    pub settings: Option<Value>,
+    pub status_message: Option<String>,
+}

@@ -1,0 +1,181 @@
+//! Long-running operations: an extension PUT or DELETE is accepted at once
+//! and takes effect when its operation completes, `operation_delay` later.
+//! Completion is applied lazily whenever state is read, so results are
+//! deterministic and no background task is needed.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::extension::{ExtensionConfig, InstanceStatus};
+use super::vm::Vm;
+use super::vmaccess::{self, OperationError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+}
+
+impl OperationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationStatus::InProgress => "InProgress",
+            OperationStatus::Succeeded => "Succeeded",
+            OperationStatus::Failed => "Failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum OperationKind {
+    /// Create (`created`) or update an extension with `config`.
+    Put {
+        created: bool,
+        guest_run: bool,
+        config: Box<ExtensionConfig>,
+    },
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    /// Lower-cased `subscription/resource_group/vm`.
+    pub vm_key: String,
+    pub subscription: String,
+    pub location: String,
+    pub extension_key: String,
+    pub kind: OperationKind,
+    pub started: String,
+    pub due: Instant,
+    pub forced_failure: Option<OperationError>,
+    pub status: OperationStatus,
+    pub error: Option<OperationError>,
+    pub ended: Option<String>,
+}
+
+impl Operation {
+    pub fn is_running(&self) -> bool {
+        self.status == OperationStatus::InProgress
+    }
+
+    /// Whether a new PUT of `config` to `extension_key` is the same request.
+    pub fn is_same_put(&self, extension_key: &str, config: &ExtensionConfig) -> bool {
+        matches!(&self.kind, OperationKind::Put { config: c, .. } if **c == *config)
+            && self.extension_key == extension_key
+    }
+
+    /// The operation-status body (`Azure-AsyncOperation` style).
+    pub fn status_body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("startTime".into(), json!(self.started));
+        if let Some(ended) = &self.ended {
+            body.insert("endTime".into(), json!(ended));
+        }
+        body.insert("status".into(), json!(self.status.as_str()));
+        if let Some(error) = &self.error {
+            body.insert(
+                "error".into(),
+                json!({"code": error.code, "message": error.message}),
+            );
+        }
+        body.insert("name".into(), json!(self.id));
+        Value::Object(body)
+    }
+
+    /// Applies the operation to its VM (`None` if the VM was deleted meanwhile).
+    pub fn complete(&mut self, vm: Option<&mut Vm>) {
+        self.ended = Some(crate::state::now_rfc3339());
+        let result = match vm {
+            None => Err(OperationError::new(
+                "ResourceNotFound",
+                "The virtual machine was deleted while the operation was running.",
+            )),
+            Some(vm) => self.apply(vm),
+        };
+        match result {
+            Ok(()) => self.status = OperationStatus::Succeeded,
+            Err(error) => {
+                self.status = OperationStatus::Failed;
+                self.error = Some(error);
+            }
+        }
+    }
+
+    fn apply(&self, vm: &mut Vm) -> Result<(), OperationError> {
+        let not_reporting = || {
+            OperationError::new(
+                "VMAgentStatusCommunicationError",
+                format!(
+                    "VM '{}' has not reported status for VM agent or extensions. Please verify the VM has a running VM agent, and can establish outbound connections to Azure storage.",
+                    vm.name
+                ),
+            )
+        };
+        match &self.kind {
+            OperationKind::Delete => {
+                if let Some(error) = &self.forced_failure {
+                    self.mark(vm, "Failed", Some(InstanceStatus::failed(&error.message)));
+                    return Err(error.clone());
+                }
+                if !vm.agent_ready {
+                    let error = not_reporting();
+                    self.mark(vm, "Failed", None);
+                    return Err(error);
+                }
+                vm.extensions.remove(&self.extension_key);
+                Ok(())
+            }
+            OperationKind::Put {
+                guest_run, config, ..
+            } => {
+                let outcome = if let Some(error) = &self.forced_failure {
+                    Err((error.clone(), error.message.clone()))
+                } else if !vm.agent_ready {
+                    let error = not_reporting();
+                    let message = error.message.clone();
+                    Err((error, message))
+                } else if *guest_run && config.is_vmaccess() {
+                    let name = vm
+                        .extensions
+                        .get(&self.extension_key)
+                        .map(|e| e.name.clone())
+                        .unwrap_or_default();
+                    vmaccess::run(vm, &name, config)
+                        .map(Some)
+                        .map_err(|f| (f.error, f.guest_message))
+                } else if *guest_run {
+                    Ok(Some("Enable succeeded.".to_string()))
+                } else {
+                    Ok(None)
+                };
+                match outcome {
+                    Ok(message) => {
+                        self.mark(
+                            vm,
+                            "Succeeded",
+                            message.as_deref().map(InstanceStatus::succeeded),
+                        );
+                        Ok(())
+                    }
+                    Err((error, guest_message)) => {
+                        self.mark(vm, "Failed", Some(InstanceStatus::failed(&guest_message)));
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+
+    fn mark(&self, vm: &mut Vm, state: &str, status: Option<InstanceStatus>) {
+        if let Some(extension) = vm.extensions.get_mut(&self.extension_key) {
+            extension.provisioning_state = state.to_string();
+            if let Some(status) = status {
+                extension.statuses = vec![status];
+                extension.substatuses.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! What the VMAccessAgent handler does inside a Windows guest when it runs:
+//! reset or create a local administrator, and restore Remote Desktop access.
+//!
+//! Failure texts follow what Azure reports (see
+//! `shared/facts/azure-vmaccess.md` §4): the guest message is wrapped by CRP
+//! into a `VMExtensionProvisioningError`.
+
+use serde_json::Value;
+
+use super::extension::ExtensionConfig;
+use super::vm::{Account, OsType, Vm};
+
+/// How an operation failed, as the operation-status `error` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationError {
+    pub code: String,
+    pub message: String,
+}
+
+impl OperationError {
+    pub fn new(code: &str, message: impl Into<String>) -> OperationError {
+        OperationError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A failed guest run: the operation error and the message the handler
+/// reported in the extension's instance view.
+#[derive(Debug, Clone)]
+pub struct GuestFailure {
+    pub error: OperationError,
+    pub guest_message: String,
+}
+
+const PASSWORD_POLICY: &str = "Cannot update Remote Desktop Connection settings for Administrator account. Exception: System.Runtime.InteropServices.COMException (0x800708C5): The password does not meet the password policy requirements. Check the minimum password length, password complexity, and password history requirements.";
+
+/// Runs the handler against the guest. `Ok` carries the status message.
+pub fn run(
+    vm: &mut Vm,
+    extension_name: &str,
+    config: &ExtensionConfig,
+) -> Result<String, GuestFailure> {
+    if vm.os_type == OsType::Linux {
+        let message = format!(
+            "Handler 'Microsoft.Compute.VMAccessAgent' has reported failure for VM Extension '{extension_name}' with terminal error code '1009' and error message: 'VMAccessAgent is a Windows extension and is not supported on Linux. Use Microsoft.OSTCExtensions.VMAccessForLinux instead.'"
+        );
+        return Err(GuestFailure {
+            error: OperationError::new("VMExtensionHandlerNonTransientError", message.clone()),
+            guest_message: message,
+        });
+    }
+    vm.vmaccess_runs += 1;
+    let provisioning_error = |guest: &str| GuestFailure {
+        error: OperationError::new(
+            "VMExtensionProvisioningError",
+            format!(
+                "VM has reported a failure when processing extension '{extension_name}' (publisher 'Microsoft.Compute' and type 'VMAccessAgent'). Error message: '{guest}'. More information on troubleshooting is available at https://aka.ms/vmextensionwindowstroubleshoot"
+            ),
+        ),
+        guest_message: guest.to_string(),
+    };
+    if vm.domain_controller {
+        return Err(provisioning_error(
+            "VMAccess Extension does not support Domain Controller.",
+        ));
+    }
+    let username = setting(config.settings.as_ref(), "UserName");
+    let password = setting(config.protected_settings.as_ref(), "Password");
+    let message = match username.filter(|u| !u.is_empty()) {
+        None => "RDP configuration was reset.".to_string(),
+        Some(username) => {
+            let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+                provisioning_error(
+                    "The Admin User Account password cannot be null or empty if provided the username.",
+                )
+            })?;
+            if let Some(account) = vm
+                .accounts
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(username) && !a.administrator)
+            {
+                return Err(provisioning_error(&format!(
+                    "User account {} already exists but cannot be updated because it is not in the Administrators group.",
+                    account.name
+                )));
+            }
+            if !vm.password_meets_policy(username, password) {
+                return Err(provisioning_error(PASSWORD_POLICY));
+            }
+            match vm.account_mut(username) {
+                Some(account) => {
+                    account.set_password(password);
+                    account.enabled = true;
+                }
+                None => {
+                    let mut account = Account::new(username, true);
+                    account.set_password(password);
+                    vm.accounts.push(account);
+                }
+            }
+            format!(
+                "The password of account '{username}' was reset and RDP configuration was reset."
+            )
+        }
+    };
+    vm.rdp_enabled = true;
+    vm.rdp_firewall_rule = true;
+    Ok(message)
+}
+
+/// Reads a string setting by its TitleCase key or the lower-case key the docs use.
+fn setting<'a>(object: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    let object = object?.as_object()?;
+    object
+        .get(key)
+        .or_else(|| object.get(&key.to_lowercase()))
+        .or_else(|| {
+            object
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+        .and_then(Value::as_str)
+}

@@ -1,0 +1,173 @@
+//! The emulator's shared state: configuration that can change at run time,
+//! the world of VMs and operations, identities, faults, throttling and the
+//! request log. Each part has its own lock; none is held across an await.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::api::identity::Identity;
+use crate::faults::FaultSet;
+use crate::model::operations::Operation;
+use crate::model::vm::{Vm, VmSeed};
+use crate::throttle::Throttle;
+use crate::{EmulatorConfig, LroStyle};
+
+/// VMs to create at start-up: a JSON list of `{subscription?, resource_group, name, …VmSeed}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seed(pub Vec<SeededVm>);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededVm {
+    /// Defaults to the configured subscription.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    pub resource_group: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub vm: VmSeed,
+}
+
+/// Settings that `/_emulator/config` can change while running.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub operation_delay: Duration,
+    pub lro_style: LroStyle,
+    pub poll_retry_after_secs: u64,
+    pub github_request_token: String,
+}
+
+/// VMs (keyed by lower-cased `subscription/resource_group/name`) and operations.
+#[derive(Debug, Default)]
+pub struct World {
+    pub vms: HashMap<String, Vm>,
+    pub operations: HashMap<String, Operation>,
+}
+
+impl World {
+    pub fn key(subscription: &str, resource_group: &str, name: &str) -> String {
+        format!("{subscription}/{resource_group}/{name}").to_ascii_lowercase()
+    }
+
+    /// Completes every operation that is due, oldest first.
+    pub fn settle(&mut self, now: Instant) {
+        let mut due: Vec<(Instant, String)> = self
+            .operations
+            .values()
+            .filter(|op| op.is_running() && op.due <= now)
+            .map(|op| (op.due, op.id.clone()))
+            .collect();
+        due.sort();
+        for (_, id) in due {
+            if let Some(op) = self.operations.get_mut(&id) {
+                let vm = self.vms.get_mut(&op.vm_key);
+                op.complete(vm);
+            }
+        }
+    }
+
+    pub fn running_operation(&self, vm_key: &str) -> Option<&Operation> {
+        self.operations
+            .values()
+            .find(|op| op.is_running() && op.vm_key == vm_key)
+    }
+
+    pub fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
+        let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
+        self.vms.keys().any(|k| k.starts_with(&prefix))
+    }
+}
+
+/// One request as `/_emulator/requests` reports it; secrets are redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// `None` when no response was sent (a dropped connection).
+    pub status: Option<u16>,
+    pub authorized: bool,
+    pub body: Option<Value>,
+}
+
+pub struct AppState {
+    /// `https://127.0.0.1:PORT`.
+    pub endpoint: String,
+    pub config: EmulatorConfig,
+    pub runtime: Mutex<Runtime>,
+    pub world: Mutex<World>,
+    pub identity: Mutex<Identity>,
+    pub faults: Mutex<FaultSet>,
+    pub throttle: Mutex<Throttle>,
+    pub requests: Mutex<Vec<LoggedRequest>>,
+}
+
+/// Locks a mutex, recovering the data if a previous holder panicked.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AppState {
+    pub fn new(config: EmulatorConfig, endpoint: String) -> AppState {
+        AppState {
+            runtime: Mutex::new(Runtime {
+                operation_delay: config.operation_delay,
+                lro_style: config.lro_style,
+                poll_retry_after_secs: config.poll_retry_after_secs,
+                github_request_token: crate::DEFAULT_GITHUB_REQUEST_TOKEN.into(),
+            }),
+            identity: Mutex::new(Identity::new(&config)),
+            world: Mutex::new(World::default()),
+            faults: Mutex::new(FaultSet::default()),
+            throttle: Mutex::new(Throttle::default()),
+            requests: Mutex::new(Vec::new()),
+            endpoint,
+            config,
+        }
+    }
+
+    /// The world with all due operations completed.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        let mut world = lock(&self.world);
+        world.settle(Instant::now());
+        world
+    }
+
+    pub fn runtime(&self) -> Runtime {
+        lock(&self.runtime).clone()
+    }
+
+    pub fn apply_seed(&self, seed: &Seed) -> Result<(), String> {
+        let mut world = self.world();
+        for entry in &seed.0 {
+            let subscription = entry
+                .subscription
+                .clone()
+                .unwrap_or_else(|| self.config.subscription_id.clone());
+            if entry.name.is_empty() || entry.resource_group.is_empty() {
+                return Err("every VM needs a resource_group and a name".into());
+            }
+            let vm = Vm::from_seed(&subscription, &entry.resource_group, &entry.name, &entry.vm);
+            world.vms.insert(
+                World::key(&subscription, &entry.resource_group, &entry.name),
+                vm,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The current UTC time in RFC 3339, as ARM writes times.
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,262 @@
+//! ARM resource IDs of virtual machines and their extensions.
+//!
+//! ARM treats the segment keywords (`subscriptions`, `resourceGroups`, `providers`, …) and the
+//! names case-insensitively. We accept any casing of the keywords, print them in the canonical
+//! form, and keep the user's casing of the names so that Terraform sees back what it was given.
+
+use std::fmt;
+use std::str::FromStr;
+
+const VM_SHAPE: &str = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachines/{vm_name}";
+
+/// Why a string is not a valid VM / extension ID. Its text says what a valid ID looks like.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} ID {input:?}: {reason}. A valid ID looks like {expected}")]
+pub struct ParseError {
+    kind: &'static str,
+    input: String,
+    reason: String,
+    expected: String,
+}
+
+/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualMachineId {
+    subscription_id: String,
+    resource_group: String,
+    name: String,
+}
+
+/// `{virtual machine ID}/extensions/{name}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtensionId {
+    vm: VirtualMachineId,
+    name: String,
+}
+
+impl VirtualMachineId {
+    /// Builds an ID from its parts (names are kept as given).
+    pub fn new(
+        subscription_id: impl Into<String>,
+        resource_group: impl Into<String>,
+        name: impl Into<String>,
+    ) -> VirtualMachineId {
+        VirtualMachineId {
+            subscription_id: subscription_id.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<VirtualMachineId, ParseError> {
+        let err = |reason: &str| ParseError {
+            kind: "virtual machine",
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+            expected: VM_SHAPE.to_owned(),
+        };
+        let segments = split(input).map_err(&err)?;
+        if segments.len() != 8 {
+            return Err(err(&format!(
+                "expected 8 path segments, found {}",
+                segments.len()
+            )));
+        }
+        parse_vm_segments(&segments).map_err(|r| err(&r))
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.subscription_id
+    }
+
+    pub fn resource_group(&self) -> &str {
+        &self.resource_group
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The ID of the extension `name` on this VM.
+    pub fn extension(&self, name: impl Into<String>) -> ExtensionId {
+        ExtensionId {
+            vm: self.clone(),
+            name: name.into(),
+        }
+    }
+
+    /// The path segments after the host, unescaped (the URL builder escapes them).
+    pub(crate) fn path_segments(&self) -> Vec<&str> {
+        vec![
+            "subscriptions",
+            &self.subscription_id,
+            "resourceGroups",
+            &self.resource_group,
+            "providers",
+            "Microsoft.Compute",
+            "virtualMachines",
+            &self.name,
+        ]
+    }
+}
+
+impl ExtensionId {
+    pub fn parse(input: &str) -> Result<ExtensionId, ParseError> {
+        let err = |reason: &str| ParseError {
+            kind: "VM extension",
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+            expected: format!("{VM_SHAPE}/extensions/{{extension_name}}"),
+        };
+        let segments = split(input).map_err(&err)?;
+        if segments.len() != 10 {
+            return Err(err(&format!(
+                "expected 10 path segments, found {}",
+                segments.len()
+            )));
+        }
+        let vm = parse_vm_segments(&segments[..8]).map_err(|r| err(&r))?;
+        expect_keyword(segments[8], "extensions").map_err(|r| err(&r))?;
+        Ok(ExtensionId {
+            vm,
+            name: segments[9].to_owned(),
+        })
+    }
+
+    /// The VM this extension belongs to.
+    pub fn vm(&self) -> &VirtualMachineId {
+        &self.vm
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn path_segments(&self) -> Vec<&str> {
+        let mut s = self.vm.path_segments();
+        s.push("extensions");
+        s.push(&self.name);
+        s
+    }
+}
+
+fn split(input: &str) -> Result<Vec<&str>, &'static str> {
+    let trimmed = input.trim();
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Err("it must start with \"/subscriptions/\"");
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err("it contains an empty segment");
+    }
+    Ok(segments)
+}
+
+fn expect_keyword(found: &str, canonical: &str) -> Result<(), String> {
+    if found.eq_ignore_ascii_case(canonical) {
+        Ok(())
+    } else {
+        Err(format!("expected \"{canonical}\" but found \"{found}\""))
+    }
+}
+
+fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
+    expect_keyword(s[0], "subscriptions")?;
+    expect_keyword(s[2], "resourceGroups")?;
+    expect_keyword(s[4], "providers")?;
+    expect_keyword(s[5], "Microsoft.Compute")?;
+    expect_keyword(s[6], "virtualMachines")?;
+    Ok(VirtualMachineId::new(s[1], s[3], s[7]))
+}
+
+impl fmt::Display for VirtualMachineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
+    }
+}
+
+impl fmt::Display for ExtensionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/extensions/{}", self.vm, self.name)
+    }
+}
+
+impl FromStr for VirtualMachineId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        VirtualMachineId::parse(s)
+    }
+}
+
+impl FromStr for ExtensionId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExtensionId::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_normalises_keyword_casing_but_keeps_names() {
+        let id = VirtualMachineId::parse(
+            "/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000001/resourcegroups/My-RG/PROVIDERS/microsoft.compute/VirtualMachines/WinVM01",
+        )
+        .expect("valid");
+        assert_eq!(id.resource_group(), "My-RG");
+        assert_eq!(id.name(), "WinVM01");
+        assert_eq!(
+            id.to_string(),
+            "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/My-RG/providers/Microsoft.Compute/virtualMachines/WinVM01"
+        );
+    }
+
+    #[test]
+    fn extension_round_trip() {
+        let s = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/enablevmaccess";
+        let ext = ExtensionId::parse(s).expect("valid");
+        assert_eq!(ext.to_string(), s);
+        assert_eq!(ext.vm().name(), "vm");
+        assert_eq!(ext.vm().extension("enablevmaccess"), ext);
+        assert_eq!(
+            ExtensionId::parse(&format!("{}/", s.to_uppercase()))
+                .expect("valid")
+                .name(),
+            "ENABLEVMACCESS"
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_ids_with_a_helpful_message() {
+        for bad in [
+            "",
+            "subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualMachines/vm",
+            "/subscriptions/s/resourceGroups//providers/Microsoft.Compute/virtualMachines/vm",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/x",
+        ] {
+            let e = VirtualMachineId::parse(bad).expect_err(bad);
+            assert!(
+                e.to_string()
+                    .contains("A valid ID looks like /subscriptions/"),
+                "{e}"
+            );
+        }
+        let e = ExtensionId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extension/x",
+        )
+        .expect_err("bad keyword");
+        assert!(
+            e.to_string().contains("/extensions/{extension_name}"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Long-running operations: what the initial response tells us to poll, and what each poll means.
+//!
+//! `Azure-AsyncOperation` is preferred, `Location` is the fallback, and an immediate 200/201/204
+//! with neither header is already done. The polling loop itself lives in `operations.rs`
+//! (`ArmClient::wait`) because a failure needs one more ARM call (the extension's instance view).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::error::{AzureError, CloudError};
+use super::ids::ExtensionId;
+use super::pipeline::{ArmResponse, parse_retry_after};
+
+/// Poll cadence: start quick so an apply returns soon after Azure finishes, back off so a long
+/// operation stays well inside Compute's 15 status reads per minute per VM. A server
+/// `Retry-After` always wins when it is longer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollPolicy {
+    pub initial: Duration,
+    pub factor: f64,
+    pub max: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_secs(1),
+            factor: 1.5,
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl PollPolicy {
+    pub(crate) fn next(&self, current: Duration) -> Duration {
+        current.mul_f64(self.factor.max(1.0)).min(self.max)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PollTarget {
+    /// Nothing to poll: the initial response was final.
+    Done,
+    /// `Azure-AsyncOperation`: an operation document with `status`.
+    AsyncOperation(String),
+    /// `Location`: 202 while running, 200/204 when finished.
+    Location(String),
+}
+
+/// A started PUT/DELETE that `ArmClient::wait` drives to its end. It can be stored and waited on
+/// later (e.g. after persisting Terraform state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOperation {
+    pub(crate) target: PollTarget,
+    pub(crate) extension: ExtensionId,
+    pub(crate) retry_after: Option<Duration>,
+    /// "creating or updating" / "deleting", for messages.
+    pub(crate) action: &'static str,
+}
+
+impl PendingOperation {
+    /// From the response to the initial PUT/DELETE.
+    pub(crate) fn from_initial(
+        resp: &ArmResponse,
+        extension: ExtensionId,
+        action: &'static str,
+    ) -> PendingOperation {
+        let target = if let Some(url) = resp.header("azure-asyncoperation") {
+            PollTarget::AsyncOperation(url.to_owned())
+        } else if let Some(url) = resp.header("location") {
+            PollTarget::Location(url.to_owned())
+        } else {
+            PollTarget::Done
+        };
+        PendingOperation {
+            target,
+            extension,
+            retry_after: parse_retry_after(&resp.headers, OffsetDateTime::now_utc()),
+            action,
+        }
+    }
+
+    /// An operation that needs no polling.
+    pub(crate) fn done(extension: ExtensionId, action: &'static str) -> PendingOperation {
+        PendingOperation {
+            target: PollTarget::Done,
+            extension,
+            retry_after: None,
+            action,
+        }
+    }
+
+    /// True when the initial response was already final.
+    pub fn is_done(&self) -> bool {
+        self.target == PollTarget::Done
+    }
+
+    /// The extension the operation works on.
+    pub fn extension_id(&self) -> &ExtensionId {
+        &self.extension
+    }
+
+    /// Whether the operation is tracked through `Azure-AsyncOperation` (else `Location` or none).
+    pub fn uses_async_operation_header(&self) -> bool {
+        matches!(self.target, PollTarget::AsyncOperation(_))
+    }
+
+    pub(crate) fn status_url(&self) -> Option<&str> {
+        match &self.target {
+            PollTarget::Done => None,
+            PollTarget::AsyncOperation(u) | PollTarget::Location(u) => Some(u),
+        }
+    }
+}
+
+/// What one successful status read says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PollOutcome {
+    InProgress,
+    Succeeded,
+    /// Failed or Canceled, with the operation's error.
+    Failed {
+        code: String,
+        message: String,
+    },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OperationStatus {
+    status: String,
+    error: Option<CloudError>,
+}
+
+/// Interprets a 2xx status read. Non-2xx reads never get here: they mean "could not read the
+/// status", not "the operation failed".
+pub(crate) fn interpret(
+    target: &PollTarget,
+    resp: &ArmResponse,
+) -> Result<PollOutcome, AzureError> {
+    match target {
+        PollTarget::Done => Ok(PollOutcome::Succeeded),
+        PollTarget::AsyncOperation(_) => {
+            let op: OperationStatus = resp.json("the operation status")?;
+            Ok(outcome_of(&op.status, op.error))
+        }
+        PollTarget::Location(_) => {
+            if resp.status.as_u16() == 202 {
+                return Ok(PollOutcome::InProgress);
+            }
+            // The final Location response may be the resource itself; a Failed provisioning state
+            // there is a failure too.
+            #[derive(Deserialize, Default)]
+            #[serde(default, rename_all = "camelCase")]
+            struct Props {
+                provisioning_state: Option<String>,
+            }
+            #[derive(Deserialize, Default)]
+            #[serde(default)]
+            struct Resource {
+                properties: Props,
+                status: Option<String>,
+                error: Option<CloudError>,
+            }
+            let res: Resource = serde_json::from_slice(&resp.body).unwrap_or_default();
+            match res.properties.provisioning_state.or(res.status) {
+                Some(state) => Ok(match outcome_of(&state, res.error) {
+                    // A final Location answer with a non-terminal state is still done for ARM.
+                    PollOutcome::InProgress => PollOutcome::Succeeded,
+                    other => other,
+                }),
+                None => Ok(PollOutcome::Succeeded),
+            }
+        }
+    }
+}
+
+fn outcome_of(status: &str, error: Option<CloudError>) -> PollOutcome {
+    let lower = status.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        "succeeded" => PollOutcome::Succeeded,
+        "failed" | "canceled" | "cancelled" => {
+            let error = error.unwrap_or_default();
+            PollOutcome::Failed {
+                code: if error.code.is_empty() {
+                    status.to_owned()
+                } else {
+                    error.code
+                },
+                message: if error.message.is_empty() {
+                    format!("the operation ended with status {status}")
+                } else {
+                    error.message
+                },
+            }
+        }
+        _ => PollOutcome::InProgress,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn resp(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> ArmResponse {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        ArmResponse {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers: h,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn ext() -> ExtensionId {
+        ExtensionId::parse("/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v/extensions/e")
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn header_preference() {
+        let r = resp(
+            201,
+            &[
+                ("azure-asyncoperation", "https://a/op"),
+                ("location", "https://a/loc"),
+                ("retry-after", "3"),
+            ],
+            "{}",
+        );
+        let op = PendingOperation::from_initial(&r, ext(), "creating");
+        assert_eq!(op.target, PollTarget::AsyncOperation("https://a/op".into()));
+        assert_eq!(op.retry_after, Some(Duration::from_secs(3)));
+        let r = resp(202, &[("location", "https://a/loc")], "");
+        assert_eq!(
+            PendingOperation::from_initial(&r, ext(), "deleting").target,
+            PollTarget::Location("https://a/loc".into())
+        );
+        assert!(PendingOperation::from_initial(&resp(200, &[], "{}"), ext(), "creating").is_done());
+    }
+
+    #[test]
+    fn statuses_are_case_insensitive() {
+        let t = PollTarget::AsyncOperation("u".into());
+        assert_eq!(
+            interpret(&t, &resp(200, &[], r#"{"status":"InProgress"}"#)).ok(),
+            Some(PollOutcome::InProgress)
+        );
+        assert_eq!(
+            interpret(&t, &resp(200, &[], r#"{"status":"SUCCEEDED"}"#)).ok(),
+            Some(PollOutcome::Succeeded)
+        );
+        assert_eq!(
+            interpret(&t, &resp(200, &[], r#"{"status":"Failed","error":{"code":"VMExtensionProvisioningError","message":"boom"}}"#)).ok(),
+            Some(PollOutcome::Failed { code: "VMExtensionProvisioningError".into(), message: "boom".into() })
+        );
+        assert!(matches!(
+            interpret(&t, &resp(200, &[], r#"{"status":"canceled"}"#)),
+            Ok(PollOutcome::Failed { .. })
+        ));
+        let l = PollTarget::Location("u".into());
+        assert_eq!(
+            interpret(&l, &resp(202, &[], "")).ok(),
+            Some(PollOutcome::InProgress)
+        );
+        assert_eq!(
+            interpret(&l, &resp(204, &[], "")).ok(),
+            Some(PollOutcome::Succeeded)
+        );
+    }
+
+    #[test]
+    fn poll_interval_backs_off_to_the_cap() {
+        let p = PollPolicy::default();
+        let mut d = p.initial;
+        for _ in 0..20 {
+            d = p.next(d);
+        }
+        assert_eq!(d, p.max);
+        assert_eq!(p.next(Duration::from_secs(1)), Duration::from_millis(1500));
+    }
+}

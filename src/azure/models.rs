@@ -1,0 +1,465 @@
+//! Typed views of the ARM documents we read and write.
+//!
+//! Only the fields the provider needs are modelled; everything is `#[serde(default)]` because
+//! ARM omits fields freely. [`ExtensionPut`] holds the password: it is serialised for the wire
+//! only, and its `Debug` never shows it.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The VMAccess extension's publisher and type.
+pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
+pub const VMACCESS_TYPE: &str = "VMAccessAgent";
+/// How the instance view names it: `<publisher>.<type>`.
+pub const VMACCESS_HANDLER: &str = "Microsoft.Compute.VMAccessAgent";
+
+/// `{code, level, displayStatus, message, time}`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InstanceViewStatus {
+    pub code: Option<String>,
+    pub level: Option<String>,
+    pub display_status: Option<String>,
+    pub message: Option<String>,
+    pub time: Option<String>,
+}
+
+/// The OS family of a VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OsType {
+    Windows,
+    Linux,
+}
+
+/// The guest agent as the instance view reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentStatus {
+    /// `displayStatus == "Ready"`: the agent accepts new extension configurations.
+    pub ready: bool,
+    pub display_status: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A VM read with `$expand=instanceView`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VirtualMachine {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub properties: VirtualMachineProperties,
+    /// Child extension resources.
+    pub resources: Vec<VmExtensionResource>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VirtualMachineProperties {
+    pub provisioning_state: Option<String>,
+    pub storage_profile: Option<StorageProfile>,
+    pub os_profile: Option<OsProfile>,
+    pub instance_view: Option<VmInstanceView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StorageProfile {
+    pub os_disk: Option<OsDisk>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OsDisk {
+    pub os_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OsProfile {
+    pub computer_name: Option<String>,
+    pub admin_username: Option<String>,
+    pub windows_configuration: Option<Value>,
+    pub linux_configuration: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmInstanceView {
+    pub os_name: Option<String>,
+    pub os_version: Option<String>,
+    pub vm_agent: Option<VmAgentInstanceView>,
+    pub extensions: Vec<ExtensionInstanceView>,
+    pub statuses: Vec<InstanceViewStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmAgentInstanceView {
+    pub vm_agent_version: Option<String>,
+    pub statuses: Vec<InstanceViewStatus>,
+}
+
+/// An extension's instance view: `type` is `<publisher>.<type>` here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExtensionInstanceView {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub extension_type: Option<String>,
+    pub type_handler_version: Option<String>,
+    pub statuses: Vec<InstanceViewStatus>,
+    pub substatuses: Vec<InstanceViewStatus>,
+}
+
+/// An entry of the VM's `resources[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmExtensionResource {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub properties: ExtensionProperties,
+}
+
+impl VirtualMachine {
+    /// `storageProfile.osDisk.osType`, falling back to the presence of a Linux configuration.
+    pub fn os_type(&self) -> Option<OsType> {
+        let declared = self
+            .properties
+            .storage_profile
+            .as_ref()
+            .and_then(|s| s.os_disk.as_ref())
+            .and_then(|d| d.os_type.as_deref());
+        match declared {
+            Some(t) if t.eq_ignore_ascii_case("windows") => Some(OsType::Windows),
+            Some(t) if t.eq_ignore_ascii_case("linux") => Some(OsType::Linux),
+            _ => {
+                let os = self.properties.os_profile.as_ref()?;
+                if os
+                    .linux_configuration
+                    .as_ref()
+                    .is_some_and(|v| !v.is_null())
+                {
+                    Some(OsType::Linux)
+                } else if os
+                    .windows_configuration
+                    .as_ref()
+                    .is_some_and(|v| !v.is_null())
+                {
+                    Some(OsType::Windows)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn instance_statuses(&self) -> &[InstanceViewStatus] {
+        self.properties
+            .instance_view
+            .as_ref()
+            .map(|iv| iv.statuses.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The `PowerState/*` code suffix: "running", "stopped", "deallocated", …
+    pub fn power_state(&self) -> Option<String> {
+        self.instance_statuses().iter().find_map(|s| {
+            let code = s.code.as_deref()?;
+            let (prefix, state) = code.split_once('/')?;
+            prefix
+                .eq_ignore_ascii_case("PowerState")
+                .then(|| state.to_ascii_lowercase())
+        })
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.power_state().as_deref() == Some("running")
+    }
+
+    /// The guest agent's state; not ready when the instance view has no agent section.
+    pub fn agent(&self) -> AgentStatus {
+        let status = self
+            .properties
+            .instance_view
+            .as_ref()
+            .and_then(|iv| iv.vm_agent.as_ref())
+            .and_then(|a| a.statuses.first());
+        match status {
+            Some(s) => AgentStatus {
+                ready: s
+                    .display_status
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case("Ready")),
+                display_status: s.display_status.clone(),
+                message: s.message.clone(),
+            },
+            None => AgentStatus::default(),
+        }
+    }
+
+    /// The name of an installed VMAccess extension, whatever it is called (only one per VM is
+    /// allowed, so a new one must reuse this name).
+    pub fn vmaccess_extension_name(&self) -> Option<String> {
+        let from_view = self
+            .properties
+            .instance_view
+            .as_ref()
+            .and_then(|iv| {
+                iv.extensions.iter().find(|e| {
+                    e.extension_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case(VMACCESS_HANDLER))
+                })
+            })
+            .and_then(|e| e.name.clone());
+        from_view.or_else(|| {
+            self.resources
+                .iter()
+                .find(|r| r.properties.is_vmaccess())
+                .and_then(|r| {
+                    r.name.clone().map(|n| {
+                        // `resources[].name` may be just the extension name or "vm/extension".
+                        n.rsplit('/').next().unwrap_or(&n).to_owned()
+                    })
+                })
+        })
+    }
+}
+
+/// The `properties` of an extension as ARM returns them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExtensionProperties {
+    pub publisher: Option<String>,
+    #[serde(rename = "type")]
+    pub extension_type: Option<String>,
+    pub type_handler_version: Option<String>,
+    pub auto_upgrade_minor_version: Option<bool>,
+    pub force_update_tag: Option<String>,
+    pub settings: Option<Value>,
+    pub provisioning_state: Option<String>,
+    pub instance_view: Option<ExtensionInstanceView>,
+}
+
+impl ExtensionProperties {
+    fn is_vmaccess(&self) -> bool {
+        self.publisher
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(VMACCESS_PUBLISHER))
+            && self
+                .extension_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(VMACCESS_TYPE))
+    }
+}
+
+/// The wire shape of `GET …/extensions/{name}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ExtensionWire {
+    pub id: String,
+    pub name: String,
+    pub location: Option<String>,
+    pub properties: ExtensionProperties,
+}
+
+/// A VM extension read with `$expand=instanceView`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VmExtension {
+    pub id: String,
+    pub name: String,
+    pub location: Option<String>,
+    pub publisher: String,
+    pub extension_type: String,
+    pub type_handler_version: String,
+    pub auto_upgrade_minor_version: bool,
+    pub force_update_tag: Option<String>,
+    /// Public settings (`protectedSettings` are never returned by ARM).
+    pub settings: Value,
+    pub provisioning_state: Option<String>,
+    pub statuses: Vec<InstanceViewStatus>,
+    pub substatuses: Vec<InstanceViewStatus>,
+}
+
+impl From<ExtensionWire> for VmExtension {
+    fn from(w: ExtensionWire) -> Self {
+        let p = w.properties;
+        let (statuses, substatuses) = p
+            .instance_view
+            .map(|iv| (iv.statuses, iv.substatuses))
+            .unwrap_or_default();
+        VmExtension {
+            id: w.id,
+            name: w.name,
+            location: w.location,
+            publisher: p.publisher.unwrap_or_default(),
+            extension_type: p.extension_type.unwrap_or_default(),
+            type_handler_version: p.type_handler_version.unwrap_or_default(),
+            auto_upgrade_minor_version: p.auto_upgrade_minor_version.unwrap_or(false),
+            force_update_tag: p.force_update_tag,
+            settings: p.settings.unwrap_or(Value::Null),
+            provisioning_state: p.provisioning_state,
+            statuses,
+            substatuses,
+        }
+    }
+}
+
+impl VmExtension {
+    /// Publisher `Microsoft.Compute` and type `VMAccessAgent`, case-insensitively.
+    pub fn is_vmaccess(&self) -> bool {
+        self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
+            && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
+    }
+
+    /// The human-readable messages of the instance view (statuses then substatuses), the in-guest
+    /// explanation of a failure.
+    pub fn status_messages(&self) -> Vec<String> {
+        self.statuses
+            .iter()
+            .chain(self.substatuses.iter())
+            .filter_map(|s| {
+                let msg = s
+                    .message
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty());
+                match (msg, s.display_status.as_deref()) {
+                    (Some(m), Some(d)) if !d.is_empty() => Some(format!("{d}: {m}")),
+                    (Some(m), _) => Some(m.to_owned()),
+                    (None, _) => None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The body of a VMAccess PUT. Serialises to
+/// `{"location", "properties": {"publisher", "type", "typeHandlerVersion",
+/// "autoUpgradeMinorVersion", "forceUpdateTag", "settings": {"UserName"}|{}, "protectedSettings":
+/// {"Password"}|{}}}` like `Set-AzVMAccessExtension` (empty objects, not null, for an RDP reset).
+#[derive(Clone)]
+pub struct ExtensionPut {
+    pub location: String,
+    pub type_handler_version: String,
+    pub auto_upgrade_minor_version: bool,
+    pub force_update_tag: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+impl ExtensionPut {
+    /// The JSON sent to ARM. This is the only place the password is exposed.
+    pub(crate) fn to_wire(&self) -> Value {
+        let settings = match &self.username {
+            Some(u) => json!({ "UserName": u }),
+            None => json!({}),
+        };
+        let protected = match &self.password {
+            Some(p) => json!({ "Password": p.expose_secret() }),
+            None => json!({}),
+        };
+        json!({
+            "location": self.location,
+            "properties": {
+                "publisher": VMACCESS_PUBLISHER,
+                "type": VMACCESS_TYPE,
+                "typeHandlerVersion": self.type_handler_version,
+                "autoUpgradeMinorVersion": self.auto_upgrade_minor_version,
+                "forceUpdateTag": self.force_update_tag,
+                "settings": settings,
+                "protectedSettings": protected,
+            }
+        })
+    }
+}
+
+impl Serialize for ExtensionPut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(serializer)
+    }
+}
+
+impl std::fmt::Debug for ExtensionPut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtensionPut")
+            .field("location", &self.location)
+            .field("type_handler_version", &self.type_handler_version)
+            .field(
+                "auto_upgrade_minor_version",
+                &self.auto_upgrade_minor_version,
+            )
+            .field("force_update_tag", &self.force_update_tag)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_body_shape_and_debug() {
+        let put = ExtensionPut {
+            location: "westeurope".into(),
+            type_handler_version: "2.4".into(),
+            auto_upgrade_minor_version: true,
+            force_update_tag: "tag-1".into(),
+            username: Some("azureadmin".into()),
+            password: Some(SecretString::from("Sup3r-Secret!")),
+        };
+        let v = put.to_wire();
+        assert_eq!(v["properties"]["settings"]["UserName"], "azureadmin");
+        assert_eq!(
+            v["properties"]["protectedSettings"]["Password"],
+            "Sup3r-Secret!"
+        );
+        assert_eq!(v["properties"]["type"], "VMAccessAgent");
+        assert!(!format!("{put:?}").contains("Sup3r-Secret!"));
+
+        let rdp = ExtensionPut {
+            username: None,
+            password: None,
+            ..put
+        };
+        let v = rdp.to_wire();
+        assert_eq!(v["properties"]["settings"], json!({}));
+        assert_eq!(v["properties"]["protectedSettings"], json!({}));
+    }
+
+    #[test]
+    fn vm_helpers() {
+        let vm: VirtualMachine = serde_json::from_value(json!({
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+            "name": "vm", "location": "westeurope",
+            "properties": {
+                "storageProfile": {"osDisk": {"osType": "Windows"}},
+                "instanceView": {
+                    "vmAgent": {"statuses": [{"code": "ProvisioningState/succeeded", "displayStatus": "Ready", "message": "GuestAgent is running"}]},
+                    "extensions": [{"name": "myaccess", "type": "microsoft.compute.vmaccessagent"}],
+                    "statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/deallocated"}]
+                }
+            },
+            "resources": []
+        }))
+        .expect("valid");
+        assert_eq!(vm.os_type(), Some(OsType::Windows));
+        assert_eq!(vm.power_state().as_deref(), Some("deallocated"));
+        assert!(!vm.is_running());
+        assert!(vm.agent().ready);
+        assert_eq!(vm.vmaccess_extension_name().as_deref(), Some("myaccess"));
+
+        let linux: VirtualMachine = serde_json::from_value(json!({
+            "properties": {"osProfile": {"linuxConfiguration": {"disablePasswordAuthentication": true}},
+            "storageProfile": {"osDisk": {"osType": null}}},
+            "resources": [{"name": "acc", "properties": {"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}}]
+        }))
+        .expect("valid");
+        assert_eq!(linux.os_type(), Some(OsType::Linux));
+        assert!(!linux.agent().ready);
+        assert_eq!(linux.vmaccess_extension_name().as_deref(), Some("acc"));
+    }
+}

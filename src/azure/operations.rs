@@ -1,0 +1,459 @@
+//! `ArmClient`: the operations the resource code calls.
+//!
+//! Each operation builds a URL and maybe a body, sends it through the pipeline, and decodes a
+//! typed model; retries, throttling, auth and logging happen in `pipeline.rs`. Building the client
+//! makes no network call: the cloud metadata (custom clouds) and the token are fetched on first
+//! use and shared by every clone of the client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+use tokio::sync::OnceCell;
+
+use super::cloud::{CloudEndpoints, metadata_url};
+use super::context::OpContext;
+use super::credentials::{CredentialPlan, TokenSource};
+use super::error::{AzureError, CloudError};
+use super::ids::{ExtensionId, VirtualMachineId};
+use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
+use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
+use super::pipeline::{ArmRequest, ArmResponse, Pipeline, RetryPolicy, parse_retry_after};
+use super::settings::AzureSettings;
+use super::transport::build_http_client;
+
+/// The Compute API version every call uses (stable, used by Pulumi azure-native v3).
+pub const COMPUTE_API_VERSION: &str = "2024-11-01";
+
+/// Status reads that fail in a row before `wait` gives up (each is already retried by the
+/// pipeline, so this is minutes of trouble, not a blip).
+const MAX_STATUS_READ_FAILURES: u32 = 5;
+
+enum CloudSource {
+    Known(CloudEndpoints),
+    Metadata(String),
+}
+
+struct Inner {
+    subscription_id: String,
+    cloud_source: CloudSource,
+    cloud: OnceCell<CloudEndpoints>,
+    pipeline: Pipeline,
+    tokens: Arc<TokenSource>,
+    poll: PollPolicy,
+}
+
+/// Client for the Azure Resource Manager calls of the provider. Cheap to clone; clones share the
+/// HTTP connection pool, the cloud metadata and the token cache.
+#[derive(Clone)]
+pub struct ArmClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("subscription_id", &self.inner.subscription_id)
+            .field("auth", &self.inner.tokens.method())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options beyond [`AzureSettings`]: extra trusted roots, retry and poll tuning.
+#[derive(Debug, Clone)]
+pub struct ArmClientBuilder {
+    settings: AzureSettings,
+    extra_root_pems: Vec<String>,
+    retry: RetryPolicy,
+    poll: PollPolicy,
+}
+
+impl ArmClientBuilder {
+    /// Trusts the PEM certificates in `pem` in addition to the system roots and SSL_CERT_FILE
+    /// (for callers that must not touch the process-wide environment, such as parallel tests).
+    pub fn with_extra_root_pem(mut self, pem: impl Into<String>) -> ArmClientBuilder {
+        self.extra_root_pems.push(pem.into());
+        self
+    }
+
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> ArmClientBuilder {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_poll_policy(mut self, poll: PollPolicy) -> ArmClientBuilder {
+        self.poll = poll;
+        self
+    }
+
+    /// Validates the settings and chooses the credential. Makes no network call.
+    pub fn build(self) -> Result<ArmClient, AzureError> {
+        let s = &self.settings;
+        let subscription_id = s
+            .subscription_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or(AzureError::Configuration {
+                setting: "subscription_id",
+                env_var: "ARM_SUBSCRIPTION_ID",
+                message: "a subscription ID is required".into(),
+            })?
+            .to_owned();
+        let plan = CredentialPlan::choose(s)?;
+        let cloud_source = match s.metadata_host.as_deref().map(str::trim) {
+            Some(host) if !host.is_empty() => CloudSource::Metadata(host.to_owned()),
+            _ => CloudSource::Known(CloudEndpoints::for_environment(s.environment)),
+        };
+        let http = build_http_client(&self.extra_root_pems)?;
+        let tokens = Arc::new(TokenSource::new(plan, http.clone()));
+        tracing::debug!(auth = tokens.method(), "Azure client configured");
+        Ok(ArmClient {
+            inner: Arc::new(Inner {
+                subscription_id,
+                cloud_source,
+                cloud: OnceCell::new(),
+                pipeline: Pipeline::new(http, tokens.clone(), self.retry),
+                tokens,
+                poll: self.poll,
+            }),
+        })
+    }
+}
+
+impl ArmClient {
+    /// Validates the settings and chooses the credential. Makes no network call.
+    pub fn new(settings: AzureSettings) -> Result<ArmClient, AzureError> {
+        ArmClient::builder(settings).build()
+    }
+
+    pub fn builder(settings: AzureSettings) -> ArmClientBuilder {
+        ArmClientBuilder {
+            settings,
+            extra_root_pems: Vec::new(),
+            retry: RetryPolicy::default(),
+            poll: PollPolicy::default(),
+        }
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.inner.subscription_id
+    }
+
+    /// The cloud's endpoints; for a custom cloud, discovered once (concurrent first callers share
+    /// the one request).
+    pub async fn cloud(&self, ctx: &OpContext) -> Result<&CloudEndpoints, AzureError> {
+        match &self.inner.cloud_source {
+            CloudSource::Known(c) => Ok(c),
+            CloudSource::Metadata(host) => {
+                self.inner
+                    .cloud
+                    .get_or_try_init(|| self.discover(host, ctx))
+                    .await
+            }
+        }
+    }
+
+    async fn discover(&self, host: &str, ctx: &OpContext) -> Result<CloudEndpoints, AzureError> {
+        let bad_host = |detail: String| AzureError::Configuration {
+            setting: "metadata_host",
+            env_var: "ARM_METADATA_HOSTNAME",
+            message: detail,
+        };
+        let url = Url::parse(&metadata_url(host))
+            .map_err(|e| bad_host(format!("{host:?} is not a valid host name: {e}")))?;
+        let req = ArmRequest {
+            method: Method::GET,
+            url,
+            body: None,
+            authenticated: false,
+            what: format!("reading the cloud metadata from {host}"),
+        };
+        let resp = self.inner.pipeline.send(&req, None, ctx).await?;
+        if !resp.status.is_success() {
+            return Err(bad_host(format!(
+                "the metadata endpoint of {host} answered HTTP {}",
+                resp.status.as_u16()
+            )));
+        }
+        let cloud = CloudEndpoints::from_metadata(&resp.body)?;
+        tracing::debug!(resource_manager = %cloud.resource_manager, authority_host = %cloud.authority_host, scope = %cloud.token_scope, "discovered custom cloud");
+        Ok(cloud)
+    }
+
+    /// `https://{arm}/{segments…}?api-version=…[&$expand=instanceView]`.
+    fn url(cloud: &CloudEndpoints, segments: &[&str], expand: bool) -> Result<Url, AzureError> {
+        let mut url =
+            Url::parse(&cloud.resource_manager).map_err(|e| AzureError::Configuration {
+                setting: "metadata_host",
+                env_var: "ARM_METADATA_HOSTNAME",
+                message: format!(
+                    "the resource manager endpoint {:?} is not a URL: {e}",
+                    cloud.resource_manager
+                ),
+            })?;
+        url.path_segments_mut()
+            .map_err(|_| AzureError::Configuration {
+                setting: "metadata_host",
+                env_var: "ARM_METADATA_HOSTNAME",
+                message: format!(
+                    "the resource manager endpoint {:?} cannot have a path",
+                    cloud.resource_manager
+                ),
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        url.query_pairs_mut()
+            .append_pair("api-version", COMPUTE_API_VERSION);
+        if expand {
+            url.query_pairs_mut().append_pair("$expand", "instanceView");
+        }
+        Ok(url)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        what: String,
+        ctx: &OpContext,
+    ) -> Result<ArmResponse, AzureError> {
+        let cloud = self.cloud(ctx).await?;
+        let req = ArmRequest {
+            method,
+            url,
+            body,
+            authenticated: true,
+            what,
+        };
+        self.inner.pipeline.send(&req, Some(cloud), ctx).await
+    }
+
+    /// `GET` the VM with its instance view (power state, agent, extensions).
+    pub async fn get_virtual_machine(
+        &self,
+        id: &VirtualMachineId,
+        ctx: &OpContext,
+    ) -> Result<VirtualMachine, AzureError> {
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), true)?;
+        let resource = format!("virtual machine {id}");
+        self.send(Method::GET, url, None, format!("reading {resource}"), ctx)
+            .await?
+            .error_for_status(&resource)?
+            .json("the virtual machine")
+    }
+
+    /// `GET` the extension with its instance view; `None` when it or its VM does not exist.
+    pub async fn get_extension(
+        &self,
+        id: &ExtensionId,
+        ctx: &OpContext,
+    ) -> Result<Option<VmExtension>, AzureError> {
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), true)?;
+        let resource = format!("VM extension {id}");
+        let resp = self
+            .send(Method::GET, url, None, format!("reading {resource}"), ctx)
+            .await?;
+        if resp.status.as_u16() == 404 && !is_missing_scope(&resp) {
+            return Ok(None);
+        }
+        let wire: ExtensionWire = resp.error_for_status(&resource)?.json("the VM extension")?;
+        Ok(Some(wire.into()))
+    }
+
+    /// Starts the PUT of the VMAccess extension. The returned operation must be passed to
+    /// [`ArmClient::wait`].
+    pub async fn begin_put_extension(
+        &self,
+        id: &ExtensionId,
+        body: &ExtensionPut,
+        ctx: &OpContext,
+    ) -> Result<PendingOperation, AzureError> {
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
+        let payload =
+            serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::UnexpectedResponse {
+                status: 0,
+                detail: format!("cannot encode the extension body: {e}"),
+            })?;
+        let resource = format!("VM extension {id}");
+        let resp = self
+            .send(
+                Method::PUT,
+                url,
+                Some(payload),
+                format!("writing {resource}"),
+                ctx,
+            )
+            .await?
+            .error_for_status(&resource)?;
+        Ok(PendingOperation::from_initial(
+            &resp,
+            id.clone(),
+            "creating or updating",
+        ))
+    }
+
+    /// Starts the DELETE of an extension; `None` when it is already gone.
+    pub async fn begin_delete_extension(
+        &self,
+        id: &ExtensionId,
+        ctx: &OpContext,
+    ) -> Result<Option<PendingOperation>, AzureError> {
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
+        let resource = format!("VM extension {id}");
+        let resp = self
+            .send(
+                Method::DELETE,
+                url,
+                None,
+                format!("deleting {resource}"),
+                ctx,
+            )
+            .await?;
+        match resp.status.as_u16() {
+            // ARM answers 204 to a DELETE of something that does not exist.
+            204 => return Ok(None),
+            404 if !is_missing_scope(&resp) => return Ok(None),
+            _ => {}
+        }
+        let resp = resp.error_for_status(&resource)?;
+        let op = PendingOperation::from_initial(&resp, id.clone(), "deleting");
+        Ok(Some(if op.is_done() && resp.status.as_u16() == 200 {
+            PendingOperation::done(id.clone(), "deleting")
+        } else {
+            op
+        }))
+    }
+
+    /// Polls `op` to a terminal state. On Failed/Canceled the extension's instance view is read
+    /// so that the error carries the in-guest reason.
+    pub async fn wait(&self, op: PendingOperation, ctx: &OpContext) -> Result<(), AzureError> {
+        let Some(raw_url) = op.status_url() else {
+            return Ok(());
+        };
+        let cloud = self.cloud(ctx).await?;
+        let url = self.status_url(cloud, raw_url)?;
+        let what = format!("waiting for Azure to finish {} {}", op.action, op.extension);
+        let mut interval = self.inner.poll.initial;
+        let mut server_wait = op.retry_after;
+        let mut read_failures = 0u32;
+        loop {
+            let wait = interval.max(server_wait.unwrap_or(Duration::ZERO));
+            ctx.sleep(wait, &what).await?;
+            interval = self.inner.poll.next(interval);
+
+            let resp = match self
+                .send(Method::GET, url.clone(), None, what.clone(), ctx)
+                .await
+            {
+                Ok(r) if r.status.is_success() => r,
+                Ok(r) if location_reports_failure(&op, &r) => {
+                    // ARM's Location protocol reports a failed operation as the final response's
+                    // 4xx with the operation's error body.
+                    let error = CloudError::parse(&r.body).unwrap_or_default();
+                    return Err(self
+                        .operation_failed(&op, error.code, error.message, ctx)
+                        .await);
+                }
+                Ok(r) => {
+                    read_failures += 1;
+                    tracing::debug!(
+                        status = r.status.as_u16(),
+                        read_failures,
+                        "could not read the operation status"
+                    );
+                    server_wait = parse_retry_after(&r.headers, time::OffsetDateTime::now_utc());
+                    if read_failures >= MAX_STATUS_READ_FAILURES {
+                        return Err(r.error_for_status("the operation status").err().unwrap_or(
+                            AzureError::UnexpectedResponse {
+                                status: 0,
+                                detail: "operation status unreadable".into(),
+                            },
+                        ));
+                    }
+                    continue;
+                }
+                Err(e @ AzureError::Transport { .. })
+                    if read_failures + 1 < MAX_STATUS_READ_FAILURES =>
+                {
+                    read_failures += 1;
+                    tracing::debug!(error = %e, read_failures, "could not read the operation status");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            read_failures = 0;
+            server_wait = parse_retry_after(&resp.headers, time::OffsetDateTime::now_utc());
+            match interpret(&op.target, &resp)? {
+                PollOutcome::InProgress => {}
+                PollOutcome::Succeeded => {
+                    tracing::debug!(extension = %op.extension, elapsed_ms = ctx.elapsed().as_millis(), "operation succeeded");
+                    return Ok(());
+                }
+                PollOutcome::Failed { code, message } => {
+                    return Err(self.operation_failed(&op, code, message, ctx).await);
+                }
+            }
+        }
+    }
+
+    /// The error for a Failed/Canceled operation, with the extension's instance-view messages.
+    async fn operation_failed(
+        &self,
+        op: &PendingOperation,
+        code: String,
+        message: String,
+        ctx: &OpContext,
+    ) -> AzureError {
+        let statuses = match self.get_extension(&op.extension, ctx).await {
+            Ok(Some(ext)) => ext.status_messages(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the extension after the failure");
+                Vec::new()
+            }
+        };
+        AzureError::ExtensionFailed {
+            code,
+            message,
+            statuses,
+        }
+    }
+
+    /// The status URL, accepted only on the ARM endpoint's origin so that the bearer token is
+    /// never sent to another host.
+    fn status_url(&self, cloud: &CloudEndpoints, raw: &str) -> Result<Url, AzureError> {
+        let bad = |detail: String| AzureError::UnexpectedResponse { status: 0, detail };
+        let url = Url::parse(raw)
+            .map_err(|e| bad(format!("the operation status URL is invalid: {e}")))?;
+        let arm = Url::parse(&cloud.resource_manager)
+            .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
+        if url.origin() != arm.origin() {
+            return Err(bad(format!(
+                "the operation status URL points to {}, not to the resource manager {}; refusing to send credentials there",
+                url.host_str().unwrap_or("?"),
+                arm.host_str().unwrap_or("?")
+            )));
+        }
+        Ok(url)
+    }
+}
+
+/// Whether a non-2xx answer on a `Location` URL is the operation's own failure rather than a
+/// failed status read: a client error carrying an ARM error body, excluding the statuses that are
+/// about the read itself (auth, missing operation, throttling).
+fn location_reports_failure(op: &PendingOperation, resp: &ArmResponse) -> bool {
+    matches!(op.target, super::lro::PollTarget::Location(_))
+        && resp.status.is_client_error()
+        && !matches!(resp.status.as_u16(), 401 | 403 | 404 | 408 | 429)
+        && CloudError::parse(&resp.body).is_some()
+}
+
+/// A 404 about the subscription (or a wrong endpoint) is an error, not "resource absent".
+fn is_missing_scope(resp: &ArmResponse) -> bool {
+    CloudError::parse(&resp.body).is_some_and(|e| {
+        e.code.eq_ignore_ascii_case("SubscriptionNotFound")
+            || e.code.eq_ignore_ascii_case("InvalidSubscriptionId")
+    })
+}

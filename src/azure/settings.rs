@@ -1,0 +1,133 @@
+//! Provider settings as the Azure layer receives them.
+//!
+//! The provider resolves Terraform configuration and `ARM_*` environment fallbacks before it
+//! builds [`AzureSettings`]; this layer only validates them (see `credentials.rs`). The secrets
+//! are `SecretString`s so that `Debug` and logs never show them.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use secrecy::SecretString;
+
+use super::error::AzureError;
+
+/// The Azure cloud to talk to when no `metadata_host` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Environment {
+    #[default]
+    Public,
+    UsGovernment,
+    China,
+}
+
+impl FromStr for Environment {
+    type Err = AzureError;
+
+    /// Accepts azurerm's names (`public`, `usgovernment`, `china`), case-insensitively.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "public" | "azurecloud" => Ok(Environment::Public),
+            "usgovernment" | "azureusgovernment" | "usgovernmentcloud" => {
+                Ok(Environment::UsGovernment)
+            }
+            "china" | "azurechinacloud" => Ok(Environment::China),
+            other => Err(AzureError::Configuration {
+                setting: "environment",
+                env_var: "ARM_ENVIRONMENT",
+                message: format!(
+                    "unknown environment {other:?}; use \"public\", \"usgovernment\" or \"china\", or set metadata_host for a custom cloud"
+                ),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Environment::Public => "public",
+            Environment::UsGovernment => "usgovernment",
+            Environment::China => "china",
+        })
+    }
+}
+
+/// Already-resolved provider settings.
+#[derive(Debug, Clone)]
+pub struct AzureSettings {
+    pub subscription_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub client_certificate_path: Option<PathBuf>,
+    pub client_certificate_password: Option<SecretString>,
+    pub use_oidc: bool,
+    pub oidc_token: Option<SecretString>,
+    pub oidc_token_file_path: Option<PathBuf>,
+    pub oidc_request_url: Option<String>,
+    pub oidc_request_token: Option<SecretString>,
+    pub ado_pipeline_service_connection_id: Option<String>,
+    pub use_msi: bool,
+    pub use_cli: bool,
+    pub environment: Environment,
+    pub metadata_host: Option<String>,
+}
+
+impl Default for AzureSettings {
+    /// Nothing set except what azurerm enables by default: Azure CLI authentication on the
+    /// public cloud.
+    fn default() -> Self {
+        AzureSettings {
+            subscription_id: None,
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            client_certificate_path: None,
+            client_certificate_password: None,
+            use_oidc: false,
+            oidc_token: None,
+            oidc_token_file_path: None,
+            oidc_request_url: None,
+            oidc_request_token: None,
+            ado_pipeline_service_connection_id: None,
+            use_msi: false,
+            use_cli: true,
+            environment: Environment::Public,
+            metadata_host: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let s = AzureSettings {
+            client_secret: Some(SecretString::from("s3cr3t-value")),
+            oidc_token: Some(SecretString::from("jwt-value")),
+            ..Default::default()
+        };
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("s3cr3t-value") && !dbg.contains("jwt-value"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn environment_names() {
+        assert_eq!(
+            "USGovernment".parse::<Environment>().ok(),
+            Some(Environment::UsGovernment)
+        );
+        assert_eq!(
+            "china".parse::<Environment>().ok(),
+            Some(Environment::China)
+        );
+        assert!("german".parse::<Environment>().is_err());
+    }
+}

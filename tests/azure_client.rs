@@ -1,0 +1,789 @@
+//! Integration tests of `terraform_provider_vm::azure` against the in-process emulator: real
+//! HTTPS, real `azure_identity` tokens, no mocks.
+
+#[path = "support/azure_emulator.rs"]
+mod azure_emulator;
+
+use std::time::{Duration, Instant};
+
+use azure_emulator::{AzureEmulator, LogCapture, ctx};
+use secrecy::SecretString;
+use serde_json::json;
+use terraform_provider_vm::azure::{
+    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType,
+};
+use tokio_util::sync::CancellationToken;
+
+fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
+    ExtensionPut {
+        location: location.to_owned(),
+        type_handler_version: "2.4".into(),
+        auto_upgrade_minor_version: true,
+        force_update_tag: uuid::Uuid::new_v4().to_string(),
+        username: username.map(str::to_owned),
+        password: password.map(SecretString::from),
+    }
+}
+
+#[tokio::test]
+async fn custom_cloud_from_metadata_host_and_client_secret_token() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+
+    let vm = client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("VM read");
+    assert_eq!(vm.name, "win01");
+    assert_eq!(vm.os_type(), Some(OsType::Windows));
+    assert_eq!(vm.power_state().as_deref(), Some("running"));
+    assert!(vm.is_running());
+    assert!(vm.agent().ready, "{:?}", vm.agent());
+    assert_eq!(client.subscription_id(), emu.subscription_id());
+
+    assert_eq!(emu.count_requests("GET", "/metadata/endpoints").await, 1);
+    assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
+    let vm_reads: Vec<_> = emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/virtualMachines/win01"))
+        })
+        .collect();
+    assert_eq!(vm_reads.len(), 1);
+    assert_eq!(vm_reads[0]["authorized"], true);
+    let query = vm_reads[0]["query"].as_str().unwrap_or_default();
+    assert!(
+        query.contains("api-version=2024-11-01") && query.contains("instanceView"),
+        "{query}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_operations_share_one_token_and_one_metadata_read() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (c, id) = (client.clone(), vm_id.clone());
+        tasks.push(tokio::spawn(async move {
+            c.get_virtual_machine(&id, &ctx(30)).await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("VM read");
+    }
+    assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
+    assert_eq!(emu.count_requests("GET", "/metadata/endpoints").await, 1);
+}
+
+#[tokio::test]
+async fn expired_token_is_dropped_and_the_request_retried_with_a_new_one() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("first read");
+    emu.expire_tokens().await;
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("read after expiry");
+    assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 2);
+    let statuses: Vec<_> = emu
+        .requests()
+        .await
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/virtualMachines/win01"))
+        })
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(statuses, vec![200, 401, 200]);
+}
+
+#[tokio::test]
+async fn oidc_via_github_actions_token_request() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let settings = AzureSettings {
+        client_secret: None,
+        use_oidc: true,
+        oidc_request_url: Some(format!(
+            "{}/_emulator/oidc/github?api-version=2.0",
+            emu.endpoint()
+        )),
+        oidc_request_token: Some(SecretString::from(
+            vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
+        )),
+        ..emu.settings()
+    };
+    let client = emu.client_for(settings);
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("VM read with OIDC");
+    // One token exchange, made with the federated assertion from the GitHub endpoint.
+    assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
+}
+
+#[tokio::test]
+async fn oidc_with_a_token_file() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    // A federated token as a workload-identity platform would write it to a file.
+    let jwt = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(emu.emulator.ca_pem().as_bytes()).expect("CA"),
+        ])
+        .build()
+        .expect("client")
+        .post(format!("{}/_emulator/oidc/token", emu.endpoint()))
+        .body("{}")
+        .send()
+        .await
+        .expect("federated token")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON")["value"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("value");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, format!("{jwt}\n")).expect("write");
+    let settings = AzureSettings {
+        client_secret: None,
+        use_oidc: true,
+        oidc_token_file_path: Some(path),
+        ..emu.settings()
+    };
+    emu.client_for(settings)
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("VM read with a token file");
+}
+
+#[tokio::test]
+async fn put_through_azure_async_operation_resets_the_password() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let ext_id = vm_id.extension("enablevmaccess");
+    let c = ctx(60);
+    let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
+    assert_eq!(vm.vmaccess_extension_name(), None);
+
+    let started = Instant::now();
+    let op = client
+        .begin_put_extension(
+            &ext_id,
+            &put_body(&vm.location, Some("azureadmin"), Some("N3w-Passw0rd!x")),
+            &c,
+        )
+        .await
+        .expect("PUT accepted");
+    assert!(op.uses_async_operation_header());
+    assert!(!op.is_done());
+    client.wait(op, &c).await.expect("operation succeeds");
+    // Retry-After: 1 from the emulator is the floor of the poll interval.
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    assert!(emu.login(&vm_id, "azureadmin", "N3w-Passw0rd!x").await);
+    assert!(!emu.login(&vm_id, "azureadmin", "Initial-Passw0rd!").await);
+
+    let ext = client
+        .get_extension(&ext_id, &c)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(ext.is_vmaccess());
+    assert_eq!(ext.settings["UserName"], "azureadmin");
+    assert_eq!(ext.provisioning_state.as_deref(), Some("Succeeded"));
+    let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
+    assert_eq!(
+        vm.vmaccess_extension_name().as_deref(),
+        Some("enablevmaccess")
+    );
+}
+
+#[tokio::test]
+async fn put_and_delete_through_location_only() {
+    let emu = AzureEmulator::start().await;
+    emu.set_config(json!({"lro_style": "location_only"})).await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let ext_id = vm_id.extension("enablevmaccess");
+    let c = ctx(60);
+
+    let op = client
+        .begin_put_extension(&ext_id, &put_body("westeurope", None, None), &c)
+        .await
+        .expect("PUT accepted");
+    assert!(!op.uses_async_operation_header() && !op.is_done());
+    client.wait(op, &c).await.expect("PUT finishes");
+    assert!(
+        client
+            .get_extension(&ext_id, &c)
+            .await
+            .expect("read")
+            .is_some()
+    );
+
+    let op = client
+        .begin_delete_extension(&ext_id, &c)
+        .await
+        .expect("DELETE accepted")
+        .expect("extension existed");
+    client.wait(op, &c).await.expect("DELETE finishes");
+    assert!(
+        client
+            .get_extension(&ext_id, &c)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        client
+            .begin_delete_extension(&ext_id, &c)
+            .await
+            .expect("DELETE")
+            .is_none()
+    );
+    assert!(emu.count_requests("GET", "/operations/").await >= 2);
+}
+
+#[tokio::test]
+async fn failed_operation_carries_the_extension_message() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu
+        .seed_vm(
+            "dc01",
+            json!({"os_type": "Windows", "domain_controller": true,
+                   "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!"}]}),
+        )
+        .await;
+    let client = emu.client();
+    let ext_id = vm_id.extension("enablevmaccess");
+    let c = ctx(60);
+    let op = client
+        .begin_put_extension(
+            &ext_id,
+            &put_body("westeurope", Some("azureadmin"), Some("N3w-Passw0rd!x")),
+            &c,
+        )
+        .await
+        .expect("PUT accepted");
+    let err = client.wait(op, &c).await.expect_err("operation fails");
+    let text = err.to_string();
+    match &err {
+        AzureError::ExtensionFailed { statuses, .. } => {
+            assert!(
+                statuses.iter().any(|s| s.contains("Domain Controller")),
+                "{statuses:?}"
+            );
+        }
+        other => panic!("expected ExtensionFailed, got {other:?}"),
+    }
+    assert!(text.contains("Domain Controller"), "{text}");
+    assert!(!text.contains("N3w-Passw0rd!x"));
+}
+
+#[tokio::test]
+async fn failed_location_operation_is_reported_as_failed() {
+    let emu = AzureEmulator::start().await;
+    emu.set_config(json!({"lro_style": "location_only"})).await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
+        "action": {"fail_operation": {"code": "VMAgentStatusCommunicationError", "message": "VM 'win01' has not reported status for VM agent or extensions."}}}))
+        .await;
+    let client = emu.client();
+    let c = ctx(60);
+    let op = client
+        .begin_put_extension(
+            &vm_id.extension("enablevmaccess"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect("PUT accepted");
+    match client.wait(op, &c).await {
+        Err(AzureError::ExtensionFailed { code, message, .. }) => {
+            assert_eq!(code, "VMAgentStatusCommunicationError");
+            assert!(message.contains("has not reported status"));
+        }
+        other => panic!("expected ExtensionFailed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stopped_vm_is_vm_not_running_without_retries() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu
+        .seed_vm(
+            "off01",
+            json!({"os_type": "Windows", "power_state": "deallocated"}),
+        )
+        .await;
+    let client = emu.client();
+    let c = ctx(30);
+    let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
+    assert_eq!(vm.power_state().as_deref(), Some("deallocated"));
+    let err = client
+        .begin_put_extension(
+            &vm_id.extension("enablevmaccess"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, AzureError::VmNotRunning { .. }), "{err:?}");
+    assert!(err.to_string().contains("not running"));
+    assert_eq!(
+        emu.count_requests("PUT", "/extensions/enablevmaccess")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn second_vmaccess_under_another_name_keeps_codes() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let c = ctx(60);
+    let op = client
+        .begin_put_extension(
+            &vm_id.extension("first"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect("PUT");
+    client.wait(op, &c).await.expect("first succeeds");
+    let err = client
+        .begin_put_extension(
+            &vm_id.extension("second"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect_err("second is refused");
+    match err {
+        AzureError::Api {
+            status, inner_code, ..
+        } => {
+            assert_eq!(status, 400);
+            assert_eq!(
+                inner_code.as_deref(),
+                Some("MultipleExtensionsPerHandlerNotAllowed")
+            );
+        }
+        other => panic!("expected Api, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn missing_vm_and_extension() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let c = ctx(30);
+    assert!(
+        client
+            .get_extension(&vm_id.extension("nope"), &c)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let ghost = terraform_provider_vm::azure::VirtualMachineId::new(
+        emu.subscription_id(),
+        "rg-test",
+        "ghost",
+    );
+    assert!(
+        client
+            .get_extension(&ghost.extension("x"), &c)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let err = client
+        .get_virtual_machine(&ghost, &c)
+        .await
+        .expect_err("404");
+    assert!(matches!(err, AzureError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn throttled_request_honours_retry_after() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("warm up");
+    emu.add_fault(
+        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
+        "action": {"status": {"code": 429, "retry_after": "1"}}}),
+    )
+    .await;
+    let started = Instant::now();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("read after throttling");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(950), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+}
+
+#[tokio::test]
+async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("warm up");
+    emu.add_fault(
+        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
+        "action": {"status": {"code": 429, "retry_after": "1200"}}}),
+    )
+    .await;
+    let started = Instant::now();
+    let err = client
+        .get_virtual_machine(&vm_id, &ctx(20))
+        .await
+        .expect_err("throttled");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match &err {
+        AzureError::Throttled {
+            retry_after,
+            message,
+        } => {
+            assert_eq!(*retry_after, Duration::from_secs(1200));
+            assert!(message.contains("OperationNotAllowed"), "{message}");
+        }
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    assert!(err.to_string().contains("1200s"), "{err}");
+}
+
+#[tokio::test]
+async fn server_errors_then_success() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("warm up");
+    emu.add_fault(
+        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 2,
+        "action": {"status": {"code": 503}}}),
+    )
+    .await;
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("read after 503s");
+    assert_eq!(emu.count_requests("GET", "/virtualMachines/win01").await, 4);
+}
+
+#[tokio::test]
+async fn persistent_bad_request_is_not_retried() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("warm up");
+    emu.add_fault(
+        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 3,
+        "action": {"status": {"code": 400}}}),
+    )
+    .await;
+    let err = client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect_err("400");
+    assert!(
+        matches!(err, AzureError::Api { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(emu.count_requests("GET", "/virtualMachines/win01").await, 2);
+}
+
+#[tokio::test]
+async fn dropped_connection_then_success() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("warm up");
+    emu.add_fault(
+        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
+        "action": "drop_connection"}),
+    )
+    .await;
+    client
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("read after a dropped connection");
+}
+
+#[tokio::test]
+async fn conflict_then_success() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let c = ctx(60);
+    emu.add_fault(
+        json!({"method": "PUT", "path_contains": "/extensions/enablevmaccess", "times": 1,
+        "action": {"status": {"code": 409}}}),
+    )
+    .await;
+    let op = client
+        .begin_put_extension(
+            &vm_id.extension("enablevmaccess"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect("PUT after a 409");
+    client.wait(op, &c).await.expect("succeeds");
+    assert_eq!(
+        emu.count_requests("PUT", "/extensions/enablevmaccess")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn deadline_expires_promptly_while_polling() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    emu.add_fault(
+        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
+        "action": {"slow_operation_ms": 60000}}),
+    )
+    .await;
+    let client = emu.client();
+    let c = OpContext::new(Duration::from_secs(3), CancellationToken::new());
+    let op = client
+        .begin_put_extension(
+            &vm_id.extension("enablevmaccess"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect("PUT accepted");
+    let started = Instant::now();
+    let err = client.wait(op, &c).await.expect_err("times out");
+    assert!(
+        matches!(err, AzureError::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    assert!(c.remaining().is_zero());
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(
+        err.to_string().contains("Azure may still be processing"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn cancellation_stops_polling_promptly() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    emu.add_fault(
+        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
+        "action": {"slow_operation_ms": 60000}}),
+    )
+    .await;
+    let client = emu.client();
+    let cancel = CancellationToken::new();
+    let c = OpContext::new(Duration::from_secs(120), cancel.clone());
+    let op = client
+        .begin_put_extension(
+            &vm_id.extension("enablevmaccess"),
+            &put_body("westeurope", None, None),
+            &c,
+        )
+        .await
+        .expect("PUT accepted");
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cancel.cancel();
+        Instant::now()
+    });
+    let err = client.wait(op, &c).await.expect_err("cancelled");
+    let stopped = Instant::now();
+    let cancelled_at = canceller.await.expect("join");
+    assert!(matches!(err, AzureError::Cancelled), "{err:?}");
+    assert!(stopped.duration_since(cancelled_at) < Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn missing_settings_are_clear_configuration_errors() {
+    let err = ArmClient::new(AzureSettings::default()).expect_err("no subscription");
+    assert!(
+        matches!(
+            err,
+            AzureError::Configuration {
+                setting: "subscription_id",
+                env_var: "ARM_SUBSCRIPTION_ID",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("subscription_id") && text.contains("ARM_SUBSCRIPTION_ID"),
+        "{text}"
+    );
+
+    let err = ArmClient::new(AzureSettings {
+        subscription_id: Some("sub".into()),
+        client_id: Some("client".into()),
+        client_secret: Some(SecretString::from("shh-its-a-secret")),
+        ..AzureSettings::default()
+    })
+    .expect_err("no tenant");
+    assert!(err.to_string().contains("ARM_TENANT_ID"), "{err}");
+    assert!(!err.to_string().contains("shh-its-a-secret"));
+
+    let err = ArmClient::new(AzureSettings {
+        subscription_id: Some("sub".into()),
+        use_cli: false,
+        ..AzureSettings::default()
+    })
+    .expect_err("no auth method");
+    assert!(matches!(err, AzureError::Configuration { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn wrong_client_secret_is_an_authentication_error_without_the_secret() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let settings = AzureSettings {
+        client_secret: Some(SecretString::from("definitely-wrong-secret-value")),
+        ..emu.settings()
+    };
+    let err = emu
+        .client_for(settings)
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect_err("bad secret");
+    let text = err.to_string();
+    assert!(matches!(err, AzureError::Authentication { .. }), "{err:?}");
+    assert!(
+        text.contains("AADSTS7000215") || text.contains("Invalid client secret"),
+        "{text}"
+    );
+    assert!(!text.contains("definitely-wrong-secret-value"), "{text}");
+}
+
+#[tokio::test]
+async fn untrusted_certificate_fails_fast_naming_ssl_cert_file() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    // No extra root: the emulator's CA is unknown to the platform store.
+    let client = ArmClient::new(emu.settings()).expect("client");
+    let started = Instant::now();
+    let err = client
+        .get_virtual_machine(&vm_id, &ctx(60))
+        .await
+        .expect_err("untrusted");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, AzureError::Transport { .. }), "{err:?}");
+    assert!(err.to_string().contains("SSL_CERT_FILE"), "{err}");
+}
+
+#[tokio::test]
+async fn no_secret_reaches_trace_logs_or_error_messages() {
+    let capture = LogCapture::default();
+    let _guard = capture.install();
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let client = emu.client();
+    let c = ctx(60);
+    let password = "Pr0tected-Passw0rd-xyz!";
+    let ext_id = vm_id.extension("enablevmaccess");
+
+    let op = client
+        .begin_put_extension(
+            &ext_id,
+            &put_body("westeurope", Some("azureadmin"), Some(password)),
+            &c,
+        )
+        .await
+        .expect("PUT");
+    client.wait(op, &c).await.expect("done");
+    emu.expire_tokens().await;
+    client
+        .get_extension(&ext_id, &c)
+        .await
+        .expect("read with a refreshed token");
+
+    // Errors, including a failed authentication and a failed operation.
+    let bad = emu.client_for(AzureSettings {
+        client_secret: Some(SecretString::from("wrong-secret-abcdef")),
+        ..emu.settings()
+    });
+    let auth_err = bad
+        .get_virtual_machine(&vm_id, &c)
+        .await
+        .expect_err("bad secret");
+    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
+        "action": {"fail_operation": {"code": "VMExtensionProvisioningError", "message": "in-guest failure"}}}))
+        .await;
+    let op = client
+        .begin_put_extension(
+            &ext_id,
+            &put_body("westeurope", Some("azureadmin"), Some(password)),
+            &c,
+        )
+        .await
+        .expect("PUT");
+    let op_err = client.wait(op, &c).await.expect_err("fails");
+
+    let logs = capture.text();
+    assert!(logs.contains("sending request"), "tracing was not captured");
+    assert!(
+        logs.contains("REDACTED"),
+        "protectedSettings should appear redacted in the trace body"
+    );
+    let errors = format!("{auth_err} {auth_err:?} {op_err} {op_err:?} {client:?}");
+    for (what, secret) in [
+        ("client secret", emu.client_secret()),
+        ("wrong client secret", "wrong-secret-abcdef"),
+        ("password", password),
+        ("access token prefix", "emu."),
+        ("bearer header", "Bearer emu"),
+    ] {
+        assert!(!logs.contains(secret), "{what} found in the trace logs");
+        assert!(!errors.contains(secret), "{what} found in an error message");
+    }
+}

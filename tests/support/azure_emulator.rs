@@ -1,0 +1,266 @@
+//! Shared fixture: an in-process `vm-emulator` plus helpers to build an `ArmClient` against it
+//! and to drive the emulator's admin API (seed VMs, inject faults, read the request log).
+//!
+//! Include it with `#[path = "support/azure_emulator.rs"] mod azure_emulator;`. Every helper
+//! talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
+//! SSL_CERT_FILE, so tests can run in parallel).
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use terraform_provider_vm::azure::{
+    ArmClient, AzureSettings, OpContext, PollPolicy, RetryPolicy, VirtualMachineId,
+};
+use tokio_util::sync::CancellationToken;
+use vm_emulator::{Emulator, EmulatorConfig};
+
+pub struct AzureEmulator {
+    pub emulator: Emulator,
+    admin: reqwest::Client,
+}
+
+impl AzureEmulator {
+    /// Starts an emulator with quick operations (150 ms) and `Retry-After: 1` on polls.
+    pub async fn start() -> AzureEmulator {
+        let config = EmulatorConfig {
+            operation_delay: Duration::from_millis(150),
+            poll_retry_after_secs: 1,
+            ..EmulatorConfig::default()
+        };
+        AzureEmulator::start_with(config).await
+    }
+
+    pub async fn start_with(config: EmulatorConfig) -> AzureEmulator {
+        let emulator = Emulator::start(config).await.expect("emulator starts");
+        let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM");
+        let admin = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .expect("admin client");
+        AzureEmulator { emulator, admin }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.emulator.endpoint()
+    }
+
+    pub fn client_secret(&self) -> &str {
+        &self.emulator.config().client_secret
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.emulator.config().subscription_id
+    }
+
+    /// Client-secret settings for the emulator as a custom cloud (`metadata_host`).
+    pub fn settings(&self) -> AzureSettings {
+        let c = self.emulator.config();
+        AzureSettings {
+            subscription_id: Some(c.subscription_id.clone()),
+            tenant_id: Some(c.tenant_id.clone()),
+            client_id: Some(c.client_id.clone()),
+            client_secret: Some(SecretString::from(c.client_secret.clone())),
+            use_cli: false,
+            metadata_host: Some(self.emulator.metadata_host()),
+            ..AzureSettings::default()
+        }
+    }
+
+    /// Retries fast enough for a test suite (the production defaults are seconds).
+    pub fn fast_retry() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_retries: 4,
+        }
+    }
+
+    pub fn fast_poll() -> PollPolicy {
+        PollPolicy {
+            initial: Duration::from_millis(200),
+            factor: 1.5,
+            max: Duration::from_secs(2),
+        }
+    }
+
+    /// A client for `settings`, trusting the emulator's CA.
+    pub fn client_for(&self, settings: AzureSettings) -> ArmClient {
+        ArmClient::builder(settings)
+            .with_extra_root_pem(self.emulator.ca_pem())
+            .with_retry_policy(Self::fast_retry())
+            .with_poll_policy(Self::fast_poll())
+            .build()
+            .expect("client builds")
+    }
+
+    pub fn client(&self) -> ArmClient {
+        self.client_for(self.settings())
+    }
+
+    fn admin_url(&self, path: &str) -> String {
+        format!(
+            "{}/_emulator/{}",
+            self.endpoint(),
+            path.trim_start_matches('/')
+        )
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.admin.request(method.clone(), self.admin_url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("admin request");
+        let status = resp.status();
+        let text = resp.text().await.expect("admin body");
+        assert!(
+            status.is_success(),
+            "admin {method} {path}: {status} {text}"
+        );
+        if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("admin JSON")
+        }
+    }
+
+    /// Seeds a VM (see the emulator's `VmSeed`) in the default resource group "rg-test".
+    pub async fn seed_vm(&self, name: &str, seed: Value) -> VirtualMachineId {
+        let sub = self.subscription_id().to_owned();
+        self.admin(
+            reqwest::Method::PUT,
+            &format!("vms/{sub}/rg-test/{name}"),
+            Some(seed),
+        )
+        .await;
+        VirtualMachineId::new(sub, "rg-test", name)
+    }
+
+    /// A running Windows VM with a ready agent and one administrator account.
+    pub async fn seed_windows_vm(&self, name: &str) -> VirtualMachineId {
+        self.seed_vm(
+            name,
+            json!({"os_type": "Windows", "power_state": "running", "agent_ready": true,
+                   "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!", "enabled": true, "administrator": true}]}),
+        )
+        .await
+    }
+
+    pub async fn vm_view(&self, id: &VirtualMachineId) -> Value {
+        self.admin(
+            reqwest::Method::GET,
+            &format!(
+                "vms/{}/{}/{}",
+                id.subscription_id(),
+                id.resource_group(),
+                id.name()
+            ),
+            None,
+        )
+        .await
+    }
+
+    /// Whether the guest accepts this username/password.
+    pub async fn login(&self, id: &VirtualMachineId, username: &str, password: &str) -> bool {
+        let v = self
+            .admin(
+                reqwest::Method::POST,
+                &format!(
+                    "vms/{}/{}/{}/login",
+                    id.subscription_id(),
+                    id.resource_group(),
+                    id.name()
+                ),
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        v["ok"].as_bool().unwrap_or(false)
+    }
+
+    pub async fn add_fault(&self, fault: Value) {
+        self.admin(reqwest::Method::POST, "faults", Some(fault))
+            .await;
+    }
+
+    pub async fn clear_faults(&self) {
+        self.admin(reqwest::Method::DELETE, "faults", None).await;
+    }
+
+    pub async fn expire_tokens(&self) {
+        self.admin(reqwest::Method::POST, "tokens/expire", None)
+            .await;
+    }
+
+    pub async fn set_config(&self, change: Value) {
+        self.admin(reqwest::Method::POST, "config", Some(change))
+            .await;
+    }
+
+    /// The emulator's log of non-admin requests.
+    pub async fn requests(&self) -> Vec<Value> {
+        match self.admin(reqwest::Method::GET, "requests", None).await {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        }
+    }
+
+    /// How many logged requests have this method and a path containing `fragment`.
+    pub async fn count_requests(&self, method: &str, fragment: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| {
+                r["method"].as_str() == Some(method)
+                    && r["path"].as_str().is_some_and(|p| p.contains(fragment))
+            })
+            .count()
+    }
+}
+
+/// An operation context with `secs` of budget and a fresh cancel token.
+pub fn ctx(secs: u64) -> OpContext {
+    OpContext::new(Duration::from_secs(secs), CancellationToken::new())
+}
+
+/// Captures tracing output (all levels, all targets except the emulator's own) into a buffer.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Installs a TRACE subscriber for the current thread; keep the guard alive.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        use tracing_subscriber::layer::SubscriberExt;
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::TRACE)
+            .with_target("vm_emulator", tracing_subscriber::filter::LevelFilter::OFF);
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::registry().with(filter).with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        );
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    pub fn text(&self) -> String {
+        let buf = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
