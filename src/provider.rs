@@ -5,10 +5,15 @@
 //! on the first Azure call, so `validate` and empty plans never touch the
 //! network.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+use crate::azure::{ArmClient, AzureError, AzureSettings, Environment, VirtualMachineId};
 use crate::resources::vm_access_reset::VmAccessReset;
 use crate::tfprotocol::{
     Attribute, Block, Diagnostic, Diagnostics, Object, Provider, Resource, Schema,
@@ -103,8 +108,6 @@ pub const SETTINGS: &[Setting] = &[
         "The host of a custom cloud's metadata endpoint (Azure Stack Hub, or the bundled emulator); its endpoints replace `environment`'s.",
     ),
 ];
-
-pub const ENVIRONMENTS: &[&str] = &["public", "usgovernment", "china"];
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -263,15 +266,9 @@ pub fn resolve(
             None => {}
         }
     }
-    if let Some(e) = settings.string("environment")
-        && !ENVIRONMENTS.contains(&e.to_ascii_lowercase().as_str())
-    {
+    if let Some(Err(e)) = settings.string("environment").map(Environment::from_str) {
         diags.push(
-            Diagnostic::error(
-                "Unknown Azure environment",
-                format!("{e:?} is not an Azure cloud. Use one of: public, usgovernment, china; or `metadata_host` for a custom cloud."),
-            )
-            .at_attr("environment"),
+            Diagnostic::error("Unknown Azure environment", e.to_string()).at_attr("environment"),
         );
     }
     if diags.has_errors() {
@@ -281,11 +278,86 @@ pub fn resolve(
     }
 }
 
-/// What resources share: the resolved settings once configured, and the
+impl ResolvedSettings {
+    /// The Azure client's settings. Only called once configured.
+    pub fn azure(&self) -> Result<AzureSettings, AzureError> {
+        let string = |n: &str| self.string(n).map(str::to_string);
+        let secret = |n: &str| self.string(n).map(|s| SecretString::from(s.to_string()));
+        let path = |n: &str| self.string(n).map(PathBuf::from);
+        Ok(AzureSettings {
+            subscription_id: string("subscription_id"),
+            tenant_id: string("tenant_id"),
+            client_id: string("client_id"),
+            client_secret: secret("client_secret"),
+            client_certificate_path: path("client_certificate_path"),
+            client_certificate_password: secret("client_certificate_password"),
+            use_oidc: self.bool("use_oidc").unwrap_or(false),
+            oidc_token: secret("oidc_token"),
+            oidc_token_file_path: path("oidc_token_file_path"),
+            oidc_request_url: string("oidc_request_url"),
+            oidc_request_token: secret("oidc_request_token"),
+            ado_pipeline_service_connection_id: string("ado_pipeline_service_connection_id"),
+            use_msi: self.bool("use_msi").unwrap_or(false),
+            use_cli: self.bool("use_cli").unwrap_or(true),
+            environment: self
+                .string("environment")
+                .map(Environment::from_str)
+                .transpose()?
+                .unwrap_or_default(),
+            metadata_host: string("metadata_host"),
+        })
+    }
+}
+
+/// What resources share: the resolved settings once configured, one Azure
+/// client (one connection pool, one token cache), per-VM locks, and the
 /// token StopProvider cancels.
 pub struct ProviderState {
     pub settings: OnceLock<ResolvedSettings>,
     pub stop: CancellationToken,
+    client: OnceLock<ArmClient>,
+    vm_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl ProviderState {
+    pub fn new(stop: CancellationToken) -> ProviderState {
+        ProviderState {
+            settings: OnceLock::new(),
+            stop,
+            client: OnceLock::new(),
+            vm_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The shared client, built on first use. Building it makes no network
+    /// call; authentication happens on the first request.
+    pub fn client(&self) -> Result<ArmClient, AzureError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client.clone());
+        }
+        let settings = self
+            .settings
+            .get()
+            .ok_or_else(|| AzureError::Configuration {
+                setting: "provider",
+                env_var: "ARM_*",
+                message: "the provider was used before Terraform configured it".to_string(),
+            })?;
+        let client = ArmClient::new(settings.azure()?)?;
+        Ok(self.client.get_or_init(|| client).clone())
+    }
+
+    /// Serialises operations on one VM: it has a single VMAccess extension,
+    /// and Azure rejects concurrent changes. Different VMs run in parallel.
+    pub async fn lock_vm(&self, vm: &VirtualMachineId) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = vm.to_string().to_ascii_lowercase();
+        let lock = match self.vm_locks.lock() {
+            Ok(mut locks) => locks.entry(key).or_default().clone(),
+            // The map holds no invariant a panic could break.
+            Err(poisoned) => poisoned.into_inner().entry(key).or_default().clone(),
+        };
+        lock.lock_owned().await
+    }
 }
 
 pub struct VmProvider {
@@ -296,10 +368,7 @@ pub struct VmProvider {
 
 impl VmProvider {
     pub fn new(stop: CancellationToken) -> VmProvider {
-        let state = Arc::new(ProviderState {
-            settings: OnceLock::new(),
-            stop,
-        });
+        let state = Arc::new(ProviderState::new(stop));
         let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(state.clone()))];
         VmProvider {
             schema: schema(),

@@ -9,9 +9,13 @@ use crate::provider::ProviderState;
 use crate::resources::validation::{self, PasswordCheck};
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
-    Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse, Resource, Schema,
-    StateResponse, Type, Value,
+    ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
+    Resource, Schema, StateResponse, Type, Value,
 };
+
+mod lifecycle;
+mod plan;
+mod private;
 
 pub const TYPE_NAME: &str = "vm_access_reset";
 pub const DEFAULT_EXTENSION_NAME: &str = "VMAccessAgent";
@@ -26,7 +30,6 @@ pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = [
 
 pub struct VmAccessReset {
     schema: Schema,
-    #[allow(dead_code)]
     provider: Arc<ProviderState>,
 }
 
@@ -198,6 +201,12 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         }
     }
 
+    if let Some(id) = config.get_string("virtual_machine_id")
+        && let Err(d) = lifecycle::parse_vm_id(id)
+    {
+        diags.push(d);
+    }
+
     if let Some(v) = config.get_string("type_handler_version")
         && let Some(problem) = validation::handler_version_problem(v)
     {
@@ -215,13 +224,6 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     diags
 }
 
-fn not_yet(what: &str) -> StateResponse {
-    StateResponse::error(Diagnostic::error(
-        format!("{what} is not available in this build"),
-        "This development build of terraform-provider-vm declares the vm_access_reset schema but does not run it yet.",
-    ))
-}
-
 #[tonic::async_trait]
 impl Resource for VmAccessReset {
     fn type_name(&self) -> &'static str {
@@ -237,28 +239,26 @@ impl Resource for VmAccessReset {
     }
 
     async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
-        StateResponse {
-            state: Some(state),
-            private,
-            diagnostics: Diagnostics::new(),
-        }
+        lifecycle::read(&self.provider, state, private).await
     }
 
-    async fn modify_plan(&self, _request: &PlanRequest, _response: &mut PlanResponse) {}
-
-    async fn create(&self, _request: crate::tfprotocol::ApplyRequest) -> StateResponse {
-        not_yet("Creating vm_access_reset")
+    async fn modify_plan(&self, request: &PlanRequest, response: &mut PlanResponse) {
+        plan::modify(request, response, TYPE_NAME);
     }
 
-    async fn update(&self, _request: crate::tfprotocol::ApplyRequest) -> StateResponse {
-        not_yet("Updating vm_access_reset")
+    async fn create(&self, request: ApplyRequest) -> StateResponse {
+        lifecycle::run(&self.provider, request).await
     }
 
-    async fn delete(&self, _prior: Object, _private: Vec<u8>) -> StateResponse {
-        not_yet("Deleting vm_access_reset")
+    async fn update(&self, request: ApplyRequest) -> StateResponse {
+        lifecycle::run(&self.provider, request).await
     }
 
-    async fn import(&self, _id: &str) -> StateResponse {
-        not_yet("Importing vm_access_reset")
+    async fn delete(&self, prior: Object, _private: Vec<u8>) -> StateResponse {
+        lifecycle::delete(&self.provider, prior).await
+    }
+
+    async fn import(&self, id: &str) -> StateResponse {
+        lifecycle::import(&self.provider, id).await
     }
 }
