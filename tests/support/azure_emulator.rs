@@ -109,7 +109,8 @@ impl AzureEmulator {
         )
     }
 
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// Calls the emulator's admin API (`/_emulator/{path}`) and returns its JSON.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.admin.request(method.clone(), self.admin_url(path));
         if let Some(b) = body {
             req = req.json(&b);

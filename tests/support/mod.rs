@@ -1,7 +1,11 @@
 //! Test support shared by the integration tests: launching the provider
 //! binary as Terraform does (`plugin`) and driving the real `terraform`
-//! CLI against it (`terraform`). Each test crate uses a part of it.
+//! CLI against it (`terraform`), the in-process Azure emulator
+//! (`azure_emulator`), and both together as a pipeline would run them
+//! (`acceptance`). Each test crate uses a part of it.
 #![allow(dead_code)]
 
+pub mod acceptance;
+pub mod azure_emulator;
 pub mod plugin;
 pub mod terraform;

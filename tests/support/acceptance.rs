@@ -1,0 +1,167 @@
+//! The acceptance fixture: one emulator and one terraform working directory
+//! per test, wired as a pipeline would be — environment-only authentication
+//! (`ARM_*`), the emulator as a custom cloud (`ARM_METADATA_HOSTNAME`), and
+//! its CA trusted through `SSL_CERT_FILE`. Terraform runs the provider binary
+//! built for this test run through `dev_overrides`.
+
+use serde_json::{Value, json};
+use terraform_provider_vm::azure::VirtualMachineId;
+
+use super::azure_emulator::AzureEmulator;
+use super::terraform::{TfDir, TfOutput};
+
+pub struct Acceptance {
+    pub emu: AzureEmulator,
+    pub tf: TfDir,
+}
+
+impl Acceptance {
+    /// Needs a multi-threaded runtime: terraform runs block one worker
+    /// while the emulator serves on another.
+    pub async fn start() -> Acceptance {
+        Acceptance::with_emulator(AzureEmulator::start().await)
+    }
+
+    pub fn with_emulator(emu: AzureEmulator) -> Acceptance {
+        let mut tf = TfDir::new();
+        let ca = tf.work_dir().join("..").join("emulator-ca.pem");
+        std::fs::write(&ca, emu.emulator.ca_pem()).expect("write the emulator CA");
+        let config = emu.emulator.config().clone();
+        tf.set_env("SSL_CERT_FILE", &ca.to_string_lossy())
+            .set_env("ARM_METADATA_HOSTNAME", &emu.emulator.metadata_host())
+            .set_env("ARM_TENANT_ID", &config.tenant_id)
+            .set_env("ARM_CLIENT_ID", &config.client_id)
+            .set_env("ARM_CLIENT_SECRET", &config.client_secret)
+            .set_env("ARM_SUBSCRIPTION_ID", &config.subscription_id);
+        Acceptance { emu, tf }
+    }
+
+    /// Runs terraform without stalling the emulator's runtime.
+    pub fn run(&self, args: &[&str]) -> TfOutput {
+        tokio::task::block_in_place(|| self.tf.run(args))
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> TfOutput {
+        tokio::task::block_in_place(|| {
+            env.iter()
+                .fold(self.tf.cmd(args), |cmd, (k, v)| cmd.env(k, v))
+                .run()
+        })
+    }
+
+    pub fn apply(&self) -> TfOutput {
+        let out = self.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        out.assert_success();
+        out
+    }
+
+    /// `plan -detailed-exitcode`: 0 = no changes, 2 = changes.
+    pub fn plan_exit_code(&self, extra: &[&str]) -> i32 {
+        let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        match out.code() {
+            Some(code @ (0 | 2)) => code,
+            _ => panic!("plan failed:\n{out}"),
+        }
+    }
+
+    /// Saves a plan and returns `terraform show -json` of it.
+    pub fn plan_json(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["plan", "-out=tfplan", "-no-color", "-input=false"];
+        args.extend_from_slice(extra);
+        self.run(&args).assert_success();
+        self.run(&["show", "-json", "tfplan"]).json()
+    }
+
+    /// The planned actions of `address` (for example `["update"]`).
+    pub fn planned_actions(&self, address: &str) -> Vec<String> {
+        actions_of(&self.plan_json(&[]), address)
+    }
+
+    /// The resource's attributes in state, from `terraform show -json`.
+    pub fn state_values(&self, address: &str) -> Value {
+        let state = self.run(&["show", "-json"]).json();
+        let resources = state["values"]["root_module"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        resources
+            .into_iter()
+            .find(|r| r["address"] == address)
+            .map(|r| r["values"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn state_file(&self) -> String {
+        std::fs::read_to_string(self.tf.work_dir().join("terraform.tfstate")).unwrap_or_default()
+    }
+
+    pub async fn seed_windows_vm(&self, name: &str, accounts: Value) -> VirtualMachineId {
+        self.emu
+            .seed_vm(name, json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts}))
+            .await
+    }
+
+    fn vm_path(id: &VirtualMachineId) -> String {
+        format!(
+            "vms/{}/{}/{}",
+            id.subscription_id(),
+            id.resource_group(),
+            id.name()
+        )
+    }
+
+    /// Out-of-band changes to the VM (power state, agent, domain controller…).
+    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: Value) -> Value {
+        self.emu
+            .admin(reqwest::Method::PATCH, &Self::vm_path(id), Some(patch))
+            .await
+    }
+
+    /// Out-of-band changes to an extension (provisioning state, tag…).
+    pub async fn patch_extension(&self, id: &VirtualMachineId, name: &str, patch: Value) -> Value {
+        let path = format!("{}/extensions/{name}", Self::vm_path(id));
+        self.emu
+            .admin(reqwest::Method::PATCH, &path, Some(patch))
+            .await
+    }
+
+    /// Creates an extension directly, as the portal or another tool would.
+    pub async fn put_extension(&self, id: &VirtualMachineId, name: &str, body: Value) -> Value {
+        let path = format!("{}/extensions/{name}", Self::vm_path(id));
+        self.emu
+            .admin(reqwest::Method::PUT, &path, Some(body))
+            .await
+    }
+
+    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
+        let path = format!("{}/extensions/{name}", Self::vm_path(id));
+        self.emu.admin(reqwest::Method::DELETE, &path, None).await;
+    }
+}
+
+pub fn actions_of(plan: &Value, address: &str) -> Vec<String> {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .and_then(|c| c["change"]["actions"].as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `vm_access_reset` block for `vm`, with extra attribute lines.
+pub fn reset_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String {
+    format!(
+        "resource \"vm_access_reset\" \"{name}\" {{\n  virtual_machine_id = \"{vm}\"\n{}\n}}\n",
+        lines
+            .iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
