@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# A five-minute tour of terraform-provider-vm, and a smoke test: it exits
+# non-zero as soon as a step does not do what it says.
+#
+# Builds the provider and the bundled Azure emulator, starts the emulator,
+# seeds a Windows VM whose administrator is locked out (account disabled,
+# password forgotten, Remote Desktop off), then lets Terraform get back in:
+# reset, no-op plan, rotation, recovery from an out-of-band failure, destroy.
+#
+# Needs only cargo, terraform (>= 1.11), python3 and curl. Nothing reaches
+# Azure or the network: the emulator listens on 127.0.0.1.
+#
+# Environment:
+#   DEMO_PROVIDER_BIN, DEMO_EMULATOR_BIN  use these binaries instead of
+#                                         running `cargo build` (both needed)
+#   DEMO_KEEP=1                           keep the temp dir (for poking around)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+step_no=0
+step() {
+  step_no=$((step_no + 1))
+  printf '\n==> Step %d: %s\n' "$step_no" "$*"
+}
+info() { printf '    %s\n' "$*"; }
+fail() {
+  printf '\nDEMO FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+for tool in terraform python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool is not on PATH"
+done
+
+# Keep the developer's own Terraform settings out of the demo.
+unset TF_LOG TF_LOG_PATH TF_REATTACH_PROVIDERS TF_WORKSPACE TF_CLI_ARGS TERRAFORM_CONFIG
+while IFS='=' read -r name _; do
+  case "$name" in TF_CLI_ARGS_* | TF_VAR_* | ARM_*) unset "$name" ;; esac
+done < <(env)
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/vm-demo.XXXXXX")"
+EMU_PID=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$EMU_PID" ]] && kill -0 "$EMU_PID" 2>/dev/null; then
+    kill "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+  fi
+  if [[ "${DEMO_KEEP:-}" == 1 ]]; then
+    echo "(kept $TMP)"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------
+step "Build the provider and the Azure emulator"
+if [[ -n "${DEMO_PROVIDER_BIN:-}" && -n "${DEMO_EMULATOR_BIN:-}" ]]; then
+  PROVIDER_BIN="$DEMO_PROVIDER_BIN"
+  EMULATOR_BIN="$DEMO_EMULATOR_BIN"
+  info "using prebuilt binaries (DEMO_PROVIDER_BIN, DEMO_EMULATOR_BIN)"
+else
+  info "cargo build --workspace --bins (debug; the first build takes a few minutes)"
+  cargo build --workspace --bins --locked --quiet
+  target_dir="$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  PROVIDER_BIN="$target_dir/debug/terraform-provider-vm"
+  EMULATOR_BIN="$target_dir/debug/vm-emulator"
+fi
+[[ -x "$PROVIDER_BIN" ]] || fail "no provider binary at $PROVIDER_BIN"
+[[ -x "$EMULATOR_BIN" ]] || fail "no emulator binary at $EMULATOR_BIN"
+PROVIDER_BIN="$(cd "$(dirname "$PROVIDER_BIN")" && pwd)/$(basename "$PROVIDER_BIN")"
+info "provider: $PROVIDER_BIN"
+info "emulator: $EMULATOR_BIN"
+
+# ---------------------------------------------------------------------------
+step "Start the Azure emulator (HTTPS on 127.0.0.1, its own CA)"
+mkdir -p "$TMP/emulator" "$TMP/work"
+"$EMULATOR_BIN" --state-dir "$TMP/emulator" --operation-delay-ms 300 \
+  >"$TMP/emulator.out" 2>"$TMP/emulator.log" &
+EMU_PID=$!
+for _ in $(seq 1 300); do
+  [[ -s "$TMP/emulator/emulator.json" ]] && break
+  kill -0 "$EMU_PID" 2>/dev/null || { cat "$TMP/emulator.log" >&2; fail "the emulator exited"; }
+  sleep 0.1
+done
+[[ -s "$TMP/emulator/emulator.json" ]] || fail "the emulator did not start within 30s"
+
+# emulator.json → shell variables, without jq.
+field() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$TMP/emulator/emulator.json" "$1"
+}
+ENDPOINT="$(field endpoint)"
+CA_FILE="$(field ca_file)"
+SUBSCRIPTION="$(field subscription_id)"
+info "endpoint: $ENDPOINT (pid $EMU_PID)"
+
+# The provider sees the emulator exactly as it would see Azure, configured
+# through the environment as in a pipeline. Against real Azure, drop
+# ARM_METADATA_HOSTNAME and SSL_CERT_FILE and set your own ARM_* values.
+export SSL_CERT_FILE="$CA_FILE"
+export ARM_METADATA_HOSTNAME
+ARM_METADATA_HOSTNAME="$(field metadata_host)"
+export ARM_TENANT_ID ARM_CLIENT_ID ARM_CLIENT_SECRET ARM_SUBSCRIPTION_ID
+ARM_TENANT_ID="$(field tenant_id)"
+ARM_CLIENT_ID="$(field client_id)"
+ARM_CLIENT_SECRET="$(field client_secret)"
+ARM_SUBSCRIPTION_ID="$SUBSCRIPTION"
+
+# A throwaway CLI configuration: use the binary just built for vmaccess/vm.
+cat >"$TMP/terraform.rc" <<EOF
+provider_installation {
+  dev_overrides {
+    "vmaccess/vm" = "$(dirname "$PROVIDER_BIN")"
+  }
+  direct {}
+}
+EOF
+export TF_CLI_CONFIG_FILE="$TMP/terraform.rc"
+export TF_DATA_DIR="$TMP/tfdata"
+export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+
+RG=demo-rg
+VM=web01
+VM_ID="/subscriptions/$SUBSCRIPTION/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/$VM"
+ADMIN_VM="$ENDPOINT/_emulator/vms/$SUBSCRIPTION/$RG/$VM"
+
+admin() { # METHOD URL [JSON]
+  local args=(--silent --show-error --fail-with-body --cacert "$CA_FILE" -X "$1" "$2")
+  [[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' --data "$3")
+  curl "${args[@]}"
+}
+
+show_vm() {
+  admin GET "$ADMIN_VM" >"$TMP/vm.json"
+  python3 - "$TMP/vm.json" <<'PY'
+import json, sys
+vm = json.load(open(sys.argv[1]))
+def yes(b):
+    return "yes" if b else "no"
+print("    VM %s: %s, Remote Desktop enabled: %s, firewall rule for 3389: %s, VMAccess runs: %d"
+      % (vm["name"], vm["power_state"], yes(vm["rdp_enabled"]), yes(vm["rdp_firewall_rule"]), vm["vmaccess_runs"]))
+for a in vm["accounts"]:
+    role = "administrator" if a["administrator"] else "user"
+    print("      account %-10s %-14s enabled: %-4s password set %dx"
+          % (a["name"], role, yes(a["enabled"]), a["password_set_count"]))
+for e in vm["extensions"]:
+    print("      extension %s: %s (%s)" % (e.get("name", "?"), e.get("provisioning_state", "?"), e.get("status_message") or ""))
+PY
+}
+
+login() { # USER PASSWORD: prints the result, returns 0 if the login worked
+  local body
+  body="$(python3 -c 'import json,sys; print(json.dumps({"username": sys.argv[1], "password": sys.argv[2]}))' "$1" "$2")"
+  admin POST "$ADMIN_VM/login" "$body" >"$TMP/login.json"
+  python3 - "$TMP/login.json" "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("    login as %s: %s" % (sys.argv[2], "OK" if r["ok"] else "refused (%s)" % r.get("reason", "?")))
+sys.exit(0 if r["ok"] else 1)
+PY
+}
+
+# terraform with its output shown indented and kept in $TMP/last.out;
+# sets TF_RC to the exit code instead of failing.
+tf() {
+  set +e
+  (cd "$TMP/work" && terraform "$1" -no-color -input=false "${@:2}") >"$TMP/last.out" 2>&1
+  TF_RC=$?
+  set -e
+  python3 - "$TMP/last.out" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+out, skipping = [], False
+for line in lines:
+    # The dev_overrides warning is expected here; keep everything else.
+    if "Provider development overrides are in effect" in line:
+        skipping = True
+    if not skipping and line.strip():
+        out.append("    | " + line)
+    if skipping and line.rstrip().endswith("releases."):
+        skipping = False
+print("\n".join(out))
+PY
+}
+expect_rc() { [[ "$TF_RC" == "$1" ]] || fail "terraform exited with $TF_RC, expected $1 (output above)"; }
+expect_out() { grep -qF -- "$1" "$TMP/last.out" || fail "terraform output lacks: $1"; }
+
+# ---------------------------------------------------------------------------
+step "Seed a locked-out Windows VM: admin account disabled, password forgotten, Remote Desktop off"
+admin PUT "$ADMIN_VM" '{
+  "os_type": "Windows", "power_state": "running", "agent_ready": true,
+  "rdp_enabled": false, "rdp_firewall_rule": false,
+  "accounts": [{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false, "administrator": true}]
+}' >/dev/null
+show_vm
+if login opsadmin 'Forgotten-Passw0rd!'; then fail "the seeded VM should refuse logins"; fi
+
+cat >"$TMP/work/main.tf" <<EOF
+terraform {
+  required_providers {
+    vm = { source = "vmaccess/vm" }
+  }
+}
+
+provider "vm" {} # everything comes from ARM_* variables
+
+variable "admin_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true # never written to plan or state
+}
+
+variable "admin_password_version" {
+  type = number
+}
+
+resource "vm_access_reset" "web01" {
+  virtual_machine_id  = "$VM_ID"
+  username            = "opsadmin"
+  password_wo         = var.admin_password
+  password_wo_version = var.admin_password_version
+}
+EOF
+info "main.tf:"
+sed -n '/^resource/,/^}/p' "$TMP/work/main.tf" | sed 's/^/    | /'
+
+# ---------------------------------------------------------------------------
+step "terraform apply: reset the password (password_wo from TF_VAR_admin_password, never stored)"
+export TF_VAR_admin_password='Fresh-Passw0rd!2026'
+export TF_VAR_admin_password_version=1
+tf apply -auto-approve
+expect_rc 0
+expect_out "vm_access_reset.web01: Creation complete"
+expect_out "1 added, 0 changed, 0 destroyed"
+if grep -qF "$TF_VAR_admin_password" "$TMP/work/terraform.tfstate"; then
+  fail "the write-only password reached the state file"
+fi
+info "state file checked: the password is not in it"
+
+# ---------------------------------------------------------------------------
+step "Look at the VM again: account enabled, Remote Desktop on, the new password works"
+show_vm
+login opsadmin "$TF_VAR_admin_password" || fail "the new password does not work"
+if login opsadmin 'Forgotten-Passw0rd!'; then fail "the old password still works"; fi
+
+# ---------------------------------------------------------------------------
+step "terraform plan -detailed-exitcode: nothing to do (exit 0)"
+tf plan -detailed-exitcode
+expect_rc 0
+expect_out "No changes."
+
+# ---------------------------------------------------------------------------
+step "Rotate: new password, bump password_wo_version → plan shows an in-place update"
+export TF_VAR_admin_password='Rotated-Passw0rd!2027'
+export TF_VAR_admin_password_version=2
+tf plan -detailed-exitcode -out=rotate.tfplan
+expect_rc 2
+expect_out "~ update in-place"
+expect_out "~ password_wo_version"
+info "apply the saved plan (the ephemeral password is supplied again from TF_VAR_admin_password)"
+tf apply rotate.tfplan
+expect_rc 0
+expect_out "0 added, 1 changed, 0 destroyed"
+login opsadmin "$TF_VAR_admin_password" || fail "the rotated password does not work"
+
+# ---------------------------------------------------------------------------
+step "Something goes wrong outside Terraform: the extension ends up Failed on the VM"
+admin PATCH "$ADMIN_VM/extensions/VMAccessAgent" \
+  '{"provisioning_state": "Failed", "status_message": "Someone ran a reset by hand and it failed."}' >/dev/null
+show_vm
+tf plan -detailed-exitcode -out=repair.tfplan
+expect_rc 2
+expect_out "will rerun the VMAccess extension"
+expect_out "provisioning state in Azure is Failed"
+expect_out "~ update in-place"
+info "the plan says why it reruns (the warning above); applying it repairs the VM"
+tf apply repair.tfplan
+expect_rc 0
+expect_out "0 added, 1 changed, 0 destroyed"
+show_vm
+tf plan -detailed-exitcode
+expect_rc 0
+
+# ---------------------------------------------------------------------------
+step "terraform destroy: remove the extension (the account keeps its password)"
+tf destroy -auto-approve
+expect_rc 0
+expect_out "1 destroyed"
+show_vm
+if admin GET "$ADMIN_VM" | grep -q '"VMAccessAgent"'; then fail "the extension is still on the VM"; fi
+login opsadmin "$TF_VAR_admin_password" || fail "the password stopped working after destroy"
+
+printf '\n==> Demo complete: every step behaved as expected.\n'
