@@ -4,12 +4,13 @@
 
 mod support;
 
-use serde_json::json;
-use support::acceptance::{Acceptance, reset_block};
+use serde_json::{Value, json};
+use support::acceptance::{Acceptance, actions_of, reset_block};
+use terraform_provider_vm::azure::VirtualMachineId;
 
 const ADDR: &str = "vm_access_reset.web";
 
-fn password_wo_config(vm: &terraform_provider_vm::azure::VirtualMachineId) -> String {
+fn password_wo_config(vm: &VirtualMachineId) -> String {
     let vars = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
     format!(
         "{vars}\n{}",
@@ -56,4 +57,736 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
     );
     assert_eq!(acc.plan_exit_code(&[]), 0, "no changes after refresh");
     assert_eq!(acc.planned_actions(ADDR), vec!["no-op"]);
+}
+
+// ---------------------------------------------------------------------------
+// Helpers local to this file.
+// ---------------------------------------------------------------------------
+
+/// Terraform's human output with the diagnostic box drawing removed and all
+/// whitespace collapsed, so wrapped diagnostic details match as one line.
+fn flat(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn flat_output(out: &support::terraform::TfOutput) -> String {
+    flat(&format!("{}\n{}", out.stdout, out.stderr))
+}
+
+/// Saves a plan; returns its planned actions for `ADDR` and its flattened
+/// human output (where plan-time warnings appear).
+fn plan_with_output(acc: &Acceptance) -> (Vec<String>, String) {
+    let out = acc.run(&["plan", "-out=tfplan", "-no-color", "-input=false"]);
+    out.assert_success();
+    let plan = acc.run(&["show", "-json", "tfplan"]).json();
+    (actions_of(&plan, ADDR), flat_output(&out))
+}
+
+/// Runs an apply that must fail; returns its flattened output.
+fn apply_failing(acc: &Acceptance) -> String {
+    let out = acc.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    out.assert_failure();
+    flat_output(&out)
+}
+
+/// The apply's flattened output (it must succeed).
+fn apply_output(acc: &Acceptance) -> String {
+    flat_output(&acc.apply())
+}
+
+fn assert_contains(haystack: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            haystack.contains(needle),
+            "expected {needle:?} in terraform's output:\n{haystack}"
+        );
+    }
+}
+
+async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u64 {
+    acc.emu.vm_view(vm).await["vmaccess_runs"]
+        .as_u64()
+        .expect("vmaccess_runs is a number")
+}
+
+/// The VM's VMAccessAgent extensions, whatever their names.
+async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<Value> {
+    acc.emu.vm_view(vm).await["extensions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["publisher"] == "Microsoft.Compute" && e["type"] == "VMAccessAgent")
+        .collect()
+}
+
+/// The emulator's view of the extension named `name` on `vm`.
+async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> Value {
+    acc.emu.vm_view(vm).await["extensions"]
+        .as_array()
+        .and_then(|exts| {
+            exts.iter()
+                .find(|e| {
+                    e["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .cloned()
+        })
+        .unwrap_or(Value::Null)
+}
+
+fn state_str(acc: &Acceptance, attr: &str) -> String {
+    acc.state_values(ADDR)[attr]
+        .as_str()
+        .unwrap_or_else(|| panic!("{attr} is not a string in state"))
+        .to_string()
+}
+
+/// The ARM requests that would change something (anything but GET).
+async fn writes(acc: &Acceptance) -> Vec<Value> {
+    acc.emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["method"] != "GET"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/subscriptions/"))
+        })
+        .collect()
+}
+
+/// A running Windows VM seeded with explicit fields (`extra` merged in).
+async fn seed_vm_with(acc: &Acceptance, name: &str, extra: Value) -> VirtualMachineId {
+    let mut seed = json!({
+        "os_type": "Windows",
+        "power_state": "running",
+        "agent_ready": true,
+        "accounts": [{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}],
+    });
+    if let (Some(s), Some(e)) = (seed.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    acc.emu.seed_vm(name, seed).await
+}
+
+/// `vm_access_reset.web` with a stored `password` and extra lines.
+fn password_config(
+    vm: &VirtualMachineId,
+    username: &str,
+    password: &str,
+    extra: &[&str],
+) -> String {
+    let user = format!("username = \"{username}\"");
+    let pw = format!("password = \"{password}\"");
+    let mut lines = vec![user.as_str(), pw.as_str()];
+    lines.extend_from_slice(extra);
+    reset_block("web", vm, &lines)
+}
+
+// ---------------------------------------------------------------------------
+// Reruns asked for by the configuration.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes_nothing() {
+    let mut acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    acc.tf.write_main(&password_wo_config(&vm));
+    acc.tf
+        .set_env("TF_VAR_pw", "First-Passw0rd!2026")
+        .set_env("TF_VAR_ver", "1");
+    acc.apply();
+    let first_tag = state_str(&acc, "force_update_tag");
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
+
+    acc.tf
+        .set_env("TF_VAR_pw", "Second-Passw0rd!2026")
+        .set_env("TF_VAR_ver", "2");
+    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
+    acc.apply();
+
+    assert!(acc.emu.login(&vm, "opsadmin", "Second-Passw0rd!2026").await);
+    assert!(!acc.emu.login(&vm, "opsadmin", "First-Passw0rd!2026").await);
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    let second_tag = state_str(&acc, "force_update_tag");
+    assert_ne!(
+        second_tag, first_tag,
+        "a rerun sends a fresh forceUpdateTag"
+    );
+    assert_eq!(
+        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
+        json!(second_tag),
+        "Azure holds the tag recorded in state"
+    );
+
+    // The same configuration again: nothing to do, nothing runs.
+    assert_eq!(acc.planned_actions(ADDR), vec!["no-op"]);
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    assert_eq!(state_str(&acc, "force_update_tag"), second_tag);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
+    let acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    acc.tf.write_main(&password_config(
+        &vm,
+        "opsadmin",
+        "Stored-Passw0rd!One",
+        &["triggers = { rotation = \"1\" }"],
+    ));
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
+    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+
+    // A new trigger value reruns with the same password.
+    acc.tf.write_main(&password_config(
+        &vm,
+        "opsadmin",
+        "Stored-Passw0rd!One",
+        &["triggers = { rotation = \"2\" }"],
+    ));
+    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+
+    // A new stored password reruns and takes effect.
+    acc.tf.write_main(&password_config(
+        &vm,
+        "opsadmin",
+        "Stored-Passw0rd!Two",
+        &["triggers = { rotation = \"2\" }"],
+    ));
+    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 3);
+    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!Two").await);
+    assert!(!acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
+    let acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    assert!(
+        acc.emu.vm_view(&vm).await["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["name"] != "breakglass")
+    );
+
+    acc.tf
+        .write_main(&password_config(&vm, "breakglass", "Glass-Br3ak!Now", &[]));
+    acc.apply();
+
+    let view = acc.emu.vm_view(&vm).await;
+    let account = view["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "breakglass")
+        .cloned()
+        .expect("the account was created");
+    assert_eq!(account["administrator"], json!(true));
+    assert_eq!(account["enabled"], json!(true));
+    assert!(acc.emu.login(&vm, "breakglass", "Glass-Br3ak!Now").await);
+    assert!(
+        acc.emu.login(&vm, "azureadmin", "Initial-Passw0rd!").await,
+        "the existing administrator is untouched"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_username_only_remote_desktop_is_restored() {
+    let acc = Acceptance::start().await;
+    let vm = seed_vm_with(
+        &acc,
+        "web",
+        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
+    )
+    .await;
+    let before = acc.emu.vm_view(&vm).await;
+    assert!(
+        !acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await,
+        "Remote Desktop is off before the reset"
+    );
+
+    acc.tf.write_main(&reset_block("web", &vm, &[]));
+    acc.apply();
+
+    let after = acc.emu.vm_view(&vm).await;
+    assert_eq!(after["rdp_enabled"], json!(true));
+    assert_eq!(after["rdp_firewall_rule"], json!(true));
+    assert_eq!(after["vmaccess_runs"], json!(1));
+    assert_eq!(
+        after["accounts"], before["accounts"],
+        "accounts (and their password counts) are untouched"
+    );
+    assert!(acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await);
+    assert!(acc.state_values(ADDR)["username"].is_null());
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Drift found on refresh.
+// ---------------------------------------------------------------------------
+
+/// Creates `vm_access_reset.web` for opsadmin on a fresh VM "web".
+async fn created(acc: &Acceptance) -> VirtualMachineId {
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    acc.tf
+        .write_main(&password_config(&vm, "opsadmin", "Managed-Passw0rd!1", &[]));
+    acc.apply();
+    assert_eq!(vmaccess_runs(acc, &vm).await, 1);
+    vm
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extension_deleted_out_of_band_is_created_again() {
+    let acc = Acceptance::start().await;
+    let vm = created(&acc).await;
+    acc.delete_extension(&vm, "VMAccessAgent").await;
+    assert!(vmaccess_extensions(&acc, &vm).await.is_empty());
+
+    assert_eq!(acc.planned_actions(ADDR), vec!["create"]);
+    acc.apply();
+    assert_eq!(vmaccess_extensions(&acc, &vm).await.len(), 1);
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    assert_eq!(
+        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
+        "Succeeded"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_extension_plans_a_rerun_with_a_warning() {
+    let acc = Acceptance::start().await;
+    let vm = created(&acc).await;
+    acc.patch_extension(
+        &vm,
+        "VMAccessAgent",
+        json!({"provisioning_state": "Failed", "status_message": "Something broke."}),
+    )
+    .await;
+
+    let (actions, output) = plan_with_output(&acc);
+    assert_eq!(actions, vec!["update"]);
+    assert_contains(
+        &output,
+        &["Warning:", "will rerun the VMAccess extension", "Failed"],
+    );
+
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    assert_eq!(
+        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
+        "Succeeded"
+    );
+    assert_eq!(state_str(&acc, "provisioning_state"), "Succeeded");
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
+    let acc = Acceptance::start().await;
+    let vm = created(&acc).await;
+    let ours = state_str(&acc, "force_update_tag");
+    acc.patch_extension(
+        &vm,
+        "VMAccessAgent",
+        json!({"force_update_tag": "rerun-by-the-portal"}),
+    )
+    .await;
+
+    let (actions, output) = plan_with_output(&acc);
+    assert_eq!(actions, vec!["update"]);
+    assert_contains(
+        &output,
+        &[
+            "Warning:",
+            "will rerun the VMAccess extension",
+            "forceUpdateTag",
+        ],
+    );
+
+    acc.apply();
+    let tag = state_str(&acc, "force_update_tag");
+    assert_ne!(tag, ours);
+    assert_ne!(tag, "rerun-by-the-portal");
+    assert_eq!(
+        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
+        json!(tag)
+    );
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
+    assert!(acc.emu.login(&vm, "opsadmin", "Managed-Passw0rd!1").await);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+// ---------------------------------------------------------------------------
+// An extension already on the VM.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_enablevmaccess_extension_is_reused() {
+    let acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    acc.put_extension(
+        &vm,
+        "enablevmaccess",
+        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "type_handler_version": "2.4",
+               "settings": {"UserName": "opsadmin"}}),
+    )
+    .await;
+
+    acc.tf
+        .write_main(&password_config(&vm, "opsadmin", "Reused-Passw0rd!1", &[]));
+    let output = apply_output(&acc);
+    assert_contains(
+        &output,
+        &[
+            "Warning: Reusing the VM's existing VMAccess extension",
+            "enablevmaccess",
+        ],
+    );
+
+    let state = acc.state_values(ADDR);
+    assert_eq!(state["extension_name"], "enablevmaccess");
+    assert!(
+        state["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/extensions/enablevmaccess")
+    );
+    let exts = vmaccess_extensions(&acc, &vm).await;
+    assert_eq!(
+        exts.len(),
+        1,
+        "still exactly one VMAccess extension: {exts:?}"
+    );
+    assert_eq!(exts[0]["name"], "enablevmaccess");
+    assert!(acc.emu.login(&vm, "opsadmin", "Reused-Passw0rd!1").await);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
+    let acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+    acc.put_extension(
+        &vm,
+        "enablevmaccess",
+        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}),
+    )
+    .await;
+
+    acc.tf.write_main(&password_config(
+        &vm,
+        "opsadmin",
+        "Other-Passw0rd!1",
+        &["extension_name = \"other\""],
+    ));
+    let output = apply_failing(&acc);
+    assert_contains(
+        &output,
+        &[
+            "The VM already has a VMAccess extension under another name",
+            "\"enablevmaccess\"",
+            "can have only one",
+            "Remove `extension_name`",
+            "extension_name = \"other\"",
+        ],
+    );
+    assert!(writes(&acc).await.is_empty(), "nothing was sent to Azure");
+    let exts = vmaccess_extensions(&acc, &vm).await;
+    assert_eq!(exts.len(), 1);
+    assert_eq!(exts[0]["name"], "enablevmaccess");
+    assert!(acc.state_values(ADDR).is_null());
+}
+
+// ---------------------------------------------------------------------------
+// VMs the extension cannot run on.
+// ---------------------------------------------------------------------------
+
+/// Applies a password reset on a VM seeded with `extra` and returns the
+/// failed apply's output, after checking nothing was written to Azure.
+async fn failing_create(extra: Value) -> String {
+    let acc = Acceptance::start().await;
+    let vm = seed_vm_with(&acc, "web", extra).await;
+    acc.tf
+        .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
+    let output = apply_failing(&acc);
+    assert!(
+        writes(&acc).await.is_empty(),
+        "preflight stops before any PUT"
+    );
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 0);
+    assert!(acc.state_values(ADDR).is_null(), "nothing in state");
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
+    let output = failing_create(json!({"power_state": "deallocated"})).await;
+    assert_contains(
+        &output,
+        &["Error: The VM is not running", "deallocated", "start it"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
+    let output = failing_create(json!({"os_type": "Linux"})).await;
+    assert_contains(&output, &["Error: Not a Windows VM", "VMAccessForLinux"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_is_not_ready_is_refused_with_its_status_message() {
+    let output = failing_create(json!({
+        "agent_ready": false,
+        "agent_status_message": "VM Agent has not reported for 17 minutes.",
+    }))
+    .await;
+    assert_contains(
+        &output,
+        &[
+            "Error: The VM agent is not ready",
+            "VM Agent has not reported for 17 minutes.",
+            "virtual_machine_id",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
+    let acc = Acceptance::start().await;
+    let vm = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "nowhere");
+    let main = acc
+        .tf
+        .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
+    let output = apply_failing(&acc);
+    let line = support::terraform::line_of(&main, "virtual_machine_id");
+    assert_contains(
+        &output,
+        &[
+            "Error: Virtual machine not found",
+            "nowhere",
+            &format!("on main.tf line {line}"),
+            "virtual_machine_id = ",
+        ],
+    );
+    assert!(writes(&acc).await.is_empty());
+    assert!(acc.state_values(ADDR).is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azure() {
+    let acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web",
+            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
+        )
+        .await;
+
+    acc.tf
+        .write_main(&password_config(&vm, "opsadmin", "alllowercase1", &[]));
+    let out = acc.run(&["plan", "-no-color", "-input=false"]);
+    out.assert_failure();
+    assert_contains(
+        &flat_output(&out),
+        &["Error: Password does not meet Azure's rules", "three of"],
+    );
+    apply_failing(&acc);
+
+    acc.tf.write_main(&password_config(
+        &vm,
+        "opsadmin",
+        "Good-Passw0rd!123",
+        &["type_handler_version = \"1.5\""],
+    ));
+    let out = acc.run(&["plan", "-no-color", "-input=false"]);
+    out.assert_failure();
+    assert_contains(
+        &flat_output(&out),
+        &["Error: Unsupported handler version", "1.5", "deprecated"],
+    );
+    apply_failing(&acc);
+
+    let puts: Vec<_> = acc
+        .emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["method"] == "PUT")
+        .collect();
+    assert!(puts.is_empty(), "no PUT reached ARM: {puts:?}");
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 0);
+    assert!(acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_converges() {
+    let acc = Acceptance::start().await;
+    let vm = seed_vm_with(&acc, "dc", json!({"domain_controller": true})).await;
+    acc.tf
+        .write_main(&password_config(&vm, "opsadmin", "Domain-Passw0rd!1", &[]));
+
+    let output = apply_failing(&acc);
+    assert_contains(
+        &output,
+        &[
+            "Error: The VMAccess extension failed on the VM",
+            "VMAccess Extension does not support Domain Controller",
+        ],
+    );
+    let shown = acc.run(&["show", "-json"]).json();
+    let resource = shown["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == ADDR))
+        .cloned()
+        .expect("the failed create stays in state");
+    assert_eq!(
+        resource["tainted"],
+        json!(true),
+        "tainted in show -json: {resource}"
+    );
+    assert!(
+        acc.state_file().contains("\"status\": \"tainted\""),
+        "tainted in the state file"
+    );
+    assert_eq!(resource["values"]["provisioning_state"], "Failed");
+    assert!(!acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
+
+    acc.patch_vm(&vm, json!({"domain_controller": false})).await;
+    assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
+    acc.apply();
+    assert!(acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
+    assert_eq!(state_str(&acc, "provisioning_state"), "Succeeded");
+    assert!(!acc.state_file().contains("tainted"));
+    assert_eq!(vmaccess_extensions(&acc, &vm).await.len(), 1);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Changes that must not rerun anything.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_only_settings_update_state_without_rerunning_the_extension() {
+    let acc = Acceptance::start().await;
+    let vm = created(&acc).await;
+    let tag = state_str(&acc, "force_update_tag");
+    let last_run = state_str(&acc, "last_run_at");
+    let writes_before = writes(&acc).await.len();
+
+    let steps: [&[&str]; 2] = [
+        &["remove_extension_on_destroy = false"],
+        &[
+            "remove_extension_on_destroy = false",
+            "timeouts {\n    update = \"45m\"\n  }",
+        ],
+    ];
+    for extra in steps {
+        acc.tf.write_main(&password_config(
+            &vm,
+            "opsadmin",
+            "Managed-Passw0rd!1",
+            extra,
+        ));
+        let (actions, output) = plan_with_output(&acc);
+        assert_eq!(actions, vec!["update"], "{extra:?}");
+        assert!(!output.contains("will rerun"), "no drift warning: {output}");
+        acc.apply();
+        assert_eq!(
+            vmaccess_runs(&acc, &vm).await,
+            1,
+            "{extra:?} reran the extension"
+        );
+        assert_eq!(state_str(&acc, "force_update_tag"), tag);
+        assert_eq!(state_str(&acc, "last_run_at"), last_run);
+        assert_eq!(
+            extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
+            json!(tag)
+        );
+        assert_eq!(
+            writes(&acc).await.len(),
+            writes_before,
+            "nothing sent to Azure"
+        );
+        assert_eq!(acc.plan_exit_code(&[]), 0);
+    }
+    let state = acc.state_values(ADDR);
+    assert_eq!(state["remove_extension_on_destroy"], json!(false));
+    assert_eq!(state["timeouts"]["update"], "45m");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_machine_id_in_another_casing_plans_no_change() {
+    let acc = Acceptance::start().await;
+    let vm = created(&acc).await;
+    let canonical = vm.to_string();
+    assert!(canonical.contains("/resourceGroups/"));
+    let lowered = canonical
+        .replace("/resourceGroups/", "/resourcegroups/")
+        .replace("/virtualMachines/", "/VirtualMachines/");
+    acc.tf.write_main(&format!(
+        "resource \"vm_access_reset\" \"web\" {{\n  virtual_machine_id = \"{lowered}\"\n  username = \"opsadmin\"\n  password = \"Managed-Passw0rd!1\"\n}}\n"
+    ));
+
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+    assert_eq!(acc.planned_actions(ADDR), vec!["no-op"]);
+    acc.apply();
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
+    assert_eq!(
+        acc.state_values(ADDR)["virtual_machine_id"],
+        json!(canonical)
+    );
 }

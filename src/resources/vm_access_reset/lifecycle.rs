@@ -170,6 +170,16 @@ pub async fn run(state: &ProviderState, request: ApplyRequest) -> StateResponse 
     if diags.has_errors() {
         return StateResponse::error(diags);
     }
+    // The plan leaves the run outputs known only when nothing asks for a
+    // rerun (a change of `timeouts` or `remove_extension_on_destroy`): record
+    // the new settings as planned, without touching Azure.
+    if !creating && !request.planned.is_unknown("force_update_tag") {
+        return StateResponse {
+            state: Some(request.planned),
+            private: request.planned_private,
+            diagnostics: diags,
+        };
+    }
     let setup = (|| {
         let ctx = context(
             state,
