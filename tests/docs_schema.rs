@@ -1,0 +1,249 @@
+//! The Registry documentation in `docs/` and the schemas agree: every
+//! attribute of the provider and of `vm_access_reset` (including the
+//! `timeouts` block) is documented with the right qualifiers — Required,
+//! Optional, Computed, Sensitive, Write-only — nothing documented is missing
+//! from the schema, every provider setting's environment variables appear
+//! next to it, and the Example Usage blocks are the files in `examples/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use terraform_provider_vm::tfprotocol::{Attribute, Block};
+
+fn read(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()))
+}
+
+/// The bullets `* \`name\` - (Qual, Qual) text` under `## {heading}`.
+fn section_bullets(doc: &str, heading: &str) -> BTreeMap<String, (BTreeSet<String>, String)> {
+    let start = doc
+        .lines()
+        .position(|l| l.trim() == format!("## {heading}"))
+        .unwrap_or_else(|| panic!("no `## {heading}` section"));
+    let mut bullets = BTreeMap::new();
+    for line in doc.lines().skip(start + 1) {
+        if line.starts_with("## ") {
+            break;
+        }
+        let Some(rest) = line.strip_prefix("* `") else {
+            continue;
+        };
+        let (name, rest) = rest
+            .split_once("` - ")
+            .unwrap_or_else(|| panic!("bullet not in `* \\`name\\` - (…) text` form: {line}"));
+        let rest = rest
+            .strip_prefix('(')
+            .unwrap_or_else(|| panic!("bullet for `{name}` lacks its (Required/Optional…) tag"));
+        let (tags, text) = rest.split_once(')').expect("closing parenthesis");
+        let tags = tags.split(',').map(|t| t.trim().to_string()).collect();
+        assert!(
+            bullets
+                .insert(name.to_string(), (tags, text.trim().to_string()))
+                .is_none(),
+            "`{name}` is documented twice under ## {heading}"
+        );
+    }
+    bullets
+}
+
+/// The qualifiers the docs must give an attribute. An attribute with a
+/// default is optional and computed in the protocol, but to a user it is
+/// just optional (with "Defaults to").
+fn expected_tags(a: &Attribute) -> BTreeSet<String> {
+    let mut tags = BTreeSet::new();
+    if a.required {
+        tags.insert("Required".to_string());
+    }
+    if a.optional {
+        tags.insert("Optional".to_string());
+    }
+    if a.computed && (!a.optional || a.default.is_none()) {
+        tags.insert("Computed".to_string());
+    }
+    if a.sensitive {
+        tags.insert("Sensitive".to_string());
+    }
+    if a.write_only {
+        tags.insert("Write-only".to_string());
+    }
+    tags
+}
+
+fn check_attributes(
+    what: &str,
+    block: &Block,
+    documented: &BTreeMap<String, (BTreeSet<String>, String)>,
+) {
+    let mut problems = Vec::new();
+    for a in &block.attributes {
+        match documented.get(&a.name) {
+            None => problems.push(format!("{what}: `{}` is not documented", a.name)),
+            Some((tags, text)) => {
+                let want = expected_tags(a);
+                if *tags != want {
+                    problems.push(format!(
+                        "{what}: `{}` is documented as ({}) but the schema says ({})",
+                        a.name,
+                        tags.iter().cloned().collect::<Vec<_>>().join(", "),
+                        want.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if a.default.is_some() && !text.contains("Defaults to") {
+                    problems.push(format!(
+                        "{what}: `{}` has a default the docs do not give",
+                        a.name
+                    ));
+                }
+            }
+        }
+    }
+    let known: BTreeSet<&str> = block
+        .attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .chain(block.blocks.iter().map(|b| b.type_name.as_str()))
+        .collect();
+    for name in documented.keys() {
+        if !known.contains(name.as_str()) {
+            problems.push(format!(
+                "{what}: `{name}` is documented but not in the schema"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Argument and Attribute Reference together, each name once.
+fn reference(doc: &str) -> BTreeMap<String, (BTreeSet<String>, String)> {
+    let mut all = section_bullets(doc, "Argument Reference");
+    if doc.lines().any(|l| l.trim() == "## Attribute Reference") {
+        for (name, entry) in section_bullets(doc, "Attribute Reference") {
+            assert!(
+                all.insert(name.clone(), entry).is_none(),
+                "`{name}` is in both Argument and Attribute Reference"
+            );
+        }
+    }
+    all
+}
+
+#[test]
+fn provider_arguments_match_the_schema() {
+    let doc = read("docs/index.md");
+    let schema = terraform_provider_vm::provider::schema();
+    check_attributes("docs/index.md", &schema.block, &reference(&doc));
+}
+
+#[test]
+fn provider_env_vars_are_documented_with_their_setting() {
+    let doc = read("docs/index.md");
+    let args = section_bullets(&doc, "Argument Reference");
+    for setting in terraform_provider_vm::provider::SETTINGS {
+        let (_, text) = args
+            .get(setting.name)
+            .unwrap_or_else(|| panic!("`{}` is not documented", setting.name));
+        for var in setting.env {
+            assert!(
+                text.contains(&format!("`{var}`")),
+                "docs/index.md: the bullet for `{}` does not name its environment variable {var}",
+                setting.name
+            );
+            // And the authentication table or prose mentions it too.
+            assert!(doc.matches(var).count() >= 2, "{var} appears only once");
+        }
+    }
+}
+
+#[test]
+fn resource_attributes_match_the_schema() {
+    let doc = read("docs/resources/vm_access_reset.md");
+    let schema = terraform_provider_vm::resources::vm_access_reset::schema();
+    let documented = reference(&doc);
+    // Rerun-relevant wording the schema cannot check.
+    for phrase in [
+        "ignore_changes",
+        "Import",
+        "One resource per VM",
+        "will rerun the VMAccess extension",
+    ] {
+        assert!(doc.contains(phrase), "resource doc lacks {phrase:?}");
+    }
+    check_attributes(
+        "docs/resources/vm_access_reset.md",
+        &schema.block,
+        &documented,
+    );
+
+    for nested in &schema.block.blocks {
+        let (tags, _) = documented
+            .get(&nested.type_name)
+            .unwrap_or_else(|| panic!("block `{}` is not documented", nested.type_name));
+        assert!(
+            tags.contains("Optional"),
+            "block `{}` should be (Optional)",
+            nested.type_name
+        );
+    }
+    let timeouts = schema
+        .block
+        .blocks
+        .iter()
+        .find(|b| b.type_name == "timeouts")
+        .expect("the resource has a timeouts block");
+    let documented_timeouts = section_bullets(&doc, "Timeouts");
+    check_attributes(
+        "docs/resources/vm_access_reset.md (Timeouts)",
+        &timeouts.block,
+        &documented_timeouts,
+    );
+    for (op, default) in terraform_provider_vm::resources::vm_access_reset::DEFAULT_TIMEOUTS {
+        let (_, text) = &documented_timeouts[op.name()];
+        let want = format!(
+            "Defaults to `{}`",
+            terraform_provider_vm::tfprotocol::timeouts::format_duration(default)
+        );
+        assert!(
+            text.contains(&want),
+            "timeouts.{}: docs lack {want:?}",
+            op.name()
+        );
+    }
+}
+
+/// The fenced blocks after `## Example Usage` and `## Import` are the
+/// example files verbatim, so the tested examples are what users read.
+#[test]
+fn doc_examples_are_the_example_files() {
+    let index = read("docs/index.md");
+    assert!(
+        index.contains(read("examples/provider/provider.tf").trim_end()),
+        "docs/index.md does not embed examples/provider/provider.tf verbatim"
+    );
+    let resource = read("docs/resources/vm_access_reset.md");
+    for file in [
+        "examples/resources/vm_access_reset/resource.tf",
+        "examples/resources/vm_access_reset/import.sh",
+        "examples/resources/vm_access_reset/import.tf",
+    ] {
+        let text = read(file);
+        let first_block = text.split("\n\n# Remote Desktop").next().unwrap();
+        assert!(
+            resource.contains(first_block.trim_end()),
+            "docs/resources/vm_access_reset.md does not embed {file} verbatim"
+        );
+    }
+}
+
+#[test]
+fn readme_names_every_provider_env_var() {
+    let readme = read("README.md");
+    for setting in terraform_provider_vm::provider::SETTINGS {
+        for var in setting.env {
+            assert!(readme.contains(var), "README.md does not mention {var}");
+        }
+    }
+    for must in ["./scripts/demo.sh", "./scripts/test.sh", "password_wo_version"] {
+        assert!(readme.contains(must), "README.md does not mention {must}");
+    }
+}
