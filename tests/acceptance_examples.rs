@@ -1,0 +1,194 @@
+//! Acceptance: the `.tf` files in `examples/` (the ones the docs embed) work
+//! against the emulator as written — applied, or for `import.tf` planned —
+//! with their inputs set the way a user sets them, through `TF_VAR_…`.
+//! Every `.tf` file under `examples/` must be covered by a test here.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use support::acceptance::{Acceptance, actions_of};
+
+const PROVIDER_TF: &str = "examples/provider/provider.tf";
+const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
+const IMPORT_TF: &str = "examples/resources/vm_access_reset/import.tf";
+
+/// The example files the tests below use; adding an example without a test
+/// fails `every_tf_example_is_tested`.
+const COVERED: &[&str] = &[PROVIDER_TF, RESOURCE_TF, IMPORT_TF];
+
+const ADDR: &str = "vm_access_reset.example";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+fn tf_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read examples/") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            tf_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "tf") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_tf_example_is_tested() {
+    let mut found = Vec::new();
+    tf_files(&root().join("examples"), &mut found);
+    assert!(!found.is_empty(), "no examples found");
+    for path in found {
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        assert!(
+            COVERED.contains(&rel.as_str()),
+            "{rel} is not exercised by tests/acceptance_examples.rs; add it to a test and to COVERED"
+        );
+    }
+}
+
+/// An acceptance fixture with the given example files copied in verbatim
+/// and a locked-out VM to point them at.
+async fn with_examples(
+    files: &[&str],
+) -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
+    let mut acc = Acceptance::start().await;
+    let vm = acc
+        .seed_windows_vm(
+            "web01",
+            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
+        )
+        .await;
+    for file in files {
+        let name = Path::new(file).file_name().unwrap().to_string_lossy();
+        acc.tf.write(&name, &example(file));
+    }
+    acc.tf
+        .set_env("TF_VAR_virtual_machine_id", &vm.to_string())
+        .set_env("TF_VAR_admin_password", "Example-Passw0rd!1");
+    (acc, vm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_and_resource_examples_apply_and_then_plan_nothing() {
+    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF]).await;
+
+    acc.run(&["validate", "-no-color"]).assert_success();
+    acc.apply();
+    assert!(
+        acc.emu.login(&vm, "opsadmin", "Example-Passw0rd!1").await,
+        "the example's password works after apply"
+    );
+    assert!(
+        !acc.state_file().contains("Example-Passw0rd!1"),
+        "the write-only password is not in state"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
+
+    // The rotation the example's comment describes.
+    let rotate = [
+        ("TF_VAR_admin_password", "Rotated-Passw0rd!2"),
+        ("TF_VAR_admin_password_version", "2"),
+    ];
+    let plan = acc.run_with_env(
+        &["plan", "-detailed-exitcode", "-no-color", "-input=false"],
+        &rotate,
+    );
+    assert_eq!(
+        plan.code(),
+        Some(2),
+        "bumping the version plans a change:\n{plan}"
+    );
+    assert!(plan.stdout.contains("~ update in-place"), "{plan}");
+    acc.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &rotate,
+    )
+    .assert_success();
+    assert!(acc.emu.login(&vm, "opsadmin", "Rotated-Passw0rd!2").await);
+
+    acc.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_example_plans_an_import_and_a_rerun() {
+    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
+    // What the portal's "Reset password" would have left on the VM.
+    acc.put_extension(
+        &vm,
+        "VMAccessAgent",
+        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
+    )
+    .await;
+
+    acc.run(&["validate", "-no-color"]).assert_success();
+    let plan = acc.plan_json(&[]);
+    let change = plan["resource_changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["address"] == ADDR))
+        .unwrap_or_else(|| panic!("no change for {ADDR}: {plan}"));
+    assert_eq!(
+        change["change"]["importing"]["id"],
+        format!("{vm}/extensions/VMAccessAgent"),
+        "the import block's ID is the extension's ARM ID"
+    );
+    // Secrets cannot be imported: the first plan reruns to set the password.
+    assert_eq!(actions_of(&plan, ADDR), vec!["update"]);
+
+    acc.apply();
+    assert!(acc.emu.login(&vm, "opsadmin", "Example-Passw0rd!1").await);
+    assert_eq!(
+        acc.plan_exit_code(&[]),
+        0,
+        "settled after the import's apply"
+    );
+}
+
+/// The documented way to skip the import's rerun.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_with_ignore_changes_plans_no_rerun() {
+    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
+    acc.put_extension(
+        &vm,
+        "VMAccessAgent",
+        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
+    )
+    .await;
+    // An override file adds the lifecycle block the docs suggest.
+    acc.tf.write(
+        "ignore_override.tf",
+        "resource \"vm_access_reset\" \"example\" {\n  lifecycle {\n    ignore_changes = [password_wo_version]\n  }\n}\n",
+    );
+    let plan = acc.plan_json(&[]);
+    let change = &plan["resource_changes"][0]["change"];
+    // Terraform may still call it an update (the state gains the sensitivity
+    // mark of `password_wo`), but nothing is planned to run: the run outputs
+    // stay as imported.
+    assert_eq!(change["after_unknown"], json!({}), "{plan}");
+    assert_eq!(change["after"]["force_update_tag"], "portal-run", "{plan}");
+
+    acc.apply();
+    let path = format!(
+        "vms/{}/{}/{}",
+        vm.subscription_id(),
+        vm.resource_group(),
+        vm.name()
+    );
+    let view = acc.emu.admin(reqwest::Method::GET, &path, None).await;
+    assert_eq!(
+        view["vmaccess_runs"], 0,
+        "the import's apply did not run VMAccess: {view}"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "settled");
+}
