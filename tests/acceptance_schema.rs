@@ -284,3 +284,48 @@ fn validate_reports_all_errors_each_on_its_own_line() {
         "{out}"
     );
 }
+
+/// `--debug` serves without Terraform starting the process and prints the
+/// `TF_REATTACH_PROVIDERS` value; terraform then uses that running provider.
+#[test]
+fn debug_mode_prints_a_reattach_value_terraform_can_use() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut provider = Command::new(env!("CARGO_BIN_EXE_terraform-provider-vm"))
+        .arg("--debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the provider in debug mode");
+    let stdout = provider.stdout.take().expect("provider stdout");
+    let reattach = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("TF_REATTACH_PROVIDERS='")
+                .map(|v| v.trim_end_matches('\'').to_string())
+        })
+        .expect("a TF_REATTACH_PROVIDERS line");
+    let parsed: Json = serde_json::from_str(&reattach).expect("reattach value is JSON");
+    assert_eq!(parsed[ADDRESS]["ProtocolVersion"], 6, "{reattach}");
+
+    let dir = TfDir::new();
+    let main_tf = dir.write_main(&resource(&[
+        line("username", "\"ops@admin\""),
+        line("password_wo", "\"Correct-Horse-42\""),
+        line("password_wo_version", "1"),
+    ]));
+    // No dev_overrides: the reattached process is the only way to the provider.
+    dir.write("direct.tfrc", "provider_installation {\n  direct {}\n}\n");
+    let direct = dir.work_dir().join("direct.tfrc");
+    let out = dir
+        .cmd(["validate", "-json"])
+        .env("TF_CLI_CONFIG_FILE", &direct.to_string_lossy())
+        .env("TF_REATTACH_PROVIDERS", &reattach)
+        .run();
+    let _ = provider.kill();
+    let _ = provider.wait();
+    assert_one_error_on_line(&out, &main_tf, "username", "Invalid user name");
+}
