@@ -243,7 +243,11 @@ fn readme_names_every_provider_env_var() {
             assert!(readme.contains(var), "README.md does not mention {var}");
         }
     }
-    for must in ["./scripts/demo.sh", "./scripts/test.sh", "password_wo_version"] {
+    for must in [
+        "./scripts/demo.sh",
+        "./scripts/test.sh",
+        "password_wo_version",
+    ] {
         assert!(readme.contains(must), "README.md does not mention {must}");
     }
 }
