@@ -24,86 +24,102 @@ pub const TYPE_NAME: &str = "vm";
 /// Where each setting comes from: its attribute and its environment
 /// variables, in the order they are consulted.
 pub const SETTINGS: &[Setting] = &[
-    Setting::string(
+    Setting::new(
         "subscription_id",
+        Kind::String,
         &["ARM_SUBSCRIPTION_ID"],
         "The subscription of the VMs.",
     ),
-    Setting::string(
+    Setting::new(
         "tenant_id",
+        Kind::String,
         &["ARM_TENANT_ID"],
         "The Microsoft Entra tenant to authenticate in.",
     ),
-    Setting::string(
+    Setting::new(
         "client_id",
+        Kind::String,
         &["ARM_CLIENT_ID"],
         "The client (application) ID of the service principal or managed identity.",
     ),
-    Setting::secret(
+    Setting::new(
         "client_secret",
+        Kind::Secret,
         &["ARM_CLIENT_SECRET"],
         "The service principal's client secret.",
     ),
-    Setting::string(
+    Setting::new(
         "client_certificate_path",
+        Kind::String,
         &["ARM_CLIENT_CERTIFICATE_PATH"],
         "Path to a PKCS#12 (.pfx) file with the service principal's certificate and private key.",
     ),
-    Setting::secret(
+    Setting::new(
         "client_certificate_password",
+        Kind::Secret,
         &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
         "The password of the certificate file.",
     ),
-    Setting::bool(
+    Setting::new(
         "use_oidc",
+        Kind::Bool,
         &["ARM_USE_OIDC"],
         "Authenticate with an OpenID Connect token (workload identity federation).",
     ),
-    Setting::secret(
+    Setting::new(
         "oidc_token",
+        Kind::Secret,
         &["ARM_OIDC_TOKEN"],
         "An OIDC ID token to exchange for an Azure token.",
     ),
-    Setting::string(
+    Setting::new(
         "oidc_token_file_path",
+        Kind::String,
         &["ARM_OIDC_TOKEN_FILE_PATH"],
         "A file holding an OIDC ID token, read at each use.",
     ),
-    Setting::string(
+    Setting::new(
         "oidc_request_url",
+        Kind::String,
         &["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"],
         "The URL to request an OIDC token from (GitHub Actions sets it).",
     ),
-    Setting::secret(
+    Setting::new(
         "oidc_request_token",
+        Kind::Secret,
         &["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
         "The bearer token for `oidc_request_url` (GitHub Actions sets it).",
     ),
-    Setting::string(
+    Setting::new(
         "ado_pipeline_service_connection_id",
+        Kind::String,
         &[
             "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
             "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
         ],
         "The Azure DevOps service connection to authenticate with (with `use_oidc`; needs `SYSTEM_ACCESSTOKEN` in the environment).",
     ),
-    Setting::bool(
+    Setting::new(
         "use_msi",
+        Kind::Bool,
         &["ARM_USE_MSI"],
         "Authenticate with the managed identity of the machine running Terraform.",
     ),
-    Setting::bool(
+    Setting::new(
         "use_cli",
+        Kind::Bool,
         &["ARM_USE_CLI"],
         "Authenticate with the Azure CLI's login when nothing else is configured. Defaults to `true`.",
     ),
-    Setting::string(
+    Setting::new(
         "environment",
+        Kind::String,
         &["ARM_ENVIRONMENT"],
         "The Azure cloud: `public` (default), `usgovernment` or `china`.",
     ),
-    Setting::string(
+    Setting::new(
         "metadata_host",
+        Kind::String,
         &["ARM_METADATA_HOSTNAME"],
         "The host of a custom cloud's metadata endpoint (Azure Stack Hub, or the bundled emulator); its endpoints replace `environment`'s.",
     ),
@@ -125,39 +141,16 @@ pub struct Setting {
 }
 
 impl Setting {
-    const fn string(
+    const fn new(
         name: &'static str,
+        kind: Kind,
         env: &'static [&'static str],
         description: &'static str,
     ) -> Setting {
         Setting {
             name,
             env,
-            kind: Kind::String,
-            description,
-        }
-    }
-    const fn secret(
-        name: &'static str,
-        env: &'static [&'static str],
-        description: &'static str,
-    ) -> Setting {
-        Setting {
-            name,
-            env,
-            kind: Kind::Secret,
-            description,
-        }
-    }
-    const fn bool(
-        name: &'static str,
-        env: &'static [&'static str],
-        description: &'static str,
-    ) -> Setting {
-        Setting {
-            name,
-            env,
-            kind: Kind::Bool,
+            kind,
             description,
         }
     }
@@ -378,7 +371,7 @@ impl VmProvider {
     }
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl Provider for VmProvider {
     fn type_name(&self) -> &'static str {
         TYPE_NAME

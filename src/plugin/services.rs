@@ -41,7 +41,7 @@ pub struct Controller {
     pub shutdown: CancellationToken,
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl proto::grpc_controller_server::GrpcController for Controller {
     async fn shutdown(&self, _: Request<proto::Empty>) -> Result<Response<proto::Empty>, Status> {
         tracing::debug!("shutdown requested by terraform");
@@ -54,7 +54,7 @@ pub struct Stdio {
     pub shutdown: CancellationToken,
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl proto::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = SilentStream<proto::StdioData>;
 
@@ -70,7 +70,7 @@ pub struct Broker {
     pub shutdown: CancellationToken,
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl proto::grpc_broker_server::GrpcBroker for Broker {
     type StartStreamStream = SilentStream<proto::ConnInfo>;
 

@@ -224,7 +224,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     diags
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl Resource for VmAccessReset {
     fn type_name(&self) -> &'static str {
         TYPE_NAME

@@ -14,7 +14,7 @@ pub struct ClientCapabilities {
     pub deferral_allowed: bool,
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 pub trait Provider: Send + Sync + 'static {
     /// The provider type name, which prefixes every resource type.
     fn type_name(&self) -> &'static str;
@@ -71,7 +71,7 @@ impl StateResponse {
     }
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 pub trait Resource: Send + Sync + 'static {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;

@@ -193,7 +193,7 @@ fn ok<T>(t: T) -> RpcResult<T> {
     Ok(Response::new(t))
 }
 
-#[tonic::async_trait]
+#[async_trait::async_trait]
 impl provider_server::Provider for ProtocolServer {
     async fn get_metadata(
         &self,
