@@ -19,23 +19,10 @@ type SilentStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// A stream that yields nothing and ends when the plugin shuts down.
 fn silent_until<T: Send + 'static>(shutdown: CancellationToken) -> SilentStream<T> {
-    Box::pin(
-        futures_util::stream::once(async move { shutdown.cancelled_owned().await })
-            .filter_map_none(),
-    )
+    use futures_util::StreamExt;
+    let ended = futures_util::stream::once(shutdown.cancelled_owned());
+    Box::pin(ended.filter_map(|()| std::future::ready(None)))
 }
-
-type NoItem<T> = std::future::Ready<Option<Result<T, Status>>>;
-type ItemFree<S, T> = futures_util::stream::FilterMap<S, NoItem<T>, fn(()) -> NoItem<T>>;
-
-trait FilterNone: Stream<Item = ()> + Sized {
-    fn filter_map_none<T>(self) -> ItemFree<Self, T> {
-        use futures_util::StreamExt;
-        self.filter_map(|()| std::future::ready(None))
-    }
-}
-
-impl<S: Stream<Item = ()>> FilterNone for S {}
 
 pub struct Controller {
     pub shutdown: CancellationToken,

@@ -368,37 +368,35 @@ impl provider_server::Provider for ProtocolServer {
             let block = &res.schema().block;
             let Some(state) = decode_object(req.current_state.as_ref(), block, "current state")?
             else {
-                return Ok((None, req.private.clone(), Diagnostics::new()));
+                return Ok((
+                    encode_object(None, block)?,
+                    req.private.clone(),
+                    Diagnostics::new(),
+                ));
             };
             let out = res.read(state, req.private.clone()).await;
-            Ok::<_, Diagnostics>((out.state, out.private, out.diagnostics))
+            Ok::<_, Diagnostics>((
+                encode_object(out.state, block)?,
+                out.private,
+                out.diagnostics,
+            ))
         }
         .await;
-        ok(
-            match result.and_then(|(state, private, mut diags)| {
-                let res = self.resource(&req.type_name)?;
-                match encode_object(state, &res.schema().block) {
-                    Ok(dv) => Ok((dv, private, diags)),
-                    Err(d) => {
-                        diags.extend(d);
-                        Err(diags)
-                    }
-                }
-            }) {
-                Ok((state, private, diags)) => proto::read_resource::Response {
-                    new_state: Some(state),
-                    diagnostics: diags.to_proto(),
-                    private,
-                    deferred: None,
-                },
-                Err(d) => proto::read_resource::Response {
-                    new_state: req.current_state,
-                    diagnostics: d.to_proto(),
-                    private: req.private,
-                    deferred: None,
-                },
+        ok(match result {
+            Ok((state, private, diags)) => proto::read_resource::Response {
+                new_state: Some(state),
+                diagnostics: diags.to_proto(),
+                private,
+                deferred: None,
             },
-        )
+            // Keep what Terraform had when the request itself is unusable.
+            Err(d) => proto::read_resource::Response {
+                new_state: req.current_state,
+                diagnostics: d.to_proto(),
+                private: req.private,
+                deferred: None,
+            },
+        })
     }
 
     async fn plan_resource_change(
