@@ -790,3 +790,49 @@ async fn virtual_machine_id_in_another_casing_plans_no_change() {
         json!(canonical)
     );
 }
+
+// ---------------------------------------------------------------------------
+// Replacement.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
+    let acc = Acceptance::start().await;
+    let first = created(&acc).await;
+    let second = seed_vm_with(&acc, "web2", json!({})).await;
+
+    acc.tf.write_main(&password_config(
+        &second,
+        "opsadmin",
+        "Managed-Passw0rd!1",
+        &[],
+    ));
+    assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
+    acc.apply();
+    assert!(
+        vmaccess_extensions(&acc, &first).await.is_empty(),
+        "the old VM's extension is removed"
+    );
+    assert_eq!(vmaccess_extensions(&acc, &second).await.len(), 1);
+    assert!(
+        acc.emu
+            .login(&second, "opsadmin", "Managed-Passw0rd!1")
+            .await
+    );
+
+    acc.tf.write_main(&password_config(
+        &second,
+        "opsadmin",
+        "Managed-Passw0rd!1",
+        &["extension_name = \"ResetAccess\""],
+    ));
+    assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
+    acc.apply();
+    let names: Vec<Value> = vmaccess_extensions(&acc, &second)
+        .await
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("ResetAccess")]);
+    assert_eq!(acc.plan_exit_code(&[]), 0);
+}
