@@ -329,3 +329,24 @@ fn debug_mode_prints_a_reattach_value_terraform_can_use() {
     let _ = provider.wait();
     assert_one_error_on_line(&out, &main_tf, "username", "Invalid user name");
 }
+
+/// Configuring the provider authenticates nothing: a plan without
+/// resources succeeds even when every Azure endpoint is unreachable.
+#[test]
+fn configure_and_empty_plan_never_touch_the_network() {
+    let dir = TfDir::new();
+    dir.write_main(
+        "provider \"vm\" {\n  subscription_id = \"00000000-0000-0000-0000-000000000001\"\n}\n",
+    );
+    let out = dir
+        .cmd(["plan", "-detailed-exitcode", "-no-color", "-input=false"])
+        // Port 9 on loopback: nothing listens; any connection attempt fails.
+        .env("ARM_METADATA_HOSTNAME", "127.0.0.1:9")
+        .env("ARM_TENANT_ID", "00000000-0000-0000-0000-000000000002")
+        .env("ARM_CLIENT_ID", "00000000-0000-0000-0000-000000000003")
+        .env("ARM_CLIENT_SECRET", "not-a-real-secret")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .run();
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert!(out.stdout.contains("No changes"), "{out}");
+}
