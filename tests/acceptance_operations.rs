@@ -993,5 +993,62 @@ async fn fifty_vms_under_throttling_all_converge() {
         );
     }
     assert_eq!(acc.plan_exit_code(&[]), 0, "the next plan is empty");
-    assert!(elapsed < Duration::from_secs(60), "apply took {elapsed:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency: one VM at a time, different VMs in parallel.
+// ---------------------------------------------------------------------------
+
+/// Two resources on one VM share its single VMAccess extension, so the
+/// provider runs them one after the other (Azure would answer a concurrent
+/// change with 409); a resource on another VM does not wait for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
+    let config = vm_emulator::EmulatorConfig {
+        operation_delay: Duration::from_millis(1500),
+        poll_retry_after_secs: 1,
+        ..vm_emulator::EmulatorConfig::default()
+    };
+    let acc =
+        Acceptance::with_emulator(support::azure_emulator::AzureEmulator::start_with(config).await);
+    let shared = acc.seed_windows_vm("shared", json!([])).await;
+    let other = acc.seed_windows_vm("other", json!([])).await;
+    // Remote Desktop resets: no credentials needed.
+    acc.tf.write_main(&format!(
+        "{}{}{}",
+        reset_block("a1", &shared, &[]),
+        reset_block("a2", &shared, &[]),
+        reset_block("b1", &other, &[])
+    ));
+    acc.apply();
+
+    let log = acc.emu.requests().await;
+    let puts = matching(&log, "PUT", "/extensions/");
+    assert!(
+        puts.iter().all(|r| r["status"] != 409),
+        "no concurrent change reached Azure: {:?}",
+        statuses(&puts)
+    );
+    let on = |vm: &VirtualMachineId| -> Vec<usize> {
+        let fragment = format!("/virtualmachines/{}/", vm.name()).to_ascii_lowercase();
+        puts.iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.to_ascii_lowercase().contains(&fragment))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (shared_puts, other_puts) = (on(&shared), on(&other));
+    assert_eq!(shared_puts.len(), 2, "both resources ran on the shared VM");
+    assert_eq!(other_puts.len(), 1);
+    assert!(
+        other_puts[0] < shared_puts[1],
+        "the other VM's run did not wait for the shared VM's second run: {shared_puts:?} {other_puts:?}"
+    );
+    let view = acc.emu.vm_view(&shared).await;
+    assert_eq!(view["vmaccess_runs"], 2);
+    assert_eq!(extensions(&view).len(), 1, "still one VMAccess extension");
 }
