@@ -787,3 +787,100 @@ async fn no_secret_reaches_trace_logs_or_error_messages() {
         assert!(!errors.contains(secret), "{what} found in an error message");
     }
 }
+
+/// A PKCS#12 file with a fresh RSA key and self-signed certificate, as
+/// `az ad sp create-for-rbac --create-cert` would give; returns the
+/// certificate's PEM (to register with the emulator) and the file path.
+fn pfx_file(dir: &std::path::Path, password: &str) -> (String, std::path::PathBuf) {
+    use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+    let key = PKey::from_rsa(Rsa::generate(2048).expect("RSA key")).expect("key");
+    let mut name = x509::X509NameBuilder::new().expect("name");
+    name.append_entry_by_text("CN", "terraform-provider-vm test principal")
+        .expect("CN");
+    let name = name.build();
+    let mut cert = x509::X509Builder::new().expect("builder");
+    cert.set_version(2).expect("version");
+    cert.set_subject_name(&name).expect("subject");
+    cert.set_issuer_name(&name).expect("issuer");
+    cert.set_pubkey(&key).expect("pubkey");
+    cert.set_not_before(&Asn1Time::days_from_now(0).expect("now"))
+        .expect("not before");
+    cert.set_not_after(&Asn1Time::days_from_now(30).expect("later"))
+        .expect("not after");
+    cert.sign(&key, MessageDigest::sha256()).expect("sign");
+    let cert = cert.build();
+    let pfx = openssl::pkcs12::Pkcs12::builder()
+        .name("principal")
+        .pkey(&key)
+        .cert(&cert)
+        .build2(password)
+        .expect("PKCS#12");
+    let path = dir.join("principal.pfx");
+    std::fs::write(&path, pfx.to_der().expect("DER")).expect("write PFX");
+    let pem = String::from_utf8(cert.to_pem().expect("PEM")).expect("UTF-8 PEM");
+    (pem, path)
+}
+
+#[tokio::test]
+async fn client_certificate_from_a_pfx_file_authenticates() {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (registered_pem, pfx) = pfx_file(dir.path(), "pfx-Passw0rd");
+    let client_id = "00000000-0000-0000-0000-0000000000c1";
+    emu.admin(
+        reqwest::Method::POST,
+        "clients",
+        Some(json!({"client_id": client_id, "certificate_pem": registered_pem})),
+    )
+    .await;
+    let settings = AzureSettings {
+        client_id: Some(client_id.to_string()),
+        client_secret: None,
+        client_certificate_path: Some(pfx.clone()),
+        client_certificate_password: Some(SecretString::from("pfx-Passw0rd")),
+        ..emu.settings()
+    };
+    let vm = emu
+        .client_for(settings.clone())
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect("the certificate's assertion is accepted");
+    assert_eq!(vm.name, "win01");
+    let token_posts = emu
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/oauth2/v2.0/token"))
+        })
+        .count();
+    assert_eq!(token_posts, 1);
+
+    // A certificate the tenant does not know is refused by Entra.
+    let stranger_dir = tempfile::tempdir().expect("temp dir");
+    let (_, stranger) = pfx_file(stranger_dir.path(), "pfx-Passw0rd");
+    let err = emu
+        .client_for(AzureSettings {
+            client_certificate_path: Some(stranger),
+            ..settings.clone()
+        })
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect_err("an unregistered certificate is refused");
+    assert!(matches!(err, AzureError::Authentication { .. }), "{err:?}");
+
+    // A wrong PFX password is a configuration error naming the setting.
+    let err = emu
+        .client_for(AzureSettings {
+            client_certificate_password: Some(SecretString::from("wrong")),
+            ..settings
+        })
+        .get_virtual_machine(&vm_id, &ctx(30))
+        .await
+        .expect_err("a wrong PFX password is refused");
+    assert!(err.to_string().contains("client_certificate_path"), "{err}");
+    assert!(!err.to_string().contains("pfx-Passw0rd"), "{err}");
+}
