@@ -1052,3 +1052,51 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
     assert_eq!(view["vmaccess_runs"], 2);
     assert_eq!(extensions(&view).len(), 1, "still one VMAccess extension");
 }
+
+// ---------------------------------------------------------------------------
+// Pipelines: GitHub Actions OIDC, environment only.
+// ---------------------------------------------------------------------------
+
+/// The variables a GitHub Actions job with `id-token: write` has, and no
+/// client secret: the provider exchanges the job's ID token for an Azure one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_actions_oidc_from_the_environment_alone_applies() {
+    let (acc, vm) = wo_setup().await;
+    let request_url = format!(
+        "{}/_emulator/oidc/github?api-version=2.0",
+        acc.emu.endpoint()
+    );
+    let out = acc.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &[
+            ("ARM_CLIENT_SECRET", ""),
+            ("ARM_USE_OIDC", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
+            ),
+        ],
+    );
+    out.assert_success();
+    assert!(
+        acc.emu.login(&vm, USER, PW).await,
+        "the reset ran with OIDC credentials"
+    );
+    let log = acc.emu.requests().await;
+    let token_requests = matching(&log, "POST", "/oauth2/v2.0/token");
+    assert!(!token_requests.is_empty());
+    assert!(
+        token_requests.iter().all(|r| r["status"] == 200),
+        "every token exchange succeeded: {:?}",
+        statuses(&token_requests)
+    );
+    // A federated assertion, not a secret, was exchanged (values redacted).
+    assert!(
+        token_requests
+            .iter()
+            .all(|r| r["body"].get("client_assertion").is_some()
+                && r["body"].get("client_secret").is_none()),
+        "{token_requests:?}"
+    );
+}
