@@ -1100,3 +1100,36 @@ async fn github_actions_oidc_from_the_environment_alone_applies() {
         "{token_requests:?}"
     );
 }
+
+/// A managed identity (the App Service / Functions protocol, which Terraform
+/// Cloud agents on Azure containers also expose): no secret at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_identity_from_the_environment_alone_applies() {
+    let (acc, vm) = wo_setup().await;
+    let endpoint = format!("{}/_emulator/msi/token", acc.emu.endpoint());
+    let out = acc.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &[
+            ("ARM_CLIENT_SECRET", ""),
+            ("ARM_USE_MSI", "true"),
+            ("IDENTITY_ENDPOINT", &endpoint),
+            ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
+        ],
+    );
+    out.assert_success();
+    assert!(
+        acc.emu.login(&vm, USER, PW).await,
+        "the reset ran with the managed identity"
+    );
+    let log = acc.emu.requests().await;
+    let msi = matching(&log, "GET", "/_emulator/msi/token");
+    assert!(
+        !msi.is_empty() && msi.iter().all(|r| r["status"] == 200),
+        "{:?}",
+        statuses(&msi)
+    );
+    assert!(
+        matching(&log, "POST", "/oauth2/v2.0/token").is_empty(),
+        "no secret or assertion exchange"
+    );
+}
