@@ -1133,3 +1133,57 @@ async fn managed_identity_from_the_environment_alone_applies() {
         "no secret or assertion exchange"
     );
 }
+
+/// An Azure Pipelines step with a workload-identity service connection:
+/// `SYSTEM_ACCESSTOKEN` mapped into the step, no client secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_pipelines_service_connection_from_the_environment_alone_applies() {
+    let (acc, vm) = wo_setup().await;
+    let oidc_request_uri = format!("{}/_emulator/oidc/ado", acc.emu.endpoint());
+    let out = acc.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &[
+            ("ARM_CLIENT_SECRET", ""),
+            ("ARM_USE_OIDC", "true"),
+            (
+                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+                "sc-terraform-prod",
+            ),
+            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
+            (
+                "SYSTEM_ACCESSTOKEN",
+                vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
+            ),
+        ],
+    );
+    out.assert_success();
+    assert!(
+        acc.emu.login(&vm, USER, PW).await,
+        "the reset ran with the pipeline's identity"
+    );
+    let log = acc.emu.requests().await;
+    let token_requests = matching(&log, "POST", "/oauth2/v2.0/token");
+    assert!(
+        !token_requests.is_empty()
+            && token_requests.iter().all(|r| r["status"] == 200
+                && r["body"].get("client_assertion").is_some()
+                && r["body"].get("client_secret").is_none()),
+        "{token_requests:?}"
+    );
+
+    // Without the access token mapped into the step, the error says so.
+    let out = acc.run_with_env(
+        &["plan", "-no-color", "-input=false", "-refresh=true"],
+        &[
+            ("ARM_CLIENT_SECRET", ""),
+            ("ARM_USE_OIDC", "true"),
+            (
+                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+                "sc-terraform-prod",
+            ),
+            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
+        ],
+    );
+    assert!(!out.success(), "{out}");
+    assert!(out.stderr.contains("SYSTEM_ACCESSTOKEN"), "{out}");
+}

@@ -36,6 +36,10 @@ pub use throttle::{BucketSpec, ThrottleSettings};
 /// The bearer token the GitHub Actions ID-token endpoint
 /// (`/_emulator/oidc/github`) accepts unless changed through `/_emulator/config`.
 pub const DEFAULT_GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
+
+/// The `System.AccessToken` the Azure Pipelines OIDC endpoint
+/// (`/_emulator/oidc/ado`) accepts.
+pub const DEFAULT_PIPELINES_ACCESS_TOKEN: &str = "emulator-pipelines-access-token";
 /// The `X-IDENTITY-HEADER` value the managed-identity endpoint
 /// (`/_emulator/msi/token`) accepts.
 pub const DEFAULT_IDENTITY_HEADER: &str = "emulator-identity-header";

@@ -472,6 +472,40 @@ pub async fn github_id_token(
     json_response(StatusCode::OK, json!({"value": token}))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct PipelinesQuery {
+    #[serde(rename = "serviceConnectionId")]
+    service_connection_id: Option<String>,
+}
+
+/// `POST /_emulator/oidc/ado?api-version=7.1&serviceConnectionId=…` with
+/// `Authorization: Bearer $(System.AccessToken)`: the Azure Pipelines OIDC
+/// request (`SYSTEM_OIDCREQUESTURI`), answered with `{"oidcToken": …}`.
+pub async fn pipelines_id_token(
+    State(app): State<Arc<AppState>>,
+    Query(query): Query<PipelinesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if super::bearer(&headers) != Some(crate::DEFAULT_PIPELINES_ACCESS_TOKEN) {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "TF400813: The user is not authorized to access this resource."}),
+        );
+    }
+    let Some(connection) = query.service_connection_id.filter(|c| !c.is_empty()) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "serviceConnectionId is required."}),
+        );
+    };
+    let token = lock(&app.identity).issue_federated(
+        &format!("{}/_emulator/oidc", app.endpoint),
+        FEDERATED_AUDIENCE,
+        &format!("sc://emulator/terraform-provider-vm/{connection}"),
+    );
+    json_response(StatusCode::OK, json!({"oidcToken": token}))
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct FederatedRequest {
     audience: Option<String>,

@@ -31,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metadata/endpoints", get(metadata::endpoints))
         .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
         .route("/_emulator/oidc/github", get(identity::github_id_token))
+        .route("/_emulator/oidc/ado", post(identity::pipelines_id_token))
         .route("/_emulator/oidc/token", post(identity::issue_federated))
         .route(
             "/_emulator/msi/token",
