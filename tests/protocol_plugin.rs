@@ -916,6 +916,26 @@ async fn stop_provider_answers_with_empty_error() {
     get_metadata(&mut client).await;
 }
 
+/// Ctrl-C reaches the whole process group; Terraform handles it and sends
+/// StopProvider, so the plugin must survive the signal itself.
+#[tokio::test]
+async fn interrupt_signal_does_not_stop_the_plugin() {
+    let mut plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+    get_metadata(&mut client).await;
+    let pid = libc::pid_t::try_from(plugin.pid()).expect("pid fits");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        plugin
+            .wait_timeout(std::time::Duration::from_millis(10))
+            .is_none(),
+        "the plugin exited on SIGINT"
+    );
+    get_metadata(&mut client).await;
+}
+
 #[tokio::test]
 async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
     let plugin = PluginProcess::start();

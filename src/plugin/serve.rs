@@ -80,8 +80,9 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
     let (conn_tx, conn_rx) = mpsc::channel::<std::io::Result<Conn>>(16);
     tokio::spawn(accept_loop(listener, tls_config, conn_tx, shutdown.clone()));
 
-    announce(&mode, &network, &addr, cert_der.as_deref()).map_err(ServeError::Handshake)?;
+    // Before the handshake: from then on Terraform may be interrupted.
     ignore_interrupts();
+    announce(&mode, &network, &addr, cert_der.as_deref()).map_err(ServeError::Handshake)?;
 
     let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
     let graceful =
@@ -120,7 +121,24 @@ fn announce(
 
 /// Ctrl-C reaches the whole process group; Terraform handles it and sends
 /// StopProvider, so the plugin itself must not die of it.
+/// The handler is registered before this returns, not when a task first
+/// runs, so no interrupt can slip in between.
 fn ignore_interrupts() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut interrupts) => {
+                tokio::spawn(async move {
+                    while interrupts.recv().await.is_some() {
+                        tracing::debug!("interrupt ignored: terraform sends StopProvider");
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "could not install the interrupt handler"),
+        }
+    }
+    #[cfg(not(unix))]
     tokio::spawn(async {
         while tokio::signal::ctrl_c().await.is_ok() {
             tracing::debug!("interrupt ignored: terraform sends StopProvider");
