@@ -209,7 +209,7 @@ async fn put_through_azure_async_operation_resets_the_password() {
         .expect("exists");
     assert!(ext.is_vmaccess());
     assert_eq!(ext.settings["UserName"], "azureadmin");
-    assert_eq!(ext.provisioning_state.as_deref(), Some("Succeeded"));
+    assert_eq!(ext.provisioning_state, "Succeeded");
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
     assert_eq!(
         vm.vmaccess_extension_name().as_deref(),

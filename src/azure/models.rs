@@ -277,7 +277,8 @@ pub struct VmExtension {
     pub force_update_tag: Option<String>,
     /// Public settings (`protectedSettings` are never returned by ARM).
     pub settings: Value,
-    pub provisioning_state: Option<String>,
+    /// ARM omits the state only when it is `Succeeded`.
+    pub provisioning_state: String,
     pub statuses: Vec<InstanceViewStatus>,
     pub substatuses: Vec<InstanceViewStatus>,
 }
@@ -299,7 +300,9 @@ impl From<ExtensionWire> for VmExtension {
             auto_upgrade_minor_version: p.auto_upgrade_minor_version.unwrap_or(false),
             force_update_tag: p.force_update_tag,
             settings: p.settings.unwrap_or(Value::Null),
-            provisioning_state: p.provisioning_state,
+            provisioning_state: p
+                .provisioning_state
+                .unwrap_or_else(|| "Succeeded".to_owned()),
             statuses,
             substatuses,
         }

@@ -350,11 +350,7 @@ pub async fn read(state: &ProviderState, mut current: Object, private: Vec<u8>) 
     private.username_drifted = username.as_deref() != current.get_string("username");
     current.set("username", Value::opt_string(username));
     current.set("force_update_tag", Value::opt_string(ext.force_update_tag));
-    // ARM omits the state only when it is Succeeded.
-    current.set(
-        "provisioning_state",
-        Value::string(ext.provisioning_state.unwrap_or_else(|| "Succeeded".into())),
-    );
+    current.set("provisioning_state", Value::string(ext.provisioning_state));
     StateResponse {
         state: Some(current),
         private: private.encode(),
@@ -467,10 +463,7 @@ pub async fn import(state: &ProviderState, id_text: &str) -> StateResponse {
             "force_update_tag",
             Value::opt_string(ext.force_update_tag.clone()),
         )
-        .with(
-            "provisioning_state",
-            Value::string(ext.provisioning_state.unwrap_or_else(|| "Succeeded".into())),
-        );
+        .with("provisioning_state", Value::string(ext.provisioning_state));
     // The current run counts as ours: importing adopts the extension.
     let private = Private {
         last_tag: ext.force_update_tag,
