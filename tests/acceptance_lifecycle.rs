@@ -199,12 +199,7 @@ fn password_config(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(&acc, "web", json!({})).await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "First-Passw0rd!2026")
@@ -244,12 +239,7 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
     let acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(&acc, "web", json!({})).await;
     acc.tf.write_main(&password_config(
         &vm,
         "opsadmin",
@@ -365,12 +355,7 @@ async fn without_a_username_only_remote_desktop_is_restored() {
 
 /// Creates `vm_access_reset.web` for opsadmin on a fresh VM "web".
 async fn created(acc: &Acceptance) -> VirtualMachineId {
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(acc, "web", json!({})).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Managed-Passw0rd!1", &[]));
     acc.apply();
@@ -467,12 +452,7 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_enablevmaccess_extension_is_reused() {
     let acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(&acc, "web", json!({})).await;
     acc.put_extension(
         &vm,
         "enablevmaccess",
@@ -514,12 +494,7 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
     let acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(&acc, "web", json!({})).await;
     acc.put_extension(
         &vm,
         "enablevmaccess",
@@ -629,12 +604,7 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azure() {
     let acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
-        .await;
+    let vm = seed_vm_with(&acc, "web", json!({})).await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "alllowercase1", &[]));
