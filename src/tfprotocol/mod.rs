@@ -23,6 +23,8 @@ pub mod provider;
 pub mod resource;
 pub mod schema;
 pub mod server;
+#[cfg(test)]
+mod tests;
 pub mod timeouts;
 pub mod types;
 mod upgrade;
