@@ -141,6 +141,21 @@ fn assert_identity(acc: &Acceptance, vm: &VirtualMachineId, extension: &str) {
     }
 }
 
+/// Nothing but the dev_overrides warning every test run prints.
+fn assert_no_warnings(out: &support::terraform::TfOutput) {
+    let text = format!("{}{}", out.stdout, out.stderr);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("Warning:") && !l.contains("Provider development overrides are in effect")
+        })
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "unexpected warnings {warnings:?}:\n{out}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
     let (acc, vm) = setup().await;
@@ -162,11 +177,13 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
         .as_array()
         .and_then(|c| c.iter().find(|c| c["address"] == ADDR))
         .unwrap_or_else(|| panic!("no change for {ADDR}: {plan:#}"));
+    // The defaults resolved: the provider's subscription, the portal's name.
+    let want = identity_of(&vm, "enablevmaccess");
     assert_eq!(
-        change["change"]["importing"]["identity"],
-        json!({"resource_group_name": vm.resource_group(), "virtual_machine_name": vm.name(), "subscription_id": null, "extension_name": null}),
+        change["change"]["importing"]["identity"], want,
         "{change:#}"
     );
+    assert_eq!(change["change"]["after_identity"], want, "{change:#}");
     assert_eq!(
         change["change"]["before"]["id"],
         vm.extension("enablevmaccess").to_string()
@@ -254,6 +271,7 @@ async fn bad_identities_fail_with_the_attribute_named() {
         acc.tf.write_main(&config(&vm, &import_by_identity(&lines)));
         let out = acc.run(&["plan", "-no-color", "-input=false"]);
         out.assert_failure();
+        eprintln!("--- {case}:\n{}", out.stderr);
         assert!(out.stderr.contains("Error"), "{case}: {out}");
         assert!(
             out.stderr.contains(attr),
@@ -291,10 +309,7 @@ async fn state_from_terraform_1_11_gains_identity_silently_on_refresh() {
     // nothing said about it.
     let out = acc.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
     assert_eq!(out.code(), Some(0), "{out}");
-    assert!(
-        !out.stderr.contains("Warning") && !out.stdout.contains("Warning"),
-        "{out}"
-    );
+    assert_no_warnings(&out);
     let out = acc.run(&[
         "apply",
         "-refresh-only",
@@ -303,7 +318,7 @@ async fn state_from_terraform_1_11_gains_identity_silently_on_refresh() {
         "-input=false",
     ]);
     out.assert_success();
-    assert!(!out.stdout.contains("Warning"), "{out}");
+    assert_no_warnings(&out);
     assert_identity(&acc, &vm, "VMAccessAgent");
     assert_eq!(acc.emu.vm_view(&vm).await["vmaccess_runs"], 1, "no rerun");
 }

@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     EphemeralResource,
     ListResource,
     Action,
+    Function,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::EphemeralResource => "ephemeral resource",
             Kind::ListResource => "list resource",
             Kind::Action => "action",
+            Kind::Function => "function",
         }
     }
 
@@ -41,6 +43,7 @@ impl Kind {
             Kind::EphemeralResource => "ephemeral resources",
             Kind::ListResource => "list resources",
             Kind::Action => "actions",
+            Kind::Function => "functions",
         }
     }
 }

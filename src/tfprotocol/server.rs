@@ -678,7 +678,7 @@ impl provider_server::Provider for ProtocolServer {
         ok(proto::call_function::Response {
             result: None,
             error: Some(proto::FunctionError {
-                text: format!("This provider has no functions; {name:?} does not exist."),
+                text: unknown(Kind::Function, &name, []).detail,
                 function_argument: None,
             }),
         })
