@@ -141,7 +141,7 @@ pub(crate) fn identity_of(
     let (Some(capability), Some(state)) = (res.identity(), state) else {
         return Ok(None);
     };
-    let Some(identity) = capability.from_state(state) else {
+    let Some(identity) = capability.identity_of_state(state) else {
         return Ok(None);
     };
     let ty = capability.schema().implied_type();

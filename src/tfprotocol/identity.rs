@@ -5,7 +5,7 @@
 //! A resource opts in by returning a [`ResourceIdentity`] from
 //! [`Resource::identity`](super::Resource::identity). The server computes
 //! the identity from the state in every Read, Plan, Apply and Import reply
-//! through [`ResourceIdentity::from_state`]; it never echoes what Terraform
+//! through [`ResourceIdentity::identity_of_state`]; it never echoes what Terraform
 //! sent, which is absent with older state or Terraform.
 
 use super::diagnostics::{Diagnostic, Diagnostics};
@@ -119,7 +119,7 @@ pub trait ResourceIdentity: Send + Sync {
     /// The identity of the object in `state`, derived from what the provider
     /// itself wrote there (its ID). `None` while that is not known yet (a
     /// planned create or replace).
-    fn from_state(&self, state: &Object) -> Option<Object>;
+    fn identity_of_state(&self, state: &Object) -> Option<Object>;
 
     /// An identity stored under an older identity schema `version`, in the
     /// current schema; `None` when the state held none (state written by

@@ -36,7 +36,7 @@ impl ResourceIdentity for ThingIdentity {
     fn schema(&self) -> &IdentitySchema {
         &self.0
     }
-    fn from_state(&self, state: &Object) -> Option<Object> {
+    fn identity_of_state(&self, state: &Object) -> Option<Object> {
         let name = state.get_string("id")?.strip_prefix("thing/")?;
         Some(Object::new().with("name", Value::string(name)))
     }

@@ -119,7 +119,7 @@ impl ResourceIdentity for VmAccessIdentity {
         &self.schema
     }
 
-    fn from_state(&self, state: &Object) -> Option<Object> {
+    fn identity_of_state(&self, state: &Object) -> Option<Object> {
         let id = ExtensionId::parse(state.get_string("id")?).ok()?;
         Some(of_extension(&id))
     }
@@ -226,7 +226,7 @@ mod tests {
             )
             .with("password", Value::string("Secret-Passw0rd!"))
             .with("username", Value::string("opsadmin"));
-        let identity = capability().from_state(&state).expect("an identity");
+        let identity = capability().identity_of_state(&state).expect("an identity");
         assert_eq!(
             identity,
             Object::new()
@@ -237,11 +237,11 @@ mod tests {
         );
         // Not known yet (a planned create) or not an extension ID: none.
         assert_eq!(
-            capability().from_state(&Object::new().with("id", Value::Unknown)),
+            capability().identity_of_state(&Object::new().with("id", Value::Unknown)),
             None
         );
         assert_eq!(
-            capability().from_state(&Object::new().with("id", Value::string("/x"))),
+            capability().identity_of_state(&Object::new().with("id", Value::string("/x"))),
             None
         );
     }
