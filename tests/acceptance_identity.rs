@@ -208,6 +208,67 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
     assert_eq!(acc.plan_exit_code(&[]), 0, "converged after the import");
 }
 
+/// `examples/resources/vm_access_reset/import-identity.tf` as the docs show
+/// it (VM `web01` in `rg-web`), with the provider and resource examples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_identity_example_adopts_the_vms_extension() {
+    require_identity_terraform();
+    let mut acc = Acceptance::start().await;
+    let sub = acc.emu.subscription_id().to_string();
+    acc.emu
+        .admin(
+            reqwest::Method::PUT,
+            &format!("vms/{sub}/rg-web/web01"),
+            Some(json!({"os_type": "Windows", "power_state": "running", "agent_ready": true,
+                        "accounts": [{"name": USER, "password": "Forgotten-Passw0rd!", "enabled": false}]})),
+        )
+        .await;
+    let vm = VirtualMachineId::new(sub, "rg-web", "web01");
+    acc.put_extension(
+        &vm,
+        "enablevmaccess",
+        json!({"settings": {"UserName": USER}}),
+    )
+    .await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "examples/provider/provider.tf",
+        "examples/resources/vm_access_reset/resource.tf",
+        "examples/resources/vm_access_reset/import-identity.tf",
+    ] {
+        let name = std::path::Path::new(file)
+            .file_name()
+            .unwrap()
+            .to_string_lossy();
+        let text = std::fs::read_to_string(root.join(file)).expect("read the example");
+        acc.tf.write(&name, &text);
+    }
+    acc.tf
+        .set_env("TF_VAR_virtual_machine_id", &vm.to_string())
+        .set_env("TF_VAR_admin_password", PW);
+    acc.run(&["validate", "-no-color"]).assert_success();
+    let plan = acc.plan_json(&[]);
+    let change = plan["resource_changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["address"] == "vm_access_reset.example"))
+        .unwrap_or_else(|| panic!("no change: {plan:#}"));
+    assert_eq!(
+        change["change"]["importing"]["identity"],
+        identity_of(&vm, "enablevmaccess"),
+        "{change:#}"
+    );
+    acc.apply();
+    assert!(
+        acc.emu.login(&vm, USER, PW).await,
+        "the example's password works"
+    );
+    assert_eq!(
+        acc.plan_exit_code(&[]),
+        0,
+        "settled after the import's apply"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_by_full_identity_and_show_json_after_create() {
     let (acc, vm) = setup().await;
