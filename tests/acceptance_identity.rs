@@ -3,7 +3,7 @@
 //! every test here first checks the version of the binary it was given
 //! (`TF_ACC_TERRAFORM_PATH`, else `terraform` on PATH) and fails, never
 //! skips, when it is older. The upgrade test also runs Terraform 1.11
-//! (`TF_ACC_TERRAFORM_OLD_PATH`, else `/usr/local/bin/terraform`).
+//! (`TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH).
 
 mod support;
 
@@ -59,16 +59,21 @@ fn require_identity_terraform() {
     );
 }
 
-/// Terraform 1.11 (no identity) for the state-upgrade test.
+/// Terraform 1.11 (no identity) for the state-upgrade test:
+/// `TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH (1.11.4 in CI).
 fn old_terraform() -> PathBuf {
     let binary = std::env::var_os("TF_ACC_TERRAFORM_OLD_PATH")
         .filter(|p| !p.is_empty())
-        .map_or_else(|| PathBuf::from("/usr/local/bin/terraform"), PathBuf::from);
-    assert!(
-        binary.is_file(),
-        "the state-upgrade test needs Terraform 1.11 at {} (set TF_ACC_TERRAFORM_OLD_PATH)",
-        binary.display()
-    );
+        .map(PathBuf::from)
+        .or_else(|| {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            std::env::split_paths(&path)
+                .map(|d| d.join("terraform"))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("the state-upgrade test needs Terraform 1.11: set TF_ACC_TERRAFORM_OLD_PATH")
+        });
     let (major, minor, text) = version_of(&binary);
     assert!(
         (major, minor) < (1, 12),
