@@ -7,7 +7,7 @@
 //!   (`Resource::identity`), [`Action`] (`Provider::actions`),
 //!   [`ListResource`] (`Provider::list_resources`);
 //! - [`server`]: the thin tonic adapter, helped by `codec`, `dispatch`,
-//!   `plan_rules`, `capabilities` and `upgrade`.
+//!   `plan_rules`, `capabilities`, `upgrade` and `streams`.
 
 pub mod action;
 mod capabilities;
@@ -23,6 +23,7 @@ pub mod provider;
 pub mod resource;
 pub mod schema;
 pub mod server;
+mod streams;
 #[cfg(test)]
 mod tests;
 pub mod timeouts;

@@ -1,28 +1,23 @@
 //! The tfplugin6 `Provider` service, a thin adapter: each RPC decodes its
 //! request ([`codec`](super::codec)), finds the object it names
 //! ([`dispatch`](super::dispatch)), calls it, and encodes the answer. Plan
-//! rules, capabilities and upgrades live in their own modules; nothing here
-//! knows about Azure.
+//! rules, capabilities, upgrades and the two event streams live in their own
+//! modules; nothing here knows about Azure.
 
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-use futures_util::{Stream, StreamExt};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::action::{self, ActionEvent};
-use super::codec::{decode_block, encode_block, encode_object};
+use super::codec::{decode_block, encode_block};
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
 use super::dispatch::{Kind, Registry, decode_identity, identity_of, unknown};
-use super::list::{ListRequest, ListResult, ListSink};
+use super::list::ListRequest;
 use super::proto::{self, provider_server};
 use super::provider::Provider;
 use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
 use super::value::Object;
-use super::{capabilities, plan_rules, upgrade};
+use super::{capabilities, plan_rules, streams, upgrade};
 
 pub struct ProtocolServer {
     provider: Arc<dyn Provider>,
@@ -85,7 +80,6 @@ impl ProtocolServer {
 pub const MAX_MESSAGE: usize = 256 << 20;
 
 type RpcResult<T> = Result<Response<T>, Status>;
-type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 fn ok<T>(t: T) -> RpcResult<T> {
     Ok(Response::new(t))
@@ -104,61 +98,6 @@ fn not_offered<T>(rpc: &str) -> RpcResult<T> {
     Err(Status::unimplemented(format!(
         "{rpc} is not offered by this provider"
     )))
-}
-
-/// A stream of exactly the given events.
-fn stream_of<T: Send + 'static>(events: Vec<T>) -> EventStream<T> {
-    Box::pin(futures_util::stream::iter(events.into_iter().map(Ok)))
-}
-
-/// The list stream's event for one result.
-fn list_event(
-    res: &dyn Resource,
-    result: ListResult,
-    include_resource_object: bool,
-) -> Result<proto::list_resource::Event, Diagnostics> {
-    let capability = res.identity().ok_or_else(|| {
-        Diagnostic::error(
-            "List resource without an identity",
-            format!(
-                "{:?} has no identity schema. This is a bug in the provider; please report it.",
-                res.type_name()
-            ),
-        )
-    })?;
-    let identity = capability.schema().complete(result.identity);
-    let identity = encode_object(Some(identity), &capability.schema().implied_type())?;
-    let resource_object = match result.resource_object {
-        Some(obj) if include_resource_object => Some(encode_block(Some(obj), &res.schema().block)?),
-        _ => None,
-    };
-    Ok(proto::list_resource::Event {
-        identity: Some(proto::ResourceIdentityData {
-            identity_data: Some(identity),
-        }),
-        display_name: result.display_name,
-        resource_object,
-        diagnostic: result.diagnostics.to_proto(),
-    })
-}
-
-fn list_error(diags: Diagnostics) -> proto::list_resource::Event {
-    proto::list_resource::Event {
-        diagnostic: diags.to_proto(),
-        ..Default::default()
-    }
-}
-
-fn action_event(event: ActionEvent) -> proto::invoke_action::Event {
-    use proto::invoke_action::event::{Completed, Progress, Type};
-    proto::invoke_action::Event {
-        r#type: Some(match event {
-            ActionEvent::Progress(message) => Type::Progress(Progress { message }),
-            ActionEvent::Completed(d) => Type::Completed(Completed {
-                diagnostics: d.to_proto(),
-            }),
-        }),
-    }
 }
 
 #[async_trait::async_trait]
@@ -581,7 +520,7 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    type ListResourceStream = EventStream<proto::list_resource::Event>;
+    type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
 
     /// Streams results as the list resource finds them. When Terraform has
     /// read `limit` results it cancels the call: tonic drops this stream,
@@ -602,43 +541,17 @@ impl provider_server::Provider for ProtocolServer {
             .unwrap_or_default();
             Ok::<_, Diagnostics>((list, res, config))
         })();
-        let (list, res, config) = match setup {
-            Ok(v) => v,
-            Err(d) => return ok(stream_of(vec![list_error(d)])),
-        };
-        let include = req.include_resource_object;
-        let request = ListRequest {
-            config,
-            include_resource_object: include,
-            limit: req.limit,
-        };
-        let (results_tx, mut results) = mpsc::channel(1);
-        let (events, events_rx) = mpsc::channel(1);
-        let listing =
-            tokio::spawn(async move { list.list(request, ListSink::new(results_tx)).await });
-        tokio::spawn(async move {
-            while let Some(result) = results.recv().await {
-                let (event, failed) = match list_event(res.as_ref(), result, include) {
-                    Ok(event) => (event, false),
-                    Err(d) => (list_error(d), true),
+        match setup {
+            Ok((list, res, config)) => {
+                let request = ListRequest {
+                    config,
+                    include_resource_object: req.include_resource_object,
+                    limit: req.limit,
                 };
-                if events.send(Ok(event)).await.is_err() || failed {
-                    // Dropping `results` tells the listing to stop.
-                    return;
-                }
+                ok(streams::list(list, res, request))
             }
-            let diags = listing.await.unwrap_or_else(|e| {
-                Diagnostic::error(
-                    "Listing failed",
-                    format!("The list resource stopped unexpectedly: {e}. This is a bug in the provider; please report it."),
-                )
-                .into()
-            });
-            if !diags.0.is_empty() {
-                let _ = events.send(Ok(list_error(diags))).await;
-            }
-        });
-        ok(Box::pin(ReceiverStream::new(events_rx)))
+            Err(d) => ok(streams::list_failed(d)),
+        }
     }
 
     async fn validate_list_resource_config(
@@ -698,7 +611,7 @@ impl provider_server::Provider for ProtocolServer {
         not_offered("ConfigureStateStore")
     }
 
-    type ReadStateBytesStream = EventStream<proto::read_state_bytes::Response>;
+    type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
 
     async fn read_state_bytes(
         &self,
@@ -764,7 +677,7 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    type InvokeActionStream = EventStream<proto::invoke_action::Event>;
+    type InvokeActionStream = streams::EventStream<proto::invoke_action::Event>;
 
     /// Progress events as the action sends them, then one completion.
     async fn invoke_action(
@@ -781,15 +694,10 @@ impl provider_server::Provider for ProtocolServer {
             .unwrap_or_default();
             Ok((action.clone(), config))
         });
-        let (action, config) = match setup {
-            Ok(v) => v,
-            Err(d) => return ok(stream_of(vec![action_event(ActionEvent::Completed(d))])),
-        };
-        let (events, rx) = mpsc::channel(16);
-        tokio::spawn(action::run(action, config, events));
-        ok(Box::pin(
-            ReceiverStream::new(rx).map(|e| Ok(action_event(e))),
-        ))
+        ok(match setup {
+            Ok((action, config)) => streams::invoke(action, config),
+            Err(d) => streams::invoke_failed(d),
+        })
     }
 
     async fn validate_action_config(
