@@ -210,6 +210,13 @@ impl TfDir {
         }
     }
 
+    /// Runs later commands with another terraform binary (tests that move
+    /// state between Terraform versions).
+    pub fn use_terraform(&mut self, binary: PathBuf) -> &mut TfDir {
+        self.terraform = binary;
+        self
+    }
+
     /// The working directory terraform runs in.
     pub fn work_dir(&self) -> PathBuf {
         self.root.path().join("work")
