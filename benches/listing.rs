@@ -47,8 +47,12 @@ async fn bench() {
     emu.admin(Method::POST, "fleet", Some(fleet.body.clone()))
         .await;
     let page_size = 50;
-    emu.admin(Method::POST, "listing", Some(json!({ "page_size": page_size })))
-        .await;
+    emu.admin(
+        Method::POST,
+        "listing",
+        Some(json!({ "page_size": page_size })),
+    )
+    .await;
     println!(
         "fleet: {} VMs in {GROUPS} resource groups ({} Windows, {} Linux), {} with a VMAccess extension; page size {page_size}",
         GROUPS * PER_GROUP,
@@ -56,7 +60,9 @@ async fn bench() {
         fleet.linux,
         fleet.with_vmaccess.len()
     );
-    println!("throttling: ARM subscription reads bucket {BURST}, refill {REFILL}/s; Compute HighCostGet and LowCostGet as documented");
+    println!(
+        "throttling: ARM subscription reads bucket {BURST}, refill {REFILL}/s; Compute HighCostGet and LowCostGet as documented"
+    );
     println!();
     let sub = emu.subscription_id().to_owned();
     let mut runs = Vec::new();
@@ -88,7 +94,8 @@ async fn bench() {
     );
     for run in runs {
         // Fresh buckets (a configure resets them) and a fresh request log for each run.
-        emu.set_config(json!({"throttling": {"enabled": true}})).await;
+        emu.set_config(json!({"throttling": {"enabled": true}}))
+            .await;
         emu.admin(Method::DELETE, "requests", None).await;
         let reader: Arc<dyn FleetReader> = Arc::new(emu.client());
         let started = Instant::now();
@@ -102,15 +109,27 @@ async fn bench() {
         let log = emu.requests().await;
         let arm: Vec<&Value> = log
             .iter()
-            .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/subscriptions/")))
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/subscriptions/"))
+            })
             .collect();
         let pages = arm
             .iter()
-            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/virtualMachines")))
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/virtualMachines"))
+            })
             .count();
         let extensions = arm
             .iter()
-            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/extensions")))
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/extensions"))
+            })
             .count();
         let throttled = arm.iter().filter(|r| r["status"] == 429).count();
         let reads = (arm.len() - throttled) as f64;
@@ -134,6 +153,10 @@ async fn bench() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!();
-    println!("pages/ext: ARM requests answered (list pages, extension lists), 429s included; 429s: answered 429 and retried by the pipeline");
-    println!("floor: (successful reads - {BURST}) / {REFILL} s, the least time ARM's subscription read budget allows from a full bucket");
+    println!(
+        "pages/ext: ARM requests answered (list pages, extension lists), 429s included; 429s: answered 429 and retried by the pipeline"
+    );
+    println!(
+        "floor: (successful reads - {BURST}) / {REFILL} s, the least time ARM's subscription read budget allows from a full bucket"
+    );
 }

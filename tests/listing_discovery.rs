@@ -17,7 +17,11 @@ use terraform_provider_vm::vmaccess::discovery::{
 };
 use tokio_util::sync::CancellationToken;
 
-async fn seeded(groups: usize, per_group: usize, page_size: usize) -> (AzureEmulator, fleet::Fleet) {
+async fn seeded(
+    groups: usize,
+    per_group: usize,
+    page_size: usize,
+) -> (AzureEmulator, fleet::Fleet) {
     let emu = AzureEmulator::start().await;
     let fleet = fleet::fleet(groups, per_group);
     emu.admin(Method::POST, "fleet", Some(fleet.body.clone()))
@@ -75,7 +79,11 @@ async fn pages_are_crossed_and_filters_applied() {
     let failed = items
         .iter()
         .filter_map(|i| i.as_ref().ok())
-        .filter(|vm| vm.vmaccess.as_ref().is_some_and(|v| v.provisioning_state == "Failed"))
+        .filter(|vm| {
+            vm.vmaccess
+                .as_ref()
+                .is_some_and(|v| v.provisioning_state == "Failed")
+        })
         .count();
     assert!(failed > 0, "Failed extensions are listed too");
 
@@ -84,10 +92,12 @@ async fn pages_are_crossed_and_filters_applied() {
     request.name_filters = vec!["VM-00?".into()];
     request.mode = DiscoveryMode::AllWindows;
     let items = collect(&emu, request).await;
-    let expected: Vec<(String, String)> = ["vm-000", "vm-001", "vm-002", "vm-004", "vm-005", "vm-006", "vm-008", "vm-009"]
-        .iter()
-        .map(|n| ("rg-01".to_owned(), (*n).to_owned()))
-        .collect();
+    let expected: Vec<(String, String)> = [
+        "vm-000", "vm-001", "vm-002", "vm-004", "vm-005", "vm-006", "vm-008", "vm-009",
+    ]
+    .iter()
+    .map(|n| ("rg-01".to_owned(), (*n).to_owned()))
+    .collect();
     assert_eq!(found(&items), expected);
 
     let mut request = DiscoveryRequest::new(&sub);
@@ -110,7 +120,8 @@ async fn an_unreadable_subscription_is_an_error_not_an_empty_list() {
     assert_eq!(items.len(), 1);
     let error = items[0].as_ref().expect_err("an error").to_string();
     assert!(
-        error.contains("11111111-1111-1111-1111-111111111111") && error.contains("SubscriptionNotFound"),
+        error.contains("11111111-1111-1111-1111-111111111111")
+            && error.contains("SubscriptionNotFound"),
         "{error}"
     );
 }
@@ -121,7 +132,8 @@ async fn an_unreadable_subscription_is_an_error_not_an_empty_list() {
 #[tokio::test]
 async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
     let (emu, fleet) = seeded(10, 100, 50).await;
-    emu.set_config(json!({"throttling": {"enabled": true}})).await;
+    emu.set_config(json!({"throttling": {"enabled": true}}))
+        .await;
     let items = collect(&emu, DiscoveryRequest::new(emu.subscription_id())).await;
     assert_eq!(found(&items).len(), fleet.with_vmaccess.len());
     assert_eq!(found(&items), fleet.with_vmaccess);
