@@ -153,13 +153,13 @@ pub enum DiscoveryError {
     List {
         scope: String,
         #[source]
-        source: AzureError,
+        source: Box<AzureError>,
     },
     #[error("cannot list the extensions of virtual machine {vm}: {source}")]
     Extensions {
         vm: String,
         #[source]
-        source: AzureError,
+        source: Box<AzureError>,
     },
     /// A listed VM whose ID is not a VM ID (ARM returned something unexpected).
     #[error("the list of {scope} returned a VM with an unusable ID {id:?}")]
@@ -289,11 +289,10 @@ impl Plan {
     /// Whether a listed VM deserves an extension read: not Linux, and Windows when every
     /// Windows VM is wanted (a VMAccessAgent extension proves Windows when the OS is unknown).
     fn wants(&self, os: Option<OsType>) -> bool {
-        match (self.mode, os) {
-            (_, Some(OsType::Linux)) => false,
-            (DiscoveryMode::AllWindows, None) => false,
-            _ => true,
-        }
+        !matches!(
+            (self.mode, os),
+            (_, Some(OsType::Linux)) | (DiscoveryMode::AllWindows, None)
+        )
     }
 }
 
@@ -434,7 +433,7 @@ impl Run {
         let scope = &self.plan.scopes[index];
         let page = result.map_err(|source| DiscoveryError::List {
             scope: scope.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         for vm in &page.vms {
             if let Some(candidate) = self.candidate(scope, vm)? {
@@ -477,7 +476,7 @@ impl Run {
             Err(source) => {
                 return Err(DiscoveryError::Extensions {
                     vm: id.to_string(),
-                    source,
+                    source: Box::new(source),
                 });
             }
         };
