@@ -2,8 +2,8 @@
 //!
 //! Layers, bottom up: `transport` (the one HTTPS client and its trust store), `credentials`
 //! (which Entra credential, token cache), `pipeline` (auth, retries, throttling, redacted
-//! logging — the only code that sends requests), `lro` (long-running operations), and
-//! `operations` (the [`ArmClient`] methods the resources call). `models`, `ids`, `error`,
+//! logging — the only code that sends requests), `lro` (long-running operations),
+//! `operations` (the [`ArmClient`] methods the resources call) and `listing` (its list operations). `models`, `ids`, `error`,
 //! `context` and `settings` are the types they exchange.
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
@@ -13,6 +13,7 @@ mod context;
 mod credentials;
 mod error;
 mod ids;
+mod listing;
 mod lro;
 mod models;
 mod operations;
@@ -24,6 +25,7 @@ pub use cloud::{CloudEndpoints, METADATA_API_VERSION};
 pub use context::OpContext;
 pub use error::{AzureError, CloudError, CloudErrorDetail, InnerError};
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
+pub use listing::{VmListScope, VmPage};
 pub use lro::{PendingOperation, PollPolicy};
 pub use models::{
     AgentStatus, ExtensionPut, InstanceViewStatus, OsType, VMACCESS_HANDLER, VMACCESS_PUBLISHER,

@@ -182,7 +182,11 @@ impl ArmClient {
     }
 
     /// `https://{arm}/{segments…}?api-version=…[&$expand=instanceView]`.
-    fn url(cloud: &CloudEndpoints, segments: &[&str], expand: bool) -> Result<Url, AzureError> {
+    pub(super) fn url(
+        cloud: &CloudEndpoints,
+        segments: &[&str],
+        expand: bool,
+    ) -> Result<Url, AzureError> {
         let mut url =
             Url::parse(&cloud.resource_manager).map_err(|e| AzureError::Configuration {
                 setting: "metadata_host",
@@ -211,7 +215,7 @@ impl ArmClient {
         Ok(url)
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,

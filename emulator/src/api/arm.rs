@@ -29,10 +29,10 @@ use crate::throttle::{Draw, Policy};
 
 /// A VM addressed by an ARM path.
 #[derive(Debug, Clone, Copy)]
-struct VmPath<'a> {
-    subscription: &'a str,
-    resource_group: &'a str,
-    name: &'a str,
+pub(super) struct VmPath<'a> {
+    pub(super) subscription: &'a str,
+    pub(super) resource_group: &'a str,
+    pub(super) name: &'a str,
 }
 
 impl VmPath<'_> {
@@ -45,7 +45,6 @@ impl VmPath<'_> {
 enum Route<'a> {
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
-    Extensions(VmPath<'a>),
     Extension(VmPath<'a>, &'a str),
     Operation { subscription: &'a str, id: &'a str },
 }
@@ -87,7 +86,6 @@ impl<'a> Route<'a> {
                 match rest {
                     [] => Some(Route::Vm(vm)),
                     ["instanceview"] => Some(Route::VmInstanceView(vm)),
-                    ["extensions"] => Some(Route::Extensions(vm)),
                     ["extensions", _] => Some(Route::Extension(vm, segments[9])),
                     _ => None,
                 }
@@ -98,10 +96,7 @@ impl<'a> Route<'a> {
 
     fn subscription(&self) -> &'a str {
         match self {
-            Route::Vm(vm)
-            | Route::VmInstanceView(vm)
-            | Route::Extensions(vm)
-            | Route::Extension(vm, _) => vm.subscription,
+            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => vm.subscription,
             Route::Operation { subscription, .. } => subscription,
         }
     }
@@ -128,7 +123,8 @@ pub async fn dispatch(
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let mut response = handle(&app, &method, uri.path(), &query, &headers, &body);
+    let mut response = super::listing::handle(&app, &method, uri.path(), &query, &headers)
+        .unwrap_or_else(|| handle(&app, &method, uri.path(), &query, &headers, &body));
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
@@ -160,37 +156,12 @@ fn handle(
     if let Some(response) = authenticate(app, headers) {
         return response;
     }
-    let api_version = match query.get("api-version") {
-        None => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            );
-        }
-        Some(v) if !looks_like_api_version(v) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidApiVersionParameter",
-                format!(
-                    "The api-version '{v}' is invalid. The supported versions are '2025-04-01'."
-                ),
-            );
-        }
-        Some(v) => v.as_str(),
+    let api_version = match api_version(query) {
+        Ok(v) => v,
+        Err(response) => return response,
     };
-    if !route
-        .subscription()
-        .eq_ignore_ascii_case(&app.config.subscription_id)
-    {
-        return arm_error(
-            StatusCode::NOT_FOUND,
-            "SubscriptionNotFound",
-            format!(
-                "The subscription '{}' could not be found.",
-                route.subscription()
-            ),
-        );
+    if let Some(response) = unknown_subscription(app, route.subscription()) {
+        return response;
     }
     let remaining = match throttle(app, method, &route) {
         Ok(remaining) => remaining,
@@ -210,9 +181,6 @@ fn handle(
     let mut response = match (&route, method.clone()) {
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
-        (Route::Extensions(vm), Method::GET) => {
-            list_extensions(app, vm, request.expand_instance_view)
-        }
         (Route::Extension(vm, name), Method::GET) => {
             get_extension(app, vm, name, request.expand_instance_view)
         }
@@ -230,13 +198,46 @@ fn handle(
             ),
         ),
     };
+    add_remaining(&mut response, &remaining);
+    response
+}
+
+/// The `x-ms-ratelimit-remaining-*` headers for the buckets a request drew from.
+pub(super) fn add_remaining(response: &mut Response, remaining: &[(Policy, u64)]) {
     for (policy, count) in remaining {
         let (name, prefix) = policy.header();
         if let Ok(value) = HeaderValue::from_str(&format!("{prefix}{count}")) {
             response.headers_mut().append(name, value);
         }
     }
-    response
+}
+
+/// The request's `api-version`, or ARM's 400 when it is missing or malformed.
+pub(super) fn api_version(query: &HashMap<String, String>) -> Result<&str, Response> {
+    match query.get("api-version") {
+        None => Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )),
+        Some(v) if !looks_like_api_version(v) => Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidApiVersionParameter",
+            format!("The api-version '{v}' is invalid. The supported versions are '2025-04-01'."),
+        )),
+        Some(v) => Ok(v.as_str()),
+    }
+}
+
+/// ARM's 404 for any subscription but the emulated one.
+pub(super) fn unknown_subscription(app: &AppState, subscription: &str) -> Option<Response> {
+    (!subscription.eq_ignore_ascii_case(&app.config.subscription_id)).then(|| {
+        arm_error(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            format!("The subscription '{subscription}' could not be found."),
+        )
+    })
 }
 
 fn looks_like_api_version(v: &str) -> bool {
@@ -254,7 +255,7 @@ fn looks_like_api_version(v: &str) -> bool {
 }
 
 /// `None` when the bearer token is valid, else ARM's 401.
-fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
     let check = lock(&app.identity).check(bearer(headers));
     let (code, message) = match check {
         TokenCheck::Valid => return None,
@@ -311,7 +312,16 @@ fn throttle(
         }
         _ => {}
     }
-    match lock(&app.throttle).draw(&wanted, Instant::now()) {
+    draw(app, route.subscription(), &wanted)
+}
+
+/// Takes a token from each wanted bucket; ARM's or Compute's 429 when one is empty.
+pub(super) fn draw(
+    app: &AppState,
+    subscription: &str,
+    wanted: &[(Policy, String)],
+) -> Result<Vec<(Policy, u64)>, Response> {
+    match lock(&app.throttle).draw(wanted, Instant::now()) {
         Draw::Allowed(remaining) => Ok(remaining),
         Draw::Throttled {
             policy,
@@ -330,8 +340,7 @@ fn throttle(
                         "SubscriptionRequestsThrottled",
                         format!(
                             "Number of '{kind}' requests for subscription '{}' actor '{}' exceeded. Please try again after '{retry_after_secs}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling",
-                            route.subscription(),
-                            app.config.client_id
+                            subscription, app.config.client_id
                         ),
                     )
                 }
@@ -371,7 +380,7 @@ fn resource_group_not_found(vm: &VmPath<'_>) -> Response {
 }
 
 /// The VM, or the 404 ARM answers for it.
-fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, Response> {
+pub(super) fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, Response> {
     world.vms.get(&vm.key()).ok_or_else(|| {
         if world.resource_group_exists(vm.subscription, vm.resource_group) {
             vm_not_found(vm)
@@ -409,7 +418,7 @@ fn status(code: &str, level: &str, display: &str, message: Option<&str>, with_ti
 }
 
 /// `VirtualMachine`, shaped like Azure's `VirtualMachine_Get_InstanceView` example.
-fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
+pub(super) fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
     let windows = vm.os_type == OsType::Windows;
     let os_disk = format!("{}_OsDisk_1", vm.name);
     let mut os_profile = json!({
@@ -539,21 +548,6 @@ fn vm_instance_view(vm: &Vm) -> Value {
         ),
     ]);
     view
-}
-
-fn list_extensions(app: &AppState, path: &VmPath<'_>, with_instance_view: bool) -> Response {
-    let world = app.world();
-    match find_vm(&world, path) {
-        Ok(vm) => {
-            let value: Vec<Value> = vm
-                .extensions
-                .values()
-                .map(|e| e.to_arm(vm, with_instance_view))
-                .collect();
-            json_response(StatusCode::OK, json!({"value": value}))
-        }
-        Err(response) => response,
-    }
 }
 
 fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {

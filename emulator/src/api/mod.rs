@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod arm;
 pub mod identity;
+pub mod listing;
 pub mod metadata;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(identity::managed_identity_token),
         )
         .merge(admin::routes())
+        .merge(listing::admin_routes())
         .fallback(arm::dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), front))
         .with_state(state)
