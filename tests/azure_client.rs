@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use azure_emulator::{AzureEmulator, LogCapture, ctx};
 use secrecy::SecretString;
 use serde_json::json;
+use terraform_provider_vm::azure::Setting;
 use terraform_provider_vm::azure::{
     ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType,
 };
-use terraform_provider_vm::azure::Setting;
 use terraform_provider_vm::resources::azure_diagnostics::diagnostic;
 use tokio_util::sync::CancellationToken;
 

@@ -99,7 +99,9 @@ async fn writes_are_paced_under_the_subscription_bucket() {
     let (fake, bucket) = arm(10.0, 10.0);
     let elapsed = writes(200, 30, &fake).await;
     let throttled = bucket.lock().map(|b| b.throttled).unwrap_or(usize::MAX);
-    println!("200 writes, parallelism 30, 10 writes/s: {elapsed:?} (floor 20 s), {throttled} throttled");
+    println!(
+        "200 writes, parallelism 30, 10 writes/s: {elapsed:?} (floor 20 s), {throttled} throttled"
+    );
     assert!(throttled <= 20, "{throttled} throttled");
     assert!(elapsed <= Duration::from_secs(23), "{elapsed:?}");
 }

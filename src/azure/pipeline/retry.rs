@@ -173,7 +173,8 @@ impl Policy for Retry {
         if let Some(poll) = &call.poll {
             let first = poll
                 .schedule
-                .gap(Duration::ZERO)
+                .first()
+                .saturating_sub(poll.accepted_at.elapsed())
                 .max(poll.retry_after.unwrap_or_default());
             op.sleep(first, &call.what)
                 .await
