@@ -1,9 +1,11 @@
 //! Azure Resource Manager client for the VMAccessAgent extension.
 //!
 //! Layers, bottom up: `transport` (the one HTTPS client and its trust store), `credentials`
-//! (which Entra credential, token cache), `pipeline` (auth, retries, throttling, redacted
-//! logging — the only code that sends requests), `lro` (long-running operations),
-//! `operations` (the [`ArmClient`] methods the resources call) and `listing` (its list operations). `models`, `ids`, `error`,
+//! (which Entra credential, token cache), `pipeline` (`azure_core` policies: request id,
+//! retries and polling, auth, redacted logging, the exchange — the only code that sends
+//! requests), `pacing` (the per-subscription write gate), `lro` (long-running operations),
+//! `operations` (the [`ArmClient`] methods the resources call) and `listing` (its list
+//! operations). `models`, `ids`, `error`,
 //! `context` and `settings` are the types they exchange.
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
@@ -17,6 +19,7 @@ mod listing;
 mod lro;
 mod models;
 mod operations;
+mod pacing;
 mod pipeline;
 mod settings;
 mod transport;
@@ -33,4 +36,4 @@ pub use models::{
 };
 pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
 pub use pipeline::{RetryPolicy, parse_retry_after};
-pub use settings::{AzureSettings, Environment};
+pub use settings::{AzureSettings, Environment, Setting};
