@@ -11,7 +11,9 @@ pub mod azure;
 pub mod plugin;
 pub mod provider;
 pub mod resources;
+mod runtime;
 pub mod tfprotocol;
+mod vmaccess;
 
 use std::sync::Arc;
 

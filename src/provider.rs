@@ -5,16 +5,16 @@
 //! on the first Azure call, so `validate` and empty plans never touch the
 //! network.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use crate::azure::{ArmClient, AzureError, AzureSettings, Environment, VirtualMachineId};
+use crate::azure::{AzureError, AzureSettings, Environment};
 use crate::resources::vm_access_reset::VmAccessReset;
+use crate::runtime::Runtime;
 use crate::tfprotocol::{
     Attribute, Block, Diagnostic, Diagnostics, Object, Provider, Resource, Schema,
 };
@@ -302,71 +302,20 @@ impl ResolvedSettings {
     }
 }
 
-/// What resources share: the resolved settings once configured, one Azure
-/// client (one connection pool, one token cache), per-VM locks, and the
-/// token StopProvider cancels.
-pub struct ProviderState {
-    pub settings: OnceLock<ResolvedSettings>,
-    pub stop: CancellationToken,
-    client: OnceLock<ArmClient>,
-    vm_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl ProviderState {
-    pub fn new(stop: CancellationToken) -> ProviderState {
-        ProviderState {
-            settings: OnceLock::new(),
-            stop,
-            client: OnceLock::new(),
-            vm_locks: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The shared client, built on first use. Building it makes no network
-    /// call; authentication happens on the first request.
-    pub fn client(&self) -> Result<ArmClient, AzureError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client.clone());
-        }
-        let settings = self
-            .settings
-            .get()
-            .ok_or_else(|| AzureError::Configuration {
-                setting: "provider",
-                env_var: "ARM_*",
-                message: "the provider was used before Terraform configured it".to_string(),
-            })?;
-        let client = ArmClient::new(settings.azure()?)?;
-        Ok(self.client.get_or_init(|| client).clone())
-    }
-
-    /// Serialises operations on one VM: it has a single VMAccess extension,
-    /// and Azure rejects concurrent changes. Different VMs run in parallel.
-    pub async fn lock_vm(&self, vm: &VirtualMachineId) -> tokio::sync::OwnedMutexGuard<()> {
-        let key = vm.to_string().to_ascii_lowercase();
-        let lock = match self.vm_locks.lock() {
-            Ok(mut locks) => locks.entry(key).or_default().clone(),
-            // The map holds no invariant a panic could break.
-            Err(poisoned) => poisoned.into_inner().entry(key).or_default().clone(),
-        };
-        lock.lock_owned().await
-    }
-}
-
 pub struct VmProvider {
     schema: Schema,
     resources: Vec<Arc<dyn Resource>>,
-    pub state: Arc<ProviderState>,
+    runtime: Arc<Runtime>,
 }
 
 impl VmProvider {
     pub fn new(stop: CancellationToken) -> VmProvider {
-        let state = Arc::new(ProviderState::new(stop));
-        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(state.clone()))];
+        let runtime = Arc::new(Runtime::new(stop));
+        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(runtime.clone()))];
         VmProvider {
             schema: schema(),
             resources,
-            state,
+            runtime,
         }
     }
 }
@@ -396,8 +345,15 @@ impl Provider for VmProvider {
         match resolve(config, |k| std::env::var(k).ok()) {
             Ok(settings) => {
                 tracing::debug!(terraform_version, settings = ?settings, "provider configured");
-                let _ = self.state.settings.set(settings);
-                Diagnostics::new()
+                match settings.azure() {
+                    Ok(azure) => {
+                        self.runtime.configure(azure);
+                        Diagnostics::new()
+                    }
+                    Err(e) => {
+                        Diagnostic::error("Invalid provider configuration", e.to_string()).into()
+                    }
+                }
             }
             Err(d) => d,
         }

@@ -10,20 +10,27 @@ use azure_emulator::{AzureEmulator, LogCapture, ctx};
 use secrecy::SecretString;
 use serde_json::json;
 use terraform_provider_vm::azure::{
-    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType,
+    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType, ProtectedSettings,
 };
 use tokio_util::sync::CancellationToken;
 
+/// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
     ExtensionPut {
         location: location.to_owned(),
+        publisher: VMACCESS.0.into(),
+        extension_type: VMACCESS.1.into(),
         type_handler_version: "2.4".into(),
         auto_upgrade_minor_version: true,
         force_update_tag: uuid::Uuid::new_v4().to_string(),
-        username: username.map(str::to_owned),
-        password: password.map(SecretString::from),
+        settings: username.map_or(json!({}), |u| json!({ "UserName": u })),
+        protected_settings: ProtectedSettings::new(
+            password.map_or(json!({}), |p| json!({ "Password": p })),
+        ),
     }
 }
+
+const VMACCESS: (&str, &str) = ("Microsoft.Compute", "VMAccessAgent");
 
 #[tokio::test]
 async fn custom_cloud_from_metadata_host_and_client_secret_token() {
@@ -181,7 +188,7 @@ async fn put_through_azure_async_operation_resets_the_password() {
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
-    assert_eq!(vm.vmaccess_extension_name(), None);
+    assert_eq!(vm.extension_name_of(VMACCESS.0, VMACCESS.1), None);
 
     let started = Instant::now();
     let op = client
@@ -207,12 +214,12 @@ async fn put_through_azure_async_operation_resets_the_password() {
         .await
         .expect("read")
         .expect("exists");
-    assert!(ext.is_vmaccess());
+    assert!(ext.is_of(VMACCESS.0, VMACCESS.1));
     assert_eq!(ext.settings["UserName"], "azureadmin");
     assert_eq!(ext.provisioning_state, "Succeeded");
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
     assert_eq!(
-        vm.vmaccess_extension_name().as_deref(),
+        vm.extension_name_of(VMACCESS.0, VMACCESS.1).as_deref(),
         Some("enablevmaccess")
     );
 }

@@ -1,70 +1,119 @@
-//! The one place Azure errors become Terraform diagnostics: a summary a
-//! human reads in a pipeline log, and a detail that says what to do.
+//! The one place Azure and engine errors become Terraform diagnostics: a summary a human reads in
+//! a pipeline log, and a detail that says what to do. Extension-specific wording comes from the
+//! engine's [`Kind`].
 
 use crate::azure::AzureError;
 use crate::tfprotocol::Diagnostic;
+use crate::vmaccess::{Kind, RunError, START_THE_VM};
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
-pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
-    let (summary, advice): (&str, &str) = match err {
+pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnostic {
+    let (summary, advice): (String, String) = match err {
         AzureError::Configuration { .. } => (
-            "Invalid provider configuration",
-            "Fix the provider setting named above.",
+            "Invalid provider configuration".into(),
+            "Fix the provider setting named above.".into(),
         ),
         AzureError::Authentication { .. } => (
-            "Authentication with Azure failed",
+            "Authentication with Azure failed".into(),
             "Check the credentials in the provider settings or ARM_* environment variables, and that the identity has at \
-             least Virtual Machine Contributor on the VM.",
+             least Virtual Machine Contributor on the VM."
+                .into(),
         ),
         AzureError::NotFound { .. } => (
-            "Not found in Azure",
-            "Check the ID, and that the provider's subscription is the VM's.",
+            "Not found in Azure".into(),
+            "Check the ID, and that the provider's subscription is the VM's.".into(),
         ),
-        AzureError::VmNotRunning { .. } => (
-            "The VM is not running",
-            "Extensions run inside the guest, so the VM must be running: start it (`az vm start`, `Start-AzVM` or the \
-             portal) and apply again.",
-        ),
+        AzureError::VmNotRunning { .. } => ("The VM is not running".into(), START_THE_VM.into()),
         AzureError::ExtensionFailed { .. } => (
-            "The VMAccess extension failed on the VM",
-            "The extension's own message is above. VMAccess does not support domain controllers; a password the VM's policy \
-             refuses (length, complexity, history) needs another password; an agent that does not report needs the VM agent \
-             running with outbound access to Azure. Fix the cause and apply again: the resource reruns.",
+            format!("The {} extension failed on the VM", kind.label),
+            format!(
+                "The extension's own message is above. {} Fix the cause and apply again: the resource reruns.",
+                kind.failure_advice
+            ),
         ),
         AzureError::Throttled { .. } => (
-            "Azure is throttling requests",
-            "Azure asked to wait longer than this operation's timeout. Retry later, lower -parallelism, or raise the timeout.",
+            "Azure is throttling requests".into(),
+            "Azure asked to wait longer than this operation's timeout. Retry later, lower -parallelism, or raise the timeout."
+                .into(),
         ),
         AzureError::DeadlineExceeded { .. } => (
-            "Timed out",
+            "Timed out".into(),
             "Azure may still be running the operation. Raise the resource's `timeouts` if the VM is slow; the next apply \
-             checks the extension and reruns it if needed.",
+             checks the extension and reruns it if needed."
+                .into(),
         ),
         AzureError::Cancelled => (
-            "Interrupted",
-            "The operation was interrupted. Azure may still be running it; the next apply checks and reruns if needed.",
+            "Interrupted".into(),
+            "The operation was interrupted. Azure may still be running it; the next apply checks and reruns if needed."
+                .into(),
         ),
         AzureError::Transport { .. } => (
-            "Could not reach Azure",
-            "Check network access to Azure (proxy, firewall), and SSL_CERT_FILE for private certificate authorities.",
+            "Could not reach Azure".into(),
+            "Check network access to Azure (proxy, firewall), and SSL_CERT_FILE for private certificate authorities."
+                .into(),
         ),
         AzureError::Conflict { .. } => (
-            "Azure reported a conflict",
-            "Another operation is changing the VM. Wait for it to finish and apply again.",
+            "Azure reported a conflict".into(),
+            "Another operation is changing the VM. Wait for it to finish and apply again.".into(),
         ),
         AzureError::Api {
             inner_code: Some(code),
             ..
         } if code == "MultipleExtensionsPerHandlerNotAllowed" => (
-            "The VM already has a VMAccess extension",
-            "A VM can have only one VMAccessAgent extension. Leave `extension_name` unset to reuse the existing one, or remove \
-             the other extension first.",
+            format!("The VM already has a {} extension", kind.label),
+            format!(
+                "A VM can have only one {} extension. Leave `extension_name` unset to reuse the existing one, or remove \
+                 the other extension first.",
+                kind.extension_type
+            ),
         ),
-        AzureError::Api { .. } => ("Azure rejected the request", "See Azure's message above."),
+        AzureError::Api { .. } => (
+            "Azure rejected the request".into(),
+            "See Azure's message above.".into(),
+        ),
         AzureError::UnexpectedResponse { .. } => (
-            "Unexpected response from Azure",
-            "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output.",
+            "Unexpected response from Azure".into(),
+            "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output."
+                .into(),
         ),
     };
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
+}
+
+/// Why a run stopped before anything was sent, with the fix, on the attribute to change.
+pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic {
+    let vm_attr = "virtual_machine_id";
+    match err {
+        RunError::VmNotFound { vm } => Diagnostic::error(
+            "Virtual machine not found",
+            format!("No VM exists at {vm}. Check `virtual_machine_id`, and that the provider's subscription is the VM's."),
+        )
+        .at_attr(vm_attr),
+        RunError::WrongOs { kind, .. } => Diagnostic::error(
+            format!("Not a {:?} VM", kind.os),
+            format!("{err}. {}", kind.other_os_hint),
+        )
+        .at_attr(vm_attr),
+        RunError::NotRunning { .. } => {
+            Diagnostic::error("The VM is not running", format!("{err}. {START_THE_VM}"))
+                .at_attr(vm_attr)
+        }
+        RunError::AgentNotReady { .. } => Diagnostic::error(
+            "The VM agent is not ready",
+            format!(
+                "{err}. {} needs a running agent that can reach Azure: check that the {} service runs and has outbound \
+                 access to Azure, or let a new VM finish booting, then apply again.",
+                kind.label, kind.agent_service
+            ),
+        )
+        .at_attr(vm_attr),
+        RunError::NameTaken { existing, kind, .. } => Diagnostic::error(
+            format!("The VM already has a {} extension under another name", kind.label),
+            format!(
+                "{err}. Remove `extension_name` (or set it to {existing:?}) to reuse it, or delete that extension first."
+            ),
+        )
+        .at_attr("extension_name"),
+        RunError::Azure(e) => diagnostic(e, doing, kind).at_attr(vm_attr),
+    }
 }
