@@ -8,53 +8,13 @@ use crate::vmaccess::{Kind, RunError, START_THE_VM};
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
 pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnostic {
-    let (summary, advice): (String, String) = match err {
-        AzureError::Configuration { .. } => (
-            "Invalid provider configuration".into(),
-            "Fix the provider setting named above.".into(),
-        ),
-        AzureError::Authentication { .. } => (
-            "Authentication with Azure failed".into(),
-            "Check the credentials in the provider settings or ARM_* environment variables, and that the identity has at \
-             least Virtual Machine Contributor on the VM."
-                .into(),
-        ),
-        AzureError::NotFound { .. } => (
-            "Not found in Azure".into(),
-            "Check the ID, and that the provider's subscription is the VM's.".into(),
-        ),
-        AzureError::VmNotRunning { .. } => ("The VM is not running".into(), START_THE_VM.into()),
+    let (summary, advice) = match err {
         AzureError::ExtensionFailed { .. } => (
             format!("The {} extension failed on the VM", kind.label),
             format!(
                 "The extension's own message is above. {} Fix the cause and apply again: the resource reruns.",
                 kind.failure_advice
             ),
-        ),
-        AzureError::Throttled { .. } => (
-            "Azure is throttling requests".into(),
-            "Azure asked to wait longer than this operation's timeout. Retry later, lower -parallelism, or raise the timeout."
-                .into(),
-        ),
-        AzureError::DeadlineExceeded { .. } => (
-            "Timed out".into(),
-            "Azure may still be running the operation. Raise the resource's `timeouts` if the VM is slow; the next apply \
-             checks the extension and reruns it if needed."
-                .into(),
-        ),
-        AzureError::Cancelled => (
-            "Interrupted".into(),
-            "The operation was interrupted. Azure may still be running it; the next apply checks and reruns if needed."
-                .into(),
-        ),
-        AzureError::Transport { .. } => (
-            "Could not reach Azure".into(),
-            "Check network access to Azure (proxy, firewall), and SSL_CERT_FILE for private certificate authorities."
-                .into(),
-        ),
-        AzureError::Conflict { .. } => (
-            "Azure reported a conflict".into(),
-            "Another operation is changing the VM. Wait for it to finish and apply again.".into(),
         ),
         AzureError::Api {
             inner_code: Some(code),
@@ -67,17 +27,60 @@ pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnost
                 kind.extension_type
             ),
         ),
-        AzureError::Api { .. } => (
-            "Azure rejected the request".into(),
-            "See Azure's message above.".into(),
-        ),
-        AzureError::UnexpectedResponse { .. } => (
-            "Unexpected response from Azure".into(),
-            "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output."
-                .into(),
-        ),
+        _ => {
+            let (summary, advice) = general(err);
+            (summary.to_string(), advice.to_string())
+        }
     };
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
+}
+
+/// Summary and advice for errors whose wording does not depend on the extension.
+fn general(err: &AzureError) -> (&'static str, &'static str) {
+    match err {
+        AzureError::Configuration { .. } => (
+            "Invalid provider configuration",
+            "Fix the provider setting named above.",
+        ),
+        AzureError::Authentication { .. } => (
+            "Authentication with Azure failed",
+            "Check the credentials in the provider settings or ARM_* environment variables, and that the identity has at \
+             least Virtual Machine Contributor on the VM.",
+        ),
+        AzureError::NotFound { .. } => (
+            "Not found in Azure",
+            "Check the ID, and that the provider's subscription is the VM's.",
+        ),
+        AzureError::VmNotRunning { .. } => ("The VM is not running", START_THE_VM),
+        AzureError::Throttled { .. } => (
+            "Azure is throttling requests",
+            "Azure asked to wait longer than this operation's timeout. Retry later, lower -parallelism, or raise the timeout.",
+        ),
+        AzureError::DeadlineExceeded { .. } => (
+            "Timed out",
+            "Azure may still be running the operation. Raise the resource's `timeouts` if the VM is slow; the next apply \
+             checks the extension and reruns it if needed.",
+        ),
+        AzureError::Cancelled => (
+            "Interrupted",
+            "The operation was interrupted. Azure may still be running it; the next apply checks and reruns if needed.",
+        ),
+        AzureError::Transport { .. } => (
+            "Could not reach Azure",
+            "Check network access to Azure (proxy, firewall), and SSL_CERT_FILE for private certificate authorities.",
+        ),
+        AzureError::Conflict { .. } => (
+            "Azure reported a conflict",
+            "Another operation is changing the VM. Wait for it to finish and apply again.",
+        ),
+        AzureError::ExtensionFailed { .. } | AzureError::Api { .. } => {
+            ("Azure rejected the request", "See Azure's message above.")
+        }
+        AzureError::UnexpectedResponse { .. } => (
+            "Unexpected response from Azure",
+            "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output.",
+        ),
+    }
 }
 
 /// Why a run stopped before anything was sent, with the fix, on the attribute to change.

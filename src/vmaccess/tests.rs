@@ -310,42 +310,45 @@ async fn existing_extension_under_another_name_is_adopted() {
     assert_eq!(result.unwrap().adopted, None);
 }
 
+/// The outcome of a run on a ready VM whose PUT fails with `err`, and the last progress report.
+async fn put_failing_with(err: AzureError) -> (Outcome, Option<Progress>) {
+    let (engine, fake) = over(FakeArm::with_vm(ready_vm()).put_fails(err));
+    let (result, mut progress) = run(&engine, NameChoice::Choose(None), &ctx()).await;
+    assert!(fake.puts().is_empty());
+    (result.unwrap().outcome, progress.pop())
+}
+
 #[tokio::test]
 async fn failure_before_the_put_is_sent_is_not_started() {
-    let (engine, _) = over(FakeArm::with_vm(ready_vm()).put_fails(
-        AzureError::UnexpectedResponse {
-            status: 0,
-            detail: "cannot encode the extension body".into(),
-        },
-    ));
-    let (result, _) = run(&engine, NameChoice::Choose(None), &ctx()).await;
-    assert!(matches!(result.unwrap().outcome, Outcome::NotStarted(_)));
+    let encode = AzureError::UnexpectedResponse {
+        status: 0,
+        detail: "cannot encode the extension body".into(),
+    };
+    let (outcome, _) = put_failing_with(encode).await;
+    assert!(matches!(outcome, Outcome::NotStarted(_)));
 }
 
 #[tokio::test]
 async fn lost_connection_on_the_put_leaves_the_outcome_unknown() {
-    let (engine, _) = over(
-        FakeArm::with_vm(ready_vm()).put_fails(AzureError::Transport {
-            message: "connection reset".into(),
-        }),
-    );
-    let (result, _) = run(&engine, NameChoice::Choose(None), &ctx()).await;
+    let reset = AzureError::Transport {
+        message: "connection reset".into(),
+    };
+    let (outcome, _) = put_failing_with(reset).await;
     assert!(matches!(
-        result.unwrap().outcome,
+        outcome,
         Outcome::Unknown(AzureError::Transport { .. })
     ));
 }
 
 #[tokio::test]
 async fn conflict_from_a_concurrent_run_is_not_started() {
-    let (engine, _) = over(FakeArm::with_vm(ready_vm()).put_fails(conflict()));
-    let (result, progress) = run(&engine, NameChoice::Choose(None), &ctx()).await;
+    let (outcome, last) = put_failing_with(conflict()).await;
     assert!(matches!(
-        result.unwrap().outcome,
+        outcome,
         Outcome::NotStarted(AzureError::Conflict { .. })
     ));
     assert!(matches!(
-        progress.last(),
+        last,
         Some(Progress::Finished {
             outcome: "not started",
             ..
@@ -355,14 +358,12 @@ async fn conflict_from_a_concurrent_run_is_not_started() {
 
 #[tokio::test]
 async fn vm_stopped_between_the_check_and_the_put_is_not_started() {
-    let (engine, _) = over(
-        FakeArm::with_vm(ready_vm()).put_fails(AzureError::VmNotRunning {
-            message: "The VM is deallocated.".into(),
-        }),
-    );
-    let (result, _) = run(&engine, NameChoice::Choose(None), &ctx()).await;
+    let stopped = AzureError::VmNotRunning {
+        message: "The VM is deallocated.".into(),
+    };
+    let (outcome, _) = put_failing_with(stopped).await;
     assert!(matches!(
-        result.unwrap().outcome,
+        outcome,
         Outcome::NotStarted(AzureError::VmNotRunning { .. })
     ));
 }

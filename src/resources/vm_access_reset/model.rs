@@ -134,24 +134,21 @@ impl Timeouts {
 
     /// From a resource's `timeouts` block, defaults where unset; every bad value is named.
     pub(crate) fn from_object(resource: &Object) -> Result<Timeouts, Diagnostics> {
-        let mut diags = Diagnostics::new();
-        let mut get = |op: Operation, default: Duration| {
+        let mut bad = Diagnostics::new();
+        let [create, read, update, delete] = Timeouts::DEFAULT.table().map(|(op, default)| {
             timeouts::get(resource, op, default).unwrap_or_else(|d| {
-                diags.push(d);
+                bad.push(d);
                 default
             })
-        };
-        let d = Timeouts::DEFAULT;
-        let parsed = Timeouts {
-            create: get(Operation::Create, d.create),
-            read: get(Operation::Read, d.read),
-            update: get(Operation::Update, d.update),
-            delete: get(Operation::Delete, d.delete),
-        };
-        if diags.has_errors() {
-            Err(diags)
-        } else {
-            Ok(parsed)
+        });
+        match bad.0.is_empty() {
+            true => Ok(Timeouts {
+                create,
+                read,
+                update,
+                delete,
+            }),
+            false => Err(bad),
         }
     }
 }
@@ -173,24 +170,14 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_every_known_value() {
-        let state = Object::new()
-            .with("id", Value::string("/x/extensions/VMAccessAgent"))
-            .with("virtual_machine_id", Value::string("/x"))
-            .with("username", Value::string("ops"))
+        let state = super::super::plan::tests::prior()
             .with("password", Value::string("Pw-123456789!"))
             .with("password_wo", Value::Null)
-            .with("password_wo_version", Value::int(3))
             .with(
                 "triggers",
                 Value::Map([("k".to_string(), Value::string("v"))].into()),
             )
             .with("extension_name", Value::string("VMAccessAgent"))
-            .with("type_handler_version", Value::string("2.4"))
-            .with("auto_upgrade_minor_version", Value::Bool(true))
-            .with("remove_extension_on_destroy", Value::Bool(false))
-            .with("force_update_tag", Value::string("tag"))
-            .with("provisioning_state", Value::string("Succeeded"))
-            .with("last_run_at", Value::string("2026-11-30T00:00:00Z"))
             .with(
                 "timeouts",
                 Object::new().with("create", Value::string("1h")).into(),
