@@ -62,7 +62,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Outcome::Succeeded => "succeeded",
             Outcome::Failed(_) => "failed",

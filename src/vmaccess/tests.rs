@@ -318,54 +318,43 @@ async fn put_failing_with(err: AzureError) -> (Outcome, Option<Progress>) {
     (result.unwrap().outcome, progress.pop())
 }
 
+/// A failed PUT: failed before anything was sent (status 0: encoding the body), lost
+/// connection, 409 from a concurrent run, VM stopped between the check and the PUT.
 #[tokio::test]
-async fn failure_before_the_put_is_sent_is_not_started() {
-    let encode = AzureError::UnexpectedResponse {
-        status: 0,
-        detail: "cannot encode the extension body".into(),
-    };
-    let (outcome, _) = put_failing_with(encode).await;
-    assert!(matches!(outcome, Outcome::NotStarted(_)));
-}
-
-#[tokio::test]
-async fn lost_connection_on_the_put_leaves_the_outcome_unknown() {
-    let reset = AzureError::Transport {
-        message: "connection reset".into(),
-    };
-    let (outcome, _) = put_failing_with(reset).await;
-    assert!(matches!(
-        outcome,
-        Outcome::Unknown(AzureError::Transport { .. })
-    ));
-}
-
-#[tokio::test]
-async fn conflict_from_a_concurrent_run_is_not_started() {
-    let (outcome, last) = put_failing_with(conflict()).await;
-    assert!(matches!(
-        outcome,
-        Outcome::NotStarted(AzureError::Conflict { .. })
-    ));
-    assert!(matches!(
-        last,
-        Some(Progress::Finished {
-            outcome: "not started",
-            ..
-        })
-    ));
-}
-
-#[tokio::test]
-async fn vm_stopped_between_the_check_and_the_put_is_not_started() {
-    let stopped = AzureError::VmNotRunning {
-        message: "The VM is deallocated.".into(),
-    };
-    let (outcome, _) = put_failing_with(stopped).await;
-    assert!(matches!(
-        outcome,
-        Outcome::NotStarted(AzureError::VmNotRunning { .. })
-    ));
+async fn failed_put_is_not_started_unless_azure_may_have_received_it() {
+    let cases: [(&str, AzureError, &str); 4] = [
+        (
+            "failed before sending",
+            AzureError::UnexpectedResponse {
+                status: 0,
+                detail: "cannot encode the extension body".into(),
+            },
+            "not started",
+        ),
+        (
+            "lost connection",
+            AzureError::Transport {
+                message: "connection reset".into(),
+            },
+            "unknown",
+        ),
+        ("concurrent run", conflict(), "not started"),
+        (
+            "VM stopped after the check",
+            AzureError::VmNotRunning {
+                message: "The VM is deallocated.".into(),
+            },
+            "not started",
+        ),
+    ];
+    for (case, err, expected) in cases {
+        let (outcome, last) = put_failing_with(err).await;
+        assert_eq!(outcome.label(), expected, "{case}: {outcome:?}");
+        assert!(
+            matches!(last, Some(Progress::Finished { outcome, .. }) if outcome == expected),
+            "{case}"
+        );
+    }
 }
 
 #[tokio::test]
