@@ -33,6 +33,11 @@ impl Runtime {
         let _ = self.settings.set(settings);
     }
 
+    /// The provider's subscription, once configured.
+    pub(crate) fn subscription_id(&self) -> Option<String> {
+        self.settings.get()?.subscription_id.clone()
+    }
+
     /// An operation's deadline, cancelled by StopProvider.
     pub(crate) fn context(&self, timeout: Duration) -> OpContext {
         OpContext::new(timeout, self.stop.child_token())

@@ -18,13 +18,14 @@ use crate::runtime::Runtime;
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
     ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
-    Resource, Schema, StateResponse, Type, Value,
+    Resource, ResourceIdentity, Schema, StateResponse, Type, Value,
 };
 use crate::vmaccess::{
     AccountReset, Engine, ExtensionKind, Lookup, NameChoice, Outcome, Progress, Removal,
     RunRequest, WindowsVmAccess,
 };
 
+pub mod identity;
 mod model;
 mod plan;
 mod private;
@@ -41,6 +42,7 @@ pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table
 
 pub struct VmAccessReset {
     schema: Schema,
+    identity: identity::VmAccessIdentity,
     runtime: Arc<Runtime>,
 }
 
@@ -48,6 +50,7 @@ impl VmAccessReset {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessReset {
         VmAccessReset {
             schema: schema(),
+            identity: identity::VmAccessIdentity::new(runtime.clone()),
             runtime,
         }
     }
@@ -269,6 +272,10 @@ impl Resource for VmAccessReset {
 
     async fn import(&self, id: &str) -> StateResponse {
         self.adopt(id).await
+    }
+
+    fn identity(&self) -> Option<&dyn ResourceIdentity> {
+        Some(&self.identity)
     }
 }
 
