@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use wildmatch::WildMatch;
 
+use super::{ExtensionKind, WindowsVmAccess};
 use crate::azure::{
     ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
     VmListScope, VmPage,
@@ -482,11 +483,11 @@ impl Run {
         };
         let vmaccess = extensions
             .iter()
-            .find(|e| e.is_vmaccess())
+            .find(|e| WindowsVmAccess::KIND.matches(e))
             .map(|e| VmAccessExtension {
                 name: e.name.clone(),
                 provisioning_state: e.provisioning_state.clone(),
-                username: last_username(&e.settings),
+                username: WindowsVmAccess::username(&e.settings),
             });
         let found = match (self.plan.mode, &vmaccess, os) {
             (DiscoveryMode::WithVmAccess, None, _) => return Ok(()),
@@ -503,19 +504,6 @@ impl Run {
         }
         Ok(())
     }
-}
-
-/// `UserName` (as PowerShell and the CLI send it; the docs write `username`) from the public
-/// settings; `None` when absent or empty (a Remote Desktop–only run sends `{}`).
-fn last_username(settings: &serde_json::Value) -> Option<String> {
-    settings
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("username"))
-        .and_then(|(_, v)| v.as_str())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]
