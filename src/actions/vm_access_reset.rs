@@ -8,7 +8,7 @@
 //! work is the engine's (`crate::vmaccess`), the same one the resource uses.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use tokio::sync::mpsc;
@@ -260,9 +260,10 @@ impl Action for VmAccessResetAction {
         };
         // The engine reports synchronously; a forwarder sends its reports on, in order.
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let started = Instant::now();
         let run = async move {
             let report = move |p: RunProgress| {
-                let _ = tx.send(describe(&p, &what));
+                let _ = tx.send(describe(&p, &what, started.elapsed()));
             };
             engine
                 .run::<Kind>(request, &ctx, &report)
@@ -328,8 +329,12 @@ impl Action for VmAccessResetAction {
     }
 }
 
-/// One line of progress for the terminal.
-fn describe(progress: &RunProgress, what: &str) -> String {
+/// One line of progress for the terminal; `elapsed` is the time since the action started.
+fn describe(progress: &RunProgress, what: &str, elapsed: Duration) -> String {
+    let elapsed = match elapsed.as_secs() {
+        0..60 => format!("{:.1}s", elapsed.as_secs_f64()),
+        secs => format_duration(Duration::from_secs(secs)),
+    };
     match progress {
         RunProgress::VmChecked { vm } => {
             format!("VM {vm:?} is a running Windows VM and its agent is ready")
@@ -343,13 +348,15 @@ fn describe(progress: &RunProgress, what: &str) -> String {
             "Setting extension {:?} ({handler} {handler_version}, forceUpdateTag {tag}) to {what}",
             extension.rsplit('/').next().unwrap_or(extension)
         ),
-        RunProgress::Running { elapsed } => format!(
-            "Azure is still running the extension: operation InProgress, {} elapsed",
-            format_duration(Duration::from_secs(elapsed.as_secs()))
-        ),
+        RunProgress::Accepted => {
+            "Azure accepted the extension: operation InProgress, waiting for it to finish".to_string()
+        }
+        RunProgress::Running { .. } => {
+            format!("Azure is still running the extension: operation InProgress, {elapsed} elapsed")
+        }
         RunProgress::Finished { outcome, status } => match status {
-            Some(message) => format!("Extension run {outcome}: {message}"),
-            None => format!("Extension run {outcome}"),
+            Some(message) => format!("Extension run {outcome} after {elapsed}: {message}"),
+            None => format!("Extension run {outcome} after {elapsed}"),
         },
     }
 }
