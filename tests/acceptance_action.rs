@@ -13,7 +13,8 @@ use terraform_provider_vm::azure::VirtualMachineId;
 const USER: &str = "opsadmin";
 const PW: &str = "Break-Glass-Passw0rd!2026";
 
-const PW_VAR: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+const PW_VAR: &str =
+    "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
 
 /// The examples the docs embed, used here as written.
 const ACTION_TF: &str = "examples/actions/vm_access_reset/action.tf";
@@ -34,7 +35,10 @@ fn write_examples(acc: &Acceptance, files: &[&str]) {
 
 /// The example's variables, set as a pipeline sets them.
 fn example_vars<'a>(vm: &'a str, pw: &'a str) -> [(&'static str, &'a str); 2] {
-    [("TF_VAR_virtual_machine_id", vm), ("TF_VAR_breakglass_password", pw)]
+    [
+        ("TF_VAR_virtual_machine_id", vm),
+        ("TF_VAR_breakglass_password", pw),
+    ]
 }
 
 async fn start() -> Acceptance {
@@ -61,7 +65,13 @@ fn reset_password(name: &str, vm: &VirtualMachineId) -> String {
 fn invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     let target = format!("-invoke=action.vm_access_reset.{name}");
     acc.run_with_env(
-        &["apply", &target, "-auto-approve", "-no-color", "-input=false"],
+        &[
+            "apply",
+            &target,
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+        ],
         env,
     )
 }
@@ -77,7 +87,10 @@ fn all_output(out: &TfOutput) -> String {
 
 /// Both streams with whitespace runs as one space: Terraform wraps diagnostics.
 fn squashed(out: &TfOutput) -> String {
-    all_output(out).split_whitespace().collect::<Vec<_>>().join(" ")
+    all_output(out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The action's progress messages in `out`, in order. Terraform prints each as
@@ -97,7 +110,12 @@ fn assert_in_order(lines: &[String], needles: &[&str]) {
         let found = lines[from..]
             .iter()
             .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle:?} not found after line {from} in:\n{}", lines.join("\n")));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{needle:?} not found after line {from} in:\n{}",
+                    lines.join("\n")
+                )
+            });
         from += found + 1;
     }
 }
@@ -151,7 +169,10 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
     let resources = &state["values"]["root_module"]["resources"];
     assert!(resources.is_null() || *resources == json!([]), "{state:#}");
     let trace = std::fs::read_to_string(&log).expect("the TF_LOG_PATH file");
-    assert!(trace.contains("InvokeAction"), "the trace log shows no InvokeAction");
+    assert!(
+        trace.contains("InvokeAction"),
+        "the trace log shows no InvokeAction"
+    );
     for (what, text) in [
         ("CLI output", all_output(&out)),
         ("TF_LOG=trace log", trace),
@@ -182,7 +203,9 @@ async fn ephemeral_password_is_absent_from_the_plan_file() {
     shown.assert_success();
     let json = shown.json();
     assert!(
-        json["action_invocations"].to_string().contains("action.vm_access_reset.breakglass"),
+        json["action_invocations"]
+            .to_string()
+            .contains("action.vm_access_reset.breakglass"),
         "{json:#}"
     );
     let raw = std::fs::read(acc.tf.work_dir().join("tfplan")).expect("the plan file");
@@ -202,15 +225,21 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
     let acc = start().await;
     let vm = acc.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
-    acc.patch_vm(&vm, json!({"rdp_enabled": false, "rdp_firewall_rule": false}))
-        .await;
+    acc.patch_vm(
+        &vm,
+        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
+    )
+    .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
 
     let out = invoke(&acc, "rdp", &example_vars(&vm_text, PW));
     out.assert_success();
     assert_in_order(
         &progress_lines(&out),
-        &["to reset the Remote Desktop configuration", "Extension run succeeded"],
+        &[
+            "to reset the Remote Desktop configuration",
+            "Extension run succeeded",
+        ],
     );
     let view = acc.emu.vm_view(&vm).await;
     assert_eq!(view["rdp_enabled"], true, "{view:#}");
@@ -224,10 +253,14 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
 async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let acc = start().await;
     let stopped = acc.seed_locked_out_vm("stopped").await;
-    acc.patch_vm(&stopped, json!({"power_state": "stopped"})).await;
+    acc.patch_vm(&stopped, json!({"power_state": "stopped"}))
+        .await;
     let linux = acc
         .emu
-        .seed_vm("linux", json!({"os_type": "Linux", "power_state": "running"}))
+        .seed_vm(
+            "linux",
+            json!({"os_type": "Linux", "power_state": "running"}),
+        )
         .await;
     let no_agent = acc.seed_locked_out_vm("noagent").await;
     acc.patch_vm(&no_agent, json!({"agent_ready": false})).await;
@@ -247,18 +280,34 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     for (name, _, summary) in cases {
         // PlanAction alone reports it.
         let plan = acc.run_with_env(
-            &["plan", &format!("-invoke=action.vm_access_reset.{name}"), "-no-color", "-input=false"],
+            &[
+                "plan",
+                &format!("-invoke=action.vm_access_reset.{name}"),
+                "-no-color",
+                "-input=false",
+            ],
             &[("TF_VAR_pw", PW)],
         );
         plan.assert_failure();
-        assert!(plan.stderr.contains(&format!("Error: {summary}")), "{name}:\n{plan}");
+        assert!(
+            plan.stderr.contains(&format!("Error: {summary}")),
+            "{name}:\n{plan}"
+        );
         // And apply stops there: no progress, no extension PUT.
         let apply = invoke(&acc, name, &[("TF_VAR_pw", PW)]);
         apply.assert_failure();
-        assert!(apply.stderr.contains(&format!("Error: {summary}")), "{name}:\n{apply}");
+        assert!(
+            apply.stderr.contains(&format!("Error: {summary}")),
+            "{name}:\n{apply}"
+        );
         assert!(progress_lines(&apply).is_empty(), "{name} ran:\n{apply}");
     }
-    assert_eq!(extension_puts(&acc).await, 0, "{:#?}", acc.emu.requests().await);
+    assert_eq!(
+        extension_puts(&acc).await,
+        0,
+        "{:#?}",
+        acc.emu.requests().await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,11 +315,17 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let acc = start().await;
     let vm = acc.seed_locked_out_vm("dc01").await;
     acc.patch_vm(&vm, json!({"domain_controller": true})).await;
-    acc.tf.write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
+    acc.tf
+        .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
 
     // Nothing at plan time can tell.
     let plan = acc.run_with_env(
-        &["plan", "-invoke=action.vm_access_reset.dc", "-no-color", "-input=false"],
+        &[
+            "plan",
+            "-invoke=action.vm_access_reset.dc",
+            "-no-color",
+            "-input=false",
+        ],
         &[("TF_VAR_pw", PW)],
     );
     plan.assert_success();
@@ -280,10 +335,22 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let text = squashed(&out);
     // Terraform titles every invoke failure "Error when invoking action", then our summary.
     assert!(text.contains("Error: Error when invoking action"), "{out}");
-    assert!(text.contains("The VMAccess extension failed on the VM"), "{out}");
-    assert!(text.contains("VMAccess Extension does not support Domain Controller."), "{out}");
-    assert!(text.contains("does not support domain controllers"), "the advice:\n{out}");
-    assert_in_order(&progress_lines(&out), &["Setting extension", "Extension run failed"]);
+    assert!(
+        text.contains("The VMAccess extension failed on the VM"),
+        "{out}"
+    );
+    assert!(
+        text.contains("VMAccess Extension does not support Domain Controller."),
+        "{out}"
+    );
+    assert!(
+        text.contains("does not support domain controllers"),
+        "the advice:\n{out}"
+    );
+    assert_in_order(
+        &progress_lines(&out),
+        &["Setting extension", "Extension run failed"],
+    );
     assert!(!acc.emu.login(&vm, USER, PW).await);
     assert!(!text.contains(PW));
 }
@@ -295,7 +362,10 @@ async fn weak_password_is_rejected_at_validation_on_password() {
     let main = acc.tf.write_main(&action_block(
         "weak",
         &vm,
-        &[&format!("username = \"{USER}\""), "password = \"alllowercase1\""],
+        &[
+            &format!("username = \"{USER}\""),
+            "password = \"alllowercase1\"",
+        ],
     ));
     let out = acc.run(&["validate", "-json", "-no-color"]);
     assert_eq!(out.json()["valid"], false, "{out}");
@@ -307,12 +377,26 @@ async fn weak_password_is_rejected_at_validation_on_password() {
         .filter(|d| d["severity"] == "error")
         .collect();
     assert_eq!(errors.len(), 1, "{out}");
-    assert_eq!(errors[0]["summary"], "Password does not meet Azure's rules", "{out}");
+    assert_eq!(
+        errors[0]["summary"], "Password does not meet Azure's rules",
+        "{out}"
+    );
     let want = support::terraform::line_of(&main, "password = ");
-    assert_eq!(errors[0]["range"]["start"]["line"].as_i64(), Some(want), "{out}");
+    assert_eq!(
+        errors[0]["range"]["start"]["line"].as_i64(),
+        Some(want),
+        "{out}"
+    );
     // Terraform's snippet quotes the configuration's own line; our words never repeat it.
-    assert!(!errors[0]["detail"].to_string().contains("alllowercase1"), "{out}");
-    assert_eq!(acc.emu.requests().await.len(), 0, "validation sent requests");
+    assert!(
+        !errors[0]["detail"].to_string().contains("alllowercase1"),
+        "{out}"
+    );
+    assert_eq!(
+        acc.emu.requests().await.len(),
+        0,
+        "validation sent requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,7 +408,10 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
     let apply = |rotation: &str, pw: &str| {
         let mut env = example_vars(&vm_text, pw).to_vec();
         env.push(("TF_VAR_rotation", rotation));
-        acc.run_with_env(&["apply", "-auto-approve", "-no-color", "-input=false"], &env)
+        acc.run_with_env(
+            &["apply", "-auto-approve", "-no-color", "-input=false"],
+            &env,
+        )
     };
     let runs = || async { acc.emu.vm_view(&vm).await["vmaccess_runs"].clone() };
 
@@ -340,7 +427,10 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
     let second = "Rotated-Passw0rd!2026-q2";
     let out = apply("2026-q2", second);
     out.assert_success();
-    assert_in_order(&progress_lines(&out), &["Setting extension", "Extension run succeeded"]);
+    assert_in_order(
+        &progress_lines(&out),
+        &["Setting extension", "Extension run succeeded"],
+    );
     assert_eq!(runs().await, 1);
     assert!(acc.emu.login(&vm, USER, second).await, "{out}");
 
@@ -366,11 +456,16 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
             "password_wo_version = 1",
         ],
     );
-    acc.tf
-        .write_main(&format!("{PW_VAR}\n{resource}\n{}", reset_password("breakglass", &vm)));
+    acc.tf.write_main(&format!(
+        "{PW_VAR}\n{resource}\n{}",
+        reset_password("breakglass", &vm)
+    ));
     let env = [("TF_VAR_pw", PW)];
-    acc.run_with_env(&["apply", "-auto-approve", "-no-color", "-input=false"], &env)
-        .assert_success();
+    acc.run_with_env(
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+        &env,
+    )
+    .assert_success();
     invoke(&acc, "breakglass", &env).assert_success();
 
     let plan = acc.run_with_env(
@@ -379,6 +474,12 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
     );
     assert_eq!(plan.code(), Some(2), "{plan}");
     let text = squashed(&plan);
-    assert!(text.contains("will rerun the VMAccess extension on VM \"web\""), "{plan}");
-    assert!(text.contains("`vm_access_reset` action invoked on this VM"), "{plan}");
+    assert!(
+        text.contains("will rerun the VMAccess extension on VM \"web\""),
+        "{plan}"
+    );
+    assert!(
+        text.contains("`vm_access_reset` action invoked on this VM"),
+        "{plan}"
+    );
 }

@@ -433,7 +433,10 @@ fn the_action_is_seen_by_terraform_with_actions_and_ignored_by_older_ones() {
             true
         );
     } else {
-        assert!(action.is_null(), "Terraform without actions shows {action:#}");
+        assert!(
+            action.is_null(),
+            "Terraform without actions shows {action:#}"
+        );
     }
     let validate = dir.run(&["validate", "-json", "-no-color"]);
     validate.assert_success();

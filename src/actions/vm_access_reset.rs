@@ -18,7 +18,9 @@ use crate::resources::azure_diagnostics::{diagnostic, run_error};
 use crate::resources::validation;
 use crate::runtime::Runtime;
 use crate::tfprotocol::timeouts::{format_duration, parse_duration};
-use crate::tfprotocol::{Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema};
+use crate::tfprotocol::{
+    Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema,
+};
 use crate::vmaccess::{
     AccountReset, ExtensionKind, Lookup, NameChoice, Outcome, Progress as RunProgress, RunRequest,
     WindowsVmAccess,
@@ -105,7 +107,9 @@ impl Config {
             extension_name: string("extension_name"),
             handler_version: string("type_handler_version")
                 .unwrap_or_else(|| Kind::KIND.default_handler_version.to_string()),
-            remove_after_success: o.get_bool("remove_extension_after_success").unwrap_or(false),
+            remove_after_success: o
+                .get_bool("remove_extension_after_success")
+                .unwrap_or(false),
             timeout: o
                 .get_string("timeout")
                 .and_then(parse_duration)
@@ -151,7 +155,9 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         diags.push(d);
     }
     if let Some(v) = config.get_string("type_handler_version") {
-        diags.0.extend(validation::handler_version(v, "type_handler_version"));
+        diags
+            .0
+            .extend(validation::handler_version(v, "type_handler_version"));
     }
     if let Some(t) = config.get_string("timeout")
         && parse_duration(t).is_none()
@@ -190,7 +196,11 @@ impl Action for VmAccessResetAction {
         }
         let settings = Config::from_object(config);
         // An unknown VM ID is checked at invoke.
-        let Some(vm) = settings.vm.as_deref().and_then(|id| validation::vm_id(id, "virtual_machine_id").ok()) else {
+        let Some(vm) = settings
+            .vm
+            .as_deref()
+            .and_then(|id| validation::vm_id(id, "virtual_machine_id").ok())
+        else {
             return diags;
         };
         let doing = format!("checking VM {:?}", vm.name());
@@ -222,7 +232,10 @@ impl Action for VmAccessResetAction {
             return diags;
         }
         let settings = Config::from_object(&config);
-        let vm = match validation::vm_id(settings.vm.as_deref().unwrap_or_default(), "virtual_machine_id") {
+        let vm = match validation::vm_id(
+            settings.vm.as_deref().unwrap_or_default(),
+            "virtual_machine_id",
+        ) {
             Ok(vm) => vm,
             Err(d) => {
                 diags.push(d);
@@ -301,13 +314,14 @@ impl Action for VmAccessResetAction {
         if let Ok(Lookup::Found(status)) = engine.status::<Kind>(&run.extension, &ctx).await
             && let Some(message) = status.message
         {
-            progress
-                .send(format!("Extension status: {message}"))
-                .await;
+            progress.send(format!("Extension status: {message}")).await;
         }
         if settings.remove_after_success {
             progress
-                .send(format!("Removing extension {:?} from the VM", run.extension.name()))
+                .send(format!(
+                    "Removing extension {:?} from the VM",
+                    run.extension.name()
+                ))
                 .await;
             match engine.remove(&run.extension, &ctx).await {
                 Ok(_) => {
@@ -349,7 +363,8 @@ fn describe(progress: &RunProgress, what: &str, elapsed: Duration) -> String {
             extension.rsplit('/').next().unwrap_or(extension)
         ),
         RunProgress::Accepted => {
-            "Azure accepted the extension: operation InProgress, waiting for it to finish".to_string()
+            "Azure accepted the extension: operation InProgress, waiting for it to finish"
+                .to_string()
         }
         RunProgress::Running { .. } => {
             format!("Azure is still running the extension: operation InProgress, {elapsed} elapsed")

@@ -212,7 +212,9 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     }
 
     if let Some(v) = config.get_string("type_handler_version") {
-        diags.0.extend(validation::handler_version(v, "type_handler_version"));
+        diags
+            .0
+            .extend(validation::handler_version(v, "type_handler_version"));
     }
 
     if let Err(d) = Timeouts::from_object(config) {

@@ -194,7 +194,8 @@ impl<A: Arm> Engine<A> {
     ) -> Result<Run, RunError> {
         let kind = K::KIND;
         let _turn = self.locks.lock(&request.vm).await;
-        let Checked { vm, name, adopted } = self.check(&request.vm, &request.name, kind, ctx).await?;
+        let Checked { vm, name, adopted } =
+            self.check(&request.vm, &request.name, kind, ctx).await?;
         report(Progress::VmChecked {
             vm: vm.name.clone(),
         });
