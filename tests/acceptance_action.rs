@@ -76,9 +76,10 @@ fn invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     )
 }
 
-fn plan_invoke(acc: &Acceptance, name: &str) -> TfOutput {
+/// `terraform plan -invoke=…`: the action's PlanAction only.
+fn plan_invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     let target = format!("-invoke=action.vm_access_reset.{name}");
-    acc.run(&["plan", &target, "-no-color", "-input=false"])
+    acc.run_with_env(&["plan", &target, "-no-color", "-input=false"], env)
 }
 
 fn all_output(out: &TfOutput) -> String {
@@ -279,15 +280,7 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
 
     for (name, _, summary) in cases {
         // PlanAction alone reports it.
-        let plan = acc.run_with_env(
-            &[
-                "plan",
-                &format!("-invoke=action.vm_access_reset.{name}"),
-                "-no-color",
-                "-input=false",
-            ],
-            &[("TF_VAR_pw", PW)],
-        );
+        let plan = plan_invoke(&acc, name, &[("TF_VAR_pw", PW)]);
         plan.assert_failure();
         assert!(
             plan.stderr.contains(&format!("Error: {summary}")),
@@ -319,15 +312,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
         .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
 
     // Nothing at plan time can tell.
-    let plan = acc.run_with_env(
-        &[
-            "plan",
-            "-invoke=action.vm_access_reset.dc",
-            "-no-color",
-            "-input=false",
-        ],
-        &[("TF_VAR_pw", PW)],
-    );
+    let plan = plan_invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
     plan.assert_success();
 
     let out = invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
