@@ -220,7 +220,7 @@ fn action_attributes_match_the_schema() {
         "When to use the action, when the resource",
         "Removing the extension afterwards",
         "will rerun the VMAccess extension",
-        "may still finish in Azure",
+        "The VMAccess run may still finish",
     ] {
         assert!(doc.contains(phrase), "action doc lacks {phrase:?}");
     }
