@@ -15,3 +15,8 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --locked
+
+# ---- conformance: the az CLI and the Azure SDK for Python against the emulator
+echo "==> conformance (az CLI, azure-identity, azure-mgmt-compute)"
+./scripts/conformance.sh
+# ---- end conformance

@@ -1,6 +1,9 @@
 //! Azure Resource Manager: virtual machines, their extensions and Compute's
-//! operation-status resource. Segment names and resource names match
-//! case-insensitively; responses echo the stored casing.
+//! operation-status resource, and the routing, authentication, `api-version`
+//! validation and throttling every ARM request passes (subscriptions and the
+//! extension image catalogue are answered by their own modules). Segment
+//! names and resource names match case-insensitively; responses echo the
+//! stored casing.
 
 // Handlers return early with a finished `Response` as the error; it is built once
 // per request, so its size does not matter.
@@ -17,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::identity::{TokenCheck, challenge};
-use super::{arm_error, bearer, json_response};
+use super::versions::ResourceType;
+use super::{arm_error, bearer, catalogue, json_response, subscriptions, versions};
 use crate::LroStyle;
 use crate::faults::{FaultAction, throttled_body};
 use crate::model::extension::{Extension, ExtensionBody, ExtensionConfig, InstanceStatus};
@@ -47,7 +51,18 @@ enum Route<'a> {
     VmInstanceView(VmPath<'a>),
     Extensions(VmPath<'a>),
     Extension(VmPath<'a>, &'a str),
-    Operation { subscription: &'a str, id: &'a str },
+    Operation {
+        subscription: &'a str,
+        location: &'a str,
+        id: &'a str,
+    },
+    Subscriptions,
+    Subscription(&'a str),
+    Catalogue {
+        subscription: &'a str,
+        location: &'a str,
+        path: catalogue::Path<'a>,
+    },
 }
 
 impl<'a> Route<'a> {
@@ -55,6 +70,8 @@ impl<'a> Route<'a> {
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
         match lower.as_slice() {
+            ["subscriptions"] => Some(Route::Subscriptions),
+            ["subscriptions", _] => Some(Route::Subscription(segments[1])),
             [
                 "subscriptions",
                 _,
@@ -66,7 +83,22 @@ impl<'a> Route<'a> {
                 _,
             ] => Some(Route::Operation {
                 subscription: segments[1],
+                location: segments[5],
                 id: segments[7],
+            }),
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.compute",
+                "locations",
+                _,
+                "publishers",
+                ..,
+            ] => Some(Route::Catalogue {
+                subscription: segments[1],
+                location: segments[5],
+                path: catalogue::Path::parse(&segments[6..])?,
             }),
             [
                 "subscriptions",
@@ -96,13 +128,46 @@ impl<'a> Route<'a> {
         }
     }
 
-    fn subscription(&self) -> &'a str {
+    /// The subscription the resource lives in (none for the subscription list).
+    fn subscription(&self) -> Option<&'a str> {
         match self {
             Route::Vm(vm)
             | Route::VmInstanceView(vm)
             | Route::Extensions(vm)
-            | Route::Extension(vm, _) => vm.subscription,
-            Route::Operation { subscription, .. } => subscription,
+            | Route::Extension(vm, _) => Some(vm.subscription),
+            Route::Operation { subscription, .. }
+            | Route::Subscription(subscription)
+            | Route::Catalogue { subscription, .. } => Some(subscription),
+            Route::Subscriptions => None,
+        }
+    }
+
+    fn resource_type(&self) -> ResourceType {
+        match self {
+            Route::Vm(_) | Route::VmInstanceView(_) => ResourceType::VirtualMachines,
+            Route::Extensions(_) | Route::Extension(..) => ResourceType::Extensions,
+            Route::Operation { .. } => ResourceType::Operations,
+            Route::Subscriptions | Route::Subscription(_) => ResourceType::Subscriptions,
+            Route::Catalogue { path, .. } => path.resource_type(),
+        }
+    }
+
+    /// The location ARM names in `NoRegisteredProviderFound`: the path's, or
+    /// the addressed VM's.
+    fn location(&self, app: &AppState) -> Option<String> {
+        match self {
+            Route::Operation { location, .. } | Route::Catalogue { location, .. } => {
+                Some(location.to_ascii_lowercase())
+            }
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extensions(vm)
+            | Route::Extension(vm, _) => app
+                .world()
+                .vms
+                .get(&vm.key())
+                .map(|v| normalize_location(&v.location)),
+            Route::Subscriptions | Route::Subscription(_) => None,
         }
     }
 }
@@ -160,37 +225,24 @@ fn handle(
     if let Some(response) = authenticate(app, headers) {
         return response;
     }
-    let api_version = match query.get("api-version") {
-        None => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            );
-        }
-        Some(v) if !looks_like_api_version(v) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidApiVersionParameter",
-                format!(
-                    "The api-version '{v}' is invalid. The supported versions are '2025-04-01'."
-                ),
-            );
-        }
-        Some(v) => v.as_str(),
-    };
-    if !route
-        .subscription()
-        .eq_ignore_ascii_case(&app.config.subscription_id)
-    {
+    let Some(api_version) = query.get("api-version").map(String::as_str) else {
         return arm_error(
-            StatusCode::NOT_FOUND,
-            "SubscriptionNotFound",
-            format!(
-                "The subscription '{}' could not be found.",
-                route.subscription()
-            ),
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
         );
+    };
+    if let Err(response) = versions::check(
+        route.resource_type(),
+        route.location(app).as_deref(),
+        api_version,
+    ) {
+        return response;
+    }
+    if let Some(subscription) = route.subscription() {
+        if !lock(&app.subscriptions).exists(subscription) {
+            return subscriptions::not_found(subscription);
+        }
     }
     let remaining = match throttle(app, method, &route) {
         Ok(remaining) => remaining,
@@ -208,6 +260,29 @@ fn handle(
         body,
     };
     let mut response = match (&route, method.clone()) {
+        (Route::Subscriptions, Method::GET) => subscriptions::list(
+            app,
+            api_version,
+            query.get("$skiptoken").map(String::as_str),
+        ),
+        (Route::Subscription(id), Method::GET) => subscriptions::get(app, id),
+        (
+            Route::Catalogue {
+                subscription,
+                location,
+                path,
+            },
+            Method::GET,
+        ) => catalogue::handle(
+            app,
+            subscription,
+            location,
+            path,
+            &catalogue::ListOptions {
+                top: query.get("$top").map(String::as_str),
+                orderby: query.get("$orderby").map(String::as_str),
+            },
+        ),
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
         (Route::Extensions(vm), Method::GET) => {
@@ -218,9 +293,12 @@ fn handle(
         }
         (Route::Extension(vm, name), Method::PUT) => put_extension(app, vm, name, &request),
         (Route::Extension(vm, name), Method::DELETE) => delete_extension(app, vm, name, &request),
-        (Route::Operation { subscription, id }, Method::GET) => {
-            get_operation(app, subscription, id, &request)
-        }
+        (
+            Route::Operation {
+                subscription, id, ..
+            },
+            Method::GET,
+        ) => get_operation(app, subscription, id, &request),
         _ => arm_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -239,20 +317,6 @@ fn handle(
     response
 }
 
-fn looks_like_api_version(v: &str) -> bool {
-    let date = v.strip_suffix("-preview").unwrap_or(v);
-    let bytes = date.as_bytes();
-    bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-        && date.starts_with("20")
-}
-
 /// `None` when the bearer token is valid, else ARM's 401.
 fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
     let check = lock(&app.identity).check(bearer(headers));
@@ -265,6 +329,19 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
         TokenCheck::Invalid => (
             "InvalidAuthenticationToken",
             "The access token is invalid.".to_string(),
+        ),
+        TokenCheck::WrongAudience(audience) => (
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{audience}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+            ),
+        ),
+        TokenCheck::WrongIssuer(issuer) => (
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer '{issuer}'. It must match the tenant '{}/{}/' associated with this subscription. Please use the authority (URL) '{}/{}' to get the token.",
+                app.endpoint, app.config.tenant_id, app.endpoint, app.config.tenant_id
+            ),
         ),
         TokenCheck::Expired => {
             let now = now_rfc3339();
@@ -290,7 +367,11 @@ fn throttle(
     method: &Method,
     route: &Route<'_>,
 ) -> Result<Vec<(Policy, u64)>, Response> {
-    let subscription = route.subscription().to_ascii_lowercase();
+    // Tenant-level reads (the subscription list) count against the tenant.
+    let subscription = route
+        .subscription()
+        .unwrap_or(app.config.tenant_id.as_str())
+        .to_ascii_lowercase();
     let mut wanted = vec![if *method == Method::GET {
         (Policy::SubscriptionReads, subscription.clone())
     } else {
@@ -330,8 +411,7 @@ fn throttle(
                         "SubscriptionRequestsThrottled",
                         format!(
                             "Number of '{kind}' requests for subscription '{}' actor '{}' exceeded. Please try again after '{retry_after_secs}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling",
-                            route.subscription(),
-                            app.config.client_id
+                            subscription, app.config.client_id
                         ),
                     )
                 }
