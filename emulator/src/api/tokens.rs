@@ -171,7 +171,7 @@ impl SigningKey {
         }
         let message_len = token.len() - signature.len() - 1;
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &self.public_key_der)
-            .verify(token[..message_len].as_bytes(), &decode(signature)?)
+            .verify(&token.as_bytes()[..message_len], &decode(signature)?)
             .map_err(|_| Rejection::BadSignature)?;
         serde_json::from_slice(&decode(claims)?).map_err(|_| Rejection::Malformed)
     }
