@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 # Test files (tests/NAME.rs) that need Terraform newer than 1.11 (identity:
 # 1.12; actions, `terraform query`: 1.14). They run only under the newest
 # terraform; under an older one they would fail (support::terraform::require_terraform).
-NEWER_TERRAFORM_ONLY=""
+NEWER_TERRAFORM_ONLY="acceptance_identity"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Keep the developer's own Terraform settings out of the tests.
@@ -74,7 +74,7 @@ echo "==> cargo test --doc"
 cargo test --workspace --locked --doc
 
 announce "$newest" "(acceptance tests)"
-TF_ACC_TERRAFORM_PATH="$newest" cargo test --workspace --locked "${newest_args[@]}"
+TF_ACC_TERRAFORM_PATH="$newest" TF_ACC_TERRAFORM_OLD_PATH="$oldest" cargo test --workspace --locked "${newest_args[@]}"
 
 # ---- conformance: the az CLI and the Azure SDK for Python against the emulator
 echo "==> conformance (az CLI, azure-identity, azure-mgmt-compute)"

@@ -12,6 +12,7 @@ pub mod plugin;
 pub mod provider;
 pub mod resources;
 pub mod tfprotocol;
+pub mod vmaccess;
 
 use std::sync::Arc;
 

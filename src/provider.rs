@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use crate::azure::{ArmClient, AzureError, AzureSettings, Environment, VirtualMachineId};
+use crate::azure::{
+    ArmClient, AzureError, AzureSettings, Environment, Setting as AzureSetting, VirtualMachineId,
+};
 use crate::resources::vm_access_reset::VmAccessReset;
 use crate::tfprotocol::{
     Attribute, Block, Diagnostic, Diagnostics, Object, Provider, Resource, Schema,
@@ -125,6 +127,38 @@ pub const SETTINGS: &[Setting] = &[
     ),
 ];
 
+/// Azure Pipelines puts the job's access token here when a step maps `$(System.AccessToken)`.
+const SYSTEM_ACCESSTOKEN: &str = "SYSTEM_ACCESSTOKEN";
+
+/// Where the user sets an Azure client setting: its provider attribute (none for
+/// `SYSTEM_ACCESSTOKEN`, which only a pipeline sets) and its environment variables. Azure errors
+/// name a [`AzureSetting`]; this is how the provider's boundary names it to the user.
+pub fn setting_source(setting: AzureSetting) -> (Option<&'static str>, &'static [&'static str]) {
+    let name = match setting {
+        AzureSetting::SubscriptionId => "subscription_id",
+        AzureSetting::TenantId => "tenant_id",
+        AzureSetting::ClientId => "client_id",
+        AzureSetting::ClientSecret => "client_secret",
+        AzureSetting::ClientCertificatePath => "client_certificate_path",
+        AzureSetting::ClientCertificatePassword => "client_certificate_password",
+        AzureSetting::UseOidc => "use_oidc",
+        AzureSetting::OidcToken => "oidc_token",
+        AzureSetting::OidcTokenFilePath => "oidc_token_file_path",
+        AzureSetting::OidcRequestUrl => "oidc_request_url",
+        AzureSetting::OidcRequestToken => "oidc_request_token",
+        AzureSetting::AdoPipelineServiceConnectionId => "ado_pipeline_service_connection_id",
+        AzureSetting::SystemAccessToken => return (None, &[SYSTEM_ACCESSTOKEN]),
+        AzureSetting::UseMsi => "use_msi",
+        AzureSetting::UseCli => "use_cli",
+        AzureSetting::Environment => "environment",
+        AzureSetting::MetadataHost => "metadata_host",
+    };
+    match SETTINGS.iter().find(|s| s.name == name) {
+        Some(s) => (Some(s.name), s.env),
+        None => (Some(name), &[]),
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     String,
@@ -187,6 +221,8 @@ pub enum Resolved {
 #[derive(Clone, Default)]
 pub struct ResolvedSettings {
     values: std::collections::BTreeMap<&'static str, Resolved>,
+    /// Azure Pipelines' job token (`SYSTEM_ACCESSTOKEN`): environment only, no attribute.
+    system_access_token: Option<String>,
 }
 
 impl std::fmt::Debug for ResolvedSettings {
@@ -259,6 +295,7 @@ pub fn resolve(
             None => {}
         }
     }
+    settings.system_access_token = env(SYSTEM_ACCESSTOKEN).filter(|v| !v.trim().is_empty());
     if let Some(Err(e)) = settings.string("environment").map(Environment::from_str) {
         diags.push(
             Diagnostic::error("Unknown Azure environment", e.to_string()).at_attr("environment"),
@@ -290,6 +327,10 @@ impl ResolvedSettings {
             oidc_request_url: string("oidc_request_url"),
             oidc_request_token: secret("oidc_request_token"),
             ado_pipeline_service_connection_id: string("ado_pipeline_service_connection_id"),
+            system_access_token: self
+                .system_access_token
+                .as_ref()
+                .map(|t| SecretString::from(t.clone())),
             use_msi: self.bool("use_msi").unwrap_or(false),
             use_cli: self.bool("use_cli").unwrap_or(true),
             environment: self
@@ -328,14 +369,9 @@ impl ProviderState {
         if let Some(client) = self.client.get() {
             return Ok(client.clone());
         }
-        let settings = self
-            .settings
-            .get()
-            .ok_or_else(|| AzureError::Configuration {
-                setting: "provider",
-                env_var: "ARM_*",
-                message: "the provider was used before Terraform configured it".to_string(),
-            })?;
+        let settings = self.settings.get().ok_or_else(|| AzureError::Internal {
+            detail: "the provider was used before Terraform configured it".to_string(),
+        })?;
         let client = ArmClient::new(settings.azure()?)?;
         Ok(self.client.get_or_init(|| client).clone())
     }
@@ -463,6 +499,57 @@ mod tests {
             e.0[0].path,
             Some(crate::tfprotocol::AttributePath::attr("environment"))
         );
+    }
+
+    #[test]
+    fn every_azure_setting_maps_to_an_attribute_or_variable() {
+        use crate::azure::Setting as S;
+        for s in [
+            S::SubscriptionId,
+            S::TenantId,
+            S::ClientId,
+            S::ClientSecret,
+            S::ClientCertificatePath,
+            S::ClientCertificatePassword,
+            S::UseOidc,
+            S::OidcToken,
+            S::OidcTokenFilePath,
+            S::OidcRequestUrl,
+            S::OidcRequestToken,
+            S::AdoPipelineServiceConnectionId,
+            S::UseMsi,
+            S::UseCli,
+            S::Environment,
+            S::MetadataHost,
+        ] {
+            let (attr, env) = setting_source(s);
+            let attr = attr.unwrap_or_default();
+            assert!(SETTINGS.iter().any(|x| x.name == attr), "{s:?}");
+            assert!(!env.is_empty(), "{s:?}");
+        }
+        assert_eq!(
+            setting_source(S::SystemAccessToken),
+            (None, &["SYSTEM_ACCESSTOKEN"][..])
+        );
+        assert_eq!(
+            setting_source(S::SubscriptionId),
+            (Some("subscription_id"), &["ARM_SUBSCRIPTION_ID"][..])
+        );
+    }
+
+    #[test]
+    fn system_access_token_is_resolved_from_the_environment() {
+        let s = resolve(&Object::new(), env(&[("SYSTEM_ACCESSTOKEN", "job-token")])).unwrap();
+        use secrecy::ExposeSecret;
+        let azure = s.azure().unwrap();
+        assert_eq!(
+            azure
+                .system_access_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+            Some("job-token".to_string())
+        );
+        assert!(!format!("{s:?}").contains("job-token"));
     }
 
     #[test]

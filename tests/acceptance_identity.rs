@@ -8,11 +8,12 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{Value, json};
 use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::terraform::{hcl_string, terraform_binary};
+use support::terraform::{
+    TerraformVersion, hcl_string, require_terraform, terraform_binary, version_of,
+};
 use terraform_provider_vm::azure::VirtualMachineId;
 
 const ADDR: &str = "vm_access_reset.web";
@@ -21,42 +22,9 @@ const PW: &str = "Identity-Passw0rd!2026";
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
 
-/// `major.minor` of a terraform binary, from `terraform version -json`.
-fn version_of(binary: &PathBuf) -> (u64, u64, String) {
-    let out = Command::new(binary)
-        .args(["version", "-json"])
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", binary.display()));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{} version -json printed no JSON ({e}): {}",
-            binary.display(),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    let text = json["terraform_version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let mut parts = text.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0), text)
-}
-
 /// Fails the test loudly unless the configured terraform has identity.
 fn require_identity_terraform() {
-    let binary = terraform_binary();
-    let (major, minor, text) = version_of(&binary);
-    assert!(
-        (major, minor) >= (1, 12),
-        "this test needs Terraform >= 1.12 (resource identity), but {} is {text}. Run it with \
-         TF_ACC_TERRAFORM_PATH pointing at Terraform 1.15.",
-        binary.display()
-    );
-    eprintln!(
-        "acceptance_identity: terraform {text} at {}",
-        binary.display()
-    );
+    require_terraform(TerraformVersion(1, 12, 0), "resource identity");
 }
 
 /// Terraform 1.11 (no identity) for the state-upgrade test:
@@ -74,10 +42,10 @@ fn old_terraform() -> PathBuf {
         .unwrap_or_else(|| {
             panic!("the state-upgrade test needs Terraform 1.11: set TF_ACC_TERRAFORM_OLD_PATH")
         });
-    let (major, minor, text) = version_of(&binary);
+    let version = version_of(&binary);
     assert!(
-        (major, minor) < (1, 12),
-        "TF_ACC_TERRAFORM_OLD_PATH must be a Terraform without identity (< 1.12), found {text}"
+        version < TerraformVersion(1, 12, 0),
+        "TF_ACC_TERRAFORM_OLD_PATH must be a Terraform without identity (< 1.12), found {version}"
     );
     binary
 }

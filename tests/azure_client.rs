@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use azure_emulator::{AzureEmulator, LogCapture, ctx};
 use secrecy::SecretString;
 use serde_json::json;
+use terraform_provider_vm::azure::Setting;
 use terraform_provider_vm::azure::{
     ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType,
 };
+use terraform_provider_vm::resources::azure_diagnostics::diagnostic;
 use tokio_util::sync::CancellationToken;
 
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
@@ -636,7 +638,7 @@ async fn cancellation_stops_polling_promptly() {
     let err = client.wait(op, &c).await.expect_err("cancelled");
     let stopped = Instant::now();
     let cancelled_at = canceller.await.expect("join");
-    assert!(matches!(err, AzureError::Cancelled), "{err:?}");
+    assert!(matches!(err, AzureError::Cancelled { .. }), "{err:?}");
     assert!(stopped.duration_since(cancelled_at) < Duration::from_millis(500));
 }
 
@@ -647,14 +649,14 @@ async fn missing_settings_are_clear_configuration_errors() {
         matches!(
             err,
             AzureError::Configuration {
-                setting: "subscription_id",
-                env_var: "ARM_SUBSCRIPTION_ID",
+                setting: Setting::SubscriptionId,
                 ..
             }
         ),
         "{err:?}"
     );
-    let text = err.to_string();
+    // The provider's boundary names the attribute and its environment variable.
+    let text = diagnostic(&err, "configuring").detail;
     assert!(
         text.contains("subscription_id") && text.contains("ARM_SUBSCRIPTION_ID"),
         "{text}"
@@ -667,8 +669,9 @@ async fn missing_settings_are_clear_configuration_errors() {
         ..AzureSettings::default()
     })
     .expect_err("no tenant");
-    assert!(err.to_string().contains("ARM_TENANT_ID"), "{err}");
-    assert!(!err.to_string().contains("shh-its-a-secret"));
+    let text = diagnostic(&err, "configuring").detail;
+    assert!(text.contains("ARM_TENANT_ID"), "{text}");
+    assert!(!text.contains("shh-its-a-secret"));
 
     let err = ArmClient::new(AzureSettings {
         subscription_id: Some("sub".into()),
@@ -882,6 +885,7 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
         .get_virtual_machine(&vm_id, &ctx(30))
         .await
         .expect_err("a wrong PFX password is refused");
-    assert!(err.to_string().contains("client_certificate_path"), "{err}");
-    assert!(!err.to_string().contains("pfx-Passw0rd"), "{err}");
+    let text = diagnostic(&err, "configuring").detail;
+    assert!(text.contains("client_certificate_path"), "{text}");
+    assert!(!text.contains("pfx-Passw0rd"), "{text}");
 }

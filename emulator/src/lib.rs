@@ -14,6 +14,7 @@
 //! the resources and behaviours the provider depends on exist here.
 
 pub mod api;
+pub mod compute_reads;
 pub mod faults;
 pub mod model;
 mod server;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use compute_reads::ComputeReadSettings;
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::extension::ExtensionView;
 pub use model::vm::{AccountSeed, AccountView, OsType, PowerState, VmPatch, VmSeed, VmView};
@@ -47,6 +49,9 @@ pub const DEFAULT_PIPELINES_ACCESS_TOKEN: &str = "emulator-pipelines-access-toke
 pub const DEFAULT_IDENTITY_HEADER: &str = "emulator-identity-header";
 /// The audience ARM tokens are issued for; the token scope is this plus `.default`.
 pub const ARM_AUDIENCE: &str = "https://management.emulator.local/";
+
+/// VMs per list page unless configured otherwise (Compute does not document its page size).
+pub const DEFAULT_LIST_PAGE_SIZE: usize = 50;
 
 /// How the emulator tells clients to poll long-running operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -74,6 +79,8 @@ pub struct EmulatorConfig {
     pub token_lifetime: Duration,
     pub lro_style: LroStyle,
     pub seed: Option<Seed>,
+    /// VMs per page of `GET …/virtualMachines` (ARM pages with `nextLink`).
+    pub list_page_size: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -89,6 +96,7 @@ impl Default for EmulatorConfig {
             token_lifetime: Duration::from_secs(3600),
             lro_style: LroStyle::AsyncOperation,
             seed: None,
+            list_page_size: DEFAULT_LIST_PAGE_SIZE,
         }
     }
 }

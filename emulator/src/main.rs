@@ -55,6 +55,9 @@ struct Args {
     /// Lifetime of issued access tokens.
     #[arg(long, default_value_t = 3600)]
     token_lifetime_secs: u64,
+    /// VMs per page of a VM list (small values make clients cross pages).
+    #[arg(long, default_value_t = vm_emulator::DEFAULT_LIST_PAGE_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    list_page_size: u64,
 }
 
 #[tokio::main]
@@ -95,6 +98,7 @@ async fn run(args: Args) -> Result<(), String> {
             LroArg::Location => LroStyle::LocationOnly,
         },
         seed,
+        list_page_size: usize::try_from(args.list_page_size).unwrap_or(usize::MAX),
     };
     let state_dir = match args.state_dir {
         Some(dir) => dir,

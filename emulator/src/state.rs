@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::api::identity::Identity;
 use crate::api::subscriptions::Subscriptions;
 use crate::api::tokens::SigningKey;
+use crate::compute_reads::ComputeReads;
 use crate::faults::FaultSet;
 use crate::model::operations::Operation;
 use crate::model::vm::{Vm, VmSeed};
@@ -108,6 +109,10 @@ pub struct AppState {
     pub subscriptions: Mutex<Subscriptions>,
     pub faults: Mutex<FaultSet>,
     pub throttle: Mutex<Throttle>,
+    /// Compute's read budgets (VM lists, extension lists); see `compute_reads.rs`.
+    pub compute_reads: Mutex<ComputeReads>,
+    /// VMs per page of a VM list; changed through `/_emulator/listing`.
+    pub list_page_size: std::sync::atomic::AtomicUsize,
     pub requests: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -132,6 +137,8 @@ impl AppState {
             world: Mutex::new(World::default()),
             faults: Mutex::new(FaultSet::default()),
             throttle: Mutex::new(Throttle::default()),
+            compute_reads: Mutex::new(ComputeReads::default()),
+            list_page_size: config.list_page_size.max(1).into(),
             requests: Mutex::new(Vec::new()),
             endpoint,
             config,

@@ -58,8 +58,7 @@ impl CloudEndpoints {
     /// entry is the one the host describes.
     pub fn from_metadata(body: &[u8]) -> Result<CloudEndpoints, AzureError> {
         let invalid = |detail: String| AzureError::Configuration {
-            setting: "metadata_host",
-            env_var: "ARM_METADATA_HOSTNAME",
+            setting: super::settings::Setting::MetadataHost,
             message: format!("the metadata endpoint returned an unusable document: {detail}"),
         };
         let value: serde_json::Value =

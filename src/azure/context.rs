@@ -62,21 +62,23 @@ impl OpContext {
         AzureError::DeadlineExceeded {
             what: what.into(),
             elapsed: self.elapsed(),
+            sent: false,
         }
     }
 
     /// Runs `fut` until it completes, the operation is cancelled or the deadline passes.
-    /// `what` completes the sentence "timed out after Ns while …".
+    /// `what` completes the sentence "timed out after Ns while …". The errors say nothing was
+    /// sent; the pipeline marks them otherwise when a request was on its way.
     pub async fn run<T, F>(&self, what: &str, fut: F) -> Result<T, AzureError>
     where
         F: Future<Output = Result<T, AzureError>>,
     {
         if self.cancel.is_cancelled() {
-            return Err(AzureError::Cancelled);
+            return Err(AzureError::Cancelled { sent: false });
         }
         tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => Err(AzureError::Cancelled),
+            _ = self.cancel.cancelled() => Err(AzureError::Cancelled { sent: false }),
             _ = tokio::time::sleep_until(self.deadline) => Err(self.deadline_exceeded(what)),
             out = fut => out,
         }
@@ -109,6 +111,6 @@ mod tests {
         let h = tokio::spawn(async move { ctx.sleep(Duration::from_secs(30), "waiting").await });
         cancel.cancel();
         let r = h.await.expect("join");
-        assert!(matches!(r, Err(AzureError::Cancelled)));
+        assert!(matches!(r, Err(AzureError::Cancelled { .. })));
     }
 }

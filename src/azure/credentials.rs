@@ -28,7 +28,7 @@ use tokio::sync::Mutex;
 
 use super::cloud::CloudEndpoints;
 use super::error::AzureError;
-use super::settings::AzureSettings;
+use super::settings::{AzureSettings, Setting};
 use super::transport::{identity_transport, is_certificate_error_chain};
 
 /// Tokens are renewed this long before they expire, so a request never leaves with a token that
@@ -80,10 +80,9 @@ pub(crate) enum CredentialPlan {
     },
 }
 
-fn config_error(setting: &'static str, env_var: &'static str, message: &str) -> AzureError {
+fn config_error(setting: Setting, message: &str) -> AzureError {
     AzureError::Configuration {
         setting,
-        env_var,
         message: message.to_owned(),
     }
 }
@@ -110,15 +109,13 @@ impl CredentialPlan {
         let needs = |what: &str| -> Result<(String, String), AzureError> {
             let t = tenant.clone().ok_or_else(|| {
                 config_error(
-                    "tenant_id",
-                    "ARM_TENANT_ID",
+                    Setting::TenantId,
                     &format!("a tenant ID is required to authenticate with {what}"),
                 )
             })?;
             let c = client.clone().ok_or_else(|| {
                 config_error(
-                    "client_id",
-                    "ARM_CLIENT_ID",
+                    Setting::ClientId,
                     &format!("a client ID is required to authenticate with {what}"),
                 )
             })?;
@@ -132,9 +129,8 @@ impl CredentialPlan {
         let cert_password = non_empty_secret(&s.client_certificate_password);
         if cert_path.is_none() && cert_password.is_some() {
             return Err(config_error(
-                "client_certificate_password",
-                "ARM_CLIENT_CERTIFICATE_PASSWORD",
-                "a certificate password was given without client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH)",
+                Setting::ClientCertificatePassword,
+                "a certificate password was given without a client certificate path",
             ));
         }
         if let Some(path) = cert_path {
@@ -169,27 +165,22 @@ impl CredentialPlan {
             }
             if let Some(service_connection_id) = non_empty(&s.ado_pipeline_service_connection_id) {
                 let (tenant_id, client_id) = needs("an Azure Pipelines service connection")?;
-                let token = std::env::var("SYSTEM_ACCESSTOKEN")
-                    .ok()
-                    .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| {
-                        config_error(
-                            "ado_pipeline_service_connection_id",
-                            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-                            "Azure Pipelines authentication needs the SYSTEM_ACCESSTOKEN environment variable; map it into the task's env (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken))",
-                        )
-                    })?;
+                let system_access_token = non_empty_secret(&s.system_access_token).ok_or_else(|| {
+                    config_error(
+                        Setting::SystemAccessToken,
+                        "Azure Pipelines authentication with a service connection needs the job's access token; map $(System.AccessToken) into the step's environment",
+                    )
+                })?;
                 return Ok(CredentialPlan::AzurePipelines {
                     tenant_id,
                     client_id,
                     service_connection_id,
-                    system_access_token: SecretString::from(token),
+                    system_access_token,
                 });
             }
             return Err(config_error(
-                "use_oidc",
-                "ARM_USE_OIDC",
-                "OIDC is enabled but no token source is configured: set oidc_token (ARM_OIDC_TOKEN), oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH), oidc_request_url + oidc_request_token (ARM_OIDC_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN/ACTIONS_ID_TOKEN_REQUEST_TOKEN) or ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID)",
+                Setting::UseOidc,
+                "OIDC is enabled but no token source is configured: give an OIDC token, an OIDC token file path, an OIDC request URL with its request token, or an Azure DevOps service connection ID",
             ));
         }
 
@@ -200,9 +191,8 @@ impl CredentialPlan {
             return Ok(CredentialPlan::AzureCli { tenant_id: tenant });
         }
         Err(config_error(
-            "use_cli",
-            "ARM_USE_CLI",
-            "no authentication method is configured: set client_secret, client_certificate_path, use_oidc, use_msi, or leave use_cli enabled",
+            Setting::UseCli,
+            "no authentication method is configured: give a client secret or a client certificate path, enable OIDC or managed identity, or leave Azure CLI authentication enabled",
         ))
     }
 
@@ -218,9 +208,8 @@ impl CredentialPlan {
             .filter(|p| !p.as_os_str().is_empty());
         if token.is_some() && file.is_some() {
             return Err(config_error(
-                "oidc_token_file_path",
-                "ARM_OIDC_TOKEN_FILE_PATH",
-                "set either oidc_token (ARM_OIDC_TOKEN) or oidc_token_file_path, not both",
+                Setting::OidcTokenFilePath,
+                "give either an OIDC token or an OIDC token file path, not both",
             ));
         }
         if let Some(t) = token {
@@ -232,14 +221,12 @@ impl CredentialPlan {
         match (request_url, request_token) {
             (Some(url), Some(token)) => Ok(Some(AssertionSource::Request { url, token })),
             (Some(_), None) => Err(config_error(
-                "oidc_request_token",
-                "ARM_OIDC_REQUEST_TOKEN or ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                "oidc_request_url is set but the request token is missing",
+                Setting::OidcRequestToken,
+                "an OIDC request URL is set but its request token is missing",
             )),
             (None, Some(_)) => Err(config_error(
-                "oidc_request_url",
-                "ARM_OIDC_REQUEST_URL or ACTIONS_ID_TOKEN_REQUEST_URL",
-                "oidc_request_token is set but the request URL is missing",
+                Setting::OidcRequestUrl,
+                "an OIDC request token is set but the request URL is missing",
             )),
             (None, None) => Ok(None),
         }
@@ -280,8 +267,7 @@ impl CredentialPlan {
             } => {
                 let bytes = std::fs::read(path).map_err(|e| {
                     config_error(
-                        "client_certificate_path",
-                        "ARM_CLIENT_CERTIFICATE_PATH",
+                        Setting::ClientCertificatePath,
                         &format!("cannot read the certificate file {}: {e}", path.display()),
                     )
                 })?;
@@ -299,10 +285,9 @@ impl CredentialPlan {
                 )
                 .map_err(|e| {
                     config_error(
-                        "client_certificate_path",
-                        "ARM_CLIENT_CERTIFICATE_PATH",
+                        Setting::ClientCertificatePath,
                         &format!(
-                            "cannot use the certificate (a PFX/PKCS#12 file with its private key, and client_certificate_password if it has one): {}",
+                            "cannot use the certificate (a PFX/PKCS#12 file with its private key, and its password if it has one): {}",
                             identity_error(&e)
                         ),
                     )
@@ -374,6 +359,7 @@ fn identity_error(e: &azure_core::Error) -> AzureError {
     if is_certificate_error_chain(e) {
         return AzureError::Transport {
             message: super::transport::certificate_hint(&e.to_string()),
+            sent: false,
         };
     }
     let mut message = e.to_string();
@@ -518,6 +504,22 @@ impl TokenSource {
         Ok(token)
     }
 
+    /// A source that already holds `token` (unit tests of the pipeline).
+    #[cfg(test)]
+    pub(crate) fn with_token(token: &str) -> TokenSource {
+        TokenSource {
+            plan: CredentialPlan::ManagedIdentity { client_id: None },
+            http: reqwest::Client::new(),
+            state: Mutex::new(TokenState {
+                credential: None,
+                cached: Some(CachedToken {
+                    token: SecretString::from(token.to_owned()),
+                    expires_on: OffsetDateTime::now_utc() + time::Duration::hours(1),
+                }),
+            }),
+        }
+    }
+
     /// Forgets `stale` (if it is still the cached token) and the credential that issued it, so
     /// the next [`TokenSource::token`] asks Entra again.
     pub(crate) async fn invalidate(&self, stale: &SecretString) {
@@ -583,10 +585,17 @@ mod tests {
         assert!(matches!(
             CredentialPlan::choose(&s),
             Err(AzureError::Configuration {
-                setting: "use_cli",
+                setting: Setting::UseCli,
                 ..
             })
         ));
+    }
+
+    fn setting_of(s: &AzureSettings) -> Option<Setting> {
+        match CredentialPlan::choose(s) {
+            Err(AzureError::Configuration { setting, .. }) => Some(setting),
+            _ => None,
+        }
     }
 
     #[test]
@@ -594,39 +603,35 @@ mod tests {
         let mut s = base();
         s.tenant_id = None;
         s.client_secret = Some(SecretString::from("x"));
-        let e = CredentialPlan::choose(&s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            e.contains("tenant_id") && e.contains("ARM_TENANT_ID"),
-            "{e}"
-        );
+        assert_eq!(setting_of(&s), Some(Setting::TenantId));
 
         let mut s = base();
         s.use_oidc = true;
         s.oidc_request_url = Some("https://example/token?x=1".into());
-        let e = CredentialPlan::choose(&s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("oidc_request_token"), "{e}");
+        assert_eq!(setting_of(&s), Some(Setting::OidcRequestToken));
 
         let mut s = base();
         s.use_oidc = true;
-        let e = CredentialPlan::choose(&s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("ARM_USE_OIDC"), "{e}");
+        assert_eq!(setting_of(&s), Some(Setting::UseOidc));
 
         let mut s = base();
         s.client_certificate_password = Some(SecretString::from("p"));
-        let e = CredentialPlan::choose(&s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("ARM_CLIENT_CERTIFICATE_PATH"), "{e}");
+        assert_eq!(setting_of(&s), Some(Setting::ClientCertificatePassword));
+    }
+
+    /// The job access token comes from the settings (the provider reads SYSTEM_ACCESSTOKEN where
+    /// it reads every other variable), never from this process's environment here.
+    #[test]
+    fn azure_pipelines_token_comes_from_the_settings() {
+        let mut s = base();
+        s.use_oidc = true;
+        s.ado_pipeline_service_connection_id = Some("sc".into());
+        assert_eq!(setting_of(&s), Some(Setting::SystemAccessToken));
+        s.system_access_token = Some(SecretString::from("job-token"));
+        assert!(matches!(
+            CredentialPlan::choose(&s),
+            Ok(CredentialPlan::AzurePipelines { .. })
+        ));
     }
 
     /// azure_identity's own pipeline retries I/O errors for about a minute; an untrusted
@@ -658,7 +663,7 @@ mod tests {
             started.elapsed()
         );
         match err {
-            Some(AzureError::Transport { message }) => {
+            Some(AzureError::Transport { message, .. }) => {
                 assert!(message.contains("SSL_CERT_FILE"), "{message}")
             }
             other => panic!("expected a transport error, got {other:?}"),

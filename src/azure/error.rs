@@ -8,18 +8,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::settings::Setting;
+
 /// An error from the Azure Resource Manager client.
 #[derive(Debug, thiserror::Error)]
 pub enum AzureError {
-    /// A provider setting is missing, malformed or contradicts another one.
-    #[error(
-        "invalid provider configuration for `{setting}` (environment variable {env_var}): {message}"
-    )]
-    Configuration {
-        setting: &'static str,
-        env_var: &'static str,
-        message: String,
-    },
+    /// A provider setting is missing, malformed or contradicts another one. The setting is
+    /// typed: the provider's boundary names its Terraform attribute and environment variables.
+    #[error("invalid provider configuration ({setting}): {message}")]
+    Configuration { setting: Setting, message: String },
     /// Microsoft Entra ID refused to issue a token, or ARM refused the one we sent.
     #[error("authentication with Microsoft Entra ID failed: {message}")]
     Authentication { message: String },
@@ -52,15 +49,28 @@ pub enum AzureError {
         retry_after: Duration,
         message: String,
     },
-    /// The operation's timeout elapsed. Azure may still be working on it.
-    #[error("timed out after {}s while {what}; Azure may still be processing the request", .elapsed.as_secs())]
-    DeadlineExceeded { what: String, elapsed: Duration },
+    /// The operation's timeout elapsed. Azure may still be working on it when `sent`.
+    #[error("timed out after {}s while {what}{}", .elapsed.as_secs(), if *.sent { "; Azure may still be processing the request" } else { "" })]
+    DeadlineExceeded {
+        what: String,
+        elapsed: Duration,
+        /// Whether the request may have reached Azure before the deadline.
+        sent: bool,
+    },
     /// The operation was cancelled (Terraform interrupt / StopProvider).
     #[error("the operation was cancelled")]
-    Cancelled,
-    /// No HTTP response: DNS, connection, TLS.
+    Cancelled {
+        /// Whether the request may have reached Azure before the cancellation.
+        sent: bool,
+    },
+    /// No (complete) HTTP response: DNS, connection, TLS, a connection dropped mid-exchange.
     #[error("could not reach Azure: {message}")]
-    Transport { message: String },
+    Transport {
+        message: String,
+        /// False when the failure happened before any byte of the request could reach Azure
+        /// (connect, TLS handshake, building the client).
+        sent: bool,
+    },
     /// Any other error status from ARM, with its code kept so callers can match on it.
     #[error("Azure rejected the request (HTTP {status}, {code}{}): {message}", .inner_code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
     Api {
@@ -70,9 +80,17 @@ pub enum AzureError {
         inner_code: Option<String>,
         target: Option<String>,
     },
-    /// A response we cannot make sense of.
+    /// A response we cannot make sense of (a real HTTP status from Azure).
     #[error("unexpected response from Azure (HTTP {status}): {detail}")]
     UnexpectedResponse { status: u16, detail: String },
+    /// The client refused to send a request: e.g. a status URL on a foreign host (the bearer token
+    /// must never leave the resource manager). Nothing was sent.
+    #[error("refused to send the request: {detail}")]
+    Refused { detail: String },
+    /// A bug in this client (a body that cannot be encoded, an impossible branch). Nothing was
+    /// sent by the step that failed.
+    #[error("internal error in the Azure client: {detail}; please report this")]
+    Internal { detail: String },
 }
 
 fn format_statuses(statuses: &[String]) -> String {
@@ -84,6 +102,50 @@ fn format_statuses(statuses: &[String]) -> String {
 }
 
 impl AzureError {
+    /// Whether the request that failed may have reached Azure, so that Azure may have acted on
+    /// it. False for failures before anything was sent (configuration, token acquisition,
+    /// refused or unencodable requests, connect/TLS failures) and for definite answers from Azure
+    /// that refuse the request (4xx): a failed create must then not be kept in state.
+    pub fn may_have_reached_azure(&self) -> bool {
+        match self {
+            AzureError::DeadlineExceeded { sent, .. }
+            | AzureError::Cancelled { sent }
+            | AzureError::Transport { sent, .. } => *sent,
+            // An unreadable or 5xx answer after retries: Azure may have started the work.
+            AzureError::UnexpectedResponse { status, .. } => *status >= 500,
+            AzureError::Api { status, .. } => *status >= 500,
+            // Throttling answers are refusals; the last attempt was not accepted.
+            AzureError::Throttled { .. }
+            | AzureError::Configuration { .. }
+            | AzureError::Authentication { .. }
+            | AzureError::NotFound { .. }
+            | AzureError::VmNotRunning { .. }
+            | AzureError::Conflict { .. }
+            | AzureError::Refused { .. }
+            | AzureError::Internal { .. } => false,
+            // Azure ran the operation and it failed.
+            AzureError::ExtensionFailed { .. } => true,
+        }
+    }
+
+    /// Marks a deadline, cancellation or transport failure as having happened while the request
+    /// was (possibly) on its way to Azure.
+    pub(crate) fn while_sending(self) -> AzureError {
+        match self {
+            AzureError::DeadlineExceeded { what, elapsed, .. } => AzureError::DeadlineExceeded {
+                what,
+                elapsed,
+                sent: true,
+            },
+            AzureError::Cancelled { .. } => AzureError::Cancelled { sent: true },
+            AzureError::Transport { message, .. } => AzureError::Transport {
+                message,
+                sent: true,
+            },
+            other => other,
+        }
+    }
+
     /// The ARM error code, when the error came from an ARM error body.
     pub fn code(&self) -> Option<&str> {
         match self {

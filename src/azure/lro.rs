@@ -13,9 +13,14 @@ use super::error::{AzureError, CloudError};
 use super::ids::ExtensionId;
 use super::pipeline::{ArmResponse, parse_retry_after};
 
-/// Poll cadence: start quick so an apply returns soon after Azure finishes, back off so a long
-/// operation stays well inside Compute's 15 status reads per minute per VM. A server
-/// `Retry-After` always wins when it is longer.
+/// Poll cadence. The first status read comes `initial / 4` after Azure accepted the operation (a
+/// short operation is seen done at once); after that the gap grows with the time since —
+/// `(factor − 1) × elapsed`, at least `initial`, at most `max` — so the overshoot past the end of
+/// an operation stays a small fraction of its length while a long one stays well inside Compute's
+/// per-VM "Get Operation" budget (bucket 45, refilled 15 per minute). The defaults (400 ms, 1.15,
+/// 8 s) read at 0.1 s, make 29 reads in the first minute and 8 a minute after the second, and see
+/// an operation of 1–10 s done a median 0.34 s late. A server `Retry-After` always wins when it is
+/// longer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
     pub initial: Duration,
@@ -26,16 +31,36 @@ pub struct PollPolicy {
 impl Default for PollPolicy {
     fn default() -> Self {
         PollPolicy {
-            initial: Duration::from_secs(1),
-            factor: 1.5,
-            max: Duration::from_secs(10),
+            initial: Duration::from_millis(400),
+            factor: 1.15,
+            max: Duration::from_secs(8),
         }
     }
 }
 
 impl PollPolicy {
-    pub(crate) fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor.max(1.0)).min(self.max)
+    /// The wait before the first status read.
+    pub fn first(&self) -> Duration {
+        self.initial / 4
+    }
+
+    /// The gap before the next status read, `elapsed` after the operation was accepted.
+    pub fn gap(&self, elapsed: Duration) -> Duration {
+        elapsed
+            .mul_f64((self.factor - 1.0).clamp(0.0, 100.0))
+            .clamp(self.initial, self.max.max(self.initial))
+    }
+
+    /// How many status reads this schedule makes in the first `window` of an operation that
+    /// does not end (no server `Retry-After`).
+    pub fn reads_within(&self, window: Duration) -> u32 {
+        let mut at = self.first();
+        let mut reads = 0;
+        while at <= window {
+            reads += 1;
+            at += self.gap(at);
+        }
+        reads
     }
 }
 
@@ -56,6 +81,8 @@ pub struct PendingOperation {
     pub(crate) target: PollTarget,
     pub(crate) extension: ExtensionId,
     pub(crate) retry_after: Option<Duration>,
+    /// When Azure accepted the operation (the poll schedule grows with the time since).
+    pub(crate) accepted_at: tokio::time::Instant,
     /// "creating or updating" / "deleting", for messages.
     pub(crate) action: &'static str,
 }
@@ -78,6 +105,7 @@ impl PendingOperation {
             target,
             extension,
             retry_after: parse_retry_after(&resp.headers, OffsetDateTime::now_utc()),
+            accepted_at: tokio::time::Instant::now(),
             action,
         }
     }
@@ -88,6 +116,7 @@ impl PendingOperation {
             target: PollTarget::Done,
             extension,
             retry_after: None,
+            accepted_at: tokio::time::Instant::now(),
             action,
         }
     }
@@ -111,6 +140,25 @@ impl PendingOperation {
         match &self.target {
             PollTarget::Done => None,
             PollTarget::AsyncOperation(u) | PollTarget::Location(u) => Some(u),
+        }
+    }
+}
+
+/// Whether a successful status read says the operation still runs (the pipeline then reads again
+/// on the poll schedule).
+pub(crate) fn still_running(target: &PollTarget, status: reqwest::StatusCode, body: &[u8]) -> bool {
+    match target {
+        PollTarget::Done => false,
+        PollTarget::Location(_) => status.as_u16() == 202,
+        PollTarget::AsyncOperation(_) => {
+            #[derive(Deserialize, Default)]
+            #[serde(default)]
+            struct Status {
+                status: String,
+            }
+            // An unreadable document is not "running": `interpret` reports it.
+            serde_json::from_slice::<Status>(body)
+                .is_ok_and(|s| outcome_of(&s.status, None) == PollOutcome::InProgress)
         }
     }
 }
@@ -276,13 +324,42 @@ mod tests {
     }
 
     #[test]
-    fn poll_interval_backs_off_to_the_cap() {
+    fn poll_schedule_starts_fast_and_backs_off_to_the_cap() {
         let p = PollPolicy::default();
-        let mut d = p.initial;
-        for _ in 0..20 {
-            d = p.next(d);
-        }
-        assert_eq!(d, p.max);
-        assert_eq!(p.next(Duration::from_secs(1)), Duration::from_millis(1500));
+        assert_eq!(p.first(), Duration::from_millis(100));
+        assert_eq!(p.gap(Duration::ZERO), Duration::from_millis(400));
+        assert_eq!(p.gap(Duration::from_secs(4)), Duration::from_millis(600));
+        assert_eq!(p.gap(Duration::from_secs(3600)), Duration::from_secs(8));
+        // An operation of a few seconds is seen done well within half a second.
+        assert!(p.gap(Duration::from_secs(3)) <= Duration::from_millis(450));
+    }
+
+    /// Compute's per-VM "Get Operation" bucket holds 45 and refills 15 a minute: the first
+    /// minute stays at or under 30 reads and the sustained rate under the refill.
+    #[test]
+    fn poll_schedule_stays_inside_the_per_vm_budget() {
+        let p = PollPolicy::default();
+        let first_minute = p.reads_within(Duration::from_secs(60));
+        assert!(first_minute <= 30, "{first_minute}");
+        let two = p.reads_within(Duration::from_secs(120));
+        assert!(two - first_minute <= 15, "{}", two - first_minute);
+    }
+
+    #[test]
+    fn still_running_reads() {
+        let a = PollTarget::AsyncOperation("u".into());
+        assert!(still_running(
+            &a,
+            reqwest::StatusCode::OK,
+            br#"{"status":"InProgress"}"#
+        ));
+        assert!(!still_running(
+            &a,
+            reqwest::StatusCode::OK,
+            br#"{"status":"Succeeded"}"#
+        ));
+        let l = PollTarget::Location("u".into());
+        assert!(still_running(&l, reqwest::StatusCode::ACCEPTED, b""));
+        assert!(!still_running(&l, reqwest::StatusCode::OK, b"{}"));
     }
 }

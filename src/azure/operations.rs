@@ -6,7 +6,6 @@
 //! use and shared by every clone of the client.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::{Method, Url};
 use tokio::sync::OnceCell;
@@ -18,16 +17,13 @@ use super::error::{AzureError, CloudError};
 use super::ids::{ExtensionId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
 use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
-use super::pipeline::{ArmRequest, ArmResponse, Pipeline, RetryPolicy, parse_retry_after};
-use super::settings::AzureSettings;
+use super::pacing::Pacer;
+use super::pipeline::{ArmRequest, ArmResponse, Pipeline, PollPlan, RetryPolicy};
+use super::settings::{AzureSettings, Setting};
 use super::transport::build_http_client;
 
 /// The Compute API version every call uses (stable, used by Pulumi azure-native v3).
 pub const COMPUTE_API_VERSION: &str = "2024-11-01";
-
-/// Status reads that fail in a row before `wait` gives up (each is already retried by the
-/// pipeline, so this is minutes of trouble, not a blip).
-const MAX_STATUS_READ_FAILURES: u32 = 5;
 
 enum CloudSource {
     Known(CloudEndpoints),
@@ -95,8 +91,7 @@ impl ArmClientBuilder {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or(AzureError::Configuration {
-                setting: "subscription_id",
-                env_var: "ARM_SUBSCRIPTION_ID",
+                setting: Setting::SubscriptionId,
                 message: "a subscription ID is required".into(),
             })?
             .to_owned();
@@ -113,7 +108,12 @@ impl ArmClientBuilder {
                 subscription_id,
                 cloud_source,
                 cloud: OnceCell::new(),
-                pipeline: Pipeline::new(http, tokens.clone(), self.retry),
+                pipeline: Pipeline::new(
+                    http,
+                    tokens.clone(),
+                    self.retry,
+                    Arc::new(Pacer::default()),
+                ),
                 tokens,
                 poll: self.poll,
             }),
@@ -156,8 +156,7 @@ impl ArmClient {
 
     async fn discover(&self, host: &str, ctx: &OpContext) -> Result<CloudEndpoints, AzureError> {
         let bad_host = |detail: String| AzureError::Configuration {
-            setting: "metadata_host",
-            env_var: "ARM_METADATA_HOSTNAME",
+            setting: Setting::MetadataHost,
             message: detail,
         };
         let url = Url::parse(&metadata_url(host))
@@ -168,8 +167,9 @@ impl ArmClient {
             body: None,
             authenticated: false,
             what: format!("reading the cloud metadata from {host}"),
+            poll: None,
         };
-        let resp = self.inner.pipeline.send(&req, None, ctx).await?;
+        let resp = self.inner.pipeline.send(req, None, ctx).await?;
         if !resp.status.is_success() {
             return Err(bad_host(format!(
                 "the metadata endpoint of {host} answered HTTP {}",
@@ -182,11 +182,14 @@ impl ArmClient {
     }
 
     /// `https://{arm}/{segments…}?api-version=…[&$expand=instanceView]`.
-    fn url(cloud: &CloudEndpoints, segments: &[&str], expand: bool) -> Result<Url, AzureError> {
+    pub(super) fn url(
+        cloud: &CloudEndpoints,
+        segments: &[&str],
+        expand: bool,
+    ) -> Result<Url, AzureError> {
         let mut url =
             Url::parse(&cloud.resource_manager).map_err(|e| AzureError::Configuration {
-                setting: "metadata_host",
-                env_var: "ARM_METADATA_HOSTNAME",
+                setting: Setting::MetadataHost,
                 message: format!(
                     "the resource manager endpoint {:?} is not a URL: {e}",
                     cloud.resource_manager
@@ -194,8 +197,7 @@ impl ArmClient {
             })?;
         url.path_segments_mut()
             .map_err(|_| AzureError::Configuration {
-                setting: "metadata_host",
-                env_var: "ARM_METADATA_HOSTNAME",
+                setting: Setting::MetadataHost,
                 message: format!(
                     "the resource manager endpoint {:?} cannot have a path",
                     cloud.resource_manager
@@ -211,7 +213,7 @@ impl ArmClient {
         Ok(url)
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
@@ -226,8 +228,9 @@ impl ArmClient {
             body,
             authenticated: true,
             what,
+            poll: None,
         };
-        self.inner.pipeline.send(&req, Some(cloud), ctx).await
+        self.inner.pipeline.send(req, Some(cloud), ctx).await
     }
 
     /// `GET` the VM with its instance view (power state, agent, extensions).
@@ -271,11 +274,9 @@ impl ArmClient {
         ctx: &OpContext,
     ) -> Result<PendingOperation, AzureError> {
         let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
-        let payload =
-            serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::UnexpectedResponse {
-                status: 0,
-                detail: format!("cannot encode the extension body: {e}"),
-            })?;
+        let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
+            detail: format!("cannot encode the extension body: {e}"),
+        })?;
         let resource = format!("VM extension {id}");
         let resp = self
             .send(
@@ -326,74 +327,63 @@ impl ArmClient {
         }))
     }
 
-    /// Polls `op` to a terminal state. On Failed/Canceled the extension's instance view is read
-    /// so that the error carries the in-guest reason.
+    /// Polls `op` to a terminal state. The pipeline reads the status URL on the poll schedule
+    /// (with the same retries as every request) until the operation no longer runs; a failure
+    /// here is about an operation Azure accepted, so it "may have reached Azure". On
+    /// Failed/Canceled the extension's instance view is read so that the error carries the
+    /// in-guest reason.
     pub async fn wait(&self, op: PendingOperation, ctx: &OpContext) -> Result<(), AzureError> {
+        self.wait_inner(op, ctx)
+            .await
+            .map_err(AzureError::while_sending)
+    }
+
+    async fn wait_inner(&self, op: PendingOperation, ctx: &OpContext) -> Result<(), AzureError> {
         let Some(raw_url) = op.status_url() else {
             return Ok(());
         };
         let cloud = self.cloud(ctx).await?;
         let url = self.status_url(cloud, raw_url)?;
-        let what = format!("waiting for Azure to finish {} {}", op.action, op.extension);
-        let mut interval = self.inner.poll.initial;
-        let mut server_wait = op.retry_after;
-        let mut read_failures = 0u32;
-        loop {
-            let wait = interval.max(server_wait.unwrap_or(Duration::ZERO));
-            ctx.sleep(wait, &what).await?;
-            interval = self.inner.poll.next(interval);
-
-            let resp = match self
-                .send(Method::GET, url.clone(), None, what.clone(), ctx)
-                .await
-            {
-                Ok(r) if r.status.is_success() => r,
-                Ok(r) if location_reports_failure(&op, &r) => {
-                    // ARM's Location protocol reports a failed operation as the final response's
-                    // 4xx with the operation's error body.
-                    let error = CloudError::parse(&r.body).unwrap_or_default();
-                    return Err(self
-                        .operation_failed(&op, error.code, error.message, ctx)
-                        .await);
-                }
-                Ok(r) => {
-                    read_failures += 1;
-                    tracing::debug!(
-                        status = r.status.as_u16(),
-                        read_failures,
-                        "could not read the operation status"
-                    );
-                    server_wait = parse_retry_after(&r.headers, time::OffsetDateTime::now_utc());
-                    if read_failures >= MAX_STATUS_READ_FAILURES {
-                        return Err(r.error_for_status("the operation status").err().unwrap_or(
-                            AzureError::UnexpectedResponse {
-                                status: 0,
-                                detail: "operation status unreadable".into(),
-                            },
-                        ));
-                    }
-                    continue;
-                }
-                Err(e @ AzureError::Transport { .. })
-                    if read_failures + 1 < MAX_STATUS_READ_FAILURES =>
-                {
-                    read_failures += 1;
-                    tracing::debug!(error = %e, read_failures, "could not read the operation status");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            read_failures = 0;
-            server_wait = parse_retry_after(&resp.headers, time::OffsetDateTime::now_utc());
-            match interpret(&op.target, &resp)? {
-                PollOutcome::InProgress => {}
-                PollOutcome::Succeeded => {
-                    tracing::debug!(extension = %op.extension, elapsed_ms = ctx.elapsed().as_millis(), "operation succeeded");
-                    return Ok(());
-                }
-                PollOutcome::Failed { code, message } => {
-                    return Err(self.operation_failed(&op, code, message, ctx).await);
-                }
+        let req = ArmRequest {
+            method: Method::GET,
+            url,
+            body: None,
+            authenticated: true,
+            what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
+            poll: Some(PollPlan {
+                target: op.target.clone(),
+                schedule: self.inner.poll,
+                accepted_at: op.accepted_at,
+                retry_after: op.retry_after,
+            }),
+        };
+        let resp = self.inner.pipeline.send(req, Some(cloud), ctx).await?;
+        if !resp.status.is_success() {
+            if location_reports_failure(&op, &resp) {
+                // ARM's Location protocol reports a failed operation as the final response's
+                // 4xx with the operation's error body.
+                let error = CloudError::parse(&resp.body).unwrap_or_default();
+                return Err(self
+                    .operation_failed(&op, error.code, error.message, ctx)
+                    .await);
+            }
+            return Err(resp
+                .error_for_status("the operation status")
+                .err()
+                .unwrap_or_else(|| AzureError::Internal {
+                    detail: "a failed status read without an error".into(),
+                }));
+        }
+        match interpret(&op.target, &resp)? {
+            PollOutcome::InProgress => Err(AzureError::Internal {
+                detail: "the status read ended while the operation still runs".into(),
+            }),
+            PollOutcome::Succeeded => {
+                tracing::debug!(extension = %op.extension, elapsed_ms = ctx.elapsed().as_millis(), "operation succeeded");
+                Ok(())
+            }
+            PollOutcome::Failed { code, message } => {
+                Err(self.operation_failed(&op, code, message, ctx).await)
             }
         }
     }
@@ -424,7 +414,7 @@ impl ArmClient {
     /// The status URL, accepted only on the ARM endpoint's origin so that the bearer token is
     /// never sent to another host.
     fn status_url(&self, cloud: &CloudEndpoints, raw: &str) -> Result<Url, AzureError> {
-        let bad = |detail: String| AzureError::UnexpectedResponse { status: 0, detail };
+        let bad = |detail: String| AzureError::Refused { detail };
         let url = Url::parse(raw)
             .map_err(|e| bad(format!("the operation status URL is invalid: {e}")))?;
         let arm = Url::parse(&cloud.resource_manager)

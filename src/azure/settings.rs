@@ -12,6 +12,55 @@ use secrecy::SecretString;
 
 use super::error::AzureError;
 
+/// A setting of the Azure client, named in [`AzureError::Configuration`]. The Azure layer knows
+/// no Terraform attribute or environment variable names; the provider maps each setting to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Setting {
+    SubscriptionId,
+    TenantId,
+    ClientId,
+    ClientSecret,
+    ClientCertificatePath,
+    ClientCertificatePassword,
+    UseOidc,
+    OidcToken,
+    OidcTokenFilePath,
+    OidcRequestUrl,
+    OidcRequestToken,
+    AdoPipelineServiceConnectionId,
+    /// The Azure Pipelines job access token (`System.AccessToken`).
+    SystemAccessToken,
+    UseMsi,
+    UseCli,
+    Environment,
+    MetadataHost,
+}
+
+impl fmt::Display for Setting {
+    /// A plain-language name, for messages of the Azure layer itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Setting::SubscriptionId => "subscription ID",
+            Setting::TenantId => "tenant ID",
+            Setting::ClientId => "client ID",
+            Setting::ClientSecret => "client secret",
+            Setting::ClientCertificatePath => "client certificate path",
+            Setting::ClientCertificatePassword => "client certificate password",
+            Setting::UseOidc => "OIDC switch",
+            Setting::OidcToken => "OIDC token",
+            Setting::OidcTokenFilePath => "OIDC token file path",
+            Setting::OidcRequestUrl => "OIDC request URL",
+            Setting::OidcRequestToken => "OIDC request token",
+            Setting::AdoPipelineServiceConnectionId => "Azure DevOps service connection ID",
+            Setting::SystemAccessToken => "Azure Pipelines system access token",
+            Setting::UseMsi => "managed identity switch",
+            Setting::UseCli => "Azure CLI switch",
+            Setting::Environment => "cloud environment",
+            Setting::MetadataHost => "metadata host",
+        })
+    }
+}
+
 /// The Azure cloud to talk to when no `metadata_host` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Environment {
@@ -33,10 +82,9 @@ impl FromStr for Environment {
             }
             "china" | "azurechinacloud" => Ok(Environment::China),
             other => Err(AzureError::Configuration {
-                setting: "environment",
-                env_var: "ARM_ENVIRONMENT",
+                setting: Setting::Environment,
                 message: format!(
-                    "unknown environment {other:?}; use \"public\", \"usgovernment\" or \"china\", or set metadata_host for a custom cloud"
+                    "unknown environment {other:?}; use \"public\", \"usgovernment\" or \"china\", or set a metadata host for a custom cloud"
                 ),
             }),
         }
@@ -68,6 +116,8 @@ pub struct AzureSettings {
     pub oidc_request_url: Option<String>,
     pub oidc_request_token: Option<SecretString>,
     pub ado_pipeline_service_connection_id: Option<String>,
+    /// Azure Pipelines' job access token, for the service-connection exchange.
+    pub system_access_token: Option<SecretString>,
     pub use_msi: bool,
     pub use_cli: bool,
     pub environment: Environment,
@@ -91,6 +141,7 @@ impl Default for AzureSettings {
             oidc_request_url: None,
             oidc_request_token: None,
             ado_pipeline_service_connection_id: None,
+            system_access_token: None,
             use_msi: false,
             use_cli: true,
             environment: Environment::Public,

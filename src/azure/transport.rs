@@ -28,6 +28,7 @@ pub(crate) fn build_http_client(extra_pem: &[String]) -> Result<reqwest::Client,
                 "cannot read the CA bundle named by SSL_CERT_FILE ({}): {e}",
                 std::path::Path::new(&path).display()
             ),
+            sent: false,
         })?;
         certs.extend(parse_pem(&pem, "SSL_CERT_FILE")?);
     }
@@ -48,16 +49,19 @@ pub(crate) fn build_http_client(extra_pem: &[String]) -> Result<reqwest::Client,
                 "cannot build the HTTPS client: {}",
                 describe_reqwest_error(&e)
             ),
+            sent: false,
         })
 }
 
 fn parse_pem(pem: &[u8], origin: &str) -> Result<Vec<reqwest::Certificate>, AzureError> {
     let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| AzureError::Transport {
         message: format!("{origin} does not contain valid PEM certificates: {e}"),
+        sent: false,
     })?;
     if certs.is_empty() {
         return Err(AzureError::Transport {
             message: format!("{origin} contains no PEM certificates"),
+            sent: false,
         });
     }
     Ok(certs)

@@ -2,15 +2,24 @@
 //! human reads in a pipeline log, and a detail that says what to do.
 
 use crate::azure::AzureError;
+use crate::provider::setting_source;
 use crate::tfprotocol::Diagnostic;
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
 pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
+    let named;
     let (summary, advice): (&str, &str) = match err {
-        AzureError::Configuration { .. } => (
-            "Invalid provider configuration",
-            "Fix the provider setting named above.",
-        ),
+        AzureError::Configuration { setting, .. } => {
+            let (attribute, env) = setting_source(*setting);
+            named = match attribute {
+                Some(a) => format!(
+                    "Fix the provider setting `{a}` (environment variable {}).",
+                    env.join(" or ")
+                ),
+                None => format!("Set the environment variable {}.", env.join(" or ")),
+            };
+            ("Invalid provider configuration", named.as_str())
+        }
         AzureError::Authentication { .. } => (
             "Authentication with Azure failed",
             "Check the credentials in the provider settings or ARM_* environment variables, and that the identity has at \
@@ -40,7 +49,7 @@ pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
             "Azure may still be running the operation. Raise the resource's `timeouts` if the VM is slow; the next apply \
              checks the extension and reruns it if needed.",
         ),
-        AzureError::Cancelled => (
+        AzureError::Cancelled { .. } => (
             "Interrupted",
             "The operation was interrupted. Azure may still be running it; the next apply checks and reruns if needed.",
         ),
@@ -64,6 +73,15 @@ pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
         AzureError::UnexpectedResponse { .. } => (
             "Unexpected response from Azure",
             "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output.",
+        ),
+        AzureError::Refused { .. } => (
+            "Request refused by the provider",
+            "Nothing was sent. Azure answered with something the provider will not follow; report it with the TF_LOG=debug \
+             output.",
+        ),
+        AzureError::Internal { .. } => (
+            "Internal error in the provider",
+            "Nothing was changed by the failed step. Please report it with the TF_LOG=debug output.",
         ),
     };
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))

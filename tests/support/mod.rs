@@ -7,5 +7,6 @@
 
 pub mod acceptance;
 pub mod azure_emulator;
+pub mod fleet;
 pub mod plugin;
 pub mod terraform;

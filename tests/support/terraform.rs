@@ -92,7 +92,8 @@ pub fn terraform_version() -> TerraformVersion {
     *VERSION.get_or_init(|| version_of(&find_terraform_binary()))
 }
 
-fn version_of(binary: &Path) -> TerraformVersion {
+/// The version of any terraform binary, from `terraform version -json`.
+pub fn version_of(binary: &Path) -> TerraformVersion {
     let out = Command::new(binary)
         .args(["version", "-json"])
         .env("CHECKPOINT_DISABLE", "1")

@@ -60,12 +60,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
     json_response(status, json!({"error": message.into()}))
 }
 
 /// Parses a JSON body; an empty body means `{}`.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -180,7 +180,7 @@ fn default_state() -> String {
 
 /// An extension created directly, as if a previous deployment had left it.
 #[derive(Debug, Deserialize)]
-struct ExtensionSeed {
+pub(super) struct ExtensionSeed {
     #[serde(default = "default_publisher")]
     publisher: String,
     #[serde(default = "default_type", rename = "type")]
@@ -219,33 +219,40 @@ async fn put_extension(
         Err(response) => return response,
     };
     with_vm(&app, &(sub, rg, name), |vm| {
-        let message = seed
-            .status_message
-            .clone()
-            .unwrap_or_else(|| "Seeded by the emulator admin API.".into());
-        let extension = Extension {
-            name: ext.clone(),
-            config: ExtensionConfig {
-                location: vm.location.clone(),
-                tags: None,
-                publisher: seed.publisher,
-                extension_type: seed.extension_type,
-                type_handler_version: seed.type_handler_version,
-                auto_upgrade_minor_version: seed.auto_upgrade_minor_version.or(Some(true)),
-                enable_automatic_upgrade: None,
-                suppress_failures: None,
-                force_update_tag: seed.force_update_tag,
-                settings: seed.settings,
-                protected_settings: seed.protected_settings,
-            },
-            statuses: vec![status_for(&seed.provisioning_state, &message)],
-            substatuses: Vec::new(),
-            provisioning_state: seed.provisioning_state,
-        };
+        let extension = seed.into_extension(&ext, &vm.location);
         let view = extension.view();
         vm.extensions.insert(ext.to_ascii_lowercase(), extension);
         Json(view).into_response()
     })
+}
+
+impl ExtensionSeed {
+    /// The extension as a finished earlier deployment would have left it.
+    pub(super) fn into_extension(self, name: &str, location: &str) -> Extension {
+        let message = self
+            .status_message
+            .clone()
+            .unwrap_or_else(|| "Seeded by the emulator admin API.".into());
+        Extension {
+            name: name.to_string(),
+            config: ExtensionConfig {
+                location: location.to_string(),
+                tags: None,
+                publisher: self.publisher,
+                extension_type: self.extension_type,
+                type_handler_version: self.type_handler_version,
+                auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
+                enable_automatic_upgrade: None,
+                suppress_failures: None,
+                force_update_tag: self.force_update_tag,
+                settings: self.settings,
+                protected_settings: self.protected_settings,
+            },
+            statuses: vec![status_for(&self.provisioning_state, &message)],
+            substatuses: Vec::new(),
+            provisioning_state: self.provisioning_state,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -33,10 +33,10 @@ use crate::throttle::{Draw, Policy};
 
 /// A VM addressed by an ARM path.
 #[derive(Debug, Clone, Copy)]
-struct VmPath<'a> {
-    subscription: &'a str,
-    resource_group: &'a str,
-    name: &'a str,
+pub(super) struct VmPath<'a> {
+    pub(super) subscription: &'a str,
+    pub(super) resource_group: &'a str,
+    pub(super) name: &'a str,
 }
 
 impl VmPath<'_> {
@@ -49,7 +49,6 @@ impl VmPath<'_> {
 enum Route<'a> {
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
-    Extensions(VmPath<'a>),
     Extension(VmPath<'a>, &'a str),
     Operation {
         subscription: &'a str,
@@ -119,7 +118,6 @@ impl<'a> Route<'a> {
                 match rest {
                     [] => Some(Route::Vm(vm)),
                     ["instanceview"] => Some(Route::VmInstanceView(vm)),
-                    ["extensions"] => Some(Route::Extensions(vm)),
                     ["extensions", _] => Some(Route::Extension(vm, segments[9])),
                     _ => None,
                 }
@@ -131,10 +129,9 @@ impl<'a> Route<'a> {
     /// The subscription the resource lives in (none for the subscription list).
     fn subscription(&self) -> Option<&'a str> {
         match self {
-            Route::Vm(vm)
-            | Route::VmInstanceView(vm)
-            | Route::Extensions(vm)
-            | Route::Extension(vm, _) => Some(vm.subscription),
+            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => {
+                Some(vm.subscription)
+            }
             Route::Operation { subscription, .. }
             | Route::Subscription(subscription)
             | Route::Catalogue { subscription, .. } => Some(subscription),
@@ -145,7 +142,7 @@ impl<'a> Route<'a> {
     fn resource_type(&self) -> ResourceType {
         match self {
             Route::Vm(_) | Route::VmInstanceView(_) => ResourceType::VirtualMachines,
-            Route::Extensions(_) | Route::Extension(..) => ResourceType::Extensions,
+            Route::Extension(..) => ResourceType::Extensions,
             Route::Operation { .. } => ResourceType::Operations,
             Route::Subscriptions | Route::Subscription(_) => ResourceType::Subscriptions,
             Route::Catalogue { path, .. } => path.resource_type(),
@@ -159,10 +156,7 @@ impl<'a> Route<'a> {
             Route::Operation { location, .. } | Route::Catalogue { location, .. } => {
                 Some(location.to_ascii_lowercase())
             }
-            Route::Vm(vm)
-            | Route::VmInstanceView(vm)
-            | Route::Extensions(vm)
-            | Route::Extension(vm, _) => app
+            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => app
                 .world()
                 .vms
                 .get(&vm.key())
@@ -193,7 +187,8 @@ pub async fn dispatch(
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let mut response = handle(&app, &method, uri.path(), &query, &headers, &body);
+    let mut response = super::listing::handle(&app, &method, uri.path(), &query, &headers)
+        .unwrap_or_else(|| handle(&app, &method, uri.path(), &query, &headers, &body));
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
@@ -225,24 +220,16 @@ fn handle(
     if let Some(response) = authenticate(app, headers) {
         return response;
     }
-    let Some(api_version) = query.get("api-version").map(String::as_str) else {
-        return arm_error(
-            StatusCode::BAD_REQUEST,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        );
-    };
-    if let Err(response) = versions::check(
-        route.resource_type(),
-        route.location(app).as_deref(),
-        api_version,
-    ) {
+    let api_version =
+        match checked_api_version(query, route.resource_type(), route.location(app).as_deref()) {
+            Ok(v) => v,
+            Err(response) => return response,
+        };
+    if let Some(response) = route
+        .subscription()
+        .and_then(|subscription| unknown_subscription(app, subscription))
+    {
         return response;
-    }
-    if let Some(subscription) = route.subscription() {
-        if !lock(&app.subscriptions).exists(subscription) {
-            return subscriptions::not_found(subscription);
-        }
     }
     let remaining = match throttle(app, method, &route) {
         Ok(remaining) => remaining,
@@ -285,9 +272,6 @@ fn handle(
         ),
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
-        (Route::Extensions(vm), Method::GET) => {
-            list_extensions(app, vm, request.expand_instance_view)
-        }
         (Route::Extension(vm, name), Method::GET) => {
             get_extension(app, vm, name, request.expand_instance_view)
         }
@@ -308,17 +292,52 @@ fn handle(
             ),
         ),
     };
+    add_remaining(&mut response, &remaining);
+    response
+}
+
+/// The `x-ms-ratelimit-remaining-*` headers for the buckets a request drew from.
+pub(super) fn add_remaining(response: &mut Response, remaining: &[(Policy, u64)]) {
     for (policy, count) in remaining {
         let (name, prefix) = policy.header();
         if let Ok(value) = HeaderValue::from_str(&format!("{prefix}{count}")) {
             response.headers_mut().append(name, value);
         }
     }
-    response
+}
+
+/// The request's `api-version`, or ARM's 400 when it is missing or malformed.
+/// The request's `api-version` if Compute's virtual machines serve it (the
+/// listing routes); see [`checked_api_version`].
+pub(super) fn api_version(query: &HashMap<String, String>) -> Result<&str, Response> {
+    checked_api_version(query, ResourceType::VirtualMachines, None)
+}
+
+/// The request's `api-version` if `resource_type` serves it; else ARM's 400
+/// (missing, or not supported: [`versions::check`]).
+fn checked_api_version<'q>(
+    query: &'q HashMap<String, String>,
+    resource_type: ResourceType,
+    location: Option<&str>,
+) -> Result<&'q str, Response> {
+    let Some(version) = query.get("api-version") else {
+        return Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    versions::check(resource_type, location, version)?;
+    Ok(version)
+}
+
+/// ARM's 404 for a subscription the tenant does not have.
+pub(super) fn unknown_subscription(app: &AppState, subscription: &str) -> Option<Response> {
+    (!lock(&app.subscriptions).exists(subscription)).then(|| subscriptions::not_found(subscription))
 }
 
 /// `None` when the bearer token is valid, else ARM's 401.
-fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Response> {
     let check = lock(&app.identity).check(bearer(headers));
     let (code, message) = match check {
         TokenCheck::Valid => return None,
@@ -392,7 +411,16 @@ fn throttle(
         }
         _ => {}
     }
-    match lock(&app.throttle).draw(&wanted, Instant::now()) {
+    draw(app, &subscription, &wanted)
+}
+
+/// Takes a token from each wanted bucket; ARM's or Compute's 429 when one is empty.
+pub(super) fn draw(
+    app: &AppState,
+    subscription: &str,
+    wanted: &[(Policy, String)],
+) -> Result<Vec<(Policy, u64)>, Response> {
+    match lock(&app.throttle).draw(wanted, Instant::now()) {
         Draw::Allowed(remaining) => Ok(remaining),
         Draw::Throttled {
             policy,
@@ -451,7 +479,7 @@ fn resource_group_not_found(vm: &VmPath<'_>) -> Response {
 }
 
 /// The VM, or the 404 ARM answers for it.
-fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, Response> {
+pub(super) fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, Response> {
     world.vms.get(&vm.key()).ok_or_else(|| {
         if world.resource_group_exists(vm.subscription, vm.resource_group) {
             vm_not_found(vm)
@@ -489,7 +517,7 @@ fn status(code: &str, level: &str, display: &str, message: Option<&str>, with_ti
 }
 
 /// `VirtualMachine`, shaped like Azure's `VirtualMachine_Get_InstanceView` example.
-fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
+pub(super) fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
     let windows = vm.os_type == OsType::Windows;
     let os_disk = format!("{}_OsDisk_1", vm.name);
     let mut os_profile = json!({
@@ -619,21 +647,6 @@ fn vm_instance_view(vm: &Vm) -> Value {
         ),
     ]);
     view
-}
-
-fn list_extensions(app: &AppState, path: &VmPath<'_>, with_instance_view: bool) -> Response {
-    let world = app.world();
-    match find_vm(&world, path) {
-        Ok(vm) => {
-            let value: Vec<Value> = vm
-                .extensions
-                .values()
-                .map(|e| e.to_arm(vm, with_instance_view))
-                .collect();
-            json_response(StatusCode::OK, json!({"value": value}))
-        }
-        Err(response) => response,
-    }
 }
 
 fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {

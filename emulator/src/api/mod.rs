@@ -6,6 +6,7 @@ pub mod arm;
 pub mod catalogue;
 pub mod discovery;
 pub mod identity;
+pub mod listing;
 pub mod metadata;
 pub mod subscriptions;
 pub mod tokens;
@@ -55,6 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(identity::managed_identity_token),
         )
         .merge(admin::routes())
+        .merge(listing::admin_routes())
         .fallback(arm::dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), front))
         .with_state(state)

@@ -153,13 +153,7 @@ fn extension_name(
 /// Errors after which Azure may have started the run, so the resource must
 /// stay tracked and the next apply rerun.
 fn outcome_unknown(err: &AzureError) -> bool {
-    matches!(
-        err,
-        AzureError::DeadlineExceeded { .. }
-            | AzureError::Cancelled
-            | AzureError::Transport { .. }
-            | AzureError::UnexpectedResponse { .. }
-    )
+    err.may_have_reached_azure()
 }
 
 /// Create and update: PUT the extension with a fresh tag and wait for it.

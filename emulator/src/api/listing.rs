@@ -1,0 +1,420 @@
+//! ARM list operations: the VMs of a subscription (`VirtualMachines_ListAll`) or of a resource
+//! group (`VirtualMachines_List`), paged with `nextLink`, and the extensions of a VM
+//! (`VirtualMachineExtensions_List`, not paged). Also the admin endpoints that build a fleet in
+//! one request and set the page size and Compute's read budgets.
+//!
+//! Shapes follow ARM: `{"value": [...], "nextLink": "…&$skiptoken=…"}`; listed VMs carry no
+//! `instanceView` unless asked (`$expand=instanceView`, or `statusOnly=true` on the subscription
+//! list), and their `resources` hold only extension IDs, as Compute's list does
+//! (Azure/azure-sdk-for-net#13378). Every request draws from ARM's subscription read bucket and
+//! from Compute's `HighCostGet` (VM lists) or per-VM and per-subscription `LowCostGet` (extension
+//! lists) buckets, and reports what is left in `x-ms-ratelimit-remaining-*` headers.
+
+// Handlers return early with a finished `Response` as the error; it is built once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::admin::{ExtensionSeed, admin_error, parse};
+use super::arm::{self, VmPath};
+use super::{arm_error, json_response};
+use crate::compute_reads::{ComputeReadSettings, ReadPolicy, ReadThrottled};
+use crate::faults::throttled_body;
+use crate::model::vm::Vm;
+use crate::state::{AppState, SeededVm, World, lock};
+use crate::throttle::Policy;
+
+enum ListRoute<'a> {
+    /// `/subscriptions/{s}/providers/Microsoft.Compute/virtualMachines`
+    Subscription(&'a str),
+    /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines`
+    ResourceGroup(&'a str, &'a str),
+    /// `…/virtualMachines/{vm}/extensions`
+    Extensions(VmPath<'a>),
+}
+
+impl<'a> ListRoute<'a> {
+    fn parse(segments: &[&'a str]) -> Option<ListRoute<'a>> {
+        let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+        match lower.as_slice() {
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachines",
+            ] => Some(ListRoute::Subscription(segments[1])),
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachines",
+            ] => Some(ListRoute::ResourceGroup(segments[1], segments[3])),
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachines",
+                _,
+                "extensions",
+            ] => Some(ListRoute::Extensions(VmPath {
+                subscription: segments[1],
+                resource_group: segments[3],
+                name: segments[7],
+            })),
+            _ => None,
+        }
+    }
+
+    fn subscription(&self) -> &'a str {
+        match self {
+            ListRoute::Subscription(s) | ListRoute::ResourceGroup(s, _) => s,
+            ListRoute::Extensions(vm) => vm.subscription,
+        }
+    }
+
+    /// Compute's buckets for this request.
+    fn compute_policies(&self) -> Vec<(ReadPolicy, String)> {
+        let subscription = self.subscription().to_ascii_lowercase();
+        match self {
+            ListRoute::Subscription(_) | ListRoute::ResourceGroup(..) => {
+                vec![(ReadPolicy::HighCostGet, subscription)]
+            }
+            ListRoute::Extensions(vm) => vec![
+                (
+                    ReadPolicy::LowCostGetVm,
+                    World::key(vm.subscription, vm.resource_group, vm.name),
+                ),
+                (ReadPolicy::LowCostGetSubscription, subscription),
+            ],
+        }
+    }
+}
+
+/// Handles a GET on one of the list paths; `None` for every other request (ARM's router
+/// takes it).
+pub(super) fn handle(
+    app: &AppState,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if method != Method::GET {
+        return None;
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = ListRoute::parse(&segments)?;
+    Some(respond(app, &route, query, headers).unwrap_or_else(|response| response))
+}
+
+fn respond(
+    app: &AppState,
+    route: &ListRoute<'_>,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Response, Response> {
+    if let Some(response) = arm::authenticate(app, headers) {
+        return Err(response);
+    }
+    let api_version = arm::api_version(query)?;
+    if let Some(response) = arm::unknown_subscription(app, route.subscription()) {
+        return Err(response);
+    }
+    let subscription = route.subscription().to_ascii_lowercase();
+    let arm_remaining = arm::draw(
+        app,
+        route.subscription(),
+        &[(Policy::SubscriptionReads, subscription)],
+    )?;
+    let enforce = lock(&app.throttle).settings.enabled;
+    let compute_remaining = lock(&app.compute_reads)
+        .draw(&route.compute_policies(), enforce, Instant::now())
+        .map_err(compute_throttled)?;
+    let expand = query
+        .get("$expand")
+        .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+    let mut response = match route {
+        ListRoute::Subscription(s) => {
+            let status_only = query
+                .get("statusOnly")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            list_vms(app, s, None, query, api_version, expand || status_only)?
+        }
+        ListRoute::ResourceGroup(s, rg) => list_vms(app, s, Some(rg), query, api_version, expand)?,
+        ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
+    };
+    arm::add_remaining(&mut response, &arm_remaining);
+    for (policy, count) in compute_remaining {
+        let value = format!("{};{count}", policy.header_name());
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .append("x-ms-ratelimit-remaining-resource", value);
+        }
+    }
+    Ok(response)
+}
+
+/// Compute's 429: the bare `{code, message, details}` body with the policy and a Retry-After.
+fn compute_throttled(refused: ReadThrottled) -> Response {
+    let name = refused.policy.header_name();
+    let policy = name.rsplit('/').next().unwrap_or(name);
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        throttled_body(policy, refused.capacity, refused.capacity + 1),
+    );
+    let headers = response.headers_mut();
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(refused.retry_after_secs),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("{name};0")) {
+        headers.insert("x-ms-ratelimit-remaining-resource", value);
+    }
+    response
+}
+
+/// One page of VMs in key order, continuing after the VM named by `$skiptoken`.
+fn list_vms(
+    app: &AppState,
+    subscription: &str,
+    resource_group: Option<&str>,
+    query: &HashMap<String, String>,
+    api_version: &str,
+    with_instance_view: bool,
+) -> Result<Response, Response> {
+    let after = match query.get("$skiptoken") {
+        None => None,
+        Some(token) => Some(decode_skiptoken(token)?),
+    };
+    let page_size = app.list_page_size.load(Ordering::Relaxed).max(1);
+    let world = app.world();
+    let prefix = match resource_group {
+        Some(rg) => format!("{subscription}/{rg}/").to_ascii_lowercase(),
+        None => format!("{subscription}/").to_ascii_lowercase(),
+    };
+    if let Some(rg) = resource_group {
+        if !world.resource_group_exists(subscription, rg) {
+            return Err(arm_error(
+                StatusCode::NOT_FOUND,
+                "ResourceGroupNotFound",
+                format!("Resource group '{rg}' could not be found."),
+            ));
+        }
+    }
+    let mut keys: Vec<&String> = world
+        .vms
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .filter(|k| after.as_deref().is_none_or(|a| k.as_str() > a))
+        .collect();
+    keys.sort();
+    let more = keys.len() > page_size;
+    keys.truncate(page_size);
+    let value: Vec<Value> = keys
+        .iter()
+        .filter_map(|k| world.vms.get(*k))
+        .map(|vm| listed_vm(vm, with_instance_view))
+        .collect();
+    let mut body = json!({ "value": value });
+    if let (true, Some(last)) = (more, keys.last()) {
+        body["nextLink"] = json!(next_link(
+            app,
+            subscription,
+            resource_group,
+            query,
+            api_version,
+            last
+        ));
+    }
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// A VM as a list returns it: `resources` holds only the extensions' IDs.
+fn listed_vm(vm: &Vm, with_instance_view: bool) -> Value {
+    let mut body = arm::vm_body(vm, with_instance_view);
+    if !vm.extensions.is_empty() {
+        body["resources"] = Value::Array(
+            vm.extensions
+                .values()
+                .map(|e| json!({"id": format!("{}/extensions/{}", vm.id(), e.name)}))
+                .collect(),
+        );
+    }
+    body
+}
+
+fn next_link(
+    app: &AppState,
+    subscription: &str,
+    resource_group: Option<&str>,
+    query: &HashMap<String, String>,
+    api_version: &str,
+    last_key: &str,
+) -> String {
+    let path = match resource_group {
+        Some(rg) => format!(
+            "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines"
+        ),
+        None => {
+            format!("/subscriptions/{subscription}/providers/Microsoft.Compute/virtualMachines")
+        }
+    };
+    let mut pairs = form_urlencoded::Serializer::new(String::new());
+    pairs.append_pair("api-version", api_version);
+    for kept in ["$expand", "statusOnly"] {
+        if let Some(v) = query.get(kept) {
+            pairs.append_pair(kept, v);
+        }
+    }
+    pairs.append_pair("$skiptoken", &URL_SAFE_NO_PAD.encode(last_key));
+    format!("{}{path}?{}", app.endpoint, pairs.finish())
+}
+
+fn decode_skiptoken(token: &str) -> Result<String, Response> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": {
+                    "code": "InvalidParameter",
+                    "target": "$skiptoken",
+                    "message": "The value of parameter $skiptoken is invalid.",
+                }}),
+            )
+        })
+}
+
+fn list_extensions(
+    app: &AppState,
+    path: &VmPath<'_>,
+    with_instance_view: bool,
+) -> Result<Response, Response> {
+    let world = app.world();
+    let vm = arm::find_vm(&world, path)?;
+    let value: Vec<Value> = vm
+        .extensions
+        .values()
+        .map(|e| e.to_arm(vm, with_instance_view))
+        .collect();
+    Ok(json_response(StatusCode::OK, json!({ "value": value })))
+}
+
+/// `/_emulator/fleet` (many VMs with their extensions in one request) and `/_emulator/listing`
+/// (page size and Compute's read budgets).
+pub fn admin_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/_emulator/fleet", post(seed_fleet))
+        .route("/_emulator/listing", post(set_listing).get(get_listing))
+}
+
+/// A VM of a fleet: a seed entry plus extensions (by name) as earlier deployments left them.
+#[derive(Debug, Deserialize)]
+struct FleetVm {
+    #[serde(flatten)]
+    vm: SeededVm,
+    #[serde(default)]
+    extensions: BTreeMap<String, ExtensionSeed>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Fleet {
+    vms: Vec<FleetVm>,
+}
+
+async fn seed_fleet(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let fleet: Fleet = match parse(&body) {
+        Ok(fleet) => fleet,
+        Err(response) => return response,
+    };
+    let mut world = app.world();
+    let mut created = 0usize;
+    for entry in fleet.vms {
+        let seeded = entry.vm;
+        if seeded.name.is_empty() || seeded.resource_group.is_empty() {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "every VM needs a resource_group and a name",
+            );
+        }
+        let subscription = seeded
+            .subscription
+            .clone()
+            .unwrap_or_else(|| app.config.subscription_id.clone());
+        let mut vm = Vm::from_seed(
+            &subscription,
+            &seeded.resource_group,
+            &seeded.name,
+            &seeded.vm,
+        );
+        for (name, extension) in entry.extensions {
+            let extension = extension.into_extension(&name, &vm.location);
+            vm.extensions.insert(name.to_ascii_lowercase(), extension);
+        }
+        world.vms.insert(
+            World::key(&subscription, &seeded.resource_group, &seeded.name),
+            vm,
+        );
+        created += 1;
+    }
+    Json(json!({ "created": created })).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListingChange {
+    page_size: Option<usize>,
+    compute_reads: Option<ComputeReadSettings>,
+}
+
+async fn set_listing(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let change: ListingChange = match parse(&body) {
+        Ok(change) => change,
+        Err(response) => return response,
+    };
+    if let Some(size) = change.page_size {
+        if size == 0 {
+            return admin_error(StatusCode::BAD_REQUEST, "page_size must be at least 1");
+        }
+        app.list_page_size.store(size, Ordering::Relaxed);
+    }
+    if let Some(settings) = change.compute_reads {
+        lock(&app.compute_reads).configure(settings);
+    }
+    get_listing(State(app)).await
+}
+
+async fn get_listing(State(app): State<Arc<AppState>>) -> Response {
+    let settings = lock(&app.compute_reads).settings.clone();
+    Json(json!({
+        "page_size": app.list_page_size.load(Ordering::Relaxed),
+        "compute_reads": settings,
+    }))
+    .into_response()
+}

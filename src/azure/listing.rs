@@ -1,0 +1,195 @@
+//! ARM list operations: the VMs of a subscription or resource group, one page at a time, and
+//! the extensions of a VM.
+//!
+//! Pages are read one call at a time so that a caller that needs only a few VMs reads only the
+//! pages it needs. A `nextLink` is followed only when it points at the resource manager's own
+//! origin (the bearer token must not travel anywhere else) and is not the page just read.
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+
+use super::context::OpContext;
+use super::error::AzureError;
+use super::ids::VirtualMachineId;
+use super::models::{ExtensionWire, VirtualMachine, VmExtension};
+use super::operations::{ArmClient, COMPUTE_API_VERSION};
+
+/// Where to list VMs: a whole subscription, or one resource group in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmListScope {
+    pub subscription_id: String,
+    pub resource_group: Option<String>,
+}
+
+impl std::fmt::Display for VmListScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.resource_group {
+            Some(rg) => write!(
+                f,
+                "resource group {rg} of subscription {}",
+                self.subscription_id
+            ),
+            None => write!(f, "subscription {}", self.subscription_id),
+        }
+    }
+}
+
+/// One page of a VM list. `next_link` is ARM's continuation, to pass back unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct VmPage {
+    pub vms: Vec<VirtualMachine>,
+    pub next_link: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ListWire<T> {
+    value: Vec<T>,
+    next_link: Option<String>,
+}
+
+impl ArmClient {
+    /// Reads one page of VMs in `scope`: the first page when `next_link` is `None`, else the
+    /// page `next_link` (from the previous page) names. VMs come without instance view; their
+    /// `resources` hold only extension IDs.
+    pub async fn list_virtual_machines_page(
+        &self,
+        scope: &VmListScope,
+        next_link: Option<&str>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        let cloud = self.cloud(ctx).await?;
+        let url = match next_link {
+            None => {
+                let mut segments = vec!["subscriptions", scope.subscription_id.as_str()];
+                if let Some(rg) = &scope.resource_group {
+                    segments.extend(["resourceGroups", rg.as_str()]);
+                }
+                segments.extend(["providers", "Microsoft.Compute", "virtualMachines"]);
+                Self::url(cloud, &segments, false)?
+            }
+            Some(link) => next_link_url(&cloud.resource_manager, link)?,
+        };
+        let what = format!("the virtual machines of {scope}");
+        let resp = self
+            .send(Method::GET, url, None, format!("listing {what}"), ctx)
+            .await?
+            .error_for_status(&what)?;
+        let page: ListWire<VirtualMachine> = resp.json("a page of virtual machines")?;
+        if let (Some(next), Some(current)) = (&page.next_link, next_link) {
+            if next == current {
+                return Err(AzureError::UnexpectedResponse {
+                    status: resp.status.as_u16(),
+                    detail: format!(
+                        "listing {what}: the next page link repeats the page just read"
+                    ),
+                });
+            }
+        }
+        Ok(VmPage {
+            vms: page.value,
+            next_link: page.next_link.filter(|l| !l.is_empty()),
+        })
+    }
+
+    /// Lists the extensions of a VM (one request; ARM does not page this list). Public settings
+    /// are included, protected settings never are.
+    pub async fn list_extensions(
+        &self,
+        vm: &VirtualMachineId,
+        ctx: &OpContext,
+    ) -> Result<Vec<VmExtension>, AzureError> {
+        let mut segments = vm.path_segments();
+        segments.push("extensions");
+        let url = Self::url(self.cloud(ctx).await?, &segments, false)?;
+        let what = format!("the extensions of virtual machine {vm}");
+        let list: ListWire<ExtensionWire> = self
+            .send(Method::GET, url, None, format!("listing {what}"), ctx)
+            .await?
+            .error_for_status(&what)?
+            .json("a list of VM extensions")?;
+        Ok(list.value.into_iter().map(VmExtension::from).collect())
+    }
+}
+
+/// The URL of a `nextLink`, accepted only on the resource manager's origin; our api-version is
+/// added when the link has none.
+fn next_link_url(resource_manager: &str, link: &str) -> Result<Url, AzureError> {
+    let bad = |detail: String| AzureError::UnexpectedResponse { status: 0, detail };
+    let mut url =
+        Url::parse(link).map_err(|e| bad(format!("the next page link is invalid: {e}")))?;
+    let arm = Url::parse(resource_manager)
+        .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
+    if url.origin() != arm.origin() {
+        return Err(bad(format!(
+            "the next page link points to {}, not to the resource manager {}; refusing to send credentials there",
+            url.host_str().unwrap_or("?"),
+            arm.host_str().unwrap_or("?")
+        )));
+    }
+    if !url.query_pairs().any(|(k, _)| k == "api-version") {
+        url.query_pairs_mut()
+            .append_pair("api-version", COMPUTE_API_VERSION);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARM: &str = "https://management.azure.com/";
+
+    #[test]
+    fn next_link_must_stay_on_the_resource_manager() {
+        let ok = next_link_url(
+            ARM,
+            "https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/virtualMachines?api-version=2024-11-01&%24skiptoken=abc",
+        )
+        .expect("same origin");
+        assert_eq!(
+            ok.query_pairs().filter(|(k, _)| k == "api-version").count(),
+            1
+        );
+
+        for foreign in [
+            "https://evil.example/subscriptions/s/providers/Microsoft.Compute/virtualMachines",
+            "http://management.azure.com/subscriptions/s",
+            "https://management.azure.com:8443/subscriptions/s",
+            "not a url",
+        ] {
+            let err = next_link_url(ARM, foreign).expect_err(foreign);
+            assert!(
+                matches!(err, AzureError::UnexpectedResponse { .. }),
+                "{foreign}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_link_without_api_version_gets_ours() {
+        let url = next_link_url(ARM, "https://management.azure.com/x?$skiptoken=abc").expect("ok");
+        assert!(
+            url.query_pairs()
+                .any(|(k, v)| k == "api-version" && v == COMPUTE_API_VERSION)
+        );
+        assert!(
+            url.query_pairs()
+                .any(|(k, v)| k == "$skiptoken" && v == "abc")
+        );
+    }
+
+    #[test]
+    fn scope_reads_well_in_errors() {
+        let sub = VmListScope {
+            subscription_id: "s1".into(),
+            resource_group: None,
+        };
+        assert_eq!(sub.to_string(), "subscription s1");
+        let rg = VmListScope {
+            resource_group: Some("rg".into()),
+            ..sub
+        };
+        assert_eq!(rg.to_string(), "resource group rg of subscription s1");
+    }
+}

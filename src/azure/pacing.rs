@@ -1,0 +1,348 @@
+//! Pacing writes under ARM's and Compute's token buckets.
+//!
+//! Every operation of one provider process shares one [`Pacer`]. For each bucket that a write
+//! draws from — the subscription's writes (`x-ms-ratelimit-remaining-subscription-writes`, ARM:
+//! 200, refilled 10/s) and the VM's `UpdateVM` policy (`x-ms-ratelimit-remaining-resource:
+//! Microsoft.Compute/UpdateVM…;N`, Compute: 12, refilled 4/min) — it keeps an estimate of the
+//! tokens left: the last reported count, minus the writes admitted since that request, plus the
+//! refill since. A write is admitted while the estimate stays above a one-token reserve, so the
+//! bucket is never emptied by us; otherwise it waits for the refill. Until the first count is
+//! known, one write goes alone (a probe) instead of a blind burst.
+//!
+//! After a 429 the bucket is *closed* until its `Retry-After` has passed: every write on that
+//! subscription (or VM) waits for that one instant — one gate, not a timer per operation — and
+//! the assumed refill rate is lowered, since the bucket ran dry faster than we thought.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use azure_core::http::headers::Headers;
+use reqwest::StatusCode;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::context::OpContext;
+use super::error::AzureError;
+use super::pipeline::header;
+
+const SUBSCRIPTION_WRITES_HEADER: &str = "x-ms-ratelimit-remaining-subscription-writes";
+const RESOURCE_HEADER: &str = "x-ms-ratelimit-remaining-resource";
+/// ARM's documented refill of the subscription write bucket.
+const SUBSCRIPTION_WRITES_PER_SEC: f64 = 10.0;
+/// Compute's documented refill of a VM's `UpdateVM` bucket (4 per minute).
+const VM_UPDATES_PER_SEC: f64 = 4.0 / 60.0;
+
+/// Which bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Scope {
+    Subscription(String),
+    Vm(String),
+}
+
+impl Scope {
+    /// The buckets a write to `url` draws from.
+    pub(crate) fn of(url: &reqwest::Url) -> Vec<Scope> {
+        let segments: Vec<String> = url
+            .path_segments()
+            .map(|s| s.map(str::to_ascii_lowercase).collect())
+            .unwrap_or_default();
+        let mut scopes = Vec::new();
+        if let Some(i) = segments.iter().position(|s| s == "subscriptions") {
+            if let Some(sub) = segments.get(i + 1) {
+                scopes.push(Scope::Subscription(sub.clone()));
+            }
+        }
+        if let Some(i) = segments.iter().position(|s| s == "virtualmachines") {
+            if i + 1 < segments.len() {
+                scopes.push(Scope::Vm(segments[..=i + 1].join("/")));
+            }
+        }
+        scopes
+    }
+
+    fn default_rate(&self) -> f64 {
+        match self {
+            Scope::Subscription(_) => SUBSCRIPTION_WRITES_PER_SEC,
+            Scope::Vm(_) => VM_UPDATES_PER_SEC,
+        }
+    }
+
+    /// The remaining count this bucket reports in `headers`.
+    fn remaining(&self, headers: &Headers) -> Option<f64> {
+        match self {
+            Scope::Subscription(_) => header(headers, SUBSCRIPTION_WRITES_HEADER)?
+                .trim()
+                .parse::<f64>()
+                .ok(),
+            Scope::Vm(_) => header(headers, RESOURCE_HEADER)?
+                .split(',')
+                .filter_map(|entry| {
+                    let (policy, count) = entry.trim().rsplit_once(';')?;
+                    policy
+                        .to_ascii_lowercase()
+                        .contains("updatevm")
+                        .then(|| count.trim().parse::<f64>().ok())?
+                })
+                .reduce(f64::min),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    /// Assumed refill per second.
+    rate: f64,
+    /// Estimated tokens at `at`.
+    tokens: f64,
+    at: Instant,
+    /// The largest count seen plus one: the bucket's size, as far as we know.
+    capacity: f64,
+    /// False until a response reported this bucket.
+    known: bool,
+    /// Responses carry no count for this bucket: nothing to pace by.
+    unreported: bool,
+    /// A write is out to learn the count.
+    probing: bool,
+    /// Writes admitted so far (a sequence number for each write).
+    admitted: u64,
+    /// Closed after a 429 until this instant.
+    closed_until: Option<Instant>,
+}
+
+impl Bucket {
+    fn new(scope: &Scope, now: Instant) -> Bucket {
+        Bucket {
+            rate: scope.default_rate(),
+            tokens: 0.0,
+            at: now,
+            capacity: 1.0,
+            known: false,
+            unreported: false,
+            probing: false,
+            admitted: 0,
+            closed_until: None,
+        }
+    }
+
+    fn estimate(&self, now: Instant) -> f64 {
+        (self.tokens + now.saturating_duration_since(self.at).as_secs_f64() * self.rate)
+            .min(self.capacity)
+    }
+
+    fn reserve(&self) -> f64 {
+        if self.capacity >= 3.0 { 1.0 } else { 0.0 }
+    }
+
+    /// `None` when a write may go now, else what to wait for.
+    fn blocked(&self, now: Instant) -> Option<Wait> {
+        if let Some(until) = self.closed_until.filter(|u| *u > now) {
+            return Some(Wait::Until(until));
+        }
+        if !self.known {
+            return self.probing.then_some(Wait::Probe);
+        }
+        if self.unreported {
+            return None;
+        }
+        let need = 1.0 + self.reserve();
+        let est = self.estimate(now);
+        if est >= need {
+            None
+        } else {
+            Some(Wait::Until(
+                now + Duration::from_secs_f64(((need - est) / self.rate).min(3600.0)),
+            ))
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> u64 {
+        if !self.known {
+            self.probing = true;
+        } else if !self.unreported {
+            self.tokens = self.estimate(now) - 1.0;
+            self.at = now;
+        }
+        self.admitted += 1;
+        self.admitted
+    }
+}
+
+enum Wait {
+    Until(Instant),
+    Probe,
+}
+
+/// The write gate of one provider process.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    buckets: Mutex<HashMap<Scope, Bucket>>,
+    changed: Notify,
+}
+
+/// An admitted write: its sequence number in each of its buckets.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    pacer: Arc<Pacer>,
+    seqs: Vec<(Scope, u64)>,
+    observed: bool,
+}
+
+impl Drop for Ticket {
+    /// A write that got no response (connection failure) ends its probe.
+    fn drop(&mut self) {
+        if !self.observed {
+            let mut buckets = self.pacer.lock();
+            for (scope, _) in &self.seqs {
+                if let Some(b) = buckets.get_mut(scope) {
+                    b.probing = false;
+                }
+            }
+            drop(buckets);
+            self.pacer.changed.notify_waiters();
+        }
+    }
+}
+
+impl Pacer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Scope, Bucket>> {
+        // The map holds estimates only; a panic elsewhere cannot make them unsafe to use.
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a write to `url` may go, within the operation's deadline.
+    pub(crate) async fn admit(
+        self: &Arc<Self>,
+        url: &reqwest::Url,
+        op: &OpContext,
+        what: &str,
+    ) -> Result<Ticket, AzureError> {
+        let scopes = Scope::of(url);
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let wait = {
+                let mut buckets = self.lock();
+                let now = Instant::now();
+                let mut wait = None;
+                for scope in &scopes {
+                    let b = buckets
+                        .entry(scope.clone())
+                        .or_insert_with(|| Bucket::new(scope, now));
+                    match (b.blocked(now), &wait) {
+                        (None, _) => {}
+                        (Some(Wait::Until(t)), Some(Wait::Until(w))) if t <= *w => {}
+                        (Some(w), _) => wait = Some(w),
+                    }
+                }
+                if wait.is_none() {
+                    let seqs = scopes
+                        .iter()
+                        .filter_map(|s| buckets.get_mut(s).map(|b| (s.clone(), b.take(now))))
+                        .collect();
+                    return Ok(Ticket {
+                        pacer: self.clone(),
+                        seqs,
+                        observed: false,
+                    });
+                }
+                wait
+            };
+            match wait {
+                Some(Wait::Until(t)) => {
+                    tracing::trace!(
+                        wait_ms = t.saturating_duration_since(Instant::now()).as_millis(),
+                        "write paced"
+                    );
+                    op.run(what, async {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(t) => {}
+                            // A 429 elsewhere may close the gate for longer; re-check.
+                            _ = notified => {}
+                        }
+                        Ok(())
+                    })
+                    .await?
+                }
+                _ => {
+                    op.run(what, async {
+                        notified.await;
+                        Ok(())
+                    })
+                    .await?
+                }
+            }
+        }
+    }
+
+    /// Learns the remaining counts from the response to an admitted write.
+    pub(crate) fn observe(&self, mut ticket: Ticket, status: StatusCode, headers: &Headers) {
+        ticket.observed = true;
+        let now = Instant::now();
+        {
+            let mut buckets = self.lock();
+            for (scope, seq) in &ticket.seqs {
+                let Some(b) = buckets.get_mut(scope) else {
+                    continue;
+                };
+                b.probing = false;
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    // `close_for` handles the refusal.
+                    continue;
+                }
+                match scope.remaining(headers) {
+                    Some(remaining) => {
+                        b.known = true;
+                        b.unreported = false;
+                        b.capacity = b.capacity.max(remaining + 1.0);
+                        // Writes admitted after this one were not counted yet (or were: then we
+                        // are conservative until their own responses arrive).
+                        let later = b.admitted.saturating_sub(*seq) as f64;
+                        b.tokens = remaining - later;
+                        b.at = now;
+                    }
+                    None if !b.known => {
+                        b.known = true;
+                        b.unreported = true;
+                    }
+                    None => {}
+                }
+            }
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// After a 429 on a write to `url`: closes the bucket that refused it for `wait`.
+    pub(crate) fn close_for(&self, url: &reqwest::Url, headers: Option<&Headers>, wait: Duration) {
+        let scopes = Scope::of(url);
+        // The refusing bucket reports 0; without counts, it is the subscription's.
+        let refusing = scopes
+            .iter()
+            .find(|s| headers.and_then(|h| s.remaining(h)) == Some(0.0))
+            .or_else(|| scopes.iter().find(|s| matches!(s, Scope::Subscription(_))))
+            .cloned();
+        let Some(scope) = refusing else { return };
+        let now = Instant::now();
+        let until = now + wait;
+        {
+            let mut buckets = self.lock();
+            let b = buckets
+                .entry(scope.clone())
+                .or_insert_with(|| Bucket::new(&scope, now));
+            b.closed_until = Some(b.closed_until.map_or(until, |u| u.max(until)));
+            b.known = true;
+            b.unreported = false;
+            b.probing = false;
+            b.tokens = 0.0;
+            b.at = until;
+            // It ran dry sooner than our estimate: assume a slower refill from now on.
+            b.rate = (b.rate * 0.8).max(scope.default_rate() / 8.0);
+            tracing::debug!(scope = ?scope, wait_ms = wait.as_millis(), rate = b.rate, "write gate closed after a 429");
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,68 @@
+//! The bearer token: acquired through the shared single-flight [`TokenSource`], attached to every
+//! authenticated request, and thrown away and re-acquired once when ARM says it is stale.
+
+use std::sync::Arc;
+
+use azure_core::http::policies::{Policy, PolicyResult};
+use azure_core::http::{Context, Request};
+use secrecy::ExposeSecret;
+
+use super::super::credentials::TokenSource;
+use super::super::error::{AzureError, CloudError};
+use super::{buffer, call, rebuild, wrap};
+
+pub(crate) struct Auth {
+    tokens: Arc<TokenSource>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Auth")
+    }
+}
+
+impl Auth {
+    pub(crate) fn new(tokens: Arc<TokenSource>) -> Auth {
+        Auth { tokens }
+    }
+}
+
+#[async_trait::async_trait]
+impl Policy for Auth {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        let call = call(ctx)?;
+        if !call.authenticated {
+            return super::next(ctx, request, next).await;
+        }
+        let cloud = call.cloud.as_ref().ok_or_else(|| {
+            wrap(AzureError::Internal {
+                detail: "an authenticated request without cloud endpoints".into(),
+            })
+        })?;
+        let mut refreshed = false;
+        loop {
+            let token = call
+                .op
+                .run("acquiring an access token", self.tokens.token(cloud))
+                .await
+                .map_err(wrap)?;
+            request.insert_header("authorization", format!("Bearer {}", token.expose_secret()));
+            let (status, headers, body) = buffer(super::next(ctx, request, next).await?).await?;
+            if status.as_u16() == 401
+                && !refreshed
+                && CloudError::parse(&body).is_some_and(|e| e.is_stale_token())
+            {
+                // Expired or revoked before our early refresh: fetch a new one, try once more.
+                self.tokens.invalidate(&token).await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(rebuild(status, headers, body));
+        }
+    }
+}

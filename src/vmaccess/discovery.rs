@@ -1,0 +1,522 @@
+//! Fleet discovery: which VMs of a subscription have a VMAccess extension (or are Windows VMs at
+//! all), read through ARM list operations.
+//!
+//! The VMs of each scope (the subscription, or each requested resource group) are listed page by
+//! page; Linux VMs and VMs outside the name filters are dropped before anything else is read;
+//! then each remaining VM's extensions are listed, a bounded number at a time, and the VMAccess
+//! extension (publisher `Microsoft.Compute`, type `VMAccessAgent`, under any name) is reported
+//! with its provisioning state and the user it last reset.
+//!
+//! Results stream out in list order. Reads are started only while they can still matter: never
+//! more reads in flight (list pages included) than results still wanted under `limit`, so a
+//! listing that is satisfied early stops reading. Dropping the stream (or cancelling the stop
+//! token) aborts the requests in flight and ends the work.
+//!
+//! Name filters are case-insensitive globs over the VM name (`*` any run of characters, `?` one
+//! character), because ARM names are case-insensitive and globs are what people type for fleets
+//! (`web-*`, `sql-0?`); several filters match a VM when any one does.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use wildmatch::WildMatch;
+
+use crate::azure::{
+    ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
+    VmListScope, VmPage,
+};
+
+/// Extension reads in flight at once unless asked otherwise. Each VM is read once, so Compute's
+/// per-VM budget is never the limit; ARM's subscription read bucket (250, refilled at 25/s) is.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// How long a whole discovery may take unless asked otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The ARM reads discovery needs, so that its decisions can be tested against a fake.
+#[async_trait::async_trait]
+pub trait FleetReader: Send + Sync + 'static {
+    /// One page of VMs of `scope` (the first when `next_link` is `None`).
+    async fn vm_page(
+        &self,
+        scope: &VmListScope,
+        next_link: Option<&str>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError>;
+
+    /// Every extension of the VM.
+    async fn extensions(
+        &self,
+        vm: &VirtualMachineId,
+        ctx: &OpContext,
+    ) -> Result<Vec<VmExtension>, AzureError>;
+}
+
+#[async_trait::async_trait]
+impl FleetReader for ArmClient {
+    async fn vm_page(
+        &self,
+        scope: &VmListScope,
+        next_link: Option<&str>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        self.list_virtual_machines_page(scope, next_link, ctx).await
+    }
+
+    async fn extensions(
+        &self,
+        vm: &VirtualMachineId,
+        ctx: &OpContext,
+    ) -> Result<Vec<VmExtension>, AzureError> {
+        self.list_extensions(vm, ctx).await
+    }
+}
+
+/// What to report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// VMs that have a VMAccess extension, under any name, in any state.
+    #[default]
+    WithVmAccess,
+    /// Every Windows VM, with its VMAccess extension when it has one.
+    AllWindows,
+}
+
+/// Where to look and what to report.
+#[derive(Debug, Clone)]
+pub struct DiscoveryRequest {
+    pub subscription_id: String,
+    /// Empty: the whole subscription. Otherwise each group is listed on its own.
+    pub resource_groups: Vec<String>,
+    /// Case-insensitive globs over VM names; empty: every name.
+    pub name_filters: Vec<String>,
+    pub mode: DiscoveryMode,
+    /// Stop after this many results.
+    pub limit: Option<usize>,
+    /// Most reads in flight at once (at least 1).
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+impl DiscoveryRequest {
+    /// Every VM with a VMAccess extension in the subscription, with the defaults.
+    pub fn new(subscription_id: impl Into<String>) -> DiscoveryRequest {
+        DiscoveryRequest {
+            subscription_id: subscription_id.into(),
+            resource_groups: Vec::new(),
+            name_filters: Vec::new(),
+            mode: DiscoveryMode::default(),
+            limit: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// A VMAccess extension found on a VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmAccessExtension {
+    /// Its resource name (`VMAccessAgent`, `enablevmaccess`, …).
+    pub name: String,
+    /// `Succeeded`, `Failed`, `Updating`, … (ARM omits it only when it is `Succeeded`).
+    pub provisioning_state: String,
+    /// The user of its last run, from the public settings (`UserName`); `None` for a Remote
+    /// Desktop–only run or when the settings do not say.
+    pub username: Option<String>,
+}
+
+/// One VM found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredVm {
+    pub id: VirtualMachineId,
+    pub os: OsType,
+    pub vmaccess: Option<VmAccessExtension>,
+}
+
+/// Why discovery could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidRequest {
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("cannot list the virtual machines of {scope}: {source}")]
+    List {
+        scope: String,
+        #[source]
+        source: Box<AzureError>,
+    },
+    #[error("cannot list the extensions of virtual machine {vm}: {source}")]
+    Extensions {
+        vm: String,
+        #[source]
+        source: Box<AzureError>,
+    },
+    /// A listed VM whose ID is not a VM ID (ARM returned something unexpected).
+    #[error("the list of {scope} returned a VM with an unusable ID {id:?}")]
+    UnexpectedVmId { scope: String, id: String },
+}
+
+type Item = Result<DiscoveredVm, DiscoveryError>;
+
+/// The results of [`discover`], in list order. An error is the last item. Dropping it stops the
+/// work and aborts the requests in flight.
+pub struct Discovery {
+    results: mpsc::Receiver<Item>,
+    _stop_on_drop: DropGuard,
+}
+
+impl Stream for Discovery {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        self.results.poll_recv(cx)
+    }
+}
+
+/// Starts discovery on the current Tokio runtime. `stop` (e.g. the provider's StopProvider
+/// token) cancels it too. Fails at once, before any request, when the request is invalid.
+pub fn discover(
+    reader: Arc<dyn FleetReader>,
+    request: DiscoveryRequest,
+    stop: &CancellationToken,
+) -> Result<Discovery, DiscoveryError> {
+    let plan = Plan::validate(request)?;
+    let cancel = stop.child_token();
+    let ctx = OpContext::new(plan.timeout, cancel.clone());
+    let (tx, results) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut run = Run::new(reader, plan, ctx, tx);
+        run.drive().await;
+    });
+    Ok(Discovery {
+        results,
+        _stop_on_drop: cancel.drop_guard(),
+    })
+}
+
+/// A validated request.
+struct Plan {
+    scopes: Vec<VmListScope>,
+    filters: Vec<WildMatch>,
+    mode: DiscoveryMode,
+    limit: usize,
+    concurrency: usize,
+    timeout: Duration,
+}
+
+impl Plan {
+    fn validate(request: DiscoveryRequest) -> Result<Plan, DiscoveryError> {
+        let invalid = |field, value: &str, reason| DiscoveryError::InvalidRequest {
+            field,
+            value: value.to_owned(),
+            reason,
+        };
+        let subscription = request.subscription_id.trim();
+        if subscription.is_empty() || subscription.contains('/') {
+            return Err(invalid(
+                "subscription_id",
+                subscription,
+                "a subscription ID is a GUID such as 00000000-0000-0000-0000-000000000000",
+            ));
+        }
+        let mut scopes = Vec::new();
+        for rg in &request.resource_groups {
+            let name = rg.trim();
+            if name.is_empty() || name.contains('/') {
+                return Err(invalid(
+                    "resource group",
+                    rg,
+                    "give the resource group's name, without slashes",
+                ));
+            }
+            let scope = VmListScope {
+                subscription_id: subscription.to_owned(),
+                resource_group: Some(name.to_owned()),
+            };
+            let duplicate = scopes.iter().any(|s: &VmListScope| {
+                s.resource_group
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(name))
+            });
+            if !duplicate {
+                scopes.push(scope);
+            }
+        }
+        if scopes.is_empty() {
+            scopes.push(VmListScope {
+                subscription_id: subscription.to_owned(),
+                resource_group: None,
+            });
+        }
+        let mut filters = Vec::new();
+        for pattern in &request.name_filters {
+            if pattern.trim().is_empty() {
+                return Err(invalid(
+                    "name filter",
+                    pattern,
+                    "a name filter cannot be empty; use \"*\" to match every name",
+                ));
+            }
+            filters.push(WildMatch::new_case_insensitive(pattern.trim()));
+        }
+        if request.limit == Some(0) {
+            return Err(invalid("limit", "0", "the limit must be at least 1"));
+        }
+        Ok(Plan {
+            scopes,
+            filters,
+            mode: request.mode,
+            limit: request.limit.unwrap_or(usize::MAX),
+            concurrency: request.concurrency.max(1),
+            timeout: request.timeout,
+        })
+    }
+
+    fn name_matches(&self, name: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| f.matches(name))
+    }
+
+    /// Whether a listed VM deserves an extension read: not Linux, and Windows when every
+    /// Windows VM is wanted (a VMAccessAgent extension proves Windows when the OS is unknown).
+    fn wants(&self, os: Option<OsType>) -> bool {
+        !matches!(
+            (self.mode, os),
+            (_, Some(OsType::Linux)) | (DiscoveryMode::AllWindows, None)
+        )
+    }
+}
+
+type Read<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type ExtensionsRead = (
+    VirtualMachineId,
+    Option<OsType>,
+    Result<Vec<VmExtension>, AzureError>,
+);
+type PageRead = (usize, Result<VmPage, AzureError>);
+
+/// What finished while the run waited.
+enum Event {
+    Extensions(ExtensionsRead),
+    Page(PageRead),
+}
+
+/// Where the listing of the scopes stands.
+struct Cursor {
+    scope: usize,
+    next_link: Option<String>,
+}
+
+struct Run {
+    reader: Arc<dyn FleetReader>,
+    plan: Plan,
+    ctx: OpContext,
+    tx: mpsc::Sender<Item>,
+    cursor: Cursor,
+    candidates: VecDeque<(VirtualMachineId, Option<OsType>)>,
+    extension_reads: FuturesOrdered<Read<ExtensionsRead>>,
+    page_read: Option<Read<PageRead>>,
+    wanted: usize,
+}
+
+impl Run {
+    fn new(
+        reader: Arc<dyn FleetReader>,
+        plan: Plan,
+        ctx: OpContext,
+        tx: mpsc::Sender<Item>,
+    ) -> Run {
+        let wanted = plan.limit;
+        Run {
+            reader,
+            plan,
+            ctx,
+            tx,
+            cursor: Cursor {
+                scope: 0,
+                next_link: None,
+            },
+            candidates: VecDeque::new(),
+            extension_reads: FuturesOrdered::new(),
+            page_read: None,
+            wanted,
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.extension_reads.len() + usize::from(self.page_read.is_some())
+    }
+
+    /// Starts reads while they may still be needed: candidates first (list order), then the
+    /// next page.
+    fn start_reads(&mut self) {
+        while self.in_flight() < self.plan.concurrency.min(self.wanted) {
+            if let Some((id, os)) = self.candidates.pop_front() {
+                let reader = self.reader.clone();
+                let ctx = self.ctx.clone();
+                self.extension_reads.push_back(Box::pin(async move {
+                    let result = reader.extensions(&id, &ctx).await;
+                    (id, os, result)
+                }));
+            } else if self.page_read.is_none() && self.cursor.scope < self.plan.scopes.len() {
+                let reader = self.reader.clone();
+                let ctx = self.ctx.clone();
+                let index = self.cursor.scope;
+                let scope = self.plan.scopes[index].clone();
+                let link = self.cursor.next_link.clone();
+                self.page_read = Some(Box::pin(async move {
+                    let result = reader.vm_page(&scope, link.as_deref(), &ctx).await;
+                    (index, result)
+                }));
+            } else {
+                break;
+            }
+        }
+    }
+
+    async fn drive(&mut self) {
+        loop {
+            if self.wanted == 0 {
+                return;
+            }
+            self.start_reads();
+            if self.in_flight() == 0 {
+                return;
+            }
+            let cancel = self.ctx.cancel_token().clone();
+            let event = tokio::select! {
+                _ = cancel.cancelled() => return,
+                Some(read) = self.extension_reads.next(), if !self.extension_reads.is_empty() => {
+                    Event::Extensions(read)
+                }
+                page = async {
+                    match self.page_read.as_mut() {
+                        Some(read) => read.await,
+                        None => std::future::pending().await,
+                    }
+                }, if self.page_read.is_some() => Event::Page(page),
+            };
+            let step = match event {
+                Event::Extensions((id, os, result)) => self.on_extensions(id, os, result).await,
+                Event::Page((index, result)) => {
+                    self.page_read = None;
+                    self.on_page(index, result)
+                }
+            };
+            if let Err(error) = step {
+                // A cancelled run has nobody left to tell.
+                if !self.ctx.cancel_token().is_cancelled() {
+                    let _ = self.tx.send(Err(error)).await;
+                }
+                return;
+            }
+            if self.tx.is_closed() {
+                return;
+            }
+        }
+    }
+
+    fn on_page(
+        &mut self,
+        index: usize,
+        result: Result<VmPage, AzureError>,
+    ) -> Result<(), DiscoveryError> {
+        let scope = &self.plan.scopes[index];
+        let page = result.map_err(|source| DiscoveryError::List {
+            scope: scope.to_string(),
+            source: Box::new(source),
+        })?;
+        for vm in &page.vms {
+            if let Some(candidate) = self.candidate(scope, vm)? {
+                self.candidates.push_back(candidate);
+            }
+        }
+        match page.next_link {
+            Some(link) => self.cursor.next_link = Some(link),
+            None => {
+                self.cursor.scope += 1;
+                self.cursor.next_link = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn candidate(
+        &self,
+        scope: &VmListScope,
+        vm: &VirtualMachine,
+    ) -> Result<Option<(VirtualMachineId, Option<OsType>)>, DiscoveryError> {
+        let id = VirtualMachineId::parse(&vm.id).map_err(|_| DiscoveryError::UnexpectedVmId {
+            scope: scope.to_string(),
+            id: vm.id.clone(),
+        })?;
+        let os = vm.os_type();
+        Ok((self.plan.name_matches(id.name()) && self.plan.wants(os)).then_some((id, os)))
+    }
+
+    async fn on_extensions(
+        &mut self,
+        id: VirtualMachineId,
+        os: Option<OsType>,
+        result: Result<Vec<VmExtension>, AzureError>,
+    ) -> Result<(), DiscoveryError> {
+        let extensions = match result {
+            Ok(extensions) => extensions,
+            // Deleted between the list and this read: not part of the fleet any more.
+            Err(AzureError::NotFound { .. }) => return Ok(()),
+            Err(source) => {
+                return Err(DiscoveryError::Extensions {
+                    vm: id.to_string(),
+                    source: Box::new(source),
+                });
+            }
+        };
+        let vmaccess = extensions
+            .iter()
+            .find(|e| e.is_vmaccess())
+            .map(|e| VmAccessExtension {
+                name: e.name.clone(),
+                provisioning_state: e.provisioning_state.clone(),
+                username: last_username(&e.settings),
+            });
+        let found = match (self.plan.mode, &vmaccess, os) {
+            (DiscoveryMode::WithVmAccess, None, _) => return Ok(()),
+            (DiscoveryMode::AllWindows, _, Some(OsType::Windows))
+            | (DiscoveryMode::WithVmAccess, Some(_), _) => DiscoveredVm {
+                id,
+                os: OsType::Windows,
+                vmaccess,
+            },
+            _ => return Ok(()),
+        };
+        if self.tx.send(Ok(found)).await.is_ok() {
+            self.wanted -= 1;
+        }
+        Ok(())
+    }
+}
+
+/// `UserName` (as PowerShell and the CLI send it; the docs write `username`) from the public
+/// settings; `None` when absent or empty (a Remote Desktop–only run sends `{}`).
+fn last_username(settings: &serde_json::Value) -> Option<String> {
+    settings
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("username"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! The VMAccess engine: what the Terraform surfaces (resource, list resource) run against Azure.
+
+pub mod discovery;
