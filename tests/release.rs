@@ -199,7 +199,7 @@ impl EmptyRoot {
 /// A real `terraform apply`, with Terraform outside and the provider inside an empty root.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_through_the_release_binary_inside_an_empty_root() {
-    let mut acc = Acceptance::start().await;
+    let acc = Acceptance::start().await;
     let env = EmptyRoot::new(acc.emu.emulator.ca_pem(), true);
     assert_eq!(
         env.listing(),
