@@ -10,6 +10,7 @@
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
 
+mod client_certificate;
 mod cloud;
 mod context;
 mod credentials;
