@@ -55,7 +55,7 @@ impl VirtualMachineId {
             reason: reason.to_owned(),
             expected: VM_SHAPE.to_owned(),
         };
-        let segments = split(input).map_err(&err)?;
+        let segments = split(input).map_err(|r| err(&r))?;
         if segments.len() != 8 {
             return Err(err(&format!(
                 "expected 8 path segments, found {}",
@@ -108,7 +108,7 @@ impl ExtensionId {
             reason: reason.to_owned(),
             expected: format!("{VM_SHAPE}/extensions/{{extension_name}}"),
         };
-        let segments = split(input).map_err(&err)?;
+        let segments = split(input).map_err(|r| err(&r))?;
         if segments.len() != 10 {
             return Err(err(&format!(
                 "expected 10 path segments, found {}",
@@ -140,15 +140,23 @@ impl ExtensionId {
     }
 }
 
-fn split(input: &str) -> Result<Vec<&str>, &'static str> {
-    let trimmed = input.trim();
-    let Some(rest) = trimmed.strip_prefix('/') else {
-        return Err("it must start with \"/subscriptions/\"");
+/// IDs are taken exactly as written. Whitespace around the ID or around any segment is refused,
+/// not trimmed: ARM names never start or end with whitespace, and trimming only part of the
+/// input once sent ARM a name with a trailing space (issue 14). One trailing `/` is accepted;
+/// the printed form has none, so parsing a printed ID gives the same ID back.
+fn split(input: &str) -> Result<Vec<&str>, String> {
+    let Some(rest) = input.strip_prefix('/') else {
+        return Err("it must start with \"/subscriptions/\"".to_owned());
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
     if segments.iter().any(|s| s.is_empty()) {
-        return Err("it contains an empty segment");
+        return Err("it contains an empty segment".to_owned());
+    }
+    if let Some(s) = segments.iter().find(|s| s.trim() != **s) {
+        return Err(format!(
+            "the segment {s:?} starts or ends with whitespace; remove it"
+        ));
     }
     Ok(segments)
 }
@@ -234,6 +242,24 @@ mod tests {
     }
 
     #[test]
+    fn printing_and_reparsing_is_a_fixed_point() {
+        for s in [
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/My-RG/providers/microsoft.compute/virtualmachines/v/",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/my vm",
+        ] {
+            let id = VirtualMachineId::parse(s).expect("valid");
+            assert_eq!(VirtualMachineId::parse(&id.to_string()), Ok(id.clone()));
+            let ext = id.extension("VMAccessAgent");
+            assert_eq!(ExtensionId::parse(&ext.to_string()), Ok(ext));
+        }
+        let e = ExtensionId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v/extensions/e /",
+        )
+        .expect_err("trailing space in the name");
+        assert!(e.to_string().contains("whitespace"), "{e}");
+    }
+
+    #[test]
     fn rejects_invalid_ids_with_a_helpful_message() {
         for bad in [
             "",
@@ -242,6 +268,11 @@ mod tests {
             "/subscriptions/s/resourceGroups//providers/Microsoft.Compute/virtualMachines/vm",
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines",
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/x",
+            // Issue 14: whitespace is refused wherever it is, never trimmed.
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v /",
+            " /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v\n",
+            "/subscriptions/ s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
         ] {
             let e = VirtualMachineId::parse(bad).expect_err(bad);
             assert!(
