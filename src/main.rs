@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         }
     };
     plugin::logging::init();
+    plugin::panic::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

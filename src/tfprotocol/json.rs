@@ -102,7 +102,13 @@ mod tests {
     #[test]
     fn numbers_are_numbers() {
         // Issue 14: f64 parsing accepts these; cty does not.
-        for s in [r#""NaN""#, r#""inf""#, r#""infinity""#, r#""-Infinity""#, r#""""#] {
+        for s in [
+            r#""NaN""#,
+            r#""inf""#,
+            r#""infinity""#,
+            r#""-Infinity""#,
+            r#""""#,
+        ] {
             assert!(decode(s.as_bytes(), &Type::Number).is_err(), "{s}");
         }
         assert_eq!(

@@ -468,14 +468,33 @@ mod tests {
     #[test]
     fn numbers_are_numbers() {
         // Issue 14: f64 parsing accepts these; cty does not.
-        for s in ["NaN", "nan", "inf", "-inf", "infinity", "+Infinity", "", "-", "1e", ".", "1 "] {
+        for s in [
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "+Infinity",
+            "",
+            "-",
+            "1e",
+            ".",
+            "1 ",
+        ] {
             let mut bytes = Vec::new();
             rmp::encode::write_str(&mut bytes, s).expect("encode");
             assert!(decode(&bytes, &Type::Number).is_err(), "{s:?}");
         }
         let nan = [0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0];
         assert!(decode(&nan, &Type::Number).is_err());
-        for s in ["-12", "0.5", "1e-3", "123456789012345678901234567890", "+4.", ".5E+2"] {
+        for s in [
+            "-12",
+            "0.5",
+            "1e-3",
+            "123456789012345678901234567890",
+            "+4.",
+            ".5E+2",
+        ] {
             let mut bytes = Vec::new();
             rmp::encode::write_str(&mut bytes, s).expect("encode");
             assert_eq!(

@@ -165,9 +165,11 @@ mod tests {
             parse_duration(&format!("{}h", "9".repeat(400))),
             Err(DurationError::TooLong)
         );
-        assert_eq!(parse_duration(&format_duration(MAX_TIMEOUT)), Ok(MAX_TIMEOUT));
+        assert_eq!(
+            parse_duration(&format_duration(MAX_TIMEOUT)),
+            Ok(MAX_TIMEOUT)
+        );
     }
-
 
     #[test]
     fn formats_defaults() {
