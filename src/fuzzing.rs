@@ -329,6 +329,8 @@ pub fn arm_json(data: &[u8]) {
     let status =
         [200, 201, 202, 204, 400, 401, 404, 409, 429, 500][usize::from(selector >> 3) % 10];
     use azure::fuzz_access as fa;
+    // Any body may reach a trace log, redacted.
+    let _ = fa::redact_body(body);
     match ArmDoc::ALL[usize::from(selector) % ArmDoc::ALL.len()] {
         ArmDoc::VirtualMachine => {
             if let Ok(vm) = serde_json::from_slice::<azure::VirtualMachine>(body) {
@@ -388,6 +390,10 @@ pub fn lro_headers(data: &[u8]) {
     let vm = VirtualMachineId::new("s", "rg", "vm");
     let op = azure::fuzz_access::pending_from_initial(&resp, vm.extension("VMAccessAgent"));
     let _ = (op.is_done(), op.uses_async_operation_header());
+    // The status URL is logged (redacted) before it is polled.
+    if let Some(url) = op.status_url().and_then(|u| reqwest::Url::parse(u).ok()) {
+        let _ = azure::fuzz_access::redact_url(&url);
+    }
     let policy = azure::PollPolicy::default();
     let first = policy.initial.max(wait.unwrap_or(Duration::ZERO));
     let ctx = OpContext::new(Duration::from_secs(1800), Default::default());

@@ -115,11 +115,14 @@ impl ExtensionId {
                 segments.len()
             )));
         }
-        let vm = parse_vm_segments(&segments[..8]).map_err(|r| err(&r))?;
-        expect_keyword(segments[8], "extensions").map_err(|r| err(&r))?;
+        let Some((vm_segments, [keyword, name])) = segments.split_at_checked(8) else {
+            return Err(err("expected 10 path segments"));
+        };
+        let vm = parse_vm_segments(vm_segments).map_err(|r| err(&r))?;
+        expect_keyword(keyword, "extensions").map_err(|r| err(&r))?;
         Ok(ExtensionId {
             vm,
-            name: segments[9].to_owned(),
+            name: (*name).to_owned(),
         })
     }
 
@@ -170,12 +173,25 @@ fn expect_keyword(found: &str, canonical: &str) -> Result<(), String> {
 }
 
 fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
-    expect_keyword(s[0], "subscriptions")?;
-    expect_keyword(s[2], "resourceGroups")?;
-    expect_keyword(s[4], "providers")?;
-    expect_keyword(s[5], "Microsoft.Compute")?;
-    expect_keyword(s[6], "virtualMachines")?;
-    Ok(VirtualMachineId::new(s[1], s[3], s[7]))
+    let [
+        subscriptions,
+        subscription,
+        groups,
+        group,
+        providers,
+        namespace,
+        kind,
+        name,
+    ] = s
+    else {
+        return Err(format!("expected 8 path segments, found {}", s.len()));
+    };
+    expect_keyword(subscriptions, "subscriptions")?;
+    expect_keyword(groups, "resourceGroups")?;
+    expect_keyword(providers, "providers")?;
+    expect_keyword(namespace, "Microsoft.Compute")?;
+    expect_keyword(kind, "virtualMachines")?;
+    Ok(VirtualMachineId::new(*subscription, *group, *name))
 }
 
 impl fmt::Display for VirtualMachineId {

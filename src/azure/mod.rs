@@ -38,7 +38,7 @@ pub use settings::{AzureSettings, Environment};
 pub(crate) mod fuzz_access {
     pub(crate) use super::lro::{PollTarget, interpret};
     pub(crate) use super::models::ExtensionWire;
-    pub(crate) use super::pipeline::ArmResponse;
+    pub(crate) use super::pipeline::{ArmResponse, redact_body, redact_url};
 
     pub(crate) fn pending_from_initial(
         resp: &ArmResponse,

@@ -191,9 +191,10 @@ impl<'a> Reader<'a> {
 
     fn len_of(&mut self, bytes: usize) -> Result<usize, CodecError> {
         Ok(match bytes {
-            1 => u8::from_be_bytes(self.be()?) as usize,
-            2 => u16::from_be_bytes(self.be()?) as usize,
-            _ => u32::from_be_bytes(self.be()?) as usize,
+            1 => usize::from(u8::from_be_bytes(self.be()?)),
+            2 => usize::from(u16::from_be_bytes(self.be()?)),
+            // A length beyond usize (16-bit targets) is refused by `take`/`count` anyway.
+            _ => usize::try_from(u32::from_be_bytes(self.be()?)).unwrap_or(usize::MAX),
         })
     }
 
@@ -235,19 +236,19 @@ impl<'a> Reader<'a> {
             Marker::Null => Item::Nil,
             Marker::True => Item::Bool(true),
             Marker::False => Item::Bool(false),
-            Marker::FixPos(n) => Item::Int(n as i64),
-            Marker::FixNeg(n) => Item::Int(n as i64),
-            Marker::U8 => Item::Int(u8::from_be_bytes(self.be()?) as i64),
-            Marker::U16 => Item::Int(u16::from_be_bytes(self.be()?) as i64),
-            Marker::U32 => Item::Int(u32::from_be_bytes(self.be()?) as i64),
+            Marker::FixPos(n) => Item::Int(i64::from(n)),
+            Marker::FixNeg(n) => Item::Int(i64::from(n)),
+            Marker::U8 => Item::Int(i64::from(u8::from_be_bytes(self.be()?))),
+            Marker::U16 => Item::Int(i64::from(u16::from_be_bytes(self.be()?))),
+            Marker::U32 => Item::Int(i64::from(u32::from_be_bytes(self.be()?))),
             Marker::U64 => Item::UInt(u64::from_be_bytes(self.be()?)),
-            Marker::I8 => Item::Int(i8::from_be_bytes(self.be()?) as i64),
-            Marker::I16 => Item::Int(i16::from_be_bytes(self.be()?) as i64),
-            Marker::I32 => Item::Int(i32::from_be_bytes(self.be()?) as i64),
+            Marker::I8 => Item::Int(i64::from(i8::from_be_bytes(self.be()?))),
+            Marker::I16 => Item::Int(i64::from(i16::from_be_bytes(self.be()?))),
+            Marker::I32 => Item::Int(i64::from(i32::from_be_bytes(self.be()?))),
             Marker::I64 => Item::Int(i64::from_be_bytes(self.be()?)),
-            Marker::F32 => Item::Float(f32::from_be_bytes(self.be()?) as f64),
+            Marker::F32 => Item::Float(f64::from(f32::from_be_bytes(self.be()?))),
             Marker::F64 => Item::Float(f64::from_be_bytes(self.be()?)),
-            Marker::FixStr(n) => Item::Str(self.take(n as usize)?),
+            Marker::FixStr(n) => Item::Str(self.take(usize::from(n))?),
             Marker::Str8 => {
                 let n = self.len_of(1)?;
                 Item::Str(self.take(n)?)
