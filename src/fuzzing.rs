@@ -169,7 +169,7 @@ impl Rpc {
 /// The gRPC handlers end to end, from request message to response message. Fields:
 /// - ValidateResourceConfig: config (msgpack);
 /// - PlanResourceChange: prior state, proposed new state, config (msgpack), prior private;
-/// - UpgradeResourceState: raw state JSON; the version is the selector's high bits;
+/// - UpgradeResourceState: raw state JSON; the selector's high bits pick the version;
 /// - ValidateProviderConfig: config (msgpack).
 ///
 /// Whatever the input, each answers (diagnostics, never a panic), and every value it returns
@@ -209,7 +209,8 @@ pub fn grpc(data: &[u8]) {
             Rpc::UpgradeResourceState => {
                 let req = proto::upgrade_resource_state::Request {
                     type_name: "vm_access_reset".into(),
-                    version: i64::from(selector >> 2),
+                    // -1, 0 (the schema's) and 1 (a newer provider's).
+                    version: i64::from(selector >> 2) % 3 - 1,
                     raw_state: Some(proto::RawState {
                         json: field(&parts, 0).to_vec(),
                         flatmap: Default::default(),

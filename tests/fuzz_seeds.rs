@@ -238,7 +238,8 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     add(
         "grpc_handlers",
         "upgrade".into(),
-        g(Rpc::UpgradeResourceState, &[&state]),
+        // High bits 1: schema version 0.
+        frame(Rpc::UpgradeResourceState.selector() + 4, &[&state]),
     );
     let provider_ty = fuzzing::provider_type();
     let provider = full(&provider_ty, "", false);
