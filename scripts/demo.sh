@@ -13,6 +13,8 @@
 # Environment:
 #   DEMO_PROVIDER_BIN, DEMO_EMULATOR_BIN  use these binaries instead of
 #                                         running `cargo build` (both needed)
+#   DEMO_TERRAFORM_BIN                    the terraform to run (default:
+#                                         `terraform` on PATH)
 #   DEMO_KEEP=1                           keep the temp dir (for poking around)
 set -euo pipefail
 
@@ -30,7 +32,10 @@ fail() {
   exit 1
 }
 
-for tool in terraform python3 curl; do
+# tests/demo.rs passes the terraform the tests run (TF_ACC_TERRAFORM_PATH).
+TERRAFORM="${DEMO_TERRAFORM_BIN:-terraform}"
+command -v "$TERRAFORM" >/dev/null 2>&1 || fail "$TERRAFORM is not on PATH (Terraform 1.11 or later is needed)"
+for tool in python3 curl; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is not on PATH"
 done
 
@@ -172,7 +177,7 @@ PY
 # sets TF_RC to the exit code instead of failing.
 tf() {
   set +e
-  (cd "$TMP/work" && terraform "$1" -no-color -input=false "${@:2}") >"$TMP/last.out" 2>&1
+  (cd "$TMP/work" && "$TERRAFORM" "$1" -no-color -input=false "${@:2}") >"$TMP/last.out" 2>&1
   TF_RC=$?
   set -e
   python3 - "$TMP/last.out" <<'PY'

@@ -13,10 +13,12 @@ use support::acceptance::{Acceptance, actions_of};
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
 const IMPORT_TF: &str = "examples/resources/vm_access_reset/import.tf";
+/// Needs Terraform 1.12+: exercised by `tests/acceptance_identity.rs`.
+const IMPORT_IDENTITY_TF: &str = "examples/resources/vm_access_reset/import-identity.tf";
 
 /// The example files the tests below use; adding an example without a test
 /// fails `every_tf_example_is_tested`.
-const COVERED: &[&str] = &[PROVIDER_TF, RESOURCE_TF, IMPORT_TF];
+const COVERED: &[&str] = &[PROVIDER_TF, RESOURCE_TF, IMPORT_TF, IMPORT_IDENTITY_TF];
 
 const ADDR: &str = "vm_access_reset.example";
 

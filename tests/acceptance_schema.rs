@@ -6,7 +6,10 @@
 mod support;
 
 use serde_json::Value as Json;
-use support::terraform::{TfDir, TfOutput, line_of};
+use support::terraform::{
+    MINIMUM_TERRAFORM, TerraformVersion, TfDir, TfOutput, line_of, require_terraform,
+    terraform_binary, terraform_version,
+};
 
 const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
 const ADDRESS: &str = "registry.terraform.io/vmaccess/vm";
@@ -349,4 +352,55 @@ fn configure_and_empty_plan_never_touch_the_network() {
         .run();
     assert_eq!(out.code(), Some(0), "{out}");
     assert!(out.stdout.contains("No changes"), "{out}");
+}
+
+/// The terraform under test is the one `TF_ACC_TERRAFORM_PATH` names (the
+/// version `terraform version` prints), and a test needing a newer one fails
+/// with a message naming the version it needs, the one it got and how to run
+/// it — never passes without running.
+#[test]
+fn a_test_needing_a_newer_terraform_fails_naming_the_version() {
+    let actual = terraform_version();
+    let out = TfDir::new().run(&["version"]);
+    out.assert_success();
+    assert!(
+        out.stdout.starts_with(&format!("Terraform v{actual}")),
+        "{} reports {actual}:\n{out}",
+        terraform_binary().display()
+    );
+    assert!(actual >= MINIMUM_TERRAFORM, "{actual}");
+    println!(
+        "terraform under test: {actual} ({})",
+        terraform_binary().display()
+    );
+
+    require_terraform(actual, "what this terraform has");
+    let next = TerraformVersion(actual.0, actual.1 + 1, 0);
+    let refusal = std::panic::catch_unwind(|| require_terraform(next, "a newer feature"))
+        .expect_err("a newer requirement must fail the test");
+    let message = refusal
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    for part in [
+        format!("needs Terraform >= {next} (a newer feature)"),
+        format!("the terraform under test is {actual}"),
+        "TF_ACC_TERRAFORM_PATH".to_string(),
+        "scripts/install-terraform-1.15.sh".to_string(),
+    ] {
+        assert!(message.contains(&part), "{part:?} missing from: {message}");
+    }
+}
+
+#[test]
+fn terraform_versions_parse_and_order() {
+    let v = |s| TerraformVersion::parse(s);
+    assert_eq!(v("1.15.5"), Some(TerraformVersion(1, 15, 5)));
+    assert_eq!(v("v1.11.4"), Some(TerraformVersion(1, 11, 4)));
+    assert_eq!(v("1.16.0-alpha20260101"), Some(TerraformVersion(1, 16, 0)));
+    for bad in ["", "1.15", "1.15.5.1", "one.two.three"] {
+        assert_eq!(v(bad), None, "{bad:?}");
+    }
+    assert!(TerraformVersion(1, 9, 9) < TerraformVersion(1, 11, 0));
+    assert!(TerraformVersion(1, 15, 5) > TerraformVersion(1, 12, 0));
 }

@@ -7,6 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/terraform.rs"]
+mod terraform;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -56,6 +59,7 @@ fn demo_runs_every_step_and_cleans_up() {
         .arg(root().join("scripts/demo.sh"))
         .env("DEMO_PROVIDER_BIN", provider)
         .env("DEMO_EMULATOR_BIN", &emulator)
+        .env("DEMO_TERRAFORM_BIN", terraform::terraform_binary())
         .env("TMPDIR", tmp.path())
         .env_remove("DEMO_KEEP")
         .output()

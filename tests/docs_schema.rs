@@ -211,6 +211,40 @@ fn resource_attributes_match_the_schema() {
     }
 }
 
+/// Every identity attribute is under `## Identity`, Required or Optional
+/// as an `import` block's `identity` needs it, and nothing else is.
+#[test]
+fn resource_identity_matches_the_docs() {
+    use terraform_provider_vm::tfprotocol::ImportRule;
+    let doc = read("docs/resources/vm_access_reset.md");
+    let documented = section_bullets(&doc, "Identity");
+    let schema = terraform_provider_vm::resources::vm_access_reset::identity::schema();
+    let names: BTreeSet<&str> = schema.attributes.iter().map(|a| a.name.as_str()).collect();
+    let doc_names: BTreeSet<&str> = documented.keys().map(String::as_str).collect();
+    assert_eq!(
+        doc_names, names,
+        "## Identity documents exactly the identity attributes"
+    );
+    for a in &schema.attributes {
+        let (tags, text) = &documented[&a.name];
+        let want = match a.import {
+            ImportRule::Required => "Required",
+            ImportRule::Optional => "Optional",
+        };
+        assert_eq!(
+            tags,
+            &BTreeSet::from([want.to_string()]),
+            "identity `{}`",
+            a.name
+        );
+        assert!(!text.is_empty(), "identity `{}` has no description", a.name);
+    }
+    assert!(
+        doc.contains(&format!("version {}", schema.version)),
+        "the identity version is documented"
+    );
+}
+
 /// The fenced blocks after `## Example Usage` and `## Import` are the
 /// example files verbatim, so the tested examples are what users read.
 #[test]
@@ -225,6 +259,7 @@ fn doc_examples_are_the_example_files() {
         "examples/resources/vm_access_reset/resource.tf",
         "examples/resources/vm_access_reset/import.sh",
         "examples/resources/vm_access_reset/import.tf",
+        "examples/resources/vm_access_reset/import-identity.tf",
     ] {
         let text = read(file);
         let first_block = text.split("\n\n# Remote Desktop").next().unwrap();

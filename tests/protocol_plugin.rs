@@ -376,6 +376,11 @@ async fn get_metadata_lists_the_resource_and_capabilities() {
     assert!(caps.get_provider_schema_optional);
     assert!(caps.plan_destroy);
     assert!(!caps.move_resource_state);
+    // Terraform then generates configuration from state itself.
+    assert!(!caps.generate_resource_config);
+    assert!(meta.list_resources.is_empty());
+    assert!(meta.actions.is_empty());
+    assert!(meta.state_stores.is_empty());
 }
 
 fn attr<'a>(block: &'a proto::schema::Block, name: &str) -> &'a proto::schema::Attribute {
@@ -1016,4 +1021,132 @@ async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
 
     let meta = get_metadata(&mut client).await;
     assert_eq!(meta.resources.len(), 1);
+}
+
+/// What this provider does not offer yet, answered the way Terraform 1.15
+/// expects: diagnostics naming the missing action or list resource (which
+/// Terraform only asks for after reading a schema that offers one), and
+/// UNIMPLEMENTED for what a capability or experiment gates.
+#[tokio::test]
+async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
+    use futures_util::StreamExt;
+    let plugin = PluginProcess::start();
+    let mut client = plugin.provider().await;
+
+    let r = client
+        .plan_action(proto::plan_action::Request {
+            action_type: "vm_reboot".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("PlanAction answers")
+        .into_inner();
+    let errs = errors(&r.diagnostics);
+    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
+    assert_eq!(errs[0].summary, "Unknown action");
+    assert!(errs[0].detail.contains("\"vm_reboot\""), "{:?}", errs[0]);
+
+    let r = client
+        .validate_action_config(proto::validate_action_config::Request {
+            type_name: "vm_reboot".into(),
+            config: None,
+        })
+        .await
+        .expect("ValidateActionConfig answers")
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics)[0].summary, "Unknown action");
+
+    // An invocation stream of exactly one event, a completion (an event
+    // with neither member set would crash Terraform).
+    let events: Vec<_> = client
+        .invoke_action(proto::invoke_action::Request {
+            action_type: "vm_reboot".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("InvokeAction answers")
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    match &events[0].as_ref().expect("an event").r#type {
+        Some(proto::invoke_action::event::Type::Completed(done)) => {
+            assert_eq!(errors(&done.diagnostics)[0].summary, "Unknown action")
+        }
+        other => panic!("expected a completion, got {other:?}"),
+    }
+
+    let r = client
+        .validate_list_resource_config(proto::validate_list_resource_config::Request {
+            type_name: "vm_access_reset".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ValidateListResourceConfig answers")
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics)[0].summary, "Unknown list resource");
+
+    let events: Vec<_> = client
+        .list_resource(proto::list_resource::Request {
+            type_name: "vm_access_reset".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("ListResource answers")
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = events[0].as_ref().expect("an event");
+    assert!(event.identity.is_none());
+    assert_eq!(
+        errors(&event.diagnostic)[0].summary,
+        "Unknown list resource"
+    );
+
+    let status = client
+        .generate_resource_config(proto::generate_resource_config::Request {
+            type_name: "vm_access_reset".into(),
+            state: None,
+        })
+        .await
+        .expect_err("not offered: generate_resource_config is false");
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    for status in [
+        client
+            .validate_state_store_config(proto::validate_state_store::Request::default())
+            .await
+            .map(drop),
+        client
+            .configure_state_store(proto::configure_state_store::Request::default())
+            .await
+            .map(drop),
+        client
+            .lock_state(proto::lock_state::Request::default())
+            .await
+            .map(drop),
+        client
+            .unlock_state(proto::unlock_state::Request::default())
+            .await
+            .map(drop),
+        client
+            .get_states(proto::get_states::Request::default())
+            .await
+            .map(drop),
+        client
+            .delete_state(proto::delete_state::Request::default())
+            .await
+            .map(drop),
+        client
+            .read_state_bytes(proto::read_state_bytes::Request::default())
+            .await
+            .map(drop),
+    ] {
+        let status = status.expect_err("state stores are not offered");
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    }
+
+    let meta = get_metadata(&mut client).await;
+    assert_eq!(meta.resources.len(), 1, "still serving");
 }

@@ -10,9 +10,10 @@ use crate::resources::validation::{self, PasswordCheck};
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
     ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
-    Resource, Schema, StateResponse, Type, Value,
+    Resource, ResourceIdentity, Schema, StateResponse, Type, Value,
 };
 
+pub mod identity;
 mod lifecycle;
 mod plan;
 mod private;
@@ -30,6 +31,7 @@ pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = [
 
 pub struct VmAccessReset {
     schema: Schema,
+    identity: identity::VmAccessIdentity,
     provider: Arc<ProviderState>,
 }
 
@@ -37,6 +39,7 @@ impl VmAccessReset {
     pub fn new(provider: Arc<ProviderState>) -> VmAccessReset {
         VmAccessReset {
             schema: schema(),
+            identity: identity::VmAccessIdentity::new(provider.clone()),
             provider,
         }
     }
@@ -260,5 +263,9 @@ impl Resource for VmAccessReset {
 
     async fn import(&self, id: &str) -> StateResponse {
         lifecycle::import(&self.provider, id).await
+    }
+
+    fn identity(&self) -> Option<&dyn ResourceIdentity> {
+        Some(&self.identity)
     }
 }

@@ -1,33 +1,12 @@
-//! What a provider and its resources implement. The server owns the wire:
+//! What a managed resource implements. The server owns the wire:
 //! decoding, null/unknown handling, write-only nulling, defaults,
-//! replacement and diagnostics conversion; implementations see typed
-//! `Object`s in lifecycle order.
+//! replacement, identity and diagnostics conversion; implementations see
+//! typed `Object`s in lifecycle order.
 
 use super::diagnostics::Diagnostics;
+use super::identity::ResourceIdentity;
 use super::schema::Schema;
 use super::value::{AttributePath, Object};
-
-/// What Terraform tells a provider about itself when configuring it.
-#[derive(Debug, Clone, Default)]
-pub struct ClientCapabilities {
-    pub write_only_attributes_allowed: bool,
-    pub deferral_allowed: bool,
-}
-
-#[async_trait::async_trait]
-pub trait Provider: Send + Sync + 'static {
-    /// The provider type name, which prefixes every resource type.
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> &Schema;
-    fn resources(&self) -> &[std::sync::Arc<dyn Resource>];
-    /// Checks configuration without side effects; unknowns are skipped.
-    fn validate(&self, _config: &Object) -> Diagnostics {
-        Diagnostics::new()
-    }
-    /// Prepares for resource calls. Must not touch the network: Terraform
-    /// configures providers for `validate` and empty plans too.
-    async fn configure(&self, config: &Object, terraform_version: &str) -> Diagnostics;
-}
 
 pub struct PlanRequest {
     /// `None` when the resource is being created.
@@ -96,4 +75,9 @@ pub trait Resource: Send + Sync + 'static {
     async fn delete(&self, prior: Object, private: Vec<u8>) -> StateResponse;
     /// Returns the imported state; Terraform reads it right after.
     async fn import(&self, id: &str) -> StateResponse;
+
+    /// The identity capability (Terraform 1.12+); none by default.
+    fn identity(&self) -> Option<&dyn ResourceIdentity> {
+        None
+    }
 }

@@ -212,6 +212,7 @@ impl Block {
             description: self.description.clone(),
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
+            deprecation_message: String::new(),
         }
     }
 }
@@ -230,6 +231,7 @@ impl Attribute {
             description_kind: proto::StringKind::Markdown as i32,
             deprecated: false,
             write_only: self.write_only,
+            deprecation_message: String::new(),
         }
     }
 }

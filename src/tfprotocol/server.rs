@@ -1,24 +1,27 @@
-//! The tfplugin6 `Provider` service: converts wire requests to typed values,
-//! applies the schema's plan rules, dispatches to the provider and its
-//! resources, and converts the results back. Nothing here knows about Azure.
+//! The tfplugin6 `Provider` service, a thin adapter: each RPC decodes its
+//! request ([`codec`](super::codec)), finds the object it names
+//! ([`dispatch`](super::dispatch)), calls it, and encodes the answer. Plan
+//! rules, capabilities, upgrades and the two event streams live in their own
+//! modules; nothing here knows about Azure.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use super::codec::{decode_block, encode_block};
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
+use super::dispatch::{Kind, Registry, decode_identity, identity_of, unknown};
+use super::list::ListRequest;
 use super::proto::{self, provider_server};
-use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Provider, Resource, StateResponse};
-use super::schema::Block;
-use super::types::Type;
-use super::value::{AttributePath, Object, Value};
-use super::{CodecError, json, msgpack};
+use super::provider::Provider;
+use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
+use super::value::Object;
+use super::{capabilities, plan_rules, streams, upgrade};
 
 pub struct ProtocolServer {
     provider: Arc<dyn Provider>,
-    resources: HashMap<&'static str, Arc<dyn Resource>>,
+    registry: Registry,
     stop: CancellationToken,
     schema: OnceLock<proto::get_provider_schema::Response>,
 }
@@ -26,14 +29,9 @@ pub struct ProtocolServer {
 impl ProtocolServer {
     /// `stop` is cancelled by `StopProvider`; resource code waits on it.
     pub fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> ProtocolServer {
-        let resources = provider
-            .resources()
-            .iter()
-            .map(|r| (r.type_name(), r.clone()))
-            .collect();
         ProtocolServer {
+            registry: Registry::new(provider.as_ref()),
             provider,
-            resources,
             stop,
             schema: OnceLock::new(),
         }
@@ -46,151 +44,60 @@ impl ProtocolServer {
             .max_encoding_message_size(MAX_MESSAGE)
     }
 
-    fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| {
-            Diagnostic::error(
-                "Unknown resource type",
-                format!("This provider has no resource type {type_name:?}."),
-            )
-            .into()
-        })
-    }
-
-    fn capabilities() -> proto::ServerCapabilities {
-        proto::ServerCapabilities {
-            plan_destroy: true,
-            get_provider_schema_optional: true,
-            move_resource_state: false,
-        }
-    }
-
     fn build_schema(&self) -> proto::get_provider_schema::Response {
+        let r = &self.registry;
         proto::get_provider_schema::Response {
             provider: Some(self.provider.schema().to_proto()),
-            resource_schemas: self
+            resource_schemas: r
                 .resources
                 .iter()
-                .map(|(name, r)| (name.to_string(), r.schema().to_proto()))
+                .map(|(name, res)| (name.to_string(), res.schema().to_proto()))
                 .collect(),
-            server_capabilities: Some(Self::capabilities()),
+            list_resource_schemas: r
+                .lists
+                .iter()
+                .map(|(name, l)| (name.to_string(), l.schema().to_proto()))
+                .collect(),
+            action_schemas: r
+                .actions
+                .iter()
+                .map(|(name, a)| {
+                    let schema = Some(a.schema().to_proto());
+                    (name.to_string(), proto::ActionSchema { schema })
+                })
+                .collect(),
+            server_capabilities: Some(capabilities::server()),
             ..Default::default()
         }
+    }
+
+    fn provider_config(&self, config: Option<&proto::DynamicValue>) -> Result<Object, Diagnostics> {
+        let block = &self.provider.schema().block;
+        Ok(decode_block(config, block, "provider configuration")?.unwrap_or_default())
     }
 }
 
 pub const MAX_MESSAGE: usize = 256 << 20;
 
-fn codec_diag(what: &str, e: CodecError) -> Diagnostics {
-    Diagnostic::error(
-        format!("Invalid {what} received from Terraform"),
-        format!("The provider could not decode the {what}: {e}. This is a bug in Terraform or in the provider; please report it."),
-    )
-    .into()
-}
-
-/// Decodes a `DynamicValue` as core does: msgpack first, then JSON; absent
-/// or empty means null.
-pub fn decode_dynamic(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, CodecError> {
-    match dv {
-        Some(dv) if !dv.msgpack.is_empty() => msgpack::decode(&dv.msgpack, ty),
-        Some(dv) if !dv.json.is_empty() => json::decode(&dv.json, ty),
-        _ => Ok(Value::Null),
-    }
-}
-
-/// Always msgpack: Terraform does not reliably accept JSON replies.
-pub fn encode_dynamic(value: &Value, ty: &Type) -> Result<proto::DynamicValue, CodecError> {
-    Ok(proto::DynamicValue {
-        msgpack: msgpack::encode(value, ty)?,
-        json: Vec::new(),
-    })
-}
-
-fn decode_object(
-    dv: Option<&proto::DynamicValue>,
-    block: &Block,
-    what: &str,
-) -> Result<Option<Object>, Diagnostics> {
-    match decode_dynamic(dv, &block.implied_type()).map_err(|e| codec_diag(what, e))? {
-        Value::Null => Ok(None),
-        Value::Object(o) => Ok(Some(o)),
-        other => Err(codec_diag(
-            what,
-            CodecError::new(format!("expected an object, found {}", other.kind())),
-        )),
-    }
-}
-
-/// Encodes an object (or null) in the block's type, nulling write-only
-/// attributes on the way out whatever the resource returned.
-fn encode_object(obj: Option<Object>, block: &Block) -> Result<proto::DynamicValue, Diagnostics> {
-    let value = match obj {
-        Some(mut o) => {
-            block.null_write_only(&mut o);
-            Value::Object(o)
-        }
-        None => Value::Null,
-    };
-    encode_dynamic(&value, &block.implied_type()).map_err(|e| {
-        Diagnostic::error(
-            "Provider produced a value it cannot encode",
-            format!("{e}. This is a bug in the provider; please report it."),
-        )
-        .into()
-    })
-}
-
-/// The plan rules declared in the schema, applied to the proposed state.
-fn apply_plan_rules(
-    block: &Block,
-    config: &Object,
-    prior: Option<&Object>,
-    planned: &mut Object,
-) -> Vec<AttributePath> {
-    for a in &block.attributes {
-        if let Some(default) = &a.default
-            && config.is_null(&a.name)
-        {
-            planned.set(&a.name, default.clone());
-        }
-    }
-    block.null_write_only(planned);
-    // Unset computed values are decided by apply, but only when something
-    // changes: an unchanged object plans no changes at all.
-    if prior != Some(planned) {
-        for a in block
-            .attributes
-            .iter()
-            .filter(|a| a.computed && a.default.is_none())
-        {
-            if !config.is_null(&a.name) {
-                continue;
-            }
-            match prior {
-                Some(p) if a.use_state_for_unknown => planned.set(&a.name, p.get(&a.name).clone()),
-                _ => planned.set(&a.name, Value::Unknown),
-            }
-        }
-    }
-    let Some(prior) = prior else {
-        return Vec::new();
-    };
-    block
-        .attributes
-        .iter()
-        .filter(|a| a.requires_replace && planned.get(&a.name) != prior.get(&a.name))
-        .map(|a| AttributePath::attr(&a.name))
-        .collect()
-}
-
-fn caps_allow_write_only(caps: Option<&proto::ClientCapabilities>) -> bool {
-    caps.is_some_and(|c| c.write_only_attributes_allowed)
-}
-
 type RpcResult<T> = Result<Response<T>, Status>;
 
 fn ok<T>(t: T) -> RpcResult<T> {
     Ok(Response::new(t))
+}
+
+/// Diagnostics either way: errors of the request itself, or those of the
+/// call plus what it produced.
+fn diagnostics(result: Result<Diagnostics, Diagnostics>) -> Vec<proto::Diagnostic> {
+    result.unwrap_or_else(|d| d).to_proto()
+}
+
+/// Offered by no provider of this kind: Terraform asks only after reading a
+/// capability or schema that says otherwise (state stores are experimental
+/// in Terraform 1.15; `generate_resource_config` is not offered).
+fn not_offered<T>(rpc: &str) -> RpcResult<T> {
+    Err(Status::unimplemented(format!(
+        "{rpc} is not offered by this provider"
+    )))
 }
 
 #[async_trait::async_trait]
@@ -199,12 +106,28 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         _: Request<proto::get_metadata::Request>,
     ) -> RpcResult<proto::get_metadata::Response> {
+        use proto::get_metadata::{ActionMetadata, ListResourceMetadata, ResourceMetadata};
+        let r = &self.registry;
         ok(proto::get_metadata::Response {
-            server_capabilities: Some(Self::capabilities()),
-            resources: self
+            server_capabilities: Some(capabilities::server()),
+            resources: r
                 .resources
                 .keys()
-                .map(|n| proto::get_metadata::ResourceMetadata {
+                .map(|n| ResourceMetadata {
+                    type_name: n.to_string(),
+                })
+                .collect(),
+            list_resources: r
+                .lists
+                .keys()
+                .map(|n| ListResourceMetadata {
+                    type_name: n.to_string(),
+                })
+                .collect(),
+            actions: r
+                .actions
+                .keys()
+                .map(|n| ActionMetadata {
                     type_name: n.to_string(),
                 })
                 .collect(),
@@ -219,21 +142,34 @@ impl provider_server::Provider for ProtocolServer {
         ok(self.schema.get_or_init(|| self.build_schema()).clone())
     }
 
+    /// Terraform ≥ 1.12 asks right after every `GetProviderSchema`; an
+    /// empty map (never an error) means no resource has an identity.
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<proto::get_resource_identity_schemas::Request>,
+    ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
+        let identity_schemas = self
+            .registry
+            .resources
+            .iter()
+            .filter_map(|(name, r)| Some((name.to_string(), r.identity()?.schema().to_proto())))
+            .collect();
+        ok(proto::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        })
+    }
+
     async fn validate_provider_config(
         &self,
         req: Request<proto::validate_provider_config::Request>,
     ) -> RpcResult<proto::validate_provider_config::Response> {
         let req = req.into_inner();
-        let diags = match decode_object(
-            req.config.as_ref(),
-            &self.provider.schema().block,
-            "provider configuration",
-        ) {
-            Ok(config) => self.provider.validate(&config.unwrap_or_default()),
-            Err(d) => d,
-        };
+        let result = self
+            .provider_config(req.config.as_ref())
+            .map(|config| self.provider.validate(&config));
         ok(proto::validate_provider_config::Response {
-            diagnostics: diags.to_proto(),
+            diagnostics: diagnostics(result),
         })
     }
 
@@ -242,31 +178,18 @@ impl provider_server::Provider for ProtocolServer {
         req: Request<proto::validate_resource_config::Request>,
     ) -> RpcResult<proto::validate_resource_config::Response> {
         let req = req.into_inner();
-        let diags = (|| {
-            let res = self.resource(&req.type_name)?;
+        let result = (|| {
+            let res = self.registry.resource(&req.type_name)?;
             let block = &res.schema().block;
-            let config = decode_object(req.config.as_ref(), block, "resource configuration")?.unwrap_or_default();
-            let mut diags = Diagnostics::new();
-            if !caps_allow_write_only(req.client_capabilities.as_ref()) {
-                for a in block.attributes.iter().filter(|a| a.write_only && !config.is_null(&a.name)) {
-                    diags.push(
-                        Diagnostic::error(
-                            "Write-only attribute not supported by this Terraform",
-                            format!(
-                                "`{}` is write-only, which needs Terraform 1.11 or later. Upgrade Terraform, or use the attribute's stored counterpart instead.",
-                                a.name
-                            ),
-                        )
-                        .at_attr(&a.name),
-                    );
-                }
-            }
+            let config = decode_block(req.config.as_ref(), block, "resource configuration")?
+                .unwrap_or_default();
+            let mut diags =
+                capabilities::check_write_only(block, &config, req.client_capabilities.as_ref());
             diags.extend(res.validate(&config));
-            Ok::<_, Diagnostics>(diags)
-        })()
-        .unwrap_or_else(|d| d);
+            Ok(diags)
+        })();
         ok(proto::validate_resource_config::Response {
-            diagnostics: diags.to_proto(),
+            diagnostics: diagnostics(result),
         })
     }
 
@@ -274,13 +197,7 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         req: Request<proto::validate_data_resource_config::Request>,
     ) -> RpcResult<proto::validate_data_resource_config::Response> {
-        let diag = Diagnostic::error(
-            "Unknown data source",
-            format!(
-                "This provider has no data sources; {:?} does not exist.",
-                req.into_inner().type_name
-            ),
-        );
+        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
         ok(proto::validate_data_resource_config::Response {
             diagnostics: vec![diag.to_proto()],
         })
@@ -291,39 +208,9 @@ impl provider_server::Provider for ProtocolServer {
         req: Request<proto::upgrade_resource_state::Request>,
     ) -> RpcResult<proto::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let result = (|| {
-            let res = self.resource(&req.type_name)?;
-            let schema = res.schema();
-            if req.version > schema.version {
-                return Err(Diagnostic::error(
-                    "Resource state written by a newer provider",
-                    format!(
-                        "The state was written with schema version {} but this provider knows version {}. Upgrade the provider.",
-                        req.version, schema.version
-                    ),
-                )
-                .into());
-            }
-            let raw = req.raw_state.unwrap_or_default();
-            if raw.json.is_empty() && !raw.flatmap.is_empty() {
-                return Err(Diagnostic::error(
-                    "Unsupported state format",
-                    "The state is in the legacy flatmap format, which this provider never wrote.",
-                )
-                .into());
-            }
-            let ty = schema.block.implied_type();
-            let value = if raw.json.is_empty() {
-                Value::Null
-            } else {
-                json::decode(&raw.json, &ty).map_err(|e| codec_diag("stored state", e))?
-            };
-            let obj = match value {
-                Value::Object(o) => Some(o),
-                _ => None,
-            };
-            encode_object(obj, &schema.block)
-        })();
+        let result = self.registry.resource(&req.type_name).and_then(|res| {
+            upgrade::state(res.as_ref(), req.version, req.raw_state.unwrap_or_default())
+        });
         ok(match result {
             Ok(state) => proto::upgrade_resource_state::Response {
                 upgraded_state: Some(state),
@@ -336,25 +223,44 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<proto::upgrade_resource_identity::Request>,
+    ) -> RpcResult<proto::upgrade_resource_identity::Response> {
+        let req = req.into_inner();
+        let result = self.registry.resource(&req.type_name).and_then(|res| {
+            upgrade::identity(
+                res.as_ref(),
+                req.version,
+                req.raw_identity.unwrap_or_default(),
+            )
+        });
+        ok(match result {
+            Ok(upgraded_identity) => proto::upgrade_resource_identity::Response {
+                upgraded_identity,
+                diagnostics: vec![],
+            },
+            Err(d) => proto::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: d.to_proto(),
+            },
+        })
+    }
+
     async fn configure_provider(
         &self,
         req: Request<proto::configure_provider::Request>,
     ) -> RpcResult<proto::configure_provider::Response> {
         let req = req.into_inner();
-        let diags = match decode_object(
-            req.config.as_ref(),
-            &self.provider.schema().block,
-            "provider configuration",
-        ) {
-            Ok(config) => {
-                self.provider
-                    .configure(&config.unwrap_or_default(), &req.terraform_version)
-                    .await
-            }
-            Err(d) => d,
+        let result = match self.provider_config(req.config.as_ref()) {
+            Ok(config) => Ok(self
+                .provider
+                .configure(&config, &req.terraform_version)
+                .await),
+            Err(d) => Err(d),
         };
         ok(proto::configure_provider::Response {
-            diagnostics: diags.to_proto(),
+            diagnostics: diagnostics(result),
         })
     }
 
@@ -364,39 +270,33 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::read_resource::Response> {
         let req = req.into_inner();
         let result = async {
-            let res = self.resource(&req.type_name)?;
+            let res = self.registry.resource(&req.type_name)?;
             let block = &res.schema().block;
-            let Some(state) = decode_object(req.current_state.as_ref(), block, "current state")?
-            else {
-                return Ok((
-                    encode_object(None, block)?,
-                    req.private.clone(),
-                    Diagnostics::new(),
-                ));
+            let out = match decode_block(req.current_state.as_ref(), block, "current state")? {
+                Some(state) => res.read(state, req.private.clone()).await,
+                None => StateResponse {
+                    private: req.private.clone(),
+                    ..StateResponse::default()
+                },
             };
-            let out = res.read(state, req.private.clone()).await;
-            Ok::<_, Diagnostics>((
-                encode_object(out.state, block)?,
-                out.private,
-                out.diagnostics,
-            ))
+            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            Ok::<_, Diagnostics>(proto::read_resource::Response {
+                new_state: Some(encode_block(out.state, block)?),
+                diagnostics: out.diagnostics.to_proto(),
+                private: out.private,
+                deferred: None,
+                new_identity: identity,
+            })
         }
         .await;
-        ok(match result {
-            Ok((state, private, diags)) => proto::read_resource::Response {
-                new_state: Some(state),
-                diagnostics: diags.to_proto(),
-                private,
-                deferred: None,
-            },
-            // Keep what Terraform had when the request itself is unusable.
-            Err(d) => proto::read_resource::Response {
-                new_state: req.current_state,
-                diagnostics: d.to_proto(),
-                private: req.private,
-                deferred: None,
-            },
-        })
+        // Keep what Terraform had when the request itself is unusable.
+        ok(result.unwrap_or_else(|d| proto::read_resource::Response {
+            new_state: req.current_state,
+            diagnostics: d.to_proto(),
+            private: req.private,
+            deferred: None,
+            new_identity: req.current_identity,
+        }))
     }
 
     async fn plan_resource_change(
@@ -405,22 +305,21 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::plan_resource_change::Response> {
         let req = req.into_inner();
         let result = async {
-            let res = self.resource(&req.type_name)?;
+            let res = self.registry.resource(&req.type_name)?;
             let block = &res.schema().block;
-            let prior = decode_object(req.prior_state.as_ref(), block, "prior state")?;
+            let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
             let proposed =
-                decode_object(req.proposed_new_state.as_ref(), block, "proposed new state")?;
-            let config = decode_object(req.config.as_ref(), block, "configuration")?;
+                decode_block(req.proposed_new_state.as_ref(), block, "proposed new state")?;
+            let config = decode_block(req.config.as_ref(), block, "configuration")?;
             let (Some(mut planned), Some(config)) = (proposed, config) else {
                 // Destroy: the plan must be null.
-                return Ok((
-                    encode_object(None, block)?,
-                    Vec::new(),
-                    req.prior_private.clone(),
-                    Diagnostics::new(),
-                ));
+                return Ok(proto::plan_resource_change::Response {
+                    planned_state: Some(encode_block(None, block)?),
+                    planned_private: req.prior_private.clone(),
+                    ..Default::default()
+                });
             };
-            let requires_replace = apply_plan_rules(block, &config, prior.as_ref(), &mut planned);
+            let requires_replace = plan_rules::apply(block, &config, prior.as_ref(), &mut planned);
             let request = PlanRequest {
                 prior,
                 config,
@@ -433,28 +332,27 @@ impl provider_server::Provider for ProtocolServer {
                 diagnostics: Diagnostics::new(),
             };
             res.modify_plan(&request, &mut response).await;
-            let planned = encode_object(Some(response.planned), block)?;
-            Ok::<_, Diagnostics>((
-                planned,
-                response.requires_replace,
-                response.planned_private,
-                response.diagnostics,
-            ))
+            let planned_identity = identity_of(res.as_ref(), Some(&response.planned))?;
+            Ok::<_, Diagnostics>(proto::plan_resource_change::Response {
+                planned_state: Some(encode_block(Some(response.planned), block)?),
+                requires_replace: response
+                    .requires_replace
+                    .iter()
+                    .map(path_to_proto)
+                    .collect(),
+                planned_private: response.planned_private,
+                diagnostics: response.diagnostics.to_proto(),
+                planned_identity,
+                ..Default::default()
+            })
         }
         .await;
-        ok(match result {
-            Ok((planned, replace, private, diags)) => proto::plan_resource_change::Response {
-                planned_state: Some(planned),
-                requires_replace: replace.iter().map(path_to_proto).collect(),
-                planned_private: private,
-                diagnostics: diags.to_proto(),
-                ..Default::default()
-            },
-            Err(d) => proto::plan_resource_change::Response {
+        ok(
+            result.unwrap_or_else(|d| proto::plan_resource_change::Response {
                 diagnostics: d.to_proto(),
                 ..Default::default()
-            },
-        })
+            }),
+        )
     }
 
     async fn apply_resource_change(
@@ -463,79 +361,89 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::apply_resource_change::Response> {
         let req = req.into_inner();
         let result = async {
-            let res = self.resource(&req.type_name)?;
+            let res = self.registry.resource(&req.type_name)?;
             let block = &res.schema().block;
-            let prior = decode_object(req.prior_state.as_ref(), block, "prior state")?;
-            let planned = decode_object(req.planned_state.as_ref(), block, "planned state")?;
-            let config = decode_object(req.config.as_ref(), block, "configuration")?;
+            let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
+            let planned = decode_block(req.planned_state.as_ref(), block, "planned state")?;
+            let config = decode_block(req.config.as_ref(), block, "configuration")?;
             let out: StateResponse = match (prior, planned) {
                 (Some(prior), None) => res.delete(prior, req.planned_private.clone()).await,
                 (prior, Some(planned)) => {
+                    let creating = prior.is_none();
                     let request = ApplyRequest {
                         config: config.unwrap_or_default(),
                         planned,
                         planned_private: req.planned_private.clone(),
-                        prior: prior.clone(),
+                        prior,
                     };
-                    if prior.is_some() {
-                        res.update(request).await
-                    } else {
+                    if creating {
                         res.create(request).await
+                    } else {
+                        res.update(request).await
                     }
                 }
                 (None, None) => StateResponse::default(),
             };
-            let state = encode_object(out.state, block)?;
-            Ok::<_, Diagnostics>((state, out.private, out.diagnostics))
+            let new_identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            Ok::<_, Diagnostics>(proto::apply_resource_change::Response {
+                new_state: Some(encode_block(out.state, block)?),
+                private: out.private,
+                diagnostics: out.diagnostics.to_proto(),
+                legacy_type_system: false,
+                new_identity,
+            })
         }
         .await;
-        ok(match result {
-            Ok((state, private, diags)) => proto::apply_resource_change::Response {
-                new_state: Some(state),
-                private,
-                diagnostics: diags.to_proto(),
-                legacy_type_system: false,
-            },
-            // Keep what Terraform had: a null new state with errors keeps the prior.
-            Err(d) => proto::apply_resource_change::Response {
+        // Keep what Terraform had: a null new state with errors keeps the prior.
+        ok(
+            result.unwrap_or_else(|d| proto::apply_resource_change::Response {
                 new_state: req.prior_state,
                 private: req.planned_private,
                 diagnostics: d.to_proto(),
                 legacy_type_system: false,
-            },
-        })
+                new_identity: None,
+            }),
+        )
     }
 
+    /// By ID (`terraform import`, `import { id = … }`) or by identity
+    /// (`import { identity = … }`, Terraform 1.12+), which the resource
+    /// resolves to an ID; either way the reply carries the identity.
     async fn import_resource_state(
         &self,
         req: Request<proto::import_resource_state::Request>,
     ) -> RpcResult<proto::import_resource_state::Response> {
         let req = req.into_inner();
         let result = async {
-            let res = self.resource(&req.type_name)?;
-            let out = res.import(&req.id).await;
+            let res = self.registry.resource(&req.type_name)?;
+            let id = match (req.id.is_empty(), &req.identity) {
+                (true, Some(data)) => import_id(res.as_ref(), data).await?,
+                _ => req.id.clone(),
+            };
+            let out = res.import(&id).await;
             if out.diagnostics.has_errors() {
                 return Err(out.diagnostics);
             }
-            let state = encode_object(out.state, &res.schema().block)?;
-            Ok::<_, Diagnostics>((state, out.private, out.diagnostics))
+            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let imported = proto::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(encode_block(out.state, &res.schema().block)?),
+                private: out.private,
+                identity,
+            };
+            Ok::<_, Diagnostics>(proto::import_resource_state::Response {
+                imported_resources: vec![imported],
+                diagnostics: out.diagnostics.to_proto(),
+                deferred: None,
+            })
         }
         .await;
-        ok(match result {
-            Ok((state, private, diags)) => proto::import_resource_state::Response {
-                imported_resources: vec![proto::import_resource_state::ImportedResource {
-                    type_name: req.type_name,
-                    state: Some(state),
-                    private,
-                }],
-                diagnostics: diags.to_proto(),
-                deferred: None,
-            },
-            Err(d) => proto::import_resource_state::Response {
+        ok(
+            result.unwrap_or_else(|d| proto::import_resource_state::Response {
                 diagnostics: d.to_proto(),
                 ..Default::default()
-            },
-        })
+            }),
+        )
     }
 
     async fn move_resource_state(
@@ -556,24 +464,25 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         req: Request<proto::read_data_source::Request>,
     ) -> RpcResult<proto::read_data_source::Response> {
-        let diag = Diagnostic::error(
-            "Unknown data source",
-            format!(
-                "This provider has no data sources; {:?} does not exist.",
-                req.into_inner().type_name
-            ),
-        );
+        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
         ok(proto::read_data_source::Response {
             diagnostics: vec![diag.to_proto()],
             ..Default::default()
         })
     }
 
+    async fn generate_resource_config(
+        &self,
+        _: Request<proto::generate_resource_config::Request>,
+    ) -> RpcResult<proto::generate_resource_config::Response> {
+        not_offered("GenerateResourceConfig")
+    }
+
     async fn validate_ephemeral_resource_config(
         &self,
         req: Request<proto::validate_ephemeral_resource_config::Request>,
     ) -> RpcResult<proto::validate_ephemeral_resource_config::Response> {
-        let diag = no_ephemeral(&req.into_inner().type_name);
+        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
         ok(proto::validate_ephemeral_resource_config::Response {
             diagnostics: vec![diag.to_proto()],
         })
@@ -583,7 +492,7 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         req: Request<proto::open_ephemeral_resource::Request>,
     ) -> RpcResult<proto::open_ephemeral_resource::Response> {
-        let diag = no_ephemeral(&req.into_inner().type_name);
+        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
         ok(proto::open_ephemeral_resource::Response {
             diagnostics: vec![diag.to_proto()],
             ..Default::default()
@@ -594,7 +503,7 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         req: Request<proto::renew_ephemeral_resource::Request>,
     ) -> RpcResult<proto::renew_ephemeral_resource::Response> {
-        let diag = no_ephemeral(&req.into_inner().type_name);
+        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
         ok(proto::renew_ephemeral_resource::Response {
             diagnostics: vec![diag.to_proto()],
             ..Default::default()
@@ -605,9 +514,65 @@ impl provider_server::Provider for ProtocolServer {
         &self,
         req: Request<proto::close_ephemeral_resource::Request>,
     ) -> RpcResult<proto::close_ephemeral_resource::Response> {
-        let diag = no_ephemeral(&req.into_inner().type_name);
+        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
         ok(proto::close_ephemeral_resource::Response {
             diagnostics: vec![diag.to_proto()],
+        })
+    }
+
+    type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
+
+    /// Streams results as the list resource finds them. When Terraform has
+    /// read `limit` results it cancels the call: tonic drops this stream,
+    /// and the listing's next send reports [`Closed`](super::list::Closed).
+    async fn list_resource(
+        &self,
+        req: Request<proto::list_resource::Request>,
+    ) -> RpcResult<Self::ListResourceStream> {
+        let req = req.into_inner();
+        let setup = (|| {
+            let list = self.registry.list(&req.type_name)?.clone();
+            let res = self.registry.listed_resource(&req.type_name)?.clone();
+            let config = decode_block(
+                req.config.as_ref(),
+                &list.schema().block,
+                "list configuration",
+            )?
+            .unwrap_or_default();
+            Ok::<_, Diagnostics>((list, res, config))
+        })();
+        match setup {
+            Ok((list, res, config)) => {
+                let request = ListRequest {
+                    config,
+                    include_resource_object: req.include_resource_object,
+                    limit: req.limit,
+                };
+                ok(streams::list(list, res, request))
+            }
+            Err(d) => ok(streams::list_failed(d)),
+        }
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<proto::validate_list_resource_config::Request>,
+    ) -> RpcResult<proto::validate_list_resource_config::Response> {
+        let req = req.into_inner();
+        // `include_resource_object` and `limit` are Terraform's to check;
+        // 1.15.5 does not even send them.
+        let result = self.registry.list(&req.type_name).and_then(|list| {
+            self.registry.listed_resource(&req.type_name)?;
+            let config = decode_block(
+                req.config.as_ref(),
+                &list.schema().block,
+                "list configuration",
+            )?
+            .unwrap_or_default();
+            Ok(list.validate(&config))
+        });
+        ok(proto::validate_list_resource_config::Response {
+            diagnostics: diagnostics(result),
         })
     }
 
@@ -626,9 +591,131 @@ impl provider_server::Provider for ProtocolServer {
         ok(proto::call_function::Response {
             result: None,
             error: Some(proto::FunctionError {
-                text: format!("This provider has no functions; {name:?} does not exist."),
+                text: unknown(Kind::Function, &name, []).detail,
                 function_argument: None,
             }),
+        })
+    }
+
+    async fn validate_state_store_config(
+        &self,
+        _: Request<proto::validate_state_store::Request>,
+    ) -> RpcResult<proto::validate_state_store::Response> {
+        not_offered("ValidateStateStoreConfig")
+    }
+
+    async fn configure_state_store(
+        &self,
+        _: Request<proto::configure_state_store::Request>,
+    ) -> RpcResult<proto::configure_state_store::Response> {
+        not_offered("ConfigureStateStore")
+    }
+
+    type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
+
+    async fn read_state_bytes(
+        &self,
+        _: Request<proto::read_state_bytes::Request>,
+    ) -> RpcResult<Self::ReadStateBytesStream> {
+        not_offered("ReadStateBytes")
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _: Request<tonic::Streaming<proto::write_state_bytes::RequestChunk>>,
+    ) -> RpcResult<proto::write_state_bytes::Response> {
+        not_offered("WriteStateBytes")
+    }
+
+    async fn lock_state(
+        &self,
+        _: Request<proto::lock_state::Request>,
+    ) -> RpcResult<proto::lock_state::Response> {
+        not_offered("LockState")
+    }
+
+    async fn unlock_state(
+        &self,
+        _: Request<proto::unlock_state::Request>,
+    ) -> RpcResult<proto::unlock_state::Response> {
+        not_offered("UnlockState")
+    }
+
+    async fn get_states(
+        &self,
+        _: Request<proto::get_states::Request>,
+    ) -> RpcResult<proto::get_states::Response> {
+        not_offered("GetStates")
+    }
+
+    async fn delete_state(
+        &self,
+        _: Request<proto::delete_state::Request>,
+    ) -> RpcResult<proto::delete_state::Response> {
+        not_offered("DeleteState")
+    }
+
+    async fn plan_action(
+        &self,
+        req: Request<proto::plan_action::Request>,
+    ) -> RpcResult<proto::plan_action::Response> {
+        let req = req.into_inner();
+        let result = match self.registry.action(&req.action_type) {
+            Ok(action) => match decode_block(
+                req.config.as_ref(),
+                &action.schema().block,
+                "action configuration",
+            ) {
+                Ok(config) => Ok(action.plan(&config.unwrap_or_default()).await),
+                Err(d) => Err(d),
+            },
+            Err(d) => Err(d),
+        };
+        ok(proto::plan_action::Response {
+            diagnostics: diagnostics(result),
+            deferred: None,
+        })
+    }
+
+    type InvokeActionStream = streams::EventStream<proto::invoke_action::Event>;
+
+    /// Progress events as the action sends them, then one completion.
+    async fn invoke_action(
+        &self,
+        req: Request<proto::invoke_action::Request>,
+    ) -> RpcResult<Self::InvokeActionStream> {
+        let req = req.into_inner();
+        let setup = self.registry.action(&req.action_type).and_then(|action| {
+            let config = decode_block(
+                req.config.as_ref(),
+                &action.schema().block,
+                "action configuration",
+            )?
+            .unwrap_or_default();
+            Ok((action.clone(), config))
+        });
+        ok(match setup {
+            Ok((action, config)) => streams::invoke(action, config),
+            Err(d) => streams::invoke_failed(d),
+        })
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<proto::validate_action_config::Request>,
+    ) -> RpcResult<proto::validate_action_config::Response> {
+        let req = req.into_inner();
+        let result = self.registry.action(&req.type_name).and_then(|action| {
+            let config = decode_block(
+                req.config.as_ref(),
+                &action.schema().block,
+                "action configuration",
+            )?
+            .unwrap_or_default();
+            Ok(action.validate(&config))
+        });
+        ok(proto::validate_action_config::Response {
+            diagnostics: diagnostics(result),
         })
     }
 
@@ -644,9 +731,26 @@ impl provider_server::Provider for ProtocolServer {
     }
 }
 
-fn no_ephemeral(type_name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Unknown ephemeral resource",
-        format!("This provider has no ephemeral resources; {type_name:?} does not exist."),
-    )
+/// The import ID an `import { identity = … }` stands for.
+async fn import_id(
+    res: &dyn Resource,
+    data: &proto::ResourceIdentityData,
+) -> Result<String, Diagnostics> {
+    let Some(capability) = res.identity() else {
+        return Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "{:?} has no identity; import it by ID (`import {{ id = … }}`).",
+                res.type_name()
+            ),
+        )
+        .into());
+    };
+    let identity = decode_identity(res, Some(data))?.unwrap_or_default();
+    let identity = capability.schema().complete(identity);
+    let problems = capability.schema().check_import(&identity);
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    capability.import_id(&identity).await
 }

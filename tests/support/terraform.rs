@@ -29,10 +29,20 @@ pub const REQUIRED_PROVIDERS: &str = r#"terraform {
 /// How long one terraform command may take before the test fails.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The terraform binary: `TF_ACC_TERRAFORM_PATH`, else `terraform` on PATH.
-/// Panics with a clear message when there is none: acceptance tests never
+/// The oldest Terraform the provider supports (write-only attributes).
+pub const MINIMUM_TERRAFORM: TerraformVersion = TerraformVersion(1, 11, 0);
+
+/// The terraform binary every test runs: `TF_ACC_TERRAFORM_PATH`, else
+/// `terraform` on PATH. Panics with a clear message when there is none, or
+/// when it is older than [`MINIMUM_TERRAFORM`]: acceptance tests never
 /// silently skip.
 pub fn terraform_binary() -> PathBuf {
+    let binary = find_terraform_binary();
+    require_terraform_at(&binary, MINIMUM_TERRAFORM, "the vm_access_reset resource");
+    binary
+}
+
+fn find_terraform_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("TF_ACC_TERRAFORM_PATH").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         assert!(
@@ -52,6 +62,93 @@ pub fn terraform_binary() -> PathBuf {
                  and TF_ACC_TERRAFORM_PATH is not set. Install terraform or set TF_ACC_TERRAFORM_PATH."
             )
         })
+}
+
+/// A Terraform release, `major.minor.patch` (pre-release suffixes ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TerraformVersion(pub u32, pub u32, pub u32);
+
+impl TerraformVersion {
+    /// Parses `1.15.5`, `v1.15.5` or `1.16.0-alpha20260101`.
+    pub fn parse(text: &str) -> Option<TerraformVersion> {
+        let core = text.trim().trim_start_matches('v');
+        let core = core.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
+        let version = TerraformVersion(parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(version)
+    }
+}
+
+impl std::fmt::Display for TerraformVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The version of the terraform binary the tests run (asked once per test
+/// process, from `terraform version -json`).
+pub fn terraform_version() -> TerraformVersion {
+    static VERSION: std::sync::OnceLock<TerraformVersion> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| version_of(&find_terraform_binary()))
+}
+
+fn version_of(binary: &Path) -> TerraformVersion {
+    let out = Command::new(binary)
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {} version: {e}", binary.display()));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`{} version -json` did not print JSON ({e}):\n{}{}",
+            binary.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    json["terraform_version"]
+        .as_str()
+        .and_then(TerraformVersion::parse)
+        .unwrap_or_else(|| {
+            panic!(
+                "`{} version -json` gave no terraform_version: {json}",
+                binary.display()
+            )
+        })
+}
+
+/// Whether `actual` is at least `needed`; the refusal names both versions,
+/// what needs the newer one and how to run the test with it.
+pub fn check_terraform_version(
+    actual: TerraformVersion,
+    needed: TerraformVersion,
+    feature: &str,
+) -> Result<(), String> {
+    if actual >= needed {
+        return Ok(());
+    }
+    Err(format!(
+        "this test needs Terraform >= {needed} ({feature}), but the terraform under test is {actual}. \
+         Point TF_ACC_TERRAFORM_PATH at a newer terraform, for example the Terraform 1.15 that \
+         `scripts/install-terraform-1.15.sh` installs (it prints its path); `scripts/test.sh` runs \
+         the tests that need it under that one."
+    ))
+}
+
+/// The first line of a test that needs a Terraform newer than 1.11 (for
+/// example `require_terraform(TerraformVersion(1, 12, 0), "resource
+/// identity")`): under an older terraform the test fails, loudly, naming the
+/// version it needs. It never passes without having run.
+pub fn require_terraform(needed: TerraformVersion, feature: &str) {
+    require_terraform_at(&find_terraform_binary(), needed, feature);
+}
+
+fn require_terraform_at(binary: &Path, needed: TerraformVersion, feature: &str) {
+    if let Err(refusal) = check_terraform_version(terraform_version(), needed, feature) {
+        panic!("{refusal} (terraform: {})", binary.display());
+    }
 }
 
 /// The directory holding the provider binary cargo built for this run.
@@ -111,6 +208,13 @@ impl TfDir {
             terraform,
             env,
         }
+    }
+
+    /// Runs later commands with another terraform binary (tests that move
+    /// state between Terraform versions).
+    pub fn use_terraform(&mut self, binary: PathBuf) -> &mut TfDir {
+        self.terraform = binary;
+        self
     }
 
     /// The working directory terraform runs in.

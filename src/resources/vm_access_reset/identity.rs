@@ -1,0 +1,304 @@
+//! The identity of a `vm_access_reset` (Terraform 1.12+): where its
+//! VMAccessAgent extension lives, named as azurerm names a VM's child
+//! resources. Derived from the resource's `id` (the extension's ARM ID);
+//! never a secret. `import { identity = … }` resolves it to that ID and
+//! then imports exactly as an import by ID does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::azure::{AzureError, ExtensionId, OpContext, VirtualMachineId};
+use crate::provider::ProviderState;
+use crate::resources::azure_diagnostics::diagnostic;
+use crate::tfprotocol::{
+    Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportRule, Object,
+    ResourceIdentity, Value,
+};
+
+use super::DEFAULT_EXTENSION_NAME;
+
+pub const VERSION: i64 = 1;
+pub const SUBSCRIPTION_ID: &str = "subscription_id";
+pub const RESOURCE_GROUP_NAME: &str = "resource_group_name";
+pub const VIRTUAL_MACHINE_NAME: &str = "virtual_machine_name";
+pub const EXTENSION_NAME: &str = "extension_name";
+
+/// How long resolving an import identity may take (two GETs).
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+pub fn schema() -> IdentitySchema {
+    IdentitySchema {
+        version: VERSION,
+        attributes: vec![
+            IdentityAttribute::string(
+                SUBSCRIPTION_ID,
+                ImportRule::Optional,
+                "The ID of the VM's subscription. Defaults to the provider's `subscription_id`.",
+            ),
+            IdentityAttribute::string(
+                RESOURCE_GROUP_NAME,
+                ImportRule::Required,
+                "The name of the VM's resource group.",
+            ),
+            IdentityAttribute::string(
+                VIRTUAL_MACHINE_NAME,
+                ImportRule::Required,
+                "The name of the Windows VM.",
+            ),
+            IdentityAttribute::string(
+                EXTENSION_NAME,
+                ImportRule::Optional,
+                "The name of the VMAccessAgent extension on the VM. Defaults to the VM's existing VMAccessAgent extension \
+                 (the portal and the Azure CLI name it `enablevmaccess`), else `VMAccessAgent`.",
+            ),
+        ],
+    }
+}
+
+/// The identity of the extension with ARM ID `id`.
+pub fn of_extension(id: &ExtensionId) -> Object {
+    let vm = id.vm();
+    Object::new()
+        .with(SUBSCRIPTION_ID, Value::string(vm.subscription_id()))
+        .with(RESOURCE_GROUP_NAME, Value::string(vm.resource_group()))
+        .with(VIRTUAL_MACHINE_NAME, Value::string(vm.name()))
+        .with(EXTENSION_NAME, Value::string(id.name()))
+}
+
+pub struct VmAccessIdentity {
+    schema: IdentitySchema,
+    provider: Arc<ProviderState>,
+}
+
+impl VmAccessIdentity {
+    pub fn new(provider: Arc<ProviderState>) -> VmAccessIdentity {
+        VmAccessIdentity {
+            schema: schema(),
+            provider,
+        }
+    }
+}
+
+fn invalid(attr: &str, detail: String) -> Diagnostics {
+    Diagnostic::error(format!("Invalid identity attribute `{attr}`"), detail).into()
+}
+
+/// A name from the import identity: one ARM path segment.
+fn segment<'a>(identity: &'a Object, attr: &str) -> Result<Option<&'a str>, Diagnostics> {
+    let value = identity.get(attr);
+    if value.is_null() {
+        return Ok(None);
+    }
+    let Some(text) = value.as_str() else {
+        return Err(invalid(attr, format!("`{attr}` must be a string.")));
+    };
+    if text.trim().is_empty() || text.contains('/') || text.trim() != text {
+        return Err(invalid(
+            attr,
+            format!(
+                "`{attr}` = {text:?} is not a name: give the bare name, without slashes or surrounding spaces."
+            ),
+        ));
+    }
+    Ok(Some(text))
+}
+
+fn required<'a>(identity: &'a Object, attr: &str) -> Result<&'a str, Diagnostics> {
+    segment(identity, attr)?.ok_or_else(|| {
+        Diagnostic::error(
+            "Missing identity attribute",
+            format!("The import identity needs `{attr}`."),
+        )
+        .into()
+    })
+}
+
+#[async_trait::async_trait]
+impl ResourceIdentity for VmAccessIdentity {
+    fn schema(&self) -> &IdentitySchema {
+        &self.schema
+    }
+
+    fn identity_of_state(&self, state: &Object) -> Option<Object> {
+        let id = ExtensionId::parse(state.get_string("id")?).ok()?;
+        Some(of_extension(&id))
+    }
+
+    /// Version 1 is the first: anything older is state without identity.
+    fn upgrade(
+        &self,
+        _version: i64,
+        _stored: Option<Object>,
+    ) -> Result<Option<Object>, Diagnostics> {
+        Ok(None)
+    }
+
+    async fn import_id(&self, identity: &Object) -> Result<String, Diagnostics> {
+        let resource_group = required(identity, RESOURCE_GROUP_NAME)?;
+        let vm_name = required(identity, VIRTUAL_MACHINE_NAME)?;
+        let wanted_extension = segment(identity, EXTENSION_NAME)?;
+        let subscription = match segment(identity, SUBSCRIPTION_ID)? {
+            Some(s) => s.to_string(),
+            None => self
+                .provider
+                .settings
+                .get()
+                .and_then(|s| s.string("subscription_id"))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Diagnostic::error(
+                        "Missing identity attribute",
+                        "The import identity has no `subscription_id` and the provider has none configured: set \
+                         `subscription_id` in the identity, or the provider's `subscription_id` (ARM_SUBSCRIPTION_ID).",
+                    )
+                })?,
+        };
+        let vm_id = VirtualMachineId::new(subscription, resource_group, vm_name);
+        let client = self
+            .provider
+            .client()
+            .map_err(|e| diagnostic(&e, "setting up the Azure client"))?;
+        let ctx = OpContext::new(IMPORT_TIMEOUT, self.provider.stop.child_token());
+        let vm = match client.get_virtual_machine(&vm_id, &ctx).await {
+            Ok(vm) => vm,
+            Err(AzureError::NotFound { .. }) => {
+                return Err(invalid(
+                    VIRTUAL_MACHINE_NAME,
+                    format!(
+                        "No VM {vm_name:?} exists in resource group {resource_group:?} of subscription {:?}. Check \
+                         `{VIRTUAL_MACHINE_NAME}`, `{RESOURCE_GROUP_NAME}` and `{SUBSCRIPTION_ID}`.",
+                        vm_id.subscription_id()
+                    ),
+                ));
+            }
+            Err(e) => return Err(diagnostic(&e, &format!("reading VM {vm_name:?}")).into()),
+        };
+        let name = wanted_extension
+            .map(str::to_string)
+            .or_else(|| vm.vmaccess_extension_name())
+            .unwrap_or_else(|| DEFAULT_EXTENSION_NAME.to_string());
+        let ext_id = vm_id.extension(name.clone());
+        let how = if wanted_extension.is_some() {
+            "named by `extension_name`"
+        } else {
+            "the default for `extension_name`"
+        };
+        let ext = client
+            .get_extension(&ext_id, &ctx)
+            .await
+            .map_err(|e| diagnostic(&e, &format!("reading extension {ext_id}")))?;
+        match ext {
+            None => Err(invalid(
+                EXTENSION_NAME,
+                format!(
+                    "VM {vm_name:?} has no extension {name:?} ({how}). Set `{EXTENSION_NAME}` to the name of its \
+                     VMAccessAgent extension; `az vm extension list` shows a VM's extensions."
+                ),
+            )),
+            Some(ext) if !ext.is_vmaccess() => Err(invalid(
+                EXTENSION_NAME,
+                format!(
+                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {}/{} extension; vm_access_reset manages only \
+                     Microsoft.Compute/VMAccessAgent extensions.",
+                    ext.publisher, ext.extension_type
+                ),
+            )),
+            Some(_) => Ok(ext_id.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    fn capability() -> VmAccessIdentity {
+        VmAccessIdentity::new(Arc::new(ProviderState::new(CancellationToken::new())))
+    }
+
+    #[test]
+    fn identity_comes_from_the_extension_id_only() {
+        let state = Object::new()
+            .with(
+                "id",
+                Value::string("/subscriptions/s1/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/web/extensions/enablevmaccess"),
+            )
+            .with("password", Value::string("Secret-Passw0rd!"))
+            .with("username", Value::string("opsadmin"));
+        let identity = capability().identity_of_state(&state).expect("an identity");
+        assert_eq!(
+            identity,
+            Object::new()
+                .with(SUBSCRIPTION_ID, Value::string("s1"))
+                .with(RESOURCE_GROUP_NAME, Value::string("RG"))
+                .with(VIRTUAL_MACHINE_NAME, Value::string("web"))
+                .with(EXTENSION_NAME, Value::string("enablevmaccess"))
+        );
+        // Not known yet (a planned create) or not an extension ID: none.
+        assert_eq!(
+            capability().identity_of_state(&Object::new().with("id", Value::Unknown)),
+            None
+        );
+        assert_eq!(
+            capability().identity_of_state(&Object::new().with("id", Value::string("/x"))),
+            None
+        );
+    }
+
+    #[test]
+    fn schema_matches_the_objects_it_describes() {
+        let schema = schema();
+        let names: Vec<&str> = schema.attributes.iter().map(|a| a.name.as_str()).collect();
+        let id = ExtensionId::parse(
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v/extensions/e",
+        )
+        .expect("valid ID");
+        let of: Vec<String> = of_extension(&id).attrs.into_keys().collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(of, sorted);
+        assert!(
+            schema
+                .attributes
+                .iter()
+                .all(|a| a.ty == crate::tfprotocol::Type::String)
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_or_missing_attributes_are_named_before_any_request() {
+        let cap = capability();
+        let base = schema().complete(
+            Object::new()
+                .with(RESOURCE_GROUP_NAME, Value::string("rg"))
+                .with(VIRTUAL_MACHINE_NAME, Value::string("web")),
+        );
+        let cases = [
+            (
+                base.clone().with(VIRTUAL_MACHINE_NAME, Value::Null),
+                VIRTUAL_MACHINE_NAME,
+            ),
+            (
+                base.clone()
+                    .with(RESOURCE_GROUP_NAME, Value::string("rg/x")),
+                RESOURCE_GROUP_NAME,
+            ),
+            (
+                base.clone().with(EXTENSION_NAME, Value::string(" ")),
+                EXTENSION_NAME,
+            ),
+            (
+                base.clone().with(SUBSCRIPTION_ID, Value::string("a/b")),
+                SUBSCRIPTION_ID,
+            ),
+            // No subscription in the identity and an unconfigured provider.
+            (base.clone(), SUBSCRIPTION_ID),
+        ];
+        for (identity, attr) in cases {
+            let err = cap.import_id(&identity).await.expect_err(attr);
+            let text = format!("{:?}", err.0);
+            assert!(text.contains(&format!("`{attr}`")), "{attr}: {text}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Finding the object a request names, and the one answer for a name this
+//! provider does not have, whatever its kind.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::action::Action;
+use super::codec::{decode_object, encode_object};
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::list::ListResource;
+use super::proto;
+use super::provider::Provider;
+use super::resource::Resource;
+use super::value::Object;
+
+/// The kinds of object a request can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Resource,
+    DataSource,
+    EphemeralResource,
+    ListResource,
+    Action,
+    Function,
+}
+
+impl Kind {
+    fn singular(self) -> &'static str {
+        match self {
+            Kind::Resource => "resource type",
+            Kind::DataSource => "data source",
+            Kind::EphemeralResource => "ephemeral resource",
+            Kind::ListResource => "list resource",
+            Kind::Action => "action",
+            Kind::Function => "function",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Resource => "resource types",
+            Kind::DataSource => "data sources",
+            Kind::EphemeralResource => "ephemeral resources",
+            Kind::ListResource => "list resources",
+            Kind::Action => "actions",
+            Kind::Function => "functions",
+        }
+    }
+}
+
+/// "This provider has no X of that name", listing what it does offer.
+pub(crate) fn unknown<'a>(
+    kind: Kind,
+    name: &str,
+    offered: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let offered: Vec<String> = offered.into_iter().map(|n| format!("{n:?}")).collect();
+    let singular = kind.singular();
+    let detail = if offered.is_empty() {
+        format!(
+            "This provider has no {}; {name:?} does not exist.",
+            kind.plural()
+        )
+    } else {
+        format!(
+            "This provider has no {singular} {name:?}. It offers: {}.",
+            offered.join(", ")
+        )
+    };
+    Diagnostic::error(format!("Unknown {singular}"), detail)
+}
+
+/// Everything a provider offers, by type name.
+pub(crate) struct Registry {
+    pub resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    pub actions: BTreeMap<&'static str, Arc<dyn Action>>,
+    pub lists: BTreeMap<&'static str, Arc<dyn ListResource>>,
+}
+
+impl Registry {
+    pub fn new(provider: &dyn Provider) -> Registry {
+        Registry {
+            resources: provider
+                .resources()
+                .iter()
+                .map(|r| (r.type_name(), r.clone()))
+                .collect(),
+            actions: provider
+                .actions()
+                .into_iter()
+                .map(|a| (a.type_name(), a))
+                .collect(),
+            lists: provider
+                .list_resources()
+                .into_iter()
+                .map(|l| (l.type_name(), l))
+                .collect(),
+        }
+    }
+
+    pub fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown(Kind::Resource, name, self.resources.keys().copied()).into())
+    }
+
+    pub fn action(&self, name: &str) -> Result<&Arc<dyn Action>, Diagnostics> {
+        self.actions
+            .get(name)
+            .ok_or_else(|| unknown(Kind::Action, name, self.actions.keys().copied()).into())
+    }
+
+    pub fn list(&self, name: &str) -> Result<&Arc<dyn ListResource>, Diagnostics> {
+        self.lists
+            .get(name)
+            .ok_or_else(|| unknown(Kind::ListResource, name, self.lists.keys().copied()).into())
+    }
+
+    /// The listed resource type with its identity: a list resource without
+    /// one is a provider bug Terraform would reject anyway.
+    pub fn listed_resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+        match self.resources.get(name) {
+            Some(r) if r.identity().is_some() => Ok(r),
+            _ => Err(Diagnostic::error(
+                "List resource without an identity",
+                format!(
+                    "{name:?} is listed but is not a managed resource type with an identity. This is a bug in the provider; please report it."
+                ),
+            )
+            .into()),
+        }
+    }
+}
+
+/// The identity of `state` for a reply, derived from the state itself;
+/// `None` for resources without identity and for objects not known yet.
+pub(crate) fn identity_of(
+    res: &dyn Resource,
+    state: Option<&Object>,
+) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
+    let (Some(capability), Some(state)) = (res.identity(), state) else {
+        return Ok(None);
+    };
+    let Some(identity) = capability.identity_of_state(state) else {
+        return Ok(None);
+    };
+    let ty = capability.schema().implied_type();
+    Ok(Some(proto::ResourceIdentityData {
+        identity_data: Some(encode_object(Some(identity), &ty)?),
+    }))
+}
+
+/// An identity Terraform sent for the resource type (null → `None`).
+pub(crate) fn decode_identity(
+    res: &dyn Resource,
+    data: Option<&proto::ResourceIdentityData>,
+) -> Result<Option<Object>, Diagnostics> {
+    let Some(capability) = res.identity() else {
+        return Ok(None);
+    };
+    decode_object(
+        data.and_then(|d| d.identity_data.as_ref()),
+        &capability.schema().implied_type(),
+        "resource identity",
+    )
+}

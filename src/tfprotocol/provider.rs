@@ -1,0 +1,40 @@
+//! What a provider implements. Resources are required; every other kind of
+//! object is an optional capability that defaults to none, so offering one
+//! is additive (like terraform-plugin-framework's `ProviderWithActions`).
+
+use std::sync::Arc;
+
+use super::action::Action;
+use super::diagnostics::Diagnostics;
+use super::list::ListResource;
+use super::resource::Resource;
+use super::schema::Schema;
+use super::value::Object;
+
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider type name, which prefixes every type name it offers.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    fn resources(&self) -> &[Arc<dyn Resource>];
+
+    /// Actions (Terraform 1.14+); none by default.
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
+
+    /// List resources for `terraform query` (Terraform 1.14+); none by
+    /// default. Each lists a resource type that has an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        Vec::new()
+    }
+
+    /// Checks configuration without side effects; unknowns are skipped.
+    fn validate(&self, _config: &Object) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Prepares for resource calls. Must not touch the network: Terraform
+    /// configures providers for `validate` and empty plans too.
+    async fn configure(&self, config: &Object, terraform_version: &str) -> Diagnostics;
+}
