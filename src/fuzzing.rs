@@ -65,6 +65,16 @@ pub fn provider_type() -> Type {
     crate::provider::schema().block.implied_type()
 }
 
+/// The resource identity's type (protocol 6.10).
+pub fn identity_type() -> Type {
+    crate::resources::vm_access_reset::identity::schema().implied_type()
+}
+
+/// The identity the provider reports for an extension (for seeds).
+pub fn identity_of(id: &ExtensionId) -> Object {
+    crate::resources::vm_access_reset::identity::of_extension(id)
+}
+
 /// The types the value targets decode against, chosen by a selector.
 pub fn value_type(selector: u8) -> Type {
     match selector % 6 {
@@ -140,20 +150,27 @@ pub enum Rpc {
     PlanResourceChange,
     UpgradeResourceState,
     ValidateProviderConfig,
-    // Protocol 6.10 RPCs (identity, list config, action config) are added here as they land:
-    // a variant, its selector in `Rpc::of`, a seed in the generator and an arm in `grpc`.
+    // Protocol 6.10. A new RPC gets a variant here, an entry in `ALL`, an arm in `grpc` and a
+    // seed in tests/fuzz_seeds.rs.
+    UpgradeResourceIdentity,
+    ValidateListResourceConfig,
+    ValidateActionConfig,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 4] = [
+    pub const ALL: [Rpc; 7] = [
         Rpc::ValidateResourceConfig,
         Rpc::PlanResourceChange,
         Rpc::UpgradeResourceState,
         Rpc::ValidateProviderConfig,
+        Rpc::UpgradeResourceIdentity,
+        Rpc::ValidateListResourceConfig,
+        Rpc::ValidateActionConfig,
     ];
 
+    /// The low four bits pick the RPC; the high four are [`version_of`].
     pub fn of(selector: u8) -> Rpc {
-        Rpc::ALL[usize::from(selector) % Rpc::ALL.len()]
+        Rpc::ALL[usize::from(selector & 0x0f) % Rpc::ALL.len()]
     }
 
     /// The selector byte that chooses this RPC (for seeds).
@@ -166,19 +183,33 @@ impl Rpc {
     }
 }
 
+/// The schema version an upgrade RPC is asked for: -1, 0 (the schema's) or 1 (a newer
+/// provider's), from the selector's high four bits.
+pub fn version_of(selector: u8) -> i64 {
+    i64::from(selector >> 4) % 3 - 1
+}
+
 /// The gRPC handlers end to end, from request message to response message. Fields:
 /// - ValidateResourceConfig: config (msgpack);
-/// - PlanResourceChange: prior state, proposed new state, config (msgpack), prior private;
-/// - UpgradeResourceState: raw state JSON; the selector's high bits pick the version;
-/// - ValidateProviderConfig: config (msgpack).
+/// - PlanResourceChange: prior state, proposed new state, config (msgpack), prior private,
+///   prior identity (msgpack);
+/// - UpgradeResourceState / UpgradeResourceIdentity: raw JSON; version from [`version_of`];
+/// - ValidateProviderConfig, ValidateActionConfig: config (msgpack);
+/// - ValidateListResourceConfig: config, include_resource_object, limit (msgpack).
 ///
-/// Whatever the input, each answers (diagnostics, never a panic), and every value it returns
-/// decodes against the resource's type.
+/// Whatever the input, each answers (diagnostics, never a panic), and every state or identity
+/// it returns decodes against the resource's state or identity type.
 pub fn grpc(data: &[u8]) {
     let (selector, parts) = fields(data);
     let s = server();
     let ty = resource_type();
-    let returned: Option<DynamicValue> = runtime().block_on(async {
+    let identity_ty = identity_type();
+    let identity = |dv: Option<DynamicValue>| {
+        dv.map(|d| proto::ResourceIdentityData {
+            identity_data: Some(d),
+        })
+    };
+    let returned: (Option<DynamicValue>, Option<DynamicValue>) = runtime().block_on(async {
         match Rpc::of(selector) {
             Rpc::ValidateResourceConfig => {
                 let req = proto::validate_resource_config::Request {
@@ -189,7 +220,7 @@ pub fn grpc(data: &[u8]) {
                 s.validate_resource_config(Request::new(req))
                     .await
                     .expect("answers");
-                None
+                (None, None)
             }
             Rpc::PlanResourceChange => {
                 let req = proto::plan_resource_change::Request {
@@ -198,29 +229,33 @@ pub fn grpc(data: &[u8]) {
                     proposed_new_state: dv(field(&parts, 1)),
                     config: dv(field(&parts, 2)),
                     prior_private: field(&parts, 3).to_vec(),
+                    prior_identity: identity(dv(field(&parts, 4))),
                     ..Default::default()
                 };
-                s.plan_resource_change(Request::new(req))
+                let resp = s
+                    .plan_resource_change(Request::new(req))
                     .await
                     .expect("answers")
-                    .into_inner()
-                    .planned_state
+                    .into_inner();
+                (
+                    resp.planned_state,
+                    resp.planned_identity.and_then(|i| i.identity_data),
+                )
             }
             Rpc::UpgradeResourceState => {
                 let req = proto::upgrade_resource_state::Request {
                     type_name: "vm_access_reset".into(),
-                    // -1, 0 (the schema's) and 1 (a newer provider's).
-                    version: i64::from(selector >> 2) % 3 - 1,
+                    version: version_of(selector),
                     raw_state: Some(proto::RawState {
                         json: field(&parts, 0).to_vec(),
                         flatmap: Default::default(),
                     }),
                 };
-                s.upgrade_resource_state(Request::new(req))
+                let resp = s
+                    .upgrade_resource_state(Request::new(req))
                     .await
-                    .expect("answers")
-                    .into_inner()
-                    .upgraded_state
+                    .expect("answers");
+                (resp.into_inner().upgraded_state, None)
             }
             Rpc::ValidateProviderConfig => {
                 let req = proto::validate_provider_config::Request {
@@ -229,12 +264,54 @@ pub fn grpc(data: &[u8]) {
                 s.validate_provider_config(Request::new(req))
                     .await
                     .expect("answers");
-                None
+                (None, None)
+            }
+            Rpc::UpgradeResourceIdentity => {
+                let req = proto::upgrade_resource_identity::Request {
+                    type_name: "vm_access_reset".into(),
+                    version: version_of(selector),
+                    raw_identity: Some(proto::RawState {
+                        json: field(&parts, 0).to_vec(),
+                        flatmap: Default::default(),
+                    }),
+                };
+                let resp = s
+                    .upgrade_resource_identity(Request::new(req))
+                    .await
+                    .expect("answers");
+                let upgraded = resp.into_inner().upgraded_identity;
+                (None, upgraded.and_then(|i| i.identity_data))
+            }
+            Rpc::ValidateListResourceConfig => {
+                let req = proto::validate_list_resource_config::Request {
+                    type_name: "vm_access_reset".into(),
+                    config: dv(field(&parts, 0)),
+                    include_resource_object: dv(field(&parts, 1)),
+                    limit: dv(field(&parts, 2)),
+                };
+                s.validate_list_resource_config(Request::new(req))
+                    .await
+                    .expect("answers");
+                (None, None)
+            }
+            Rpc::ValidateActionConfig => {
+                let req = proto::validate_action_config::Request {
+                    type_name: "vm_access_reset".into(),
+                    config: dv(field(&parts, 0)),
+                };
+                s.validate_action_config(Request::new(req))
+                    .await
+                    .expect("answers");
+                (None, None)
             }
         }
     });
-    if let Some(v) = returned.filter(|v| !v.msgpack.is_empty()) {
-        msgpack::decode(&v.msgpack, &ty).expect("a returned value decodes");
+    let (state, identity) = returned;
+    if let Some(v) = state.filter(|v| !v.msgpack.is_empty()) {
+        msgpack::decode(&v.msgpack, &ty).expect("a returned state decodes");
+    }
+    if let Some(v) = identity.filter(|v| !v.msgpack.is_empty()) {
+        msgpack::decode(&v.msgpack, &identity_ty).expect("a returned identity decodes");
     }
 }
 

@@ -190,6 +190,14 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let private = br#"{"last_tag":"3f6e2a1c-0000-4000-8000-000000000001"}"#.as_slice();
     let drifted = br#"{"last_tag":"3f6e2a1c-0000-4000-8000-000000000001","username_drifted":true}"#;
     let g = |rpc: Rpc, parts: &[&[u8]]| frame(rpc.selector(), parts);
+    let ext_id = VirtualMachineId::parse(VM)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .extension("VMAccessAgent");
+    let identity_obj = fuzzing::identity_of(&ext_id);
+    let identity = pack(
+        &Value::Object(identity_obj.clone()),
+        &fuzzing::identity_type(),
+    );
     add(
         "grpc_handlers",
         "validate-full".into(),
@@ -210,6 +218,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
                 &pack(&planned, &ty),
                 &pack(&config, &ty),
                 private,
+                &identity,
             ],
         ),
     );
@@ -239,7 +248,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "grpc_handlers",
         "upgrade".into(),
         // High bits 1: schema version 0.
-        frame(Rpc::UpgradeResourceState.selector() + 4, &[&state]),
+        frame(Rpc::UpgradeResourceState.selector() | 0x10, &[&state]),
     );
     let provider_ty = fuzzing::provider_type();
     let provider = full(&provider_ty, "", false);
@@ -250,6 +259,32 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             Rpc::ValidateProviderConfig,
             &[&pack(&provider, &provider_ty)],
         ),
+    );
+
+    // Protocol 6.10.
+    add(
+        "grpc_handlers",
+        "upgrade-identity".into(),
+        frame(
+            Rpc::UpgradeResourceIdentity.selector() | 0x10,
+            &[
+                &serde_json::to_vec(&to_json(&Value::Object(identity_obj.clone())))
+                    .unwrap_or_default(),
+            ],
+        ),
+    );
+    add(
+        "grpc_handlers",
+        "validate-list".into(),
+        g(
+            Rpc::ValidateListResourceConfig,
+            &[&pack(&config, &ty), &[0xc3], &[0x0a]],
+        ),
+    );
+    add(
+        "grpc_handlers",
+        "validate-action".into(),
+        g(Rpc::ValidateActionConfig, &[&pack(&config, &ty)]),
     );
 
     let vm = VirtualMachineId::parse(VM).unwrap_or_else(|e| panic!("{e}"));
