@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     plugin::logging::init();
+    plugin::panic::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -481,7 +481,12 @@ impl TokenSource {
     pub(crate) async fn token(&self, cloud: &CloudEndpoints) -> Result<SecretString, AzureError> {
         let mut state = self.state.lock().await;
         if let Some(c) = &state.cached {
-            if c.expires_on - REFRESH_EARLY > OffsetDateTime::now_utc() {
+            // Checked: the expiry comes from the token endpoint, and `-` panics near the
+            // earliest representable date.
+            if c.expires_on
+                .checked_sub(REFRESH_EARLY)
+                .is_some_and(|t| t > OffsetDateTime::now_utc())
+            {
                 return Ok(c.token.clone());
             }
         }
