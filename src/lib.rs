@@ -9,6 +9,8 @@
 
 pub mod actions;
 pub mod azure;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

@@ -699,14 +699,16 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
 // 11. No secret anywhere
 // ---------------------------------------------------------------------------
 
-/// The first emulator access token (`emu.` + 64 hex digits) in `text`.
+/// The first JWT (an emulator access token or client assertion) in `text`:
+/// `eyJ…` base64url segments joined by exactly two dots.
 fn find_token(text: &str) -> Option<&str> {
-    text.match_indices("emu.").find_map(|(i, _)| {
-        let candidate = text.get(i..i + 4 + 64)?;
-        candidate[4..]
+    text.match_indices("eyJ").find_map(|(i, _)| {
+        let len = text[i..]
             .bytes()
-            .all(|b| b.is_ascii_hexdigit())
-            .then_some(candidate)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .count();
+        let candidate = &text[i..i + len];
+        (candidate.len() > 100 && candidate.matches('.').count() == 2).then_some(candidate)
     })
 }
 
