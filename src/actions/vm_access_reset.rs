@@ -17,7 +17,7 @@ use crate::azure::{AzureError, VirtualMachineId};
 use crate::resources::azure_diagnostics::{diagnostic, run_error};
 use crate::resources::validation;
 use crate::runtime::Runtime;
-use crate::tfprotocol::timeouts::{format_duration, parse_duration};
+use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
 use crate::tfprotocol::{
     Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema,
 };
@@ -112,7 +112,7 @@ impl Config {
                 .unwrap_or(false),
             timeout: o
                 .get_string("timeout")
-                .and_then(parse_duration)
+                .and_then(|t| parse_duration(t).ok())
                 .unwrap_or(DEFAULT_TIMEOUT),
         }
     }
@@ -160,12 +160,15 @@ pub fn validate_config(config: &Object) -> Diagnostics {
             .extend(validation::handler_version(v, "type_handler_version"));
     }
     if let Some(t) = config.get_string("timeout")
-        && parse_duration(t).is_none()
+        && let Err(e) = parse_duration(t)
     {
         diags.push(
             Diagnostic::error(
                 "Invalid timeout",
-                format!("{t:?} is not a duration. Write it like \"30m\", \"1h30m\" or \"90s\"."),
+                format!(
+                    "{t:?} is {e}. Write a duration of at most {} like \"30m\", \"1h30m\" or \"90s\".",
+                    format_duration(MAX_TIMEOUT)
+                ),
             )
             .at_attr("timeout"),
         );
