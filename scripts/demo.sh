@@ -5,7 +5,8 @@
 # Builds the provider and the bundled Azure emulator, starts the emulator,
 # seeds a Windows VM whose administrator is locked out (account disabled,
 # password forgotten, Remote Desktop off), then lets Terraform get back in:
-# reset, no-op plan, rotation, recovery from an out-of-band failure, destroy.
+# reset, no-op plan, rotation, recovery from an out-of-band failure, destroy,
+# and (with Terraform 1.14+) a break-glass reset by the action, with no state.
 #
 # Needs only cargo, terraform (>= 1.11), python3 and curl. Nothing reaches
 # Azure or the network: the emulator listens on 127.0.0.1.
@@ -302,5 +303,57 @@ expect_out "1 destroyed"
 show_vm
 if admin GET "$ADMIN_VM" | grep -q '"VMAccessAgent"'; then fail "the extension is still on the VM"; fi
 login opsadmin "$TF_VAR_admin_password" || fail "the password stopped working after destroy"
+
+# ---------------------------------------------------------------------------
+step "Break-glass without state: terraform apply -invoke runs the vm_access_reset action (Terraform 1.14+)"
+TF_VERSION="$("$TERRAFORM" version -json | python3 -c 'import json, sys; print(json.load(sys.stdin)["terraform_version"])')"
+if python3 -c 'import sys; v = tuple(int(p) for p in sys.argv[1].split("-")[0].split(".")[:2]); sys.exit(0 if v >= (1, 14) else 1)' "$TF_VERSION"; then
+  rm -f "$TMP/work/terraform.tfstate" "$TMP/work/terraform.tfstate.backup" "$TMP/work/"*.tfplan
+  cat >"$TMP/work/main.tf" <<EOF
+terraform {
+  required_providers {
+    vm = { source = "vmaccess/vm" }
+  }
+}
+
+provider "vm" {}
+
+variable "breakglass_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+action "vm_access_reset" "breakglass" {
+  config {
+    virtual_machine_id             = "$VM_ID"
+    username                       = "opsadmin"
+    password                       = var.breakglass_password
+    remove_extension_after_success = true
+  }
+}
+EOF
+  info "main.tf:"
+  sed -n '/^action/,/^}/p' "$TMP/work/main.tf" | sed 's/^/    | /'
+  export TF_VAR_breakglass_password='Break-Glass-Passw0rd!2028'
+  tf apply -invoke=action.vm_access_reset.breakglass -auto-approve
+  expect_rc 0
+  expect_out "Setting extension \"VMAccessAgent\""
+  expect_out "Extension run succeeded"
+  expect_out "Extension removed"
+  if grep -qF "$TF_VAR_breakglass_password" "$TMP/last.out" "$TMP/work/terraform.tfstate" 2>/dev/null; then
+    fail "the break-glass password reached the output or the state"
+  fi
+  python3 - "$TMP/work/terraform.tfstate" <<'PY' || fail "the action left something in state"
+import json, os, sys
+path = sys.argv[1]
+sys.exit(0 if not os.path.exists(path) or json.load(open(path)).get("resources", []) == [] else 1)
+PY
+  info "state checked: empty, and the password is in neither the output nor the state"
+  show_vm
+  login opsadmin "$TF_VAR_breakglass_password" || fail "the break-glass password does not work"
+else
+  info "skipped: Terraform $TF_VERSION has no actions (they need 1.14 or later)"
+fi
 
 printf '\n==> Demo complete: every step behaved as expected.\n'

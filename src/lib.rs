@@ -4,9 +4,10 @@
 //!
 //! Layers, from Terraform inwards: [`plugin`] (go-plugin handshake, AutoMTLS,
 //! serving), [`tfprotocol`] (protocol 6, values, schemas, diagnostics),
-//! [`provider`] and [`resources`] (what users configure), and [`azure`] (the
+//! [`provider`], [`resources`] and [`actions`] (what users configure), and [`azure`] (the
 //! Resource Manager client).
 
+pub mod actions;
 pub mod azure;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

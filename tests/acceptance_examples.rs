@@ -16,9 +16,24 @@ const IMPORT_TF: &str = "examples/resources/vm_access_reset/import.tf";
 /// Needs Terraform 1.12+: exercised by `tests/acceptance_identity.rs`.
 const IMPORT_IDENTITY_TF: &str = "examples/resources/vm_access_reset/import-identity.tf";
 
+/// Need Terraform 1.14+: exercised by `tests/acceptance_action.rs`.
+const ACTION_TFS: [&str; 3] = [
+    "examples/actions/vm_access_reset/action.tf",
+    "examples/actions/vm_access_reset/rdp.tf",
+    "examples/actions/vm_access_reset/trigger.tf",
+];
+
 /// The example files the tests below use; adding an example without a test
 /// fails `every_tf_example_is_tested`.
-const COVERED: &[&str] = &[PROVIDER_TF, RESOURCE_TF, IMPORT_TF, IMPORT_IDENTITY_TF];
+const COVERED: &[&str] = &[
+    PROVIDER_TF,
+    RESOURCE_TF,
+    IMPORT_TF,
+    IMPORT_IDENTITY_TF,
+    ACTION_TFS[0],
+    ACTION_TFS[1],
+    ACTION_TFS[2],
+];
 
 const ADDR: &str = "vm_access_reset.example";
 

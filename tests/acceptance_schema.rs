@@ -404,3 +404,41 @@ fn terraform_versions_parse_and_order() {
     assert!(TerraformVersion(1, 9, 9) < TerraformVersion(1, 11, 0));
     assert!(TerraformVersion(1, 15, 5) > TerraformVersion(1, 12, 0));
 }
+
+/// The provider offers its action to every Terraform: 1.14 and later see it next to the
+/// resource; older ones (1.11.4 in the test matrix) never ask for it, and load the provider and
+/// serve the resource exactly as before.
+#[test]
+fn the_action_is_seen_by_terraform_with_actions_and_ignored_by_older_ones() {
+    let dir = TfDir::new();
+    dir.write_main(&resource(&[
+        line("username", "\"opsadmin\""),
+        line("password_wo", "\"Correct-Horse-42\""),
+        line("password_wo_version", "1"),
+    ]));
+    let out = dir.run(&["providers", "schema", "-json"]);
+    out.assert_success();
+    let provider = &out.json()["provider_schemas"][ADDRESS];
+    assert!(
+        provider["resource_schemas"]["vm_access_reset"].is_object(),
+        "{out}"
+    );
+    let action = &provider["action_schemas"]["vm_access_reset"];
+    if terraform_version() >= TerraformVersion(1, 14, 0) {
+        let password = &action["block"]["attributes"]["password"];
+        assert_eq!(password["write_only"], true, "{action:#}");
+        assert_eq!(password["sensitive"], true, "{action:#}");
+        assert_eq!(
+            action["block"]["attributes"]["virtual_machine_id"]["required"],
+            true
+        );
+    } else {
+        assert!(
+            action.is_null(),
+            "Terraform without actions shows {action:#}"
+        );
+    }
+    let validate = dir.run(&["validate", "-json", "-no-color"]);
+    validate.assert_success();
+    assert_eq!(validate.json()["valid"], true, "{validate}");
+}

@@ -1,6 +1,6 @@
 //! The Registry documentation in `docs/` and the schemas agree: every
-//! attribute of the provider and of `vm_access_reset` (including the
-//! `timeouts` block) is documented with the right qualifiers — Required,
+//! attribute of the provider, of the `vm_access_reset` resource (including the
+//! `timeouts` block) and of the `vm_access_reset` action is documented with the right qualifiers — Required,
 //! Optional, Computed, Sensitive, Write-only — nothing documented is missing
 //! from the schema, every provider setting's environment variables appear
 //! next to it, and the Example Usage blocks are the files in `examples/`.
@@ -207,6 +207,36 @@ fn resource_attributes_match_the_schema() {
             text.contains(&want),
             "timeouts.{}: docs lack {want:?}",
             op.name()
+        );
+    }
+}
+
+/// The action's `config` attributes, with the same qualifiers as a resource's.
+#[test]
+fn action_attributes_match_the_schema() {
+    let doc = read("docs/actions/vm_access_reset.md");
+    let schema = terraform_provider_vm::actions::vm_access_reset::schema();
+    for phrase in [
+        "When to use the action, when the resource",
+        "Removing the extension afterwards",
+        "will rerun the VMAccess extension",
+        "The VMAccess run may still finish",
+    ] {
+        assert!(doc.contains(phrase), "action doc lacks {phrase:?}");
+    }
+    check_attributes(
+        "docs/actions/vm_access_reset.md",
+        &schema.block,
+        &section_bullets(&doc, "Argument Reference"),
+    );
+    for file in [
+        "examples/actions/vm_access_reset/action.tf",
+        "examples/actions/vm_access_reset/rdp.tf",
+        "examples/actions/vm_access_reset/trigger.tf",
+    ] {
+        assert!(
+            doc.contains(read(file).trim_end()),
+            "docs/actions/vm_access_reset.md does not embed {file} verbatim"
         );
     }
 }

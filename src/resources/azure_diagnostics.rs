@@ -13,7 +13,7 @@ pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnost
         AzureError::ExtensionFailed { .. } => (
             format!("The {} extension failed on the VM", kind.label),
             format!(
-                "The extension's own message is above. {} Fix the cause and apply again: the resource reruns.",
+                "The extension's own message is above. {} Fix the cause and apply again (a resource reruns by itself; invoke an action again).",
                 kind.failure_advice
             ),
         ),

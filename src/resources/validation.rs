@@ -2,6 +2,9 @@
 //! local accounts. Messages say what is wrong and how to fix it, and never
 //! repeat a password.
 
+use crate::azure::VirtualMachineId;
+use crate::tfprotocol::Diagnostic;
+
 /// Characters Windows does not allow in a local user name.
 const FORBIDDEN_USERNAME_CHARS: &[char] = &[
     '\\', '/', '"', '[', ']', ':', '|', '<', '>', '+', '=', ';', ',', '?', '*', '@',
@@ -106,6 +109,32 @@ pub fn handler_version_problem(version: &str) -> Option<String> {
         )),
         Some(_) => None,
     }
+}
+
+/// The checks above as diagnostics on attribute `attr`: what the resource and the action share.
+pub(crate) fn username(name: &str, attr: &str) -> Option<Diagnostic> {
+    username_problem(name).map(|p| Diagnostic::error("Invalid user name", p).at_attr(attr))
+}
+
+/// A refused password is an error, a weak one a warning; neither repeats it.
+pub(crate) fn password(password: &str, attr: &str) -> Option<Diagnostic> {
+    match check_password(password) {
+        PasswordCheck::Ok => None,
+        PasswordCheck::Weak(m) => Some(Diagnostic::warning("Weak password", m).at_attr(attr)),
+        PasswordCheck::Rejected(m) => {
+            Some(Diagnostic::error("Password does not meet Azure's rules", m).at_attr(attr))
+        }
+    }
+}
+
+pub(crate) fn handler_version(version: &str, attr: &str) -> Option<Diagnostic> {
+    handler_version_problem(version)
+        .map(|p| Diagnostic::error("Unsupported handler version", p).at_attr(attr))
+}
+
+pub(crate) fn vm_id(text: &str, attr: &str) -> Result<VirtualMachineId, Diagnostic> {
+    VirtualMachineId::parse(text)
+        .map_err(|e| Diagnostic::error("Invalid virtual machine ID", e.to_string()).at_attr(attr))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::azure::{ArmClient, ExtensionId, OpContext, VirtualMachineId};
 use crate::resources::azure_diagnostics::{diagnostic, run_error};
-use crate::resources::validation::{self, PasswordCheck};
+use crate::resources::validation;
 use crate::runtime::Runtime;
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
@@ -137,10 +137,8 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     let password_set = !config.is_null("password");
     let password_wo_set = !config.is_null("password_wo");
 
-    if let Some(name) = config.get_string("username")
-        && let Some(problem) = validation::username_problem(name)
-    {
-        diags.push(Diagnostic::error("Invalid user name", problem).at_attr("username"));
+    if let Some(name) = config.get_string("username") {
+        diags.0.extend(validation::username(name, "username"));
     }
 
     if username_set && password_set && password_wo_set {
@@ -203,15 +201,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
 
     for attr in ["password", "password_wo"] {
         if let Some(pw) = config.get_string(attr) {
-            match validation::check_password(pw) {
-                PasswordCheck::Ok => {}
-                PasswordCheck::Weak(m) => {
-                    diags.push(Diagnostic::warning("Weak password", m).at_attr(attr))
-                }
-                PasswordCheck::Rejected(m) => diags.push(
-                    Diagnostic::error("Password does not meet Azure's rules", m).at_attr(attr),
-                ),
-            }
+            diags.0.extend(validation::password(pw, attr));
         }
     }
 
@@ -221,13 +211,10 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         diags.push(d);
     }
 
-    if let Some(v) = config.get_string("type_handler_version")
-        && let Some(problem) = validation::handler_version_problem(v)
-    {
-        diags.push(
-            Diagnostic::error("Unsupported handler version", problem)
-                .at_attr("type_handler_version"),
-        );
+    if let Some(v) = config.get_string("type_handler_version") {
+        diags
+            .0
+            .extend(validation::handler_version(v, "type_handler_version"));
     }
 
     if let Err(d) = Timeouts::from_object(config) {
@@ -554,9 +541,7 @@ fn log_progress(progress: Progress) {
 }
 
 fn parse_vm_id(text: &str) -> Result<VirtualMachineId, Diagnostic> {
-    VirtualMachineId::parse(text).map_err(|e| {
-        Diagnostic::error("Invalid virtual machine ID", e.to_string()).at_attr("virtual_machine_id")
-    })
+    validation::vm_id(text, "virtual_machine_id")
 }
 
 fn state_id(id: Option<&str>) -> Result<ExtensionId, Diagnostic> {

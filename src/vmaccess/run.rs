@@ -39,6 +39,8 @@ pub(crate) enum Progress {
         handler_version: String,
         tag: String,
     },
+    /// Azure accepted the PUT and runs the extension.
+    Accepted,
     /// Azure is still running it.
     Running { elapsed: Duration },
     /// The run ended; `status` is the extension's own message when it has one.
@@ -150,7 +152,38 @@ fn choose_name(
     }
 }
 
+/// What a run would do, found without changing anything.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) vm: super::VmFacts,
+    pub(crate) name: String,
+    /// As [`Run::adopted`].
+    pub(crate) adopted: Option<String>,
+}
+
 impl<A: Arm> Engine<A> {
+    /// The read-only start of a run: the VM passes `kind`'s preflight, and the extension name the
+    /// run would use. An action's plan calls it alone, so plan and run decide alike.
+    pub(crate) async fn check(
+        &self,
+        vm: &VirtualMachineId,
+        name: &NameChoice,
+        kind: &'static Kind,
+        ctx: &OpContext,
+    ) -> Result<Checked, RunError> {
+        let facts = self.inspect(vm, kind, ctx).await?;
+        facts.preflight(kind)?;
+        let (name, adopted) = match name {
+            NameChoice::Keep(name) => (name.clone(), None),
+            NameChoice::Choose(wanted) => choose_name(wanted.as_deref(), &facts, kind)?,
+        };
+        Ok(Checked {
+            vm: facts,
+            name,
+            adopted,
+        })
+    }
+
     /// Runs extension `K` on a VM; operations on one VM are serialised. `Err` means nothing was
     /// sent; `Ok` carries the extension, the tag and how the run ended.
     pub(crate) async fn run<K: ExtensionKind>(
@@ -161,15 +194,11 @@ impl<A: Arm> Engine<A> {
     ) -> Result<Run, RunError> {
         let kind = K::KIND;
         let _turn = self.locks.lock(&request.vm).await;
-        let vm = self.inspect(&request.vm, kind, ctx).await?;
-        vm.preflight(kind)?;
+        let Checked { vm, name, adopted } =
+            self.check(&request.vm, &request.name, kind, ctx).await?;
         report(Progress::VmChecked {
             vm: vm.name.clone(),
         });
-        let (name, adopted) = match request.name {
-            NameChoice::Keep(name) => (name, None),
-            NameChoice::Choose(wanted) => choose_name(wanted.as_deref(), &vm, kind)?,
-        };
         let extension = request.vm.extension(name);
         let tag = uuid::Uuid::new_v4().to_string();
         let (settings, protected_settings) = K::settings(&request.input);
@@ -194,6 +223,7 @@ impl<A: Arm> Engine<A> {
             Err(e) => Outcome::NotStarted(e),
             Ok(pending) => {
                 tracing::info!(extension = %extension, "extension accepted; waiting for it to finish");
+                report(Progress::Accepted);
                 match self.wait_reporting(pending, ctx, report).await {
                     Ok(()) => Outcome::Succeeded,
                     Err(e @ AzureError::ExtensionFailed { .. }) => Outcome::Failed(e),

@@ -12,6 +12,8 @@ pub(crate) struct Status {
     pub(crate) provisioning_state: String,
     pub(crate) type_handler_version: String,
     pub(crate) auto_upgrade_minor_version: bool,
+    /// The extension's own message about its last run, if it reported one.
+    pub(crate) message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +54,7 @@ impl<A: Arm> Engine<A> {
                 provisioning_state: ext.provisioning_state,
                 type_handler_version: ext.type_handler_version,
                 auto_upgrade_minor_version: ext.auto_upgrade_minor_version,
+                message: ext.statuses.iter().find_map(|s| s.message.clone()),
             }),
         })
     }

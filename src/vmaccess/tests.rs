@@ -206,14 +206,15 @@ async fn success_puts_the_kind_with_a_fresh_tag_and_reports_each_step() {
     assert_eq!(wire["properties"]["forceUpdateTag"], first.tag.as_str());
     assert_eq!(wire["location"], "westeurope");
 
-    assert_eq!(progress.len(), 3, "{progress:?}");
+    assert_eq!(progress.len(), 4, "{progress:?}");
     assert_eq!(progress[0], Progress::VmChecked { vm: "web01".into() });
     assert!(
         matches!(&progress[1], Progress::Sending { tag, handler, .. }
         if *tag == first.tag && handler == "Microsoft.Compute.VMAccessAgent")
     );
+    assert_eq!(progress[2], Progress::Accepted);
     assert_eq!(
-        progress[2],
+        progress[3],
         Progress::Finished {
             outcome: "succeeded",
             status: None

@@ -15,6 +15,10 @@ pub const RERUN_INPUTS: &[&str] = &[
     "auto_upgrade_minor_version",
 ];
 
+/// The usual cause of foreign runs once actions exist: the same extension, run without this resource.
+const LIKELY_ACTION: &str = "The likely cause is a `vm_access_reset` action invoked on this VM (`terraform apply \
+                             -invoke` or an `action_trigger`), else a reset from the portal, the Azure CLI or PowerShell.";
+
 /// Decided by apply on every run.
 const RUN_OUTPUTS: &[&str] = &["force_update_tag", "last_run_at", "provisioning_state"];
 
@@ -42,12 +46,13 @@ impl Rerun {
                 "the extension's provisioning state in Azure is {state}, not Succeeded, so the last reset is not known to have \
                  taken effect"
             ),
-            Rerun::TagChanged => "the extension was rerun outside Terraform (its forceUpdateTag is not the one this provider \
-                                  set), perhaps with other credentials"
-                .to_string(),
-            Rerun::UserNameChanged => {
-                "the extension in Azure was last run for another user name than the configured one".to_string()
-            }
+            Rerun::TagChanged => format!(
+                "the extension was rerun by something other than this resource (its forceUpdateTag is not the one this \
+                 resource set), perhaps with other credentials. {LIKELY_ACTION}"
+            ),
+            Rerun::UserNameChanged => format!(
+                "the extension in Azure was last run for another user name than the configured one. {LIKELY_ACTION}"
+            ),
         }
     }
 }
@@ -311,5 +316,19 @@ pub(super) mod tests {
         modify(&request, &mut response, "vm_access_reset");
         assert!(response.requires_replace.is_empty());
         assert_eq!(response.planned, prior());
+    }
+
+    #[test]
+    fn foreign_run_warning_names_an_invoked_action_as_likely_cause() {
+        let rerun_elsewhere = prior().with("force_update_tag", Value::string("someone-else"));
+        let response = plan(rerun_elsewhere.clone(), rerun_elsewhere, ours());
+        assert_eq!(response.diagnostics.0.len(), 1);
+        assert!(
+            response.diagnostics.0[0]
+                .detail
+                .contains("likely cause is a `vm_access_reset` action"),
+            "{:?}",
+            response.diagnostics
+        );
     }
 }
