@@ -487,6 +487,9 @@ impl Run {
                 name: e.name.clone(),
                 provisioning_state: e.provisioning_state.clone(),
                 username: last_username(&e.settings),
+                type_handler_version: e.type_handler_version.clone(),
+                auto_upgrade_minor_version: e.auto_upgrade_minor_version,
+                force_update_tag: e.force_update_tag.clone(),
             });
         let found = match (self.plan.mode, &vmaccess, os) {
             (DiscoveryMode::WithVmAccess, None, _) => return Ok(()),
