@@ -2,7 +2,8 @@
 # The project's test command (README "Quick start" and .ci/run): formatting,
 # lints, then every unit, integration, property and acceptance test of the
 # workspace, including those that drive the real terraform binary, and then
-# the acceptance tests again under Terraform 1.15.
+# the acceptance tests again under Terraform 1.15, then the conformance tests
+# (Microsoft's az CLI and Azure SDK for Python against the emulator).
 #
 # The Terraform matrix (TF_ACC_TERRAFORM_PATH selects the binary the tests run):
 #   1. TERRAFORM_OLDEST (default: `terraform` on PATH, 1.11.4 in CI) — all tests
@@ -74,3 +75,8 @@ cargo test --workspace --locked --doc
 
 announce "$newest" "(acceptance tests)"
 TF_ACC_TERRAFORM_PATH="$newest" TF_ACC_TERRAFORM_OLD_PATH="$oldest" cargo test --workspace --locked "${newest_args[@]}"
+
+# ---- conformance: the az CLI and the Azure SDK for Python against the emulator
+echo "==> conformance (az CLI, azure-identity, azure-mgmt-compute)"
+./scripts/conformance.sh
+# ---- end conformance

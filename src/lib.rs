@@ -11,6 +11,7 @@ pub mod azure;
 pub mod plugin;
 pub mod provider;
 pub mod resources;
+mod runtime;
 pub mod tfprotocol;
 pub mod vmaccess;
 

@@ -65,12 +65,7 @@ async fn with_examples(
     files: &[&str],
 ) -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web01",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.seed_locked_out_vm("web01").await;
     for file in files {
         let name = Path::new(file).file_name().unwrap().to_string_lossy();
         acc.tf.write(&name, &example(file));

@@ -73,12 +73,7 @@ fn write_config(acc: &Acceptance) {
 
 /// `terraform init` from the mirror (offline), then a plan that creates.
 async fn init_and_plan(acc: &mut Acceptance) {
-    let vm = acc
-        .seed_windows_vm(
-            "web01",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.seed_locked_out_vm("web01").await;
     write_config(acc);
     acc.tf
         .set_env("TF_VAR_virtual_machine_id", &vm.to_string())

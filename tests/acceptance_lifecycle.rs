@@ -29,12 +29,7 @@ fn password_wo_config(vm: &VirtualMachineId) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.seed_locked_out_vm("web").await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "Fresh-Passw0rd!2026")

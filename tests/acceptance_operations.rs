@@ -17,7 +17,7 @@ use terraform_provider_vm::azure::VirtualMachineId;
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
-const OLD_PW: &str = "Forgotten-Passw0rd!";
+const OLD_PW: &str = support::acceptance::LOCKED_OUT_PASSWORD;
 const PW: &str = "Fresh-Passw0rd!2026";
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
@@ -38,12 +38,7 @@ fn wo_config(vm: &VirtualMachineId, extra_lines: &[&str], extra_hcl: &str) -> St
 /// forgotten password) and the `password_wo` configuration written.
 async fn wo_setup() -> (Acceptance, VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": USER, "password": OLD_PW, "enabled": false}]),
-        )
-        .await;
+    let vm = acc.seed_locked_out_vm("web").await;
     acc.tf.write_main(&wo_config(&vm, &[], ""));
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     (acc, vm)
@@ -704,14 +699,16 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
 // 11. No secret anywhere
 // ---------------------------------------------------------------------------
 
-/// The first emulator access token (`emu.` + 64 hex digits) in `text`.
+/// The first JWT (an emulator access token or client assertion) in `text`:
+/// `eyJ…` base64url segments joined by exactly two dots.
 fn find_token(text: &str) -> Option<&str> {
-    text.match_indices("emu.").find_map(|(i, _)| {
-        let candidate = text.get(i..i + 4 + 64)?;
-        candidate[4..]
+    text.match_indices("eyJ").find_map(|(i, _)| {
+        let len = text[i..]
             .bytes()
-            .all(|b| b.is_ascii_hexdigit())
-            .then_some(candidate)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .count();
+        let candidate = &text[i..i + len];
+        (candidate.len() > 100 && candidate.matches('.').count() == 2).then_some(candidate)
     })
 }
 

@@ -11,21 +11,28 @@ use secrecy::SecretString;
 use serde_json::json;
 use terraform_provider_vm::azure::Setting;
 use terraform_provider_vm::azure::{
-    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType,
+    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType, ProtectedSettings,
 };
-use terraform_provider_vm::resources::azure_diagnostics::diagnostic;
+use terraform_provider_vm::resources::azure_diagnostics::general_diagnostic;
 use tokio_util::sync::CancellationToken;
 
+/// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
     ExtensionPut {
         location: location.to_owned(),
+        publisher: VMACCESS.0.into(),
+        extension_type: VMACCESS.1.into(),
         type_handler_version: "2.4".into(),
         auto_upgrade_minor_version: true,
         force_update_tag: uuid::Uuid::new_v4().to_string(),
-        username: username.map(str::to_owned),
-        password: password.map(SecretString::from),
+        settings: username.map_or(json!({}), |u| json!({ "UserName": u })),
+        protected_settings: ProtectedSettings::new(
+            password.map_or(json!({}), |p| json!({ "Password": p })),
+        ),
     }
 }
+
+const VMACCESS: (&str, &str) = ("Microsoft.Compute", "VMAccessAgent");
 
 #[tokio::test]
 async fn custom_cloud_from_metadata_host_and_client_secret_token() {
@@ -183,7 +190,7 @@ async fn put_through_azure_async_operation_resets_the_password() {
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
-    assert_eq!(vm.vmaccess_extension_name(), None);
+    assert_eq!(vm.extension_name_of(VMACCESS.0, VMACCESS.1), None);
 
     let started = Instant::now();
     let op = client
@@ -209,12 +216,12 @@ async fn put_through_azure_async_operation_resets_the_password() {
         .await
         .expect("read")
         .expect("exists");
-    assert!(ext.is_vmaccess());
+    assert!(ext.is_of(VMACCESS.0, VMACCESS.1));
     assert_eq!(ext.settings["UserName"], "azureadmin");
     assert_eq!(ext.provisioning_state, "Succeeded");
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
     assert_eq!(
-        vm.vmaccess_extension_name().as_deref(),
+        vm.extension_name_of(VMACCESS.0, VMACCESS.1).as_deref(),
         Some("enablevmaccess")
     );
 }
@@ -656,7 +663,7 @@ async fn missing_settings_are_clear_configuration_errors() {
         "{err:?}"
     );
     // The provider's boundary names the attribute and its environment variable.
-    let text = diagnostic(&err, "configuring").detail;
+    let text = general_diagnostic(&err, "configuring").detail;
     assert!(
         text.contains("subscription_id") && text.contains("ARM_SUBSCRIPTION_ID"),
         "{text}"
@@ -669,7 +676,7 @@ async fn missing_settings_are_clear_configuration_errors() {
         ..AzureSettings::default()
     })
     .expect_err("no tenant");
-    let text = diagnostic(&err, "configuring").detail;
+    let text = general_diagnostic(&err, "configuring").detail;
     assert!(text.contains("ARM_TENANT_ID"), "{text}");
     assert!(!text.contains("shh-its-a-secret"));
 
@@ -783,8 +790,9 @@ async fn no_secret_reaches_trace_logs_or_error_messages() {
         ("client secret", emu.client_secret()),
         ("wrong client secret", "wrong-secret-abcdef"),
         ("password", password),
-        ("access token prefix", "emu."),
-        ("bearer header", "Bearer emu"),
+        // Every emulator access token is a JWT starting with `{"typ":"JWT"`.
+        ("access token prefix", "eyJ0eXAiOiJKV1Qi"),
+        ("bearer header", "Bearer eyJ"),
     ] {
         assert!(!logs.contains(secret), "{what} found in the trace logs");
         assert!(!errors.contains(secret), "{what} found in an error message");
@@ -884,7 +892,7 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
         .get_virtual_machine(&vm_id, &ctx(30))
         .await
         .expect_err("a wrong PFX password is refused");
-    let text = diagnostic(&err, "configuring").detail;
+    let text = general_diagnostic(&err, "configuring").detail;
     assert!(text.contains("client_certificate_path"), "{text}");
     assert!(!text.contains("pfx-Passw0rd"), "{text}");
 }

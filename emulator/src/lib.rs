@@ -1,9 +1,11 @@
 //! A local emulator of the slice of Azure that `terraform-provider-vm` talks to.
 //!
 //! It serves, over HTTPS with a certificate authority generated per start:
-//! Azure cloud metadata, an Entra ID token endpoint (client secret, client
-//! certificate and federated credentials), the Azure Resource Manager API for
-//! virtual machines and their extensions (with long-running operations), and an
+//! Azure cloud metadata, Entra ID (OpenID discovery, signing keys, a token
+//! endpoint issuing signed JWTs for client secret, client certificate and
+//! federated credentials), the Azure Resource Manager API for subscriptions,
+//! virtual machines and their extensions (with long-running operations and
+//! `api-version` validation), the VM extension image catalogue, and an
 //! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
 //! (accounts, Remote Desktop), inject faults and turn on throttling.
 //!
@@ -140,8 +142,10 @@ impl Emulator {
                 source,
             })?;
         let material = tls::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        let signing_key =
+            api::tokens::SigningKey::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
         let endpoint = format!("https://{addr}");
-        let state = Arc::new(state::AppState::new(config.clone(), endpoint));
+        let state = Arc::new(state::AppState::new(config.clone(), endpoint, signing_key));
         if let Some(seed) = &config.seed {
             state.apply_seed(seed).map_err(EmulatorError::Seed)?;
         }

@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::api::identity::Identity;
+use crate::api::subscriptions::Subscriptions;
+use crate::api::tokens::SigningKey;
 use crate::compute_reads::ComputeReads;
 use crate::faults::FaultSet;
 use crate::model::operations::Operation;
@@ -104,6 +106,7 @@ pub struct AppState {
     pub runtime: Mutex<Runtime>,
     pub world: Mutex<World>,
     pub identity: Mutex<Identity>,
+    pub subscriptions: Mutex<Subscriptions>,
     pub faults: Mutex<FaultSet>,
     pub throttle: Mutex<Throttle>,
     /// Compute's read budgets (VM lists, extension lists); see `compute_reads.rs`.
@@ -121,7 +124,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    pub fn new(config: EmulatorConfig, endpoint: String) -> AppState {
+    pub fn new(config: EmulatorConfig, endpoint: String, signing_key: SigningKey) -> AppState {
         AppState {
             runtime: Mutex::new(Runtime {
                 operation_delay: config.operation_delay,
@@ -129,7 +132,8 @@ impl AppState {
                 poll_retry_after_secs: config.poll_retry_after_secs,
                 github_request_token: crate::DEFAULT_GITHUB_REQUEST_TOKEN.into(),
             }),
-            identity: Mutex::new(Identity::new(&config)),
+            identity: Mutex::new(Identity::new(&config, &endpoint, signing_key)),
+            subscriptions: Mutex::new(Subscriptions::new(&config)),
             world: Mutex::new(World::default()),
             faults: Mutex::new(FaultSet::default()),
             throttle: Mutex::new(Throttle::default()),

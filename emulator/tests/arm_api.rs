@@ -2,8 +2,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -126,7 +124,10 @@ async fn protected_settings_are_never_returned_and_are_redacted_in_the_log() {
         .await;
     let put_body = response.text().await.expect("text");
     assert!(!put_body.contains("New-Passw0rd!") && !put_body.contains("protectedSettings"));
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    f.poll(&f.extension_url("enablevmaccess"), |_, ext| {
+        ext["properties"]["provisioningState"] == "Creating"
+    })
+    .await;
     for url in [
         f.extension_url("enablevmaccess"),
         format!("{}&$expand=instanceView", f.extension_url("enablevmaccess")),
@@ -252,10 +253,8 @@ async fn location_only_style_polls_to_the_final_resource() {
     assert!(location.contains("monitor=true"));
     let first = f.arm(Method::GET, &location, None).await;
     assert_eq!(first.status(), 202);
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    let done = f.arm(Method::GET, &location, None).await;
-    assert_eq!(done.status(), 200);
-    let body: Value = done.json().await.expect("json");
+    let (status, body) = f.poll(&location, |status, _| status == 202).await;
+    assert_eq!(status, 200);
     assert_eq!(body["properties"]["provisioningState"], "Succeeded");
     let delete = f
         .arm(Method::DELETE, &f.extension_url("enablevmaccess"), None)
@@ -267,8 +266,8 @@ async fn location_only_style_polls_to_the_final_resource() {
         .and_then(|v| v.to_str().ok())
         .expect("Location")
         .to_string();
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    assert_eq!(f.arm(Method::GET, &location, None).await.status(), 204);
+    let (status, _) = f.poll(&location, |status, _| status == 202).await;
+    assert_eq!(status, 204);
     assert!(f.vm().await.extensions.is_empty());
 }
 

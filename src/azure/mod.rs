@@ -31,8 +31,8 @@ pub use ids::{ExtensionId, ParseError, VirtualMachineId};
 pub use listing::{VmListScope, VmPage};
 pub use lro::{PendingOperation, PollPolicy};
 pub use models::{
-    AgentStatus, ExtensionPut, InstanceViewStatus, OsType, VMACCESS_HANDLER, VMACCESS_PUBLISHER,
-    VMACCESS_TYPE, VirtualMachine, VmExtension,
+    AgentStatus, ExtensionPut, InstanceViewStatus, OsType, ProtectedSettings, VirtualMachine,
+    VmExtension,
 };
 pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
 pub use pipeline::{RetryPolicy, parse_retry_after};

@@ -1,18 +1,12 @@
 //! Typed views of the ARM documents we read and write.
 //!
 //! Only the fields the provider needs are modelled; everything is `#[serde(default)]` because
-//! ARM omits fields freely. [`ExtensionPut`] holds the password: it is serialised for the wire
-//! only, and its `Debug` never shows it.
+//! ARM omits fields freely. [`ExtensionPut`] holds the protected settings (passwords): they are
+//! serialised for the wire only, and its `Debug` never shows them. Which extension, and what its
+//! settings mean, is the engine's business (`crate::vmaccess`), not this layer's.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-/// The VMAccess extension's publisher and type.
-pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
-pub const VMACCESS_TYPE: &str = "VMAccessAgent";
-/// How the instance view names it: `<publisher>.<type>`.
-pub const VMACCESS_HANDLER: &str = "Microsoft.Compute.VMAccessAgent";
 
 /// `{code, level, displayStatus, message, time}`
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -198,9 +192,10 @@ impl VirtualMachine {
         }
     }
 
-    /// The name of an installed VMAccess extension, whatever it is called (only one per VM is
-    /// allowed, so a new one must reuse this name).
-    pub fn vmaccess_extension_name(&self) -> Option<String> {
+    /// The name of an installed extension of the given publisher and type, whatever it is called
+    /// (Compute allows one per handler, so a new one must reuse this name).
+    pub fn extension_name_of(&self, publisher: &str, extension_type: &str) -> Option<String> {
+        let handler = format!("{publisher}.{extension_type}");
         let from_view = self
             .properties
             .instance_view
@@ -209,14 +204,14 @@ impl VirtualMachine {
                 iv.extensions.iter().find(|e| {
                     e.extension_type
                         .as_deref()
-                        .is_some_and(|t| t.eq_ignore_ascii_case(VMACCESS_HANDLER))
+                        .is_some_and(|t| t.eq_ignore_ascii_case(&handler))
                 })
             })
             .and_then(|e| e.name.clone());
         from_view.or_else(|| {
             self.resources
                 .iter()
-                .find(|r| r.properties.is_vmaccess())
+                .find(|r| r.properties.is_of(publisher, extension_type))
                 .and_then(|r| {
                     r.name.clone().map(|n| {
                         // `resources[].name` may be just the extension name or "vm/extension".
@@ -243,14 +238,14 @@ pub struct ExtensionProperties {
 }
 
 impl ExtensionProperties {
-    fn is_vmaccess(&self) -> bool {
+    fn is_of(&self, publisher: &str, extension_type: &str) -> bool {
         self.publisher
             .as_deref()
-            .is_some_and(|p| p.eq_ignore_ascii_case(VMACCESS_PUBLISHER))
+            .is_some_and(|p| p.eq_ignore_ascii_case(publisher))
             && self
                 .extension_type
                 .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(VMACCESS_TYPE))
+                .is_some_and(|t| t.eq_ignore_ascii_case(extension_type))
     }
 }
 
@@ -310,10 +305,10 @@ impl From<ExtensionWire> for VmExtension {
 }
 
 impl VmExtension {
-    /// Publisher `Microsoft.Compute` and type `VMAccessAgent`, case-insensitively.
-    pub fn is_vmaccess(&self) -> bool {
-        self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
-            && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
+    /// Whether it has this publisher and type, case-insensitively (as ARM compares them).
+    pub fn is_of(&self, publisher: &str, extension_type: &str) -> bool {
+        self.publisher.eq_ignore_ascii_case(publisher)
+            && self.extension_type.eq_ignore_ascii_case(extension_type)
     }
 
     /// The human-readable messages of the instance view (statuses then substatuses), the in-guest
@@ -338,41 +333,52 @@ impl VmExtension {
     }
 }
 
-/// The body of a VMAccess PUT. Serialises to
-/// `{"location", "properties": {"publisher", "type", "typeHandlerVersion",
-/// "autoUpgradeMinorVersion", "forceUpdateTag", "settings": {"UserName"}|{}, "protectedSettings":
-/// {"Password"}|{}}}` like `Set-AzVMAccessExtension` (empty objects, not null, for an RDP reset).
-#[derive(Clone)]
+/// An extension's `protectedSettings` (passwords, keys): sent to ARM, which never returns them,
+/// and shown as `REDACTED` by `Debug`.
+#[derive(Clone, Default)]
+pub struct ProtectedSettings(Value);
+
+impl ProtectedSettings {
+    pub fn new(value: Value) -> ProtectedSettings {
+        ProtectedSettings(value)
+    }
+}
+
+impl std::fmt::Debug for ProtectedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("REDACTED")
+    }
+}
+
+/// The body of an extension PUT: `{"location", "properties": {"publisher", "type",
+/// "typeHandlerVersion", "autoUpgradeMinorVersion", "forceUpdateTag", "settings",
+/// "protectedSettings"}}`. Absent settings are sent as `{}` (not null), like the Az cmdlets.
+#[derive(Clone, Debug)]
 pub struct ExtensionPut {
     pub location: String,
+    pub publisher: String,
+    pub extension_type: String,
     pub type_handler_version: String,
     pub auto_upgrade_minor_version: bool,
     pub force_update_tag: String,
-    pub username: Option<String>,
-    pub password: Option<SecretString>,
+    pub settings: Value,
+    pub protected_settings: ProtectedSettings,
 }
 
 impl ExtensionPut {
-    /// The JSON sent to ARM. This is the only place the password is exposed.
+    /// The JSON sent to ARM. This is the only place the protected settings are exposed.
     pub(crate) fn to_wire(&self) -> Value {
-        let settings = match &self.username {
-            Some(u) => json!({ "UserName": u }),
-            None => json!({}),
-        };
-        let protected = match &self.password {
-            Some(p) => json!({ "Password": p.expose_secret() }),
-            None => json!({}),
-        };
+        let or_empty = |v: &Value| if v.is_null() { json!({}) } else { v.clone() };
         json!({
             "location": self.location,
             "properties": {
-                "publisher": VMACCESS_PUBLISHER,
-                "type": VMACCESS_TYPE,
+                "publisher": self.publisher,
+                "type": self.extension_type,
                 "typeHandlerVersion": self.type_handler_version,
                 "autoUpgradeMinorVersion": self.auto_upgrade_minor_version,
                 "forceUpdateTag": self.force_update_tag,
-                "settings": settings,
-                "protectedSettings": protected,
+                "settings": or_empty(&self.settings),
+                "protectedSettings": or_empty(&self.protected_settings.0),
             }
         })
     }
@@ -384,22 +390,6 @@ impl Serialize for ExtensionPut {
     }
 }
 
-impl std::fmt::Debug for ExtensionPut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExtensionPut")
-            .field("location", &self.location)
-            .field("type_handler_version", &self.type_handler_version)
-            .field(
-                "auto_upgrade_minor_version",
-                &self.auto_upgrade_minor_version,
-            )
-            .field("force_update_tag", &self.force_update_tag)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "REDACTED"))
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,27 +398,30 @@ mod tests {
     fn put_body_shape_and_debug() {
         let put = ExtensionPut {
             location: "westeurope".into(),
+            publisher: "Example.Publisher".into(),
+            extension_type: "ExampleType".into(),
             type_handler_version: "2.4".into(),
             auto_upgrade_minor_version: true,
             force_update_tag: "tag-1".into(),
-            username: Some("azureadmin".into()),
-            password: Some(SecretString::from("Sup3r-Secret!")),
+            settings: json!({"user": "azureadmin"}),
+            protected_settings: ProtectedSettings::new(json!({"secret": "Sup3r-Secret!"})),
         };
         let v = put.to_wire();
-        assert_eq!(v["properties"]["settings"]["UserName"], "azureadmin");
+        assert_eq!(v["properties"]["settings"]["user"], "azureadmin");
         assert_eq!(
-            v["properties"]["protectedSettings"]["Password"],
+            v["properties"]["protectedSettings"]["secret"],
             "Sup3r-Secret!"
         );
-        assert_eq!(v["properties"]["type"], "VMAccessAgent");
+        assert_eq!(v["properties"]["type"], "ExampleType");
+        assert_eq!(v["properties"]["publisher"], "Example.Publisher");
         assert!(!format!("{put:?}").contains("Sup3r-Secret!"));
 
-        let rdp = ExtensionPut {
-            username: None,
-            password: None,
+        let empty = ExtensionPut {
+            settings: Value::Null,
+            protected_settings: ProtectedSettings::default(),
             ..put
         };
-        let v = rdp.to_wire();
+        let v = empty.to_wire();
         assert_eq!(v["properties"]["settings"], json!({}));
         assert_eq!(v["properties"]["protectedSettings"], json!({}));
     }
@@ -453,7 +446,11 @@ mod tests {
         assert_eq!(vm.power_state().as_deref(), Some("deallocated"));
         assert!(!vm.is_running());
         assert!(vm.agent().ready);
-        assert_eq!(vm.vmaccess_extension_name().as_deref(), Some("myaccess"));
+        assert_eq!(
+            vm.extension_name_of("Microsoft.Compute", "VMAccessAgent")
+                .as_deref(),
+            Some("myaccess")
+        );
 
         let linux: VirtualMachine = serde_json::from_value(json!({
             "properties": {"osProfile": {"linuxConfiguration": {"disablePasswordAuthentication": true}},
@@ -463,6 +460,11 @@ mod tests {
         .expect("valid");
         assert_eq!(linux.os_type(), Some(OsType::Linux));
         assert!(!linux.agent().ready);
-        assert_eq!(linux.vmaccess_extension_name().as_deref(), Some("acc"));
+        assert_eq!(
+            linux
+                .extension_name_of("Microsoft.Compute", "VMAccessAgent")
+                .as_deref(),
+            Some("acc")
+        );
     }
 }

@@ -1,12 +1,41 @@
-//! The one place Azure errors become Terraform diagnostics: a summary a
-//! human reads in a pipeline log, and a detail that says what to do.
+//! The one place Azure and engine errors become Terraform diagnostics: a summary a human reads in
+//! a pipeline log, and a detail that says what to do. Extension-specific wording comes from the
+//! engine's [`Kind`].
 
 use crate::azure::AzureError;
 use crate::provider::setting_source;
 use crate::tfprotocol::Diagnostic;
+use crate::vmaccess::{Kind, RunError, START_THE_VM};
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
-pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
+pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnostic {
+    let (summary, advice) = match err {
+        AzureError::ExtensionFailed { .. } => (
+            format!("The {} extension failed on the VM", kind.label),
+            format!(
+                "The extension's own message is above. {} Fix the cause and apply again: the resource reruns.",
+                kind.failure_advice
+            ),
+        ),
+        AzureError::Api {
+            inner_code: Some(code),
+            ..
+        } if code == "MultipleExtensionsPerHandlerNotAllowed" => (
+            format!("The VM already has a {} extension", kind.label),
+            format!(
+                "A VM can have only one {} extension. Leave `extension_name` unset to reuse the existing one, or remove \
+                 the other extension first.",
+                kind.extension_type
+            ),
+        ),
+        _ => return general_diagnostic(err, doing),
+    };
+    Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
+}
+
+/// The diagnostic for an error whose wording does not depend on the extension kind (provider
+/// configuration, authentication, transport, throttling …).
+pub fn general_diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
     let named;
     let (summary, advice): (&str, &str) = match err {
         AzureError::Configuration { setting, .. } => {
@@ -29,17 +58,7 @@ pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
             "Not found in Azure",
             "Check the ID, and that the provider's subscription is the VM's.",
         ),
-        AzureError::VmNotRunning { .. } => (
-            "The VM is not running",
-            "Extensions run inside the guest, so the VM must be running: start it (`az vm start`, `Start-AzVM` or the \
-             portal) and apply again.",
-        ),
-        AzureError::ExtensionFailed { .. } => (
-            "The VMAccess extension failed on the VM",
-            "The extension's own message is above. VMAccess does not support domain controllers; a password the VM's policy \
-             refuses (length, complexity, history) needs another password; an agent that does not report needs the VM agent \
-             running with outbound access to Azure. Fix the cause and apply again: the resource reruns.",
-        ),
+        AzureError::VmNotRunning { .. } => ("The VM is not running", START_THE_VM),
         AzureError::Throttled { .. } => (
             "Azure is throttling requests",
             "Azure asked to wait longer than this operation's timeout. Retry later, lower -parallelism, or raise the timeout.",
@@ -61,15 +80,9 @@ pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
             "Azure reported a conflict",
             "Another operation is changing the VM. Wait for it to finish and apply again.",
         ),
-        AzureError::Api {
-            inner_code: Some(code),
-            ..
-        } if code == "MultipleExtensionsPerHandlerNotAllowed" => (
-            "The VM already has a VMAccess extension",
-            "A VM can have only one VMAccessAgent extension. Leave `extension_name` unset to reuse the existing one, or remove \
-             the other extension first.",
-        ),
-        AzureError::Api { .. } => ("Azure rejected the request", "See Azure's message above."),
+        AzureError::ExtensionFailed { .. } | AzureError::Api { .. } => {
+            ("Azure rejected the request", "See Azure's message above.")
+        }
         AzureError::UnexpectedResponse { .. } => (
             "Unexpected response from Azure",
             "This may be a transient Azure problem; apply again. If it persists, report it with the TF_LOG=debug output.",
@@ -85,4 +98,42 @@ pub fn diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
         ),
     };
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
+}
+
+/// Why a run stopped before anything was sent, with the fix, on the attribute to change.
+pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic {
+    let vm_attr = "virtual_machine_id";
+    match err {
+        RunError::VmNotFound { vm } => Diagnostic::error(
+            "Virtual machine not found",
+            format!("No VM exists at {vm}. Check `virtual_machine_id`, and that the provider's subscription is the VM's."),
+        )
+        .at_attr(vm_attr),
+        RunError::WrongOs { kind, .. } => Diagnostic::error(
+            format!("Not a {:?} VM", kind.os),
+            format!("{err}. {}", kind.other_os_hint),
+        )
+        .at_attr(vm_attr),
+        RunError::NotRunning { .. } => {
+            Diagnostic::error("The VM is not running", format!("{err}. {START_THE_VM}"))
+                .at_attr(vm_attr)
+        }
+        RunError::AgentNotReady { .. } => Diagnostic::error(
+            "The VM agent is not ready",
+            format!(
+                "{err}. {} needs a running agent that can reach Azure: check that the {} service runs and has outbound \
+                 access to Azure, or let a new VM finish booting, then apply again.",
+                kind.label, kind.agent_service
+            ),
+        )
+        .at_attr(vm_attr),
+        RunError::NameTaken { existing, kind, .. } => Diagnostic::error(
+            format!("The VM already has a {} extension under another name", kind.label),
+            format!(
+                "{err}. Remove `extension_name` (or set it to {existing:?}) to reuse it, or delete that extension first."
+            ),
+        )
+        .at_attr("extension_name"),
+        RunError::Azure(e) => diagnostic(e, doing, kind).at_attr(vm_attr),
+    }
 }

@@ -1,46 +1,57 @@
 //! `vm_access_reset`: runs the VMAccessAgent extension on an Azure Windows
 //! VM to reset a local administrator's password (or create the account), or
 //! to reset the Remote Desktop configuration when no user name is given.
+//!
+//! Reads top-down like Terraform's `terraform_data`: schema, validate, plan,
+//! apply, read, delete, import — each a short function over the typed
+//! [`Model`] and the engine (`crate::vmaccess`), which does the Azure work.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::provider::ProviderState;
+use time::format_description::well_known::Rfc3339;
+
+use crate::azure::{ArmClient, ExtensionId, OpContext, VirtualMachineId};
+use crate::resources::azure_diagnostics::{diagnostic, run_error};
 use crate::resources::validation::{self, PasswordCheck};
+use crate::runtime::Runtime;
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
     ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
     Resource, ResourceIdentity, Schema, StateResponse, Type, Value,
 };
+use crate::vmaccess::{
+    AccountReset, Engine, ExtensionKind, Lookup, NameChoice, Outcome, Progress, Removal,
+    RunRequest, WindowsVmAccess,
+};
 
 pub mod identity;
-mod lifecycle;
+mod model;
 mod plan;
 mod private;
 
-pub const TYPE_NAME: &str = "vm_access_reset";
-pub const DEFAULT_EXTENSION_NAME: &str = "VMAccessAgent";
-pub const DEFAULT_HANDLER_VERSION: &str = "2.4";
+use model::{Model, Timeouts};
+use private::Private;
 
-pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = [
-    (Operation::Create, Duration::from_secs(30 * 60)),
-    (Operation::Read, Duration::from_secs(5 * 60)),
-    (Operation::Update, Duration::from_secs(30 * 60)),
-    (Operation::Delete, Duration::from_secs(30 * 60)),
-];
+pub const TYPE_NAME: &str = "vm_access_reset";
+/// The extension this resource runs.
+type Kind = WindowsVmAccess;
+const DEFAULT_EXTENSION_NAME: &str = Kind::KIND.default_name;
+const DEFAULT_HANDLER_VERSION: &str = Kind::KIND.default_handler_version;
+pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table();
 
 pub struct VmAccessReset {
     schema: Schema,
     identity: identity::VmAccessIdentity,
-    provider: Arc<ProviderState>,
+    runtime: Arc<Runtime>,
 }
 
 impl VmAccessReset {
-    pub fn new(provider: Arc<ProviderState>) -> VmAccessReset {
+    pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessReset {
         VmAccessReset {
             schema: schema(),
-            identity: identity::VmAccessIdentity::new(provider.clone()),
-            provider,
+            identity: identity::VmAccessIdentity::new(runtime.clone()),
+            runtime,
         }
     }
 }
@@ -205,7 +216,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     }
 
     if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = lifecycle::parse_vm_id(id)
+        && let Err(d) = parse_vm_id(id)
     {
         diags.push(d);
     }
@@ -219,10 +230,8 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         );
     }
 
-    for (op, default) in DEFAULT_TIMEOUTS {
-        if let Err(d) = timeouts::get(config, op, default) {
-            diags.push(d);
-        }
+    if let Err(d) = Timeouts::from_object(config) {
+        diags.extend(d);
     }
     diags
 }
@@ -241,31 +250,324 @@ impl Resource for VmAccessReset {
         validate_config(config)
     }
 
-    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
-        lifecycle::read(&self.provider, state, private).await
-    }
-
     async fn modify_plan(&self, request: &PlanRequest, response: &mut PlanResponse) {
         plan::modify(request, response, TYPE_NAME);
     }
 
     async fn create(&self, request: ApplyRequest) -> StateResponse {
-        lifecycle::run(&self.provider, request).await
+        self.apply(request).await
     }
 
     async fn update(&self, request: ApplyRequest) -> StateResponse {
-        lifecycle::run(&self.provider, request).await
+        self.apply(request).await
+    }
+
+    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
+        self.refresh(state, private).await
     }
 
     async fn delete(&self, prior: Object, _private: Vec<u8>) -> StateResponse {
-        lifecycle::delete(&self.provider, prior).await
+        self.remove(prior).await
     }
 
     async fn import(&self, id: &str) -> StateResponse {
-        lifecycle::import(&self.provider, id).await
+        self.adopt(id).await
     }
 
     fn identity(&self) -> Option<&dyn ResourceIdentity> {
         Some(&self.identity)
     }
+}
+
+impl VmAccessReset {
+    /// Create and update: run the extension with a fresh tag and wait for it.
+    async fn apply(&self, request: ApplyRequest) -> StateResponse {
+        let creating = request.prior.is_none();
+        // Values unknown at plan time are checked now.
+        let mut diags = validate_config(&request.config);
+        if diags.has_errors() {
+            return StateResponse::error(diags);
+        }
+        // The plan leaves the run outputs known only when nothing asks for a
+        // rerun (a change of `timeouts` or `remove_extension_on_destroy`): record
+        // the new settings as planned, without touching Azure.
+        if !creating && !request.planned.is_unknown("force_update_tag") {
+            return StateResponse {
+                state: Some(request.planned),
+                private: request.planned_private,
+                diagnostics: diags,
+            };
+        }
+        let mut state = Model::from_object(&request.planned);
+        let config = Model::from_object(&request.config);
+        let setup = (|| {
+            let timeouts = Timeouts::from_object(&request.planned)?;
+            let timeout = if creating {
+                timeouts.create
+            } else {
+                timeouts.update
+            };
+            let vm = parse_vm_id(state.virtual_machine_id.as_deref().unwrap_or_default())?;
+            Ok::<_, Diagnostics>((self.runtime.context(timeout), vm, self.engine()?))
+        })();
+        let (ctx, vm, engine) = match setup {
+            Ok(v) => v,
+            Err(d) => {
+                diags.extend(d);
+                return StateResponse::error(diags);
+            }
+        };
+        let doing = format!("running VMAccess on VM {:?}", vm.name());
+        let run = RunRequest {
+            vm,
+            name: match &request.prior {
+                Some(prior) => NameChoice::Keep(
+                    prior
+                        .get_string("extension_name")
+                        .unwrap_or(DEFAULT_EXTENSION_NAME)
+                        .to_string(),
+                ),
+                None => NameChoice::Choose(config.extension_name.clone()),
+            },
+            handler_version: state
+                .type_handler_version
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HANDLER_VERSION.to_string()),
+            auto_upgrade_minor_version: state.auto_upgrade_minor_version.unwrap_or(true),
+            input: AccountReset {
+                username: config.username.clone(),
+                password: config.new_password(),
+            },
+        };
+        let run = match engine.run::<Kind>(run, &ctx, &log_progress).await {
+            Ok(run) => run,
+            Err(e) => {
+                diags.push(run_error(&e, &doing, Kind::KIND));
+                return StateResponse::error(diags);
+            }
+        };
+        if let Some(existing) = &run.adopted {
+            diags.push(Diagnostic::warning(
+                "Reusing the VM's existing VMAccess extension",
+                format!(
+                    "VM {:?} already has a VMAccessAgent extension named {existing:?} (the portal and the Azure CLI create \
+                     it under that name). A VM can have only one, so this resource manages that one.",
+                    run.extension.vm().name()
+                ),
+            ));
+        }
+        // What Terraform records even if the run failed: the extension may
+        // exist and be running, so the resource stays tracked (tainted after a
+        // failed create) and the next apply reruns instead of tripping over it.
+        state.id = Some(run.extension.to_string());
+        state.extension_name = Some(run.extension.name().to_string());
+        state.force_update_tag = Some(run.tag.clone());
+        state.last_run_at = Some(now_rfc3339());
+        state.provisioning_state = Some(
+            match run.outcome {
+                Outcome::Succeeded => "Succeeded",
+                Outcome::Failed(_) => "Failed",
+                _ if creating => "Creating",
+                _ => "Updating",
+            }
+            .to_string(),
+        );
+        if let Some(e) = run.outcome.error() {
+            diags.push(diagnostic(e, &doing, Kind::KIND));
+        }
+        // A create Azure never started leaves nothing to track.
+        let keep = creating && matches!(run.outcome, Outcome::NotStarted(_));
+        StateResponse {
+            state: (!keep).then(|| state.into_object()),
+            private: Private::ours(run.tag).encode(),
+            diagnostics: diags,
+        }
+    }
+
+    /// Refresh: what Azure says now, for the plan to compare.
+    async fn refresh(&self, current: Object, private: Vec<u8>) -> StateResponse {
+        let mut state = Model::from_object(&current);
+        let lookup = async {
+            let ctx = self.context(&current, |t| t.read)?;
+            let id = state_id(state.id.as_deref())?;
+            self.engine()?
+                .status::<Kind>(&id, &ctx)
+                .await
+                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND).into())
+        };
+        let status = match lookup.await {
+            Ok(Lookup::Found(status)) => status,
+            // Gone, its VM gone, or replaced by another kind of extension:
+            // Terraform plans a create, which is the rerun.
+            Ok(Lookup::Missing | Lookup::OtherKind { .. }) => {
+                return StateResponse {
+                    state: None,
+                    private,
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            Err(diagnostics) => {
+                return StateResponse {
+                    state: Some(current),
+                    private,
+                    diagnostics,
+                };
+            }
+        };
+        let mut private = Private::decode(&private);
+        private.username_drifted = status.username != state.username;
+        state.username = status.username;
+        state.force_update_tag = status.force_update_tag;
+        state.provisioning_state = Some(status.provisioning_state);
+        StateResponse {
+            state: Some(state.into_object()),
+            private: private.encode(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn remove(&self, prior: Object) -> StateResponse {
+        let model = Model::from_object(&prior);
+        if model.remove_extension_on_destroy == Some(false) {
+            return StateResponse::default();
+        }
+        let removal = async {
+            let ctx = self.context(&prior, |t| t.delete)?;
+            let id = state_id(model.id.as_deref())?;
+            let removal = self.engine()?.remove(&id, &ctx).await;
+            removal
+                .map(|r| (r, id.clone()))
+                .map_err(|e| diagnostic(&e, &format!("removing extension {id}"), Kind::KIND).into())
+        };
+        match removal.await {
+            Ok((Removal::Removed, _)) => StateResponse::default(),
+            // A destroy must not wedge on a stopped VM.
+            Ok((Removal::VmNotRunning, id)) => StateResponse {
+                diagnostics: Diagnostic::warning(
+                    "The VMAccess extension stays on the stopped VM",
+                    format!(
+                        "VM {:?} is not running, so Azure cannot remove the extension {:?}. Terraform forgets it; the \
+                         account and its password are unaffected. Start the VM and remove the extension by hand if you \
+                         want it gone.",
+                        id.vm().name(),
+                        id.name()
+                    ),
+                )
+                .into(),
+                ..StateResponse::default()
+            },
+            Err(diagnostics) => StateResponse {
+                state: Some(prior),
+                private: Vec::new(),
+                diagnostics,
+            },
+        }
+    }
+
+    /// Import by the extension's ARM ID. Secrets cannot be read back, so the
+    /// first plan after an import reruns unless the configuration ignores them.
+    async fn adopt(&self, id_text: &str) -> StateResponse {
+        let lookup = async {
+            let id = ExtensionId::parse(id_text).map_err(|e| {
+                Diagnostic::error(
+                    "Invalid import ID",
+                    format!("{e} Import a vm_access_reset by the ARM ID of the VMAccessAgent extension on the VM."),
+                )
+            })?;
+            let ctx = self.runtime.context(Timeouts::DEFAULT.read);
+            let lookup = self.engine()?.status::<Kind>(&id, &ctx).await;
+            lookup
+                .map(|l| (id.clone(), l))
+                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND))
+        };
+        let (id, status) = match lookup.await {
+            Ok((id, Lookup::Found(status))) => (id, status),
+            Ok((id, Lookup::Missing)) => {
+                return StateResponse::error(Diagnostic::error(
+                    "Cannot import a non-existent extension",
+                    format!(
+                        "There is no extension at {id}. Check the ID; `az vm extension list` shows a VM's extensions."
+                    ),
+                ));
+            }
+            Ok((
+                id,
+                Lookup::OtherKind {
+                    publisher,
+                    extension_type,
+                },
+            )) => {
+                return StateResponse::error(Diagnostic::error(
+                    "Not a VMAccess extension",
+                    format!(
+                        "{id} is a {publisher}/{extension_type} extension; vm_access_reset manages only \
+                         Microsoft.Compute/VMAccessAgent extensions."
+                    ),
+                ));
+            }
+            Err(d) => return StateResponse::error(d),
+        };
+        // The current run counts as ours: importing adopts the extension.
+        let private = Private {
+            last_tag: status.force_update_tag.clone(),
+            username_drifted: false,
+        };
+        let imported = Model {
+            id: Some(id.to_string()),
+            virtual_machine_id: Some(id.vm().to_string()),
+            extension_name: Some(id.name().to_string()),
+            username: status.username,
+            type_handler_version: Some(status.type_handler_version),
+            auto_upgrade_minor_version: Some(status.auto_upgrade_minor_version),
+            remove_extension_on_destroy: Some(true),
+            force_update_tag: status.force_update_tag,
+            provisioning_state: Some(status.provisioning_state),
+            ..Model::default()
+        };
+        StateResponse {
+            state: Some(imported.into_object()),
+            private: private.encode(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    fn engine(&self) -> Result<Engine<ArmClient>, Diagnostic> {
+        self.runtime
+            .engine()
+            .map_err(|e| diagnostic(&e, "setting up the Azure client", Kind::KIND))
+    }
+
+    /// The operation's deadline from the resource's `timeouts`.
+    fn context(
+        &self,
+        resource: &Object,
+        pick: fn(&Timeouts) -> Duration,
+    ) -> Result<OpContext, Diagnostics> {
+        Ok(self
+            .runtime
+            .context(pick(&Timeouts::from_object(resource)?)))
+    }
+}
+
+fn log_progress(progress: Progress) {
+    tracing::debug!(?progress, "VMAccess run");
+}
+
+fn parse_vm_id(text: &str) -> Result<VirtualMachineId, Diagnostic> {
+    VirtualMachineId::parse(text).map_err(|e| {
+        Diagnostic::error("Invalid virtual machine ID", e.to_string()).at_attr("virtual_machine_id")
+    })
+}
+
+fn state_id(id: Option<&str>) -> Result<ExtensionId, Diagnostic> {
+    ExtensionId::parse(id.unwrap_or_default())
+        .map_err(|e| Diagnostic::error("Invalid resource ID in state", e.to_string()).at_attr("id"))
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use wildmatch::WildMatch;
 
+use super::{ExtensionKind, WindowsVmAccess};
 use crate::azure::{
     ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
     VmListScope, VmPage,
@@ -130,6 +131,11 @@ pub struct VmAccessExtension {
     /// The user of its last run, from the public settings (`UserName`); `None` for a Remote
     /// Desktop–only run or when the settings do not say.
     pub username: Option<String>,
+    /// What an import needs besides: the handler version and minor-upgrade flag it runs with, and
+    /// the `forceUpdateTag` of its last run.
+    pub type_handler_version: String,
+    pub auto_upgrade_minor_version: bool,
+    pub force_update_tag: Option<String>,
 }
 
 /// One VM found.
@@ -482,11 +488,11 @@ impl Run {
         };
         let vmaccess = extensions
             .iter()
-            .find(|e| e.is_vmaccess())
+            .find(|e| WindowsVmAccess::KIND.matches(e))
             .map(|e| VmAccessExtension {
                 name: e.name.clone(),
                 provisioning_state: e.provisioning_state.clone(),
-                username: last_username(&e.settings),
+                username: WindowsVmAccess::username(&e.settings),
                 type_handler_version: e.type_handler_version.clone(),
                 auto_upgrade_minor_version: e.auto_upgrade_minor_version,
                 force_update_tag: e.force_update_tag.clone(),
@@ -506,19 +512,6 @@ impl Run {
         }
         Ok(())
     }
-}
-
-/// `UserName` (as PowerShell and the CLI send it; the docs write `username`) from the public
-/// settings; `None` when absent or empty (a Remote Desktop–only run sends `{}`).
-fn last_username(settings: &serde_json::Value) -> Option<String> {
-    settings
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("username"))
-        .and_then(|(_, v)| v.as_str())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]

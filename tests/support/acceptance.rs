@@ -10,6 +10,9 @@ use terraform_provider_vm::azure::VirtualMachineId;
 use super::azure_emulator::AzureEmulator;
 use super::terraform::{TfDir, TfOutput};
 
+/// The forgotten password of the locked-out seed.
+pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
+
 pub struct Acceptance {
     pub emu: AzureEmulator,
     pub tf: TfDir,
@@ -98,9 +101,15 @@ impl Acceptance {
     }
 
     pub async fn seed_windows_vm(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        self.emu
-            .seed_vm(name, json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts}))
-            .await
+        self.emu.seed_windows_vm_with(name, accounts).await
+    }
+
+    /// The VM of the README's story: a running Windows VM whose administrator `opsadmin` is
+    /// disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
+        let accounts =
+            json!([{"name": "opsadmin", "password": LOCKED_OUT_PASSWORD, "enabled": false}]);
+        self.seed_windows_vm(name, accounts).await
     }
 
     fn vm_path(id: &VirtualMachineId) -> String {

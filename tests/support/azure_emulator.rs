@@ -143,12 +143,15 @@ impl AzureEmulator {
 
     /// A running Windows VM with a ready agent and one administrator account.
     pub async fn seed_windows_vm(&self, name: &str) -> VirtualMachineId {
-        self.seed_vm(
-            name,
-            json!({"os_type": "Windows", "power_state": "running", "agent_ready": true,
-                   "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!", "enabled": true, "administrator": true}]}),
-        )
-        .await
+        let admin = json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "enabled": true, "administrator": true}]);
+        self.seed_windows_vm_with(name, admin).await
+    }
+
+    /// A running Windows VM with a ready agent and these accounts (see the emulator's
+    /// `AccountSeed`): the one seed of a healthy Windows VM every test starts from.
+    pub async fn seed_windows_vm_with(&self, name: &str, accounts: Value) -> VirtualMachineId {
+        let seed = json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts});
+        self.seed_vm(name, seed).await
     }
 
     pub async fn vm_view(&self, id: &VirtualMachineId) -> Value {

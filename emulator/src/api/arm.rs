@@ -1,6 +1,9 @@
 //! Azure Resource Manager: virtual machines, their extensions and Compute's
-//! operation-status resource. Segment names and resource names match
-//! case-insensitively; responses echo the stored casing.
+//! operation-status resource, and the routing, authentication, `api-version`
+//! validation and throttling every ARM request passes (subscriptions and the
+//! extension image catalogue are answered by their own modules). Segment
+//! names and resource names match case-insensitively; responses echo the
+//! stored casing.
 
 // Handlers return early with a finished `Response` as the error; it is built once
 // per request, so its size does not matter.
@@ -17,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::identity::{TokenCheck, challenge};
-use super::{arm_error, bearer, json_response};
+use super::versions::ResourceType;
+use super::{arm_error, bearer, catalogue, json_response, subscriptions, versions};
 use crate::LroStyle;
 use crate::faults::{FaultAction, throttled_body};
 use crate::model::extension::{Extension, ExtensionBody, ExtensionConfig, InstanceStatus};
@@ -46,7 +50,18 @@ enum Route<'a> {
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
     Extension(VmPath<'a>, &'a str),
-    Operation { subscription: &'a str, id: &'a str },
+    Operation {
+        subscription: &'a str,
+        location: &'a str,
+        id: &'a str,
+    },
+    Subscriptions,
+    Subscription(&'a str),
+    Catalogue {
+        subscription: &'a str,
+        location: &'a str,
+        path: catalogue::Path<'a>,
+    },
 }
 
 impl<'a> Route<'a> {
@@ -54,6 +69,8 @@ impl<'a> Route<'a> {
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
         match lower.as_slice() {
+            ["subscriptions"] => Some(Route::Subscriptions),
+            ["subscriptions", _] => Some(Route::Subscription(segments[1])),
             [
                 "subscriptions",
                 _,
@@ -65,7 +82,22 @@ impl<'a> Route<'a> {
                 _,
             ] => Some(Route::Operation {
                 subscription: segments[1],
+                location: segments[5],
                 id: segments[7],
+            }),
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.compute",
+                "locations",
+                _,
+                "publishers",
+                ..,
+            ] => Some(Route::Catalogue {
+                subscription: segments[1],
+                location: segments[5],
+                path: catalogue::Path::parse(&segments[6..])?,
             }),
             [
                 "subscriptions",
@@ -94,10 +126,42 @@ impl<'a> Route<'a> {
         }
     }
 
-    fn subscription(&self) -> &'a str {
+    /// The subscription the resource lives in (none for the subscription list).
+    fn subscription(&self) -> Option<&'a str> {
         match self {
-            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => vm.subscription,
-            Route::Operation { subscription, .. } => subscription,
+            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => {
+                Some(vm.subscription)
+            }
+            Route::Operation { subscription, .. }
+            | Route::Subscription(subscription)
+            | Route::Catalogue { subscription, .. } => Some(subscription),
+            Route::Subscriptions => None,
+        }
+    }
+
+    fn resource_type(&self) -> ResourceType {
+        match self {
+            Route::Vm(_) | Route::VmInstanceView(_) => ResourceType::VirtualMachines,
+            Route::Extension(..) => ResourceType::Extensions,
+            Route::Operation { .. } => ResourceType::Operations,
+            Route::Subscriptions | Route::Subscription(_) => ResourceType::Subscriptions,
+            Route::Catalogue { path, .. } => path.resource_type(),
+        }
+    }
+
+    /// The location ARM names in `NoRegisteredProviderFound`: the path's, or
+    /// the addressed VM's.
+    fn location(&self, app: &AppState) -> Option<String> {
+        match self {
+            Route::Operation { location, .. } | Route::Catalogue { location, .. } => {
+                Some(location.to_ascii_lowercase())
+            }
+            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => app
+                .world()
+                .vms
+                .get(&vm.key())
+                .map(|v| normalize_location(&v.location)),
+            Route::Subscriptions | Route::Subscription(_) => None,
         }
     }
 }
@@ -156,11 +220,15 @@ fn handle(
     if let Some(response) = authenticate(app, headers) {
         return response;
     }
-    let api_version = match api_version(query) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    if let Some(response) = unknown_subscription(app, route.subscription()) {
+    let api_version =
+        match checked_api_version(query, route.resource_type(), route.location(app).as_deref()) {
+            Ok(v) => v,
+            Err(response) => return response,
+        };
+    if let Some(response) = route
+        .subscription()
+        .and_then(|subscription| unknown_subscription(app, subscription))
+    {
         return response;
     }
     let remaining = match throttle(app, method, &route) {
@@ -179,6 +247,29 @@ fn handle(
         body,
     };
     let mut response = match (&route, method.clone()) {
+        (Route::Subscriptions, Method::GET) => subscriptions::list(
+            app,
+            api_version,
+            query.get("$skiptoken").map(String::as_str),
+        ),
+        (Route::Subscription(id), Method::GET) => subscriptions::get(app, id),
+        (
+            Route::Catalogue {
+                subscription,
+                location,
+                path,
+            },
+            Method::GET,
+        ) => catalogue::handle(
+            app,
+            subscription,
+            location,
+            path,
+            &catalogue::ListOptions {
+                top: query.get("$top").map(String::as_str),
+                orderby: query.get("$orderby").map(String::as_str),
+            },
+        ),
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
         (Route::Extension(vm, name), Method::GET) => {
@@ -186,9 +277,12 @@ fn handle(
         }
         (Route::Extension(vm, name), Method::PUT) => put_extension(app, vm, name, &request),
         (Route::Extension(vm, name), Method::DELETE) => delete_extension(app, vm, name, &request),
-        (Route::Operation { subscription, id }, Method::GET) => {
-            get_operation(app, subscription, id, &request)
-        }
+        (
+            Route::Operation {
+                subscription, id, ..
+            },
+            Method::GET,
+        ) => get_operation(app, subscription, id, &request),
         _ => arm_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -213,45 +307,33 @@ pub(super) fn add_remaining(response: &mut Response, remaining: &[(Policy, u64)]
 }
 
 /// The request's `api-version`, or ARM's 400 when it is missing or malformed.
+/// The request's `api-version` if Compute's virtual machines serve it (the
+/// listing routes); see [`checked_api_version`].
 pub(super) fn api_version(query: &HashMap<String, String>) -> Result<&str, Response> {
-    match query.get("api-version") {
-        None => Err(arm_error(
+    checked_api_version(query, ResourceType::VirtualMachines, None)
+}
+
+/// The request's `api-version` if `resource_type` serves it; else ARM's 400
+/// (missing, or not supported: [`versions::check`]).
+fn checked_api_version<'q>(
+    query: &'q HashMap<String, String>,
+    resource_type: ResourceType,
+    location: Option<&str>,
+) -> Result<&'q str, Response> {
+    let Some(version) = query.get("api-version") else {
+        return Err(arm_error(
             StatusCode::BAD_REQUEST,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
-        )),
-        Some(v) if !looks_like_api_version(v) => Err(arm_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidApiVersionParameter",
-            format!("The api-version '{v}' is invalid. The supported versions are '2025-04-01'."),
-        )),
-        Some(v) => Ok(v.as_str()),
-    }
+        ));
+    };
+    versions::check(resource_type, location, version)?;
+    Ok(version)
 }
 
-/// ARM's 404 for any subscription but the emulated one.
+/// ARM's 404 for a subscription the tenant does not have.
 pub(super) fn unknown_subscription(app: &AppState, subscription: &str) -> Option<Response> {
-    (!subscription.eq_ignore_ascii_case(&app.config.subscription_id)).then(|| {
-        arm_error(
-            StatusCode::NOT_FOUND,
-            "SubscriptionNotFound",
-            format!("The subscription '{subscription}' could not be found."),
-        )
-    })
-}
-
-fn looks_like_api_version(v: &str) -> bool {
-    let date = v.strip_suffix("-preview").unwrap_or(v);
-    let bytes = date.as_bytes();
-    bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-        && date.starts_with("20")
+    (!lock(&app.subscriptions).exists(subscription)).then(|| subscriptions::not_found(subscription))
 }
 
 /// `None` when the bearer token is valid, else ARM's 401.
@@ -266,6 +348,19 @@ pub(super) fn authenticate(app: &AppState, headers: &HeaderMap) -> Option<Respon
         TokenCheck::Invalid => (
             "InvalidAuthenticationToken",
             "The access token is invalid.".to_string(),
+        ),
+        TokenCheck::WrongAudience(audience) => (
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{audience}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+            ),
+        ),
+        TokenCheck::WrongIssuer(issuer) => (
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer '{issuer}'. It must match the tenant '{}/{}/' associated with this subscription. Please use the authority (URL) '{}/{}' to get the token.",
+                app.endpoint, app.config.tenant_id, app.endpoint, app.config.tenant_id
+            ),
         ),
         TokenCheck::Expired => {
             let now = now_rfc3339();
@@ -291,7 +386,11 @@ fn throttle(
     method: &Method,
     route: &Route<'_>,
 ) -> Result<Vec<(Policy, u64)>, Response> {
-    let subscription = route.subscription().to_ascii_lowercase();
+    // Tenant-level reads (the subscription list) count against the tenant.
+    let subscription = route
+        .subscription()
+        .unwrap_or(app.config.tenant_id.as_str())
+        .to_ascii_lowercase();
     let mut wanted = vec![if *method == Method::GET {
         (Policy::SubscriptionReads, subscription.clone())
     } else {
@@ -312,7 +411,7 @@ fn throttle(
         }
         _ => {}
     }
-    draw(app, route.subscription(), &wanted)
+    draw(app, &subscription, &wanted)
 }
 
 /// Takes a token from each wanted bucket; ARM's or Compute's 429 when one is empty.

@@ -3,11 +3,13 @@
 //! assertion), the GitHub Actions ID-token protocol that produces federated
 //! tokens, and the App Service managed-identity protocol.
 //!
-//! Access tokens are opaque random strings checked against the issued set.
+//! Access tokens are signed JWTs ([`super::tokens`]); each carries a `uti`
+//! that ARM looks up in the issued set, so `/_emulator/tokens/expire` can
+//! still expire them early.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,6 +21,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::json_response;
+use super::tokens::{
+    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
+};
 use crate::state::{AppState, lock, now_rfc3339};
 use crate::{ARM_AUDIENCE, EmulatorConfig};
 
@@ -42,25 +47,35 @@ struct IssuedToken {
 pub enum TokenCheck {
     Missing,
     Invalid,
+    /// Issued for another resource (the `aud` claim).
+    WrongAudience(String),
+    /// Issued by another tenant or authority (the `iss` claim).
+    WrongIssuer(String),
     Expired,
     Valid,
 }
 
-/// Registered clients and issued tokens.
+/// Registered clients, the signing key and issued tokens.
 #[derive(Debug)]
 pub struct Identity {
     tenant: String,
     lifetime: Duration,
+    /// `https://127.0.0.1:PORT`.
+    endpoint: String,
+    key: SigningKey,
     clients: HashMap<String, Client>,
+    /// Issued access tokens by `uti`.
     tokens: HashMap<String, IssuedToken>,
     federated: HashMap<String, Instant>,
 }
 
 impl Identity {
-    pub fn new(config: &EmulatorConfig) -> Identity {
+    pub fn new(config: &EmulatorConfig, endpoint: &str, key: SigningKey) -> Identity {
         let mut identity = Identity {
             tenant: config.tenant_id.clone(),
             lifetime: config.token_lifetime,
+            endpoint: endpoint.to_string(),
+            key,
             clients: HashMap::new(),
             tokens: HashMap::new(),
             federated: HashMap::new(),
@@ -84,15 +99,74 @@ impl Identity {
         client.certificates.extend(certificate_der);
     }
 
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The issuer of v1 tokens (what ARM and Graph receive):
+    /// `{authority}/{tenant}/`, as `https://sts.windows.net/{tenant}/` is for Azure.
+    pub fn v1_issuer(&self) -> String {
+        format!("{}/{}/", self.endpoint, self.tenant)
+    }
+
+    /// The issuer the v2.0 discovery document names.
+    pub fn v2_issuer(&self) -> String {
+        format!("{}/{}/v2.0", self.endpoint, self.tenant)
+    }
+
+    /// Every `aud` ARM accepts: Azure's four spellings, the metadata
+    /// audience and the emulator's own Resource Manager URL.
+    pub fn arm_audiences(&self) -> Vec<String> {
+        arm_resources(&self.endpoint)
+            .iter()
+            .flat_map(|r| [r.clone(), format!("{r}/")])
+            .collect()
+    }
+
+    /// The resource a `/.default` scope (or a v1 `resource`) names, and the
+    /// audience to issue: the resource as the client spelled it.
+    pub fn resource_for(&self, requested: &str) -> Option<(Resource, String)> {
+        let normalized = requested.trim_end_matches('/');
+        if arm_resources(&self.endpoint)
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(normalized))
+        {
+            return Some((Resource::Arm, requested.to_string()));
+        }
+        if normalized.eq_ignore_ascii_case(GRAPH_RESOURCE.trim_end_matches('/'))
+            || normalized.eq_ignore_ascii_case(GRAPH_APP_ID)
+        {
+            return Some((Resource::Graph, requested.to_string()));
+        }
+        None
+    }
+
     /// Issues an access token; returns it and its lifetime in seconds.
-    pub fn issue(&mut self) -> (String, u64) {
-        let token = format!(
-            "emu.{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+    pub fn issue(
+        &mut self,
+        client_id: &str,
+        principal: &Principal,
+        resource: Resource,
+        audience: &str,
+    ) -> (String, u64) {
+        let uti = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
+        let issuer = self.v1_issuer();
+        let token = self.key.sign(&super::tokens::claims(&Grant {
+            tenant: &self.tenant,
+            issuer: &issuer,
+            client_id,
+            principal,
+            audience,
+            resource,
+            lifetime_secs: self.lifetime.as_secs(),
+            uti: &uti,
+        }));
         self.tokens.insert(
-            token.clone(),
+            uti,
             IssuedToken {
                 expires_at: Instant::now() + self.lifetime,
             },
@@ -100,14 +174,27 @@ impl Identity {
         (token, self.lifetime.as_secs().saturating_sub(1))
     }
 
+    /// Checks a bearer token presented to ARM: signature, issuer, audience,
+    /// lifetime, and that this emulator issued it and has not expired it.
     pub fn check(&self, token: Option<&str>) -> TokenCheck {
         let Some(token) = token else {
             return TokenCheck::Missing;
         };
-        match self.tokens.get(token) {
-            None => TokenCheck::Invalid,
-            Some(t) if t.expires_at <= Instant::now() => TokenCheck::Expired,
-            Some(_) => TokenCheck::Valid,
+        let checked = self.key.verify(token).and_then(|claims| {
+            super::tokens::check_arm_claims(&claims, &self.v1_issuer(), &self.arm_audiences())
+        });
+        match checked {
+            Ok(uti) => match self.tokens.get(&uti) {
+                None => TokenCheck::Invalid,
+                Some(t) if t.expires_at <= Instant::now() => TokenCheck::Expired,
+                Some(_) => TokenCheck::Valid,
+            },
+            Err(Rejection::Expired(_)) => TokenCheck::Expired,
+            Err(Rejection::WrongAudience(aud)) => TokenCheck::WrongAudience(aud),
+            Err(Rejection::WrongIssuer(iss)) => TokenCheck::WrongIssuer(iss),
+            Err(Rejection::Malformed | Rejection::BadSignature | Rejection::NotYetValid) => {
+                TokenCheck::Invalid
+            }
         }
     }
 
@@ -123,29 +210,26 @@ impl Identity {
     /// accepts as a client assertion.
     pub fn issue_federated(&mut self, issuer: &str, audience: &str, subject: &str) -> String {
         let now = unix_now();
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": "vm-emulator"});
         let claims = json!({
             "iss": issuer, "sub": subject, "aud": audience,
             "iat": now, "nbf": now, "exp": now + self.lifetime.as_secs(),
             "jti": uuid::Uuid::new_v4().to_string(),
         });
-        let token = format!(
-            "{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string()),
-            URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes()),
-        );
+        let token = self.key.sign(&claims);
         self.federated
             .insert(token.clone(), Instant::now() + self.lifetime);
         token
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+/// The Resource Manager resources tokens can be asked for, without trailing slash.
+fn arm_resources(endpoint: &str) -> [String; 4] {
+    [
+        "https://management.azure.com".into(),
+        "https://management.core.windows.net".into(),
+        ARM_AUDIENCE.trim_end_matches('/').into(),
+        endpoint.trim_end_matches('/').into(),
+    ]
 }
 
 /// An Entra error response.
@@ -193,42 +277,97 @@ impl EntraError {
     }
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
+/// `POST /{tenant}/oauth2/v2.0/token` (`scope=`; numbers in the answer).
 pub async fn token(
     State(app): State<Arc<AppState>>,
     Path(tenant): Path<String>,
     body: Bytes,
 ) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    match issue_for_form(&app, &tenant, &form) {
-        Ok((token, expires_in)) => json_response(
+    match issue_for_form(&app, &tenant, &form, Endpoint::V2) {
+        Ok(issued) => json_response(
             StatusCode::OK,
             json!({
                 "token_type": "Bearer",
-                "expires_in": expires_in,
-                "ext_expires_in": expires_in,
-                "access_token": token,
+                "expires_in": issued.expires_in,
+                "ext_expires_in": issued.expires_in,
+                "access_token": issued.token,
             }),
         ),
         Err(e) => e.into_response(),
     }
 }
 
+/// `POST /{tenant}/oauth2/token`, the v1 endpoint the v1 discovery document
+/// names (`resource=`; strings in the answer, as Entra sends them).
+pub async fn token_v1(
+    State(app): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    match issue_for_form(&app, &tenant, &form, Endpoint::V1) {
+        Ok(issued) => {
+            let now = unix_now();
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "token_type": "Bearer",
+                    "expires_in": issued.expires_in.to_string(),
+                    "ext_expires_in": issued.expires_in.to_string(),
+                    "expires_on": (now + issued.expires_in).to_string(),
+                    "not_before": now.to_string(),
+                    "resource": issued.audience,
+                    "access_token": issued.token,
+                }),
+            )
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    V1,
+    V2,
+}
+
+struct Issued {
+    token: String,
+    expires_in: u64,
+    audience: String,
+}
+
+/// Entra's answer for a tenant it does not know.
+fn unknown_tenant(tenant: &str) -> EntraError {
+    EntraError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_tenant",
+        90002,
+        format!(
+            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+        ),
+    )
+}
+
+/// The discovery answer for a tenant path segment: the configured tenant,
+/// or `common` / `organizations`; anything else is Entra's AADSTS90002.
+pub fn discovery_tenant_error(app: &AppState, tenant: &str) -> Option<Response> {
+    let known = tenant.eq_ignore_ascii_case(&app.config.tenant_id)
+        || tenant.eq_ignore_ascii_case("common")
+        || tenant.eq_ignore_ascii_case("organizations");
+    (!known).then(|| unknown_tenant(tenant).into_response())
+}
+
 fn issue_for_form(
     app: &AppState,
     tenant: &str,
     form: &HashMap<String, String>,
-) -> Result<(String, u64), EntraError> {
+    endpoint: Endpoint,
+) -> Result<Issued, EntraError> {
     let mut identity = lock(&app.identity);
     if !tenant.eq_ignore_ascii_case(&identity.tenant) {
-        return Err(EntraError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        ));
+        return Err(unknown_tenant(tenant));
     }
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let grant = field("grant_type").unwrap_or_default();
@@ -256,7 +395,7 @@ fn issue_for_form(
             format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
         )
     })?;
-    if let Some(secret) = field("client_secret") {
+    let principal = if let Some(secret) = field("client_secret") {
         if !client.secrets.iter().any(|s| s == secret) {
             return Err(EntraError::new(
                 StatusCode::UNAUTHORIZED,
@@ -267,6 +406,7 @@ fn issue_for_form(
                 ),
             ));
         }
+        Principal::Secret
     } else if let Some(assertion) = field("client_assertion") {
         if field("client_assertion_type") != Some(JWT_BEARER) {
             return Err(EntraError::new(
@@ -276,8 +416,13 @@ fn issue_for_form(
                 format!("'client_assertion_type' must be '{JWT_BEARER}'."),
             ));
         }
-        let token_url = format!("{}/{}/oauth2/v2.0/token", app.endpoint, identity.tenant);
+        let path = match endpoint {
+            Endpoint::V1 => "oauth2/token",
+            Endpoint::V2 => "oauth2/v2.0/token",
+        };
+        let token_url = format!("{}/{}/{path}", app.endpoint, identity.tenant);
         check_assertion(&identity, client, client_id, assertion, &token_url)?;
+        Principal::Assertion
     } else {
         return Err(EntraError::new(
             StatusCode::UNAUTHORIZED,
@@ -285,39 +430,62 @@ fn issue_for_form(
             7000216,
             "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
         ));
-    }
-    let scope = field("scope").unwrap_or_default();
-    if !scope_is_arm(scope) {
-        return Err(if scope.ends_with("/.default") {
-            EntraError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_resource",
-                500011,
-                format!(
-                    "The resource principal named {} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
-                    scope.trim_end_matches("/.default")
-                ),
-            )
-        } else {
-            EntraError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                1002012,
-                format!(
-                    "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-                ),
-            )
-        });
-    }
-    Ok(identity.issue())
+    };
+    let (resource, audience) = match endpoint {
+        Endpoint::V2 => resource_for_scope(&identity, tenant, field("scope").unwrap_or_default())?,
+        Endpoint::V1 => {
+            let requested = field("resource").unwrap_or_default();
+            identity
+                .resource_for(requested)
+                .ok_or_else(|| unknown_resource(requested, tenant))?
+        }
+    };
+    let client_id = client_id.to_string();
+    let (token, expires_in) = identity.issue(&client_id, &principal, resource, &audience);
+    Ok(Issued {
+        token,
+        expires_in,
+        audience,
+    })
 }
 
-fn scope_is_arm(scope: &str) -> bool {
-    let audience = ARM_AUDIENCE.trim_end_matches('/');
-    scope.split_whitespace().any(|s| {
-        s.trim_end_matches("/.default").trim_end_matches('/') == audience
-            && s.ends_with("/.default")
-    })
+fn unknown_resource(resource: &str, tenant: &str) -> EntraError {
+    EntraError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_resource",
+        500011,
+        format!(
+            "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+/// The client-credentials scope: exactly one `{resource}/.default`. The
+/// resource keeps the client's spelling (`…core.windows.net//.default` asks
+/// for `https://management.core.windows.net/`).
+fn resource_for_scope(
+    identity: &Identity,
+    tenant: &str,
+    scope: &str,
+) -> Result<(Resource, String), EntraError> {
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let resource = match scopes.as_slice() {
+        [single] => single.strip_suffix("/.default"),
+        _ => None,
+    };
+    let Some(resource) = resource.filter(|r| !r.is_empty()) else {
+        return Err(EntraError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        ));
+    };
+    identity
+        .resource_for(resource)
+        .ok_or_else(|| unknown_resource(resource, tenant))
 }
 
 fn invalid_assertion(code: u32, description: impl Into<String>) -> EntraError {
@@ -427,10 +595,11 @@ fn check_assertion(
             ),
         ));
     }
-    let now = unix_now();
-    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-    let nbf = claims.get("nbf").and_then(Value::as_u64).unwrap_or(0);
-    if exp <= now || nbf > now + 300 {
+    // NumericDate may have a fraction (RFC 7519 §2); MSAL Python sends one.
+    let now = unix_now() as f64;
+    let exp = claims.get("exp").and_then(Value::as_f64).unwrap_or(0.0);
+    let nbf = claims.get("nbf").and_then(Value::as_f64).unwrap_or(0.0);
+    if exp <= now || nbf > now + 300.0 {
         return Err(invalid_assertion(
             700024,
             "Client assertion is not within its valid time range.",
@@ -526,6 +695,8 @@ pub async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> R
 #[derive(Debug, Deserialize)]
 pub struct ManagedIdentityQuery {
     resource: Option<String>,
+    /// A user-assigned identity's client ID.
+    client_id: Option<String>,
 }
 
 /// `GET /_emulator/msi/token?resource=…&api-version=2019-08-01` with
@@ -546,13 +717,25 @@ pub async fn managed_identity_token(
         );
     }
     let resource = query.resource.unwrap_or_default();
-    if !same_url(&resource, ARM_AUDIENCE) {
+    let mut identity = lock(&app.identity);
+    let Some((kind, audience)) = identity.resource_for(&resource) else {
         return json_response(
             StatusCode::BAD_REQUEST,
             json!({"statusCode": 400, "message": format!("Unsupported resource '{resource}'.")}),
         );
-    }
-    let (token, lifetime) = lock(&app.identity).issue();
+    };
+    let client_id = query
+        .client_id
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| app.config.client_id.clone());
+    let principal = Principal::ManagedIdentity {
+        mirid: format!(
+            "/subscriptions/{}/resourcegroups/emulator/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{client_id}",
+            app.config.subscription_id
+        ),
+    };
+    let (token, lifetime) = identity.issue(&client_id, &principal, kind, &audience);
+    drop(identity);
     json_response(
         StatusCode::OK,
         json!({
@@ -560,7 +743,7 @@ pub async fn managed_identity_token(
             "expires_on": (unix_now() + lifetime).to_string(),
             "resource": resource,
             "token_type": "Bearer",
-            "client_id": app.config.client_id,
+            "client_id": client_id,
         }),
     )
 }

@@ -1,5 +1,7 @@
 //! Cloud metadata (`/metadata/endpoints`), the document clients use to find
-//! the Resource Manager and login endpoints of a custom cloud.
+//! the Resource Manager and login endpoints of a custom cloud. Every field
+//! public Azure's 2022-09-01 document has is filled: azurerm requires
+//! `microsoftGraphResourceId`, the az CLI indexes `suffixes` directly.
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_response;
+use super::tokens::GRAPH_RESOURCE;
 use crate::ARM_AUDIENCE;
 use crate::state::AppState;
 
@@ -20,43 +23,43 @@ pub async fn endpoints(State(app): State<Arc<AppState>>) -> Response {
         json!({
             "portal": base,
             "authentication": {
-                "loginEndpoint": base,
-                "audiences": [ARM_AUDIENCE],
+                "loginEndpoint": app.endpoint,
+                "audiences": [ARM_AUDIENCE, base],
                 "tenant": "common",
                 "identityProvider": "AAD",
             },
-            "media": "",
-            "graphAudience": "",
-            "graph": "",
+            "media": "https://rest.media.emulator.local",
+            "graphAudience": "https://graph.windows.net/",
+            "graph": "https://graph.windows.net/",
             "name": "AzureEmulator",
             "suffixes": {
-                "azureDataLakeStoreFileSystem": "",
+                "azureDataLakeStoreFileSystem": "azuredatalakestore.emulator.local",
                 "acrLoginServer": "azurecr.emulator.local",
                 "sqlServerHostname": "database.emulator.local",
-                "azureDataLakeAnalyticsCatalogAndJob": "",
+                "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.emulator.local",
                 "keyVaultDns": "vault.emulator.local",
                 "storage": "core.emulator.local",
-                "azureFrontDoorEndpointSuffix": "",
-                "storageSyncEndpointSuffix": "",
-                "mhsmDns": "",
-                "mysqlServerEndpoint": "",
-                "postgresqlServerEndpoint": "",
-                "mariadbServerEndpoint": "",
-                "synapseAnalytics": "",
-                "attestationEndpoint": "",
+                "azureFrontDoorEndpointSuffix": "azurefd.emulator.local",
+                "storageSyncEndpointSuffix": "afs.emulator.local",
+                "mhsmDns": "managedhsm.emulator.local",
+                "mysqlServerEndpoint": "mysql.database.emulator.local",
+                "postgresqlServerEndpoint": "postgres.database.emulator.local",
+                "mariadbServerEndpoint": "mariadb.database.emulator.local",
+                "synapseAnalytics": "dev.azuresynapse.emulator.local",
+                "attestationEndpoint": "attest.emulator.local",
             },
-            "batch": "",
+            "batch": "https://batch.emulator.local/",
             "resourceManager": base,
-            "vmImageAliasDoc": "",
-            "activeDirectoryDataLake": "",
-            "sqlManagement": "",
-            "microsoftGraphResourceId": "",
-            "appInsightsResourceId": "",
-            "appInsightsTelemetryChannelResourceId": "",
-            "attestationResourceId": "",
-            "synapseAnalyticsResourceId": "",
-            "logAnalyticsResourceId": "",
-            "ossrDbmsResourceId": "",
+            "vmImageAliasDoc": format!("{base}vmImageAliasDoc"),
+            "activeDirectoryDataLake": "https://datalake.emulator.local/",
+            "sqlManagement": "https://management.emulator.local:8443/",
+            "microsoftGraphResourceId": GRAPH_RESOURCE,
+            "appInsightsResourceId": "https://api.applicationinsights.emulator.local",
+            "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.emulator.local/v2/track",
+            "attestationResourceId": "https://attest.emulator.local",
+            "synapseAnalyticsResourceId": "https://dev.azuresynapse.emulator.local",
+            "logAnalyticsResourceId": "https://api.loganalytics.emulator.local",
+            "ossrDbmsResourceId": "https://ossrdbms-aad.database.emulator.local",
         }),
     )
 }

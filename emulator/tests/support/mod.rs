@@ -208,19 +208,25 @@ impl Fixture {
             .to_str()
             .expect("header text")
             .to_string();
-        for _ in 0..100 {
-            let status: Value = self
-                .arm(Method::GET, &url, None)
-                .await
-                .json()
-                .await
-                .expect("status json");
-            if status["status"] != "InProgress" {
-                return status;
+        self.poll(&url, |_, status| status["status"] == "InProgress")
+            .await
+            .1
+    }
+
+    /// GETs `url` while `running(status, body)` holds, every 10 ms for at most 10 s, and returns
+    /// the first answer that is not running: a wait for the emulator, never a guess of its speed.
+    pub async fn poll(&self, url: &str, running: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+        for _ in 0..1000 {
+            let response = self.arm(Method::GET, url, None).await;
+            let status = response.status().as_u16();
+            let text = response.text().await.expect("body");
+            let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if !running(status, &body) {
+                return (status, body);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("operation did not finish");
+        panic!("{url} still running after 10 s");
     }
 
     /// PUTs VMAccess and waits for the operation.

@@ -7,15 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::azure::{AzureError, ExtensionId, OpContext, VirtualMachineId};
-use crate::provider::ProviderState;
-use crate::resources::azure_diagnostics::diagnostic;
+use crate::azure::{ExtensionId, VirtualMachineId};
+use crate::resources::azure_diagnostics::{diagnostic, run_error};
+use crate::runtime::Runtime;
 use crate::tfprotocol::{
     Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportRule, Object,
     ResourceIdentity, Value,
 };
+use crate::vmaccess::{ExtensionKind, Lookup, RunError};
 
-use super::DEFAULT_EXTENSION_NAME;
+use super::{DEFAULT_EXTENSION_NAME, Kind};
 
 pub const VERSION: i64 = 1;
 pub const SUBSCRIPTION_ID: &str = "subscription_id";
@@ -67,14 +68,14 @@ pub fn of_extension(id: &ExtensionId) -> Object {
 
 pub struct VmAccessIdentity {
     schema: IdentitySchema,
-    provider: Arc<ProviderState>,
+    runtime: Arc<Runtime>,
 }
 
 impl VmAccessIdentity {
-    pub fn new(provider: Arc<ProviderState>) -> VmAccessIdentity {
+    pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessIdentity {
         VmAccessIdentity {
             schema: schema(),
-            provider,
+            runtime,
         }
     }
 }
@@ -139,29 +140,24 @@ impl ResourceIdentity for VmAccessIdentity {
         let wanted_extension = segment(identity, EXTENSION_NAME)?;
         let subscription = match segment(identity, SUBSCRIPTION_ID)? {
             Some(s) => s.to_string(),
-            None => self
-                .provider
-                .settings
-                .get()
-                .and_then(|s| s.string("subscription_id"))
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    Diagnostic::error(
-                        "Missing identity attribute",
-                        "The import identity has no `subscription_id` and the provider has none configured: set \
-                         `subscription_id` in the identity, or the provider's `subscription_id` (ARM_SUBSCRIPTION_ID).",
-                    )
-                })?,
+            None => self.runtime.subscription_id().ok_or_else(|| {
+                Diagnostic::error(
+                    "Missing identity attribute",
+                    "The import identity has no `subscription_id` and the provider has none configured: set \
+                     `subscription_id` in the identity, or the provider's `subscription_id` (ARM_SUBSCRIPTION_ID).",
+                )
+            })?,
         };
         let vm_id = VirtualMachineId::new(subscription, resource_group, vm_name);
-        let client = self
-            .provider
-            .client()
-            .map_err(|e| diagnostic(&e, "setting up the Azure client"))?;
-        let ctx = OpContext::new(IMPORT_TIMEOUT, self.provider.stop.child_token());
-        let vm = match client.get_virtual_machine(&vm_id, &ctx).await {
+        let kind = Kind::KIND;
+        let engine = self
+            .runtime
+            .engine()
+            .map_err(|e| diagnostic(&e, "setting up the Azure client", kind))?;
+        let ctx = self.runtime.context(IMPORT_TIMEOUT);
+        let vm = match engine.inspect(&vm_id, kind, &ctx).await {
             Ok(vm) => vm,
-            Err(AzureError::NotFound { .. }) => {
+            Err(RunError::VmNotFound { .. }) => {
                 return Err(invalid(
                     VIRTUAL_MACHINE_NAME,
                     format!(
@@ -171,11 +167,15 @@ impl ResourceIdentity for VmAccessIdentity {
                     ),
                 ));
             }
-            Err(e) => return Err(diagnostic(&e, &format!("reading VM {vm_name:?}")).into()),
+            Err(RunError::Azure(e)) => {
+                return Err(diagnostic(&e, &format!("reading VM {vm_name:?}"), kind).into());
+            }
+            // `inspect` makes no other decision; named the same way should that change.
+            Err(e) => return Err(run_error(&e, &format!("reading VM {vm_name:?}"), kind).into()),
         };
         let name = wanted_extension
             .map(str::to_string)
-            .or_else(|| vm.vmaccess_extension_name())
+            .or(vm.existing_name)
             .unwrap_or_else(|| DEFAULT_EXTENSION_NAME.to_string());
         let ext_id = vm_id.extension(name.clone());
         let how = if wanted_extension.is_some() {
@@ -183,27 +183,29 @@ impl ResourceIdentity for VmAccessIdentity {
         } else {
             "the default for `extension_name`"
         };
-        let ext = client
-            .get_extension(&ext_id, &ctx)
+        let lookup = engine
+            .status::<Kind>(&ext_id, &ctx)
             .await
-            .map_err(|e| diagnostic(&e, &format!("reading extension {ext_id}")))?;
-        match ext {
-            None => Err(invalid(
+            .map_err(|e| diagnostic(&e, &format!("reading extension {ext_id}"), kind))?;
+        match lookup {
+            Lookup::Missing => Err(invalid(
                 EXTENSION_NAME,
                 format!(
                     "VM {vm_name:?} has no extension {name:?} ({how}). Set `{EXTENSION_NAME}` to the name of its \
                      VMAccessAgent extension; `az vm extension list` shows a VM's extensions."
                 ),
             )),
-            Some(ext) if !ext.is_vmaccess() => Err(invalid(
+            Lookup::OtherKind {
+                publisher,
+                extension_type,
+            } => Err(invalid(
                 EXTENSION_NAME,
                 format!(
-                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {}/{} extension; vm_access_reset manages only \
-                     Microsoft.Compute/VMAccessAgent extensions.",
-                    ext.publisher, ext.extension_type
+                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {publisher}/{extension_type} extension; \
+                     vm_access_reset manages only Microsoft.Compute/VMAccessAgent extensions."
                 ),
             )),
-            Some(_) => Ok(ext_id.to_string()),
+            Lookup::Found(_) => Ok(ext_id.to_string()),
         }
     }
 }
@@ -214,7 +216,7 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     fn capability() -> VmAccessIdentity {
-        VmAccessIdentity::new(Arc::new(ProviderState::new(CancellationToken::new())))
+        VmAccessIdentity::new(Arc::new(Runtime::new(CancellationToken::new())))
     }
 
     #[test]

@@ -133,11 +133,12 @@ pub fn modify(request: &PlanRequest, response: &mut PlanResponse, type_name: &st
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::tfprotocol::Diagnostics;
 
-    fn prior() -> Object {
+    /// A state after a successful run.
+    pub(crate) fn prior() -> Object {
         Object::new()
             .with(
                 "id",

@@ -528,18 +528,3 @@ async fn invalid_requests_fail_before_any_read() {
     }
     assert_eq!(fleet.page_reads.load(Ordering::SeqCst), 0);
 }
-
-#[test]
-fn username_comes_from_public_settings_in_either_casing() {
-    assert_eq!(
-        last_username(&json!({"UserName": "ops"})).as_deref(),
-        Some("ops")
-    );
-    assert_eq!(
-        last_username(&json!({"username": " dba "})).as_deref(),
-        Some("dba")
-    );
-    assert_eq!(last_username(&json!({})), None);
-    assert_eq!(last_username(&json!({"UserName": ""})), None);
-    assert_eq!(last_username(&Value::Null), None);
-}

@@ -1,0 +1,163 @@
+//! Entra's OpenID Connect discovery: the v2.0 and v1 configuration documents
+//! MSAL (the az CLI, azure-identity) reads before its first token request,
+//! and the signing keys (`jwks_uri`). Shapes follow
+//! `shared/facts/azure-identity-and-arm-shapes.md` §1–2.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::identity::discovery_tenant_error;
+use super::json_response;
+use crate::state::{AppState, lock};
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub async fn openid_configuration_v2(
+    State(app): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    if let Some(error) = discovery_tenant_error(&app, &tenant) {
+        return error;
+    }
+    let base = format!("{}/{tenant}", app.endpoint);
+    let issuer = issuer_for(&app, &tenant, "v2.0");
+    cacheable(json!({
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": issuer,
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": format!("{}/oidc/userinfo", super::tokens::GRAPH_RESOURCE.trim_end_matches('/')),
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "claims_supported": claims_supported(),
+        "kerberos_endpoint": format!("{base}/kerberos"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "emulator.local",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+/// `GET /{tenant}/.well-known/openid-configuration` (v1).
+pub async fn openid_configuration_v1(
+    State(app): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    if let Some(error) = discovery_tenant_error(&app, &tenant) {
+        return error;
+    }
+    let base = format!("{}/{tenant}", app.endpoint);
+    let issuer = issuer_for(&app, &tenant, "");
+    cacheable(json!({
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": issuer,
+        "microsoft_multi_refresh_token": true,
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/oauth2/logout"),
+        "claims_supported": claims_supported(),
+        "check_session_iframe": format!("{base}/oauth2/checksession"),
+        "userinfo_endpoint": format!("{base}/openid/userinfo"),
+        "kerberos_endpoint": format!("{base}/kerberos"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "emulator.local",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`.
+pub async fn keys_v2(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
+    keys(&app, &tenant, "v2.0")
+}
+
+/// `GET /{tenant}/discovery/keys`.
+pub async fn keys_v1(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
+    keys(&app, &tenant, "")
+}
+
+fn keys(app: &AppState, tenant: &str, version: &str) -> Response {
+    if let Some(error) = discovery_tenant_error(app, tenant) {
+        return error;
+    }
+    let issuer = issuer_for(app, tenant, version);
+    let jwk = lock(&app.identity).signing_key().jwk(&issuer);
+    cacheable(json!({"keys": [jwk]}))
+}
+
+/// The issuer for a tenant segment; `common`/`organizations` get the
+/// templated `{tenantid}` form, as Entra publishes it.
+fn issuer_for(app: &AppState, tenant: &str, version: &str) -> String {
+    let tenant = if tenant.eq_ignore_ascii_case(&app.config.tenant_id) {
+        app.config.tenant_id.as_str()
+    } else {
+        "{tenantid}"
+    };
+    if version.is_empty() {
+        format!("{}/{tenant}/", app.endpoint)
+    } else {
+        format!("{}/{tenant}/{version}", app.endpoint)
+    }
+}
+
+fn claims_supported() -> Value {
+    json!([
+        "sub",
+        "iss",
+        "cloud_instance_name",
+        "cloud_instance_host_name",
+        "cloud_graph_host_name",
+        "msgraph_host",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "acr",
+        "nonce",
+        "preferred_username",
+        "name",
+        "tid",
+        "ver",
+        "at_hash",
+        "c_hash",
+        "email"
+    ])
+}
+
+/// Entra's discovery headers: cacheable for a day, readable cross-origin.
+fn cacheable(body: Value) -> Response {
+    let mut response = json_response(StatusCode::OK, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}

@@ -1,0 +1,182 @@
+//! `Microsoft.Resources/subscriptions`: the list (paged with `nextLink`) and
+//! get that `az login` and azurerm use to find the subscription
+//! (`shared/facts/azure-identity-and-arm-shapes.md` §6). The configured
+//! subscription always exists; tests add more through
+//! `POST /_emulator/subscriptions`, which also sets the page size.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{arm_error, json_response};
+use crate::EmulatorConfig;
+use crate::state::{AppState, lock};
+
+/// Real ARM pages subscriptions at this size.
+const DEFAULT_PAGE_SIZE: usize = 100;
+
+#[derive(Debug, Clone)]
+struct Subscription {
+    id: String,
+    display_name: String,
+    state: String,
+}
+
+/// The tenant's subscriptions, in creation order.
+#[derive(Debug)]
+pub struct Subscriptions {
+    tenant: String,
+    list: Vec<Subscription>,
+    page_size: usize,
+}
+
+impl Subscriptions {
+    pub fn new(config: &EmulatorConfig) -> Subscriptions {
+        Subscriptions {
+            tenant: config.tenant_id.clone(),
+            list: vec![Subscription {
+                id: config.subscription_id.clone(),
+                display_name: "Emulator Subscription".into(),
+                state: "Enabled".into(),
+            }],
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+
+    /// Whether ARM serves resources under `id`.
+    pub fn exists(&self, id: &str) -> bool {
+        self.list.iter().any(|s| s.id.eq_ignore_ascii_case(id))
+    }
+
+    fn body(&self, s: &Subscription) -> Value {
+        json!({
+            "id": format!("/subscriptions/{}", s.id),
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": s.id,
+            "tenantId": self.tenant,
+            "displayName": s.display_name,
+            "state": s.state,
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": "PayAsYouGo_2014-09-01",
+                "spendingLimit": "Off",
+            },
+        })
+    }
+}
+
+/// `GET /subscriptions?api-version=…[&$skiptoken=N]`.
+pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
+    let subscriptions = lock(&app.subscriptions);
+    let start = match skip_token.map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) if n <= subscriptions.list.len() => n,
+        Some(_) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidSkipToken",
+                "The provided skip token is invalid.",
+            );
+        }
+    };
+    let end = (start + subscriptions.page_size).min(subscriptions.list.len());
+    let value: Vec<Value> = subscriptions.list[start..end]
+        .iter()
+        .map(|s| subscriptions.body(s))
+        .collect();
+    let mut body = json!({
+        "value": value,
+        "count": {"type": "Total", "value": subscriptions.list.len()},
+    });
+    if end < subscriptions.list.len() {
+        body["nextLink"] = json!(format!(
+            "{}/subscriptions?api-version={api_version}&%24skiptoken={end}",
+            app.endpoint
+        ));
+    }
+    json_response(StatusCode::OK, body)
+}
+
+/// `GET /subscriptions/{id}`.
+pub fn get(app: &AppState, id: &str) -> Response {
+    let subscriptions = lock(&app.subscriptions);
+    match subscriptions
+        .list
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(id))
+    {
+        Some(s) => json_response(StatusCode::OK, subscriptions.body(s)),
+        None => not_found(id),
+    }
+}
+
+/// ARM's answer for an unknown subscription.
+pub fn not_found(id: &str) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        "SubscriptionNotFound",
+        format!("The subscription '{id}' could not be found."),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct Registration {
+    subscription_id: Option<String>,
+    display_name: Option<String>,
+    state: Option<String>,
+    page_size: Option<usize>,
+}
+
+/// `POST /_emulator/subscriptions` with `{"subscription_id", "display_name"?,
+/// "state"?}` adds (or updates) a subscription; `{"page_size": N}` sets how
+/// many the list returns per page.
+pub async fn register(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let registration: Registration = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("invalid body: {e}")}),
+            );
+        }
+    };
+    let mut subscriptions = lock(&app.subscriptions);
+    if let Some(size) = registration.page_size {
+        if size == 0 {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "page_size must be at least 1"}),
+            );
+        }
+        subscriptions.page_size = size;
+    }
+    if let Some(id) = registration.subscription_id {
+        let entry = Subscription {
+            display_name: registration
+                .display_name
+                .unwrap_or_else(|| format!("Subscription {id}")),
+            state: registration.state.unwrap_or_else(|| "Enabled".into()),
+            id,
+        };
+        match subscriptions
+            .list
+            .iter_mut()
+            .find(|s| s.id.eq_ignore_ascii_case(&entry.id))
+        {
+            Some(existing) => *existing = entry,
+            None => subscriptions.list.push(entry),
+        }
+    }
+    Json(json!({
+        "count": subscriptions.list.len(),
+        "page_size": subscriptions.page_size,
+    }))
+    .into_response()
+}

@@ -1,0 +1,86 @@
+//! The `vm` provider: its configuration (named and defaulted like azurerm's,
+//! so existing pipelines work unchanged) and its resources.
+//!
+//! `settings` is the table of arguments, `resolve` turns configuration and
+//! environment into typed settings, and this file is the [`Provider`] the
+//! protocol server calls. Configuration is only resolved and checked here;
+//! authentication happens on the first Azure call, so `validate` and empty
+//! plans never touch the network.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::resources::vm_access_reset::VmAccessReset;
+use crate::runtime::Runtime;
+use crate::tfprotocol::{Block, Diagnostics, Object, Provider, Resource, Schema};
+
+mod resolve;
+mod settings;
+
+pub(crate) use settings::setting_source;
+pub use settings::{SETTINGS, Setting};
+
+pub const TYPE_NAME: &str = "vm";
+
+pub fn schema() -> Schema {
+    let block = SETTINGS.iter().fold(
+        Block::new(
+            "Resets passwords and Remote Desktop settings of Azure Windows VMs. Authentication settings follow the azurerm \
+             provider: every argument falls back to the same `ARM_*` environment variable.",
+        ),
+        |b, s| b.attribute(s.attribute()),
+    );
+    Schema { version: 0, block }
+}
+
+pub struct VmProvider {
+    schema: Schema,
+    resources: Vec<Arc<dyn Resource>>,
+    runtime: Arc<Runtime>,
+}
+
+impl VmProvider {
+    pub fn new(stop: CancellationToken) -> VmProvider {
+        let runtime = Arc::new(Runtime::new(stop));
+        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(runtime.clone()))];
+        VmProvider {
+            schema: schema(),
+            resources,
+            runtime,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for VmProvider {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn resources(&self) -> &[Arc<dyn Resource>] {
+        &self.resources
+    }
+
+    fn validate(&self, config: &Object) -> Diagnostics {
+        match resolve::resolve(config, |_| None) {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d,
+        }
+    }
+
+    async fn configure(&self, config: &Object, terraform_version: &str) -> Diagnostics {
+        match resolve::resolve(config, resolve::process_env) {
+            Ok(settings) => {
+                tracing::debug!(terraform_version, settings = ?settings, "provider configured");
+                self.runtime.configure(settings.azure);
+                Diagnostics::new()
+            }
+            Err(d) => d,
+        }
+    }
+}

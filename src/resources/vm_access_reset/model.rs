@@ -1,0 +1,212 @@
+//! The typed `vm_access_reset` object and its `timeouts`: the rest of the resource reads and
+//! writes these, never attribute names.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::tfprotocol::timeouts::{self, Operation};
+use crate::tfprotocol::{Diagnostics, Object, Value};
+
+/// One `vm_access_reset` as Terraform holds it (configuration, plan or state). Attributes the
+/// resource only passes through (`triggers`, `password_wo_version`, `timeouts`) keep their
+/// Terraform value.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    pub(crate) id: Option<String>,
+    pub(crate) virtual_machine_id: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<SecretString>,
+    /// Write-only: present in the configuration only, never written back.
+    pub(crate) password_wo: Option<SecretString>,
+    pub(crate) password_wo_version: Value,
+    pub(crate) triggers: Value,
+    pub(crate) extension_name: Option<String>,
+    pub(crate) type_handler_version: Option<String>,
+    pub(crate) auto_upgrade_minor_version: Option<bool>,
+    pub(crate) remove_extension_on_destroy: Option<bool>,
+    pub(crate) force_update_tag: Option<String>,
+    pub(crate) provisioning_state: Option<String>,
+    pub(crate) last_run_at: Option<String>,
+    pub(crate) timeouts: Value,
+}
+
+impl Default for Model {
+    /// All null.
+    fn default() -> Model {
+        Model::from_object(&Object::new())
+    }
+}
+
+impl Model {
+    /// Unknown values read as `None`: apply sets every attribute that can still be unknown.
+    pub(crate) fn from_object(o: &Object) -> Model {
+        let string = |name: &str| o.get_string(name).map(str::to_string);
+        let secret = |name: &str| o.get_string(name).map(SecretString::from);
+        Model {
+            id: string("id"),
+            virtual_machine_id: string("virtual_machine_id"),
+            username: string("username"),
+            password: secret("password"),
+            password_wo: secret("password_wo"),
+            password_wo_version: o.get("password_wo_version").clone(),
+            triggers: o.get("triggers").clone(),
+            extension_name: string("extension_name"),
+            type_handler_version: string("type_handler_version"),
+            auto_upgrade_minor_version: o.get_bool("auto_upgrade_minor_version"),
+            remove_extension_on_destroy: o.get_bool("remove_extension_on_destroy"),
+            force_update_tag: string("force_update_tag"),
+            provisioning_state: string("provisioning_state"),
+            last_run_at: string("last_run_at"),
+            timeouts: o.get("timeouts").clone(),
+        }
+    }
+
+    /// The object Terraform stores. `password_wo` is always null here.
+    pub(crate) fn into_object(self) -> Object {
+        let secret =
+            |s: Option<SecretString>| Value::opt_string(s.map(|s| s.expose_secret().to_string()));
+        let flag = |b: Option<bool>| b.map_or(Value::Null, Value::Bool);
+        Object::new()
+            .with("id", Value::opt_string(self.id))
+            .with(
+                "virtual_machine_id",
+                Value::opt_string(self.virtual_machine_id),
+            )
+            .with("username", Value::opt_string(self.username))
+            .with("password", secret(self.password))
+            .with("password_wo", Value::Null)
+            .with("password_wo_version", self.password_wo_version)
+            .with("triggers", self.triggers)
+            .with("extension_name", Value::opt_string(self.extension_name))
+            .with(
+                "type_handler_version",
+                Value::opt_string(self.type_handler_version),
+            )
+            .with(
+                "auto_upgrade_minor_version",
+                flag(self.auto_upgrade_minor_version),
+            )
+            .with(
+                "remove_extension_on_destroy",
+                flag(self.remove_extension_on_destroy),
+            )
+            .with("force_update_tag", Value::opt_string(self.force_update_tag))
+            .with(
+                "provisioning_state",
+                Value::opt_string(self.provisioning_state),
+            )
+            .with("last_run_at", Value::opt_string(self.last_run_at))
+            .with("timeouts", self.timeouts)
+    }
+
+    /// The new password: `password`, else the write-only `password_wo`.
+    pub(crate) fn new_password(&self) -> Option<SecretString> {
+        self.password.clone().or_else(|| self.password_wo.clone())
+    }
+}
+
+/// How long each operation may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    pub(crate) create: Duration,
+    pub(crate) read: Duration,
+    pub(crate) update: Duration,
+    pub(crate) delete: Duration,
+}
+
+impl Timeouts {
+    pub(crate) const DEFAULT: Timeouts = Timeouts {
+        create: Duration::from_secs(30 * 60),
+        read: Duration::from_secs(5 * 60),
+        update: Duration::from_secs(30 * 60),
+        delete: Duration::from_secs(30 * 60),
+    };
+
+    pub(crate) const fn table(&self) -> [(Operation, Duration); 4] {
+        [
+            (Operation::Create, self.create),
+            (Operation::Read, self.read),
+            (Operation::Update, self.update),
+            (Operation::Delete, self.delete),
+        ]
+    }
+
+    /// From a resource's `timeouts` block, defaults where unset; every bad value is named.
+    pub(crate) fn from_object(resource: &Object) -> Result<Timeouts, Diagnostics> {
+        let mut bad = Diagnostics::new();
+        let [create, read, update, delete] = Timeouts::DEFAULT.table().map(|(op, default)| {
+            timeouts::get(resource, op, default).unwrap_or_else(|d| {
+                bad.push(d);
+                default
+            })
+        });
+        match bad.0.is_empty() {
+            true => Ok(Timeouts {
+                create,
+                read,
+                update,
+                delete,
+            }),
+            false => Err(bad),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_fields_are_the_schema_attributes() {
+        let schema = super::super::schema().block;
+        let mut expected: Vec<&str> = schema.attributes.iter().map(|a| a.name.as_str()).collect();
+        expected.extend(schema.blocks.iter().map(|b| b.type_name.as_str()));
+        expected.sort_unstable();
+        let object = Model::default().into_object();
+        let actual: Vec<&str> = object.attrs.keys().map(String::as_str).collect();
+        assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn round_trip_keeps_every_known_value() {
+        let state = super::super::plan::tests::prior()
+            .with("password", Value::string("Pw-123456789!"))
+            .with("password_wo", Value::Null)
+            .with(
+                "triggers",
+                Value::Map([("k".to_string(), Value::string("v"))].into()),
+            )
+            .with("extension_name", Value::string("VMAccessAgent"))
+            .with(
+                "timeouts",
+                Object::new().with("create", Value::string("1h")).into(),
+            );
+        assert_eq!(Model::from_object(&state).into_object(), state);
+    }
+
+    #[test]
+    fn timeouts_default_and_name_every_bad_value() {
+        assert_eq!(
+            Timeouts::from_object(&Object::new()).unwrap(),
+            Timeouts::DEFAULT
+        );
+        let config = Object::new().with(
+            "timeouts",
+            Object::new()
+                .with("read", Value::string("2m"))
+                .with("create", Value::string("soon"))
+                .with("delete", Value::string("later"))
+                .into(),
+        );
+        assert_eq!(Timeouts::from_object(&config).unwrap_err().0.len(), 2);
+        let config = Object::new().with(
+            "timeouts",
+            Object::new().with("read", Value::string("2m")).into(),
+        );
+        assert_eq!(
+            Timeouts::from_object(&config).unwrap().read,
+            Duration::from_secs(120)
+        );
+    }
+}
