@@ -8,6 +8,7 @@
 //! Resource Manager client).
 
 pub mod azure;
+pub mod list_resources;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

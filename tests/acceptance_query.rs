@@ -29,7 +29,11 @@ async fn setup(groups: usize, per_group: usize, page_size: usize) -> (Acceptance
         .admin(Method::POST, "fleet", Some(fleet.body.clone()))
         .await;
     acc.emu
-        .admin(Method::POST, "listing", Some(json!({ "page_size": page_size })))
+        .admin(
+            Method::POST,
+            "listing",
+            Some(json!({ "page_size": page_size })),
+        )
         .await;
     acc.tf.write_main("");
     (acc, fleet)
@@ -57,8 +61,14 @@ fn results(out: &TfOutput) -> BTreeMap<String, Vec<Found>> {
             .entry(found["address"].as_str().unwrap_or_default().to_string())
             .or_default()
             .push(Found {
-                resource_group: identity["resource_group_name"].as_str().unwrap_or_default().into(),
-                vm: identity["virtual_machine_name"].as_str().unwrap_or_default().into(),
+                resource_group: identity["resource_group_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                vm: identity["virtual_machine_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
                 extension_name: identity["extension_name"].clone(),
                 display_name: found["display_name"].as_str().unwrap_or_default().into(),
             });
@@ -74,7 +84,7 @@ fn vms(found: &[Found]) -> Vec<(String, String)> {
 }
 
 fn query(acc: &Acceptance, extra: &[&str]) -> TfOutput {
-    let mut args = vec!["query", "-no-color", "-input=false"];
+    let mut args = vec!["query", "-no-color"];
     args.extend_from_slice(extra);
     acc.run(&args)
 }
@@ -124,11 +134,19 @@ list "vm_access_reset" "first" {
         .requests()
         .await
         .iter()
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/virtualMachines")))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/virtualMachines"))
+        })
         .count();
-    assert!(pages >= 36 / 5 + 1, "36 VMs at 5 a page take 8 pages; saw {pages} list requests");
     assert!(
-        all.iter().any(|f| f.extension_name == "enablevmaccess" && f.display_name.contains("(Failed)")),
+        pages >= 36 / 5 + 1,
+        "36 VMs at 5 a page take 8 pages; saw {pages} list requests"
+    );
+    assert!(
+        all.iter()
+            .any(|f| f.extension_name == "enablevmaccess" && f.display_name.contains("(Failed)")),
         "Failed extensions are listed too: {all:?}"
     );
     let first = all.first().expect("results");
@@ -144,7 +162,11 @@ list "vm_access_reset" "first" {
         .cloned()
         .collect();
     assert!(!expected.is_empty());
-    assert_eq!(vms(&found["list.vm_access_reset.filtered"]), expected, "{out}");
+    assert_eq!(
+        vms(&found["list.vm_access_reset.filtered"]),
+        expected,
+        "{out}"
+    );
 
     // Every Windows VM of rg-02; those without the extension have a null extension_name.
     let windows = &found["list.vm_access_reset.windows"];
@@ -156,11 +178,20 @@ list "vm_access_reset" "first" {
         windows.iter().map(|f| f.vm.clone()).collect::<Vec<_>>(),
         expected_windows
     );
-    let bare: Vec<&Found> = windows.iter().filter(|f| f.extension_name.is_null()).collect();
+    let bare: Vec<&Found> = windows
+        .iter()
+        .filter(|f| f.extension_name.is_null())
+        .collect();
     assert_eq!(bare.len(), 3, "{windows:?}");
-    assert!(bare.iter().all(|f| f.display_name.ends_with("no VMAccess extension")));
+    assert!(
+        bare.iter()
+            .all(|f| f.display_name.ends_with("no VMAccess extension"))
+    );
 
-    assert_eq!(vms(&found["list.vm_access_reset.first"]), fleet.with_vmaccess[..3]);
+    assert_eq!(
+        vms(&found["list.vm_access_reset.first"]),
+        fleet.with_vmaccess[..3]
+    );
 }
 
 /// `-generate-config-out`, a password variable supplied where a user was reset, one apply:
@@ -186,6 +217,7 @@ list "vm_access_reset" "fleet" {
     out.assert_success();
     let generated = std::fs::read_to_string(acc.tf.work_dir().join("generated.tf"))
         .unwrap_or_else(|e| panic!("no generated.tf ({e}):\n{out}"));
+    eprintln!("--- generated.tf:\n{generated}");
     assert_eq!(generated.matches("import {").count(), 9, "{generated}");
     assert!(!generated.contains(PW));
 
@@ -198,10 +230,26 @@ list "vm_access_reset" "fleet" {
         &[("TF_VAR_admin_password", PW)],
     );
     apply.assert_success();
+    eprintln!("--- apply:\n{}", apply.stdout);
     assert!(
         apply.stdout.contains("9 imported"),
         "one apply imports every result:\n{apply}"
     );
+    // Terraform wraps diagnostics: compare with single spaces.
+    let said = format!("{} {}", apply.stdout, apply.stderr)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (vm, why) in [
+        ("vm-010", "not Succeeded"),
+        ("vm-002", "no VMAccess extension yet"),
+    ] {
+        assert!(
+            said.contains(&format!("will rerun the VMAccess extension on VM \"{vm}\""))
+                && said.contains(why),
+            "the plan says why {vm} runs:\n{apply}"
+        );
+    }
 
     let puts = |vm: &str| {
         let fragment = format!("/virtualMachines/{vm}/extensions/");
@@ -210,14 +258,23 @@ list "vm_access_reset" "fleet" {
             requests
                 .await
                 .iter()
-                .filter(|r| r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains(&fragment)))
+                .filter(|r| {
+                    r["method"] == "PUT"
+                        && r["path"].as_str().is_some_and(|p| p.contains(&fragment))
+                })
                 .count()
         }
     };
     for untouched in ["vm-001", "vm-004"] {
-        assert_eq!(puts(untouched).await, 0, "{untouched} is RDP-only and Succeeded: no change\n{apply}");
+        assert_eq!(
+            puts(untouched).await,
+            0,
+            "{untouched} is RDP-only and Succeeded: no change\n{apply}"
+        );
     }
-    for rerun in ["vm-000", "vm-006", "vm-009", "vm-010", "vm-002", "vm-005", "vm-008"] {
+    for rerun in [
+        "vm-000", "vm-006", "vm-009", "vm-010", "vm-002", "vm-005", "vm-008",
+    ] {
         assert_eq!(puts(rerun).await, 1, "{rerun} runs once\n{apply}");
     }
     let vm0 = terraform_provider_vm::azure::VirtualMachineId::new(
@@ -225,13 +282,20 @@ list "vm_access_reset" "fleet" {
         "rg-00".to_string(),
         "vm-000".to_string(),
     );
-    assert!(acc.emu.login(&vm0, "ops", PW).await, "the supplied password is in effect");
+    assert!(
+        acc.emu.login(&vm0, "ops", PW).await,
+        "the supplied password is in effect"
+    );
 
     let plan = acc.run_with_env(
         &["plan", "-detailed-exitcode", "-no-color", "-input=false"],
         &[("TF_VAR_admin_password", PW)],
     );
-    assert_eq!(plan.code(), Some(0), "the plan after the import apply is empty:\n{plan}");
+    assert_eq!(
+        plan.code(),
+        Some(0),
+        "the plan after the import apply is empty:\n{plan}"
+    );
     assert!(!acc.state_file().contains(PW), "no password in state");
 }
 
@@ -253,7 +317,9 @@ fn supply_password(generated: &str) -> String {
                         t if t.starts_with("password_wo ") || t.starts_with("password_wo=") => {
                             "  password_wo = var.admin_password".to_string()
                         }
-                        t if t.starts_with("password_wo_version") => "  password_wo_version = 1".to_string(),
+                        t if t.starts_with("password_wo_version") => {
+                            "  password_wo_version = 1".to_string()
+                        }
                         _ => l.to_string(),
                     })
                     .collect::<Vec<_>>()
@@ -285,17 +351,73 @@ async fn a_thousand_vms_list_without_a_429_reaching_the_user() {
     let wall = started.elapsed();
     out.assert_success();
     let found = results(&out);
-    assert_eq!(vms(&found["list.vm_access_reset.fleet"]), fleet.with_vmaccess);
+    assert_eq!(
+        vms(&found["list.vm_access_reset.fleet"]),
+        fleet.with_vmaccess
+    );
     let requests = acc.emu.requests().await;
     let arm = requests
         .iter()
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/subscriptions/")))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/subscriptions/"))
+        })
         .count();
     let throttled = requests.iter().filter(|r| r["status"] == 429).count();
     eprintln!(
         "terraform query over 1,000 VMs in 10 resource groups: {} results in {:.1} s, {arm} ARM requests, {throttled} answered 429 and retried",
         fleet.with_vmaccess.len(),
         wall.as_secs_f64()
+    );
+}
+
+/// The documented example `.tfquery.hcl`, as shipped, against VMs it should and should not find.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_query_finds_what_it_says() {
+    require_terraform(TerraformVersion(1, 14, 0), "terraform query");
+    let acc = Acceptance::start().await;
+    let vm = |rg: &str, name: &str, os: &str, vmaccess: bool| {
+        let extensions = match vmaccess {
+            true => json!({"enablevmaccess": {"settings": {"UserName": "opsadmin"}}}),
+            false => json!({}),
+        };
+        json!({"resource_group": rg, "name": name, "os_type": os, "extensions": extensions})
+    };
+    let body = json!({"vms": [
+        vm("rg-web-prod", "web-01", "Windows", true),
+        vm("rg-web-prod", "web-02", "Windows", false),
+        vm("rg-web-prod", "sql-01", "Windows", true),
+        vm("rg-web-test", "WEB-03", "Windows", true),
+        vm("rg-web-test", "web-04", "Linux", true),
+        vm("rg-other", "web-05", "Windows", true),
+    ]});
+    acc.emu.admin(Method::POST, "fleet", Some(body)).await;
+    acc.tf.write_main("");
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/list-resources/vm_access_reset/list.tfquery.hcl"),
+    )
+    .expect("the example");
+    acc.tf.write("list.tfquery.hcl", &example);
+    let out = query(&acc, &["-json"]);
+    out.assert_success();
+    let found = results(&out);
+    let names = |list: &str| -> Vec<String> {
+        found
+            .get(list)
+            .map(|f| f.iter().map(|f| f.vm.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        names("list.vm_access_reset.web"),
+        ["web-01", "WEB-03"],
+        "{out}"
+    );
+    assert_eq!(
+        names("list.vm_access_reset.all_windows"),
+        ["web-05", "sql-01", "web-01", "web-02", "WEB-03"],
+        "{out}"
     );
 }
 
@@ -316,6 +438,7 @@ list "vm_access_reset" "other" {
     let out = query(&acc, &[]);
     out.assert_failure();
     let text = format!("{}{}", out.stdout, out.stderr);
+    eprintln!("--- query over an unreadable subscription:\n{}", out.stderr);
     assert!(
         text.contains("Cannot list the virtual machines of subscription")
             && text.contains("11111111-1111-1111-1111-111111111111")

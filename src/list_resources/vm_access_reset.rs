@@ -100,7 +100,10 @@ impl ListResource for VmAccessResetList {
             Ok(f) => f,
             Err(d) => return d,
         };
-        let subscription_id = match filters.subscription_id.or_else(|| self.runtime.subscription_id()) {
+        let subscription_id = match filters
+            .subscription_id
+            .or_else(|| self.runtime.subscription_id())
+        {
             Some(s) => s,
             None => {
                 return Diagnostic::error(
@@ -179,7 +182,8 @@ impl Filters {
         });
         let name_filters = strings(config, NAME_FILTERS, &mut diags, |f| {
             f.trim().is_empty().then(|| {
-                "An empty pattern matches no VM: remove it, or use `*` to match every name.".to_string()
+                "An empty pattern matches no VM: remove it, or use `*` to match every name."
+                    .to_string()
             })
         });
         let mode = match config.get_bool(INCLUDE_WITHOUT_EXTENSION) {
@@ -213,11 +217,17 @@ fn strings(
         let path = crate::tfprotocol::AttributePath::attr(attr).then_index(i as i64);
         match item.concrete() {
             Value::String(s) => match problem(s) {
-                Some(p) => diags.push(Diagnostic::error(format!("Invalid `{attr}` element"), p).at(path)),
+                Some(p) => {
+                    diags.push(Diagnostic::error(format!("Invalid `{attr}` element"), p).at(path))
+                }
                 None => out.push(s.clone()),
             },
             Value::Null => diags.push(
-                Diagnostic::error(format!("Invalid `{attr}` element"), format!("`{attr}` cannot hold null.")).at(path),
+                Diagnostic::error(
+                    format!("Invalid `{attr}` element"),
+                    format!("`{attr}` cannot hold null."),
+                )
+                .at(path),
             ),
             _ => {} // unknown: checked when listing
         }
@@ -231,16 +241,16 @@ fn discovery_error(e: &DiscoveryError) -> Diagnostics {
         DiscoveryError::InvalidRequest { field, .. } => {
             Diagnostic::error("Invalid list configuration", format!("{e}. Fix `{field}` in the list block's `config`.")).into()
         }
-        DiscoveryError::List { scope, source } => {
-            let mut d = diagnostic(source, &format!("listing the virtual machines of {scope}"), WindowsVmAccess::KIND);
-            d.summary = format!("Cannot list the virtual machines of {scope}");
-            d.detail.push_str(
-                "\n\nThe listing needs read access (for example the Reader role, or Microsoft.Compute/virtualMachines/read \
-                 and …/extensions/read) on the subscription or resource groups searched. Check `subscription_id` and \
-                 `resource_group_names` in the list block's `config`, and the principal's role assignments.",
-            );
-            d.into()
-        }
+        DiscoveryError::List { scope, source } => Diagnostic::error(
+            format!("Cannot list the virtual machines of {scope}"),
+            format!(
+                "Azure answered: {source}\n\nThe listing needs read access to the virtual machines and their \
+                 extensions (the Reader role has it) on the subscription or resource groups searched. Check \
+                 `subscription_id` and `resource_group_names` in the list block's `config`, and the principal's role \
+                 assignments."
+            ),
+        )
+        .into(),
         DiscoveryError::Extensions { vm, source } => {
             let mut d = diagnostic(source, &format!("listing the extensions of VM {vm}"), WindowsVmAccess::KIND);
             d.summary = "Cannot list a VM's extensions".to_string();
@@ -260,12 +270,12 @@ fn list_result(vm: &DiscoveredVm, include_resource_object: bool) -> ListResult {
     let (identity, resource_object) = match &vm.vmaccess {
         Some(ext) => {
             let id = vm.id.extension(ext.name.clone());
-            let object = include_resource_object.then(|| resource::adopted_object(&id, ext.into()));
+            let object = include_resource_object.then(|| resource::adopted(&id, ext.into()).0);
             (identity::of_extension(&id), object)
         }
         None => (
             identity::of_vm(&vm.id),
-            include_resource_object.then(|| resource::awaiting_first_run_object(&vm.id)),
+            include_resource_object.then(|| resource::awaiting_first_run(&vm.id).0),
         ),
     };
     ListResult {
@@ -321,7 +331,10 @@ mod tests {
             display_name(&vm(), Some(&ext(None, "Failed"))),
             "rg-web/web01: enablevmaccess (Failed), Remote Desktop reset only"
         );
-        assert_eq!(display_name(&vm(), None), "rg-web/web01: no VMAccess extension");
+        assert_eq!(
+            display_name(&vm(), None),
+            "rg-web/web01: no VMAccess extension"
+        );
     }
 
     #[test]
@@ -332,17 +345,26 @@ mod tests {
             vmaccess: Some(ext(Some("opsadmin"), "Succeeded")),
         };
         let result = list_result(&found, true);
-        assert_eq!(result.identity.get_string(identity::EXTENSION_NAME), Some("enablevmaccess"));
+        assert_eq!(
+            result.identity.get_string(identity::EXTENSION_NAME),
+            Some("enablevmaccess")
+        );
         let object = result.resource_object.expect("asked for");
         assert_eq!(object.get_string("username"), Some("opsadmin"));
         assert!(object.is_null("password") && object.is_null("password_wo"));
         assert_eq!(object.get_string("force_update_tag"), Some("tag-1"));
         assert!(list_result(&found, false).resource_object.is_none());
 
-        let bare = DiscoveredVm { vmaccess: None, ..found };
+        let bare = DiscoveredVm {
+            vmaccess: None,
+            ..found
+        };
         let result = list_result(&bare, true);
         assert!(result.identity.is_null(identity::EXTENSION_NAME));
-        assert_eq!(result.identity.get_string(identity::VIRTUAL_MACHINE_NAME), Some("web01"));
+        assert_eq!(
+            result.identity.get_string(identity::VIRTUAL_MACHINE_NAME),
+            Some("web01")
+        );
         let object = result.resource_object.expect("asked for");
         assert_eq!(object.get_string("extension_name"), Some("VMAccessAgent"));
         assert!(object.is_null("provisioning_state"));
@@ -351,8 +373,14 @@ mod tests {
     #[test]
     fn bad_filters_are_named_and_unknowns_pass() {
         let config = Object::new()
-            .with(RESOURCE_GROUP_NAMES, Value::List(vec![Value::string("ok"), Value::string("a/b")]))
-            .with(NAME_FILTERS, Value::List(vec![Value::Unknown, Value::string(" ")]));
+            .with(
+                RESOURCE_GROUP_NAMES,
+                Value::List(vec![Value::string("ok"), Value::string("a/b")]),
+            )
+            .with(
+                NAME_FILTERS,
+                Value::List(vec![Value::Unknown, Value::string(" ")]),
+            );
         let diags = Filters::from_config(&config).err().expect("errors");
         let paths: Vec<_> = diags.iter().filter_map(|d| d.path.clone()).collect();
         assert_eq!(

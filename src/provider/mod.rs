@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::list_resources::vm_access_reset::VmAccessResetList;
 use crate::resources::vm_access_reset::VmAccessReset;
 use crate::runtime::Runtime;
-use crate::tfprotocol::{Block, Diagnostics, Object, Provider, Resource, Schema};
+use crate::tfprotocol::{Block, Diagnostics, ListResource, Object, Provider, Resource, Schema};
 
 mod resolve;
 mod settings;
@@ -64,6 +65,10 @@ impl Provider for VmProvider {
 
     fn resources(&self) -> &[Arc<dyn Resource>] {
         &self.resources
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![Arc::new(VmAccessResetList::new(self.runtime.clone()))]
     }
 
     fn validate(&self, config: &Object) -> Diagnostics {

@@ -138,6 +138,19 @@ pub struct VmAccessExtension {
     pub force_update_tag: Option<String>,
 }
 
+impl From<&VmAccessExtension> for super::Status {
+    /// A listed extension as [`Engine::status`](super::Engine::status) would read it.
+    fn from(ext: &VmAccessExtension) -> super::Status {
+        super::Status {
+            username: ext.username.clone(),
+            force_update_tag: ext.force_update_tag.clone(),
+            provisioning_state: ext.provisioning_state.clone(),
+            type_handler_version: ext.type_handler_version.clone(),
+            auto_upgrade_minor_version: ext.auto_upgrade_minor_version,
+        }
+    }
+}
+
 /// One VM found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredVm {
