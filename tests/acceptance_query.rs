@@ -141,7 +141,7 @@ list "vm_access_reset" "first" {
         })
         .count();
     assert!(
-        pages >= 36 / 5 + 1,
+        pages >= 36_usize.div_ceil(5),
         "36 VMs at 5 a page take 8 pages; saw {pages} list requests"
     );
     assert!(

@@ -381,7 +381,9 @@ mod tests {
                 NAME_FILTERS,
                 Value::List(vec![Value::Unknown, Value::string(" ")]),
             );
-        let diags = Filters::from_config(&config).err().expect("errors");
+        let Err(diags) = Filters::from_config(&config) else {
+            panic!("errors")
+        };
         let paths: Vec<_> = diags.iter().filter_map(|d| d.path.clone()).collect();
         assert_eq!(
             paths,
@@ -393,7 +395,9 @@ mod tests {
         let config = Object::new()
             .with(RESOURCE_GROUP_NAMES, Value::Unknown)
             .with(INCLUDE_WITHOUT_EXTENSION, Value::Bool(true));
-        let filters = Filters::from_config(&config).ok().expect("valid");
+        let Ok(filters) = Filters::from_config(&config) else {
+            panic!("valid")
+        };
         assert_eq!(filters.mode, DiscoveryMode::AllWindows);
         assert!(filters.resource_groups.is_empty());
     }
