@@ -446,4 +446,41 @@ list "vm_access_reset" "other" {
         "{out}"
     );
     assert!(!text.contains("returned 0 results"), "{out}");
+
+    // A bad filter is named before anything is read.
+    acc.tf.write(
+        "other.tfquery.hcl",
+        "list \"vm_access_reset\" \"bad\" {\n  provider = vm\n  config {\n    resource_group_names = [\"rg/oops\"]\n  }\n}\n",
+    );
+    let out = query(&acc, &[]);
+    out.assert_failure();
+    assert!(
+        out.stderr
+            .contains("Invalid `resource_group_names` element")
+            && out.stderr.contains("rg/oops"),
+        "{out}"
+    );
+}
+
+/// Terraform stops reading at `limit`; the provider stops too, without reading the rest of the
+/// fleet's extensions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_limit_reads_little() {
+    let (acc, fleet) = setup(3, 12, 5).await;
+    acc.tf.write(
+        "two.tfquery.hcl",
+        "list \"vm_access_reset\" \"two\" {\n  provider = vm\n  limit    = 2\n}\n",
+    );
+    let out = query(&acc, &["-json"]);
+    out.assert_success();
+    assert_eq!(
+        vms(&results(&out)["list.vm_access_reset.two"]),
+        fleet.with_vmaccess[..2]
+    );
+    let read = acc.emu.count_requests("GET", "/extensions").await;
+    assert!(
+        read <= 4,
+        "2 results of {} Windows VMs read {read} extension lists",
+        fleet.windows
+    );
 }
