@@ -9,10 +9,10 @@
 //! `ru_maxrss` from `wait4`). Targets: ≤ 10 ms median, ≤ 15 MB RSS.
 //!
 //! Run: `cargo bench --bench launch` (it builds the release binary first
-//! with `cargo build --release --bin terraform-provider-vm`).
+//! with `scripts/build-release.sh`, the binary that ships: static on Linux).
 //! `LAUNCH_RUNS=<n>` changes the number of measured launches (default 50);
 //! `LAUNCH_BIN=<path>` measures that binary instead of building one (to
-//! compare builds, e.g. one made with `AWS_LC_SYS_NO_JITTER_ENTROPY=1`).
+//! compare builds, e.g. a dynamically linked `cargo build --release`).
 
 #[path = "../tests/support/plugin.rs"]
 mod plugin;
@@ -43,26 +43,21 @@ fn release_binary() -> Result<PathBuf, String> {
             Err(format!("LAUNCH_BIN={} is not a file", bin.display()))
         };
     }
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building: cargo build --release --bin terraform-provider-vm");
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "--bin", "terraform-provider-vm"])
-        .current_dir(&manifest_dir)
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "`cargo build --release --bin terraform-provider-vm` failed ({status})"
-        ));
+    // The binary as it ships: scripts/build-release.sh (static on Linux).
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/build-release.sh");
+    eprintln!("building: {}", script.display());
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({})", script.display(), out.status));
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir.join("target"));
-    let bin = target_dir.join("release").join("terraform-provider-vm");
+    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     if !bin.is_file() {
         return Err(format!(
-            "{} is missing; run `cargo build --release --bin terraform-provider-vm` first",
+            "build-release.sh printed {}, not a file",
             bin.display()
         ));
     }

@@ -29,8 +29,9 @@ terraform_target() {
   echo "${os}_${arch}"
 }
 
-# The provider binary to ship: $1 if given, else a fresh cargo build
-# (release, or INSTALL_PROFILE=debug). Build output goes to stderr.
+# The provider binary to ship: $1 if given, else a fresh build — the release
+# binary from scripts/build-release.sh (static on Linux), or a plain debug
+# one with INSTALL_PROFILE=debug. Build output goes to stderr.
 provider_binary() {
   local given="$1" profile="${INSTALL_PROFILE:-release}" target_dir
   if [[ -n "$given" ]]; then
@@ -39,7 +40,7 @@ provider_binary() {
     return
   fi
   case "$profile" in
-    release) (cd "$ROOT" && cargo build --release --locked --bin terraform-provider-vm) >&2 ;;
+    release) "$ROOT/scripts/build-release.sh"; return ;;
     debug) (cd "$ROOT" && cargo build --locked --bin terraform-provider-vm) >&2 ;;
     *) echo "INSTALL_PROFILE must be release or debug, not $profile" >&2; return 1 ;;
   esac

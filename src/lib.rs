@@ -8,6 +8,8 @@
 //! Resource Manager client).
 
 pub mod azure;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod list_resources;
 pub mod plugin;
 pub mod provider;

@@ -26,7 +26,16 @@ fn main() -> ExitCode {
             }
         }
     };
+    // Crates deep below (uuid, rand) panic when the OS gives no randomness; say it here instead.
+    if let Err(e) = getrandom::fill(&mut [0u8; 16]) {
+        eprintln!(
+            "terraform-provider-vm: cannot get random numbers from the operating system ({e}): \
+             the provider needs the getrandom system call (Linux 3.17+) or a readable /dev/urandom"
+        );
+        return ExitCode::FAILURE;
+    }
     plugin::logging::init();
+    plugin::panic::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

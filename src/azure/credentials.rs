@@ -13,19 +13,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
-use azure_core::credentials::{Secret, SecretBytes, TokenCredential};
+use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential,
     AzurePipelinesCredentialOptions, ClientAssertion, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientCertificateCredential,
-    ClientCertificateCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
+use super::client_certificate::CertificateAssertion;
 use super::cloud::CloudEndpoints;
 use super::error::AzureError;
 use super::settings::{AzureSettings, Setting};
@@ -271,27 +271,31 @@ impl CredentialPlan {
                         &format!("cannot read the certificate file {}: {e}", path.display()),
                     )
                 })?;
-                let options = ClientCertificateCredentialOptions {
-                    client_options,
-                    password: password
-                        .as_ref()
-                        .map(|p| Secret::new(p.expose_secret().to_owned())),
-                };
-                ClientCertificateCredential::new(
-                    tenant_id.clone(),
-                    client_id.clone(),
-                    SecretBytes::new(bytes),
-                    Some(options),
+                // The URL ClientAssertionCredential posts to, which the assertion's `aud` names.
+                let token_url = azure_core::http::Url::parse(&cloud.authority_host)
+                    .and_then(|u| u.join(&format!("/{tenant_id}/oauth2/v2.0/token")))
+                    .map_err(|e| AzureError::Authentication {
+                        message: format!("invalid authority host {}: {e}", cloud.authority_host),
+                    })?;
+                let assertion = CertificateAssertion::from_pkcs12(
+                    &bytes,
+                    password.as_ref().map(|p| p.expose_secret()),
+                    client_id,
+                    token_url.as_str(),
                 )
                 .map_err(|e| {
                     config_error(
                         Setting::ClientCertificatePath,
-                        &format!(
-                            "cannot use the certificate (a PFX/PKCS#12 file with its private key, and its password if it has one): {}",
-                            identity_error(&e)
-                        ),
+                        &format!("cannot use the certificate {}: {e}", path.display()),
                     )
-                })?
+                })?;
+                ClientAssertionCredential::new(
+                    tenant_id.clone(),
+                    client_id.clone(),
+                    assertion,
+                    Some(ClientAssertionCredentialOptions { client_options }),
+                )
+                .map_err(auth)?
             }
             CredentialPlan::Secret {
                 tenant_id,
@@ -477,7 +481,12 @@ impl TokenSource {
     pub(crate) async fn token(&self, cloud: &CloudEndpoints) -> Result<SecretString, AzureError> {
         let mut state = self.state.lock().await;
         if let Some(c) = &state.cached {
-            if c.expires_on - REFRESH_EARLY > OffsetDateTime::now_utc() {
+            // Checked: the expiry comes from the token endpoint, and `-` panics near the
+            // earliest representable date.
+            if c.expires_on
+                .checked_sub(REFRESH_EARLY)
+                .is_some_and(|t| t > OffsetDateTime::now_utc())
+            {
                 return Ok(c.token.clone());
             }
         }

@@ -55,7 +55,7 @@ impl VirtualMachineId {
             reason: reason.to_owned(),
             expected: VM_SHAPE.to_owned(),
         };
-        let segments = split(input).map_err(&err)?;
+        let segments = split(input).map_err(|r| err(&r))?;
         if segments.len() != 8 {
             return Err(err(&format!(
                 "expected 8 path segments, found {}",
@@ -108,18 +108,21 @@ impl ExtensionId {
             reason: reason.to_owned(),
             expected: format!("{VM_SHAPE}/extensions/{{extension_name}}"),
         };
-        let segments = split(input).map_err(&err)?;
+        let segments = split(input).map_err(|r| err(&r))?;
         if segments.len() != 10 {
             return Err(err(&format!(
                 "expected 10 path segments, found {}",
                 segments.len()
             )));
         }
-        let vm = parse_vm_segments(&segments[..8]).map_err(|r| err(&r))?;
-        expect_keyword(segments[8], "extensions").map_err(|r| err(&r))?;
+        let Some((vm_segments, [keyword, name])) = segments.split_at_checked(8) else {
+            return Err(err("expected 10 path segments"));
+        };
+        let vm = parse_vm_segments(vm_segments).map_err(|r| err(&r))?;
+        expect_keyword(keyword, "extensions").map_err(|r| err(&r))?;
         Ok(ExtensionId {
             vm,
-            name: segments[9].to_owned(),
+            name: (*name).to_owned(),
         })
     }
 
@@ -140,15 +143,23 @@ impl ExtensionId {
     }
 }
 
-fn split(input: &str) -> Result<Vec<&str>, &'static str> {
-    let trimmed = input.trim();
-    let Some(rest) = trimmed.strip_prefix('/') else {
-        return Err("it must start with \"/subscriptions/\"");
+/// IDs are taken exactly as written. Whitespace around the ID or around any segment is refused,
+/// not trimmed: ARM names never start or end with whitespace, and trimming only part of the
+/// input once sent ARM a name with a trailing space (issue 14). One trailing `/` is accepted;
+/// the printed form has none, so parsing a printed ID gives the same ID back.
+fn split(input: &str) -> Result<Vec<&str>, String> {
+    let Some(rest) = input.strip_prefix('/') else {
+        return Err("it must start with \"/subscriptions/\"".to_owned());
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
     if segments.iter().any(|s| s.is_empty()) {
-        return Err("it contains an empty segment");
+        return Err("it contains an empty segment".to_owned());
+    }
+    if let Some(s) = segments.iter().find(|s| s.trim() != **s) {
+        return Err(format!(
+            "the segment {s:?} starts or ends with whitespace; remove it"
+        ));
     }
     Ok(segments)
 }
@@ -162,12 +173,25 @@ fn expect_keyword(found: &str, canonical: &str) -> Result<(), String> {
 }
 
 fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
-    expect_keyword(s[0], "subscriptions")?;
-    expect_keyword(s[2], "resourceGroups")?;
-    expect_keyword(s[4], "providers")?;
-    expect_keyword(s[5], "Microsoft.Compute")?;
-    expect_keyword(s[6], "virtualMachines")?;
-    Ok(VirtualMachineId::new(s[1], s[3], s[7]))
+    let [
+        subscriptions,
+        subscription,
+        groups,
+        group,
+        providers,
+        namespace,
+        kind,
+        name,
+    ] = s
+    else {
+        return Err(format!("expected 8 path segments, found {}", s.len()));
+    };
+    expect_keyword(subscriptions, "subscriptions")?;
+    expect_keyword(groups, "resourceGroups")?;
+    expect_keyword(providers, "providers")?;
+    expect_keyword(namespace, "Microsoft.Compute")?;
+    expect_keyword(kind, "virtualMachines")?;
+    Ok(VirtualMachineId::new(*subscription, *group, *name))
 }
 
 impl fmt::Display for VirtualMachineId {
@@ -234,6 +258,24 @@ mod tests {
     }
 
     #[test]
+    fn printing_and_reparsing_is_a_fixed_point() {
+        for s in [
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/My-RG/providers/microsoft.compute/virtualmachines/v/",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/my vm",
+        ] {
+            let id = VirtualMachineId::parse(s).expect("valid");
+            assert_eq!(VirtualMachineId::parse(&id.to_string()), Ok(id.clone()));
+            let ext = id.extension("VMAccessAgent");
+            assert_eq!(ExtensionId::parse(&ext.to_string()), Ok(ext));
+        }
+        let e = ExtensionId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v/extensions/e /",
+        )
+        .expect_err("trailing space in the name");
+        assert!(e.to_string().contains("whitespace"), "{e}");
+    }
+
+    #[test]
     fn rejects_invalid_ids_with_a_helpful_message() {
         for bad in [
             "",
@@ -242,6 +284,11 @@ mod tests {
             "/subscriptions/s/resourceGroups//providers/Microsoft.Compute/virtualMachines/vm",
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines",
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/x",
+            // Issue 14: whitespace is refused wherever it is, never trimmed.
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v /",
+            " /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v\n",
+            "/subscriptions/ s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
         ] {
             let e = VirtualMachineId::parse(bad).expect_err(bad);
             assert!(

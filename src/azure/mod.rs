@@ -10,6 +10,7 @@
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
 
+mod client_certificate;
 mod cloud;
 mod context;
 mod credentials;
@@ -37,3 +38,19 @@ pub use models::{
 pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
 pub use pipeline::{RetryPolicy, parse_retry_after};
 pub use settings::{AzureSettings, Environment, Setting};
+
+/// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzz_access {
+    pub(crate) use super::lro::{PollTarget, interpret};
+    pub(crate) use super::models::ExtensionWire;
+    pub(crate) use super::pipeline::ArmResponse;
+    pub(crate) use super::pipeline::logging::{redact_body, redact_url};
+
+    pub(crate) fn pending_from_initial(
+        resp: &ArmResponse,
+        extension: super::ExtensionId,
+    ) -> super::PendingOperation {
+        super::PendingOperation::from_initial(resp, extension, "creating")
+    }
+}

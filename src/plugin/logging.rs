@@ -19,6 +19,13 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 const TIMESTAMP: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
+/// Now, as hclog writes it.
+pub(crate) fn timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(TIMESTAMP)
+        .unwrap_or_default()
+}
+
 /// The level Terraform asked for; `None` means logging is off.
 pub fn level_from_env(get: impl Fn(&str) -> Option<String>) -> Option<Level> {
     let value = get("TF_LOG_PROVIDER").or_else(|| get("TF_LOG"))?;
@@ -78,10 +85,7 @@ pub fn format_line(event: &Event<'_>) -> String {
         "@module".into(),
         format!("vm.{}", event.metadata().target()).into(),
     );
-    let now = time::OffsetDateTime::now_utc()
-        .format(TIMESTAMP)
-        .unwrap_or_default();
-    line.insert("@timestamp".into(), now.into());
+    line.insert("@timestamp".into(), timestamp().into());
     line.extend(fields);
     serde_json::Value::Object(line).to_string()
 }

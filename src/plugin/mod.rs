@@ -3,6 +3,7 @@
 
 pub mod handshake;
 pub mod logging;
+pub mod panic;
 pub mod serve;
 pub mod services;
 pub mod tls;

@@ -75,7 +75,7 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
             })
             .max_decoding_message_size(MAX_MESSAGE),
         )
-        .add_service(server.into_service());
+        .add_service(super::panic::NamedRpcs(server.into_service()));
 
     let (conn_tx, conn_rx) = mpsc::channel::<std::io::Result<Conn>>(16);
     tokio::spawn(accept_loop(listener, tls_config, conn_tx, shutdown.clone()));

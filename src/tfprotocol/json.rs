@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use super::CodecError;
 use super::types::Type;
-use super::value::{Number, Object, Value};
+use super::value::{Number, Object, Value, is_decimal_literal};
 
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let json: Json = serde_json::from_slice(bytes)
@@ -35,7 +35,7 @@ pub fn from_json(json: &Json, ty: &Type) -> Result<Value, CodecError> {
         } else {
             Number::Decimal(n.to_string())
         })),
-        (Json::String(s), Type::Number) if s.parse::<f64>().is_ok() => {
+        (Json::String(s), Type::Number) if is_decimal_literal(s) => {
             Ok(Value::Number(Number::Decimal(s.clone())))
         }
         (Json::Array(items), Type::List(elem)) => Ok(Value::List(elements(items, elem)?)),
@@ -92,5 +92,28 @@ fn kind(json: &Json) -> &'static str {
         Json::String(_) => "string",
         Json::Array(_) => "array",
         Json::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_numbers() {
+        // Issue 14: f64 parsing accepts these; cty does not.
+        for s in [
+            r#""NaN""#,
+            r#""inf""#,
+            r#""infinity""#,
+            r#""-Infinity""#,
+            r#""""#,
+        ] {
+            assert!(decode(s.as_bytes(), &Type::Number).is_err(), "{s}");
+        }
+        assert_eq!(
+            decode(br#""1.5e3""#, &Type::Number),
+            Ok(Value::Number(Number::Decimal("1.5e3".into())))
+        );
     }
 }

@@ -12,7 +12,7 @@ use rmp::Marker;
 
 use super::CodecError;
 use super::types::Type;
-use super::value::{Number, Object, Value};
+use super::value::{Number, Object, Value, is_decimal_literal};
 
 /// cty writes a plain unknown as fixext1 type 0 with a zero byte.
 const UNKNOWN_EXT: i8 = 0;
@@ -26,7 +26,11 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
 }
 
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let mut reader = Reader { buf: bytes, pos: 0 };
+    let mut reader = Reader {
+        buf: bytes,
+        pos: 0,
+        reserved: 0,
+    };
     let value = reader.value(ty, 0)?;
     if reader.pos != bytes.len() {
         return Err(CodecError::new(format!(
@@ -149,7 +153,18 @@ impl Item<'_> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Bytes promised to announced elements not decoded yet, at every level
+    /// of nesting. A collection may only announce as many elements as the
+    /// unpromised rest of the input can hold, so all announced lengths
+    /// together never exceed the input's size (issue 14: nested forged
+    /// lengths each passed a per-level check and multiplied the work).
+    reserved: usize,
 }
+
+/// The fewest bytes one array element (any msgpack item) can take.
+const MIN_ELEMENT: usize = 1;
+/// The fewest bytes one map entry (a key and a value) can take.
+const MIN_ENTRY: usize = 2;
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
@@ -176,21 +191,43 @@ impl<'a> Reader<'a> {
 
     fn len_of(&mut self, bytes: usize) -> Result<usize, CodecError> {
         Ok(match bytes {
-            1 => u8::from_be_bytes(self.be()?) as usize,
-            2 => u16::from_be_bytes(self.be()?) as usize,
-            _ => u32::from_be_bytes(self.be()?) as usize,
+            1 => usize::from(u8::from_be_bytes(self.be()?)),
+            2 => usize::from(u16::from_be_bytes(self.be()?)),
+            // A length beyond usize (16-bit targets) is refused by `take`/`count` anyway.
+            _ => usize::try_from(u32::from_be_bytes(self.be()?)).unwrap_or(usize::MAX),
         })
     }
 
-    /// Collections cannot hold more elements than bytes remain; checking
-    /// this first keeps a forged length from allocating gigabytes.
-    fn count(&self, n: usize) -> Result<usize, CodecError> {
-        if n > self.buf.len() - self.pos {
+    /// Refuses a collection of `n` elements of at least `min_bytes` each
+    /// that the input cannot hold, before anything is allocated for it.
+    fn count(&self, n: usize, min_bytes: usize) -> Result<usize, CodecError> {
+        let available = (self.buf.len() - self.pos).saturating_sub(self.reserved);
+        if n.checked_mul(min_bytes).is_none_or(|need| need > available) {
             return Err(CodecError::new(format!(
                 "collection length {n} exceeds the input"
             )));
         }
         Ok(n)
+    }
+
+    /// Decodes `n` elements (already checked by `count`) with `each`, keeping
+    /// the bytes of the elements still to come reserved.
+    fn collection<T>(
+        &mut self,
+        n: usize,
+        min_bytes: usize,
+        mut each: impl FnMut(&mut Self, usize) -> Result<T, CodecError>,
+    ) -> Result<Vec<T>, CodecError> {
+        self.reserved += n * min_bytes;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            // This element's share is released just before it is read; it
+            // takes at least that many bytes, so `reserved` never exceeds
+            // what is left.
+            self.reserved -= min_bytes;
+            out.push(each(self, i)?);
+        }
+        Ok(out)
     }
 
     fn item(&mut self) -> Result<Item<'a>, CodecError> {
@@ -199,19 +236,19 @@ impl<'a> Reader<'a> {
             Marker::Null => Item::Nil,
             Marker::True => Item::Bool(true),
             Marker::False => Item::Bool(false),
-            Marker::FixPos(n) => Item::Int(n as i64),
-            Marker::FixNeg(n) => Item::Int(n as i64),
-            Marker::U8 => Item::Int(u8::from_be_bytes(self.be()?) as i64),
-            Marker::U16 => Item::Int(u16::from_be_bytes(self.be()?) as i64),
-            Marker::U32 => Item::Int(u32::from_be_bytes(self.be()?) as i64),
+            Marker::FixPos(n) => Item::Int(i64::from(n)),
+            Marker::FixNeg(n) => Item::Int(i64::from(n)),
+            Marker::U8 => Item::Int(i64::from(u8::from_be_bytes(self.be()?))),
+            Marker::U16 => Item::Int(i64::from(u16::from_be_bytes(self.be()?))),
+            Marker::U32 => Item::Int(i64::from(u32::from_be_bytes(self.be()?))),
             Marker::U64 => Item::UInt(u64::from_be_bytes(self.be()?)),
-            Marker::I8 => Item::Int(i8::from_be_bytes(self.be()?) as i64),
-            Marker::I16 => Item::Int(i16::from_be_bytes(self.be()?) as i64),
-            Marker::I32 => Item::Int(i32::from_be_bytes(self.be()?) as i64),
+            Marker::I8 => Item::Int(i64::from(i8::from_be_bytes(self.be()?))),
+            Marker::I16 => Item::Int(i64::from(i16::from_be_bytes(self.be()?))),
+            Marker::I32 => Item::Int(i64::from(i32::from_be_bytes(self.be()?))),
             Marker::I64 => Item::Int(i64::from_be_bytes(self.be()?)),
-            Marker::F32 => Item::Float(f32::from_be_bytes(self.be()?) as f64),
+            Marker::F32 => Item::Float(f64::from(f32::from_be_bytes(self.be()?))),
             Marker::F64 => Item::Float(f64::from_be_bytes(self.be()?)),
-            Marker::FixStr(n) => Item::Str(self.take(n as usize)?),
+            Marker::FixStr(n) => Item::Str(self.take(usize::from(n))?),
             Marker::Str8 => {
                 let n = self.len_of(1)?;
                 Item::Str(self.take(n)?)
@@ -236,23 +273,23 @@ impl<'a> Reader<'a> {
                 let n = self.len_of(4)?;
                 Item::Bin(self.take(n)?)
             }
-            Marker::FixArray(n) => Item::Array(self.count(n as usize)?),
+            Marker::FixArray(n) => Item::Array(self.count(usize::from(n), MIN_ELEMENT)?),
             Marker::Array16 => {
                 let n = self.len_of(2)?;
-                Item::Array(self.count(n)?)
+                Item::Array(self.count(n, MIN_ELEMENT)?)
             }
             Marker::Array32 => {
                 let n = self.len_of(4)?;
-                Item::Array(self.count(n)?)
+                Item::Array(self.count(n, MIN_ELEMENT)?)
             }
-            Marker::FixMap(n) => Item::Map(self.count(n as usize)?),
+            Marker::FixMap(n) => Item::Map(self.count(usize::from(n), MIN_ENTRY)?),
             Marker::Map16 => {
                 let n = self.len_of(2)?;
-                Item::Map(self.count(n)?)
+                Item::Map(self.count(n, MIN_ENTRY)?)
             }
             Marker::Map32 => {
                 let n = self.len_of(4)?;
-                Item::Map(self.count(n)?)
+                Item::Map(self.count(n, MIN_ENTRY)?)
             }
             // Any extension is an unknown value. Type 12 carries refinements
             // (not-null, prefixes, bounds) that this provider does not need,
@@ -314,11 +351,18 @@ impl<'a> Reader<'a> {
             (Item::UInt(u), Type::Number) => Ok(Value::Number(
                 i64::try_from(u).map_or_else(|_| Number::Decimal(u.to_string()), Number::Int),
             )),
+            // cty has infinities but no NaN.
+            (Item::Float(f), Type::Number) if f.is_nan() => {
+                Err(CodecError::new("NaN is not a number".to_string()))
+            }
             (Item::Float(f), Type::Number) => Ok(Value::Number(Number::from_f64(f))),
             (Item::Str(s), Type::Number) => {
                 let s = Self::string(s)?;
-                if s.parse::<f64>().is_err() {
-                    return Err(CodecError::new(format!("{s:?} is not a number")));
+                if !is_decimal_literal(&s) {
+                    // Not quoted: a mistyped attribute may hold a secret.
+                    return Err(CodecError::new(
+                        "a string that is not a decimal number was given as a number".to_string(),
+                    ));
                 }
                 Ok(Value::Number(Number::Decimal(s)))
             }
@@ -331,29 +375,27 @@ impl<'a> Reader<'a> {
                         types.len()
                     )));
                 }
-                let items = types
-                    .iter()
-                    .map(|t| self.value(t, depth + 1))
-                    .collect::<Result<_, _>>()?;
+                // `n == types.len()`, checked above.
+                let items =
+                    self.collection(n, MIN_ELEMENT, |r, i| r.value(&types[i], depth + 1))?;
                 Ok(Value::Tuple(items))
             }
             (Item::Map(n), Type::Map(elem)) => {
-                let mut out = BTreeMap::new();
-                for _ in 0..n {
-                    let key = self.key()?;
-                    out.insert(key, self.value(elem, depth + 1)?);
-                }
-                Ok(Value::Map(out))
+                let entries = self.collection(n, MIN_ENTRY, |r, _| {
+                    Ok((r.key()?, r.value(elem, depth + 1)?))
+                })?;
+                Ok(Value::Map(entries.into_iter().collect::<BTreeMap<_, _>>()))
             }
             (Item::Map(n), Type::Object(attr_types)) => {
-                let mut obj = Object::new();
-                for _ in 0..n {
-                    let key = self.key()?;
+                let entries = self.collection(n, MIN_ENTRY, |r, _| {
+                    let key = r.key()?;
                     let t = attr_types
                         .get(&key)
                         .ok_or_else(|| CodecError::new(format!("unsupported attribute {key:?}")))?;
-                    obj.attrs.insert(key, self.value(t, depth + 1)?);
-                }
+                    Ok((key, r.value(t, depth + 1)?))
+                })?;
+                let mut obj = Object::new();
+                obj.attrs.extend(entries);
                 if obj.attrs.len() != attr_types.len() {
                     return Err(CodecError::new(format!(
                         "an object with {} attributes is required ({} given)",
@@ -377,11 +419,7 @@ impl<'a> Reader<'a> {
     }
 
     fn elements(&mut self, n: usize, elem: &Type, depth: usize) -> Result<Vec<Value>, CodecError> {
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(self.value(elem, depth + 1)?);
-        }
-        Ok(out)
+        self.collection(n, MIN_ELEMENT, |r, _| r.value(elem, depth + 1))
     }
 
     fn key(&mut self) -> Result<String, CodecError> {
@@ -391,6 +429,80 @@ impl<'a> Reader<'a> {
                 "map key must be a string, found {}",
                 other.describe()
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_of(depth: usize) -> Type {
+        (0..depth).fold(Type::String, |t, _| Type::List(Box::new(t)))
+    }
+
+    #[test]
+    fn nested_forged_lengths_are_refused_at_the_second_level() {
+        // Issue 14: array32 headers each announcing as many elements as
+        // bytes remain, nested to the depth limit, padded to 4 MiB.
+        let size = 4 << 20;
+        let mut input = Vec::with_capacity(size);
+        for _ in 0..=MAX_DEPTH {
+            let left = u32::try_from(size - input.len() - 5).unwrap_or(u32::MAX);
+            input.push(0xdd);
+            input.extend_from_slice(&left.to_be_bytes());
+        }
+        input.resize(size, 0xc0);
+        let err = decode(&input, &list_of(MAX_DEPTH + 2)).expect_err("forged lengths");
+        assert!(err.to_string().contains("exceeds the input"), "{err}");
+    }
+
+    #[test]
+    fn map_entries_need_two_bytes_each() {
+        // fixmap announcing 3 entries with 5 bytes left: a key and a value each.
+        let ty = Type::Map(Box::new(Type::Bool));
+        let err = decode(&[0x83, 0xa1, b'a', 0xc3, 0xa1, b'b'], &ty).expect_err("short map");
+        assert!(err.to_string().contains("exceeds the input"), "{err}");
+        assert!(decode(&[0x81, 0xa1, b'a', 0xc3], &ty).is_ok());
+    }
+
+    #[test]
+    fn numbers_are_numbers() {
+        // Issue 14: f64 parsing accepts these; cty does not.
+        for s in [
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "+Infinity",
+            "",
+            "-",
+            "1e",
+            ".",
+            "1 ",
+        ] {
+            let mut bytes = Vec::new();
+            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            assert!(decode(&bytes, &Type::Number).is_err(), "{s:?}");
+        }
+        let nan = [0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0];
+        assert!(decode(&nan, &Type::Number).is_err());
+        for s in [
+            "-12",
+            "0.5",
+            "1e-3",
+            "123456789012345678901234567890",
+            "+4.",
+            ".5E+2",
+        ] {
+            let mut bytes = Vec::new();
+            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            assert_eq!(
+                decode(&bytes, &Type::Number),
+                Ok(Value::Number(Number::Decimal(s.to_string()))),
+                "{s:?}"
+            );
         }
     }
 }

@@ -59,42 +59,71 @@ pub fn get(resource: &Object, op: Operation, default: Duration) -> Result<Durati
     else {
         return Ok(default);
     };
-    parse_duration(text).ok_or_else(|| {
+    parse_duration(text).map_err(|e| {
+        let detail = match e {
+            DurationError::Invalid => "is not a duration",
+            DurationError::TooLong => "is longer than a timeout can be",
+        };
         Diagnostic::error(
             "Invalid timeout",
-            format!("{text:?} is not a duration. Write it like \"30m\", \"1h30m\" or \"90s\"."),
+            format!(
+                "{text:?} {detail}. Write a duration of at most {} like \"30m\", \"1h30m\" or \"90s\".",
+                format_duration(MAX_TIMEOUT)
+            ),
         )
         .at(AttributePath::attr("timeouts").then_attr(op.name()))
     })
 }
 
-/// Parses Go-style durations with the units h, m, s and ms.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+/// The longest timeout accepted: far beyond any real operation, yet small
+/// enough that adding it to a clock reading can never overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Why a duration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("not a duration")]
+    Invalid,
+    #[error("longer than the maximum timeout")]
+    TooLong,
+}
+
+/// Parses Go-style durations with the units h, m, s and ms, up to
+/// [`MAX_TIMEOUT`]. Parts are summed with checked arithmetic: each part may
+/// fit in a `Duration` while their sum does not.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut rest = text.trim();
     if rest.is_empty() {
-        return None;
+        return Err(DurationError::Invalid);
     }
     let mut total = Duration::ZERO;
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
+        let (number, after) = rest.split_at(digits);
+        // Digits and dots only: f64 parsing never sees "inf" or "NaN" here.
+        let number: f64 = number.parse().map_err(|_| DurationError::Invalid)?;
+        let unit_len = after
             .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let seconds = match unit {
             "h" => 3600.0,
             "m" => 60.0,
             "s" => 1.0,
             "ms" => 0.001,
-            _ => return None,
+            _ => return Err(DurationError::Invalid),
         };
-        rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(number * seconds).ok()?;
+        rest = after;
+        let part =
+            Duration::try_from_secs_f64(number * seconds).map_err(|_| DurationError::TooLong)?;
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_TIMEOUT)
+            .ok_or(DurationError::TooLong)?;
     }
-    Some(total)
+    Ok(total)
 }
 
 pub fn format_duration(d: Duration) -> String {
@@ -113,14 +142,33 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("30"), None);
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30"), Err(DurationError::Invalid));
+        assert_eq!(parse_duration("soon"), Err(DurationError::Invalid));
+        assert_eq!(parse_duration(""), Err(DurationError::Invalid));
+        assert_eq!(parse_duration("infs"), Err(DurationError::Invalid));
+    }
+
+    #[test]
+    fn sums_that_overflow_are_refused_not_panics() {
+        // Issue 14: each part fits in a Duration, their sum does not.
+        assert_eq!(
+            parse_duration("10000000000000000000s10000000000000000000s"),
+            Err(DurationError::TooLong)
+        );
+        assert_eq!(parse_duration("1e400s"), Err(DurationError::Invalid));
+        assert_eq!(
+            parse_duration(&format!("{}h", "9".repeat(400))),
+            Err(DurationError::TooLong)
+        );
+        assert_eq!(
+            parse_duration(&format_duration(MAX_TIMEOUT)),
+            Ok(MAX_TIMEOUT)
+        );
     }
 
     #[test]

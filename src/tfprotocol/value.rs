@@ -45,6 +45,39 @@ impl Number {
     }
 }
 
+/// Whether `s` is a number written in decimal (`-12`, `0.5`, `1e-3`): what cty sends as a
+/// string when a number is not exact as an `f64`. Rust's `f64` parser would also take "NaN",
+/// "inf" and "infinity", which are not numbers cty can hold (issue 14).
+pub fn is_decimal_literal(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut mantissa = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        mantissa += digits(&mut i);
+    }
+    if mantissa == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
 impl PartialEq for Number {
     fn eq(&self, other: &Number) -> bool {
         match (self, other) {

@@ -234,20 +234,59 @@ pub fn ctx(secs: u64) -> OpContext {
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    /// The capture this thread's events go to, if any.
+    static CURRENT: std::cell::RefCell<Option<LogCapture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Routes the thread's events back to the previous capture when dropped.
+pub struct CaptureGuard(Option<LogCapture>);
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// The writer of the process-wide subscriber: the current thread's capture, else nowhere.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CURRENT.with(|c| {
+            if let Some(capture) = c.borrow_mut().as_mut() {
+                let _ = capture.write(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl LogCapture {
-    /// Installs a TRACE subscriber for the current thread; keep the guard alive.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        use tracing_subscriber::layer::SubscriberExt;
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_default(tracing::Level::TRACE)
-            .with_target("vm_emulator", tracing_subscriber::filter::LevelFilter::OFF);
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::registry().with(filter).with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(move || writer.clone()),
-        );
-        tracing::subscriber::set_default(subscriber)
+    /// Routes this thread's events here until the guard drops. The subscriber is process-wide
+    /// and installed once: a thread-scoped one (`set_default`) races with other tests' threads
+    /// caching "no interest" for the same call sites, and then captures nothing.
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let installed = GLOBAL.get_or_init(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let filter = tracing_subscriber::filter::Targets::new()
+                .with_default(tracing::Level::TRACE)
+                .with_target("vm_emulator", tracing_subscriber::filter::LevelFilter::OFF);
+            let subscriber = tracing_subscriber::registry().with(filter).with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(|| ThreadCapture),
+            );
+            tracing::subscriber::set_global_default(subscriber).is_ok()
+        });
+        assert!(installed, "another global tracing subscriber is installed");
+        CaptureGuard(CURRENT.with(|c| c.replace(Some(self.clone()))))
     }
 
     pub fn text(&self) -> String {

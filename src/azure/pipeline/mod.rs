@@ -24,7 +24,7 @@
 //! (kind `Io` = a retryable connection failure), and are unwrapped at the end.
 
 mod auth;
-mod logging;
+pub(super) mod logging;
 mod request_id;
 mod retry;
 mod send;

@@ -1,0 +1,265 @@
+//! Client-certificate authentication without OpenSSL.
+//!
+//! `azure_identity`'s own certificate credential links OpenSSL, which a self-contained static
+//! binary cannot carry. Instead the PKCS#12 (`.pfx`) file is opened by `p12-keystore` (pure Rust:
+//! PBES2/AES as written by OpenSSL 3 and current Windows, and the legacy 3DES and RC2-40 schemes
+//! of older exports), and the client assertion is signed with aws-lc — the library that already
+//! does TLS — then handed to `azure_identity`'s [`ClientAssertionCredential`] like any other
+//! assertion.
+//!
+//! The assertion follows Entra ID's certificate-credential format: header `alg` `PS256` with the
+//! certificate's SHA-256 thumbprint in `x5t#S256`; claims `aud` (the v2.0 token endpoint), `iss`
+//! and `sub` (the client ID), `jti`, `nbf`, `iat` and `exp` (ten minutes).
+//!
+//! [`ClientAssertionCredential`]: azure_identity::ClientAssertionCredential
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PSS_SHA256, RsaKeyPair};
+use azure_core::http::ClientMethodOptions;
+use azure_identity::ClientAssertion;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+
+/// How long a signed assertion is valid (Entra accepts up to a day; MSAL uses ten minutes).
+const ASSERTION_LIFETIME_SECS: u64 = 600;
+
+/// Why a certificate file cannot be used. The text never contains the password.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CertificateError {
+    #[error(
+        "cannot open the PKCS#12 file: {0} (is client_certificate_password right, and is the file a PFX/PKCS#12 file?)"
+    )]
+    Open(p12_keystore::error::Error),
+    #[error("the PKCS#12 file holds no private key together with its certificate")]
+    NoKeyWithCertificate,
+    #[error(
+        "the certificate's private key is not a usable RSA key ({0}); Entra ID accepts RSA keys of 2048 bits or more"
+    )]
+    NotRsa(String),
+}
+
+/// Signs client assertions with the key of one PKCS#12 file.
+pub(crate) struct CertificateAssertion {
+    key: RsaKeyPair,
+    rng: SystemRandom,
+    /// The encoded JWT header: the same for every assertion.
+    header: String,
+    client_id: String,
+    token_url: String,
+}
+
+impl std::fmt::Debug for CertificateAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAssertion")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CertificateAssertion {
+    /// Opens `pfx` (a PKCS#12 file's bytes; no password means the empty one) for `client_id`,
+    /// whose assertions go to `token_url` (`{authority}/{tenant}/oauth2/v2.0/token`).
+    pub(crate) fn from_pkcs12(
+        pfx: &[u8],
+        password: Option<&str>,
+        client_id: &str,
+        token_url: &str,
+    ) -> Result<CertificateAssertion, CertificateError> {
+        let store = KeyStore::from_pkcs12(pfx, password.unwrap_or(""), Pkcs12ImportPolicy::Strict)
+            .map_err(CertificateError::Open)?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or(CertificateError::NoKeyWithCertificate)?;
+        let leaf = chain
+            .certs()
+            .first()
+            .ok_or(CertificateError::NoKeyWithCertificate)?;
+        let key = RsaKeyPair::from_pkcs8(chain.key().as_der())
+            .map_err(|e| CertificateError::NotRsa(e.to_string()))?;
+        let thumbprint = URL_SAFE_NO_PAD.encode(digest(&SHA256, leaf.as_der()));
+        let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
+        Ok(CertificateAssertion {
+            key,
+            rng: SystemRandom::new(),
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            client_id: client_id.to_owned(),
+            token_url: token_url.to_owned(),
+        })
+    }
+
+    /// A freshly signed assertion, valid from now for [`ASSERTION_LIFETIME_SECS`].
+    pub(crate) fn sign(&self, now: SystemTime) -> Result<String, aws_lc_rs::error::Unspecified> {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let claims = serde_json::json!({
+            "aud": self.token_url,
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": now,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME_SECS,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            self.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0; self.key.public_modulus_len()];
+        self.key.sign(
+            &RSA_PSS_SHA256,
+            &self.rng,
+            signing_input.as_bytes(),
+            &mut signature,
+        )?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientAssertion for CertificateAssertion {
+    async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+        self.sign(SystemTime::now()).map_err(|_| {
+            azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                "signing the client assertion with the certificate's key failed",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
+    use openssl::nid::Nid;
+
+    const URL: &str = "https://login.local/tenant/oauth2/v2.0/token";
+
+    /// A PFX made by OpenSSL with the given key/certificate encryption (None: OpenSSL 3's default,
+    /// PBES2 with AES-256-CBC), plus the certificate's DER.
+    fn pfx(password: &str, alg: Option<Nid>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "principal").unwrap();
+        let name = name.build();
+        let mut cert = x509::X509Builder::new().unwrap();
+        cert.set_version(2).unwrap();
+        cert.set_subject_name(&name).unwrap();
+        cert.set_issuer_name(&name).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = cert.build();
+        let mut builder = openssl::pkcs12::Pkcs12::builder();
+        builder.name("principal").pkey(&key).cert(&cert);
+        if let Some(alg) = alg {
+            builder.key_algorithm(alg).cert_algorithm(alg);
+        }
+        let der = builder.build2(password).unwrap().to_der().unwrap();
+        let spki = key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
+        (der, cert.to_der().unwrap(), spki)
+    }
+
+    fn decode(part: &str) -> serde_json::Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    fn check(pfx_der: &[u8], cert_der: &[u8], rsa_public: &[u8], password: Option<&str>) {
+        let a = CertificateAssertion::from_pkcs12(pfx_der, password, "client", URL).unwrap();
+        let jwt = a.sign(SystemTime::now()).unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header = decode(parts[0]);
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(
+            header["x5t#S256"],
+            URL_SAFE_NO_PAD.encode(digest(&SHA256, cert_der))
+        );
+        let claims = decode(parts[1]);
+        assert_eq!(claims["aud"], URL);
+        assert_eq!(claims["iss"], "client");
+        assert_eq!(claims["sub"], "client");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["nbf"].as_u64().unwrap(),
+            ASSERTION_LIFETIME_SECS
+        );
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, rsa_public)
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .expect("the signature verifies with the certificate's public key");
+    }
+
+    #[test]
+    fn reads_openssl3_default_pbes2_aes() {
+        let (p, c, k) = pfx("pw", None);
+        check(&p, &c, &k, Some("pw"));
+    }
+
+    #[test]
+    fn reads_legacy_triple_des() {
+        let (p, c, k) = pfx("pw", Some(Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC));
+        check(&p, &c, &k, Some("pw"));
+    }
+
+    #[test]
+    fn reads_legacy_rc2_40_certificates() {
+        // Older Windows exports and `openssl pkcs12 -legacy`: RC2-40 for the certificates,
+        // 3DES for the key. OpenSSL 3 keeps RC2 in its legacy provider.
+        let _legacy = openssl::provider::Provider::try_load(None, "legacy", true)
+            .expect("OpenSSL's legacy provider (RC2) is installed");
+        use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut cert = x509::X509Builder::new().unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = cert.build();
+        let der = openssl::pkcs12::Pkcs12::builder()
+            .pkey(&key)
+            .cert(&cert)
+            .key_algorithm(Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC)
+            .cert_algorithm(Nid::PBE_WITHSHA1AND40BITRC2_CBC)
+            .mac_md(MessageDigest::sha1())
+            .build2("pw")
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let spki = key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
+        check(&der, &cert.to_der().unwrap(), &spki, Some("pw"));
+    }
+
+    #[test]
+    fn empty_password_is_the_default() {
+        let (p, c, k) = pfx("", None);
+        check(&p, &c, &k, None);
+    }
+
+    #[test]
+    fn wrong_password_and_garbage_are_clear_errors() {
+        let (p, _, _) = pfx("right-Passw0rd", None);
+        let e = CertificateAssertion::from_pkcs12(&p, Some("wrong"), "c", URL).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("client_certificate_password"), "{text}");
+        assert!(!text.contains("right-Passw0rd"), "{text}");
+        let e = CertificateAssertion::from_pkcs12(b"not a pfx", None, "c", URL).unwrap_err();
+        assert!(e.to_string().contains("PFX/PKCS#12"), "{e}");
+    }
+}
