@@ -11,6 +11,7 @@ pub mod actions;
 pub mod azure;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod list_resources;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::azure::{ArmClient, AzureError, AzureSettings, OpContext};
+use crate::vmaccess::discovery::FleetReader;
 use crate::vmaccess::{Engine, VmLocks};
 
 pub(crate) struct Runtime {
@@ -47,6 +48,16 @@ impl Runtime {
     /// call; authentication happens on the first request.
     pub(crate) fn engine(&self) -> Result<Engine<ArmClient>, AzureError> {
         Ok(Engine::new(self.client()?, self.locks.clone()))
+    }
+
+    /// Fleet discovery's reads over the shared client (built as [`Runtime::engine`] builds it).
+    pub(crate) fn fleet_reader(&self) -> Result<Arc<dyn FleetReader>, AzureError> {
+        Ok(Arc::new(self.client()?))
+    }
+
+    /// Cancelled by StopProvider, for work that makes its own deadlines.
+    pub(crate) fn stop_token(&self) -> &CancellationToken {
+        &self.stop
     }
 
     fn client(&self) -> Result<ArmClient, AzureError> {

@@ -300,6 +300,31 @@ fn doc_examples_are_the_example_files() {
     }
 }
 
+/// The list resource's `config` attributes are its Argument Reference, and its Example Usage is
+/// the example `.tfquery.hcl` verbatim.
+#[test]
+fn list_resource_config_matches_the_docs() {
+    let doc = read("docs/list-resources/vm_access_reset.md");
+    let schema = terraform_provider_vm::list_resources::vm_access_reset::schema();
+    check_attributes(
+        "docs/list-resources/vm_access_reset.md",
+        &schema.block,
+        &section_bullets(&doc, "Argument Reference"),
+    );
+    let example = read("examples/list-resources/vm_access_reset/list.tfquery.hcl");
+    assert!(
+        doc.contains(example.trim_end()),
+        "docs/list-resources/vm_access_reset.md does not embed the example verbatim"
+    );
+    for phrase in [
+        "-generate-config-out",
+        "VMs without an extension",
+        "var.admin_password",
+    ] {
+        assert!(doc.contains(phrase), "list resource doc lacks {phrase:?}");
+    }
+}
+
 #[test]
 fn readme_names_every_provider_env_var() {
     let readme = read("README.md");

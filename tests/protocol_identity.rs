@@ -457,11 +457,6 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
                 .with("extension_name", Value::string("missing")),
             "extension_name",
         ),
-        (
-            base.clone()
-                .with("virtual_machine_name", Value::string(bare.name())),
-            "extension_name",
-        ),
     ];
     for (identity, attr) in cases {
         let resp = import(identity).await;
@@ -471,4 +466,27 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
         let text = format!("{} {}", errs[0].summary, errs[0].detail);
         assert!(text.contains(&format!("`{attr}`")), "{attr}: {text}");
     }
+
+    // Without `extension_name`, a VM that has no VMAccess extension yet is adopted as it is
+    // (what `terraform query` lists with `include_vms_without_extension`): the resource it
+    // will create, never run.
+    let resp = import(base.with("virtual_machine_name", Value::string(bare.name()))).await;
+    assert!(
+        errors(&resp.diagnostics).is_empty(),
+        "{:?}",
+        resp.diagnostics
+    );
+    let [imported] = &resp.imported_resources[..] else {
+        panic!("one resource: {resp:?}")
+    };
+    let got = state(imported.state.as_ref());
+    assert_eq!(
+        got.get_string("id"),
+        Some(bare.extension("VMAccessAgent").to_string().as_str())
+    );
+    assert!(got.is_null("provisioning_state") && got.is_null("force_update_tag"));
+    assert_eq!(
+        identity_in(imported.identity.as_ref(), &[emu.client_secret()]),
+        expected_identity(&bare, "VMAccessAgent")
+    );
 }

@@ -378,8 +378,14 @@ async fn get_metadata_lists_the_resource_and_capabilities() {
     assert!(!caps.move_resource_state);
     // Terraform then generates configuration from state itself.
     assert!(!caps.generate_resource_config);
-    assert!(meta.list_resources.is_empty());
-    assert!(meta.actions.is_empty());
+    let lists: Vec<&str> = meta
+        .list_resources
+        .iter()
+        .map(|l| l.type_name.as_str())
+        .collect();
+    assert_eq!(lists, ["vm_access_reset"]);
+    let actions: Vec<&str> = meta.actions.iter().map(|a| a.type_name.as_str()).collect();
+    assert_eq!(actions, ["vm_access_reset"]);
     assert!(meta.state_stores.is_empty());
 }
 
@@ -1078,7 +1084,7 @@ async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
 
     let r = client
         .validate_list_resource_config(proto::validate_list_resource_config::Request {
-            type_name: "vm_access_reset".into(),
+            type_name: "vm_nothing".into(),
             ..Default::default()
         })
         .await
@@ -1088,7 +1094,7 @@ async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
 
     let events: Vec<_> = client
         .list_resource(proto::list_resource::Request {
-            type_name: "vm_access_reset".into(),
+            type_name: "vm_nothing".into(),
             limit: 10,
             ..Default::default()
         })

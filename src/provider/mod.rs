@@ -12,9 +12,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::vm_access_reset::VmAccessResetAction;
+use crate::list_resources::vm_access_reset::VmAccessResetList;
 use crate::resources::vm_access_reset::VmAccessReset;
 use crate::runtime::Runtime;
-use crate::tfprotocol::{Action, Block, Diagnostics, Object, Provider, Resource, Schema};
+use crate::tfprotocol::{
+    Action, Block, Diagnostics, ListResource, Object, Provider, Resource, Schema,
+};
 
 mod resolve;
 mod settings;
@@ -69,6 +72,10 @@ impl Provider for VmProvider {
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Arc::new(VmAccessResetAction::new(self.runtime.clone()))]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![Arc::new(VmAccessResetList::new(self.runtime.clone()))]
     }
 
     fn validate(&self, config: &Object) -> Diagnostics {

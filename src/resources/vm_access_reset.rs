@@ -21,8 +21,8 @@ use crate::tfprotocol::{
     Resource, ResourceIdentity, Schema, StateResponse, Type, Value,
 };
 use crate::vmaccess::{
-    AccountReset, Engine, ExtensionKind, Lookup, NameChoice, Outcome, Progress, Removal,
-    RunRequest, WindowsVmAccess,
+    AccountReset, Engine, ExtensionKind, Lookup, NameChoice, Outcome, Progress, Removal, RunError,
+    RunRequest, Status, WindowsVmAccess,
 };
 
 pub mod identity;
@@ -384,6 +384,14 @@ impl VmAccessReset {
         };
         let status = match lookup.await {
             Ok(Lookup::Found(status)) => status,
+            // Adopted before its first run: nothing to find yet; the plan runs it.
+            Ok(Lookup::Missing) if Private::decode(&private).awaiting_first_run => {
+                return StateResponse {
+                    state: Some(current),
+                    private,
+                    diagnostics: Diagnostics::new(),
+                };
+            }
             // Gone, its VM gone, or replaced by another kind of extension:
             // Terraform plans a create, which is the rerun.
             Ok(Lookup::Missing | Lookup::OtherKind { .. }) => {
@@ -451,39 +459,45 @@ impl VmAccessReset {
         }
     }
 
-    /// Import by the extension's ARM ID. Secrets cannot be read back, so the
-    /// first plan after an import reruns unless the configuration ignores them.
+    /// Import by the ARM ID of the VMAccessAgent extension, or by the VM's ARM ID: that adopts
+    /// the VM's VMAccess extension whatever its name, or, when the VM has none yet, the VM itself
+    /// (the first apply then runs the extension). Secrets cannot be read back, so the first plan
+    /// after an import reruns unless the configuration ignores them.
     async fn adopt(&self, id_text: &str) -> StateResponse {
+        let id = match self.import_target(id_text).await {
+            Ok(Target::Extension(id)) => id,
+            Ok(Target::VmWithoutExtension(vm)) => {
+                let (state, private) = awaiting_first_run(&vm);
+                return StateResponse {
+                    state: Some(state),
+                    private: private.encode(),
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            Err(d) => return StateResponse::error(d),
+        };
         let lookup = async {
-            let id = ExtensionId::parse(id_text).map_err(|e| {
-                Diagnostic::error(
-                    "Invalid import ID",
-                    format!("{e} Import a vm_access_reset by the ARM ID of the VMAccessAgent extension on the VM."),
-                )
-            })?;
             let ctx = self.runtime.context(Timeouts::DEFAULT.read);
-            let lookup = self.engine()?.status::<Kind>(&id, &ctx).await;
-            lookup
-                .map(|l| (id.clone(), l))
+            self.engine()?
+                .status::<Kind>(&id, &ctx)
+                .await
                 .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND))
         };
-        let (id, status) = match lookup.await {
-            Ok((id, Lookup::Found(status))) => (id, status),
-            Ok((id, Lookup::Missing)) => {
+        let status = match lookup.await {
+            Ok(Lookup::Found(status)) => status,
+            Ok(Lookup::Missing) => {
                 return StateResponse::error(Diagnostic::error(
                     "Cannot import a non-existent extension",
                     format!(
-                        "There is no extension at {id}. Check the ID; `az vm extension list` shows a VM's extensions."
+                        "There is no extension at {id}. Check the ID; `az vm extension list` shows a VM's extensions. \
+                         Import by the VM's ID to adopt a VM that has no VMAccess extension yet."
                     ),
                 ));
             }
-            Ok((
-                id,
-                Lookup::OtherKind {
-                    publisher,
-                    extension_type,
-                },
-            )) => {
+            Ok(Lookup::OtherKind {
+                publisher,
+                extension_type,
+            }) => {
                 return StateResponse::error(Diagnostic::error(
                     "Not a VMAccess extension",
                     format!(
@@ -494,28 +508,50 @@ impl VmAccessReset {
             }
             Err(d) => return StateResponse::error(d),
         };
-        // The current run counts as ours: importing adopts the extension.
-        let private = Private {
-            last_tag: status.force_update_tag.clone(),
-            username_drifted: false,
-        };
-        let imported = Model {
-            id: Some(id.to_string()),
-            virtual_machine_id: Some(id.vm().to_string()),
-            extension_name: Some(id.name().to_string()),
-            username: status.username,
-            type_handler_version: Some(status.type_handler_version),
-            auto_upgrade_minor_version: Some(status.auto_upgrade_minor_version),
-            remove_extension_on_destroy: Some(true),
-            force_update_tag: status.force_update_tag,
-            provisioning_state: Some(status.provisioning_state),
-            ..Model::default()
-        };
+        let (state, private) = adopted(&id, status);
         StateResponse {
-            state: Some(imported.into_object()),
+            state: Some(state),
             private: private.encode(),
             diagnostics: Diagnostics::new(),
         }
+    }
+
+    /// What an import ID names: an extension, or a VM (whose VMAccess extension it means, if any).
+    async fn import_target(&self, id_text: &str) -> Result<Target, Diagnostic> {
+        let vm = match ExtensionId::parse(id_text) {
+            Ok(id) => return Ok(Target::Extension(id)),
+            Err(e) => VirtualMachineId::parse(id_text).map_err(|_| {
+                Diagnostic::error(
+                    "Invalid import ID",
+                    format!(
+                        "{e} Import a vm_access_reset by the ARM ID of the VMAccessAgent extension on the VM, or by \
+                         the VM's ARM ID."
+                    ),
+                )
+            })?,
+        };
+        let ctx = self.runtime.context(Timeouts::DEFAULT.read);
+        let doing = format!("reading VM {:?}", vm.name());
+        let facts = match self.engine()?.inspect(&vm, Kind::KIND, &ctx).await {
+            Ok(facts) => facts,
+            Err(RunError::Azure(e)) => return Err(diagnostic(&e, &doing, Kind::KIND)),
+            Err(e) => return Err(run_error(&e, &doing, Kind::KIND)),
+        };
+        if let Some(found) = facts.os.filter(|os| *os != Kind::KIND.os) {
+            return Err(run_error(
+                &RunError::WrongOs {
+                    vm: facts.name,
+                    found,
+                    kind: Kind::KIND,
+                },
+                &doing,
+                Kind::KIND,
+            ));
+        }
+        Ok(match facts.existing_name {
+            Some(name) => Target::Extension(vm.extension(name)),
+            None => Target::VmWithoutExtension(vm),
+        })
     }
 
     fn engine(&self) -> Result<Engine<ArmClient>, Diagnostic> {
@@ -555,4 +591,52 @@ fn now_rfc3339() -> String {
         .unwrap_or(now)
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// What an import ID names.
+enum Target {
+    Extension(ExtensionId),
+    VmWithoutExtension(VirtualMachineId),
+}
+
+/// The object (and private state) an import of the extension `id`, found in `status`, stores;
+/// also what the list resource reports. The current run counts as ours: importing adopts it.
+pub(crate) fn adopted(id: &ExtensionId, status: Status) -> (Object, Private) {
+    let private = Private {
+        last_tag: status.force_update_tag.clone(),
+        ..Private::default()
+    };
+    let imported = Model {
+        id: Some(id.to_string()),
+        virtual_machine_id: Some(id.vm().to_string()),
+        extension_name: Some(id.name().to_string()),
+        username: status.username,
+        type_handler_version: Some(status.type_handler_version),
+        auto_upgrade_minor_version: Some(status.auto_upgrade_minor_version),
+        remove_extension_on_destroy: Some(true),
+        force_update_tag: status.force_update_tag,
+        provisioning_state: Some(status.provisioning_state),
+        ..Model::default()
+    };
+    (imported.into_object(), private)
+}
+
+/// The object an import of a VM without a VMAccess extension stores: the extension this resource
+/// will create, never run (no tag, no provisioning state), marked so refresh keeps it and the
+/// plan runs it.
+pub(crate) fn awaiting_first_run(vm: &VirtualMachineId) -> (Object, Private) {
+    let private = Private {
+        awaiting_first_run: true,
+        ..Private::default()
+    };
+    let imported = Model {
+        id: Some(vm.extension(DEFAULT_EXTENSION_NAME).to_string()),
+        virtual_machine_id: Some(vm.to_string()),
+        extension_name: Some(DEFAULT_EXTENSION_NAME.to_string()),
+        type_handler_version: Some(DEFAULT_HANDLER_VERSION.to_string()),
+        auto_upgrade_minor_version: Some(true),
+        remove_extension_on_destroy: Some(true),
+        ..Model::default()
+    };
+    (imported.into_object(), private)
 }

@@ -131,6 +131,26 @@ pub struct VmAccessExtension {
     /// The user of its last run, from the public settings (`UserName`); `None` for a Remote
     /// Desktop–only run or when the settings do not say.
     pub username: Option<String>,
+    /// What an import needs besides: the handler version and minor-upgrade flag it runs with, and
+    /// the `forceUpdateTag` of its last run.
+    pub type_handler_version: String,
+    pub auto_upgrade_minor_version: bool,
+    pub force_update_tag: Option<String>,
+}
+
+impl From<&VmAccessExtension> for super::Status {
+    /// A listed extension as [`Engine::status`](super::Engine::status) would read it.
+    fn from(ext: &VmAccessExtension) -> super::Status {
+        super::Status {
+            username: ext.username.clone(),
+            force_update_tag: ext.force_update_tag.clone(),
+            provisioning_state: ext.provisioning_state.clone(),
+            type_handler_version: ext.type_handler_version.clone(),
+            auto_upgrade_minor_version: ext.auto_upgrade_minor_version,
+            // A list carries no instance view, so no status message.
+            message: None,
+        }
+    }
 }
 
 /// One VM found.
@@ -488,6 +508,9 @@ impl Run {
                 name: e.name.clone(),
                 provisioning_state: e.provisioning_state.clone(),
                 username: WindowsVmAccess::username(&e.settings),
+                type_handler_version: e.type_handler_version.clone(),
+                auto_upgrade_minor_version: e.auto_upgrade_minor_version,
+                force_update_tag: e.force_update_tag.clone(),
             });
         let found = match (self.plan.mode, &vmaccess, os) {
             (DiscoveryMode::WithVmAccess, None, _) => return Ok(()),

@@ -23,7 +23,7 @@ pub(crate) use inspect::VmFacts;
 pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess};
 pub(crate) use locks::VmLocks;
 pub(crate) use run::{NameChoice, Outcome, Progress, RunError, RunRequest};
-pub(crate) use status::{Lookup, Removal};
+pub(crate) use status::{Lookup, Removal, Status};
 
 /// Advice for a stopped VM, wherever the engine or Azure finds one.
 pub(crate) const START_THE_VM: &str = "Extensions run inside the guest, so the VM must be running: \

@@ -66,6 +66,16 @@ pub fn of_extension(id: &ExtensionId) -> Object {
         .with(EXTENSION_NAME, Value::string(id.name()))
 }
 
+/// The identity of a VM that has no VMAccess extension yet: its `extension_name` is null, and
+/// importing it adopts the VM (see `import_id`).
+pub fn of_vm(vm: &VirtualMachineId) -> Object {
+    Object::new()
+        .with(SUBSCRIPTION_ID, Value::string(vm.subscription_id()))
+        .with(RESOURCE_GROUP_NAME, Value::string(vm.resource_group()))
+        .with(VIRTUAL_MACHINE_NAME, Value::string(vm.name()))
+        .with(EXTENSION_NAME, Value::Null)
+}
+
 pub struct VmAccessIdentity {
     schema: IdentitySchema,
     runtime: Arc<Runtime>,
@@ -173,6 +183,20 @@ impl ResourceIdentity for VmAccessIdentity {
             // `inspect` makes no other decision; named the same way should that change.
             Err(e) => return Err(run_error(&e, &format!("reading VM {vm_name:?}"), kind).into()),
         };
+        // Without a name, a VM that has no VMAccess extension yet is adopted as it is: its import
+        // ID is the VM's, and the first apply runs the extension. A name must exist.
+        if wanted_extension.is_none() && vm.existing_name.is_none() {
+            if let Some(found) = vm.os.filter(|os| *os != kind.os) {
+                return Err(invalid(
+                    VIRTUAL_MACHINE_NAME,
+                    format!(
+                        "VM {vm_name:?} runs {found:?}; vm_access_reset manages only Windows VMs. {}",
+                        kind.other_os_hint
+                    ),
+                ));
+            }
+            return Ok(vm_id.to_string());
+        }
         let name = wanted_extension
             .map(str::to_string)
             .or(vm.existing_name)

@@ -32,6 +32,8 @@ pub enum Rerun {
     TagChanged,
     /// Refresh found another user name in the extension's settings.
     UserNameChanged,
+    /// The VM was imported without a VMAccess extension: it has never run.
+    FirstRun,
 }
 
 impl Rerun {
@@ -53,6 +55,9 @@ impl Rerun {
             Rerun::UserNameChanged => format!(
                 "the extension in Azure was last run for another user name than the configured one. {LIKELY_ACTION}"
             ),
+            Rerun::FirstRun => "the VM has no VMAccess extension yet (it was imported without one), so the extension \
+                                runs for the first time"
+                .to_string(),
         }
     }
 }
@@ -60,6 +65,9 @@ impl Rerun {
 /// Why an existing extension must run again, or `None` to leave it alone.
 /// `planned` already carries defaults, so it compares like the prior state.
 pub fn rerun_reason(prior: &Object, planned: &Object, private: &Private) -> Option<Rerun> {
+    if private.awaiting_first_run {
+        return Some(Rerun::FirstRun);
+    }
     if let Some(attr) = RERUN_INPUTS.iter().find(|a| planned.get(a) != prior.get(a)) {
         if *attr == "username" && private.username_drifted {
             return Some(Rerun::UserNameChanged);
@@ -236,6 +244,15 @@ pub(super) mod tests {
             username_drifted: true,
             ..ours()
         };
+        let first = Private {
+            awaiting_first_run: true,
+            ..Private::default()
+        };
+        assert_eq!(
+            rerun_reason(&prior(), &prior(), &first),
+            Some(Rerun::FirstRun),
+            "a VM adopted without an extension runs it"
+        );
         assert_eq!(
             rerun_reason(&refreshed, &prior(), &private),
             Some(Rerun::UserNameChanged)

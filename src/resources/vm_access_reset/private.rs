@@ -11,13 +11,17 @@ pub struct Private {
     /// one in state: someone reset another account since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub username_drifted: bool,
+    /// Set by an import of a VM that has no VMAccess extension yet: refresh keeps the resource
+    /// although the extension does not exist, and the plan runs it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_first_run: bool,
 }
 
 impl Private {
     pub fn ours(tag: impl Into<String>) -> Private {
         Private {
             last_tag: Some(tag.into()),
-            username_drifted: false,
+            ..Private::default()
         }
     }
 

@@ -251,6 +251,9 @@ async fn finds_vmaccess_under_any_name_and_skips_linux_and_other_extensions() {
             name: "VMAccessAgent".into(),
             provisioning_state: "Succeeded".into(),
             username: Some("opsadmin".into()),
+            type_handler_version: String::new(),
+            auto_upgrade_minor_version: false,
+            force_update_tag: None,
         })
     );
     let failed = found[1].vmaccess.as_ref().expect("extension");

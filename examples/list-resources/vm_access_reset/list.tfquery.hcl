@@ -1,0 +1,25 @@
+# Every Windows VM of the web resource groups whose password or Remote Desktop
+# configuration was reset with VMAccess (by the portal, the Azure CLI, PowerShell
+# or Terraform). Run:
+#   terraform query
+#   terraform query -generate-config-out=generated.tf
+list "vm_access_reset" "web" {
+  provider = vm
+  limit    = 500
+
+  config {
+    resource_group_names = ["rg-web-prod", "rg-web-test"]
+    name_filters         = ["web-*"]
+  }
+}
+
+# Every Windows VM of the subscription, with or without a VMAccess extension yet,
+# to put each under Terraform.
+list "vm_access_reset" "all_windows" {
+  provider = vm
+  limit    = 1000
+
+  config {
+    include_vms_without_extension = true
+  }
+}

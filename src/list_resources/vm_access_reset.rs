@@ -1,0 +1,404 @@
+//! The `vm_access_reset` list resource (`terraform query`, Terraform 1.14+): finds the VMs of a
+//! subscription that have a VMAccess extension (or every Windows VM) through fleet discovery
+//! (`crate::vmaccess::discovery`) and hands each back as a `vm_access_reset` to import — its
+//! identity, a display name to scan, and, when asked, the object an import would store.
+//!
+//! Reads top-down: schema, validation, the listing loop, then how one VM becomes one result.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
+use crate::azure::VirtualMachineId;
+use crate::resources::azure_diagnostics::diagnostic;
+use crate::resources::vm_access_reset::{self as resource, identity};
+use crate::runtime::Runtime;
+use crate::tfprotocol::{
+    Attribute, Block, Diagnostic, Diagnostics, ListRequest, ListResource, ListResult, ListSink,
+    Object, Schema, Type, Value,
+};
+use crate::vmaccess::discovery::{
+    DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, VmAccessExtension, discover,
+};
+use crate::vmaccess::{ExtensionKind, WindowsVmAccess};
+
+const SUBSCRIPTION_ID: &str = "subscription_id";
+const RESOURCE_GROUP_NAMES: &str = "resource_group_names";
+const NAME_FILTERS: &str = "name_filters";
+const INCLUDE_WITHOUT_EXTENSION: &str = "include_vms_without_extension";
+
+pub(crate) struct VmAccessResetList {
+    schema: Schema,
+    runtime: Arc<Runtime>,
+}
+
+impl VmAccessResetList {
+    pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessResetList {
+        VmAccessResetList {
+            schema: schema(),
+            runtime,
+        }
+    }
+}
+
+pub fn schema() -> Schema {
+    let block = Block::new(
+        "Finds Azure Windows VMs whose local administrator password or Remote Desktop configuration was reset with the \
+         `VMAccessAgent` extension (by the portal, the Azure CLI, PowerShell or another tool), so they can be imported as \
+         `vm_access_reset` resources. With `include_vms_without_extension`, every Windows VM is listed, so each can be \
+         brought under Terraform. Linux VMs are never listed.",
+    )
+    .attribute(Attribute::string(SUBSCRIPTION_ID).optional().description(
+        "The subscription to search. Defaults to the provider's `subscription_id`.",
+    ))
+    .attribute(
+        Attribute::new(RESOURCE_GROUP_NAMES, Type::list(Type::String))
+            .optional()
+            .description(
+                "Search only these resource groups (names are case-insensitive). Leave out to search the whole \
+                 subscription.",
+            ),
+    )
+    .attribute(
+        Attribute::new(NAME_FILTERS, Type::list(Type::String))
+            .optional()
+            .description(
+                "List only VMs whose name matches one of these case-insensitive patterns: `*` matches any run of \
+                 characters, `?` one character (for example `web-*`, `sql-0?`). Leave out to list every name.",
+            ),
+    )
+    .attribute(Attribute::bool(INCLUDE_WITHOUT_EXTENSION).optional().description(
+        "Also list Windows VMs that have no VMAccess extension yet. Their identity has a null `extension_name`; importing \
+         one adopts the VM, and the first apply runs the extension (a Remote Desktop reset, or a password reset once \
+         `username` and a password are configured). Defaults to `false`.",
+    ));
+    Schema { version: 0, block }
+}
+
+#[async_trait::async_trait]
+impl ListResource for VmAccessResetList {
+    fn type_name(&self) -> &'static str {
+        resource::TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Object) -> Diagnostics {
+        match Filters::from_config(config) {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d,
+        }
+    }
+
+    async fn list(&self, request: ListRequest, results: ListSink) -> Diagnostics {
+        if request.limit <= 0 {
+            return Diagnostics::new();
+        }
+        let filters = match Filters::from_config(&request.config) {
+            Ok(f) => f,
+            Err(d) => return d,
+        };
+        let subscription_id = match filters
+            .subscription_id
+            .or_else(|| self.runtime.subscription_id())
+        {
+            Some(s) => s,
+            None => {
+                return Diagnostic::error(
+                    "No subscription to search",
+                    "Set `subscription_id` in the list block's `config`, or the provider's `subscription_id` \
+                     (ARM_SUBSCRIPTION_ID).",
+                )
+                .into();
+            }
+        };
+        let reader = match self.runtime.fleet_reader() {
+            Ok(r) => r,
+            Err(e) => {
+                return diagnostic(&e, "setting up the Azure client", WindowsVmAccess::KIND).into();
+            }
+        };
+        let discovery = DiscoveryRequest {
+            resource_groups: filters.resource_groups,
+            name_filters: filters.name_filters,
+            mode: filters.mode,
+            limit: usize::try_from(request.limit).ok(),
+            ..DiscoveryRequest::new(subscription_id)
+        };
+        let mut found = match discover(reader, discovery, self.runtime.stop_token()) {
+            Ok(found) => found,
+            Err(e) => return discovery_error(&e),
+        };
+        loop {
+            // Terraform closes the stream once it has `limit` results; dropping `found` then
+            // aborts the reads still in flight.
+            let next = tokio::select! {
+                next = found.next() => next,
+                () = results.closed() => return Diagnostics::new(),
+            };
+            match next {
+                None => return Diagnostics::new(),
+                Some(Err(e)) => return discovery_error(&e),
+                Some(Ok(vm)) => {
+                    let result = list_result(&vm, request.include_resource_object);
+                    if results.send(result).await.is_err() {
+                        return Diagnostics::new();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `config` block, checked.
+struct Filters {
+    subscription_id: Option<String>,
+    resource_groups: Vec<String>,
+    name_filters: Vec<String>,
+    mode: DiscoveryMode,
+}
+
+impl Filters {
+    /// Unknown values (possible at validation) pass; they are checked again when listing.
+    fn from_config(config: &Object) -> Result<Filters, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let subscription_id = config.get_string(SUBSCRIPTION_ID).map(str::to_string);
+        if let Some(s) = &subscription_id
+            && (s.trim().is_empty() || s.contains('/'))
+        {
+            diags.push(
+                Diagnostic::error(
+                    "Invalid subscription_id",
+                    format!("{s:?} is not a subscription ID: give the bare ID (a GUID), or leave it out to use the provider's."),
+                )
+                .at_attr(SUBSCRIPTION_ID),
+            );
+        }
+        let resource_groups = strings(config, RESOURCE_GROUP_NAMES, &mut diags, |g| {
+            (g.trim().is_empty() || g.contains('/') || g.trim() != g)
+                .then(|| format!("{g:?} is not a resource group name: give the bare name, without slashes or surrounding spaces."))
+        });
+        let name_filters = strings(config, NAME_FILTERS, &mut diags, |f| {
+            f.trim().is_empty().then(|| {
+                "An empty pattern matches no VM: remove it, or use `*` to match every name."
+                    .to_string()
+            })
+        });
+        let mode = match config.get_bool(INCLUDE_WITHOUT_EXTENSION) {
+            Some(true) => DiscoveryMode::AllWindows,
+            _ => DiscoveryMode::WithVmAccess,
+        };
+        match diags.has_errors() {
+            true => Err(diags),
+            false => Ok(Filters {
+                subscription_id,
+                resource_groups,
+                name_filters,
+                mode,
+            }),
+        }
+    }
+}
+
+/// The known strings of a list attribute; `problem` names a bad element.
+fn strings(
+    config: &Object,
+    attr: &str,
+    diags: &mut Diagnostics,
+    problem: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let Value::List(items) = config.get(attr).concrete() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = crate::tfprotocol::AttributePath::attr(attr).then_index(i as i64);
+        match item.concrete() {
+            Value::String(s) => match problem(s) {
+                Some(p) => {
+                    diags.push(Diagnostic::error(format!("Invalid `{attr}` element"), p).at(path))
+                }
+                None => out.push(s.clone()),
+            },
+            Value::Null => diags.push(
+                Diagnostic::error(
+                    format!("Invalid `{attr}` element"),
+                    format!("`{attr}` cannot hold null."),
+                )
+                .at(path),
+            ),
+            _ => {} // unknown: checked when listing
+        }
+    }
+    out
+}
+
+/// Discovery's errors, named for a person running `terraform query`.
+fn discovery_error(e: &DiscoveryError) -> Diagnostics {
+    match e {
+        DiscoveryError::InvalidRequest { field, .. } => {
+            Diagnostic::error("Invalid list configuration", format!("{e}. Fix `{field}` in the list block's `config`.")).into()
+        }
+        DiscoveryError::List { scope, source } => Diagnostic::error(
+            format!("Cannot list the virtual machines of {scope}"),
+            format!(
+                "Azure answered: {source}\n\nThe listing needs read access to the virtual machines and their \
+                 extensions (the Reader role has it) on the subscription or resource groups searched. Check \
+                 `subscription_id` and `resource_group_names` in the list block's `config`, and the principal's role \
+                 assignments."
+            ),
+        )
+        .into(),
+        DiscoveryError::Extensions { vm, source } => {
+            let mut d = diagnostic(source, &format!("listing the extensions of VM {vm}"), WindowsVmAccess::KIND);
+            d.summary = "Cannot list a VM's extensions".to_string();
+            d.into()
+        }
+        DiscoveryError::UnexpectedVmId { .. } => Diagnostic::error(
+            "Unexpected answer from Azure",
+            format!("{e}. This is a bug in Azure or in the provider; please report it."),
+        )
+        .into(),
+    }
+}
+
+/// One VM found: the identity of its VMAccess extension (or, without one, of the VM with a null
+/// `extension_name`), a display name, and the object an import would store.
+fn list_result(vm: &DiscoveredVm, include_resource_object: bool) -> ListResult {
+    let (identity, resource_object) = match &vm.vmaccess {
+        Some(ext) => {
+            let id = vm.id.extension(ext.name.clone());
+            let object = include_resource_object.then(|| resource::adopted(&id, ext.into()).0);
+            (identity::of_extension(&id), object)
+        }
+        None => (
+            identity::of_vm(&vm.id),
+            include_resource_object.then(|| resource::awaiting_first_run(&vm.id).0),
+        ),
+    };
+    ListResult {
+        identity,
+        display_name: display_name(&vm.id, vm.vmaccess.as_ref()),
+        resource_object,
+        diagnostics: Diagnostics::new(),
+    }
+}
+
+/// `rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin`.
+fn display_name(vm: &VirtualMachineId, ext: Option<&VmAccessExtension>) -> String {
+    let what = match ext {
+        None => "no VMAccess extension".to_string(),
+        Some(ext) => {
+            let user = match &ext.username {
+                Some(u) => format!("last reset {u}"),
+                None => "Remote Desktop reset only".to_string(),
+            };
+            format!("{} ({}), {user}", ext.name, ext.provisioning_state)
+        }
+    };
+    format!("{}/{}: {what}", vm.resource_group(), vm.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tfprotocol::AttributePath;
+
+    fn vm() -> VirtualMachineId {
+        VirtualMachineId::new("s1".to_string(), "rg-web".to_string(), "web01".to_string())
+    }
+
+    fn ext(username: Option<&str>, state: &str) -> VmAccessExtension {
+        VmAccessExtension {
+            name: "enablevmaccess".into(),
+            provisioning_state: state.into(),
+            username: username.map(str::to_string),
+            type_handler_version: "2.4".into(),
+            auto_upgrade_minor_version: true,
+            force_update_tag: Some("tag-1".into()),
+        }
+    }
+
+    #[test]
+    fn display_names_say_where_what_and_who() {
+        assert_eq!(
+            display_name(&vm(), Some(&ext(Some("opsadmin"), "Succeeded"))),
+            "rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin"
+        );
+        assert_eq!(
+            display_name(&vm(), Some(&ext(None, "Failed"))),
+            "rg-web/web01: enablevmaccess (Failed), Remote Desktop reset only"
+        );
+        assert_eq!(
+            display_name(&vm(), None),
+            "rg-web/web01: no VMAccess extension"
+        );
+    }
+
+    #[test]
+    fn results_carry_identity_and_an_object_without_secrets() {
+        let found = DiscoveredVm {
+            id: vm(),
+            os: crate::azure::OsType::Windows,
+            vmaccess: Some(ext(Some("opsadmin"), "Succeeded")),
+        };
+        let result = list_result(&found, true);
+        assert_eq!(
+            result.identity.get_string(identity::EXTENSION_NAME),
+            Some("enablevmaccess")
+        );
+        let object = result.resource_object.expect("asked for");
+        assert_eq!(object.get_string("username"), Some("opsadmin"));
+        assert!(object.is_null("password") && object.is_null("password_wo"));
+        assert_eq!(object.get_string("force_update_tag"), Some("tag-1"));
+        assert!(list_result(&found, false).resource_object.is_none());
+
+        let bare = DiscoveredVm {
+            vmaccess: None,
+            ..found
+        };
+        let result = list_result(&bare, true);
+        assert!(result.identity.is_null(identity::EXTENSION_NAME));
+        assert_eq!(
+            result.identity.get_string(identity::VIRTUAL_MACHINE_NAME),
+            Some("web01")
+        );
+        let object = result.resource_object.expect("asked for");
+        assert_eq!(object.get_string("extension_name"), Some("VMAccessAgent"));
+        assert!(object.is_null("provisioning_state"));
+    }
+
+    #[test]
+    fn bad_filters_are_named_and_unknowns_pass() {
+        let config = Object::new()
+            .with(
+                RESOURCE_GROUP_NAMES,
+                Value::List(vec![Value::string("ok"), Value::string("a/b")]),
+            )
+            .with(
+                NAME_FILTERS,
+                Value::List(vec![Value::Unknown, Value::string(" ")]),
+            );
+        let Err(diags) = Filters::from_config(&config) else {
+            panic!("errors")
+        };
+        let paths: Vec<_> = diags.iter().filter_map(|d| d.path.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                AttributePath::attr(RESOURCE_GROUP_NAMES).then_index(1),
+                AttributePath::attr(NAME_FILTERS).then_index(1)
+            ]
+        );
+        let config = Object::new()
+            .with(RESOURCE_GROUP_NAMES, Value::Unknown)
+            .with(INCLUDE_WITHOUT_EXTENSION, Value::Bool(true));
+        let Ok(filters) = Filters::from_config(&config) else {
+            panic!("valid")
+        };
+        assert_eq!(filters.mode, DiscoveryMode::AllWindows);
+        assert!(filters.resource_groups.is_empty());
+    }
+}
