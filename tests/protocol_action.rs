@@ -4,16 +4,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tonic::transport::Channel;
 
 use support::azure_emulator::AzureEmulator;
-use support::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+use support::protocol::configured;
 use terraform_provider_vm::actions::vm_access_reset;
-use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
 
@@ -24,47 +21,6 @@ fn dynamic(value: &Object, ty: &Type) -> Option<proto::DynamicValue> {
         msgpack: msgpack::encode(&Value::Object(value.clone()), ty).expect("conforms"),
         json: Vec::new(),
     })
-}
-
-/// The plugin with the emulator's CA trusted, configured for the emulator.
-async fn configured(
-    emu: &AzureEmulator,
-) -> (PluginProcess, ProviderClient<Channel>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, emu.emulator.ca_pem()).expect("write CA");
-    let client_identity = ClientIdentity::terraform_like();
-    let mut cmd: Command = terraform_command(&provider_binary(), Some(&client_identity));
-    cmd.env("SSL_CERT_FILE", &ca);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ARM_") {
-            cmd.env_remove(k);
-        }
-    }
-    let plugin = PluginProcess::spawn(cmd, client_identity).expect("plugin starts");
-    let mut client = plugin.provider().await;
-    let c = emu.emulator.config();
-    let config = Object::new()
-        .with("subscription_id", Value::string(&c.subscription_id))
-        .with("tenant_id", Value::string(&c.tenant_id))
-        .with("client_id", Value::string(&c.client_id))
-        .with("client_secret", Value::string(&c.client_secret))
-        .with("metadata_host", Value::string(emu.emulator.metadata_host()))
-        .with("use_cli", Value::Bool(false));
-    let provider_type = terraform_provider_vm::provider::schema()
-        .block
-        .implied_type();
-    let resp = client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dynamic(&config, &provider_type),
-            client_capabilities: None,
-        })
-        .await
-        .expect("ConfigureProvider answers")
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    (plugin, client, dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

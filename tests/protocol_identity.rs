@@ -5,17 +5,14 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::json;
-use tonic::transport::Channel;
 
 use support::azure_emulator::AzureEmulator;
-use support::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+use support::plugin::PluginProcess;
+use support::protocol::configured;
 use terraform_provider_vm::azure::VirtualMachineId;
 use terraform_provider_vm::resources::vm_access_reset::{self, identity};
 use terraform_provider_vm::tfprotocol::proto;
-use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
 
 const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
@@ -79,50 +76,6 @@ fn expected_identity(vm: &VirtualMachineId, extension: &str) -> Object {
 
 fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
     diags.iter().filter(|d| d.severity == ERROR).collect()
-}
-
-/// The plugin with the emulator's CA trusted, configured for the emulator.
-async fn configured(
-    emu: &AzureEmulator,
-) -> (PluginProcess, ProviderClient<Channel>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, emu.emulator.ca_pem()).expect("write CA");
-    let client_identity = ClientIdentity::terraform_like();
-    let mut cmd: Command = terraform_command(&provider_binary(), Some(&client_identity));
-    cmd.env("SSL_CERT_FILE", &ca);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ARM_") {
-            cmd.env_remove(k);
-        }
-    }
-    let plugin = PluginProcess::spawn(cmd, client_identity).expect("plugin starts");
-    let mut client = plugin.provider().await;
-    let c = emu.emulator.config();
-    let config = Object::new()
-        .with("subscription_id", Value::string(&c.subscription_id))
-        .with("tenant_id", Value::string(&c.tenant_id))
-        .with("client_id", Value::string(&c.client_id))
-        .with("client_secret", Value::string(&c.client_secret))
-        .with("metadata_host", Value::string(emu.emulator.metadata_host()))
-        .with("use_cli", Value::Bool(false));
-    let provider_type = terraform_provider_vm::provider::schema()
-        .block
-        .implied_type();
-    let resp = client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dynamic(&config, &provider_type),
-            client_capabilities: Some(proto::ClientCapabilities {
-                deferral_allowed: false,
-                write_only_attributes_allowed: true,
-            }),
-        })
-        .await
-        .expect("ConfigureProvider answers")
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    (plugin, client, dir)
 }
 
 #[tokio::test]

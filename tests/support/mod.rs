@@ -10,5 +10,6 @@ pub mod acceptance;
 pub mod azure_emulator;
 pub mod fleet;
 pub mod plugin;
+pub mod protocol;
 pub mod registry;
 pub mod terraform;
