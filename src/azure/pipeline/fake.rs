@@ -14,8 +14,9 @@ use tokio::time::Instant;
 use super::super::context::OpContext;
 use super::super::credentials::TokenSource;
 use super::super::error::AzureError;
+use super::super::lro::{PollPolicy, PollTarget};
 use super::super::pacing::Pacer;
-use super::{ArmRequest, Pipeline, RetryPolicy, rebuild, wrap, wrap_retryable};
+use super::{ArmRequest, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_retryable};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -33,6 +34,32 @@ pub(crate) enum Reply {
     Status(u16, Vec<(&'static str, String)>, String),
     /// A connection failure before anything was sent.
     ConnectFailure,
+}
+
+impl Reply {
+    /// A status with a JSON body and no headers.
+    pub(crate) fn json(code: u16, body: &str) -> Reply {
+        Reply::Status(code, vec![], body.into())
+    }
+
+    /// `200 {}`.
+    pub(crate) fn ok() -> Reply {
+        Reply::json(200, "{}")
+    }
+
+    /// A long-running operation's status read that says "still running".
+    pub(crate) fn in_progress() -> Reply {
+        Reply::json(200, r#"{"status":"InProgress"}"#)
+    }
+
+    /// `429` with `Retry-After: secs` and an ARM error `code`.
+    pub(crate) fn throttled(secs: u64, code: &str) -> Reply {
+        Reply::Status(
+            429,
+            vec![("retry-after", secs.to_string())],
+            format!(r#"{{"code":"{code}","message":"m"}}"#),
+        )
+    }
 }
 
 type Handler = Box<dyn Fn(&Seen, usize) -> Reply + Send + Sync>;
@@ -135,6 +162,11 @@ pub(crate) fn pipeline(fake: &Arc<Fake>, pacer: &Arc<Pacer>) -> Pipeline {
     )
 }
 
+/// The chain with `fake` as transport and a write gate of its own.
+pub(crate) fn pipeline_alone(fake: &Arc<Fake>) -> Pipeline {
+    pipeline(fake, &Arc::new(Pacer::default()))
+}
+
 pub(crate) fn ctx(secs: u64) -> OpContext {
     OpContext::new(
         Duration::from_secs(secs),
@@ -151,6 +183,19 @@ pub(crate) fn request(method: reqwest::Method, path: &str) -> ArmRequest {
         authenticated: false,
         what: "testing".into(),
         poll: None,
+    }
+}
+
+/// A status read of a long-running operation accepted just now, on the default poll schedule.
+pub(crate) fn poll_request() -> ArmRequest {
+    ArmRequest {
+        poll: Some(PollPlan {
+            target: PollTarget::AsyncOperation("u".into()),
+            schedule: PollPolicy::default(),
+            accepted_at: Instant::now(),
+            retry_after: None,
+        }),
+        ..request(reqwest::Method::GET, "/op")
     }
 }
 

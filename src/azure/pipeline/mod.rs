@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use azure_core::error::ErrorKind;
 use azure_core::http::headers::Headers;
-use azure_core::http::policies::Policy;
+use azure_core::http::policies::{Policy, PolicyResult};
 use azure_core::http::{AsyncRawResponse, Context, Request};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -132,7 +132,7 @@ impl Pipeline {
         retry: RetryPolicy,
         pacer: Arc<Pacer>,
     ) -> Pipeline {
-        Pipeline::with_transport(tokens, retry, pacer, Arc::new(send::Send::new(http)))
+        Pipeline::with_transport(tokens, retry, pacer, policy(send::Send::new(http)))
     }
 
     /// The chain with another last policy (tests use a fake transport).
@@ -144,10 +144,10 @@ impl Pipeline {
     ) -> Pipeline {
         Pipeline {
             policies: vec![
-                Arc::new(request_id::RequestId),
-                Arc::new(retry::Retry::new(retry, pacer)),
-                Arc::new(auth::Auth::new(tokens)),
-                Arc::new(logging::Logging),
+                policy(request_id::RequestId),
+                policy(retry::Retry::new(retry, pacer)),
+                policy(auth::Auth::new(tokens)),
+                policy(logging::Logging),
                 transport,
             ],
         }
@@ -277,18 +277,55 @@ pub(crate) fn header<'a>(headers: &'a Headers, name: &'static str) -> Option<&'a
 #[cfg(test)]
 pub(crate) mod fake;
 
-/// Calls the rest of the chain.
-pub(crate) async fn next(
-    ctx: &Context<'_>,
-    request: &mut Request,
-    next: &[Arc<dyn Policy>],
-) -> azure_core::http::policies::PolicyResult {
-    let (first, rest) = next.split_first().ok_or_else(|| {
-        wrap(AzureError::Internal {
-            detail: "a pipeline without a transport".into(),
-        })
-    })?;
-    first.send(ctx, request, rest).await
+/// One of our policies: `azure_core`'s [`Policy`] with the context and the rest of the chain
+/// handed over together as [`Next`], since every one of them needs the [`Call`] or passes the
+/// request on. [`policy`] puts one in the chain.
+#[async_trait::async_trait]
+pub(crate) trait Step: std::fmt::Debug + Send + Sync {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult;
+}
+
+/// What follows a [`Step`] in the chain.
+pub(crate) struct Next<'a, 'c> {
+    ctx: &'a Context<'c>,
+    rest: &'a [Arc<dyn Policy>],
+}
+
+impl Next<'_, '_> {
+    /// The call's details (see [`call`]).
+    pub(crate) fn call(&self) -> azure_core::Result<&Call> {
+        call(self.ctx)
+    }
+
+    /// Passes the request to the rest of the chain.
+    pub(crate) async fn send(&self, request: &mut Request) -> PolicyResult {
+        let (first, rest) = self.rest.split_first().ok_or_else(|| {
+            wrap(AzureError::Internal {
+                detail: "a pipeline without a transport".into(),
+            })
+        })?;
+        first.send(self.ctx, request, rest).await
+    }
+}
+
+/// A [`Step`] as the `azure_core` [`Policy`] the chain holds.
+fn policy(step: impl Step + 'static) -> Arc<dyn Policy> {
+    #[derive(Debug)]
+    struct AsPolicy<S>(S);
+
+    #[async_trait::async_trait]
+    impl<S: Step> Policy for AsPolicy<S> {
+        async fn send(
+            &self,
+            ctx: &Context,
+            request: &mut Request,
+            next: &[Arc<dyn Policy>],
+        ) -> PolicyResult {
+            self.0.send(request, Next { ctx, rest: next }).await
+        }
+    }
+
+    Arc::new(AsPolicy(step))
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::error::ErrorKind;
+use azure_core::http::Request;
 use azure_core::http::headers::Headers;
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use azure_core::http::policies::PolicyResult;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use time::OffsetDateTime;
@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use super::super::error::{AzureError, CloudError, body_excerpt};
 use super::super::lro::still_running;
 use super::super::pacing::Pacer;
-use super::{buffer, call, header, into_azure, rebuild, wrap};
+use super::{Next, Step, buffer, header, into_azure, rebuild, wrap};
 
 /// Backoff for retried requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,14 +157,9 @@ impl Retry {
 }
 
 #[async_trait::async_trait]
-impl Policy for Retry {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
-        let call = call(ctx)?;
+impl Step for Retry {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
+        let call = next.call()?;
         let op = &call.op;
         let write = !request.method().is_safe();
         let mut retries: u32 = 0;
@@ -191,7 +186,7 @@ impl Policy for Retry {
             } else {
                 None
             };
-            let outcome = super::next(ctx, &mut request.clone(), next).await;
+            let outcome = next.send(&mut request.clone()).await;
             let (verdict, last) = match outcome {
                 Err(e) if e.kind() == &ErrorKind::Io => {
                     let error = into_azure(e);
