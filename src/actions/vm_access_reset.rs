@@ -149,16 +149,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     if let Some(pw) = config.get_string("password") {
         diags.0.extend(validation::password(pw, "password"));
     }
-    if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = validation::vm_id(id, "virtual_machine_id")
-    {
-        diags.push(d);
-    }
-    if let Some(v) = config.get_string("type_handler_version") {
-        diags
-            .0
-            .extend(validation::handler_version(v, "type_handler_version"));
-    }
+    diags.extend(validation::target(config));
     if let Some(t) = config.get_string("timeout")
         && let Err(e) = parse_duration(t)
     {

@@ -218,20 +218,10 @@ pub struct CloudError {
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default)]
-    pub details: Vec<CloudErrorDetail>,
+    /// ARM's `ErrorDetail` is recursive: each detail has the same shape.
+    pub details: Vec<CloudError>,
     #[serde(default, rename = "innererror", alias = "innerError")]
     pub inner_error: Option<InnerError>,
-}
-
-/// One entry of `details[]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct CloudErrorDetail {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub target: Option<String>,
 }
 
 /// Compute's `innererror`; `internalErrorCode` is what distinguishes e.g. a stopped VM.

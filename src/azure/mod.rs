@@ -27,7 +27,7 @@ mod transport;
 
 pub use cloud::{CloudEndpoints, METADATA_API_VERSION};
 pub use context::OpContext;
-pub use error::{AzureError, CloudError, CloudErrorDetail, InnerError};
+pub use error::{AzureError, CloudError, InnerError};
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
 pub use listing::{VmListScope, VmPage};
 pub use lro::{PendingOperation, PollPolicy};

@@ -3,7 +3,7 @@
 //! repeat a password.
 
 use crate::azure::VirtualMachineId;
-use crate::tfprotocol::Diagnostic;
+use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
 /// Characters Windows does not allow in a local user name.
 const FORBIDDEN_USERNAME_CHARS: &[char] = &[
@@ -135,6 +135,21 @@ pub(crate) fn handler_version(version: &str, attr: &str) -> Option<Diagnostic> {
 pub(crate) fn vm_id(text: &str, attr: &str) -> Result<VirtualMachineId, Diagnostic> {
     VirtualMachineId::parse(text)
         .map_err(|e| Diagnostic::error("Invalid virtual machine ID", e.to_string()).at_attr(attr))
+}
+
+/// The checks of where and with what a run happens (`virtual_machine_id`,
+/// `type_handler_version`), shared by every object that runs VMAccess.
+pub(crate) fn target(config: &Object) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Some(id) = config.get_string("virtual_machine_id")
+        && let Err(d) = vm_id(id, "virtual_machine_id")
+    {
+        diags.push(d);
+    }
+    if let Some(v) = config.get_string("type_handler_version") {
+        diags.0.extend(handler_version(v, "type_handler_version"));
+    }
+    diags
 }
 
 #[cfg(test)]

@@ -205,17 +205,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         }
     }
 
-    if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = parse_vm_id(id)
-    {
-        diags.push(d);
-    }
-
-    if let Some(v) = config.get_string("type_handler_version") {
-        diags
-            .0
-            .extend(validation::handler_version(v, "type_handler_version"));
-    }
+    diags.extend(validation::target(config));
 
     if let Err(d) = Timeouts::from_object(config) {
         diags.extend(d);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::action::Action;
 use super::codec::{decode_object, encode_object};
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::ResourceIdentity;
 use super::list::ListResource;
 use super::proto;
 use super::provider::Provider;
@@ -148,6 +149,22 @@ pub(crate) fn identity_of(
     Ok(Some(proto::ResourceIdentityData {
         identity_data: Some(encode_object(Some(identity), &ty)?),
     }))
+}
+
+/// The resource type's identity capability, for a request that needs one:
+/// without it, an error `summary` whose detail says the type has none, then `advice`.
+pub(crate) fn required_identity<'r>(
+    res: &'r dyn Resource,
+    summary: &str,
+    advice: &str,
+) -> Result<&'r dyn ResourceIdentity, Diagnostics> {
+    res.identity().ok_or_else(|| {
+        Diagnostic::error(
+            summary,
+            format!("{:?} has no identity{advice}", res.type_name()),
+        )
+        .into()
+    })
 }
 
 /// An identity Terraform sent for the resource type (null → `None`).

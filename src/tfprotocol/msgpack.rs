@@ -189,6 +189,24 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    /// A string or binary whose length is in the next `width` bytes.
+    fn take_sized(&mut self, width: usize) -> Result<&'a [u8], CodecError> {
+        let n = self.len_of(width)?;
+        self.take(n)
+    }
+
+    /// A collection whose length is in the next `width` bytes (see [`Reader::count`]).
+    fn count_sized(&mut self, width: usize, min_bytes: usize) -> Result<usize, CodecError> {
+        let n = self.len_of(width)?;
+        self.count(n, min_bytes)
+    }
+
+    /// An extension whose payload length is in the next `width` bytes.
+    fn ext_sized(&mut self, width: usize) -> Result<Item<'a>, CodecError> {
+        let n = self.len_of(width)?;
+        self.ext(n)
+    }
+
     fn len_of(&mut self, bytes: usize) -> Result<usize, CodecError> {
         Ok(match bytes {
             1 => usize::from(u8::from_be_bytes(self.be()?)),
@@ -249,48 +267,18 @@ impl<'a> Reader<'a> {
             Marker::F32 => Item::Float(f64::from(f32::from_be_bytes(self.be()?))),
             Marker::F64 => Item::Float(f64::from_be_bytes(self.be()?)),
             Marker::FixStr(n) => Item::Str(self.take(usize::from(n))?),
-            Marker::Str8 => {
-                let n = self.len_of(1)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Str16 => {
-                let n = self.len_of(2)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Str32 => {
-                let n = self.len_of(4)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Bin8 => {
-                let n = self.len_of(1)?;
-                Item::Bin(self.take(n)?)
-            }
-            Marker::Bin16 => {
-                let n = self.len_of(2)?;
-                Item::Bin(self.take(n)?)
-            }
-            Marker::Bin32 => {
-                let n = self.len_of(4)?;
-                Item::Bin(self.take(n)?)
-            }
+            Marker::Str8 => Item::Str(self.take_sized(1)?),
+            Marker::Str16 => Item::Str(self.take_sized(2)?),
+            Marker::Str32 => Item::Str(self.take_sized(4)?),
+            Marker::Bin8 => Item::Bin(self.take_sized(1)?),
+            Marker::Bin16 => Item::Bin(self.take_sized(2)?),
+            Marker::Bin32 => Item::Bin(self.take_sized(4)?),
             Marker::FixArray(n) => Item::Array(self.count(usize::from(n), MIN_ELEMENT)?),
-            Marker::Array16 => {
-                let n = self.len_of(2)?;
-                Item::Array(self.count(n, MIN_ELEMENT)?)
-            }
-            Marker::Array32 => {
-                let n = self.len_of(4)?;
-                Item::Array(self.count(n, MIN_ELEMENT)?)
-            }
+            Marker::Array16 => Item::Array(self.count_sized(2, MIN_ELEMENT)?),
+            Marker::Array32 => Item::Array(self.count_sized(4, MIN_ELEMENT)?),
             Marker::FixMap(n) => Item::Map(self.count(usize::from(n), MIN_ENTRY)?),
-            Marker::Map16 => {
-                let n = self.len_of(2)?;
-                Item::Map(self.count(n, MIN_ENTRY)?)
-            }
-            Marker::Map32 => {
-                let n = self.len_of(4)?;
-                Item::Map(self.count(n, MIN_ENTRY)?)
-            }
+            Marker::Map16 => Item::Map(self.count_sized(2, MIN_ENTRY)?),
+            Marker::Map32 => Item::Map(self.count_sized(4, MIN_ENTRY)?),
             // Any extension is an unknown value. Type 12 carries refinements
             // (not-null, prefixes, bounds) that this provider does not need,
             // so the payload is skipped whatever its type.
@@ -299,18 +287,9 @@ impl<'a> Reader<'a> {
             Marker::FixExt4 => self.ext(4)?,
             Marker::FixExt8 => self.ext(8)?,
             Marker::FixExt16 => self.ext(16)?,
-            Marker::Ext8 => {
-                let n = self.len_of(1)?;
-                self.ext(n)?
-            }
-            Marker::Ext16 => {
-                let n = self.len_of(2)?;
-                self.ext(n)?
-            }
-            Marker::Ext32 => {
-                let n = self.len_of(4)?;
-                self.ext(n)?
-            }
+            Marker::Ext8 => self.ext_sized(1)?,
+            Marker::Ext16 => self.ext_sized(2)?,
+            Marker::Ext32 => self.ext_sized(4)?,
             Marker::Reserved => {
                 return Err(CodecError::new(format!(
                     "reserved msgpack marker 0x{byte:02x}"

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::codec::{decode_block, encode_block};
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
-use super::dispatch::{Kind, Registry, decode_identity, identity_of, unknown};
+use super::dispatch::{Kind, Registry, decode_identity, identity_of, required_identity, unknown};
 use super::list::ListRequest;
 use super::proto::{self, provider_server};
 use super::provider::Provider;
@@ -736,16 +736,11 @@ async fn import_id(
     res: &dyn Resource,
     data: &proto::ResourceIdentityData,
 ) -> Result<String, Diagnostics> {
-    let Some(capability) = res.identity() else {
-        return Err(Diagnostic::error(
-            "Import by identity not supported",
-            format!(
-                "{:?} has no identity; import it by ID (`import {{ id = … }}`).",
-                res.type_name()
-            ),
-        )
-        .into());
-    };
+    let capability = required_identity(
+        res,
+        "Import by identity not supported",
+        "; import it by ID (`import { id = … }`).",
+    )?;
     let identity = decode_identity(res, Some(data))?.unwrap_or_default();
     let identity = capability.schema().complete(identity);
     let problems = capability.schema().check_import(&identity);

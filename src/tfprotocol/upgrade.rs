@@ -4,6 +4,7 @@
 
 use super::codec::{decode_json_object, encode_block, encode_object};
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::dispatch::required_identity;
 use super::proto;
 use super::resource::Resource;
 
@@ -47,16 +48,11 @@ pub(crate) fn identity(
     version: i64,
     raw: proto::RawState,
 ) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
-    let Some(capability) = res.identity() else {
-        return Err(Diagnostic::error(
-            "Resource type has no identity",
-            format!(
-                "{:?} has no identity schema, so there is no identity to upgrade. Remove the identity from the state, or use the provider version that wrote it.",
-                res.type_name()
-            ),
-        )
-        .into());
-    };
+    let capability = required_identity(
+        res,
+        "Resource type has no identity",
+        " schema, so there is no identity to upgrade. Remove the identity from the state, or use the provider version that wrote it.",
+    )?;
     let schema = capability.schema();
     if version > schema.version {
         return Err(newer("identity", version, schema.version));
