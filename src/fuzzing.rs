@@ -218,9 +218,7 @@ pub fn grpc(data: &[u8]) {
                     config: dv(field(&parts, 0)),
                     ..Default::default()
                 };
-                s.validate_resource_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_resource_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::PlanResourceChange => {
@@ -233,11 +231,7 @@ pub fn grpc(data: &[u8]) {
                     prior_identity: identity(dv(field(&parts, 4))),
                     ..Default::default()
                 };
-                let resp = s
-                    .plan_resource_change(Request::new(req))
-                    .await
-                    .expect("answers")
-                    .into_inner();
+                let resp = answer(s.plan_resource_change(Request::new(req))).await;
                 (
                     resp.planned_state,
                     resp.planned_identity.and_then(|i| i.identity_data),
@@ -247,41 +241,26 @@ pub fn grpc(data: &[u8]) {
                 let req = proto::upgrade_resource_state::Request {
                     type_name: "vm_access_reset".into(),
                     version: version_of(selector),
-                    raw_state: Some(proto::RawState {
-                        json: field(&parts, 0).to_vec(),
-                        flatmap: Default::default(),
-                    }),
+                    raw_state: raw(field(&parts, 0)),
                 };
-                let resp = s
-                    .upgrade_resource_state(Request::new(req))
-                    .await
-                    .expect("answers");
-                (resp.into_inner().upgraded_state, None)
+                let resp = answer(s.upgrade_resource_state(Request::new(req))).await;
+                (resp.upgraded_state, None)
             }
             Rpc::ValidateProviderConfig => {
                 let req = proto::validate_provider_config::Request {
                     config: dv(field(&parts, 0)),
                 };
-                s.validate_provider_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_provider_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::UpgradeResourceIdentity => {
                 let req = proto::upgrade_resource_identity::Request {
                     type_name: "vm_access_reset".into(),
                     version: version_of(selector),
-                    raw_identity: Some(proto::RawState {
-                        json: field(&parts, 0).to_vec(),
-                        flatmap: Default::default(),
-                    }),
+                    raw_identity: raw(field(&parts, 0)),
                 };
-                let resp = s
-                    .upgrade_resource_identity(Request::new(req))
-                    .await
-                    .expect("answers");
-                let upgraded = resp.into_inner().upgraded_identity;
-                (None, upgraded.and_then(|i| i.identity_data))
+                let resp = answer(s.upgrade_resource_identity(Request::new(req))).await;
+                (None, resp.upgraded_identity.and_then(|i| i.identity_data))
             }
             Rpc::ValidateListResourceConfig => {
                 let req = proto::validate_list_resource_config::Request {
@@ -290,9 +269,7 @@ pub fn grpc(data: &[u8]) {
                     include_resource_object: dv(field(&parts, 1)),
                     limit: dv(field(&parts, 2)),
                 };
-                s.validate_list_resource_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_list_resource_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::ValidateActionConfig => {
@@ -300,9 +277,7 @@ pub fn grpc(data: &[u8]) {
                     type_name: "vm_access_reset".into(),
                     config: dv(field(&parts, 0)),
                 };
-                s.validate_action_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_action_config(Request::new(req))).await;
                 (None, None)
             }
         }
@@ -314,6 +289,19 @@ pub fn grpc(data: &[u8]) {
     if let Some(v) = identity.filter(|v| !v.msgpack.is_empty()) {
         msgpack::decode(&v.msgpack, &identity_ty).expect("a returned identity decodes");
     }
+}
+
+/// The reply of a handler, which must answer whatever it is sent.
+async fn answer<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
+    call.await.expect("answers").into_inner()
+}
+
+/// Stored JSON state or identity.
+fn raw(json: &[u8]) -> Option<proto::RawState> {
+    Some(proto::RawState {
+        json: json.to_vec(),
+        flatmap: Default::default(),
+    })
 }
 
 /// ARM IDs: whatever parses prints canonically, and the printed form parses to the same ID.

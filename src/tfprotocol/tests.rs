@@ -20,7 +20,7 @@ const ECHO: &str = "test_echo";
 
 struct Thing {
     schema: Schema,
-    identity: ThingIdentity,
+    identity: Option<ThingIdentity>,
 }
 
 struct ThingIdentity(IdentitySchema);
@@ -87,7 +87,7 @@ impl Resource for Thing {
         }
     }
     fn identity(&self) -> Option<&dyn ResourceIdentity> {
-        Some(&self.identity)
+        self.identity.as_ref().map(|i| i as &dyn ResourceIdentity)
     }
 }
 
@@ -160,6 +160,22 @@ impl ListResource for ThingList {
     }
 }
 
+/// The methods every test provider has alike (`async fn`s cannot come from a macro inside
+/// an `#[async_trait]` impl, so `configure` is written out).
+macro_rules! provider_basics {
+    () => {
+        fn type_name(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> &Schema {
+            &self.schema
+        }
+        fn resources(&self) -> &[Arc<dyn Resource>] {
+            &self.resources
+        }
+    };
+}
+
 struct TestProvider {
     schema: Schema,
     resources: Vec<Arc<dyn Resource>>,
@@ -169,15 +185,7 @@ struct TestProvider {
 
 #[async_trait::async_trait]
 impl Provider for TestProvider {
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
-    }
+    provider_basics!();
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         self.actions.clone()
     }
@@ -198,45 +206,9 @@ struct MinimalProvider {
 
 #[async_trait::async_trait]
 impl Provider for MinimalProvider {
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
-    }
+    provider_basics!();
     async fn configure(&self, _: &Object, _: &str) -> Diagnostics {
         Diagnostics::new()
-    }
-}
-
-struct NoIdentity(Thing);
-
-#[async_trait::async_trait]
-impl Resource for NoIdentity {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.0.schema
-    }
-    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
-        self.0.read(state, private).await
-    }
-    async fn modify_plan(&self, _: &PlanRequest, _: &mut PlanResponse) {}
-    async fn create(&self, request: ApplyRequest) -> StateResponse {
-        self.0.create(request).await
-    }
-    async fn update(&self, request: ApplyRequest) -> StateResponse {
-        self.0.update(request).await
-    }
-    async fn delete(&self, prior: Object, private: Vec<u8>) -> StateResponse {
-        self.0.delete(prior, private).await
-    }
-    async fn import(&self, id: &str) -> StateResponse {
-        self.0.import(id).await
     }
 }
 
@@ -248,14 +220,14 @@ fn thing() -> Thing {
                 .attribute(Attribute::string("id").computed().use_state_for_unknown())
                 .attribute(Attribute::string("name").required()),
         },
-        identity: ThingIdentity(IdentitySchema {
+        identity: Some(ThingIdentity(IdentitySchema {
             version: 2,
             attributes: vec![IdentityAttribute::string(
                 "name",
                 ImportRule::Required,
                 "The thing's name.",
             )],
-        }),
+        })),
     }
 }
 
@@ -308,7 +280,7 @@ fn thing_block() -> Block {
 }
 
 fn identity_type() -> Type {
-    thing().identity.0.implied_type()
+    thing().identity.expect("identity").0.implied_type()
 }
 
 fn identity_data(name: &str) -> Option<proto::ResourceIdentityData> {
@@ -324,6 +296,11 @@ fn identity_name(data: Option<&proto::ResourceIdentityData>) -> Option<String> {
     value.as_object()?.get_string("name").map(str::to_string)
 }
 
+/// The answer of an RPC that must succeed.
+async fn reply<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
+    call.await.unwrap().into_inner()
+}
+
 fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
     let error = proto::diagnostic::Severity::Error as i32;
     diags.iter().filter(|d| d.severity == error).collect()
@@ -332,12 +309,11 @@ fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
 #[tokio::test]
 async fn schemas_and_metadata_list_actions_lists_and_identities() {
     let f = fixture(0);
-    let schema = f
-        .server
-        .get_provider_schema(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = reply(
+        f.server
+            .get_provider_schema(Request::new(Default::default())),
+    )
+    .await;
     let action = schema.action_schemas[ECHO]
         .schema
         .as_ref()
@@ -355,21 +331,15 @@ async fn schemas_and_metadata_list_actions_lists_and_identities() {
     assert!(schema.list_resource_schemas[THING].block.is_some());
     assert!(!schema.server_capabilities.unwrap().generate_resource_config);
 
-    let meta = f
-        .server
-        .get_metadata(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let meta = reply(f.server.get_metadata(Request::new(Default::default()))).await;
     assert_eq!(meta.actions[0].type_name, ECHO);
     assert_eq!(meta.list_resources[0].type_name, THING);
 
-    let ids = f
-        .server
-        .get_resource_identity_schemas(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let ids = reply(
+        f.server
+            .get_resource_identity_schemas(Request::new(Default::default())),
+    )
+    .await;
     assert!(ids.diagnostics.is_empty());
     let schema = &ids.identity_schemas[THING];
     assert_eq!(schema.version, 2);
@@ -385,41 +355,34 @@ async fn schemas_and_metadata_list_actions_lists_and_identities() {
 async fn a_provider_without_optional_capabilities_offers_none_and_no_error() {
     let provider = MinimalProvider {
         schema: Schema::default(),
-        resources: vec![Arc::new(NoIdentity(thing()))],
+        resources: vec![Arc::new(Thing {
+            identity: None,
+            ..thing()
+        })],
     };
     let server = ProtocolServer::new(Arc::new(provider), CancellationToken::new());
-    let ids = server
-        .get_resource_identity_schemas(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let ids = reply(server.get_resource_identity_schemas(Request::new(Default::default()))).await;
     assert!(ids.identity_schemas.is_empty() && ids.diagnostics.is_empty());
-    let schema = server
-        .get_provider_schema(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = reply(server.get_provider_schema(Request::new(Default::default()))).await;
     assert!(schema.action_schemas.is_empty() && schema.list_resource_schemas.is_empty());
     // Reads carry no identity for a resource without one.
-    let read = server
-        .read_resource(Request::new(proto::read_resource::Request {
+    let read = reply(
+        server.read_resource(Request::new(proto::read_resource::Request {
             type_name: THING.into(),
             current_state: dv(&thing_state("a"), &thing_block()),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        })),
+    )
+    .await;
     assert!(read.new_identity.is_none());
     // Unknown kinds get the one "no X of that name" diagnostic.
-    let plan = server
-        .plan_action(Request::new(proto::plan_action::Request {
+    let plan = reply(
+        server.plan_action(Request::new(proto::plan_action::Request {
             action_type: "test_reboot".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        })),
+    )
+    .await;
     assert_eq!(errors(&plan.diagnostics)[0].summary, "Unknown action");
     assert!(
         plan.diagnostics[0]
@@ -453,12 +416,8 @@ async fn invoke_streams_progress_then_one_completion() {
     };
     use proto::invoke_action::event::Type;
     for (message, want_errors) in [("hello", 0), ("fail", 1)] {
-        let events: Vec<_> = f
-            .server
-            .invoke_action(Request::new(invoke(message)))
+        let events: Vec<_> = reply(f.server.invoke_action(Request::new(invoke(message))))
             .await
-            .unwrap()
-            .into_inner()
             .collect()
             .await;
         let events: Vec<Type> = events
@@ -480,17 +439,15 @@ async fn invoke_streams_progress_then_one_completion() {
     }
 
     // An unknown action completes at once with the error.
-    let events: Vec<_> = f
-        .server
-        .invoke_action(Request::new(proto::invoke_action::Request {
+    let events: Vec<_> = reply(f.server.invoke_action(Request::new(
+        proto::invoke_action::Request {
             action_type: "test_nope".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
+        },
+    )))
+    .await
+    .collect()
+    .await;
     assert_eq!(events.len(), 1);
     let Some(Type::Completed(done)) = &events[0].as_ref().unwrap().r#type else {
         panic!("{events:?}")
@@ -502,16 +459,14 @@ async fn invoke_streams_progress_then_one_completion() {
     );
 
     // Validate and plan reach the action with typed config.
-    let diags = f
-        .server
-        .validate_action_config(Request::new(proto::validate_action_config::Request {
+    let diags = reply(f.server.validate_action_config(Request::new(
+        proto::validate_action_config::Request {
             type_name: ECHO.into(),
             config: invoke("").config,
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics;
+        },
+    )))
+    .await
+    .diagnostics;
     assert_eq!(errors(&diags)[0].summary, "Empty message");
     let plan = f
         .server
@@ -520,10 +475,7 @@ async fn invoke_streams_progress_then_one_completion() {
             config: invoke("").config,
             client_capabilities: None,
         }));
-    assert_eq!(
-        errors(&plan.await.unwrap().into_inner().diagnostics).len(),
-        1
-    );
+    assert_eq!(errors(&reply(plan).await.diagnostics).len(), 1);
 }
 
 fn list_request(include: bool, limit: i64) -> proto::list_resource::Request {
@@ -542,15 +494,14 @@ fn list_request(include: bool, limit: i64) -> proto::list_resource::Request {
 async fn list_streams_identities_and_ends_with_its_diagnostics() {
     let f = fixture(2);
     for include in [false, true] {
-        let events: Vec<_> = f
-            .server
-            .list_resource(Request::new(list_request(include, 100)))
-            .await
-            .unwrap()
-            .into_inner()
-            .map(Result::unwrap)
-            .collect()
-            .await;
+        let events: Vec<_> = reply(
+            f.server
+                .list_resource(Request::new(list_request(include, 100))),
+        )
+        .await
+        .map(Result::unwrap)
+        .collect()
+        .await;
         assert_eq!(events.len(), 3, "{events:?}");
         assert_eq!(
             identity_name(events[0].identity.as_ref()).as_deref(),
@@ -573,12 +524,8 @@ async fn list_streams_identities_and_ends_with_its_diagnostics() {
     // Unknown list type: one event with the error.
     let mut req = list_request(false, 1);
     req.type_name = "test_other".into();
-    let events: Vec<_> = f
-        .server
-        .list_resource(Request::new(req))
+    let events: Vec<_> = reply(f.server.list_resource(Request::new(req)))
         .await
-        .unwrap()
-        .into_inner()
         .collect()
         .await;
     assert_eq!(events.len(), 1);
@@ -591,12 +538,7 @@ async fn list_streams_identities_and_ends_with_its_diagnostics() {
 #[tokio::test]
 async fn list_stops_when_terraform_closes_the_stream() {
     let f = fixture(1_000);
-    let mut stream = f
-        .server
-        .list_resource(Request::new(list_request(false, 2)))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = reply(f.server.list_resource(Request::new(list_request(false, 2)))).await;
     for _ in 0..2 {
         stream.next().await.expect("a result").unwrap();
     }
@@ -621,17 +563,16 @@ async fn identity_comes_from_state_in_every_reply() {
     let f = fixture(0);
     let block = thing_block();
     // Read: a stale identity in the request is not echoed.
-    let read = f
-        .server
-        .read_resource(Request::new(proto::read_resource::Request {
-            type_name: THING.into(),
-            current_state: dv(&thing_state("a"), &block),
-            current_identity: identity_data("stale"),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = reply(
+        f.server
+            .read_resource(Request::new(proto::read_resource::Request {
+                type_name: THING.into(),
+                current_state: dv(&thing_state("a"), &block),
+                current_identity: identity_data("stale"),
+                ..Default::default()
+            })),
+    )
+    .await;
     assert_eq!(
         identity_name(read.new_identity.as_ref()).as_deref(),
         Some("a")
@@ -641,18 +582,16 @@ async fn identity_comes_from_state_in_every_reply() {
     let config = Object::new()
         .with("id", Value::Null)
         .with("name", Value::string("a"));
-    let plan = f
-        .server
-        .plan_resource_change(Request::new(proto::plan_resource_change::Request {
+    let plan = reply(f.server.plan_resource_change(Request::new(
+        proto::plan_resource_change::Request {
             type_name: THING.into(),
             prior_state: dv(&thing_state("a"), &block),
             proposed_new_state: dv(&thing_state("a"), &block),
             config: dv(&config, &block),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )))
+    .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
     assert_eq!(
         identity_name(plan.planned_identity.as_ref()).as_deref(),
@@ -660,48 +599,42 @@ async fn identity_comes_from_state_in_every_reply() {
     );
 
     // Plan of a create: the ID is unknown, so is the identity (null).
-    let plan = f
-        .server
-        .plan_resource_change(Request::new(proto::plan_resource_change::Request {
+    let plan = reply(f.server.plan_resource_change(Request::new(
+        proto::plan_resource_change::Request {
             type_name: THING.into(),
             proposed_new_state: dv(&config, &block),
             config: dv(&config, &block),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )))
+    .await;
     assert!(plan.planned_identity.is_none());
 
     // Apply of the create.
     let planned = config.clone().with("id", Value::Unknown);
-    let apply = f
-        .server
-        .apply_resource_change(Request::new(proto::apply_resource_change::Request {
+    let apply = reply(f.server.apply_resource_change(Request::new(
+        proto::apply_resource_change::Request {
             type_name: THING.into(),
             planned_state: dv(&planned, &block),
             config: dv(&config, &block),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )))
+    .await;
     assert_eq!(
         identity_name(apply.new_identity.as_ref()).as_deref(),
         Some("a")
     );
 
     // Import by ID also returns the identity.
-    let import = f
-        .server
-        .import_resource_state(Request::new(proto::import_resource_state::Request {
+    let import = reply(f.server.import_resource_state(Request::new(
+        proto::import_resource_state::Request {
             type_name: THING.into(),
             id: "thing/b".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )))
+    .await;
     assert_eq!(
         identity_name(import.imported_resources[0].identity.as_ref()).as_deref(),
         Some("b")
@@ -720,7 +653,7 @@ async fn import_by_identity_resolves_checks_and_returns_it() {
                 ..Default::default()
             }))
     };
-    let resp = import(identity_data("c")).await.unwrap().into_inner();
+    let resp = reply(import(identity_data("c"))).await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let imported = &resp.imported_resources[0];
     assert_eq!(
@@ -740,7 +673,7 @@ async fn import_by_identity_resolves_checks_and_returns_it() {
             .unwrap(),
         ),
     });
-    let resp = import(null_name).await.unwrap().into_inner();
+    let resp = reply(import(null_name)).await;
     assert!(resp.imported_resources.is_empty());
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1);
@@ -762,18 +695,18 @@ async fn identity_upgrade_of_state_without_identity_is_null() {
             },
         ))
     };
-    let resp = upgrade(0, b"").await.unwrap().into_inner();
+    let resp = reply(upgrade(0, b"")).await;
     assert!(resp.diagnostics.is_empty() && resp.upgraded_identity.is_none());
     // The default keeps a stored identity, completed to the current schema.
-    let resp = upgrade(1, br#"{"name":"d"}"#).await.unwrap().into_inner();
+    let resp = reply(upgrade(1, br#"{"name":"d"}"#)).await;
     assert_eq!(
         identity_name(resp.upgraded_identity.as_ref()).as_deref(),
         Some("d")
     );
     // From a newer provider, or garbage: errors.
-    let resp = upgrade(3, br#"{"name":"d"}"#).await.unwrap().into_inner();
+    let resp = reply(upgrade(3, br#"{"name":"d"}"#)).await;
     assert_eq!(errors(&resp.diagnostics).len(), 1);
-    let resp = upgrade(1, b"{").await.unwrap().into_inner();
+    let resp = reply(upgrade(1, b"{")).await;
     assert_eq!(errors(&resp.diagnostics).len(), 1);
 }
 
