@@ -34,16 +34,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const PLAN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 pub struct VmAccessResetAction {
-    schema: Schema,
     runtime: Arc<Runtime>,
 }
 
 impl VmAccessResetAction {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessResetAction {
-        VmAccessResetAction {
-            schema: schema(),
-            runtime,
-        }
+        VmAccessResetAction { runtime }
     }
 }
 
@@ -169,14 +165,6 @@ pub fn validate_config(config: &Object) -> Diagnostics {
 
 #[async_trait::async_trait]
 impl Action for VmAccessResetAction {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         validate_config(config)
     }

@@ -28,16 +28,12 @@ const NAME_FILTERS: &str = "name_filters";
 const INCLUDE_WITHOUT_EXTENSION: &str = "include_vms_without_extension";
 
 pub(crate) struct VmAccessResetList {
-    schema: Schema,
     runtime: Arc<Runtime>,
 }
 
 impl VmAccessResetList {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessResetList {
-        VmAccessResetList {
-            schema: schema(),
-            runtime,
-        }
+        VmAccessResetList { runtime }
     }
 }
 
@@ -77,14 +73,6 @@ pub fn schema() -> Schema {
 
 #[async_trait::async_trait]
 impl ListResource for VmAccessResetList {
-    fn type_name(&self) -> &'static str {
-        resource::TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         match Filters::from_config(config) {
             Ok(_) => Diagnostics::new(),

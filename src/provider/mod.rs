@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actions::vm_access_reset::VmAccessResetAction;
 use crate::list_resources::vm_access_reset::VmAccessResetList;
-use crate::resources::vm_access_reset::VmAccessReset;
+use crate::resources::vm_access_reset::{self, VmAccessReset};
 use crate::runtime::Runtime;
 use crate::tfprotocol::{
-    Action, Block, Diagnostics, ListResource, Object, Provider, Resource, Schema,
+    Action, Block, Declared, Diagnostics, ListResource, Object, Provider, Resource, Schema,
 };
+use crate::{actions, list_resources};
 
 mod resolve;
 mod settings;
@@ -40,18 +41,14 @@ pub fn schema() -> Schema {
 
 pub struct VmProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
     runtime: Arc<Runtime>,
 }
 
 impl VmProvider {
     pub fn new(stop: CancellationToken) -> VmProvider {
-        let runtime = Arc::new(Runtime::new(stop));
-        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(runtime.clone()))];
         VmProvider {
             schema: schema(),
-            resources,
-            runtime,
+            runtime: Arc::new(Runtime::new(stop)),
         }
     }
 }
@@ -66,16 +63,28 @@ impl Provider for VmProvider {
         &self.schema
     }
 
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
+    fn resources(&self) -> Vec<Declared<dyn Resource>> {
+        vec![Declared::new(
+            vm_access_reset::TYPE_NAME,
+            vm_access_reset::schema(),
+            Arc::new(VmAccessReset::new(self.runtime.clone())),
+        )]
     }
 
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
-        vec![Arc::new(VmAccessResetAction::new(self.runtime.clone()))]
+    fn actions(&self) -> Vec<Declared<dyn Action>> {
+        vec![Declared::new(
+            actions::vm_access_reset::TYPE_NAME,
+            actions::vm_access_reset::schema(),
+            Arc::new(VmAccessResetAction::new(self.runtime.clone())),
+        )]
     }
 
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
-        vec![Arc::new(VmAccessResetList::new(self.runtime.clone()))]
+    fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {
+        vec![Declared::new(
+            vm_access_reset::TYPE_NAME,
+            list_resources::vm_access_reset::schema(),
+            Arc::new(VmAccessResetList::new(self.runtime.clone())),
+        )]
     }
 
     fn validate(&self, config: &Object) -> Diagnostics {

@@ -41,7 +41,6 @@ const DEFAULT_HANDLER_VERSION: &str = Kind::KIND.default_handler_version;
 pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table();
 
 pub struct VmAccessReset {
-    schema: Schema,
     identity: identity::VmAccessIdentity,
     runtime: Arc<Runtime>,
 }
@@ -49,7 +48,6 @@ pub struct VmAccessReset {
 impl VmAccessReset {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessReset {
         VmAccessReset {
-            schema: schema(),
             identity: identity::VmAccessIdentity::new(runtime.clone()),
             runtime,
         }
@@ -215,14 +213,6 @@ pub fn validate_config(config: &Object) -> Diagnostics {
 
 #[async_trait::async_trait]
 impl Resource for VmAccessReset {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         validate_config(config)
     }

@@ -6,19 +6,14 @@
 
 use tokio::sync::mpsc;
 
+use super::declared::Declared;
 use super::diagnostics::Diagnostics;
-use super::schema::Schema;
 use super::value::Object;
 
+/// Its schema (see [`Declared`](super::Declared)) describes the action's `config` block: mark a
+/// secret `write_only` (ephemeral values are accepted only there) and `sensitive`.
 #[async_trait::async_trait]
 pub trait Action: Send + Sync + 'static {
-    fn type_name(&self) -> &'static str;
-
-    /// The schema of the action's `config` block. Mark a secret
-    /// `write_only` (ephemeral values are accepted only there) and
-    /// `sensitive`.
-    fn schema(&self) -> &Schema;
-
     /// Checks the configuration without side effects; it may hold unknowns.
     fn validate(&self, _config: &Object) -> Diagnostics {
         Diagnostics::new()
@@ -68,8 +63,8 @@ impl Progress {
 
 /// Runs `action` and feeds its events into `events`, ending with the
 /// completion. The caller turns the receiver into the gRPC stream.
-pub async fn run(
-    action: std::sync::Arc<dyn Action>,
+pub(crate) async fn run(
+    action: std::sync::Arc<Declared<dyn Action>>,
     config: Object,
     events: mpsc::Sender<ActionEvent>,
 ) {

@@ -7,7 +7,6 @@
 use tokio::sync::mpsc;
 
 use super::diagnostics::Diagnostics;
-use super::schema::Schema;
 use super::value::Object;
 
 /// What a `list` block asks for.
@@ -34,14 +33,10 @@ pub struct ListResult {
     pub diagnostics: Diagnostics,
 }
 
+/// Declared under the name of the managed resource type it lists, with the schema of the `list`
+/// block's `config`.
 #[async_trait::async_trait]
 pub trait ListResource: Send + Sync + 'static {
-    /// The managed resource type listed.
-    fn type_name(&self) -> &'static str;
-
-    /// The schema of the `list` block's `config`.
-    fn schema(&self) -> &Schema;
-
     /// Checks the configuration without side effects; it may hold unknowns.
     fn validate(&self, _config: &Object) -> Diagnostics {
         Diagnostics::new()

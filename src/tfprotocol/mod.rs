@@ -12,6 +12,7 @@
 pub mod action;
 mod capabilities;
 pub mod codec;
+pub mod declared;
 pub mod diagnostics;
 mod dispatch;
 pub mod identity;
@@ -38,6 +39,7 @@ pub mod proto {
 }
 
 pub use action::{Action, ActionEvent, Progress};
+pub use declared::Declared;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use identity::{IdentityAttribute, IdentitySchema, ImportRule, ResourceIdentity};
 pub use list::{Closed, ListRequest, ListResource, ListResult, ListSink};

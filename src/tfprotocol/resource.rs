@@ -5,7 +5,6 @@
 
 use super::diagnostics::Diagnostics;
 use super::identity::ResourceIdentity;
-use super::schema::Schema;
 use super::value::{AttributePath, Object};
 
 pub struct PlanRequest {
@@ -52,9 +51,6 @@ impl StateResponse {
 
 #[async_trait::async_trait]
 pub trait Resource: Send + Sync + 'static {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> &Schema;
-
     /// Plan-time checks of the configuration. Values still unknown are
     /// skipped here and checked at apply.
     fn validate(&self, _config: &Object) -> Diagnostics {

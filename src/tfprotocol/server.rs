@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::codec::{decode_block, encode_block};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
 use super::dispatch::{Kind, Registry, decode_identity, identity_of, required_identity, unknown};
 use super::list::ListRequest;
@@ -51,18 +52,18 @@ impl ProtocolServer {
             resource_schemas: r
                 .resources
                 .iter()
-                .map(|(name, res)| (name.to_string(), res.schema().to_proto()))
+                .map(|(name, res)| (name.to_string(), res.schema.to_proto()))
                 .collect(),
             list_resource_schemas: r
                 .lists
                 .iter()
-                .map(|(name, l)| (name.to_string(), l.schema().to_proto()))
+                .map(|(name, l)| (name.to_string(), l.schema.to_proto()))
                 .collect(),
             action_schemas: r
                 .actions
                 .iter()
                 .map(|(name, a)| {
-                    let schema = Some(a.schema().to_proto());
+                    let schema = Some(a.schema.to_proto());
                     (name.to_string(), proto::ActionSchema { schema })
                 })
                 .collect(),
@@ -180,7 +181,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = (|| {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let config = decode_block(req.config.as_ref(), block, "resource configuration")?
                 .unwrap_or_default();
             let mut diags =
@@ -208,9 +209,10 @@ impl provider_server::Provider for ProtocolServer {
         req: Request<proto::upgrade_resource_state::Request>,
     ) -> RpcResult<proto::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let result = self.registry.resource(&req.type_name).and_then(|res| {
-            upgrade::state(res.as_ref(), req.version, req.raw_state.unwrap_or_default())
-        });
+        let result = self
+            .registry
+            .resource(&req.type_name)
+            .and_then(|res| upgrade::state(res, req.version, req.raw_state.unwrap_or_default()));
         ok(match result {
             Ok(state) => proto::upgrade_resource_state::Response {
                 upgraded_state: Some(state),
@@ -229,11 +231,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::upgrade_resource_identity::Response> {
         let req = req.into_inner();
         let result = self.registry.resource(&req.type_name).and_then(|res| {
-            upgrade::identity(
-                res.as_ref(),
-                req.version,
-                req.raw_identity.unwrap_or_default(),
-            )
+            upgrade::identity(res, req.version, req.raw_identity.unwrap_or_default())
         });
         ok(match result {
             Ok(upgraded_identity) => proto::upgrade_resource_identity::Response {
@@ -271,7 +269,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let out = match decode_block(req.current_state.as_ref(), block, "current state")? {
                 Some(state) => res.read(state, req.private.clone()).await,
                 None => StateResponse {
@@ -279,7 +277,7 @@ impl provider_server::Provider for ProtocolServer {
                     ..StateResponse::default()
                 },
             };
-            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let identity = identity_of(res, out.state.as_ref())?;
             Ok::<_, Diagnostics>(proto::read_resource::Response {
                 new_state: Some(encode_block(out.state, block)?),
                 diagnostics: out.diagnostics.to_proto(),
@@ -306,7 +304,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
             let proposed =
                 decode_block(req.proposed_new_state.as_ref(), block, "proposed new state")?;
@@ -332,7 +330,7 @@ impl provider_server::Provider for ProtocolServer {
                 diagnostics: Diagnostics::new(),
             };
             res.modify_plan(&request, &mut response).await;
-            let planned_identity = identity_of(res.as_ref(), Some(&response.planned))?;
+            let planned_identity = identity_of(res, Some(&response.planned))?;
             Ok::<_, Diagnostics>(proto::plan_resource_change::Response {
                 planned_state: Some(encode_block(Some(response.planned), block)?),
                 requires_replace: response
@@ -362,7 +360,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
             let planned = decode_block(req.planned_state.as_ref(), block, "planned state")?;
             let config = decode_block(req.config.as_ref(), block, "configuration")?;
@@ -384,7 +382,7 @@ impl provider_server::Provider for ProtocolServer {
                 }
                 (None, None) => StateResponse::default(),
             };
-            let new_identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let new_identity = identity_of(res, out.state.as_ref())?;
             Ok::<_, Diagnostics>(proto::apply_resource_change::Response {
                 new_state: Some(encode_block(out.state, block)?),
                 private: out.private,
@@ -417,17 +415,17 @@ impl provider_server::Provider for ProtocolServer {
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
             let id = match (req.id.is_empty(), &req.identity) {
-                (true, Some(data)) => import_id(res.as_ref(), data).await?,
+                (true, Some(data)) => import_id(res, data).await?,
                 _ => req.id.clone(),
             };
             let out = res.import(&id).await;
             if out.diagnostics.has_errors() {
                 return Err(out.diagnostics);
             }
-            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let identity = identity_of(res, out.state.as_ref())?;
             let imported = proto::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
-                state: Some(encode_block(out.state, &res.schema().block)?),
+                state: Some(encode_block(out.state, &res.schema.block)?),
                 private: out.private,
                 identity,
             };
@@ -535,7 +533,7 @@ impl provider_server::Provider for ProtocolServer {
             let res = self.registry.listed_resource(&req.type_name)?.clone();
             let config = decode_block(
                 req.config.as_ref(),
-                &list.schema().block,
+                &list.schema.block,
                 "list configuration",
             )?
             .unwrap_or_default();
@@ -565,7 +563,7 @@ impl provider_server::Provider for ProtocolServer {
             self.registry.listed_resource(&req.type_name)?;
             let config = decode_block(
                 req.config.as_ref(),
-                &list.schema().block,
+                &list.schema.block,
                 "list configuration",
             )?
             .unwrap_or_default();
@@ -663,7 +661,7 @@ impl provider_server::Provider for ProtocolServer {
         let result = match self.registry.action(&req.action_type) {
             Ok(action) => match decode_block(
                 req.config.as_ref(),
-                &action.schema().block,
+                &action.schema.block,
                 "action configuration",
             ) {
                 Ok(config) => Ok(action.plan(&config.unwrap_or_default()).await),
@@ -688,7 +686,7 @@ impl provider_server::Provider for ProtocolServer {
         let setup = self.registry.action(&req.action_type).and_then(|action| {
             let config = decode_block(
                 req.config.as_ref(),
-                &action.schema().block,
+                &action.schema.block,
                 "action configuration",
             )?
             .unwrap_or_default();
@@ -708,7 +706,7 @@ impl provider_server::Provider for ProtocolServer {
         let result = self.registry.action(&req.type_name).and_then(|action| {
             let config = decode_block(
                 req.config.as_ref(),
-                &action.schema().block,
+                &action.schema.block,
                 "action configuration",
             )?
             .unwrap_or_default();
@@ -733,7 +731,7 @@ impl provider_server::Provider for ProtocolServer {
 
 /// The import ID an `import { identity = … }` stands for.
 async fn import_id(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     data: &proto::ResourceIdentityData,
 ) -> Result<String, Diagnostics> {
     let capability = required_identity(

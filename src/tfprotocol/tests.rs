@@ -19,7 +19,6 @@ const THING: &str = "test_thing";
 const ECHO: &str = "test_echo";
 
 struct Thing {
-    schema: Schema,
     identity: Option<ThingIdentity>,
 }
 
@@ -50,12 +49,6 @@ impl ResourceIdentity for ThingIdentity {
 
 #[async_trait::async_trait]
 impl Resource for Thing {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
     async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
         StateResponse {
             state: Some(state),
@@ -91,16 +84,10 @@ impl Resource for Thing {
     }
 }
 
-struct Echo(Schema);
+struct Echo;
 
 #[async_trait::async_trait]
 impl Action for Echo {
-    fn type_name(&self) -> &'static str {
-        ECHO
-    }
-    fn schema(&self) -> &Schema {
-        &self.0
-    }
     fn validate(&self, config: &Object) -> Diagnostics {
         match config.get_string("message") {
             Some("") => Diagnostic::error("Empty message", "say something")
@@ -122,7 +109,6 @@ impl Action for Echo {
 
 /// Lists `count` things and records whether Terraform stopped it.
 struct ThingList {
-    schema: Schema,
     count: usize,
     saw_closed: Arc<AtomicBool>,
     sent: Arc<Mutex<usize>>,
@@ -130,12 +116,6 @@ struct ThingList {
 
 #[async_trait::async_trait]
 impl ListResource for ThingList {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
     async fn list(&self, request: ListRequest, results: ListSink) -> Diagnostics {
         let prefix = request
             .config
@@ -170,26 +150,26 @@ macro_rules! provider_basics {
         fn schema(&self) -> &Schema {
             &self.schema
         }
-        fn resources(&self) -> &[Arc<dyn Resource>] {
-            &self.resources
+        fn resources(&self) -> Vec<Declared<dyn Resource>> {
+            self.resources.clone()
         }
     };
 }
 
 struct TestProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
-    actions: Vec<Arc<dyn Action>>,
-    lists: Vec<Arc<dyn ListResource>>,
+    resources: Vec<Declared<dyn Resource>>,
+    actions: Vec<Declared<dyn Action>>,
+    lists: Vec<Declared<dyn ListResource>>,
 }
 
 #[async_trait::async_trait]
 impl Provider for TestProvider {
     provider_basics!();
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
+    fn actions(&self) -> Vec<Declared<dyn Action>> {
         self.actions.clone()
     }
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+    fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {
         self.lists.clone()
     }
     async fn configure(&self, _: &Object, _: &str) -> Diagnostics {
@@ -201,7 +181,7 @@ impl Provider for TestProvider {
 /// for everything optional.
 struct MinimalProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
+    resources: Vec<Declared<dyn Resource>>,
 }
 
 #[async_trait::async_trait]
@@ -212,23 +192,32 @@ impl Provider for MinimalProvider {
     }
 }
 
-fn thing() -> Thing {
-    Thing {
-        schema: Schema {
-            version: 0,
-            block: Block::new("a thing")
-                .attribute(Attribute::string("id").computed().use_state_for_unknown())
-                .attribute(Attribute::string("name").required()),
-        },
-        identity: Some(ThingIdentity(IdentitySchema {
-            version: 2,
-            attributes: vec![IdentityAttribute::string(
-                "name",
-                ImportRule::Required,
-                "The thing's name.",
-            )],
-        })),
+fn thing_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block::new("a thing")
+            .attribute(Attribute::string("id").computed().use_state_for_unknown())
+            .attribute(Attribute::string("name").required()),
     }
+}
+
+/// The thing resource, with or without its identity.
+fn declared_thing(with_identity: bool) -> Declared<dyn Resource> {
+    let thing = Thing {
+        identity: with_identity.then(thing_identity),
+    };
+    Declared::new(THING, thing_schema(), Arc::new(thing))
+}
+
+fn thing_identity() -> ThingIdentity {
+    ThingIdentity(IdentitySchema {
+        version: 2,
+        attributes: vec![IdentityAttribute::string(
+            "name",
+            ImportRule::Required,
+            "The thing's name.",
+        )],
+    })
 }
 
 struct Fixture {
@@ -242,27 +231,34 @@ fn fixture(count: usize) -> Fixture {
     let sent = Arc::new(Mutex::new(0));
     let provider = TestProvider {
         schema: Schema::default(),
-        resources: vec![Arc::new(thing())],
-        actions: vec![Arc::new(Echo(Schema {
-            version: 0,
-            block: Block::new("echo")
-                .attribute(Attribute::string("message").required())
-                .attribute(
-                    Attribute::string("secret")
-                        .optional()
-                        .write_only()
-                        .sensitive(),
-                ),
-        }))],
-        lists: vec![Arc::new(ThingList {
-            schema: Schema {
+        resources: vec![declared_thing(true)],
+        actions: vec![Declared::new(
+            ECHO,
+            Schema {
+                version: 0,
+                block: Block::new("echo")
+                    .attribute(Attribute::string("message").required())
+                    .attribute(
+                        Attribute::string("secret")
+                            .optional()
+                            .write_only()
+                            .sensitive(),
+                    ),
+            },
+            Arc::new(Echo),
+        )],
+        lists: vec![Declared::new(
+            THING,
+            Schema {
                 version: 0,
                 block: Block::new("list").attribute(Attribute::string("prefix").optional()),
             },
-            count,
-            saw_closed: saw_closed.clone(),
-            sent: sent.clone(),
-        })],
+            Arc::new(ThingList {
+                count,
+                saw_closed: saw_closed.clone(),
+                sent: sent.clone(),
+            }),
+        )],
     };
     Fixture {
         server: ProtocolServer::new(Arc::new(provider), CancellationToken::new()),
@@ -276,11 +272,11 @@ fn dv(obj: &Object, block: &Block) -> Option<proto::DynamicValue> {
 }
 
 fn thing_block() -> Block {
-    thing().schema.block
+    thing_schema().block
 }
 
 fn identity_type() -> Type {
-    thing().identity.expect("identity").0.implied_type()
+    thing_identity().0.implied_type()
 }
 
 fn identity_data(name: &str) -> Option<proto::ResourceIdentityData> {
@@ -355,10 +351,7 @@ async fn schemas_and_metadata_list_actions_lists_and_identities() {
 async fn a_provider_without_optional_capabilities_offers_none_and_no_error() {
     let provider = MinimalProvider {
         schema: Schema::default(),
-        resources: vec![Arc::new(Thing {
-            identity: None,
-            ..thing()
-        })],
+        resources: vec![declared_thing(false)],
     };
     let server = ProtocolServer::new(Arc::new(provider), CancellationToken::new());
     let ids = reply(server.get_resource_identity_schemas(Request::new(Default::default()))).await;

@@ -3,6 +3,7 @@
 //! `UpgradeResourceIdentity` when the stored identity version is older.
 
 use super::codec::{decode_json_object, encode_block, encode_object};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::dispatch::required_identity;
 use super::proto;
@@ -21,11 +22,11 @@ fn newer(what: &str, stored: i64, current: i64) -> Diagnostics {
 /// The stored JSON re-encoded as msgpack. Only version 0 exists so far, so
 /// nothing is transformed; attributes missing from older state read null.
 pub(crate) fn state(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     version: i64,
     raw: proto::RawState,
 ) -> Result<proto::DynamicValue, Diagnostics> {
-    let schema = res.schema();
+    let schema = &res.schema;
     if version > schema.version {
         return Err(newer("state", version, schema.version));
     }
@@ -44,7 +45,7 @@ pub(crate) fn state(
 /// The stored identity in the current identity schema; `None` when there
 /// is none yet (the next read computes it).
 pub(crate) fn identity(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     version: i64,
     raw: proto::RawState,
 ) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
