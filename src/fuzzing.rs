@@ -88,14 +88,18 @@ pub fn value_type(selector: u8) -> Type {
     }
 }
 
+/// The input's value, of the type its first byte picks ([`value_type`]), when it decodes.
+fn typed<E>(data: &[u8], decode: fn(&[u8], &Type) -> Result<Value, E>) -> Option<(Type, Value)> {
+    let (&selector, bytes) = data.split_first()?;
+    let ty = value_type(selector);
+    let value = decode(bytes, &ty).ok()?;
+    Some((ty, value))
+}
+
 /// msgpack `DynamicValue`: whatever decodes re-encodes, and one decode/encode reaches a fixed
 /// point (the first may normalise, e.g. a typed null inside a dynamic value).
 pub fn msgpack_roundtrip(data: &[u8]) {
-    let Some((&selector, bytes)) = data.split_first() else {
-        return;
-    };
-    let ty = value_type(selector);
-    let Ok(value) = msgpack::decode(bytes, &ty) else {
+    let Some((ty, value)) = typed(data, msgpack::decode) else {
         return;
     };
     let once = msgpack::encode(&value, &ty).expect("a decoded value encodes");
@@ -106,11 +110,7 @@ pub fn msgpack_roundtrip(data: &[u8]) {
 
 /// `UpgradeResourceState`'s path: state JSON from any older version, re-encoded as msgpack.
 pub fn json_state(data: &[u8]) {
-    let Some((&selector, bytes)) = data.split_first() else {
-        return;
-    };
-    let ty = value_type(selector);
-    let Ok(value) = json::decode(bytes, &ty) else {
+    let Some((ty, value)) = typed(data, json::decode) else {
         return;
     };
     let packed = msgpack::encode(&value, &ty).expect("decoded state encodes as msgpack");

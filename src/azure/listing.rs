@@ -12,7 +12,7 @@ use super::context::OpContext;
 use super::error::AzureError;
 use super::ids::VirtualMachineId;
 use super::models::{ExtensionWire, VirtualMachine, VmExtension};
-use super::operations::{ArmClient, COMPUTE_API_VERSION};
+use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,18 +115,9 @@ impl ArmClient {
 /// The URL of a `nextLink`, accepted only on the resource manager's origin; our api-version is
 /// added when the link has none.
 fn next_link_url(resource_manager: &str, link: &str) -> Result<Url, AzureError> {
-    let bad = |detail: String| AzureError::UnexpectedResponse { status: 0, detail };
-    let mut url =
-        Url::parse(link).map_err(|e| bad(format!("the next page link is invalid: {e}")))?;
-    let arm = Url::parse(resource_manager)
-        .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
-    if url.origin() != arm.origin() {
-        return Err(bad(format!(
-            "the next page link points to {}, not to the resource manager {}; refusing to send credentials there",
-            url.host_str().unwrap_or("?"),
-            arm.host_str().unwrap_or("?")
-        )));
-    }
+    let mut url = arm_origin_url(resource_manager, link, "the next page link", |detail| {
+        AzureError::UnexpectedResponse { status: 0, detail }
+    })?;
     if !url.query_pairs().any(|(k, _)| k == "api-version") {
         url.query_pairs_mut()
             .append_pair("api-version", COMPUTE_API_VERSION);

@@ -414,19 +414,12 @@ impl ArmClient {
     /// The status URL, accepted only on the ARM endpoint's origin so that the bearer token is
     /// never sent to another host.
     fn status_url(&self, cloud: &CloudEndpoints, raw: &str) -> Result<Url, AzureError> {
-        let bad = |detail: String| AzureError::Refused { detail };
-        let url = Url::parse(raw)
-            .map_err(|e| bad(format!("the operation status URL is invalid: {e}")))?;
-        let arm = Url::parse(&cloud.resource_manager)
-            .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
-        if url.origin() != arm.origin() {
-            return Err(bad(format!(
-                "the operation status URL points to {}, not to the resource manager {}; refusing to send credentials there",
-                url.host_str().unwrap_or("?"),
-                arm.host_str().unwrap_or("?")
-            )));
-        }
-        Ok(url)
+        arm_origin_url(
+            &cloud.resource_manager,
+            raw,
+            "the operation status URL",
+            |detail| AzureError::Refused { detail },
+        )
     }
 }
 
@@ -446,4 +439,25 @@ fn is_missing_scope(resp: &ArmResponse) -> bool {
         e.code.eq_ignore_ascii_case("SubscriptionNotFound")
             || e.code.eq_ignore_ascii_case("InvalidSubscriptionId")
     })
+}
+
+/// `raw` (a link ARM handed us) as a URL, accepted only on the resource manager's origin so that
+/// the bearer token is never sent to another host; `bad` makes the error of a refused one.
+pub(super) fn arm_origin_url(
+    resource_manager: &str,
+    raw: &str,
+    what: &str,
+    bad: impl Fn(String) -> AzureError,
+) -> Result<Url, AzureError> {
+    let url = Url::parse(raw).map_err(|e| bad(format!("{what} is invalid: {e}")))?;
+    let arm = Url::parse(resource_manager)
+        .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
+    if url.origin() != arm.origin() {
+        return Err(bad(format!(
+            "{what} points to {}, not to the resource manager {}; refusing to send credentials there",
+            url.host_str().unwrap_or("?"),
+            arm.host_str().unwrap_or("?")
+        )));
+    }
+    Ok(url)
 }

@@ -416,6 +416,13 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// `s` as a msgpack string.
+    fn msgpack_str(s: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        rmp::encode::write_str(&mut bytes, s).expect("encode");
+        bytes
+    }
+
     fn list_of(depth: usize) -> Type {
         (0..depth).fold(Type::String, |t, _| Type::List(Box::new(t)))
     }
@@ -461,8 +468,7 @@ mod tests {
             ".",
             "1 ",
         ] {
-            let mut bytes = Vec::new();
-            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            let bytes = msgpack_str(s);
             assert!(decode(&bytes, &Type::Number).is_err(), "{s:?}");
         }
         let nan = [0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0];
@@ -475,8 +481,7 @@ mod tests {
             "+4.",
             ".5E+2",
         ] {
-            let mut bytes = Vec::new();
-            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            let bytes = msgpack_str(s);
             assert_eq!(
                 decode(&bytes, &Type::Number),
                 Ok(Value::Number(Number::Decimal(s.to_string()))),

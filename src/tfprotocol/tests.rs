@@ -292,6 +292,11 @@ fn identity_name(data: Option<&proto::ResourceIdentityData>) -> Option<String> {
     value.as_object()?.get_string("name").map(str::to_string)
 }
 
+#[track_caller]
+fn assert_identity(data: Option<&proto::ResourceIdentityData>, name: &str) {
+    assert_eq!(identity_name(data).as_deref(), Some(name));
+}
+
 /// The answer of an RPC that must succeed.
 async fn reply<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
     call.await.unwrap().into_inner()
@@ -496,10 +501,7 @@ async fn list_streams_identities_and_ends_with_its_diagnostics() {
         .collect()
         .await;
         assert_eq!(events.len(), 3, "{events:?}");
-        assert_eq!(
-            identity_name(events[0].identity.as_ref()).as_deref(),
-            Some("x0")
-        );
+        assert_identity(events[0].identity.as_ref(), "x0");
         assert_eq!(events[1].display_name, "Thing x1");
         assert_eq!(events[0].resource_object.is_some(), include);
         if include {
@@ -566,10 +568,7 @@ async fn identity_comes_from_state_in_every_reply() {
             })),
     )
     .await;
-    assert_eq!(
-        identity_name(read.new_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+    assert_identity(read.new_identity.as_ref(), "a");
 
     // Plan of an update from a prior without identity (old state).
     let config = Object::new()
@@ -586,10 +585,7 @@ async fn identity_comes_from_state_in_every_reply() {
     )))
     .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
-    assert_eq!(
-        identity_name(plan.planned_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+    assert_identity(plan.planned_identity.as_ref(), "a");
 
     // Plan of a create: the ID is unknown, so is the identity (null).
     let plan = reply(f.server.plan_resource_change(Request::new(
@@ -614,10 +610,7 @@ async fn identity_comes_from_state_in_every_reply() {
         },
     )))
     .await;
-    assert_eq!(
-        identity_name(apply.new_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+    assert_identity(apply.new_identity.as_ref(), "a");
 
     // Import by ID also returns the identity.
     let import = reply(f.server.import_resource_state(Request::new(
@@ -628,10 +621,7 @@ async fn identity_comes_from_state_in_every_reply() {
         },
     )))
     .await;
-    assert_eq!(
-        identity_name(import.imported_resources[0].identity.as_ref()).as_deref(),
-        Some("b")
-    );
+    assert_identity(import.imported_resources[0].identity.as_ref(), "b");
 }
 
 #[tokio::test]
@@ -649,10 +639,7 @@ async fn import_by_identity_resolves_checks_and_returns_it() {
     let resp = reply(import(identity_data("c"))).await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let imported = &resp.imported_resources[0];
-    assert_eq!(
-        identity_name(imported.identity.as_ref()).as_deref(),
-        Some("c")
-    );
+    assert_identity(imported.identity.as_ref(), "c");
     let state = decode_dynamic(imported.state.as_ref(), &thing_block().implied_type()).unwrap();
     assert_eq!(state, Value::Object(thing_state("c")));
 
@@ -692,10 +679,7 @@ async fn identity_upgrade_of_state_without_identity_is_null() {
     assert!(resp.diagnostics.is_empty() && resp.upgraded_identity.is_none());
     // The default keeps a stored identity, completed to the current schema.
     let resp = reply(upgrade(1, br#"{"name":"d"}"#)).await;
-    assert_eq!(
-        identity_name(resp.upgraded_identity.as_ref()).as_deref(),
-        Some("d")
-    );
+    assert_identity(resp.upgraded_identity.as_ref(), "d");
     // From a newer provider, or garbage: errors.
     let resp = reply(upgrade(3, br#"{"name":"d"}"#)).await;
     assert_eq!(errors(&resp.diagnostics).len(), 1);
