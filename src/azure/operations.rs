@@ -233,6 +233,25 @@ impl ArmClient {
         self.inner.pipeline.send(req, Some(cloud), ctx).await
     }
 
+    /// Sends `method` to extension `id` (a `GET` with its instance view); `doing` starts the
+    /// sentence of messages ("reading", …). Returns the response and the name errors use.
+    async fn on_extension(
+        &self,
+        method: Method,
+        id: &ExtensionId,
+        body: Option<Vec<u8>>,
+        doing: &str,
+        ctx: &OpContext,
+    ) -> Result<(ArmResponse, String), AzureError> {
+        let expand = method == Method::GET;
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), expand)?;
+        let resource = format!("VM extension {id}");
+        let resp = self
+            .send(method, url, body, format!("{doing} {resource}"), ctx)
+            .await?;
+        Ok((resp, resource))
+    }
+
     /// `GET` the VM with its instance view (power state, agent, extensions).
     pub async fn get_virtual_machine(
         &self,
@@ -253,10 +272,8 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<VmExtension>, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), true)?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(Method::GET, url, None, format!("reading {resource}"), ctx)
+        let (resp, resource) = self
+            .on_extension(Method::GET, id, None, "reading", ctx)
             .await?;
         if resp.status.as_u16() == 404 && !is_missing_scope(&resp) {
             return Ok(None);
@@ -273,21 +290,13 @@ impl ArmClient {
         body: &ExtensionPut,
         ctx: &OpContext,
     ) -> Result<PendingOperation, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
         let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
             detail: format!("cannot encode the extension body: {e}"),
         })?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(
-                Method::PUT,
-                url,
-                Some(payload),
-                format!("writing {resource}"),
-                ctx,
-            )
-            .await?
-            .error_for_status(&resource)?;
+        let (resp, resource) = self
+            .on_extension(Method::PUT, id, Some(payload), "writing", ctx)
+            .await?;
+        let resp = resp.error_for_status(&resource)?;
         Ok(PendingOperation::from_initial(
             &resp,
             id.clone(),
@@ -301,16 +310,8 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<PendingOperation>, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(
-                Method::DELETE,
-                url,
-                None,
-                format!("deleting {resource}"),
-                ctx,
-            )
+        let (resp, resource) = self
+            .on_extension(Method::DELETE, id, None, "deleting", ctx)
             .await?;
         match resp.status.as_u16() {
             // ARM answers 204 to a DELETE of something that does not exist.

@@ -220,6 +220,20 @@ fn thing_identity() -> ThingIdentity {
     })
 }
 
+fn echo_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block::new("echo")
+            .attribute(Attribute::string("message").required())
+            .attribute(
+                Attribute::string("secret")
+                    .optional()
+                    .write_only()
+                    .sensitive(),
+            ),
+    }
+}
+
 struct Fixture {
     server: ProtocolServer,
     saw_closed: Arc<AtomicBool>,
@@ -232,21 +246,7 @@ fn fixture(count: usize) -> Fixture {
     let provider = TestProvider {
         schema: Schema::default(),
         resources: vec![declared_thing(true)],
-        actions: vec![Declared::new(
-            ECHO,
-            Schema {
-                version: 0,
-                block: Block::new("echo")
-                    .attribute(Attribute::string("message").required())
-                    .attribute(
-                        Attribute::string("secret")
-                            .optional()
-                            .write_only()
-                            .sensitive(),
-                    ),
-            },
-            Arc::new(Echo),
-        )],
+        actions: vec![Declared::new(ECHO, echo_schema(), Arc::new(Echo))],
         lists: vec![Declared::new(
             THING,
             Schema {
@@ -264,6 +264,26 @@ fn fixture(count: usize) -> Fixture {
         server: ProtocolServer::new(Arc::new(provider), CancellationToken::new()),
         saw_closed,
         sent,
+    }
+}
+
+impl Fixture {
+    /// `PlanResourceChange` of the thing (a create when `prior` is `None`).
+    async fn plan(
+        &self,
+        prior: Option<&Object>,
+        proposed: &Object,
+        config: &Object,
+    ) -> proto::plan_resource_change::Response {
+        let block = thing_block();
+        let request = proto::plan_resource_change::Request {
+            type_name: THING.into(),
+            prior_state: prior.and_then(|p| dv(p, &block)),
+            proposed_new_state: dv(proposed, &block),
+            config: dv(config, &block),
+            ..Default::default()
+        };
+        reply(self.server.plan_resource_change(Request::new(request))).await
     }
 }
 
@@ -394,14 +414,7 @@ async fn a_provider_without_optional_capabilities_offers_none_and_no_error() {
 #[tokio::test]
 async fn invoke_streams_progress_then_one_completion() {
     let f = fixture(0);
-    let block = Block::new("")
-        .attribute(Attribute::string("message").required())
-        .attribute(
-            Attribute::string("secret")
-                .optional()
-                .write_only()
-                .sensitive(),
-        );
+    let block = echo_schema().block;
     let invoke = |message: &str| proto::invoke_action::Request {
         action_type: ECHO.into(),
         config: dv(
@@ -574,29 +587,14 @@ async fn identity_comes_from_state_in_every_reply() {
     let config = Object::new()
         .with("id", Value::Null)
         .with("name", Value::string("a"));
-    let plan = reply(f.server.plan_resource_change(Request::new(
-        proto::plan_resource_change::Request {
-            type_name: THING.into(),
-            prior_state: dv(&thing_state("a"), &block),
-            proposed_new_state: dv(&thing_state("a"), &block),
-            config: dv(&config, &block),
-            ..Default::default()
-        },
-    )))
-    .await;
+    let plan = f
+        .plan(Some(&thing_state("a")), &thing_state("a"), &config)
+        .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
     assert_identity(plan.planned_identity.as_ref(), "a");
 
     // Plan of a create: the ID is unknown, so is the identity (null).
-    let plan = reply(f.server.plan_resource_change(Request::new(
-        proto::plan_resource_change::Request {
-            type_name: THING.into(),
-            proposed_new_state: dv(&config, &block),
-            config: dv(&config, &block),
-            ..Default::default()
-        },
-    )))
-    .await;
+    let plan = f.plan(None, &config, &config).await;
     assert!(plan.planned_identity.is_none());
 
     // Apply of the create.
