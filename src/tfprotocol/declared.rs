@@ -10,7 +10,11 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use super::codec::decode_block;
+use super::diagnostics::Diagnostics;
+use super::proto;
 use super::schema::Schema;
+use super::value::Object;
 
 /// One object kind a provider offers. Used as the object itself (it dereferences to it).
 pub struct Declared<T: ?Sized> {
@@ -26,6 +30,18 @@ impl<T: ?Sized> Declared<T> {
             schema,
             object,
         }
+    }
+}
+
+impl<T: ?Sized> Declared<T> {
+    /// The configuration Terraform sent for this object (null reads as empty); `what` names it
+    /// in messages.
+    pub(crate) fn config(
+        &self,
+        config: Option<&proto::DynamicValue>,
+        what: &str,
+    ) -> Result<Object, Diagnostics> {
+        Ok(decode_block(config, &self.schema.block, what)?.unwrap_or_default())
     }
 }
 

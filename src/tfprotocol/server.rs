@@ -182,8 +182,7 @@ impl provider_server::Provider for ProtocolServer {
         let result = (|| {
             let res = self.registry.resource(&req.type_name)?;
             let block = &res.schema.block;
-            let config = decode_block(req.config.as_ref(), block, "resource configuration")?
-                .unwrap_or_default();
+            let config = res.config(req.config.as_ref(), "resource configuration")?;
             let mut diags =
                 capabilities::check_write_only(block, &config, req.client_capabilities.as_ref());
             diags.extend(res.validate(&config));
@@ -531,12 +530,7 @@ impl provider_server::Provider for ProtocolServer {
         let setup = (|| {
             let list = self.registry.list(&req.type_name)?.clone();
             let res = self.registry.listed_resource(&req.type_name)?.clone();
-            let config = decode_block(
-                req.config.as_ref(),
-                &list.schema.block,
-                "list configuration",
-            )?
-            .unwrap_or_default();
+            let config = list.config(req.config.as_ref(), "list configuration")?;
             Ok::<_, Diagnostics>((list, res, config))
         })();
         match setup {
@@ -561,12 +555,7 @@ impl provider_server::Provider for ProtocolServer {
         // 1.15.5 does not even send them.
         let result = self.registry.list(&req.type_name).and_then(|list| {
             self.registry.listed_resource(&req.type_name)?;
-            let config = decode_block(
-                req.config.as_ref(),
-                &list.schema.block,
-                "list configuration",
-            )?
-            .unwrap_or_default();
+            let config = list.config(req.config.as_ref(), "list configuration")?;
             Ok(list.validate(&config))
         });
         ok(proto::validate_list_resource_config::Response {
@@ -659,12 +648,8 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::plan_action::Response> {
         let req = req.into_inner();
         let result = match self.registry.action(&req.action_type) {
-            Ok(action) => match decode_block(
-                req.config.as_ref(),
-                &action.schema.block,
-                "action configuration",
-            ) {
-                Ok(config) => Ok(action.plan(&config.unwrap_or_default()).await),
+            Ok(action) => match action.config(req.config.as_ref(), "action configuration") {
+                Ok(config) => Ok(action.plan(&config).await),
                 Err(d) => Err(d),
             },
             Err(d) => Err(d),
@@ -684,12 +669,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<Self::InvokeActionStream> {
         let req = req.into_inner();
         let setup = self.registry.action(&req.action_type).and_then(|action| {
-            let config = decode_block(
-                req.config.as_ref(),
-                &action.schema.block,
-                "action configuration",
-            )?
-            .unwrap_or_default();
+            let config = action.config(req.config.as_ref(), "action configuration")?;
             Ok((action.clone(), config))
         });
         ok(match setup {
@@ -704,12 +684,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::validate_action_config::Response> {
         let req = req.into_inner();
         let result = self.registry.action(&req.type_name).and_then(|action| {
-            let config = decode_block(
-                req.config.as_ref(),
-                &action.schema.block,
-                "action configuration",
-            )?
-            .unwrap_or_default();
+            let config = action.config(req.config.as_ref(), "action configuration")?;
             Ok(action.validate(&config))
         });
         ok(proto::validate_action_config::Response {
