@@ -23,7 +23,7 @@ use crate::tfprotocol::{Object, Type, Value, json, msgpack};
 use crate::vmaccess::{ExtensionKind, WindowsVmAccess};
 
 /// Splits a framed input into its selector and fields.
-pub fn fields(data: &[u8]) -> (u8, Vec<&[u8]>) {
+pub(crate) fn fields(data: &[u8]) -> (u8, Vec<&[u8]>) {
     let Some((&selector, mut rest)) = data.split_first() else {
         return (0, Vec::new());
     };
@@ -159,7 +159,7 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 7] = [
+    pub(crate) const ALL: [Rpc; 7] = [
         Rpc::ValidateResourceConfig,
         Rpc::PlanResourceChange,
         Rpc::UpgradeResourceState,
@@ -170,7 +170,7 @@ impl Rpc {
     ];
 
     /// The low four bits pick the RPC; the high four are [`version_of`].
-    pub fn of(selector: u8) -> Rpc {
+    pub(crate) fn of(selector: u8) -> Rpc {
         Rpc::ALL[usize::from(selector & 0x0f) % Rpc::ALL.len()]
     }
 
@@ -186,7 +186,7 @@ impl Rpc {
 
 /// The schema version an upgrade RPC is asked for: -1, 0 (the schema's) or 1 (a newer
 /// provider's), from the selector's high four bits.
-pub fn version_of(selector: u8) -> i64 {
+pub(crate) fn version_of(selector: u8) -> i64 {
     i64::from(selector >> 4) % 3 - 1
 }
 
@@ -361,7 +361,7 @@ pub enum ArmDoc {
 }
 
 impl ArmDoc {
-    pub const ALL: [ArmDoc; 6] = [
+    pub(crate) const ALL: [ArmDoc; 6] = [
         ArmDoc::VirtualMachine,
         ArmDoc::Extension,
         ArmDoc::ErrorResponse,

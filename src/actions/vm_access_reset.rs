@@ -26,14 +26,14 @@ use crate::vmaccess::{
     WindowsVmAccess,
 };
 
-pub const TYPE_NAME: &str = "vm_access_reset";
+pub(crate) const TYPE_NAME: &str = "vm_access_reset";
 /// The extension this action runs.
 type Kind = WindowsVmAccess;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Checking the VM at plan time is a single read.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-pub struct VmAccessResetAction {
+pub(crate) struct VmAccessResetAction {
     runtime: Arc<Runtime>,
 }
 
@@ -115,7 +115,7 @@ impl Config {
 }
 
 /// The resource's rules on the action's attributes; values still unknown are checked at invoke.
-pub fn validate_config(config: &Object) -> Diagnostics {
+pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let username_null = config.is_null("username") && !config.is_unknown("username");
     let password_null = config.is_null("password") && !config.is_unknown("password");

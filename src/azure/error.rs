@@ -106,7 +106,7 @@ impl AzureError {
     /// it. False for failures before anything was sent (configuration, token acquisition,
     /// refused or unencodable requests, connect/TLS failures) and for definite answers from Azure
     /// that refuse the request (4xx): a failed create must then not be kept in state.
-    pub fn may_have_reached_azure(&self) -> bool {
+    pub(crate) fn may_have_reached_azure(&self) -> bool {
         match self {
             AzureError::DeadlineExceeded { sent, .. }
             | AzureError::Cancelled { sent }
@@ -147,7 +147,7 @@ impl AzureError {
     }
 
     /// The ARM error code, when the error came from an ARM error body.
-    pub fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             AzureError::NotFound { code, .. }
             | AzureError::Conflict { code, .. }
@@ -210,34 +210,34 @@ pub(crate) fn body_excerpt(body: &[u8]) -> String {
 /// An ARM error: `{"error": {...}}` (CloudError) or the bare `{"code","message"}` that
 /// throttling responses use.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct CloudError {
+pub(crate) struct CloudError {
     #[serde(default)]
-    pub code: String,
+    pub(crate) code: String,
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
     #[serde(default)]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     #[serde(default)]
     /// ARM's `ErrorDetail` is recursive: each detail has the same shape.
-    pub details: Vec<CloudError>,
+    pub(crate) details: Vec<CloudError>,
     #[serde(default, rename = "innererror", alias = "innerError")]
-    pub inner_error: Option<InnerError>,
+    pub(crate) inner_error: Option<InnerError>,
 }
 
 /// Compute's `innererror`; `internalErrorCode` is what distinguishes e.g. a stopped VM.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct InnerError {
+pub(crate) struct InnerError {
     #[serde(default, rename = "internalErrorCode")]
-    pub internal_error_code: Option<String>,
+    pub(crate) internal_error_code: Option<String>,
     #[serde(default, rename = "exceptiontype")]
-    pub exception_type: Option<String>,
+    pub(crate) exception_type: Option<String>,
     #[serde(default, rename = "errordetail")]
-    pub error_detail: Option<String>,
+    pub(crate) error_detail: Option<String>,
 }
 
 impl CloudError {
     /// Parses either error shape; `None` when the body is not an ARM error at all.
-    pub fn parse(body: &[u8]) -> Option<CloudError> {
+    pub(crate) fn parse(body: &[u8]) -> Option<CloudError> {
         #[derive(Deserialize)]
         struct Wrapped {
             error: CloudError,
@@ -251,7 +251,7 @@ impl CloudError {
         }
     }
 
-    pub fn internal_code(&self) -> Option<&str> {
+    pub(crate) fn internal_code(&self) -> Option<&str> {
         self.inner_error
             .as_ref()
             .and_then(|i| i.internal_error_code.as_deref())

@@ -127,11 +127,11 @@ impl ExtensionId {
     }
 
     /// The VM this extension belongs to.
-    pub fn vm(&self) -> &VirtualMachineId {
+    pub(crate) fn vm(&self) -> &VirtualMachineId {
         &self.vm
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 

@@ -16,9 +16,9 @@ use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VmListScope {
-    pub subscription_id: String,
-    pub resource_group: Option<String>,
+pub(crate) struct VmListScope {
+    pub(crate) subscription_id: String,
+    pub(crate) resource_group: Option<String>,
 }
 
 impl std::fmt::Display for VmListScope {
@@ -36,9 +36,9 @@ impl std::fmt::Display for VmListScope {
 
 /// One page of a VM list. `next_link` is ARM's continuation, to pass back unchanged.
 #[derive(Debug, Clone, Default)]
-pub struct VmPage {
-    pub vms: Vec<VirtualMachine>,
-    pub next_link: Option<String>,
+pub(crate) struct VmPage {
+    pub(crate) vms: Vec<VirtualMachine>,
+    pub(crate) next_link: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +52,7 @@ impl ArmClient {
     /// Reads one page of VMs in `scope`: the first page when `next_link` is `None`, else the
     /// page `next_link` (from the previous page) names. VMs come without instance view; their
     /// `resources` hold only extension IDs.
-    pub async fn list_virtual_machines_page(
+    pub(crate) async fn list_virtual_machines_page(
         &self,
         scope: &VmListScope,
         next_link: Option<&str>,
@@ -94,7 +94,7 @@ impl ArmClient {
 
     /// Lists the extensions of a VM (one request; ARM does not page this list). Public settings
     /// are included, protected settings never are.
-    pub async fn list_extensions(
+    pub(crate) async fn list_extensions(
         &self,
         vm: &VirtualMachineId,
         ctx: &OpContext,

@@ -40,12 +40,12 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The wait before the first status read.
-    pub fn first(&self) -> Duration {
+    pub(crate) fn first(&self) -> Duration {
         self.initial / 4
     }
 
     /// The gap before the next status read, `elapsed` after the operation was accepted.
-    pub fn gap(&self, elapsed: Duration) -> Duration {
+    pub(crate) fn gap(&self, elapsed: Duration) -> Duration {
         elapsed
             .mul_f64((self.factor - 1.0).clamp(0.0, 100.0))
             .clamp(self.initial, self.max.max(self.initial))
@@ -53,7 +53,7 @@ impl PollPolicy {
 
     /// How many status reads this schedule makes in the first `window` of an operation that
     /// does not end (no server `Retry-After`).
-    pub fn reads_within(&self, window: Duration) -> u32 {
+    pub(crate) fn reads_within(&self, window: Duration) -> u32 {
         let mut at = self.first();
         let mut reads = 0;
         while at <= window {
@@ -127,7 +127,7 @@ impl PendingOperation {
     }
 
     /// The extension the operation works on.
-    pub fn extension_id(&self) -> &ExtensionId {
+    pub(crate) fn extension_id(&self) -> &ExtensionId {
         &self.extension
     }
 

@@ -25,19 +25,22 @@ mod pipeline;
 mod settings;
 mod transport;
 
-pub use cloud::{CloudEndpoints, METADATA_API_VERSION};
+pub(crate) use cloud::{CloudEndpoints, METADATA_API_VERSION};
 pub use context::OpContext;
-pub use error::{AzureError, CloudError, InnerError};
+pub use error::AzureError;
+pub(crate) use error::{CloudError, InnerError};
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
-pub use listing::{VmListScope, VmPage};
-pub use lro::{PendingOperation, PollPolicy};
-pub use models::{
-    AgentStatus, ExtensionPut, InstanceViewStatus, OsType, ProtectedSettings, VirtualMachine,
-    VmExtension,
-};
-pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
-pub use pipeline::{RetryPolicy, parse_retry_after};
-pub use settings::{AzureSettings, Environment, Setting};
+pub(crate) use listing::{VmListScope, VmPage};
+pub(crate) use lro::PendingOperation;
+pub use lro::PollPolicy;
+pub(crate) use models::{AgentStatus, InstanceViewStatus, VirtualMachine, VmExtension};
+pub use models::{ExtensionPut, OsType, ProtectedSettings};
+pub use operations::ArmClient;
+pub(crate) use operations::{ArmClientBuilder, COMPUTE_API_VERSION};
+pub use pipeline::RetryPolicy;
+pub(crate) use pipeline::parse_retry_after;
+pub(crate) use settings::Environment;
+pub use settings::{AzureSettings, Setting};
 
 /// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]

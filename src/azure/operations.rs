@@ -23,7 +23,7 @@ use super::settings::{AzureSettings, Setting};
 use super::transport::build_http_client;
 
 /// The Compute API version every call uses (stable, used by Pulumi azure-native v3).
-pub const COMPUTE_API_VERSION: &str = "2024-11-01";
+pub(crate) const COMPUTE_API_VERSION: &str = "2024-11-01";
 
 enum CloudSource {
     Known(CloudEndpoints),
@@ -142,7 +142,7 @@ impl ArmClient {
 
     /// The cloud's endpoints; for a custom cloud, discovered once (concurrent first callers share
     /// the one request).
-    pub async fn cloud(&self, ctx: &OpContext) -> Result<&CloudEndpoints, AzureError> {
+    pub(crate) async fn cloud(&self, ctx: &OpContext) -> Result<&CloudEndpoints, AzureError> {
         match &self.inner.cloud_source {
             CloudSource::Known(c) => Ok(c),
             CloudSource::Metadata(host) => {

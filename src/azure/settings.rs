@@ -63,7 +63,7 @@ impl fmt::Display for Setting {
 
 /// The Azure cloud to talk to when no `metadata_host` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Environment {
+pub(crate) enum Environment {
     #[default]
     Public,
     UsGovernment,

@@ -3,13 +3,13 @@
 
 use base64::Engine;
 
-pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str =
+pub(crate) const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+pub(crate) const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// go-plugin's own protocol version, first field of the handshake line.
 const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol this provider speaks.
-pub const APP_PROTOCOL_VERSION: u32 = 6;
+pub(crate) const APP_PROTOCOL_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HandshakeError {
@@ -29,10 +29,10 @@ pub enum HandshakeError {
 #[derive(Debug, Clone)]
 pub struct HandshakeEnv {
     /// Terraform's client certificate (PEM) when AutoMTLS is on.
-    pub client_cert_pem: Option<String>,
-    pub min_port: u16,
-    pub max_port: u16,
-    pub unix_socket_dir: Option<String>,
+    pub(crate) client_cert_pem: Option<String>,
+    pub(crate) min_port: u16,
+    pub(crate) max_port: u16,
+    pub(crate) unix_socket_dir: Option<String>,
 }
 
 impl HandshakeEnv {
@@ -40,7 +40,7 @@ impl HandshakeEnv {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(
+    pub(crate) fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<HandshakeEnv, HandshakeError> {
         if get(MAGIC_COOKIE_KEY).as_deref() != Some(MAGIC_COOKIE_VALUE) {
@@ -86,7 +86,7 @@ impl HandshakeEnv {
 }
 
 /// `CORE|APP|NETWORK|ADDR|grpc|CERT`, the certificate as unpadded base64 DER.
-pub fn handshake_line(network: &str, addr: &str, server_cert_der: Option<&[u8]>) -> String {
+pub(crate) fn handshake_line(network: &str, addr: &str, server_cert_der: Option<&[u8]>) -> String {
     let cert = server_cert_der
         .map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d))
         .unwrap_or_default();

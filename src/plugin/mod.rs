@@ -6,7 +6,9 @@ pub mod logging;
 pub mod panic;
 pub mod serve;
 pub mod services;
-pub mod tls;
+pub(crate) mod tls;
 
-pub use handshake::{HandshakeEnv, HandshakeError};
-pub use serve::{Mode, ServeError, serve};
+pub use handshake::HandshakeEnv;
+pub(crate) use handshake::HandshakeError;
+pub(crate) use serve::ServeError;
+pub use serve::{Mode, serve};

@@ -24,8 +24,8 @@ fn silent_until<T: Send + 'static>(shutdown: CancellationToken) -> SilentStream<
     Box::pin(ended.filter_map(|()| std::future::ready(None)))
 }
 
-pub struct Controller {
-    pub shutdown: CancellationToken,
+pub(crate) struct Controller {
+    pub(crate) shutdown: CancellationToken,
 }
 
 #[async_trait::async_trait]
@@ -37,8 +37,8 @@ impl proto::grpc_controller_server::GrpcController for Controller {
     }
 }
 
-pub struct Stdio {
-    pub shutdown: CancellationToken,
+pub(crate) struct Stdio {
+    pub(crate) shutdown: CancellationToken,
 }
 
 #[async_trait::async_trait]
@@ -53,8 +53,8 @@ impl proto::grpc_stdio_server::GrpcStdio for Stdio {
     }
 }
 
-pub struct Broker {
-    pub shutdown: CancellationToken,
+pub(crate) struct Broker {
+    pub(crate) shutdown: CancellationToken,
 }
 
 #[async_trait::async_trait]

@@ -39,13 +39,13 @@ pub fn schema() -> Schema {
     Schema { version: 0, block }
 }
 
-pub struct VmProvider {
+pub(crate) struct VmProvider {
     schema: Schema,
     runtime: Arc<Runtime>,
 }
 
 impl VmProvider {
-    pub fn new(stop: CancellationToken) -> VmProvider {
+    pub(crate) fn new(stop: CancellationToken) -> VmProvider {
         VmProvider {
             schema: schema(),
             runtime: Arc::new(Runtime::new(stop)),

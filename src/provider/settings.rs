@@ -13,7 +13,7 @@ use crate::tfprotocol::Attribute;
 pub struct Setting {
     pub name: &'static str,
     pub env: &'static [&'static str],
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     pub(crate) fill: Fill,
 }
 

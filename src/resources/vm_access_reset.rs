@@ -40,7 +40,7 @@ const DEFAULT_EXTENSION_NAME: &str = Kind::KIND.default_name;
 const DEFAULT_HANDLER_VERSION: &str = Kind::KIND.default_handler_version;
 pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table();
 
-pub struct VmAccessReset {
+pub(crate) struct VmAccessReset {
     identity: identity::VmAccessIdentity,
     runtime: Arc<Runtime>,
 }
@@ -129,7 +129,7 @@ pub fn schema() -> Schema {
 }
 
 /// Plan-time validation; values still unknown are checked at apply.
-pub fn validate_config(config: &Object) -> Diagnostics {
+pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let username_set = !config.is_null("username");
     let password_set = !config.is_null("password");

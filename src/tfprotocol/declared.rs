@@ -17,14 +17,14 @@ use super::schema::Schema;
 use super::value::Object;
 
 /// One object kind a provider offers. Used as the object itself (it dereferences to it).
-pub struct Declared<T: ?Sized> {
-    pub type_name: &'static str,
-    pub schema: Schema,
+pub(crate) struct Declared<T: ?Sized> {
+    pub(crate) type_name: &'static str,
+    pub(crate) schema: Schema,
     object: Arc<T>,
 }
 
 impl<T: ?Sized> Declared<T> {
-    pub fn new(type_name: &'static str, schema: Schema, object: Arc<T>) -> Declared<T> {
+    pub(crate) fn new(type_name: &'static str, schema: Schema, object: Arc<T>) -> Declared<T> {
         Declared {
             type_name,
             schema,

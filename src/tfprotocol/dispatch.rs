@@ -74,9 +74,9 @@ pub(crate) fn unknown<'a>(
 
 /// Everything a provider offers, by type name.
 pub(crate) struct Registry {
-    pub resources: BTreeMap<&'static str, Arc<Declared<dyn Resource>>>,
-    pub actions: BTreeMap<&'static str, Arc<Declared<dyn Action>>>,
-    pub lists: BTreeMap<&'static str, Arc<Declared<dyn ListResource>>>,
+    pub(crate) resources: BTreeMap<&'static str, Arc<Declared<dyn Resource>>>,
+    pub(crate) actions: BTreeMap<&'static str, Arc<Declared<dyn Action>>>,
+    pub(crate) lists: BTreeMap<&'static str, Arc<Declared<dyn ListResource>>>,
 }
 
 /// By type name.
@@ -88,7 +88,7 @@ fn by_name<T: ?Sized>(declared: Vec<Declared<T>>) -> BTreeMap<&'static str, Arc<
 }
 
 impl Registry {
-    pub fn new(provider: &dyn Provider) -> Registry {
+    pub(crate) fn new(provider: &dyn Provider) -> Registry {
         Registry {
             resources: by_name(provider.resources()),
             actions: by_name(provider.actions()),
@@ -96,19 +96,19 @@ impl Registry {
         }
     }
 
-    pub fn resource(&self, name: &str) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
+    pub(crate) fn resource(&self, name: &str) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
         self.resources
             .get(name)
             .ok_or_else(|| unknown(Kind::Resource, name, self.resources.keys().copied()).into())
     }
 
-    pub fn action(&self, name: &str) -> Result<&Arc<Declared<dyn Action>>, Diagnostics> {
+    pub(crate) fn action(&self, name: &str) -> Result<&Arc<Declared<dyn Action>>, Diagnostics> {
         self.actions
             .get(name)
             .ok_or_else(|| unknown(Kind::Action, name, self.actions.keys().copied()).into())
     }
 
-    pub fn list(&self, name: &str) -> Result<&Arc<Declared<dyn ListResource>>, Diagnostics> {
+    pub(crate) fn list(&self, name: &str) -> Result<&Arc<Declared<dyn ListResource>>, Diagnostics> {
         self.lists
             .get(name)
             .ok_or_else(|| unknown(Kind::ListResource, name, self.lists.keys().copied()).into())
@@ -116,7 +116,10 @@ impl Registry {
 
     /// The listed resource type with its identity: a list resource without
     /// one is a provider bug Terraform would reject anyway.
-    pub fn listed_resource(&self, name: &str) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
+    pub(crate) fn listed_resource(
+        &self,
+        name: &str,
+    ) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
         match self.resources.get(name) {
             Some(r) if r.identity().is_some() => Ok(r),
             _ => Err(Diagnostic::error(

@@ -23,15 +23,15 @@ pub enum ImportRule {
 #[derive(Debug, Clone)]
 pub struct IdentityAttribute {
     pub name: String,
-    pub ty: Type,
+    pub(crate) ty: Type,
     pub import: ImportRule,
-    pub description: String,
+    pub(crate) description: String,
 }
 
 impl IdentityAttribute {
     /// Identity types may be primitives or lists, never maps, sets or
     /// objects (Terraform 1.15 rejects those); this provider needs strings.
-    pub fn string(name: &str, import: ImportRule, description: &str) -> IdentityAttribute {
+    pub(crate) fn string(name: &str, import: ImportRule, description: &str) -> IdentityAttribute {
         IdentityAttribute {
             name: name.to_string(),
             ty: Type::String,
@@ -58,7 +58,7 @@ impl IdentitySchema {
         )
     }
 
-    pub fn to_proto(&self) -> proto::ResourceIdentitySchema {
+    pub(crate) fn to_proto(&self) -> proto::ResourceIdentitySchema {
         proto::ResourceIdentitySchema {
             version: self.version,
             identity_attributes: self
@@ -77,7 +77,7 @@ impl IdentitySchema {
 
     /// Checks an identity from an `import` block: every required attribute
     /// set, every value known. Errors name the attribute.
-    pub fn check_import(&self, identity: &Object) -> Diagnostics {
+    pub(crate) fn check_import(&self, identity: &Object) -> Diagnostics {
         let mut diags = Diagnostics::new();
         for a in &self.attributes {
             let value = identity.get(&a.name);
@@ -113,7 +113,7 @@ impl IdentitySchema {
 
 /// The identity capability of a resource.
 #[async_trait::async_trait]
-pub trait ResourceIdentity: Send + Sync {
+pub(crate) trait ResourceIdentity: Send + Sync {
     fn schema(&self) -> &IdentitySchema;
 
     /// The identity of the object in `state`, derived from what the provider

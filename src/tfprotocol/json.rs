@@ -15,7 +15,7 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     from_json(&json, ty)
 }
 
-pub fn from_json(json: &Json, ty: &Type) -> Result<Value, CodecError> {
+pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Value, CodecError> {
     // The offending value is never quoted: it may be a secret from state.
     let wrong = || {
         CodecError::new(format!(

@@ -11,7 +11,7 @@ use super::schema::Schema;
 use super::value::Object;
 
 #[async_trait::async_trait]
-pub trait Provider: Send + Sync + 'static {
+pub(crate) trait Provider: Send + Sync + 'static {
     /// The provider type name, which prefixes every type name it offers.
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;

@@ -29,7 +29,7 @@ pub struct ProtocolServer {
 
 impl ProtocolServer {
     /// `stop` is cancelled by `StopProvider`; resource code waits on it.
-    pub fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> ProtocolServer {
+    pub(crate) fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> ProtocolServer {
         ProtocolServer {
             registry: Registry::new(provider.as_ref()),
             provider,
@@ -38,7 +38,7 @@ impl ProtocolServer {
         }
     }
 
-    pub fn into_service(self) -> provider_server::ProviderServer<ProtocolServer> {
+    pub(crate) fn into_service(self) -> provider_server::ProviderServer<ProtocolServer> {
         // Terraform's own providers allow 256 MiB; tonic's default is 4 MiB.
         provider_server::ProviderServer::new(self)
             .max_decoding_message_size(MAX_MESSAGE)
@@ -78,7 +78,7 @@ impl ProtocolServer {
     }
 }
 
-pub const MAX_MESSAGE: usize = 256 << 20;
+pub(crate) const MAX_MESSAGE: usize = 256 << 20;
 
 type RpcResult<T> = Result<Response<T>, Status>;
 

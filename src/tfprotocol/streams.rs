@@ -22,7 +22,7 @@ use super::proto;
 use super::resource::Resource;
 use super::value::Object;
 
-pub type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+pub(crate) type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// A stream of exactly the given events.
 fn stream_of<T: Send + 'static>(events: Vec<T>) -> EventStream<T> {

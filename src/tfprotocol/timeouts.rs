@@ -16,7 +16,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub(crate) const ALL: [Operation; 4] = [
         Operation::Create,
         Operation::Read,
         Operation::Update,
@@ -34,7 +34,7 @@ impl Operation {
 }
 
 /// The block to add to a resource schema, documenting the defaults.
-pub fn block(defaults: &[(Operation, Duration)]) -> Block {
+pub(crate) fn block(defaults: &[(Operation, Duration)]) -> Block {
     defaults.iter().fold(
         Block::new("How long each operation may take before Terraform gives up on it."),
         |b, (op, d)| {

@@ -61,7 +61,7 @@ impl Type {
         }
     }
 
-    pub fn to_json_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_json_bytes(&self) -> Vec<u8> {
         self.to_json().to_string().into_bytes()
     }
 
@@ -71,7 +71,7 @@ impl Type {
         Type::from_json(&json)
     }
 
-    pub fn from_json(json: &Json) -> Result<Type, CodecError> {
+    pub(crate) fn from_json(json: &Json) -> Result<Type, CodecError> {
         let bad = || CodecError::new(format!("unsupported type description {json}"));
         match json {
             Json::String(s) => match s.as_str() {

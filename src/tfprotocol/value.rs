@@ -28,7 +28,7 @@ impl Number {
         }
     }
 
-    pub fn as_i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(*i),
             Number::Float(_) => None,
@@ -36,7 +36,7 @@ impl Number {
         }
     }
 
-    pub fn as_f64(&self) -> f64 {
+    pub(crate) fn as_f64(&self) -> f64 {
         match self {
             Number::Int(i) => *i as f64,
             Number::Float(f) => *f,
@@ -48,7 +48,7 @@ impl Number {
 /// Whether `s` is a number written in decimal (`-12`, `0.5`, `1e-3`): what cty sends as a
 /// string when a number is not exact as an `f64`. Rust's `f64` parser would also take "NaN",
 /// "inf" and "infinity", which are not numbers cty can hold (issue 14).
-pub fn is_decimal_literal(s: &str) -> bool {
+pub(crate) fn is_decimal_literal(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
     let digits = |i: &mut usize| {
@@ -122,11 +122,11 @@ impl Value {
     }
 
     /// True when the value or anything inside it is unknown.
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         matches!(self.concrete(), Value::Unknown)
     }
 
-    pub fn is_wholly_known(&self) -> bool {
+    pub(crate) fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
             Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
@@ -140,7 +140,7 @@ impl Value {
     }
 
     /// The kind of value, for error text that must not quote the value.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Unknown => "unknown",
@@ -157,7 +157,7 @@ impl Value {
     }
 
     /// Looks through the dynamic wrapper.
-    pub fn concrete(&self) -> &Value {
+    pub(crate) fn concrete(&self) -> &Value {
         match self {
             Value::Dynamic(_, v) => v.concrete(),
             v => v,
@@ -171,14 +171,14 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.concrete() {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub fn as_number(&self) -> Option<&Number> {
+    pub(crate) fn as_number(&self) -> Option<&Number> {
         match self.concrete() {
             Value::Number(n) => Some(n),
             _ => None,
@@ -197,7 +197,7 @@ impl Value {
     }
 
     /// A string, or null when absent.
-    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
+    pub(crate) fn opt_string(s: Option<impl Into<String>>) -> Value {
         s.map_or(Value::Null, |s| Value::String(s.into()))
     }
 
@@ -231,7 +231,7 @@ impl Object {
         self
     }
 
-    pub fn is_unknown(&self, name: &str) -> bool {
+    pub(crate) fn is_unknown(&self, name: &str) -> bool {
         self.get(name).is_unknown()
     }
 
@@ -244,20 +244,20 @@ impl Object {
         self.get(name).as_str()
     }
 
-    pub fn get_bool(&self, name: &str) -> Option<bool> {
+    pub(crate) fn get_bool(&self, name: &str) -> Option<bool> {
         self.get(name).as_bool()
     }
 
-    pub fn get_i64(&self, name: &str) -> Option<i64> {
+    pub(crate) fn get_i64(&self, name: &str) -> Option<i64> {
         self.get(name).as_number().and_then(Number::as_i64)
     }
 
-    pub fn get_object(&self, name: &str) -> Option<&Object> {
+    pub(crate) fn get_object(&self, name: &str) -> Option<&Object> {
         self.get(name).as_object()
     }
 
     /// A map of strings; `None` when null or unknown (or any element is).
-    pub fn get_string_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn get_string_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
         match self.get(name).concrete() {
             Value::Map(m) => m
                 .iter()
@@ -277,18 +277,18 @@ impl From<Object> for Value {
 /// Where in a value something is, for diagnostics and `requires_replace`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttributePath {
-    pub steps: Vec<PathStep>,
+    pub(crate) steps: Vec<PathStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathStep {
+pub(crate) enum PathStep {
     Attribute(String),
     Key(String),
     Index(i64),
 }
 
 impl AttributePath {
-    pub fn root() -> AttributePath {
+    pub(crate) fn root() -> AttributePath {
         AttributePath::default()
     }
 
@@ -303,12 +303,12 @@ impl AttributePath {
         self
     }
 
-    pub fn then_key(mut self, key: &str) -> AttributePath {
+    pub(crate) fn then_key(mut self, key: &str) -> AttributePath {
         self.steps.push(PathStep::Key(key.to_string()));
         self
     }
 
-    pub fn then_index(mut self, index: i64) -> AttributePath {
+    pub(crate) fn then_index(mut self, index: i64) -> AttributePath {
         self.steps.push(PathStep::Index(index));
         self
     }

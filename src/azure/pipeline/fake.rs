@@ -22,11 +22,11 @@ use super::{ArmRequest, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_ret
 #[derive(Debug, Clone)]
 #[allow(dead_code)] // method and url show in assertion messages
 pub(crate) struct Seen {
-    pub method: &'static str,
-    pub url: String,
-    pub at: Instant,
-    pub request_id: Option<String>,
-    pub authorization: Option<String>,
+    pub(crate) method: &'static str,
+    pub(crate) url: String,
+    pub(crate) at: Instant,
+    pub(crate) request_id: Option<String>,
+    pub(crate) authorization: Option<String>,
 }
 
 /// What the fake answers.
@@ -66,7 +66,7 @@ type Handler = Box<dyn Fn(&Seen, usize) -> Reply + Send + Sync>;
 
 pub(crate) struct Fake {
     handler: Handler,
-    pub seen: Mutex<Vec<Seen>>,
+    pub(crate) seen: Mutex<Vec<Seen>>,
 }
 
 impl std::fmt::Debug for Fake {

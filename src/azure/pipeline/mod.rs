@@ -47,49 +47,50 @@ use super::error::AzureError;
 use super::lro::{PollPolicy, PollTarget};
 use super::pacing::Pacer;
 
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::RetryPolicy;
+pub(crate) use retry::parse_retry_after;
 
 /// A request to send. Bodies are JSON.
 pub(crate) struct ArmRequest {
-    pub method: reqwest::Method,
-    pub url: reqwest::Url,
-    pub body: Option<Vec<u8>>,
+    pub(crate) method: reqwest::Method,
+    pub(crate) url: reqwest::Url,
+    pub(crate) body: Option<Vec<u8>>,
     /// Whether to attach the bearer token (false for the metadata endpoint).
-    pub authenticated: bool,
+    pub(crate) authenticated: bool,
     /// Completes "timed out after Ns while …".
-    pub what: String,
+    pub(crate) what: String,
     /// Set for the status reads of a long-running operation: the pipeline polls until the
     /// operation is no longer running.
-    pub poll: Option<PollPlan>,
+    pub(crate) poll: Option<PollPlan>,
 }
 
 /// How to poll a long-running operation's status URL.
 #[derive(Debug, Clone)]
 pub(crate) struct PollPlan {
-    pub target: PollTarget,
-    pub schedule: PollPolicy,
+    pub(crate) target: PollTarget,
+    pub(crate) schedule: PollPolicy,
     /// When Azure accepted the operation (the schedule grows with the time since).
-    pub accepted_at: Instant,
+    pub(crate) accepted_at: Instant,
     /// `Retry-After` of the initial response.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 /// What every policy may need to know about the call, carried in the `azure_core` [`Context`].
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
-    pub op: OpContext,
-    pub what: String,
-    pub authenticated: bool,
-    pub cloud: Option<CloudEndpoints>,
-    pub poll: Option<PollPlan>,
+    pub(crate) op: OpContext,
+    pub(crate) what: String,
+    pub(crate) authenticated: bool,
+    pub(crate) cloud: Option<CloudEndpoints>,
+    pub(crate) poll: Option<PollPlan>,
 }
 
 /// A final response: success, or an error status that is not retried (or ran out of retries).
 #[derive(Debug)]
 pub(crate) struct ArmResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl ArmResponse {

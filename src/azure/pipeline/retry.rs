@@ -53,7 +53,7 @@ impl RetryPolicy {
     /// `max_delay`, i.e. uniformly between half and all of the step. Half is fixed so that a
     /// retry is never immediate (CRP asks for no immediate retries); the random half spreads
     /// out clients that failed together.
-    pub fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let exp = retry.saturating_sub(1).min(30);
         let step = self.base.saturating_mul(1u32 << exp).min(self.max_delay);
         let half = step / 2;
@@ -69,7 +69,7 @@ impl RetryPolicy {
 
 /// Parses the server's requested wait: `x-ms-retry-after-ms`, `retry-after-ms`, then
 /// `Retry-After` as seconds or as an HTTP date (relative to `now`).
-pub fn parse_retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
     retry_after_from(|name| headers.get(name).and_then(|v| v.to_str().ok()), now)
 }
 
