@@ -14,7 +14,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 use tonic::Request;
 
-use crate::azure::{self, CloudEndpoints, CloudError, ExtensionId, OpContext, VirtualMachineId};
+use crate::azure::fuzz_access::{CloudEndpoints, CloudError};
+use crate::azure::{self, ExtensionId, OpContext, VirtualMachineId};
 use crate::tfprotocol::proto::provider_server::Provider as _;
 use crate::tfprotocol::proto::{self, DynamicValue};
 use crate::tfprotocol::server::ProtocolServer;
@@ -452,7 +453,7 @@ pub fn lro_headers(data: &[u8]) {
     }
     // A fixed clock so an input means the same wait on every run.
     let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-    let wait = azure::parse_retry_after(&headers, now);
+    let wait = azure::fuzz_access::parse_retry_after(&headers, now);
     let status = [200, 201, 202, 204][usize::from(selector) % 4];
     let resp = response(status, headers, b"");
     let vm = VirtualMachineId::new("s", "rg", "vm");

@@ -35,10 +35,6 @@ impl OpContext {
         }
     }
 
-    pub(crate) fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
     pub(crate) fn cancel_token(&self) -> &CancellationToken {
         &self.cancel
     }

@@ -146,17 +146,6 @@ impl AzureError {
         }
     }
 
-    /// The ARM error code, when the error came from an ARM error body.
-    pub(crate) fn code(&self) -> Option<&str> {
-        match self {
-            AzureError::NotFound { code, .. }
-            | AzureError::Conflict { code, .. }
-            | AzureError::ExtensionFailed { code, .. }
-            | AzureError::Api { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-
     /// Builds the error for a final (non-retried) error response.
     pub(crate) fn from_response(status: u16, body: &[u8], resource: &str) -> AzureError {
         let Some(err) = CloudError::parse(body) else {

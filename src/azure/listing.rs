@@ -16,7 +16,7 @@ use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct VmListScope {
+pub struct VmListScope {
     pub(crate) subscription_id: String,
     pub(crate) resource_group: Option<String>,
 }
@@ -36,7 +36,7 @@ impl std::fmt::Display for VmListScope {
 
 /// One page of a VM list. `next_link` is ARM's continuation, to pass back unchanged.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct VmPage {
+pub struct VmPage {
     pub(crate) vms: Vec<VirtualMachine>,
     pub(crate) next_link: Option<String>,
 }

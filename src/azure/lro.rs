@@ -50,18 +50,6 @@ impl PollPolicy {
             .mul_f64((self.factor - 1.0).clamp(0.0, 100.0))
             .clamp(self.initial, self.max.max(self.initial))
     }
-
-    /// How many status reads this schedule makes in the first `window` of an operation that
-    /// does not end (no server `Retry-After`).
-    pub(crate) fn reads_within(&self, window: Duration) -> u32 {
-        let mut at = self.first();
-        let mut reads = 0;
-        while at <= window {
-            reads += 1;
-            at += self.gap(at);
-        }
-        reads
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,11 +112,6 @@ impl PendingOperation {
     /// True when the initial response was already final.
     pub fn is_done(&self) -> bool {
         self.target == PollTarget::Done
-    }
-
-    /// The extension the operation works on.
-    pub(crate) fn extension_id(&self) -> &ExtensionId {
-        &self.extension
     }
 
     /// Whether the operation is tracked through `Azure-AsyncOperation` (else `Location` or none).
@@ -245,6 +228,21 @@ fn outcome_of(status: &str, error: Option<CloudError>) -> PollOutcome {
             }
         }
         _ => PollOutcome::InProgress,
+    }
+}
+
+#[cfg(test)]
+impl PollPolicy {
+    /// How many status reads this schedule makes in the first `window` of an operation that
+    /// does not end (no server `Retry-After`).
+    fn reads_within(&self, window: Duration) -> u32 {
+        let mut at = self.first();
+        let mut reads = 0;
+        while at <= window {
+            reads += 1;
+            at += self.gap(at);
+        }
+        reads
     }
 }
 

@@ -25,30 +25,29 @@ mod pipeline;
 mod settings;
 mod transport;
 
-pub(crate) use cloud::{CloudEndpoints, METADATA_API_VERSION};
 pub use context::OpContext;
 pub use error::AzureError;
-pub(crate) use error::{CloudError, InnerError};
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
-pub(crate) use listing::{VmListScope, VmPage};
+pub use listing::{VmListScope, VmPage};
 pub(crate) use lro::PendingOperation;
 pub use lro::PollPolicy;
-pub(crate) use models::{AgentStatus, InstanceViewStatus, VirtualMachine, VmExtension};
+pub(crate) use models::{AgentStatus, VirtualMachine, VmExtension};
 pub use models::{ExtensionPut, OsType, ProtectedSettings};
 pub use operations::ArmClient;
-pub(crate) use operations::{ArmClientBuilder, COMPUTE_API_VERSION};
+pub use operations::ArmClientBuilder;
 pub use pipeline::RetryPolicy;
-pub(crate) use pipeline::parse_retry_after;
-pub(crate) use settings::Environment;
-pub use settings::{AzureSettings, Setting};
+pub use settings::{AzureSettings, Environment, Setting};
 
 /// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz_access {
+    pub(crate) use super::cloud::CloudEndpoints;
+    pub(crate) use super::error::CloudError;
     pub(crate) use super::lro::{PollTarget, interpret};
     pub(crate) use super::models::ExtensionWire;
     pub(crate) use super::pipeline::ArmResponse;
     pub(crate) use super::pipeline::logging::{redact_body, redact_url};
+    pub(crate) use super::pipeline::parse_retry_after;
 
     pub(crate) fn pending_from_initial(
         resp: &ArmResponse,

@@ -63,7 +63,7 @@ impl fmt::Display for Setting {
 
 /// The Azure cloud to talk to when no `metadata_host` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Environment {
+pub enum Environment {
     #[default]
     Public,
     UsGovernment,

@@ -30,8 +30,6 @@ pub enum HandshakeError {
 pub struct HandshakeEnv {
     /// Terraform's client certificate (PEM) when AutoMTLS is on.
     pub(crate) client_cert_pem: Option<String>,
-    pub(crate) min_port: u16,
-    pub(crate) max_port: u16,
     pub(crate) unix_socket_dir: Option<String>,
 }
 
@@ -66,6 +64,7 @@ impl HandshakeEnv {
                     }),
             }
         };
+        // Checked as go-plugin checks them, though serving uses a Unix socket, not a port.
         let (min_port, max_port) = (
             port("PLUGIN_MIN_PORT", 10000)?,
             port("PLUGIN_MAX_PORT", 25000)?,
@@ -78,8 +77,6 @@ impl HandshakeEnv {
         }
         Ok(HandshakeEnv {
             client_cert_pem: get("PLUGIN_CLIENT_CERT").filter(|s| !s.trim().is_empty()),
-            min_port,
-            max_port,
             unix_socket_dir: get("PLUGIN_UNIX_SOCKET_DIR").filter(|s| !s.is_empty()),
         })
     }

@@ -8,7 +8,6 @@ pub mod serve;
 pub mod services;
 pub(crate) mod tls;
 
-pub use handshake::HandshakeEnv;
-pub(crate) use handshake::HandshakeError;
-pub(crate) use serve::ServeError;
-pub use serve::{Mode, serve};
+pub use handshake::{HandshakeEnv, HandshakeError};
+pub use serve::{Mode, ServeError, serve};
+pub use tls::TlsError;

@@ -26,8 +26,6 @@ mod settings;
 pub(crate) use settings::setting_source;
 pub use settings::{SETTINGS, Setting};
 
-pub const TYPE_NAME: &str = "vm";
-
 pub fn schema() -> Schema {
     let block = SETTINGS.iter().fold(
         Block::new(
@@ -55,10 +53,6 @@ impl VmProvider {
 
 #[async_trait::async_trait]
 impl Provider for VmProvider {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
     fn schema(&self) -> &Schema {
         &self.schema
     }

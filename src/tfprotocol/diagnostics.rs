@@ -69,7 +69,6 @@ pub(crate) fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
             .map(|s| proto::attribute_path::Step {
                 selector: Some(match s {
                     PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
-                    PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
                     PathStep::Index(i) => Selector::ElementKeyInt(*i),
                 }),
             })
@@ -97,6 +96,7 @@ impl Diagnostics {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }

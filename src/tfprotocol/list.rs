@@ -74,8 +74,4 @@ impl ListSink {
     pub(crate) async fn closed(&self) {
         self.results.closed().await;
     }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.results.is_closed()
-    }
 }

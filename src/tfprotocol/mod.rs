@@ -38,12 +38,12 @@ pub mod proto {
     tonic::include_proto!("tfplugin6");
 }
 
-pub(crate) use action::{Action, ActionEvent, Progress};
+pub(crate) use action::{Action, Progress};
 pub(crate) use declared::Declared;
-pub(crate) use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub(crate) use diagnostics::{Diagnostic, Diagnostics};
 pub use identity::ImportRule;
 pub(crate) use identity::{IdentityAttribute, IdentitySchema, ResourceIdentity};
-pub(crate) use list::{Closed, ListRequest, ListResource, ListResult, ListSink};
+pub(crate) use list::{ListRequest, ListResource, ListResult, ListSink};
 pub(crate) use provider::Provider;
 pub(crate) use resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
 pub(crate) use schema::Schema;

@@ -12,8 +12,6 @@ use super::value::Object;
 
 #[async_trait::async_trait]
 pub(crate) trait Provider: Send + Sync + 'static {
-    /// The provider type name, which prefixes every type name it offers.
-    fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;
     /// Asked once, when the server starts.
     fn resources(&self) -> Vec<Declared<dyn Resource>>;

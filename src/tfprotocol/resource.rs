@@ -10,7 +10,6 @@ use super::value::{AttributePath, Object};
 pub(crate) struct PlanRequest {
     /// `None` when the resource is being created.
     pub(crate) prior: Option<Object>,
-    pub(crate) config: Object,
     pub(crate) prior_private: Vec<u8>,
 }
 

@@ -169,10 +169,6 @@ impl Block {
         self
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Attribute> {
-        self.attributes.iter().find(|a| a.name == name)
-    }
-
     /// The object type Terraform encodes this block's values with.
     pub fn implied_type(&self) -> Type {
         let mut attrs: std::collections::BTreeMap<String, Type> = self

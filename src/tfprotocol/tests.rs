@@ -130,7 +130,7 @@ impl ListResource for ThingList {
                 resource_object: Some(thing_state(&name)),
                 diagnostics: Diagnostics::new(),
             };
-            if results.send(result).await == Err(Closed) {
+            if results.send(result).await == Err(list::Closed) {
                 self.saw_closed.store(true, Ordering::SeqCst);
                 return Diagnostics::new();
             }
@@ -144,9 +144,6 @@ impl ListResource for ThingList {
 /// an `#[async_trait]` impl, so `configure` is written out).
 macro_rules! provider_basics {
     () => {
-        fn type_name(&self) -> &'static str {
-            "test"
-        }
         fn schema(&self) -> &Schema {
             &self.schema
         }

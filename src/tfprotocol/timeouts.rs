@@ -16,13 +16,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub(crate) const ALL: [Operation; 4] = [
-        Operation::Create,
-        Operation::Read,
-        Operation::Update,
-        Operation::Delete,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Operation::Create => "create",

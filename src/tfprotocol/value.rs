@@ -28,14 +28,6 @@ impl Number {
         }
     }
 
-    pub(crate) fn as_i64(&self) -> Option<i64> {
-        match self {
-            Number::Int(i) => Some(*i),
-            Number::Float(_) => None,
-            Number::Decimal(s) => s.parse().ok(),
-        }
-    }
-
     pub(crate) fn as_f64(&self) -> f64 {
         match self {
             Number::Int(i) => *i as f64,
@@ -126,19 +118,6 @@ impl Value {
         matches!(self.concrete(), Value::Unknown)
     }
 
-    pub(crate) fn is_wholly_known(&self) -> bool {
-        match self {
-            Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
-                v.iter().all(Value::is_wholly_known)
-            }
-            Value::Map(m) => m.values().all(Value::is_wholly_known),
-            Value::Object(o) => o.attrs.values().all(Value::is_wholly_known),
-            Value::Dynamic(_, v) => v.is_wholly_known(),
-            _ => true,
-        }
-    }
-
     /// The kind of value, for error text that must not quote the value.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -174,13 +153,6 @@ impl Value {
     pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.concrete() {
             Value::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_number(&self) -> Option<&Number> {
-        match self.concrete() {
-            Value::Number(n) => Some(n),
             _ => None,
         }
     }
@@ -248,23 +220,8 @@ impl Object {
         self.get(name).as_bool()
     }
 
-    pub(crate) fn get_i64(&self, name: &str) -> Option<i64> {
-        self.get(name).as_number().and_then(Number::as_i64)
-    }
-
     pub(crate) fn get_object(&self, name: &str) -> Option<&Object> {
         self.get(name).as_object()
-    }
-
-    /// A map of strings; `None` when null or unknown (or any element is).
-    pub(crate) fn get_string_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
-        match self.get(name).concrete() {
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect(),
-            _ => None,
-        }
     }
 }
 
@@ -283,15 +240,10 @@ pub struct AttributePath {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathStep {
     Attribute(String),
-    Key(String),
     Index(i64),
 }
 
 impl AttributePath {
-    pub(crate) fn root() -> AttributePath {
-        AttributePath::default()
-    }
-
     pub fn attr(name: &str) -> AttributePath {
         AttributePath {
             steps: vec![PathStep::Attribute(name.to_string())],
@@ -300,11 +252,6 @@ impl AttributePath {
 
     pub fn then_attr(mut self, name: &str) -> AttributePath {
         self.steps.push(PathStep::Attribute(name.to_string()));
-        self
-    }
-
-    pub(crate) fn then_key(mut self, key: &str) -> AttributePath {
-        self.steps.push(PathStep::Key(key.to_string()));
         self
     }
 
@@ -320,7 +267,6 @@ impl std::fmt::Display for AttributePath {
             match step {
                 PathStep::Attribute(a) if i == 0 => f.write_str(a)?,
                 PathStep::Attribute(a) => write!(f, ".{a}")?,
-                PathStep::Key(k) => write!(f, "[{k:?}]")?,
                 PathStep::Index(n) => write!(f, "[{n}]")?,
             }
         }

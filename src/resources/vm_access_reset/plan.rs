@@ -263,7 +263,6 @@ pub(super) mod tests {
     fn plan(prior: Object, planned: Object, private: Private) -> PlanResponse {
         let request = PlanRequest {
             prior: Some(prior),
-            config: planned.clone(),
             prior_private: private.encode(),
         };
         let mut response = PlanResponse {
@@ -321,7 +320,6 @@ pub(super) mod tests {
         let planned = prior().with("virtual_machine_id", Value::string(upper));
         let request = PlanRequest {
             prior: Some(prior()),
-            config: planned.clone(),
             prior_private: ours().encode(),
         };
         let mut response = PlanResponse {
