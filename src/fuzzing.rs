@@ -63,6 +63,7 @@ pub fn resource_type() -> Type {
         .implied_type()
 }
 
+/// The provider configuration's type.
 pub fn provider_type() -> Type {
     crate::provider::schema().block.implied_type()
 }
@@ -148,14 +149,21 @@ fn dv(msgpack: &[u8]) -> Option<DynamicValue> {
 /// Which RPC [`grpc`] calls for a selector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rpc {
+    /// `ValidateResourceConfig`
     ValidateResourceConfig,
+    /// `PlanResourceChange`
     PlanResourceChange,
+    /// `UpgradeResourceState`
     UpgradeResourceState,
+    /// `ValidateProviderConfig`
     ValidateProviderConfig,
     // Protocol 6.10. A new RPC gets a variant here, an entry in `ALL`, an arm in `grpc` and a
     // seed in tests/fuzz_seeds.rs.
+    /// `UpgradeResourceIdentity`
     UpgradeResourceIdentity,
+    /// `ValidateListResourceConfig`
     ValidateListResourceConfig,
+    /// `ValidateActionConfig`
     ValidateActionConfig,
 }
 
@@ -177,11 +185,7 @@ impl Rpc {
 
     /// The selector byte that chooses this RPC (for seeds).
     pub fn selector(self) -> u8 {
-        Rpc::ALL
-            .iter()
-            .position(|r| *r == self)
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(0)
+        position_in(&Rpc::ALL, self)
     }
 }
 
@@ -353,11 +357,17 @@ pub fn duration(data: &[u8]) {
 /// What [`arm_json`] decodes, by selector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArmDoc {
+    /// A VM read with its instance view.
     VirtualMachine,
+    /// A VM extension.
     Extension,
+    /// An ARM error body.
     ErrorResponse,
+    /// A cloud's metadata endpoint answer.
     CloudMetadata,
+    /// An `Azure-AsyncOperation` status.
     OperationStatus,
+    /// The final answer of a `Location` poll.
     LocationResult,
 }
 
@@ -371,13 +381,18 @@ impl ArmDoc {
         ArmDoc::LocationResult,
     ];
 
+    /// The selector byte that chooses this document (for seeds).
     pub fn selector(self) -> u8 {
-        ArmDoc::ALL
-            .iter()
-            .position(|r| *r == self)
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(0)
+        position_in(&ArmDoc::ALL, self)
     }
+}
+
+/// Where `item` stands in `all`, as a selector byte.
+fn position_in<T: PartialEq>(all: &[T], item: T) -> u8 {
+    all.iter()
+        .position(|r| *r == item)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(0)
 }
 
 fn response(status: u16, headers: HeaderMap, body: &[u8]) -> azure::fuzz_access::ArmResponse {

@@ -43,6 +43,7 @@ impl VmAccessResetAction {
     }
 }
 
+/// The action's `config` block.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Runs the `VMAccessAgent` extension once on an Azure Windows VM to reset a local administrator's password, or its \

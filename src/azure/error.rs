@@ -16,43 +16,69 @@ pub enum AzureError {
     /// A provider setting is missing, malformed or contradicts another one. The setting is
     /// typed: the provider's boundary names its Terraform attribute and environment variables.
     #[error("invalid provider configuration ({setting}): {message}")]
-    Configuration { setting: Setting, message: String },
+    Configuration {
+        /// The setting at fault.
+        setting: Setting,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Microsoft Entra ID refused to issue a token, or ARM refused the one we sent.
     #[error("authentication with Microsoft Entra ID failed: {message}")]
-    Authentication { message: String },
+    Authentication {
+        /// Entra's or ARM's reason.
+        message: String,
+    },
     /// The resource (or its parent) does not exist.
     #[error("{resource} was not found ({code}): {message}")]
     NotFound {
+        /// What was looked for ("VM extension …").
         resource: String,
+        /// ARM's error code (`ResourceNotFound`, `ParentResourceNotFound`, …).
         code: String,
+        /// ARM's message, or ours when there is none.
         message: String,
     },
     /// Compute refuses to change extensions of a VM that is stopped or deallocated.
     #[error(
         "the virtual machine is not running, so its extensions cannot be changed: {message} Start the VM and try again."
     )]
-    VmNotRunning { message: String },
+    VmNotRunning {
+        /// Compute's message.
+        message: String,
+    },
     /// A 409 that is not retryable (and not the stopped-VM case).
     #[error("Azure reported a conflict ({code}): {message}")]
-    Conflict { code: String, message: String },
+    Conflict {
+        /// ARM's error code.
+        code: String,
+        /// ARM's message, or ours when there is none.
+        message: String,
+    },
     /// The long-running operation ended Failed or Canceled; `statuses` holds the extension's
     /// instance-view messages (the in-guest reason, e.g. "does not support Domain Controller").
     #[error("the VM extension operation failed ({code}): {message}{}", format_statuses(.statuses))]
     ExtensionFailed {
+        /// The operation's error code.
         code: String,
+        /// The operation's error message.
         message: String,
+        /// The extension's own status and substatus messages.
         statuses: Vec<String>,
     },
     /// Azure throttled the request and the wait it asked for ends after the operation's deadline.
     #[error("Azure throttled the request and asked to wait {}s before retrying, which is past this operation's timeout; increase the timeout or retry later: {message}", .retry_after.as_secs())]
     Throttled {
+        /// The wait Azure asked for.
         retry_after: Duration,
+        /// ARM's message, or ours when there is none.
         message: String,
     },
     /// The operation's timeout elapsed. Azure may still be working on it when `sent`.
     #[error("timed out after {}s while {what}{}", .elapsed.as_secs(), if *.sent { "; Azure may still be processing the request" } else { "" })]
     DeadlineExceeded {
+        /// What was under way ("reading VM …").
         what: String,
+        /// The timeout that ran out.
         elapsed: Duration,
         /// Whether the request may have reached Azure before the deadline.
         sent: bool,
@@ -66,6 +92,7 @@ pub enum AzureError {
     /// No (complete) HTTP response: DNS, connection, TLS, a connection dropped mid-exchange.
     #[error("could not reach Azure: {message}")]
     Transport {
+        /// The cause, with a hint for certificate problems.
         message: String,
         /// False when the failure happened before any byte of the request could reach Azure
         /// (connect, TLS handshake, building the client).
@@ -74,23 +101,39 @@ pub enum AzureError {
     /// Any other error status from ARM, with its code kept so callers can match on it.
     #[error("Azure rejected the request (HTTP {status}, {code}{}): {message}", .inner_code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// ARM's error code.
         code: String,
+        /// ARM's message, or ours when there is none.
         message: String,
+        /// Compute's `innererror.internalErrorCode`, when given.
         inner_code: Option<String>,
+        /// The part of the request the error is about, when ARM says.
         target: Option<String>,
     },
     /// A response we cannot make sense of (a real HTTP status from Azure).
     #[error("unexpected response from Azure (HTTP {status}): {detail}")]
-    UnexpectedResponse { status: u16, detail: String },
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What could not be understood.
+        detail: String,
+    },
     /// The client refused to send a request: e.g. a status URL on a foreign host (the bearer token
     /// must never leave the resource manager). Nothing was sent.
     #[error("refused to send the request: {detail}")]
-    Refused { detail: String },
+    Refused {
+        /// Why.
+        detail: String,
+    },
     /// A bug in this client (a body that cannot be encoded, an impossible branch). Nothing was
     /// sent by the step that failed.
     #[error("internal error in the Azure client: {detail}; please report this")]
-    Internal { detail: String },
+    Internal {
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 fn format_statuses(statuses: &[String]) -> String {

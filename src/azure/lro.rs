@@ -23,8 +23,11 @@ use super::pipeline::{ArmResponse, parse_retry_after};
 /// longer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
+    /// The wait before the first read.
     pub initial: Duration,
+    /// How much each wait grows over the one before.
     pub factor: f64,
+    /// The longest wait between reads.
     pub max: Duration,
 }
 

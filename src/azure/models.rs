@@ -22,7 +22,9 @@ pub(crate) struct InstanceViewStatus {
 /// The OS family of a VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OsType {
+    /// A Windows guest.
     Windows,
+    /// A Linux guest.
     Linux,
 }
 
@@ -339,6 +341,7 @@ impl VmExtension {
 pub struct ProtectedSettings(Value);
 
 impl ProtectedSettings {
+    /// Wraps the JSON to send.
     pub fn new(value: Value) -> ProtectedSettings {
         ProtectedSettings(value)
     }
@@ -355,13 +358,21 @@ impl std::fmt::Debug for ProtectedSettings {
 /// "protectedSettings"}}`. Absent settings are sent as `{}` (not null), like the Az cmdlets.
 #[derive(Clone, Debug)]
 pub struct ExtensionPut {
+    /// The VM's region (an extension lives where its VM does).
     pub location: String,
+    /// The extension's publisher, e.g. `Microsoft.Compute`.
     pub publisher: String,
+    /// The extension's type, e.g. `VMAccessAgent`.
     pub extension_type: String,
+    /// The handler version, `major.minor`.
     pub type_handler_version: String,
+    /// Whether Azure may move to newer minor versions.
     pub auto_upgrade_minor_version: bool,
+    /// A value that changes on every run, so ARM reruns an unchanged extension.
     pub force_update_tag: String,
+    /// The public settings.
     pub settings: Value,
+    /// The secret settings.
     pub protected_settings: ProtectedSettings,
 }
 

@@ -72,11 +72,13 @@ impl ArmClientBuilder {
         self
     }
 
+    /// How requests are retried (tests shorten the waits).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> ArmClientBuilder {
         self.retry = retry;
         self
     }
 
+    /// How long-running operations are polled.
     pub fn with_poll_policy(mut self, poll: PollPolicy) -> ArmClientBuilder {
         self.poll = poll;
         self
@@ -127,6 +129,7 @@ impl ArmClient {
         ArmClient::builder(settings).build()
     }
 
+    /// A client with non-default trust, retries or polling.
     pub fn builder(settings: AzureSettings) -> ArmClientBuilder {
         ArmClientBuilder {
             settings,
@@ -136,6 +139,7 @@ impl ArmClient {
         }
     }
 
+    /// The subscription requests go to.
     pub fn subscription_id(&self) -> &str {
         &self.inner.subscription_id
     }

@@ -37,6 +37,7 @@ impl VmAccessResetList {
     }
 }
 
+/// The `list` block's `config`: where to look and what to report.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Finds Azure Windows VMs whose local administrator password or Remote Desktop configuration was reset with the \

@@ -11,18 +11,30 @@ const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol this provider speaks.
 pub(crate) const APP_PROTOCOL_VERSION: u32 = 6;
 
+/// Why the plugin cannot start as Terraform asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HandshakeError {
     #[error(
         "this is a Terraform plugin: use it from terraform (for example through a dev_overrides block or a provider mirror), not directly. Run it with --debug to attach terraform through TF_REATTACH_PROVIDERS."
     )]
+    /// Run by hand: the go-plugin magic cookie is missing.
     NotLaunchedByTerraform,
     #[error(
         "terraform offered plugin protocol versions {offered:?}, but this provider speaks only version 6 (Terraform 1.0 or later)"
     )]
-    NoCommonProtocol { offered: String },
+    /// Terraform offered only protocol versions this provider does not speak.
+    NoCommonProtocol {
+        /// `PLUGIN_PROTOCOL_VERSIONS` as Terraform set it.
+        offered: String,
+    },
     #[error("invalid {name}: {reason}")]
-    InvalidSetting { name: &'static str, reason: String },
+    /// A `PLUGIN_*` variable that cannot be used.
+    InvalidSetting {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// What Terraform asked for, read from the environment.
@@ -34,6 +46,7 @@ pub struct HandshakeEnv {
 }
 
 impl HandshakeEnv {
+    /// Reads the `PLUGIN_*` variables Terraform sets when it starts a plugin.
     pub fn from_env() -> Result<HandshakeEnv, HandshakeError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }

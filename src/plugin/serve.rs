@@ -18,14 +18,19 @@ use super::services::{Broker, Controller, Stdio, proto as go_plugin};
 use super::tls;
 use crate::tfprotocol::server::{MAX_MESSAGE, ProtocolServer};
 
+/// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// AutoMTLS could not be set up.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The socket could not be created.
     #[error("could not listen: {0}")]
     Listen(std::io::Error),
+    /// Terraform could not be told where to connect.
     #[error("could not write the handshake: {0}")]
     Handshake(std::io::Error),
+    /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
 }
@@ -35,9 +40,13 @@ pub enum Mode {
     /// Started by Terraform: handshake on stdout, AutoMTLS when asked.
     Managed(HandshakeEnv),
     /// `--debug`: plain gRPC on a unix socket; prints TF_REATTACH_PROVIDERS.
-    Debug { provider_address: String },
+    Debug {
+        /// The provider's source address, the key of `TF_REATTACH_PROVIDERS`.
+        provider_address: String,
+    },
 }
 
+/// Serves `server` until Terraform stops the plugin (or, in debug mode, until interrupted).
 pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError> {
     let shutdown = CancellationToken::new();
     let (listener, network, addr, _socket_dir) = bind(&mode).await.map_err(ServeError::Listen)?;

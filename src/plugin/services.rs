@@ -9,8 +9,8 @@ use futures_util::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-/// Generated from `proto/plugin/go_plugin.proto`.
-#[allow(clippy::all, clippy::pedantic)]
+/// Generated from `proto/plugin/go_plugin.proto`; documented there.
+#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod proto {
     tonic::include_proto!("plugin");
 }

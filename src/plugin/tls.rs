@@ -16,12 +16,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
+/// Why AutoMTLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// Terraform's certificate is unreadable.
     #[error("PLUGIN_CLIENT_CERT does not hold a PEM certificate")]
     BadClientCert,
+    /// The provider's own certificate could not be made.
     #[error("could not generate the server certificate: {0}")]
     CertGeneration(#[from] rcgen::Error),
+    /// rustls refused the configuration.
     #[error("could not set up TLS: {0}")]
     Config(#[from] rustls::Error),
 }

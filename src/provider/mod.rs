@@ -26,6 +26,7 @@ mod settings;
 pub(crate) use settings::setting_source;
 pub use settings::{SETTINGS, Setting};
 
+/// The provider block's schema: one attribute per [`SETTINGS`] entry.
 pub fn schema() -> Schema {
     let block = SETTINGS.iter().fold(
         Block::new(

@@ -33,11 +33,13 @@ mod private;
 use model::{Model, Timeouts};
 use private::Private;
 
+/// The resource type (also the name of its action and list resource).
 pub const TYPE_NAME: &str = "vm_access_reset";
 /// The extension this resource runs.
 type Kind = WindowsVmAccess;
 const DEFAULT_EXTENSION_NAME: &str = Kind::KIND.default_name;
 const DEFAULT_HANDLER_VERSION: &str = Kind::KIND.default_handler_version;
+/// Each operation's timeout when `timeouts` does not set it.
 pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table();
 
 pub(crate) struct VmAccessReset {
@@ -54,6 +56,7 @@ impl VmAccessReset {
     }
 }
 
+/// The resource's schema.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Resets a local administrator's password on an Azure Windows VM, or its Remote Desktop configuration, by running the \

@@ -16,14 +16,19 @@ use super::value::{Object, Value};
 /// Whether an identity attribute must be given in an `import` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportRule {
+    /// The `import` block must set it.
     Required,
+    /// The `import` block may leave it out.
     Optional,
 }
 
 #[derive(Debug, Clone)]
+/// One attribute of a resource identity.
 pub struct IdentityAttribute {
+    /// Its name.
     pub name: String,
     pub(crate) ty: Type,
+    /// Whether an import must give it.
     pub import: ImportRule,
     pub(crate) description: String,
 }
@@ -44,11 +49,14 @@ impl IdentityAttribute {
 /// The identity schema, versioned independently of the resource schema.
 #[derive(Debug, Clone, Default)]
 pub struct IdentitySchema {
+    /// Bumped when the attributes change.
     pub version: i64,
+    /// The attributes, in order.
     pub attributes: Vec<IdentityAttribute>,
 }
 
 impl IdentitySchema {
+    /// The object type identities of this schema are encoded with.
     pub fn implied_type(&self) -> Type {
         Type::Object(
             self.attributes

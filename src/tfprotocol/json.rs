@@ -9,6 +9,7 @@ use super::CodecError;
 use super::types::Type;
 use super::value::{Number, Object, Value, is_decimal_literal};
 
+/// Reads stored state JSON as a value of type `ty`.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let json: Json = serde_json::from_slice(bytes)
         .map_err(|e| CodecError::new(format!("state is not valid JSON: {e}")))?;

@@ -32,8 +32,8 @@ pub(crate) mod types;
 mod upgrade;
 pub(crate) mod value;
 
-/// Generated from `proto/tfplugin6.proto`.
-#[allow(clippy::all, clippy::pedantic)]
+/// Generated from `proto/tfplugin6.proto`; documented there.
+#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod proto {
     tonic::include_proto!("tfplugin6");
 }

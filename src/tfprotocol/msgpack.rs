@@ -19,12 +19,14 @@ const UNKNOWN_EXT: i8 = 0;
 /// Deeper nesting than this is certainly not a Terraform value of ours.
 const MAX_DEPTH: usize = 64;
 
+/// Encodes `value` as Terraform's msgpack for type `ty` (unknowns as the extension Terraform reads).
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(128);
     encode_into(&mut out, value, ty)?;
     Ok(out)
 }
 
+/// Decodes Terraform's msgpack of type `ty`; refuses input that does not fit the type.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let mut reader = Reader {
         buf: bytes,

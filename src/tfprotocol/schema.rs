@@ -12,29 +12,41 @@ pub struct Schema {
     pub block: Block,
 }
 
+/// The attributes and nested blocks of a schema or of a nested block.
 #[derive(Debug, Clone, Default)]
 pub struct Block {
     pub(crate) description: String,
+    /// In declaration order.
     pub attributes: Vec<Attribute>,
+    /// In declaration order.
     pub blocks: Vec<NestedBlock>,
 }
 
 /// Only single nested blocks are needed (`timeouts`).
 #[derive(Debug, Clone)]
 pub struct NestedBlock {
+    /// The block's name in configuration.
     pub type_name: String,
+    /// What it holds.
     pub block: Block,
 }
 
+/// One attribute, with the flags Terraform's schema gives it.
 #[derive(Debug, Clone)]
 pub struct Attribute {
+    /// Its name in configuration.
     pub name: String,
     pub(crate) ty: Type,
     pub(crate) description: String,
+    /// The configuration must set it.
     pub required: bool,
+    /// The configuration may set it.
     pub optional: bool,
+    /// The provider may set it (when optional too: if the configuration does not).
     pub computed: bool,
+    /// Terraform hides its value in output.
     pub sensitive: bool,
+    /// Accepted in configuration, never stored in plan or state.
     pub write_only: bool,
     /// A change to this attribute replaces the resource.
     pub(crate) requires_replace: bool,

@@ -8,29 +8,41 @@ use serde_json::Value as Json;
 
 use super::CodecError;
 
+/// A cty type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
+    /// `string`
     String,
+    /// `number`
     Number,
+    /// `bool`
     Bool,
     /// The dynamic pseudo-type: the concrete type travels with the value.
     Dynamic,
+    /// `list(element)`
     List(Box<Type>),
+    /// `set(element)`
     Set(Box<Type>),
+    /// `map(element)`
     Map(Box<Type>),
+    /// `object({name = type, …})`
     Object(BTreeMap<String, Type>),
+    /// `tuple([type, …])`
     Tuple(Vec<Type>),
 }
 
 impl Type {
+    /// `list(element)`
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }
 
+    /// `set(element)`
     pub fn set(element: Type) -> Type {
         Type::Set(Box::new(element))
     }
 
+    /// `map(element)`
     pub fn map(element: Type) -> Type {
         Type::Map(Box::new(element))
     }
@@ -65,6 +77,7 @@ impl Type {
         self.to_json().to_string().into_bytes()
     }
 
+    /// Reads the compact JSON form (as in a schema or a `DynamicValue` with a dynamic type).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, CodecError> {
         let json: Json = serde_json::from_slice(bytes)
             .map_err(|e| CodecError::new(format!("type is not valid JSON: {e}")))?;

@@ -12,8 +12,11 @@ use super::types::Type;
 /// are floats, or decimal strings when neither is exact (as cty sends them).
 #[derive(Debug, Clone)]
 pub enum Number {
+    /// An integer that fits in 64 bits.
     Int(i64),
+    /// A number a float holds exactly.
     Float(f64),
+    /// Any other number, as cty wrote it.
     Decimal(String),
 }
 
@@ -90,25 +93,36 @@ impl std::fmt::Display for Number {
     }
 }
 
+/// A Terraform value of any type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`
     Null,
     /// Not known until apply. Refinements Terraform sends are accepted and
     /// dropped: this provider never needs them.
     Unknown,
+    /// A `bool`.
     Bool(bool),
+    /// A `number`.
     Number(Number),
+    /// A `string`.
     String(String),
+    /// A `list`.
     List(Vec<Value>),
+    /// A `set`, its elements in Terraform's order.
     Set(Vec<Value>),
+    /// A `map`.
     Map(BTreeMap<String, Value>),
+    /// An `object`.
     Object(Object),
+    /// A `tuple`.
     Tuple(Vec<Value>),
     /// A value of the dynamic pseudo-type with its concrete type.
     Dynamic(Type, Box<Value>),
 }
 
 impl Value {
+    /// Null, also inside a dynamic value.
     pub fn is_null(&self) -> bool {
         matches!(self.concrete(), Value::Null)
     }
@@ -143,6 +157,7 @@ impl Value {
         }
     }
 
+    /// The string, when this is a known string.
     pub fn as_str(&self) -> Option<&str> {
         match self.concrete() {
             Value::String(s) => Some(s),
@@ -157,6 +172,7 @@ impl Value {
         }
     }
 
+    /// The object, when this is a known object.
     pub fn as_object(&self) -> Option<&Object> {
         match self.concrete() {
             Value::Object(o) => Some(o),
@@ -164,6 +180,7 @@ impl Value {
         }
     }
 
+    /// A string value.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
@@ -173,6 +190,7 @@ impl Value {
         s.map_or(Value::Null, |s| Value::String(s.into()))
     }
 
+    /// A number value holding an integer.
     pub fn int(i: i64) -> Value {
         Value::Number(Number::Int(i))
     }
@@ -181,10 +199,12 @@ impl Value {
 /// The attributes of an object or block, by name.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object {
+    /// By attribute name.
     pub attrs: BTreeMap<String, Value>,
 }
 
 impl Object {
+    /// An object without attributes.
     pub fn new() -> Object {
         Object::default()
     }
@@ -194,10 +214,12 @@ impl Object {
         self.attrs.get(name).unwrap_or(&Value::Null)
     }
 
+    /// Sets (or replaces) an attribute.
     pub fn set(&mut self, name: &str, value: Value) {
         self.attrs.insert(name.to_string(), value);
     }
 
+    /// The object with one more attribute, for building objects in one expression.
     pub fn with(mut self, name: &str, value: Value) -> Object {
         self.set(name, value);
         self
@@ -207,6 +229,7 @@ impl Object {
         self.get(name).is_unknown()
     }
 
+    /// Whether the attribute is null (or absent).
     pub fn is_null(&self, name: &str) -> bool {
         self.get(name).is_null()
     }
@@ -244,12 +267,14 @@ pub(crate) enum PathStep {
 }
 
 impl AttributePath {
+    /// The path of a top-level attribute.
     pub fn attr(name: &str) -> AttributePath {
         AttributePath {
             steps: vec![PathStep::Attribute(name.to_string())],
         }
     }
 
+    /// The path of an attribute of the object at this path.
     pub fn then_attr(mut self, name: &str) -> AttributePath {
         self.steps.push(PathStep::Attribute(name.to_string()));
         self

@@ -98,6 +98,7 @@ pub struct DiscoveryRequest {
     pub resource_groups: Vec<String>,
     /// Case-insensitive globs over VM names; empty: every name.
     pub name_filters: Vec<String>,
+    /// What to report.
     pub mode: DiscoveryMode,
     /// Stop after this many results.
     pub limit: Option<usize>,
@@ -156,35 +157,52 @@ impl From<&VmAccessExtension> for super::Status {
 /// One VM found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredVm {
+    /// The VM.
     pub id: VirtualMachineId,
     pub(crate) os: OsType,
+    /// Its VMAccess extension, when it has one.
     pub vmaccess: Option<VmAccessExtension>,
 }
 
 /// Why discovery could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
+    /// A request that cannot be run.
     #[error("invalid {field} {value:?}: {reason}")]
     InvalidRequest {
+        /// The field at fault.
         field: &'static str,
+        /// Its value.
         value: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// Listing the VMs of a scope failed.
     #[error("cannot list the virtual machines of {scope}: {source}")]
     List {
+        /// The subscription or resource group.
         scope: String,
+        /// Why.
         #[source]
         source: Box<AzureError>,
     },
+    /// Listing one VM's extensions failed.
     #[error("cannot list the extensions of virtual machine {vm}: {source}")]
     Extensions {
+        /// The VM.
         vm: String,
+        /// Why.
         #[source]
         source: Box<AzureError>,
     },
     /// A listed VM whose ID is not a VM ID (ARM returned something unexpected).
     #[error("the list of {scope} returned a VM with an unusable ID {id:?}")]
-    UnexpectedVmId { scope: String, id: String },
+    UnexpectedVmId {
+        /// The subscription or resource group listed.
+        scope: String,
+        /// The ID ARM returned.
+        id: String,
+    },
 }
 
 type Item = Result<DiscoveredVm, DiscoveryError>;

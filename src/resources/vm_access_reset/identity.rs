@@ -27,6 +27,7 @@ pub(crate) const EXTENSION_NAME: &str = "extension_name";
 /// How long resolving an import identity may take (two GETs).
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+/// The resource identity: the VM and the extension name.
 pub fn schema() -> IdentitySchema {
     IdentitySchema {
         version: VERSION,
