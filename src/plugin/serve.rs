@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::handshake::{HandshakeEnv, handshake_line};
-use super::services::{Broker, Controller, Stdio, proto as go_plugin};
+use super::services::{Companion, proto as go_plugin};
 use super::tls;
 use crate::tfprotocol::server::{MAX_MESSAGE, ProtocolServer};
 
@@ -68,21 +68,20 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
+    let companion = Companion {
+        shutdown: shutdown.clone(),
+    };
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            go_plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
-                shutdown: shutdown.clone(),
-            }),
+            go_plugin::grpc_controller_server::GrpcControllerServer::new(companion.clone()),
         )
-        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio {
-            shutdown: shutdown.clone(),
-        }))
+        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(
+            companion.clone(),
+        ))
         .add_service(
-            go_plugin::grpc_broker_server::GrpcBrokerServer::new(Broker {
-                shutdown: shutdown.clone(),
-            })
-            .max_decoding_message_size(MAX_MESSAGE),
+            go_plugin::grpc_broker_server::GrpcBrokerServer::new(companion)
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(super::panic::NamedRpcs(server.into_service()));
 
