@@ -3,8 +3,10 @@
 
 use base64::Engine;
 
-pub(crate) const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub(crate) const MAGIC_COOKIE_VALUE: &str =
+/// The variable go-plugin hosts set so that a plugin knows it was started by one.
+pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+/// Terraform's value of [`MAGIC_COOKIE_KEY`].
+pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// go-plugin's own protocol version, first field of the handshake line.
 const CORE_PROTOCOL_VERSION: u32 = 1;
