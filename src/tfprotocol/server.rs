@@ -101,8 +101,60 @@ fn not_offered<T>(rpc: &str) -> RpcResult<T> {
     )))
 }
 
-#[async_trait::async_trait]
-impl provider_server::Provider for ProtocolServer {
+/// The tonic service: the RPCs of kinds of object this provider has none of, and of features it
+/// does not offer, come from the two tables; every other RPC is a handler written out after them.
+macro_rules! provider_service {
+    (
+        none_of_kind { $($none:ident: $module:ident, $kind:expr;)* }
+        not_offered { $($stub:ident: $req:ty => $resp:ty, $rpc:literal;)* }
+        $($handlers:tt)*
+    ) => {
+        #[async_trait::async_trait]
+        impl provider_server::Provider for ProtocolServer {
+            $(
+                // Some of these responses hold only diagnostics.
+                #[allow(clippy::needless_update)]
+                async fn $none(
+                    &self,
+                    req: Request<proto::$module::Request>,
+                ) -> RpcResult<proto::$module::Response> {
+                    let diag = unknown($kind, &req.into_inner().type_name, []);
+                    ok(proto::$module::Response {
+                        diagnostics: vec![diag.to_proto()],
+                        ..Default::default()
+                    })
+                }
+            )*
+            $(
+                async fn $stub(&self, _: Request<$req>) -> RpcResult<$resp> {
+                    not_offered($rpc)
+                }
+            )*
+            $($handlers)*
+        }
+    };
+}
+
+provider_service! {
+    none_of_kind {
+        validate_data_resource_config: validate_data_resource_config, Kind::DataSource;
+        read_data_source: read_data_source, Kind::DataSource;
+        validate_ephemeral_resource_config: validate_ephemeral_resource_config, Kind::EphemeralResource;
+        open_ephemeral_resource: open_ephemeral_resource, Kind::EphemeralResource;
+        renew_ephemeral_resource: renew_ephemeral_resource, Kind::EphemeralResource;
+        close_ephemeral_resource: close_ephemeral_resource, Kind::EphemeralResource;
+    }
+    not_offered {
+        generate_resource_config: proto::generate_resource_config::Request => proto::generate_resource_config::Response, "GenerateResourceConfig";
+        validate_state_store_config: proto::validate_state_store::Request => proto::validate_state_store::Response, "ValidateStateStoreConfig";
+        configure_state_store: proto::configure_state_store::Request => proto::configure_state_store::Response, "ConfigureStateStore";
+        read_state_bytes: proto::read_state_bytes::Request => Self::ReadStateBytesStream, "ReadStateBytes";
+        write_state_bytes: tonic::Streaming<proto::write_state_bytes::RequestChunk> => proto::write_state_bytes::Response, "WriteStateBytes";
+        lock_state: proto::lock_state::Request => proto::lock_state::Response, "LockState";
+        unlock_state: proto::unlock_state::Request => proto::unlock_state::Response, "UnlockState";
+        get_states: proto::get_states::Request => proto::get_states::Response, "GetStates";
+        delete_state: proto::delete_state::Request => proto::delete_state::Response, "DeleteState";
+    }
     async fn get_metadata(
         &self,
         _: Request<proto::get_metadata::Request>,
@@ -190,16 +242,6 @@ impl provider_server::Provider for ProtocolServer {
         })();
         ok(proto::validate_resource_config::Response {
             diagnostics: diagnostics(result),
-        })
-    }
-
-    async fn validate_data_resource_config(
-        &self,
-        req: Request<proto::validate_data_resource_config::Request>,
-    ) -> RpcResult<proto::validate_data_resource_config::Response> {
-        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
-        ok(proto::validate_data_resource_config::Response {
-            diagnostics: vec![diag.to_proto()],
         })
     }
 
@@ -456,66 +498,6 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    async fn read_data_source(
-        &self,
-        req: Request<proto::read_data_source::Request>,
-    ) -> RpcResult<proto::read_data_source::Response> {
-        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
-        ok(proto::read_data_source::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn generate_resource_config(
-        &self,
-        _: Request<proto::generate_resource_config::Request>,
-    ) -> RpcResult<proto::generate_resource_config::Response> {
-        not_offered("GenerateResourceConfig")
-    }
-
-    async fn validate_ephemeral_resource_config(
-        &self,
-        req: Request<proto::validate_ephemeral_resource_config::Request>,
-    ) -> RpcResult<proto::validate_ephemeral_resource_config::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::validate_ephemeral_resource_config::Response {
-            diagnostics: vec![diag.to_proto()],
-        })
-    }
-
-    async fn open_ephemeral_resource(
-        &self,
-        req: Request<proto::open_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::open_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::open_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn renew_ephemeral_resource(
-        &self,
-        req: Request<proto::renew_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::renew_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::renew_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn close_ephemeral_resource(
-        &self,
-        req: Request<proto::close_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::close_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::close_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-        })
-    }
-
     type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
 
     /// Streams results as the list resource finds them. When Terraform has
@@ -583,63 +565,7 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    async fn validate_state_store_config(
-        &self,
-        _: Request<proto::validate_state_store::Request>,
-    ) -> RpcResult<proto::validate_state_store::Response> {
-        not_offered("ValidateStateStoreConfig")
-    }
-
-    async fn configure_state_store(
-        &self,
-        _: Request<proto::configure_state_store::Request>,
-    ) -> RpcResult<proto::configure_state_store::Response> {
-        not_offered("ConfigureStateStore")
-    }
-
     type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
-
-    async fn read_state_bytes(
-        &self,
-        _: Request<proto::read_state_bytes::Request>,
-    ) -> RpcResult<Self::ReadStateBytesStream> {
-        not_offered("ReadStateBytes")
-    }
-
-    async fn write_state_bytes(
-        &self,
-        _: Request<tonic::Streaming<proto::write_state_bytes::RequestChunk>>,
-    ) -> RpcResult<proto::write_state_bytes::Response> {
-        not_offered("WriteStateBytes")
-    }
-
-    async fn lock_state(
-        &self,
-        _: Request<proto::lock_state::Request>,
-    ) -> RpcResult<proto::lock_state::Response> {
-        not_offered("LockState")
-    }
-
-    async fn unlock_state(
-        &self,
-        _: Request<proto::unlock_state::Request>,
-    ) -> RpcResult<proto::unlock_state::Response> {
-        not_offered("UnlockState")
-    }
-
-    async fn get_states(
-        &self,
-        _: Request<proto::get_states::Request>,
-    ) -> RpcResult<proto::get_states::Response> {
-        not_offered("GetStates")
-    }
-
-    async fn delete_state(
-        &self,
-        _: Request<proto::delete_state::Request>,
-    ) -> RpcResult<proto::delete_state::Response> {
-        not_offered("DeleteState")
-    }
 
     async fn plan_action(
         &self,
