@@ -18,7 +18,7 @@ use super::ids::{ExtensionId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
 use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
 use super::pacing::Pacer;
-use super::pipeline::{ArmRequest, ArmResponse, Pipeline, PollPlan, RetryPolicy};
+use super::pipeline::{ArmRequest, ArmResponse, Handling, Pipeline, PollPlan, RetryPolicy};
 use super::settings::{AzureSettings, Setting};
 use super::transport::build_http_client;
 
@@ -169,9 +169,11 @@ impl ArmClient {
             method: Method::GET,
             url,
             body: None,
-            authenticated: false,
-            what: format!("reading the cloud metadata from {host}"),
-            poll: None,
+            handling: Handling {
+                authenticated: false,
+                what: format!("reading the cloud metadata from {host}"),
+                poll: None,
+            },
         };
         let resp = self.inner.pipeline.send(req, None, ctx).await?;
         if !resp.status.is_success() {
@@ -230,9 +232,11 @@ impl ArmClient {
             method,
             url,
             body,
-            authenticated: true,
-            what,
-            poll: None,
+            handling: Handling {
+                authenticated: true,
+                what,
+                poll: None,
+            },
         };
         self.inner.pipeline.send(req, Some(cloud), ctx).await
     }
@@ -353,14 +357,16 @@ impl ArmClient {
             method: Method::GET,
             url,
             body: None,
-            authenticated: true,
-            what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
-            poll: Some(PollPlan {
-                target: op.target.clone(),
-                schedule: self.inner.poll,
-                accepted_at: op.accepted_at,
-                retry_after: op.retry_after,
-            }),
+            handling: Handling {
+                authenticated: true,
+                what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
+                poll: Some(PollPlan {
+                    target: op.target.clone(),
+                    schedule: self.inner.poll,
+                    accepted_at: op.accepted_at,
+                    retry_after: op.retry_after,
+                }),
+            },
         };
         let resp = self.inner.pipeline.send(req, Some(cloud), ctx).await?;
         if !resp.status.is_success() {

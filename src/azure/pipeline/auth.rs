@@ -31,7 +31,7 @@ impl Auth {
 impl Step for Auth {
     async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
         let call = next.call()?;
-        if !call.authenticated {
+        if !call.handling.authenticated {
             return next.send(request).await;
         }
         let cloud = call.cloud.as_ref().ok_or_else(|| {

@@ -16,7 +16,7 @@ use super::super::credentials::TokenSource;
 use super::super::error::AzureError;
 use super::super::lro::{PollPolicy, PollTarget};
 use super::super::pacing::Pacer;
-use super::{ArmRequest, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_retryable};
+use super::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_retryable};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -180,23 +180,24 @@ pub(crate) fn request(method: reqwest::Method, path: &str) -> ArmRequest {
         url: reqwest::Url::parse(&format!("https://arm.test{path}"))
             .unwrap_or_else(|e| panic!("{e}")),
         body: None,
-        authenticated: false,
-        what: "testing".into(),
-        poll: None,
+        handling: Handling {
+            authenticated: false,
+            what: "testing".into(),
+            poll: None,
+        },
     }
 }
 
 /// A status read of a long-running operation accepted just now, on the default poll schedule.
 pub(crate) fn poll_request() -> ArmRequest {
-    ArmRequest {
-        poll: Some(PollPlan {
-            target: PollTarget::AsyncOperation("u".into()),
-            schedule: PollPolicy::default(),
-            accepted_at: Instant::now(),
-            retry_after: None,
-        }),
-        ..request(reqwest::Method::GET, "/op")
-    }
+    let mut req = request(reqwest::Method::GET, "/op");
+    req.handling.poll = Some(PollPlan {
+        target: PollTarget::AsyncOperation("u".into()),
+        schedule: PollPolicy::default(),
+        accepted_at: Instant::now(),
+        retry_after: None,
+    });
+    req
 }
 
 pub(crate) const EXT: &str = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm{}/extensions/e?api-version=1";

@@ -55,6 +55,12 @@ pub(crate) struct ArmRequest {
     pub(crate) method: reqwest::Method,
     pub(crate) url: reqwest::Url,
     pub(crate) body: Option<Vec<u8>>,
+    pub(crate) handling: Handling,
+}
+
+/// How the pipeline treats a request; every policy sees it in the [`Call`].
+#[derive(Debug, Clone)]
+pub(crate) struct Handling {
     /// Whether to attach the bearer token (false for the metadata endpoint).
     pub(crate) authenticated: bool,
     /// Completes "timed out after Ns while …".
@@ -79,10 +85,8 @@ pub(crate) struct PollPlan {
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
     pub(crate) op: OpContext,
-    pub(crate) what: String,
-    pub(crate) authenticated: bool,
     pub(crate) cloud: Option<CloudEndpoints>,
-    pub(crate) poll: Option<PollPlan>,
+    pub(crate) handling: Handling,
 }
 
 /// A final response: success, or an error status that is not retried (or ran out of retries).
@@ -160,7 +164,7 @@ impl Pipeline {
         cloud: Option<&CloudEndpoints>,
         ctx: &OpContext,
     ) -> Result<ArmResponse, AzureError> {
-        if req.authenticated && cloud.is_none() {
+        if req.handling.authenticated && cloud.is_none() {
             return Err(AzureError::Internal {
                 detail: "an authenticated request without cloud endpoints".into(),
             });
@@ -185,10 +189,8 @@ impl Pipeline {
         }
         let context = Context::new().with_value(Call {
             op: ctx.clone(),
-            what: req.what,
-            authenticated: req.authenticated,
             cloud: cloud.cloned(),
-            poll: req.poll,
+            handling: req.handling,
         });
         let (first, rest) = self
             .policies

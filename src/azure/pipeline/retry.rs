@@ -165,13 +165,13 @@ impl Step for Retry {
         let mut retries: u32 = 0;
         // Whether an earlier attempt may have reached Azure (for a deadline's "sent").
         let mut maybe_sent = false;
-        if let Some(poll) = &call.poll {
+        if let Some(poll) = &call.handling.poll {
             let first = poll
                 .schedule
                 .first()
                 .saturating_sub(poll.accepted_at.elapsed())
                 .max(poll.retry_after.unwrap_or_default());
-            op.sleep(first, &call.what)
+            op.sleep(first, &call.handling.what)
                 .await
                 .map_err(|e| wrap(e.while_sending()))?;
         }
@@ -179,7 +179,7 @@ impl Step for Retry {
             let ticket = if write {
                 Some(
                     self.pacer
-                        .admit(request.url(), op, &call.what)
+                        .admit(request.url(), op, &call.handling.what)
                         .await
                         .map_err(|e| wrap(if maybe_sent { e.while_sending() } else { e }))?,
                 )
@@ -205,12 +205,12 @@ impl Step for Retry {
                         self.pacer.observe(ticket, status, &headers);
                     }
                     let verdict = classify(status, &body, &headers);
-                    if let (Verdict::Done, Some(poll)) = (&verdict, &call.poll) {
+                    if let (Verdict::Done, Some(poll)) = (&verdict, &call.handling.poll) {
                         if status.is_success() && still_running(&poll.target, status, &body) {
                             let gap = poll.schedule.gap(poll.accepted_at.elapsed());
                             let server = retry_after_of(&headers, OffsetDateTime::now_utc())
                                 .unwrap_or_default();
-                            op.sleep(gap.max(server), &call.what)
+                            op.sleep(gap.max(server), &call.handling.what)
                                 .await
                                 .map_err(|e| wrap(e.while_sending()))?;
                             retries = 0;
@@ -258,7 +258,7 @@ impl Step for Retry {
                 } else {
                     let e = op.deadline_exceeded(format!(
                         "{} ({reason}; the next retry would be in {}s)",
-                        call.what,
+                        call.handling.what,
                         wait.as_secs()
                     ));
                     if maybe_sent { e.while_sending() } else { e }
@@ -272,7 +272,7 @@ impl Step for Retry {
                     .close_for(request.url(), last.as_ref().ok().map(|(_, h, _)| h), wait);
                 continue;
             }
-            op.sleep(wait, &call.what)
+            op.sleep(wait, &call.handling.what)
                 .await
                 .map_err(|e| wrap(if maybe_sent { e.while_sending() } else { e }))?;
         }

@@ -78,7 +78,7 @@ impl Step for Send {
         };
         let outcome = call
             .op
-            .run(&call.what, async { Ok(exchange.await) })
+            .run(&call.handling.what, async { Ok(exchange.await) })
             .await
             .map_err(|e| wrap(e.while_sending()))?;
         match outcome {

@@ -8,8 +8,8 @@ use reqwest::Method;
 use tokio::time::Instant;
 
 use super::super::error::AzureError;
-use super::Call;
 use super::fake::{Fake, Reply, ctx, ext_path, pipeline_alone, poll_request, request};
+use super::{Call, Handling};
 
 /// A PUT through a pipeline of its own, with a deadline of `secs`, that must fail.
 async fn failed_put(fake: &Arc<Fake>, secs: u64) -> AzureError {
@@ -52,7 +52,7 @@ async fn bearer_token_is_attached_only_to_authenticated_requests() {
         token_scope: "https://arm.test/.default".into(),
     };
     let mut req = request(Method::GET, "/x");
-    req.authenticated = true;
+    req.handling.authenticated = true;
     p.send(req, Some(&cloud), &ctx(60)).await.expect("ok");
     p.send(request(Method::GET, "/y"), None, &ctx(60))
         .await
@@ -108,7 +108,7 @@ async fn a_refusal_before_sending_is_not_an_unknown_outcome() {
     let fake = Fake::new(|_, _| Reply::ok());
     let p = pipeline_alone(&fake);
     let mut req = request(Method::GET, "/x");
-    req.authenticated = true;
+    req.handling.authenticated = true;
     let err = p.send(req, None, &ctx(10)).await.expect_err("no cloud");
     assert!(matches!(err, AzureError::Internal { .. }), "{err:?}");
     assert!(!err.may_have_reached_azure());
@@ -182,10 +182,12 @@ async fn a_long_operation_is_polled_at_most_30_times_in_its_first_minute() {
 fn call_context_is_typed() {
     let ctx = azure_core::http::Context::new().with_value(Call {
         op: ctx(1),
-        what: "x".into(),
-        authenticated: false,
         cloud: None,
-        poll: None,
+        handling: Handling {
+            authenticated: false,
+            what: "x".into(),
+            poll: None,
+        },
     });
     assert!(super::call(&ctx).is_ok());
     assert!(super::call(&azure_core::http::Context::new()).is_err());
