@@ -115,8 +115,9 @@ impl ArmClient {
 /// The URL of a `nextLink`, accepted only on the resource manager's origin; our api-version is
 /// added when the link has none.
 fn next_link_url(resource_manager: &str, link: &str) -> Result<Url, AzureError> {
+    // Refused, not followed: the bearer token must never leave the resource manager.
     let mut url = arm_origin_url(resource_manager, link, "the next page link", |detail| {
-        AzureError::UnexpectedResponse { status: 0, detail }
+        AzureError::Refused { detail }
     })?;
     if !url.query_pairs().any(|(k, _)| k == "api-version") {
         url.query_pairs_mut()
@@ -151,7 +152,7 @@ mod tests {
         ] {
             let err = next_link_url(ARM, foreign).expect_err(foreign);
             assert!(
-                matches!(err, AzureError::UnexpectedResponse { .. }),
+                matches!(err, AzureError::Refused { .. }),
                 "{foreign}: {err}"
             );
         }

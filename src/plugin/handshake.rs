@@ -44,7 +44,11 @@ pub enum HandshakeError {
 pub struct HandshakeEnv {
     /// Terraform's client certificate (PEM) when AutoMTLS is on.
     pub(crate) client_cert_pem: Option<String>,
+    /// Where Unix hosts put the socket.
     pub(crate) unix_socket_dir: Option<String>,
+    /// The loopback port range other hosts (Windows) listen in.
+    #[cfg_attr(unix, allow(dead_code))]
+    pub(crate) ports: std::ops::RangeInclusive<u16>,
 }
 
 impl HandshakeEnv {
@@ -79,7 +83,7 @@ impl HandshakeEnv {
                     }),
             }
         };
-        // Checked as go-plugin checks them, though serving uses a Unix socket, not a port.
+        // Checked everywhere as go-plugin checks them; only non-Unix hosts listen on a port.
         let (min_port, max_port) = (
             port("PLUGIN_MIN_PORT", 10000)?,
             port("PLUGIN_MAX_PORT", 25000)?,
@@ -93,6 +97,7 @@ impl HandshakeEnv {
         Ok(HandshakeEnv {
             client_cert_pem: get("PLUGIN_CLIENT_CERT").filter(|s| !s.trim().is_empty()),
             unix_socket_dir: get("PLUGIN_UNIX_SOCKET_DIR").filter(|s| !s.is_empty()),
+            ports: min_port..=max_port,
         })
     }
 }
@@ -137,6 +142,32 @@ mod tests {
             ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
         ]));
         assert!(ok.is_ok());
+    }
+
+    /// Windows hosts listen in this range, so it must survive parsing.
+    #[test]
+    fn port_range_is_read_and_checked() {
+        let cookie = (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE);
+        let parsed = HandshakeEnv::from_lookup(env(&[
+            cookie,
+            ("PLUGIN_MIN_PORT", "20000"),
+            ("PLUGIN_MAX_PORT", "20010"),
+        ]));
+        assert_eq!(parsed.map(|e| e.ports), Ok(20000..=20010));
+        let defaults = HandshakeEnv::from_lookup(env(&[cookie]));
+        assert_eq!(defaults.map(|e| e.ports), Ok(10000..=25000));
+        let reversed = HandshakeEnv::from_lookup(env(&[
+            cookie,
+            ("PLUGIN_MIN_PORT", "30000"),
+            ("PLUGIN_MAX_PORT", "20000"),
+        ]));
+        assert!(matches!(
+            reversed,
+            Err(HandshakeError::InvalidSetting {
+                name: "PLUGIN_MIN_PORT",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -201,12 +201,12 @@ async fn bind(mode: &Mode) -> std::io::Result<(Listener, String, String, SocketD
     }
     #[cfg(not(unix))]
     {
-        let (min, max) = match mode {
-            Mode::Managed(env) => (env.min_port, env.max_port),
-            Mode::Debug { .. } => (0, 0),
+        let ports = match mode {
+            Mode::Managed(env) => env.ports.clone(),
+            Mode::Debug { .. } => 0..=0,
         };
         let mut last_err = None;
-        for port in min..=max {
+        for port in ports {
             match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
                 Ok(l) => {
                     let addr = l.local_addr()?.to_string();
