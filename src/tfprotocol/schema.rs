@@ -60,6 +60,19 @@ pub struct Attribute {
     pub(crate) env: Vec<&'static str>,
 }
 
+/// Builder setters that switch one of an attribute's flags on.
+macro_rules! flags {
+    ($($flag:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Marks the attribute `", stringify!($flag), "`.")]
+            pub(crate) fn $flag(mut self) -> Attribute {
+                self.$flag = true;
+                self
+            }
+        )*
+    };
+}
+
 impl Attribute {
     pub(crate) fn new(name: &str, ty: Type) -> Attribute {
         Attribute {
@@ -90,39 +103,14 @@ impl Attribute {
         Attribute::new(name, Type::Number)
     }
 
-    pub(crate) fn required(mut self) -> Attribute {
-        self.required = true;
-        self
-    }
-
-    pub(crate) fn optional(mut self) -> Attribute {
-        self.optional = true;
-        self
-    }
-
-    pub(crate) fn computed(mut self) -> Attribute {
-        self.computed = true;
-        self
-    }
-
-    pub(crate) fn sensitive(mut self) -> Attribute {
-        self.sensitive = true;
-        self
-    }
-
-    pub(crate) fn write_only(mut self) -> Attribute {
-        self.write_only = true;
-        self
-    }
-
-    pub(crate) fn requires_replace(mut self) -> Attribute {
-        self.requires_replace = true;
-        self
-    }
-
-    pub(crate) fn use_state_for_unknown(mut self) -> Attribute {
-        self.use_state_for_unknown = true;
-        self
+    flags! {
+        required,
+        optional,
+        computed,
+        sensitive,
+        write_only,
+        requires_replace,
+        use_state_for_unknown,
     }
 
     /// A default makes the attribute optional and computed, as Terraform
