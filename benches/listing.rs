@@ -6,15 +6,11 @@
 //!
 //! Run with `scripts/bench-listing.sh` (or `cargo bench --bench listing`).
 
-#[path = "../tests/support/azure_emulator.rs"]
-mod azure_emulator;
-#[path = "../tests/support/fleet.rs"]
-mod fleet;
+use vm_test_support::fleet;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use azure_emulator::AzureEmulator;
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,6 +18,7 @@ use terraform_provider_vm::vmaccess::discovery::{
     DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
 use tokio_util::sync::CancellationToken;
+use vm_test_support::azure_emulator::AzureEmulator;
 
 const GROUPS: usize = 10;
 const PER_GROUP: usize = 100;

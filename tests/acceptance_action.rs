@@ -3,12 +3,10 @@
 //! the password kept out of every output. Every test first checks the terraform it was given
 //! and fails, never skips, when it has no actions.
 
-mod support;
-
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, LOCKED_OUT_PASSWORD};
-use support::terraform::{TerraformVersion, TfOutput, require_terraform};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_test_support::acceptance::{Acceptance, LOCKED_OUT_PASSWORD};
+use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
 const USER: &str = "opsadmin";
 const PW: &str = "Break-Glass-Passw0rd!2026";
@@ -366,7 +364,7 @@ async fn weak_password_is_rejected_at_validation_on_password() {
         errors[0]["summary"], "Password does not meet Azure's rules",
         "{out}"
     );
-    let want = support::terraform::line_of(&main, "password = ");
+    let want = vm_test_support::terraform::line_of(&main, "password = ");
     assert_eq!(
         errors[0]["range"]["start"]["line"].as_i64(),
         Some(want),
@@ -432,7 +430,7 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
 async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
     let acc = start().await;
     let vm = acc.seed_locked_out_vm("web").await;
-    let resource = support::acceptance::reset_block(
+    let resource = vm_test_support::acceptance::reset_block(
         "managed",
         &vm,
         &[

@@ -3,12 +3,10 @@
 //! with their inputs set the way a user sets them, through `TF_VAR_…`.
 //! Every `.tf` file under `examples/` must be covered by a test here.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of};
+use vm_test_support::acceptance::{Acceptance, actions_of};
 
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";

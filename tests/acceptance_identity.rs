@@ -5,16 +5,14 @@
 //! skips, when it is older. The upgrade test also runs Terraform 1.11
 //! (`TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH).
 
-mod support;
-
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::terraform::{
+use terraform_provider_vm::azure::VirtualMachineId;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::terraform::{
     TerraformVersion, hcl_string, require_terraform, terraform_binary, version_of,
 };
-use terraform_provider_vm::azure::VirtualMachineId;
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
@@ -115,7 +113,7 @@ fn assert_identity(acc: &Acceptance, vm: &VirtualMachineId, extension: &str) {
 }
 
 /// Nothing but the dev_overrides warning every test run prints.
-fn assert_no_warnings(out: &support::terraform::TfOutput) {
+fn assert_no_warnings(out: &vm_test_support::terraform::TfOutput) {
     let text = format!("{}{}", out.stdout, out.stderr);
     let warnings: Vec<&str> = text
         .lines()

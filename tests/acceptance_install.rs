@@ -8,14 +8,12 @@
 //! Both scripts get `--binary` with the binary cargo built for this test
 //! run, so no release build happens here (the scripts' default).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of};
-use support::terraform::hcl_string;
+use vm_test_support::acceptance::{Acceptance, actions_of};
+use vm_test_support::terraform::hcl_string;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const PROVIDER_BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-vm");

@@ -2,11 +2,9 @@
 //! against the emulator, asserted on plans (`show -json`, `-detailed-exitcode`)
 //! and on the VM itself (can the account log in, is Remote Desktop on).
 
-mod support;
-
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 
 const ADDR: &str = "vm_access_reset.web";
 
@@ -70,7 +68,7 @@ fn flat(text: &str) -> String {
         .join(" ")
 }
 
-fn flat_output(out: &support::terraform::TfOutput) -> String {
+fn flat_output(out: &vm_test_support::terraform::TfOutput) -> String {
     flat(&format!("{}\n{}", out.stdout, out.stderr))
 }
 
@@ -582,7 +580,7 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
         .tf
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
     let output = apply_failing(&acc);
-    let line = support::terraform::line_of(&main, "virtual_machine_id");
+    let line = vm_test_support::terraform::line_of(&main, "virtual_machine_id");
     assert_contains(
         &output,
         &[

@@ -4,20 +4,18 @@
 //! interrupted apply, secrets kept out of state/plans/logs, and a fleet of
 //! 50 VMs under throttling.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::terraform::{hcl_string, terraform_binary};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::terraform::{hcl_string, terraform_binary};
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
-const OLD_PW: &str = support::acceptance::LOCKED_OUT_PASSWORD;
+const OLD_PW: &str = vm_test_support::acceptance::LOCKED_OUT_PASSWORD;
 const PW: &str = "Fresh-Passw0rd!2026";
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
@@ -72,13 +70,13 @@ fn statuses(requests: &[&Value]) -> Vec<Option<u64>> {
     requests.iter().map(|r| r["status"].as_u64()).collect()
 }
 
-fn run_ok(acc: &Acceptance, args: &[&str]) -> support::terraform::TfOutput {
+fn run_ok(acc: &Acceptance, args: &[&str]) -> vm_test_support::terraform::TfOutput {
     let out = acc.run(args);
     out.assert_success();
     out
 }
 
-fn destroy(acc: &Acceptance, extra: &[&str]) -> support::terraform::TfOutput {
+fn destroy(acc: &Acceptance, extra: &[&str]) -> vm_test_support::terraform::TfOutput {
     let mut args = vec!["destroy", "-auto-approve", "-no-color", "-input=false"];
     args.extend_from_slice(extra);
     run_ok(acc, &args)
@@ -1006,8 +1004,9 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
         poll_retry_after_secs: 1,
         ..vm_emulator::EmulatorConfig::default()
     };
-    let acc =
-        Acceptance::with_emulator(support::azure_emulator::AzureEmulator::start_with(config).await);
+    let acc = Acceptance::with_emulator(
+        vm_test_support::azure_emulator::AzureEmulator::start_with(config).await,
+    );
     let shared = acc.seed_windows_vm("shared", json!([])).await;
     let other = acc.seed_windows_vm("other", json!([])).await;
     // Remote Desktop resets: no credentials needed.

@@ -4,16 +4,14 @@
 //! them — with ARM paging crossed by a small page size. Every test first checks the version of
 //! the terraform it was given (`TF_ACC_TERRAFORM_PATH`) and fails, never skips, when it is older.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::acceptance::Acceptance;
-use support::fleet::{Fleet, fleet};
-use support::terraform::{TerraformVersion, TfOutput, require_terraform};
+use vm_test_support::acceptance::Acceptance;
+use vm_test_support::fleet::{Fleet, fleet};
+use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
 const PW: &str = "Adopted-Passw0rd!2026";
 
@@ -129,17 +127,7 @@ list "vm_access_reset" "first" {
     // (some carry the Linux VMAccess extension) and no VM with only other extensions.
     let all = &found["list.vm_access_reset.all"];
     assert_eq!(vms(all), fleet.with_vmaccess, "{out}");
-    let pages = acc
-        .emu
-        .requests()
-        .await
-        .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines"))
-        })
-        .count();
+    let pages = acc.emu.requests_ending_with("/virtualMachines").await.len();
     assert!(
         pages >= 36_usize.div_ceil(5),
         "36 VMs at 5 a page take 8 pages; saw {pages} list requests"

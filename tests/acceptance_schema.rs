@@ -1,12 +1,10 @@
 //! Acceptance: the real `terraform` CLI loads the provider binary built for
 //! this run through `dev_overrides` and sees its schema and validation.
 //! Nothing here configures Azure or touches the network. Without terraform
-//! these tests fail (see `support::terraform::terraform_binary`).
-
-mod support;
+//! these tests fail (see `vm_test_support::terraform::terraform_binary`).
 
 use serde_json::Value as Json;
-use support::terraform::{
+use vm_test_support::terraform::{
     MINIMUM_TERRAFORM, TerraformVersion, TfDir, TfOutput, line_of, require_terraform,
     terraform_binary, terraform_version,
 };

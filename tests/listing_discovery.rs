@@ -1,14 +1,10 @@
 //! Fleet discovery through the real `ArmClient` against the in-process emulator: real HTTPS, real
 //! tokens, ARM paging and the emulator's throttle model. No fakes.
 
-#[path = "support/azure_emulator.rs"]
-mod azure_emulator;
-#[path = "support/fleet.rs"]
-mod fleet;
+use vm_test_support::fleet;
 
 use std::sync::Arc;
 
-use azure_emulator::AzureEmulator;
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::json;
@@ -16,6 +12,7 @@ use terraform_provider_vm::vmaccess::discovery::{
     DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
 use tokio_util::sync::CancellationToken;
+use vm_test_support::azure_emulator::AzureEmulator;
 
 async fn seeded(
     groups: usize,
@@ -63,16 +60,7 @@ async fn pages_are_crossed_and_filters_applied() {
 
     let items = collect(&emu, DiscoveryRequest::new(&sub)).await;
     assert_eq!(found(&items), fleet.with_vmaccess);
-    let pages = emu
-        .requests()
-        .await
-        .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines"))
-        })
-        .count();
+    let pages = emu.requests_ending_with("/virtualMachines").await.len();
     assert_eq!(pages, 36 / 5 + 1, "36 VMs, 5 a page");
     let extension_lists = emu.count_requests("GET", "/extensions").await;
     assert_eq!(extension_lists, fleet.windows, "Linux VMs are never read");

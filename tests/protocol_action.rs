@@ -2,17 +2,15 @@
 //! does: StopProvider (what Terraform sends on Ctrl-C) ends an invocation's wait promptly, with
 //! a completion saying Azure may still finish the run, and no event carries the password.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use support::azure_emulator::AzureEmulator;
-use support::protocol::configured;
 use terraform_provider_vm::actions::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::azure_emulator::AzureEmulator;
+use vm_test_support::protocol::{configured, errors};
 
 const PASSWORD: &str = "Stop-Provider-Passw0rd!";
 
@@ -85,11 +83,7 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         "the wait went on for {:?} after StopProvider",
         stopped_at.elapsed()
     );
-    let errors: Vec<_> = completed
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == proto::diagnostic::Severity::Error as i32)
-        .collect();
+    let errors = errors(&completed.diagnostics);
     assert_eq!(errors.len(), 1, "{completed:?}");
     assert_eq!(
         errors[0].summary,

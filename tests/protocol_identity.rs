@@ -3,19 +3,16 @@
 //! Read, Plan, Apply and Import reply carries the identity derived from the
 //! resource's ID, whatever identity the request carried.
 
-mod support;
-
 use serde_json::json;
 
-use support::azure_emulator::AzureEmulator;
-use support::plugin::PluginProcess;
-use support::protocol::configured;
 use terraform_provider_vm::azure::VirtualMachineId;
 use terraform_provider_vm::resources::vm_access_reset::{self, identity};
 use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::azure_emulator::AzureEmulator;
+use vm_test_support::plugin::PluginProcess;
+use vm_test_support::protocol::{assert_no_errors, configured, errors};
 
-const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
 const PASSWORD: &str = "Identity-Passw0rd!";
 
 fn resource_type() -> Type {
@@ -72,10 +69,6 @@ fn identity_in(data: Option<&proto::ResourceIdentityData>, secrets: &[&str]) -> 
 
 fn expected_identity(vm: &VirtualMachineId, extension: &str) -> Object {
     identity::of_extension(&vm.extension(extension))
-}
-
-fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
-    diags.iter().filter(|d| d.severity == ERROR).collect()
 }
 
 #[tokio::test]
@@ -188,11 +181,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&plan.diagnostics).is_empty(),
-        "{:?}",
-        plan.diagnostics
-    );
+    assert_no_errors(&plan.diagnostics);
     assert!(
         plan.planned_identity.is_none(),
         "no identity for an object not created yet"
@@ -210,11 +199,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&apply.diagnostics).is_empty(),
-        "{:?}",
-        apply.diagnostics
-    );
+    assert_no_errors(&apply.diagnostics);
     let created = state(apply.new_state.as_ref());
     let want = expected_identity(&vm, "VMAccessAgent");
     assert_eq!(identity_in(apply.new_identity.as_ref(), &secrets), want);
@@ -234,11 +219,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&read.diagnostics).is_empty(),
-        "{:?}",
-        read.diagnostics
-    );
+    assert_no_errors(&read.diagnostics);
     assert_eq!(identity_in(read.new_identity.as_ref(), &secrets), want);
 
     // Plan of an update without a prior identity (state from Terraform 1.11).
@@ -257,11 +238,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&plan.diagnostics).is_empty(),
-        "{:?}",
-        plan.diagnostics
-    );
+    assert_no_errors(&plan.diagnostics);
     assert_eq!(identity_in(plan.planned_identity.as_ref(), &secrets), want);
 
     // Import by ID returns the identity too.
@@ -274,11 +251,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&import.diagnostics).is_empty(),
-        "{:?}",
-        import.diagnostics
-    );
+    assert_no_errors(&import.diagnostics);
     assert_eq!(
         identity_in(import.imported_resources[0].identity.as_ref(), &secrets),
         want
@@ -294,11 +267,7 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .await
         .unwrap()
         .into_inner();
-    assert!(
-        errors(&destroy.diagnostics).is_empty(),
-        "{:?}",
-        destroy.diagnostics
-    );
+    assert_no_errors(&destroy.diagnostics);
     assert!(destroy.new_identity.is_none());
 }
 
@@ -352,11 +321,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     // The subscription defaults to the provider's, the extension to the
     // VM's existing VMAccessAgent (here the portal's `enablevmaccess`).
     let resp = import(base.clone()).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
     let [imported] = &resp.imported_resources[..] else {
         panic!("one resource: {resp:?}")
     };
@@ -378,11 +343,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
         .with("subscription_id", Value::string(vm.subscription_id()))
         .with("extension_name", Value::string("enablevmaccess"));
     let resp = import(full).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
 
     // Each bad identity fails with an error naming its attribute.
     let cases = [
@@ -424,11 +385,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     // (what `terraform query` lists with `include_vms_without_extension`): the resource it
     // will create, never run.
     let resp = import(base.with("virtual_machine_name", Value::string(bare.name()))).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
     let [imported] = &resp.imported_resources[..] else {
         panic!("one resource: {resp:?}")
     };

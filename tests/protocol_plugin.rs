@@ -2,26 +2,24 @@
 //! (go-plugin handshake, AutoMTLS with a P-521 client certificate, unix
 //! socket), driven through the generated gRPC clients.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
 
-use support::plugin::{
-    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
-    provider_client, terraform_command,
-};
 use terraform_provider_vm::plugin::services::proto as go_plugin;
 use terraform_provider_vm::resources::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::plugin::{
+    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
+    provider_client, terraform_command,
+};
+use vm_test_support::protocol::{assert_no_errors, errors};
 
 const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
-const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
 const WARNING: i32 = proto::diagnostic::Severity::Warning as i32;
 
 // ---------------------------------------------------------------- helpers
@@ -95,10 +93,6 @@ fn path(d: &proto::Diagnostic) -> Option<Vec<String>> {
             })
             .collect()
     })
-}
-
-fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
-    diags.iter().filter(|d| d.severity == ERROR).collect()
 }
 
 /// Exactly one error, and it points at `attr`.
@@ -577,7 +571,7 @@ async fn validate_resource_config_reports_errors_on_their_attribute() {
     // Accepted by Azure, but short: a warning, not an error.
     let short = good_config().with("password_wo", Value::string("Abcdef1!"));
     let diags = validate(&mut client, &short, true).await;
-    assert!(errors(&diags).is_empty(), "{diags:#?}");
+    assert_no_errors(&diags);
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0].severity, WARNING);
     assert_eq!(path(&diags[0]), Some(vec!["password_wo".to_string()]));
@@ -594,7 +588,7 @@ async fn validate_resource_config_reports_errors_on_their_attribute() {
         .with("username", Value::Unknown)
         .with("password_wo", Value::Unknown);
     let diags = validate(&mut client, &unknown, true).await;
-    assert!(errors(&diags).is_empty(), "{diags:#?}");
+    assert_no_errors(&diags);
 
     let bad_timeout = good_config().with(
         "timeouts",

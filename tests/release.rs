@@ -10,8 +10,6 @@
 //!
 //! Needs root (chroot, mknod), `gpg`, `file`, `ldd` and terraform; `.ci/run` installs them.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -19,11 +17,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
-use support::registry::StaticHttps;
-use support::terraform::hcl_string;
 use terraform_provider_vm::tfprotocol::proto;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
+use vm_test_support::registry::StaticHttps;
+use vm_test_support::terraform::hcl_string;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const NAME: &str = "terraform-provider-vm";
@@ -634,12 +632,12 @@ async fn fixture(server: &StaticHttps, cli_config: &str, source: &str) -> Accept
     acc
 }
 
-fn init(acc: &Acceptance) -> support::terraform::TfOutput {
+fn init(acc: &Acceptance) -> vm_test_support::terraform::TfOutput {
     acc.run(&["init", "-no-color", "-input=false"])
 }
 
 /// stdout and stderr with terraform's line wrapping undone.
-fn flat(out: &support::terraform::TfOutput) -> String {
+fn flat(out: &vm_test_support::terraform::TfOutput) -> String {
     format!("{} {}", out.stdout, out.stderr)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -761,7 +759,7 @@ async fn registry_init_refuses_a_signature_by_another_key() {
 
 /// A network mirror (`provider_installation { network_mirror { … } }`) serving the release zip
 /// for the ordinary `vmaccess/vm` source; `tamper` flips a byte of the served zip.
-async fn network_mirror(tamper: bool) -> (Acceptance, support::terraform::TfOutput) {
+async fn network_mirror(tamper: bool) -> (Acceptance, vm_test_support::terraform::TfOutput) {
     let gpg = Gpg::new("mirror");
     let release = Release::package(&gpg);
     let server = StaticHttps::start().await;

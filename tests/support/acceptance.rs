@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 
-use super::azure_emulator::AzureEmulator;
-use super::terraform::{TfDir, TfOutput};
+use crate::azure_emulator::AzureEmulator;
+use crate::terraform::{TfDir, TfOutput};
 
 /// The forgotten password of the locked-out seed.
 pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";

@@ -1,11 +1,8 @@
 //! Shared fixture: an in-process `vm-emulator` plus helpers to build an `ArmClient` against it
 //! and to drive the emulator's admin API (seed VMs, inject faults, read the request log).
 //!
-//! Include it with `#[path = "support/azure_emulator.rs"] mod azure_emulator;`. Every helper
-//! talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
+//! Every helper talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
 //! SSL_CERT_FILE, so tests can run in parallel).
-
-#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -210,6 +207,13 @@ impl AzureEmulator {
             Value::Array(items) => items,
             _ => Vec::new(),
         }
+    }
+
+    /// The logged requests whose path ends with `suffix`.
+    pub async fn requests_ending_with(&self, suffix: &str) -> Vec<Value> {
+        let mut requests = self.requests().await;
+        requests.retain(|r| r["path"].as_str().is_some_and(|p| p.ends_with(suffix)));
+        requests
     }
 
     /// How many logged requests have this method and a path containing `fragment`.

@@ -1,10 +1,6 @@
 //! A seeded fleet for listing tests and the listing benchmark: VMs spread over resource groups,
 //! Windows and Linux, with VMAccess extensions under both usual names and in both end states,
 //! and other extensions beside them. Seeded in one request through `/_emulator/fleet`.
-//!
-//! Include it with `#[path = "support/fleet.rs"] mod fleet;`.
-
-#![allow(dead_code)]
 
 use serde_json::{Value, json};
 

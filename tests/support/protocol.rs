@@ -6,8 +6,19 @@ use tonic::transport::Channel;
 use terraform_provider_vm::tfprotocol::proto::{self, provider_client::ProviderClient};
 use terraform_provider_vm::tfprotocol::{Object, Value, msgpack};
 
-use super::azure_emulator::AzureEmulator;
-use super::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+use crate::azure_emulator::AzureEmulator;
+use crate::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+
+/// The error diagnostics among `diagnostics`.
+pub fn errors(diagnostics: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
+    let error = proto::diagnostic::Severity::Error as i32;
+    diagnostics.iter().filter(|d| d.severity == error).collect()
+}
+
+/// Fails, showing every diagnostic, if any of them is an error.
+pub fn assert_no_errors(diagnostics: &[proto::Diagnostic]) {
+    assert!(errors(diagnostics).is_empty(), "{diagnostics:?}");
+}
 
 /// The plugin with the emulator's CA trusted, configured for the emulator.
 pub async fn configured(

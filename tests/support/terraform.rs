@@ -5,8 +5,6 @@
 //! Every `TfDir` is its own temporary directory holding the CLI
 //! configuration, the data directory and the working directory, so tests
 //! run in parallel without sharing anything.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -154,7 +152,7 @@ fn require_terraform_at(binary: &Path, needed: TerraformVersion, feature: &str) 
 
 /// The directory holding the provider binary cargo built for this run.
 pub fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_terraform-provider-vm"))
+    crate::plugin::provider_binary()
         .parent()
         .expect("binary has a parent directory")
         .to_path_buf()
