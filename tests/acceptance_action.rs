@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
-use vm_test_support::acceptance::{Acceptance, LOCKED_OUT_PASSWORD};
+use vm_test_support::acceptance::Acceptance;
+use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
 const USER: &str = "opsadmin";
@@ -126,7 +127,7 @@ async fn extension_puts(acc: &Acceptance) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
     write_examples(&acc, &[ACTION_TF]);
     assert!(!acc.emu.login(&vm, USER, PW).await);
@@ -184,7 +185,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_password_is_absent_from_the_plan_file() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
     write_examples(&acc, &[ACTION_TF]);
     let plan = acc.run_with_env(
@@ -222,13 +223,14 @@ async fn ephemeral_password_is_absent_from_the_plan_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
-    acc.patch_vm(
-        &vm,
-        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
-    )
-    .await;
+    acc.emu
+        .patch_vm(
+            &vm,
+            json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
+        )
+        .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
 
     let out = invoke(&acc, "rdp", &example_vars(&vm_text, PW));
@@ -251,8 +253,9 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let acc = start().await;
-    let stopped = acc.seed_locked_out_vm("stopped").await;
-    acc.patch_vm(&stopped, json!({"power_state": "stopped"}))
+    let stopped = acc.emu.seed_locked_out_vm("stopped").await;
+    acc.emu
+        .patch_vm(&stopped, json!({"power_state": "stopped"}))
         .await;
     let linux = acc
         .emu
@@ -261,8 +264,10 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
             json!({"os_type": "Linux", "power_state": "running"}),
         )
         .await;
-    let no_agent = acc.seed_locked_out_vm("noagent").await;
-    acc.patch_vm(&no_agent, json!({"agent_ready": false})).await;
+    let no_agent = acc.emu.seed_locked_out_vm("noagent").await;
+    acc.emu
+        .patch_vm(&no_agent, json!({"agent_ready": false}))
+        .await;
     let missing = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "missing");
     let cases = [
         ("stopped", &stopped, "The VM is not running"),
@@ -304,8 +309,10 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("dc01").await;
-    acc.patch_vm(&vm, json!({"domain_controller": true})).await;
+    let vm = acc.emu.seed_locked_out_vm("dc01").await;
+    acc.emu
+        .patch_vm(&vm, json!({"domain_controller": true}))
+        .await;
     acc.tf
         .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
 
@@ -341,7 +348,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weak_password_is_rejected_at_validation_on_password() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let main = acc.tf.write_main(&action_block(
         "weak",
         &vm,
@@ -385,7 +392,7 @@ async fn weak_password_is_rejected_at_validation_on_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
     write_examples(&acc, &[ACTION_TF, TRIGGER_TF]);
     let apply = |rotation: &str, pw: &str| {
@@ -429,7 +436,7 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let resource = vm_test_support::acceptance::reset_block(
         "managed",
         &vm,

@@ -78,7 +78,7 @@ async fn with_examples(
     files: &[&str],
 ) -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web01").await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     for file in files {
         let name = Path::new(file).file_name().unwrap().to_string_lossy();
         acc.tf.write(&name, &example(file));
@@ -135,12 +135,9 @@ async fn provider_and_resource_examples_apply_and_then_plan_nothing() {
 async fn import_example_plans_an_import_and_a_rerun() {
     let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
     // What the portal's "Reset password" would have left on the VM.
-    acc.put_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
-    )
-    .await;
+    acc.emu
+        .put_portal_reset(&vm, "VMAccessAgent", "opsadmin", "portal-run")
+        .await;
 
     acc.run(&["validate", "-no-color"]).assert_success();
     let plan = acc.plan_json(&[]);
@@ -169,12 +166,9 @@ async fn import_example_plans_an_import_and_a_rerun() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_with_ignore_changes_plans_no_rerun() {
     let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
-    acc.put_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
-    )
-    .await;
+    acc.emu
+        .put_portal_reset(&vm, "VMAccessAgent", "opsadmin", "portal-run")
+        .await;
     // An override file adds the lifecycle block the docs suggest.
     acc.tf.write(
         "ignore_override.tf",

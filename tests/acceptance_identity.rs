@@ -69,12 +69,7 @@ fn import_by_identity(lines: &[&str]) -> String {
 async fn setup() -> (Acceptance, VirtualMachineId) {
     require_identity_terraform();
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": USER, "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     (acc, vm)
 }
@@ -131,12 +126,9 @@ fn assert_no_warnings(out: &vm_test_support::terraform::TfOutput) {
 async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
     let (acc, vm) = setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}, "force_update_tag": "portal-run-1"}),
-    )
-    .await;
+    acc.emu
+        .put_portal_reset(&vm, "enablevmaccess", USER, "portal-run-1")
+        .await;
     let import = import_by_identity(&[
         &format!("resource_group_name  = {}", hcl_string(vm.resource_group())),
         &format!("virtual_machine_name = {}", hcl_string(vm.name())),
@@ -185,22 +177,14 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
 async fn import_identity_example_adopts_the_vms_extension() {
     require_identity_terraform();
     let mut acc = Acceptance::start().await;
-    let sub = acc.emu.subscription_id().to_string();
+    let vm = acc.emu.seed_locked_out_vm_in("rg-web", "web01").await;
     acc.emu
-        .admin(
-            reqwest::Method::PUT,
-            &format!("vms/{sub}/rg-web/web01"),
-            Some(json!({"os_type": "Windows", "power_state": "running", "agent_ready": true,
-                        "accounts": [{"name": USER, "password": "Forgotten-Passw0rd!", "enabled": false}]})),
+        .put_extension(
+            &vm,
+            "enablevmaccess",
+            json!({"settings": {"UserName": USER}}),
         )
         .await;
-    let vm = VirtualMachineId::new(sub, "rg-web", "web01");
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}}),
-    )
-    .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for file in [
         "examples/provider/provider.tf",
@@ -268,12 +252,7 @@ async fn import_by_full_identity_and_show_json_after_create() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_identities_fail_with_the_attribute_named() {
     let (acc, vm) = setup().await;
-    acc.put_extension(
-        &vm,
-        "monitor",
-        json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"}),
-    )
-    .await;
+    acc.emu.put_monitoring_agent(&vm, "monitor").await;
     let rg = format!("resource_group_name  = {}", hcl_string(vm.resource_group()));
     let name = format!("virtual_machine_name = {}", hcl_string(vm.name()));
     // (A VM without a VMAccess extension and no `extension_name` is adopted, not an error:

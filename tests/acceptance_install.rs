@@ -71,7 +71,7 @@ fn write_config(acc: &Acceptance) {
 
 /// `terraform init` from the mirror (offline), then a plan that creates.
 async fn init_and_plan(acc: &mut Acceptance) {
-    let vm = acc.seed_locked_out_vm("web01").await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     write_config(acc);
     acc.tf
         .set_env("TF_VAR_virtual_machine_id", &vm.to_string())

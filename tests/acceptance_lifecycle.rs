@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 
 const ADDR: &str = "vm_access_reset.web";
 
@@ -27,7 +28,7 @@ fn password_wo_config(vm: &VirtualMachineId) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "Fresh-Passw0rd!2026")
@@ -39,7 +40,7 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
         "new password works"
     );
     assert!(
-        !acc.emu.login(&vm, "opsadmin", "Forgotten-Passw0rd!").await,
+        !acc.emu.login(&vm, "opsadmin", LOCKED_OUT_PASSWORD).await,
         "old password no longer works"
     );
 
@@ -276,7 +277,8 @@ async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
 async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
     let acc = Acceptance::start().await;
     let vm = acc
-        .seed_windows_vm(
+        .emu
+        .seed_windows_vm_with(
             "web",
             json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
         )
@@ -360,7 +362,7 @@ async fn created(acc: &Acceptance) -> VirtualMachineId {
 async fn extension_deleted_out_of_band_is_created_again() {
     let acc = Acceptance::start().await;
     let vm = created(&acc).await;
-    acc.delete_extension(&vm, "VMAccessAgent").await;
+    acc.emu.delete_extension(&vm, "VMAccessAgent").await;
     assert!(vmaccess_extensions(&acc, &vm).await.is_empty());
 
     assert_eq!(acc.planned_actions(ADDR), vec!["create"]);
@@ -378,12 +380,13 @@ async fn extension_deleted_out_of_band_is_created_again() {
 async fn failed_extension_plans_a_rerun_with_a_warning() {
     let acc = Acceptance::start().await;
     let vm = created(&acc).await;
-    acc.patch_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"provisioning_state": "Failed", "status_message": "Something broke."}),
-    )
-    .await;
+    acc.emu
+        .patch_extension(
+            &vm,
+            "VMAccessAgent",
+            json!({"provisioning_state": "Failed", "status_message": "Something broke."}),
+        )
+        .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
@@ -407,12 +410,13 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
     let acc = Acceptance::start().await;
     let vm = created(&acc).await;
     let ours = state_str(&acc, "force_update_tag");
-    acc.patch_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"force_update_tag": "rerun-by-the-portal"}),
-    )
-    .await;
+    acc.emu
+        .patch_extension(
+            &vm,
+            "VMAccessAgent",
+            json!({"force_update_tag": "rerun-by-the-portal"}),
+        )
+        .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
@@ -446,7 +450,7 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
 async fn an_existing_enablevmaccess_extension_is_reused() {
     let acc = Acceptance::start().await;
     let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.put_extension(
+    acc.emu.put_extension(
         &vm,
         "enablevmaccess",
         json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "type_handler_version": "2.4",
@@ -488,12 +492,13 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
 async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
     let acc = Acceptance::start().await;
     let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}),
-    )
-    .await;
+    acc.emu
+        .put_extension(
+            &vm,
+            "enablevmaccess",
+            json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}),
+        )
+        .await;
 
     acc.tf.write_main(&password_config(
         &vm,
@@ -668,7 +673,9 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
     assert_eq!(resource["values"]["provisioning_state"], "Failed");
     assert!(!acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
 
-    acc.patch_vm(&vm, json!({"domain_controller": false})).await;
+    acc.emu
+        .patch_vm(&vm, json!({"domain_controller": false}))
+        .await;
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
     assert!(acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
-use vm_test_support::terraform::{hcl_string, terraform_binary};
+use vm_test_support::terraform::{TfOutput, hcl_string, terraform_binary};
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
-const OLD_PW: &str = vm_test_support::acceptance::LOCKED_OUT_PASSWORD;
+const OLD_PW: &str = vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 const PW: &str = "Fresh-Passw0rd!2026";
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
@@ -36,7 +36,7 @@ fn wo_config(vm: &VirtualMachineId, extra_lines: &[&str], extra_hcl: &str) -> St
 /// forgotten password) and the `password_wo` configuration written.
 async fn wo_setup() -> (Acceptance, VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.write_main(&wo_config(&vm, &[], ""));
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     (acc, vm)
@@ -70,13 +70,13 @@ fn statuses(requests: &[&Value]) -> Vec<Option<u64>> {
     requests.iter().map(|r| r["status"].as_u64()).collect()
 }
 
-fn run_ok(acc: &Acceptance, args: &[&str]) -> vm_test_support::terraform::TfOutput {
+fn run_ok(acc: &Acceptance, args: &[&str]) -> TfOutput {
     let out = acc.run(args);
     out.assert_success();
     out
 }
 
-fn destroy(acc: &Acceptance, extra: &[&str]) -> vm_test_support::terraform::TfOutput {
+fn destroy(acc: &Acceptance, extra: &[&str]) -> TfOutput {
     let mut args = vec!["destroy", "-auto-approve", "-no-color", "-input=false"];
     args.extend_from_slice(extra);
     run_ok(acc, &args)
@@ -292,12 +292,9 @@ async fn cli_import_plans_only_an_in_place_rerun_and_nothing_when_the_version_is
 async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
     let (acc, vm) = wo_setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}, "force_update_tag": "portal-run-1"}),
-    )
-    .await;
+    acc.emu
+        .put_portal_reset(&vm, "enablevmaccess", USER, "portal-run-1")
+        .await;
     let id = vm.extension("enablevmaccess").to_string();
     let import = format!("import {{\n  to = {ADDR}\n  id = {}\n}}\n", hcl_string(&id));
 
@@ -342,12 +339,9 @@ async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_another_kind_of_extension_fails_clearly() {
     let (acc, vm) = wo_setup().await;
-    acc.put_extension(
-        &vm,
-        "AzureMonitorWindowsAgent",
-        json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"}),
-    )
-    .await;
+    acc.emu
+        .put_monitoring_agent(&vm, "AzureMonitorWindowsAgent")
+        .await;
     let id = vm.extension("AzureMonitorWindowsAgent").to_string();
 
     let out = acc.run(&["import", "-no-color", "-input=false", ADDR, &id]);
@@ -410,7 +404,8 @@ async fn destroy_removes_the_extension_and_keeps_the_password() {
 async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_stays() {
     let (acc, vm) = wo_setup().await;
     acc.apply();
-    acc.patch_vm(&vm, json!({"power_state": "deallocated"}))
+    acc.emu
+        .patch_vm(&vm, json!({"power_state": "deallocated"}))
         .await;
 
     let out = destroy(&acc, &[]);
@@ -435,8 +430,11 @@ async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_s
 async fn destroy_after_the_vm_was_deleted_succeeds() {
     let mut acc = Acceptance::start().await;
     let accounts = json!([{"name": USER, "password": OLD_PW}]);
-    let a = acc.seed_windows_vm("gone-a", accounts.clone()).await;
-    let b = acc.seed_windows_vm("gone-b", accounts).await;
+    let a = acc
+        .emu
+        .seed_windows_vm_with("gone-a", accounts.clone())
+        .await;
+    let b = acc.emu.seed_windows_vm_with("gone-b", accounts).await;
     let lines = [
         "username            = \"opsadmin\"",
         "password_wo         = var.pw",
@@ -854,7 +852,8 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
 async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
     let mut acc = Acceptance::start().await;
     let vm = acc
-        .seed_windows_vm("web", json!([{"name": USER, "password": OLD_PW}]))
+        .emu
+        .seed_windows_vm_with("web", json!([{"name": USER, "password": OLD_PW}]))
         .await;
     acc.tf.write_main(&format!(
         "variable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n{}",
@@ -932,7 +931,8 @@ async fn fifty_vms_under_throttling_all_converge() {
     for i in 0..N {
         let name = format!("vm{i:02}");
         let id = acc
-            .seed_windows_vm(&name, json!([{"name": USER, "password": OLD_PW}]))
+            .emu
+            .seed_windows_vm_with(&name, json!([{"name": USER, "password": OLD_PW}]))
             .await;
         vms.push((name, id));
     }
@@ -1007,8 +1007,8 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
     let acc = Acceptance::with_emulator(
         vm_test_support::azure_emulator::AzureEmulator::start_with(config).await,
     );
-    let shared = acc.seed_windows_vm("shared", json!([])).await;
-    let other = acc.seed_windows_vm("other", json!([])).await;
+    let shared = acc.emu.seed_windows_vm_with("shared", json!([])).await;
+    let other = acc.emu.seed_windows_vm_with("other", json!([])).await;
     // Remote Desktop resets: no credentials needed.
     acc.tf.write_main(&format!(
         "{}{}{}",
@@ -1053,6 +1053,36 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
 // Pipelines: GitHub Actions OIDC, environment only.
 // ---------------------------------------------------------------------------
 
+/// Runs terraform with no client secret, the switch (`ARM_USE_OIDC`, `ARM_USE_MSI`) on, and
+/// the credential's variables.
+fn run_without_a_secret(
+    acc: &Acceptance,
+    args: &[&str],
+    switch: &str,
+    credentials: &[(&str, &str)],
+) -> TfOutput {
+    let mut env = vec![("ARM_CLIENT_SECRET", ""), (switch, "true")];
+    env.extend_from_slice(credentials);
+    acc.run_with_env(args, &env)
+}
+
+/// Applies with no client secret and these credential variables instead; the reset must have
+/// run on `vm` (`with` names the credential in the failure message).
+async fn apply_without_a_secret(
+    acc: &Acceptance,
+    vm: &VirtualMachineId,
+    switch: &str,
+    credentials: &[(&str, &str)],
+    with: &str,
+) {
+    let apply = ["apply", "-auto-approve", "-no-color", "-input=false"];
+    run_without_a_secret(acc, &apply, switch, credentials).assert_success();
+    assert!(
+        acc.emu.login(vm, USER, PW).await,
+        "the reset ran with {with}"
+    );
+}
+
 /// The variables a GitHub Actions job with `id-token: write` has, and no
 /// client secret: the provider exchanges the job's ID token for an Azure one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1062,23 +1092,14 @@ async fn github_actions_oidc_from_the_environment_alone_applies() {
         "{}/_emulator/oidc/github?api-version=2.0",
         acc.emu.endpoint()
     );
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url),
-            (
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
-            ),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with OIDC credentials"
-    );
+    let credentials = [
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", request_url.as_str()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
+        ),
+    ];
+    apply_without_a_secret(&acc, &vm, "ARM_USE_OIDC", &credentials, "OIDC credentials").await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 }
 
@@ -1107,20 +1128,18 @@ fn assert_only_federated_token_exchanges(log: &[Value]) {
 async fn managed_identity_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let endpoint = format!("{}/_emulator/msi/token", acc.emu.endpoint());
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_MSI", "true"),
-            ("IDENTITY_ENDPOINT", &endpoint),
-            ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with the managed identity"
-    );
+    let credentials = [
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
+    ];
+    apply_without_a_secret(
+        &acc,
+        &vm,
+        "ARM_USE_MSI",
+        &credentials,
+        "the managed identity",
+    )
+    .await;
     let log = acc.emu.requests().await;
     let msi = matching(&log, "GET", "/_emulator/msi/token");
     assert!(
@@ -1140,41 +1159,34 @@ async fn managed_identity_from_the_environment_alone_applies() {
 async fn azure_pipelines_service_connection_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let oidc_request_uri = format!("{}/_emulator/oidc/ado", acc.emu.endpoint());
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            (
-                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-                "sc-terraform-prod",
-            ),
-            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
-            (
-                "SYSTEM_ACCESSTOKEN",
-                vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
-            ),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with the pipeline's identity"
-    );
+    let service_connection = [
+        (
+            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+            "sc-terraform-prod",
+        ),
+        ("SYSTEM_OIDCREQUESTURI", oidc_request_uri.as_str()),
+    ];
+    let mut credentials = service_connection.to_vec();
+    credentials.push((
+        "SYSTEM_ACCESSTOKEN",
+        vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
+    ));
+    apply_without_a_secret(
+        &acc,
+        &vm,
+        "ARM_USE_OIDC",
+        &credentials,
+        "the pipeline's identity",
+    )
+    .await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 
     // Without the access token mapped into the step, the error says so.
-    let out = acc.run_with_env(
+    let out = run_without_a_secret(
+        &acc,
         &["plan", "-no-color", "-input=false", "-refresh=true"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            (
-                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-                "sc-terraform-prod",
-            ),
-            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
-        ],
+        "ARM_USE_OIDC",
+        &service_connection,
     );
     assert!(!out.success(), "{out}");
     assert!(out.stderr.contains("SYSTEM_ACCESSTOKEN"), "{out}");

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 
 use terraform_provider_vm::actions::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
@@ -30,12 +29,7 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         ..vm_emulator::EmulatorConfig::default()
     })
     .await;
-    let vm = emu
-        .seed_windows_vm_with(
-            "web",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = emu.seed_locked_out_vm("web").await;
     let (_plugin, mut client, _dir) = configured(&emu).await;
 
     let config = Object::new()

@@ -3,8 +3,6 @@
 //! Read, Plan, Apply and Import reply carries the identity derived from the
 //! resource's ID, whatever identity the request carried.
 
-use serde_json::json;
-
 use terraform_provider_vm::azure::VirtualMachineId;
 use terraform_provider_vm::resources::vm_access_reset::{self, identity};
 use terraform_provider_vm::tfprotocol::proto;
@@ -278,26 +276,9 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     let bare = emu.seed_windows_vm("bare").await;
     let (_plugin, client, _dir) = configured(&emu).await;
     // What the portal's "Reset password" leaves behind, and another kind.
-    let ext_path = |vm: &VirtualMachineId, name: &str| {
-        format!(
-            "vms/{}/{}/{}/extensions/{name}",
-            vm.subscription_id(),
-            vm.resource_group(),
-            vm.name()
-        )
-    };
-    emu.admin(
-        reqwest::Method::PUT,
-        &ext_path(&vm, "enablevmaccess"),
-        Some(json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal"})),
-    )
-    .await;
-    emu.admin(
-        reqwest::Method::PUT,
-        &ext_path(&vm, "monitor"),
-        Some(json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"})),
-    )
-    .await;
+    emu.put_portal_reset(&vm, "enablevmaccess", "opsadmin", "portal")
+        .await;
+    emu.put_monitoring_agent(&vm, "monitor").await;
 
     let import = |identity: Object| {
         let mut client = client.clone();

@@ -261,12 +261,7 @@ async fn apply_through_the_release_binary_inside_an_empty_root() {
         ),
     );
 
-    let vm = acc
-        .seed_windows_vm(
-            "web01",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     acc.tf.write_main(&reset_block(
         "web",
         &vm,

@@ -4,14 +4,11 @@
 //! its CA trusted through `SSL_CERT_FILE`. Terraform runs the provider binary
 //! built for this test run through `dev_overrides`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use terraform_provider_vm::azure::VirtualMachineId;
 
 use crate::azure_emulator::AzureEmulator;
 use crate::terraform::{TfDir, TfOutput};
-
-/// The forgotten password of the locked-out seed.
-pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
 
 pub struct Acceptance {
     pub emu: AzureEmulator,
@@ -98,55 +95,6 @@ impl Acceptance {
 
     pub fn state_file(&self) -> String {
         std::fs::read_to_string(self.tf.work_dir().join("terraform.tfstate")).unwrap_or_default()
-    }
-
-    pub async fn seed_windows_vm(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        self.emu.seed_windows_vm_with(name, accounts).await
-    }
-
-    /// The VM of the README's story: a running Windows VM whose administrator `opsadmin` is
-    /// disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
-    pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
-        let accounts =
-            json!([{"name": "opsadmin", "password": LOCKED_OUT_PASSWORD, "enabled": false}]);
-        self.seed_windows_vm(name, accounts).await
-    }
-
-    fn vm_path(id: &VirtualMachineId) -> String {
-        format!(
-            "vms/{}/{}/{}",
-            id.subscription_id(),
-            id.resource_group(),
-            id.name()
-        )
-    }
-
-    /// Out-of-band changes to the VM (power state, agent, domain controller…).
-    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: Value) -> Value {
-        self.emu
-            .admin(reqwest::Method::PATCH, &Self::vm_path(id), Some(patch))
-            .await
-    }
-
-    /// Out-of-band changes to an extension (provisioning state, tag…).
-    pub async fn patch_extension(&self, id: &VirtualMachineId, name: &str, patch: Value) -> Value {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu
-            .admin(reqwest::Method::PATCH, &path, Some(patch))
-            .await
-    }
-
-    /// Creates an extension directly, as the portal or another tool would.
-    pub async fn put_extension(&self, id: &VirtualMachineId, name: &str, body: Value) -> Value {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu
-            .admin(reqwest::Method::PUT, &path, Some(body))
-            .await
-    }
-
-    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu.admin(reqwest::Method::DELETE, &path, None).await;
     }
 }
 

@@ -15,6 +15,12 @@ use terraform_provider_vm::azure::{
 use tokio_util::sync::CancellationToken;
 use vm_emulator::{Emulator, EmulatorConfig};
 
+/// The forgotten password of the locked-out seed ([`AzureEmulator::seed_locked_out_vm`]).
+pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
+
+/// The resource group of every seed that does not name one.
+pub const RESOURCE_GROUP: &str = "rg-test";
+
 pub struct AzureEmulator {
     pub emulator: Emulator,
     admin: reqwest::Client,
@@ -126,16 +132,22 @@ impl AzureEmulator {
         }
     }
 
-    /// Seeds a VM (see the emulator's `VmSeed`) in the default resource group "rg-test".
+    /// Seeds a VM (see the emulator's `VmSeed`) in [`RESOURCE_GROUP`].
     pub async fn seed_vm(&self, name: &str, seed: Value) -> VirtualMachineId {
-        let sub = self.subscription_id().to_owned();
-        self.admin(
-            reqwest::Method::PUT,
-            &format!("vms/{sub}/rg-test/{name}"),
-            Some(seed),
-        )
-        .await;
-        VirtualMachineId::new(sub, "rg-test", name)
+        self.seed_vm_in(RESOURCE_GROUP, name, seed).await
+    }
+
+    /// Seeds a VM in `resource_group`.
+    pub async fn seed_vm_in(
+        &self,
+        resource_group: &str,
+        name: &str,
+        seed: Value,
+    ) -> VirtualMachineId {
+        let id = VirtualMachineId::new(self.subscription_id(), resource_group, name);
+        self.admin(reqwest::Method::PUT, &vm_path(&id), Some(seed))
+            .await;
+        id
     }
 
     /// A running Windows VM with a ready agent and one administrator account.
@@ -147,22 +159,29 @@ impl AzureEmulator {
     /// A running Windows VM with a ready agent and these accounts (see the emulator's
     /// `AccountSeed`): the one seed of a healthy Windows VM every test starts from.
     pub async fn seed_windows_vm_with(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        let seed = json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts});
-        self.seed_vm(name, seed).await
+        self.seed_vm(name, windows_seed(accounts)).await
+    }
+
+    /// The VM of the README's story: a running Windows VM whose administrator `opsadmin` is
+    /// disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
+        self.seed_locked_out_vm_in(RESOURCE_GROUP, name).await
+    }
+
+    /// [`Self::seed_locked_out_vm`] in `resource_group`.
+    pub async fn seed_locked_out_vm_in(
+        &self,
+        resource_group: &str,
+        name: &str,
+    ) -> VirtualMachineId {
+        let accounts =
+            json!([{"name": "opsadmin", "password": LOCKED_OUT_PASSWORD, "enabled": false}]);
+        self.seed_vm_in(resource_group, name, windows_seed(accounts))
+            .await
     }
 
     pub async fn vm_view(&self, id: &VirtualMachineId) -> Value {
-        self.admin(
-            reqwest::Method::GET,
-            &format!(
-                "vms/{}/{}/{}",
-                id.subscription_id(),
-                id.resource_group(),
-                id.name()
-            ),
-            None,
-        )
-        .await
+        self.admin(reqwest::Method::GET, &vm_path(id), None).await
     }
 
     /// Whether the guest accepts this username/password.
@@ -170,16 +189,53 @@ impl AzureEmulator {
         let v = self
             .admin(
                 reqwest::Method::POST,
-                &format!(
-                    "vms/{}/{}/{}/login",
-                    id.subscription_id(),
-                    id.resource_group(),
-                    id.name()
-                ),
+                &format!("{}/login", vm_path(id)),
                 Some(json!({"username": username, "password": password})),
             )
             .await;
         v["ok"].as_bool().unwrap_or(false)
+    }
+
+    /// Out-of-band changes to the VM (power state, agent, domain controller…).
+    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: Value) -> Value {
+        self.admin(reqwest::Method::PATCH, &vm_path(id), Some(patch))
+            .await
+    }
+
+    /// Out-of-band changes to an extension (provisioning state, tag…).
+    pub async fn patch_extension(&self, id: &VirtualMachineId, name: &str, patch: Value) -> Value {
+        let path = extension_path(id, name);
+        self.admin(reqwest::Method::PATCH, &path, Some(patch)).await
+    }
+
+    /// Creates an extension directly, as the portal or another tool would.
+    pub async fn put_extension(&self, id: &VirtualMachineId, name: &str, body: Value) -> Value {
+        let path = extension_path(id, name);
+        self.admin(reqwest::Method::PUT, &path, Some(body)).await
+    }
+
+    /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` whose
+    /// last run was for `username`, tagged `tag`.
+    pub async fn put_portal_reset(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        username: &str,
+        tag: &str,
+    ) {
+        let body = json!({"settings": {"UserName": username}, "force_update_tag": tag});
+        self.put_extension(id, name, body).await;
+    }
+
+    /// An extension of another kind (Azure Monitor's agent) named `name`.
+    pub async fn put_monitoring_agent(&self, id: &VirtualMachineId, name: &str) {
+        let body = json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"});
+        self.put_extension(id, name, body).await;
+    }
+
+    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
+        let path = extension_path(id, name);
+        self.admin(reqwest::Method::DELETE, &path, None).await;
     }
 
     pub async fn add_fault(&self, fault: Value) {
@@ -227,6 +283,25 @@ impl AzureEmulator {
             })
             .count()
     }
+}
+
+/// A running Windows VM with a ready agent and these accounts (see the emulator's `AccountSeed`).
+fn windows_seed(accounts: Value) -> Value {
+    json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts})
+}
+
+/// The admin API's path of a VM.
+fn vm_path(id: &VirtualMachineId) -> String {
+    format!(
+        "vms/{}/{}/{}",
+        id.subscription_id(),
+        id.resource_group(),
+        id.name()
+    )
+}
+
+fn extension_path(id: &VirtualMachineId, name: &str) -> String {
+    format!("{}/extensions/{name}", vm_path(id))
 }
 
 /// An operation context with `secs` of budget and a fresh cancel token.
