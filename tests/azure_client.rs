@@ -32,23 +32,32 @@ fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> E
 
 const VMACCESS: (&str, &str) = ("Microsoft.Compute", "VMAccessAgent");
 
-/// Where most tests start: an emulator with one running Windows VM `win01` and a client for it.
-struct Win01 {
+/// An emulator with one VM, and a client for it.
+struct OneVm {
     emu: AzureEmulator,
     vm_id: VirtualMachineId,
     client: ArmClient,
 }
 
-async fn win01() -> Win01 {
+/// Where most tests start: one running Windows VM `win01`.
+async fn win01() -> OneVm {
     let emu = AzureEmulator::start().await;
     let vm_id = emu.seed_windows_vm("win01").await;
     let client = emu.client();
-    Win01 { emu, vm_id, client }
+    OneVm { emu, vm_id, client }
+}
+
+/// An emulator with the VM `name` seeded as `seed` (see the emulator's `VmSeed`), and a client.
+async fn with_vm(name: &str, seed: serde_json::Value) -> OneVm {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_vm(name, seed).await;
+    let client = emu.client();
+    OneVm { emu, vm_id, client }
 }
 
 /// `win01` after one successful read (token and cloud metadata cached), with the next `times`
 /// reads of the VM answered by the fault `action`.
-async fn win01_with_faulted_reads(times: u32, action: serde_json::Value) -> Win01 {
+async fn win01_with_faulted_reads(times: u32, action: serde_json::Value) -> OneVm {
     let fixture = win01().await;
     read_vm(&fixture.client, &fixture.vm_id)
         .await
@@ -61,6 +70,28 @@ async fn win01_with_faulted_reads(times: u32, action: serde_json::Value) -> Win0
         )
         .await;
     fixture
+}
+
+/// `win01` with a VMAccess run started that Azure takes a minute to finish.
+async fn win01_with_a_minute_long_run(c: &OpContext) -> (OneVm, PendingOperation) {
+    let fixture = win01().await;
+    fixture
+        .emu
+        .add_fault(
+            json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
+            "action": {"slow_operation_ms": 60000}}),
+        )
+        .await;
+    let ext = fixture.vm_id.extension("enablevmaccess");
+    let op = begin_put(&fixture.client, &ext, None, None, c)
+        .await
+        .expect("PUT accepted");
+    (fixture, op)
+}
+
+/// Whether the extension exists, read through the client.
+async fn extension_exists(client: &ArmClient, ext: &ExtensionId, c: &OpContext) -> bool {
+    client.get_extension(ext, c).await.expect("read").is_some()
 }
 
 /// Reads the VM with 30 s of budget.
@@ -83,7 +114,7 @@ async fn begin_put(
 
 #[tokio::test]
 async fn custom_cloud_from_metadata_host_and_client_secret_token() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
 
     let vm = read_vm(&client, &vm_id).await.expect("VM read");
     assert_eq!(vm.name, "win01");
@@ -107,7 +138,7 @@ async fn custom_cloud_from_metadata_host_and_client_secret_token() {
 
 #[tokio::test]
 async fn concurrent_operations_share_one_token_and_one_metadata_read() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let (c, id) = (client.clone(), vm_id.clone());
@@ -122,7 +153,7 @@ async fn concurrent_operations_share_one_token_and_one_metadata_read() {
 
 #[tokio::test]
 async fn expired_token_is_dropped_and_the_request_retried_with_a_new_one() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     read_vm(&client, &vm_id).await.expect("first read");
     emu.expire_tokens().await;
     read_vm(&client, &vm_id).await.expect("read after expiry");
@@ -196,7 +227,7 @@ async fn oidc_with_a_token_file() {
 
 #[tokio::test]
 async fn put_through_azure_async_operation_resets_the_password() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
@@ -250,13 +281,7 @@ async fn put_and_delete_through_location_only() {
         .expect("PUT accepted");
     assert!(!op.uses_async_operation_header() && !op.is_done());
     client.wait(op, &c).await.expect("PUT finishes");
-    assert!(
-        client
-            .get_extension(&ext_id, &c)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(extension_exists(&client, &ext_id, &c).await);
 
     let op = client
         .begin_delete_extension(&ext_id, &c)
@@ -264,13 +289,7 @@ async fn put_and_delete_through_location_only() {
         .expect("DELETE accepted")
         .expect("extension existed");
     client.wait(op, &c).await.expect("DELETE finishes");
-    assert!(
-        client
-            .get_extension(&ext_id, &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!extension_exists(&client, &ext_id, &c).await);
     assert!(
         client
             .begin_delete_extension(&ext_id, &c)
@@ -283,19 +302,16 @@ async fn put_and_delete_through_location_only() {
 
 #[tokio::test]
 async fn failed_operation_carries_the_extension_message() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu
-        .seed_vm(
-            "dc01",
-            json!({"os_type": "Windows", "domain_controller": true,
-                   "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!"}]}),
-        )
-        .await;
-    let client = emu.client();
+    let OneVm { vm_id, client, .. } = &with_vm(
+        "dc01",
+        json!({"os_type": "Windows", "domain_controller": true,
+               "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!"}]}),
+    )
+    .await;
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
     let op = begin_put(
-        &client,
+        client,
         &ext_id,
         Some("azureadmin"),
         Some("N3w-Passw0rd!x"),
@@ -342,18 +358,15 @@ async fn failed_location_operation_is_reported_as_failed() {
 
 #[tokio::test]
 async fn stopped_vm_is_vm_not_running_without_retries() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu
-        .seed_vm(
-            "off01",
-            json!({"os_type": "Windows", "power_state": "deallocated"}),
-        )
-        .await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = &with_vm(
+        "off01",
+        json!({"os_type": "Windows", "power_state": "deallocated"}),
+    )
+    .await;
     let c = ctx(30);
-    let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
+    let vm = client.get_virtual_machine(vm_id, &c).await.expect("VM");
     assert_eq!(vm.power_state().as_deref(), Some("deallocated"));
-    let err = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
+    let err = begin_put(client, &vm_id.extension("enablevmaccess"), None, None, &c)
         .await
         .expect_err("refused");
     assert!(matches!(err, AzureError::VmNotRunning { .. }), "{err:?}");
@@ -367,17 +380,13 @@ async fn stopped_vm_is_vm_not_running_without_retries() {
 
 #[tokio::test]
 async fn second_vmaccess_under_another_name_keeps_codes() {
-    let Win01 {
-        emu: _emu,
-        vm_id,
-        client,
-    } = win01().await;
+    let f = win01().await;
     let c = ctx(60);
-    let op = begin_put(&client, &vm_id.extension("first"), None, None, &c)
+    let op = begin_put(&f.client, &f.vm_id.extension("first"), None, None, &c)
         .await
         .expect("PUT");
-    client.wait(op, &c).await.expect("first succeeds");
-    let err = begin_put(&client, &vm_id.extension("second"), None, None, &c)
+    f.client.wait(op, &c).await.expect("first succeeds");
+    let err = begin_put(&f.client, &f.vm_id.extension("second"), None, None, &c)
         .await
         .expect_err("second is refused");
     match err {
@@ -396,27 +405,11 @@ async fn second_vmaccess_under_another_name_keeps_codes() {
 
 #[tokio::test]
 async fn missing_vm_and_extension() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(30);
-    assert!(
-        client
-            .get_extension(&vm_id.extension("nope"), &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
-    let ghost = terraform_provider_vm::azure::VirtualMachineId::new(
-        emu.subscription_id(),
-        "rg-test",
-        "ghost",
-    );
-    assert!(
-        client
-            .get_extension(&ghost.extension("x"), &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!extension_exists(&client, &vm_id.extension("nope"), &c).await);
+    let ghost = VirtualMachineId::new(emu.subscription_id(), "rg-test", "ghost");
+    assert!(!extension_exists(&client, &ghost.extension("x"), &c).await);
     let err = client
         .get_virtual_machine(&ghost, &c)
         .await
@@ -426,13 +419,9 @@ async fn missing_vm_and_extension() {
 
 #[tokio::test]
 async fn throttled_request_honours_retry_after() {
-    let Win01 {
-        emu: _emu,
-        vm_id,
-        client,
-    } = win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1"}})).await;
+    let f = win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1"}})).await;
     let started = Instant::now();
-    read_vm(&client, &vm_id)
+    read_vm(&f.client, &f.vm_id)
         .await
         .expect("read after throttling");
     let waited = started.elapsed();
@@ -442,14 +431,12 @@ async fn throttled_request_honours_retry_after() {
 
 #[tokio::test]
 async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
-    let Win01 {
-        emu: _emu,
-        vm_id,
-        client,
-    } = win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1200"}})).await;
+    let f =
+        win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1200"}})).await;
     let started = Instant::now();
-    let err = client
-        .get_virtual_machine(&vm_id, &ctx(20))
+    let err = f
+        .client
+        .get_virtual_machine(&f.vm_id, &ctx(20))
         .await
         .expect_err("throttled");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -468,7 +455,7 @@ async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
 
 #[tokio::test]
 async fn server_errors_then_success() {
-    let Win01 { emu, vm_id, client } =
+    let OneVm { emu, vm_id, client } =
         win01_with_faulted_reads(2, json!({"status": {"code": 503}})).await;
     read_vm(&client, &vm_id).await.expect("read after 503s");
     assert_eq!(emu.count_requests("GET", "/virtualMachines/win01").await, 4);
@@ -476,7 +463,7 @@ async fn server_errors_then_success() {
 
 #[tokio::test]
 async fn persistent_bad_request_is_not_retried() {
-    let Win01 { emu, vm_id, client } =
+    let OneVm { emu, vm_id, client } =
         win01_with_faulted_reads(3, json!({"status": {"code": 400}})).await;
     let err = read_vm(&client, &vm_id).await.expect_err("400");
     assert!(
@@ -488,19 +475,15 @@ async fn persistent_bad_request_is_not_retried() {
 
 #[tokio::test]
 async fn dropped_connection_then_success() {
-    let Win01 {
-        emu: _emu,
-        vm_id,
-        client,
-    } = win01_with_faulted_reads(1, json!("drop_connection")).await;
-    read_vm(&client, &vm_id)
+    let f = win01_with_faulted_reads(1, json!("drop_connection")).await;
+    read_vm(&f.client, &f.vm_id)
         .await
         .expect("read after a dropped connection");
 }
 
 #[tokio::test]
 async fn conflict_then_success() {
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(60);
     emu.add_fault(
         json!({"method": "PUT", "path_contains": "/extensions/enablevmaccess", "times": 1,
@@ -520,20 +503,10 @@ async fn conflict_then_success() {
 
 #[tokio::test]
 async fn deadline_expires_promptly_while_polling() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"slow_operation_ms": 60000}}),
-    )
-    .await;
-    let client = emu.client();
     let c = OpContext::new(Duration::from_secs(3), CancellationToken::new());
-    let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
-        .await
-        .expect("PUT accepted");
+    let (f, op) = win01_with_a_minute_long_run(&c).await;
     let started = Instant::now();
-    let err = client.wait(op, &c).await.expect_err("times out");
+    let err = f.client.wait(op, &c).await.expect_err("times out");
     assert!(
         matches!(err, AzureError::DeadlineExceeded { .. }),
         "{err:?}"
@@ -548,25 +521,15 @@ async fn deadline_expires_promptly_while_polling() {
 
 #[tokio::test]
 async fn cancellation_stops_polling_promptly() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"slow_operation_ms": 60000}}),
-    )
-    .await;
-    let client = emu.client();
     let cancel = CancellationToken::new();
     let c = OpContext::new(Duration::from_secs(120), cancel.clone());
-    let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
-        .await
-        .expect("PUT accepted");
+    let (f, op) = win01_with_a_minute_long_run(&c).await;
     let canceller = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         cancel.cancel();
         Instant::now()
     });
-    let err = client.wait(op, &c).await.expect_err("cancelled");
+    let err = f.client.wait(op, &c).await.expect_err("cancelled");
     let stopped = Instant::now();
     let cancelled_at = canceller.await.expect("join");
     assert!(matches!(err, AzureError::Cancelled { .. }), "{err:?}");
@@ -657,7 +620,7 @@ async fn untrusted_certificate_fails_fast_naming_ssl_cert_file() {
 async fn no_secret_reaches_trace_logs_or_error_messages() {
     let capture = LogCapture::default();
     let _guard = capture.install();
-    let Win01 { emu, vm_id, client } = win01().await;
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(60);
     let password = "Pr0tected-Passw0rd-xyz!";
     let ext_id = vm_id.extension("enablevmaccess");

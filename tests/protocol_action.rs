@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-
 use terraform_provider_vm::actions::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
