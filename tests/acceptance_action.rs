@@ -81,18 +81,6 @@ fn plan_invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     acc.run_with_env(&["plan", &target, "-no-color", "-input=false"], env)
 }
 
-fn all_output(out: &TfOutput) -> String {
-    format!("{}\n{}", out.stdout, out.stderr)
-}
-
-/// Both streams with whitespace runs as one space: Terraform wraps diagnostics.
-fn squashed(out: &TfOutput) -> String {
-    all_output(out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The action's progress messages in `out`, in order. Terraform prints each as
 /// `Action action.vm_access_reset.NAME (triggered by …): message`.
 fn progress_lines(out: &TfOutput) -> Vec<String> {
@@ -174,7 +162,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
         "the trace log shows no InvokeAction"
     );
     for (what, text) in [
-        ("CLI output", all_output(&out)),
+        ("CLI output", out.text()),
         ("TF_LOG=trace log", trace),
         ("state file", acc.state_file()),
     ] {
@@ -210,7 +198,7 @@ async fn ephemeral_password_is_absent_from_the_plan_file() {
     );
     let raw = std::fs::read(acc.tf.work_dir().join("tfplan")).expect("the plan file");
     for (what, text) in [
-        ("plan output", all_output(&plan)),
+        ("plan output", plan.text()),
         ("plan JSON", shown.stdout.clone()),
         ("plan file", String::from_utf8_lossy(&raw).into_owned()),
     ] {
@@ -322,7 +310,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
 
     let out = invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
     out.assert_failure();
-    let text = squashed(&out);
+    let text = out.flat();
     // Terraform titles every invoke failure "Error when invoking action", then our summary.
     assert!(text.contains("Error: Error when invoking action"), "{out}");
     assert!(
@@ -430,7 +418,7 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
     assert_eq!(runs().await, 2);
     assert!(acc.emu.login(&vm, USER, third).await);
     assert!(!acc.state_file().contains(third));
-    assert!(!all_output(&out).contains(third));
+    assert!(!out.text().contains(third));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,7 +451,7 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
         &env,
     );
     assert_eq!(plan.code(), Some(2), "{plan}");
-    let text = squashed(&plan);
+    let text = plan.flat();
     assert!(
         text.contains("will rerun the VMAccess extension on VM \"web\""),
         "{plan}"

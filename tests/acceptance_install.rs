@@ -13,6 +13,7 @@ use std::process::Command;
 
 use serde_json::json;
 use vm_test_support::acceptance::{Acceptance, actions_of};
+use vm_test_support::command::run_ok;
 use vm_test_support::terraform::hcl_string;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -38,20 +39,12 @@ fn target() -> String {
 }
 
 fn script(name: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let out = Command::new("bash")
-        .arg(root().join("scripts").join(name))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("run {name}: {e}"));
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    run_ok(
+        Command::new("bash")
+            .arg(root().join("scripts").join(name))
+            .args(args)
+            .envs(env.iter().copied()),
+    )
 }
 
 /// The examples' provider and resource files, as a user would copy them,
@@ -70,6 +63,19 @@ fn write_config(acc: &Acceptance) {
 }
 
 /// `terraform init` from the mirror (offline), then a plan that creates.
+/// Replaces the fixture's dev_overrides with the filesystem mirror at `mirror` alone (no
+/// `direct {}`, so any attempt to reach a registry fails), then [`init_and_plan`].
+async fn init_and_plan_from_mirror(acc: &mut Acceptance, mirror: &Path) {
+    acc.tf.write(
+        "../terraform.rc",
+        &format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
+            hcl_string(&mirror.to_string_lossy())
+        ),
+    );
+    init_and_plan(acc).await;
+}
+
 async fn init_and_plan(acc: &mut Acceptance) {
     let vm = acc.emu.seed_locked_out_vm("web01").await;
     write_config(acc);
@@ -129,16 +135,7 @@ async fn installed_into_a_mirror_inits_offline_and_plans() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    // Replace the fixture's dev_overrides with the mirror alone: no
-    // `direct {}`, so any attempt to reach a registry fails.
-    acc.tf.write(
-        "../terraform.rc",
-        &format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
-            hcl_string(&mirror.path().to_string_lossy())
-        ),
-    );
-    init_and_plan(&mut acc).await;
+    init_and_plan_from_mirror(&mut acc, mirror.path()).await;
 }
 
 /// With no --mirror and no CLI configuration at all: ~/.terraform.d/plugins
@@ -279,14 +276,7 @@ async fn package_produces_registry_release_files_that_terraform_installs() {
     let packed = mirror.path().join("registry.terraform.io/vmaccess/vm");
     std::fs::create_dir_all(&packed).unwrap();
     std::fs::copy(&zip, packed.join(&zip_name)).unwrap();
-    acc.tf.write(
-        "../terraform.rc",
-        &format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
-            hcl_string(&mirror.path().to_string_lossy())
-        ),
-    );
-    init_and_plan(&mut acc).await;
+    init_and_plan_from_mirror(&mut acc, mirror.path()).await;
 }
 
 #[test]

@@ -57,41 +57,25 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
 // Helpers local to this file.
 // ---------------------------------------------------------------------------
 
-/// Terraform's human output with the diagnostic box drawing removed and all
-/// whitespace collapsed, so wrapped diagnostic details match as one line.
-fn flat(text: &str) -> String {
-    text.lines()
-        .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']))
-        .collect::<Vec<_>>()
-        .join(" ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn flat_output(out: &vm_test_support::terraform::TfOutput) -> String {
-    flat(&format!("{}\n{}", out.stdout, out.stderr))
-}
-
 /// Saves a plan; returns its planned actions for `ADDR` and its flattened
 /// human output (where plan-time warnings appear).
 fn plan_with_output(acc: &Acceptance) -> (Vec<String>, String) {
     let out = acc.run(&["plan", "-out=tfplan", "-no-color", "-input=false"]);
     out.assert_success();
     let plan = acc.run(&["show", "-json", "tfplan"]).json();
-    (actions_of(&plan, ADDR), flat_output(&out))
+    (actions_of(&plan, ADDR), out.flat())
 }
 
 /// Runs an apply that must fail; returns its flattened output.
 fn apply_failing(acc: &Acceptance) -> String {
     let out = acc.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     out.assert_failure();
-    flat_output(&out)
+    out.flat()
 }
 
 /// The apply's flattened output (it must succeed).
 fn apply_output(acc: &Acceptance) -> String {
-    flat_output(&acc.apply())
+    acc.apply().flat()
 }
 
 fn assert_contains(haystack: &str, needles: &[&str]) {
@@ -609,7 +593,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
     assert_contains(
-        &flat_output(&out),
+        &out.flat(),
         &["Error: Password does not meet Azure's rules", "three of"],
     );
     apply_failing(&acc);
@@ -623,7 +607,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
     assert_contains(
-        &flat_output(&out),
+        &out.flat(),
         &["Error: Unsupported handler version", "1.5", "deprecated"],
     );
     apply_failing(&acc);

@@ -224,10 +224,7 @@ list "vm_access_reset" "fleet" {
         "one apply imports every result:\n{apply}"
     );
     // Terraform wraps diagnostics: compare with single spaces.
-    let said = format!("{} {}", apply.stdout, apply.stderr)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let said = apply.flat();
     for (vm, why) in [
         ("vm-010", "not Succeeded"),
         ("vm-002", "no VMAccess extension yet"),

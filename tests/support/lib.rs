@@ -3,7 +3,7 @@
 //! real `terraform` CLI against it (`terraform`), the in-process Azure
 //! emulator (`azure_emulator`, `fleet`), and both together as a pipeline
 //! would run them (`acceptance`); a static HTTPS server for the registry
-//! protocols (`registry`).
+//! protocols (`registry`); scripts and tools that must succeed (`command`).
 //!
 //! A library rather than a `mod support;` in every test crate: each test
 //! uses a part of it, and only a library's public items are not dead code
@@ -11,6 +11,7 @@
 
 pub mod acceptance;
 pub mod azure_emulator;
+pub mod command;
 pub mod fleet;
 pub mod plugin;
 pub mod protocol;

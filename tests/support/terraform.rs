@@ -372,6 +372,38 @@ impl TfOutput {
         self
     }
 
+    /// stdout, then stderr.
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// stdout and stderr with the diagnostic boxes' drawing removed and whitespace runs as one
+    /// space: Terraform wraps diagnostics, and a wrapped detail matches as one line.
+    pub fn flat(&self) -> String {
+        let text = self.text();
+        let unboxed: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']))
+            .collect();
+        unboxed
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Panics with the full output unless its [`flat`](Self::flat) text contains every phrase.
+    pub fn assert_mentions(&self, phrases: &[&str]) -> &TfOutput {
+        let flat = self.flat();
+        for phrase in phrases {
+            assert!(
+                flat.contains(phrase),
+                "expected {phrase:?} in terraform's output:\n{self}"
+            );
+        }
+        self
+    }
+
     /// stdout parsed as one JSON document.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
