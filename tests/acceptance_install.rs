@@ -94,17 +94,8 @@ async fn init_and_plan(acc: &mut Acceptance) {
         !init.stdout.contains("Provider development overrides"),
         "no dev_overrides in play: {init}"
     );
-    let lock = std::fs::read_to_string(acc.tf.work_dir().join(".terraform.lock.hcl"))
-        .unwrap_or_else(|e| panic!("init wrote no lock file ({e}):\n{init}"));
-    assert!(
-        lock.contains("provider \"registry.terraform.io/vmaccess/vm\""),
-        "{lock}"
-    );
-    assert!(
-        lock.contains(&format!("version     = \"{VERSION}\"")),
-        "{lock}"
-    );
-    assert!(lock.contains("h1:"), "{lock}");
+    let version = format!("version     = \"{VERSION}\"");
+    acc.assert_lock_file("registry.terraform.io/vmaccess/vm", &[&version, "h1:"]);
 
     let plan = acc.plan_json(&[]);
     assert_eq!(actions_of(&plan, "vm_access_reset.example"), vec!["create"]);

@@ -93,6 +93,31 @@ impl Acceptance {
             .unwrap_or(Value::Null)
     }
 
+    /// The dependency lock file `init` wrote, after checking it names the provider `source` and
+    /// holds every one of `phrases` (hashes, the version).
+    pub fn assert_lock_file(&self, source: &str, phrases: &[&str]) -> String {
+        let lock = std::fs::read_to_string(self.lock_file_path())
+            .unwrap_or_else(|e| panic!("init wrote no lock file: {e}"));
+        let provider = format!("provider \"{source}\"");
+        for phrase in std::iter::once(provider.as_str()).chain(phrases.iter().copied()) {
+            assert!(
+                lock.contains(phrase),
+                "{phrase:?} not in the lock file:\n{lock}"
+            );
+        }
+        lock
+    }
+
+    /// Panics if `init` wrote a dependency lock file.
+    pub fn assert_no_lock_file(&self) {
+        let path = self.lock_file_path();
+        assert!(!path.exists(), "{} exists", path.display());
+    }
+
+    fn lock_file_path(&self) -> std::path::PathBuf {
+        self.tf.work_dir().join(".terraform.lock.hcl")
+    }
+
     pub fn state_file(&self) -> String {
         std::fs::read_to_string(self.tf.work_dir().join("terraform.tfstate")).unwrap_or_default()
     }
