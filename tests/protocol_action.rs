@@ -8,7 +8,7 @@ use terraform_provider_vm::actions::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
 use vm_test_support::azure_emulator::AzureEmulator;
-use vm_test_support::protocol::{configured, errors};
+use vm_test_support::protocol::{answer, configured, errors};
 
 const PASSWORD: &str = "Stop-Provider-Passw0rd!";
 
@@ -36,15 +36,12 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         .with("username", Value::string("opsadmin"))
         .with("password", Value::string(PASSWORD));
     let ty = vm_access_reset::schema().block.implied_type();
-    let mut events = client
-        .invoke_action(proto::invoke_action::Request {
-            action_type: "vm_access_reset".into(),
-            config: dynamic(&config, &ty),
-            client_capabilities: None,
-        })
-        .await
-        .expect("InvokeAction answers")
-        .into_inner();
+    let mut events = answer(client.invoke_action(proto::invoke_action::Request {
+        action_type: "vm_access_reset".into(),
+        config: dynamic(&config, &ty),
+        client_capabilities: None,
+    }))
+    .await;
 
     let mut seen = Vec::new();
     let mut stopped_at = None;

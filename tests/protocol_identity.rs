@@ -9,7 +9,7 @@ use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
 use vm_test_support::azure_emulator::AzureEmulator;
 use vm_test_support::plugin::PluginProcess;
-use vm_test_support::protocol::{assert_no_errors, configured, errors};
+use vm_test_support::protocol::{answer, assert_no_errors, configured, errors, one_error};
 
 const PASSWORD: &str = "Identity-Passw0rd!";
 
@@ -71,13 +71,11 @@ fn expected_identity(vm: &VirtualMachineId, extension: &str) -> Object {
 
 #[tokio::test]
 async fn identity_schema_is_version_1_with_the_import_rules() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
-    let resp = client
-        .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
-        .await
-        .expect("GetResourceIdentitySchemas answers")
-        .into_inner();
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
+    let resp = answer(
+        client.get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {}),
+    )
+    .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(
         resp.identity_schemas.keys().collect::<Vec<_>>(),
@@ -111,8 +109,7 @@ async fn identity_schema_is_version_1_with_the_import_rules() {
 
 #[tokio::test]
 async fn identity_upgrade_from_state_without_identity_is_silent() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let upgrade = |type_name: &str, version: i64, json: &[u8]| {
         let req = proto::upgrade_resource_identity::Request {
             type_name: type_name.into(),
@@ -123,13 +120,7 @@ async fn identity_upgrade_from_state_without_identity_is_silent() {
             }),
         };
         let mut client = client.clone();
-        async move {
-            client
-                .upgrade_resource_identity(req)
-                .await
-                .expect("UpgradeResourceIdentity answers")
-                .into_inner()
-        }
+        async move { answer(client.upgrade_resource_identity(req)).await }
     };
     // What Terraform 1.15 sends for state written by 1.11 (no identity):
     // no identity back, no diagnostics; the next read computes it.
@@ -138,7 +129,7 @@ async fn identity_upgrade_from_state_without_identity_is_silent() {
     assert!(resp.upgraded_identity.is_none());
     // Newer than this provider, or a type without identity: errors.
     let resp = upgrade("vm_access_reset", 2, br#"{"resource_group_name":"rg"}"#).await;
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    one_error(&resp.diagnostics);
     assert!(resp.diagnostics[0].summary.contains("newer provider"));
     let resp = upgrade("vm_nonexistent", 0, b"").await;
     assert_eq!(
@@ -165,8 +156,8 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .with("password_wo_version", Value::int(1));
 
     // Plan of a create: the ID is not known yet, neither is the identity.
-    let plan = client
-        .plan_resource_change(proto::plan_resource_change::Request {
+    let plan = answer(
+        client.plan_resource_change(proto::plan_resource_change::Request {
             type_name: "vm_access_reset".into(),
             proposed_new_state: dynamic(&config, &ty),
             config: dynamic(&config, &ty),
@@ -175,10 +166,9 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
                 write_only_attributes_allowed: true,
             }),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+    )
+    .await;
     assert_no_errors(&plan.diagnostics);
     assert!(
         plan.planned_identity.is_none(),
@@ -186,17 +176,16 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
     );
 
     // Apply of the create.
-    let apply = client
-        .apply_resource_change(proto::apply_resource_change::Request {
+    let apply = answer(
+        client.apply_resource_change(proto::apply_resource_change::Request {
             type_name: "vm_access_reset".into(),
             planned_state: plan.planned_state.clone(),
             config: dynamic(&config, &ty),
             planned_private: plan.planned_private.clone(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+    )
+    .await;
     assert_no_errors(&apply.diagnostics);
     let created = state(apply.new_state.as_ref());
     let want = expected_identity(&vm, "VMAccessAgent");
@@ -206,17 +195,14 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
     let stale = want
         .clone()
         .with("virtual_machine_name", Value::string("other"));
-    let read = client
-        .read_resource(proto::read_resource::Request {
-            type_name: "vm_access_reset".into(),
-            current_state: dynamic(&created, &ty),
-            private: apply.private.clone(),
-            current_identity: identity_data(&stale),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = answer(client.read_resource(proto::read_resource::Request {
+        type_name: "vm_access_reset".into(),
+        current_state: dynamic(&created, &ty),
+        private: apply.private.clone(),
+        current_identity: identity_data(&stale),
+        ..Default::default()
+    }))
+    .await;
     assert_no_errors(&read.diagnostics);
     assert_eq!(identity_in(read.new_identity.as_ref(), &secrets), want);
 
@@ -224,31 +210,29 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
     let bumped = config.clone().with("password_wo_version", Value::int(2));
     let mut proposed = created.clone();
     proposed.set("password_wo_version", Value::int(2));
-    let plan = client
-        .plan_resource_change(proto::plan_resource_change::Request {
+    let plan = answer(
+        client.plan_resource_change(proto::plan_resource_change::Request {
             type_name: "vm_access_reset".into(),
             prior_state: dynamic(&created, &ty),
             proposed_new_state: dynamic(&proposed, &ty),
             config: dynamic(&bumped, &ty),
             prior_private: apply.private.clone(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+    )
+    .await;
     assert_no_errors(&plan.diagnostics);
     assert_eq!(identity_in(plan.planned_identity.as_ref(), &secrets), want);
 
     // Import by ID returns the identity too.
-    let import = client
-        .import_resource_state(proto::import_resource_state::Request {
+    let import = answer(
+        client.import_resource_state(proto::import_resource_state::Request {
             type_name: "vm_access_reset".into(),
             id: vm.extension("VMAccessAgent").to_string(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+    )
+    .await;
     assert_no_errors(&import.diagnostics);
     assert_eq!(
         identity_in(import.imported_resources[0].identity.as_ref(), &secrets),
@@ -256,15 +240,14 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
     );
 
     // Destroy: no object, no identity.
-    let destroy = client
-        .apply_resource_change(proto::apply_resource_change::Request {
+    let destroy = answer(
+        client.apply_resource_change(proto::apply_resource_change::Request {
             type_name: "vm_access_reset".into(),
             prior_state: dynamic(&created, &ty),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+    )
+    .await;
     assert_no_errors(&destroy.diagnostics);
     assert!(destroy.new_identity.is_none());
 }
@@ -283,16 +266,15 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     let import = |identity: Object| {
         let mut client = client.clone();
         async move {
-            client
-                .import_resource_state(proto::import_resource_state::Request {
+            answer(
+                client.import_resource_state(proto::import_resource_state::Request {
                     type_name: "vm_access_reset".into(),
                     id: String::new(),
                     identity: identity_data(&identity),
                     ..Default::default()
-                })
-                .await
-                .expect("ImportResourceState answers")
-                .into_inner()
+                }),
+            )
+            .await
         }
     };
     let base = Object::new()
@@ -328,33 +310,14 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
 
     // Each bad identity fails with an error naming its attribute.
     let cases = [
-        (
-            base.clone().with("virtual_machine_name", Value::Null),
-            "virtual_machine_name",
-        ),
-        (
-            base.clone()
-                .with("resource_group_name", Value::string("rg/oops")),
-            "resource_group_name",
-        ),
-        (
-            base.clone()
-                .with("virtual_machine_name", Value::string("nosuchvm")),
-            "virtual_machine_name",
-        ),
-        (
-            base.clone()
-                .with("extension_name", Value::string("monitor")),
-            "extension_name",
-        ),
-        (
-            base.clone()
-                .with("extension_name", Value::string("missing")),
-            "extension_name",
-        ),
+        ("virtual_machine_name", Value::Null),
+        ("resource_group_name", Value::string("rg/oops")),
+        ("virtual_machine_name", Value::string("nosuchvm")),
+        ("extension_name", Value::string("monitor")),
+        ("extension_name", Value::string("missing")),
     ];
-    for (identity, attr) in cases {
-        let resp = import(identity).await;
+    for (attr, value) in cases {
+        let resp = import(base.clone().with(attr, value)).await;
         assert!(resp.imported_resources.is_empty(), "{attr}: {resp:?}");
         let errs = errors(&resp.diagnostics);
         assert_eq!(errs.len(), 1, "{attr}: {:?}", resp.diagnostics);

@@ -326,6 +326,13 @@ impl PluginProcess {
         }
     }
 
+    /// [`PluginProcess::start`] and a provider client connected to it.
+    pub async fn start_provider() -> (PluginProcess, ProviderClient<Channel>) {
+        let plugin = PluginProcess::start();
+        let client = plugin.provider().await;
+        (plugin, client)
+    }
+
     pub async fn provider(&self) -> ProviderClient<Channel> {
         provider_client(self.connect().await)
     }
