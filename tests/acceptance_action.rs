@@ -45,6 +45,15 @@ async fn start() -> Acceptance {
     Acceptance::start().await
 }
 
+/// The locked-out VM "web" and the example files written for it; returns its ID also as text.
+async fn with_examples(files: &[&str]) -> (Acceptance, VirtualMachineId, String) {
+    let acc = start().await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
+    write_examples(&acc, files);
+    let vm_text = vm.to_string();
+    (acc, vm, vm_text)
+}
+
 /// An `action "vm_access_reset" NAME` block for `vm` with extra `config` lines.
 fn action_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String {
     let body: String = lines.iter().map(|l| format!("    {l}\n")).collect();
@@ -114,10 +123,7 @@ async fn extension_puts(acc: &Acceptance) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() {
-    let acc = start().await;
-    let vm = acc.emu.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF]);
+    let (acc, vm, vm_text) = with_examples(&[ACTION_TF]).await;
     assert!(!acc.emu.login(&vm, USER, PW).await);
 
     let log = acc.tf.work_dir().join("..").join("trace.log");
@@ -172,10 +178,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_password_is_absent_from_the_plan_file() {
-    let acc = start().await;
-    let vm = acc.emu.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF]);
+    let (acc, _, vm_text) = with_examples(&[ACTION_TF]).await;
     let plan = acc.run_with_env(
         &[
             "plan",
@@ -379,10 +382,7 @@ async fn weak_password_is_rejected_at_validation_on_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
-    let acc = start().await;
-    let vm = acc.emu.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF, TRIGGER_TF]);
+    let (acc, vm, vm_text) = with_examples(&[ACTION_TF, TRIGGER_TF]).await;
     let apply = |rotation: &str, pw: &str| {
         let mut env = example_vars(&vm_text, pw).to_vec();
         env.push(("TF_VAR_rotation", rotation));

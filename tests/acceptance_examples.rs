@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vm_test_support::acceptance::{Acceptance, actions_of};
+use vm_test_support::azure_emulator::PORTAL_TAG;
 
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
@@ -131,13 +132,16 @@ async fn provider_and_resource_examples_apply_and_then_plan_nothing() {
         .assert_success();
 }
 
+/// The import example, and what the portal's "Reset password" would have left on the VM.
+async fn with_import_example() -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
+    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
+    acc.emu.put_portal_reset(&vm, "VMAccessAgent").await;
+    (acc, vm)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_example_plans_an_import_and_a_rerun() {
-    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
-    // What the portal's "Reset password" would have left on the VM.
-    acc.emu
-        .put_portal_reset(&vm, "VMAccessAgent", "opsadmin", "portal-run")
-        .await;
+    let (acc, vm) = with_import_example().await;
 
     acc.run(&["validate", "-no-color"]).assert_success();
     let plan = acc.plan_json(&[]);
@@ -153,22 +157,14 @@ async fn import_example_plans_an_import_and_a_rerun() {
     // Secrets cannot be imported: the first plan reruns to set the password.
     assert_eq!(actions_of(&plan, ADDR), vec!["update"]);
 
-    acc.apply();
-    assert!(acc.emu.login(&vm, "opsadmin", "Example-Passw0rd!1").await);
-    assert_eq!(
-        acc.plan_exit_code(&[]),
-        0,
-        "settled after the import's apply"
-    );
+    acc.apply_and_settle(&vm, "opsadmin", "Example-Passw0rd!1")
+        .await;
 }
 
 /// The documented way to skip the import's rerun.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_with_ignore_changes_plans_no_rerun() {
-    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
-    acc.emu
-        .put_portal_reset(&vm, "VMAccessAgent", "opsadmin", "portal-run")
-        .await;
+    let (acc, vm) = with_import_example().await;
     // An override file adds the lifecycle block the docs suggest.
     acc.tf.write(
         "ignore_override.tf",
@@ -180,7 +176,7 @@ async fn import_with_ignore_changes_plans_no_rerun() {
     // mark of `password_wo`), but nothing is planned to run: the run outputs
     // stay as imported.
     assert_eq!(change["after_unknown"], json!({}), "{plan}");
-    assert_eq!(change["after"]["force_update_tag"], "portal-run", "{plan}");
+    assert_eq!(change["after"]["force_update_tag"], PORTAL_TAG, "{plan}");
 
     acc.apply();
     let path = format!(

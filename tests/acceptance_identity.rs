@@ -126,9 +126,7 @@ fn assert_no_warnings(out: &vm_test_support::terraform::TfOutput) {
 async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
     let (acc, vm) = setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.emu
-        .put_portal_reset(&vm, "enablevmaccess", USER, "portal-run-1")
-        .await;
+    acc.emu.put_portal_reset(&vm, "enablevmaccess").await;
     let import = import_by_identity(&[
         &format!("resource_group_name  = {}", hcl_string(vm.resource_group())),
         &format!("virtual_machine_name = {}", hcl_string(vm.name())),
@@ -212,16 +210,7 @@ async fn import_identity_example_adopts_the_vms_extension() {
         identity_of(&vm, "enablevmaccess"),
         "{change:#}"
     );
-    acc.apply();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the example's password works"
-    );
-    assert_eq!(
-        acc.plan_exit_code(&[]),
-        0,
-        "settled after the import's apply"
-    );
+    acc.apply_and_settle(&vm, USER, PW).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -218,43 +218,23 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
 async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
     let acc = Acceptance::start().await;
     let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!One",
-        &["triggers = { rotation = \"1\" }"],
-    ));
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
-
-    // A new trigger value reruns with the same password.
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!One",
-        &["triggers = { rotation = \"2\" }"],
-    ));
-    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
-
-    // A new stored password reruns and takes effect.
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!Two",
-        &["triggers = { rotation = \"2\" }"],
-    ));
-    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 3);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!Two").await);
+    // Each step: the stored password, the trigger, what the plan does, VMAccess runs so far.
+    let steps = [
+        ("Stored-Passw0rd!One", "1", "create", 1),
+        // A new trigger value reruns with the same password.
+        ("Stored-Passw0rd!One", "2", "update", 2),
+        // A new stored password reruns and takes effect.
+        ("Stored-Passw0rd!Two", "2", "update", 3),
+    ];
+    for (password, rotation, action, runs) in steps {
+        let trigger = format!("triggers = {{ rotation = \"{rotation}\" }}");
+        acc.tf
+            .write_main(&password_config(&vm, "opsadmin", password, &[&trigger]));
+        assert_eq!(acc.planned_actions(ADDR), vec![action]);
+        acc.apply_and_settle(&vm, "opsadmin", password).await;
+        assert_eq!(vmaccess_runs(&acc, &vm).await, runs);
+    }
     assert!(!acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

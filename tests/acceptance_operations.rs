@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::azure_emulator::PORTAL_TAG;
 use vm_test_support::terraform::{TfOutput, hcl_string, terraform_binary};
 
 const ADDR: &str = "vm_access_reset.web";
@@ -292,9 +293,7 @@ async fn cli_import_plans_only_an_in_place_rerun_and_nothing_when_the_version_is
 async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
     let (acc, vm) = wo_setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.emu
-        .put_portal_reset(&vm, "enablevmaccess", USER, "portal-run-1")
-        .await;
+    acc.emu.put_portal_reset(&vm, "enablevmaccess").await;
     let id = vm.extension("enablevmaccess").to_string();
     let import = format!("import {{\n  to = {ADDR}\n  id = {}\n}}\n", hcl_string(&id));
 
@@ -328,7 +327,7 @@ async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
     assert_eq!(ext.len(), 1, "the portal's extension was reused: {view:#}");
     assert_eq!(ext[0]["name"], "enablevmaccess");
     assert_ne!(
-        ext[0]["force_update_tag"], "portal-run-1",
+        ext[0]["force_update_tag"], PORTAL_TAG,
         "rerun with a fresh tag"
     );
     assert!(acc.emu.login(&vm, USER, PW).await, "new password works");

@@ -259,8 +259,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     let bare = emu.seed_windows_vm("bare").await;
     let (_plugin, client, _dir) = configured(&emu).await;
     // What the portal's "Reset password" leaves behind, and another kind.
-    emu.put_portal_reset(&vm, "enablevmaccess", "opsadmin", "portal")
-        .await;
+    emu.put_portal_reset(&vm, "enablevmaccess").await;
     emu.put_monitoring_agent(&vm, "monitor").await;
 
     let import = |identity: Object| {

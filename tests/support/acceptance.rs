@@ -55,6 +55,17 @@ impl Acceptance {
         out
     }
 
+    /// Applies, then checks that the guest of `vm` accepts `username`/`password` and that the
+    /// next plan has nothing to do.
+    pub async fn apply_and_settle(&self, vm: &VirtualMachineId, username: &str, password: &str) {
+        self.apply();
+        assert!(
+            self.emu.login(vm, username, password).await,
+            "{username}'s password does not work after the apply"
+        );
+        assert_eq!(self.plan_exit_code(&[]), 0, "not settled after the apply");
+    }
+
     /// `plan -detailed-exitcode`: 0 = no changes, 2 = changes.
     pub fn plan_exit_code(&self, extra: &[&str]) -> i32 {
         let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];

@@ -18,6 +18,9 @@ use vm_emulator::{Emulator, EmulatorConfig};
 /// The forgotten password of the locked-out seed ([`AzureEmulator::seed_locked_out_vm`]).
 pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
 
+/// The `force_update_tag` of [`AzureEmulator::put_portal_reset`]'s extension.
+pub const PORTAL_TAG: &str = "portal-run-1";
+
 /// The resource group of every seed that does not name one.
 pub const RESOURCE_GROUP: &str = "rg-test";
 
@@ -214,16 +217,10 @@ impl AzureEmulator {
         self.admin(reqwest::Method::PUT, &path, Some(body)).await
     }
 
-    /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` whose
-    /// last run was for `username`, tagged `tag`.
-    pub async fn put_portal_reset(
-        &self,
-        id: &VirtualMachineId,
-        name: &str,
-        username: &str,
-        tag: &str,
-    ) {
-        let body = json!({"settings": {"UserName": username}, "force_update_tag": tag});
+    /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` (the
+    /// portal's is `enablevmaccess`) whose last run was for `opsadmin`, tagged [`PORTAL_TAG`].
+    pub async fn put_portal_reset(&self, id: &VirtualMachineId, name: &str) {
+        let body = json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": PORTAL_TAG});
         self.put_extension(id, name, body).await;
     }
 
