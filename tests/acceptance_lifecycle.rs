@@ -402,8 +402,8 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
         json!(tag)
     );
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert!(acc.emu.login(&vm, "opsadmin", "Managed-Passw0rd!1").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
+    acc.assert_settled(&vm, "opsadmin", "Managed-Passw0rd!1")
+        .await;
 }
 
 // ---------------------------------------------------------------------------
@@ -435,12 +435,8 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
 
     let state = acc.state_values(ADDR);
     assert_eq!(state["extension_name"], "enablevmaccess");
-    assert!(
-        state["id"]
-            .as_str()
-            .unwrap()
-            .ends_with("/extensions/enablevmaccess")
-    );
+    let id = state["id"].as_str().unwrap_or_default();
+    assert!(id.ends_with("/extensions/enablevmaccess"), "{id}");
     let exts = vmaccess_extensions(&acc, &vm).await;
     assert_eq!(
         exts.len(),
@@ -448,8 +444,8 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
         "still exactly one VMAccess extension: {exts:?}"
     );
     assert_eq!(exts[0]["name"], "enablevmaccess");
-    assert!(acc.emu.login(&vm, "opsadmin", "Reused-Passw0rd!1").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
+    acc.assert_settled(&vm, "opsadmin", "Reused-Passw0rd!1")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

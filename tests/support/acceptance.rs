@@ -55,10 +55,14 @@ impl Acceptance {
         out
     }
 
-    /// Applies, then checks that the guest of `vm` accepts `username`/`password` and that the
-    /// next plan has nothing to do.
+    /// Applies, then [`Self::assert_settled`].
     pub async fn apply_and_settle(&self, vm: &VirtualMachineId, username: &str, password: &str) {
         self.apply();
+        self.assert_settled(vm, username, password).await;
+    }
+
+    /// The guest of `vm` accepts `username`/`password`, and the next plan has nothing to do.
+    pub async fn assert_settled(&self, vm: &VirtualMachineId, username: &str, password: &str) {
         assert!(
             self.emu.login(vm, username, password).await,
             "{username}'s password does not work after the apply"
