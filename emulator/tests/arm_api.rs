@@ -4,11 +4,14 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::seed;
+use vm_emulator::admin::ConfigChange;
+use vm_emulator::{PowerState, VmSeed};
 
 #[tokio::test]
 async fn second_vmaccess_under_another_name_is_rejected() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     assert_eq!(
         f.run_vmaccess(json!({}), json!({}), None).await["status"],
         "Succeeded"
@@ -36,7 +39,11 @@ async fn second_vmaccess_under_another_name_is_rejected() {
 #[tokio::test]
 async fn stopped_vm_refuses_extension_changes() {
     let f = support::start().await;
-    f.seed_vm(json!({"power_state": "deallocated"})).await;
+    f.seed_vm(VmSeed {
+        power_state: PowerState::Deallocated,
+        ..seed()
+    })
+    .await;
     let response = f
         .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
         .await;
@@ -52,7 +59,7 @@ async fn stopped_vm_refuses_extension_changes() {
 #[tokio::test]
 async fn validation_errors_match_azure() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let no_location = f
         .arm(Method::PUT, &f.extension_url("x"), Some(json!({"properties": {"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "typeHandlerVersion": "2.4"}})))
         .await;
@@ -89,7 +96,7 @@ async fn validation_errors_match_azure() {
 #[tokio::test]
 async fn paths_are_case_insensitive_and_echo_stored_casing() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let path = f
         .vm_path()
         .to_uppercase()
@@ -113,7 +120,7 @@ async fn paths_are_case_insensitive_and_echo_stored_casing() {
 #[tokio::test]
 async fn protected_settings_are_never_returned_and_are_redacted_in_the_log() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let response = f
         .put_vmaccess(
             "enablevmaccess",
@@ -149,36 +156,20 @@ async fn protected_settings_are_never_returned_and_are_redacted_in_the_log() {
             "{text}"
         );
     }
-    let log = f
-        .http
-        .get(f.url("/_emulator/requests"))
-        .send()
-        .await
-        .expect("log")
-        .text()
-        .await
-        .expect("text");
+    let log = serde_json::to_string(&f.admin.requests().await.expect("log")).expect("text");
     assert!(!log.contains("New-Passw0rd!"), "{log}");
     assert!(
         !log.contains(&f.emulator.config().client_secret),
         "client secret redacted"
     );
-    let view = f
-        .http
-        .get(f.url(&f.admin_vm_path()))
-        .send()
-        .await
-        .expect("view")
-        .text()
-        .await
-        .expect("text");
+    let view = serde_json::to_string(&f.vm().await).expect("text");
     assert!(!view.contains("New-Passw0rd!") && !view.contains("Old-Passw0rd!"));
 }
 
 #[tokio::test]
 async fn unauthenticated_requests_get_401() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let url = f.url(&format!("{}?{}", f.vm_path(), support::API));
     let missing = f.http.get(&url).send().await.expect("send");
     assert_eq!(missing.status(), 401);
@@ -196,8 +187,7 @@ async fn unauthenticated_requests_get_401() {
         .await
         .expect("json");
     assert_eq!(invalid["error"]["code"], "InvalidAuthenticationToken");
-    f.admin(Method::POST, "/_emulator/tokens/expire", json!({}))
-        .await;
+    f.admin.expire_tokens().await.expect("tokens expired");
     let expired = f.arm(Method::GET, &url, None).await;
     assert_eq!(expired.status(), 401);
     let body: Value = expired.json().await.expect("json");
@@ -231,7 +221,7 @@ async fn wrong_subscription_is_not_found() {
 #[tokio::test]
 async fn location_only_style_polls_to_the_final_resource() {
     let f = support::start_location_style().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let response = f
         .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
         .await;
@@ -274,13 +264,12 @@ async fn location_only_style_polls_to_the_final_resource() {
 #[tokio::test]
 async fn concurrent_different_put_conflicts_and_identical_put_joins() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    f.admin(
-        Method::POST,
-        "/_emulator/config",
-        json!({"operation_delay_ms": 500}),
-    )
-    .await;
+    f.seed_vm(seed()).await;
+    let slower = ConfigChange {
+        operation_delay_ms: Some(500),
+        ..ConfigChange::default()
+    };
+    f.admin.set_config(&slower).await.expect("config changed");
     let first = f
         .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("a"))
         .await;

@@ -4,17 +4,19 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::credentials;
+use support::{credentials, seed};
+use vm_emulator::admin::LoginOutcome;
+use vm_emulator::{AccountSeed, OsType, VmPatch, VmSeed};
 
 #[tokio::test]
 async fn password_reset_takes_effect_in_the_guest() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     let op = f.run_vmaccess(s, p, None).await;
     assert_eq!(op["status"], "Succeeded");
-    assert!(f.login("azureadmin", "New-Passw0rd!").await.0);
-    let (ok, reason) = f.login("azureadmin", "Old-Passw0rd!").await;
+    assert!(f.login("azureadmin", "New-Passw0rd!").await.ok);
+    let LoginOutcome { ok, reason } = f.login("azureadmin", "Old-Passw0rd!").await;
     assert!(!ok);
     assert_eq!(reason.as_deref(), Some("wrong password"));
     let vm = f.vm().await;
@@ -33,7 +35,7 @@ async fn password_reset_takes_effect_in_the_guest() {
 #[tokio::test]
 async fn new_username_creates_an_administrator() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let (s, p) = (
         json!({"username": "rescue"}),
         json!({"password": "Str0ng-Secret!"}),
@@ -42,9 +44,9 @@ async fn new_username_creates_an_administrator() {
     let vm = f.vm().await;
     let account = vm.account("rescue").expect("account created");
     assert!(account.administrator && account.enabled);
-    assert!(f.login("rescue", "Str0ng-Secret!").await.0);
+    assert!(f.login("rescue", "Str0ng-Secret!").await.ok);
     assert!(
-        f.login("azureadmin", "Old-Passw0rd!").await.0,
+        f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "other accounts untouched"
     );
 }
@@ -52,15 +54,20 @@ async fn new_username_creates_an_administrator() {
 #[tokio::test]
 async fn disabled_account_is_enabled_by_reset() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    f.admin(
-        Method::PATCH,
-        &f.admin_vm_path(),
-        json!({"disable_account": "azureadmin"}),
-    )
-    .await;
+    f.seed_vm(seed()).await;
+    let disable = VmPatch {
+        disable_account: Some("azureadmin".into()),
+        ..VmPatch::default()
+    };
+    f.admin
+        .patch_vm(&f.vm_ref(), &disable)
+        .await
+        .expect("account disabled");
     assert_eq!(
-        f.login("azureadmin", "Old-Passw0rd!").await.1.as_deref(),
+        f.login("azureadmin", "Old-Passw0rd!")
+            .await
+            .reason
+            .as_deref(),
         Some("the account is disabled")
     );
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
@@ -71,15 +78,19 @@ async fn disabled_account_is_enabled_by_reset() {
             .account("azureadmin")
             .is_some_and(|a| a.enabled)
     );
-    assert!(f.login("azureadmin", "New-Passw0rd!").await.0);
+    assert!(f.login("azureadmin", "New-Passw0rd!").await.ok);
 }
 
 #[tokio::test]
 async fn rdp_only_run_restores_remote_desktop_without_touching_accounts() {
     let f = support::start().await;
-    f.seed_vm(json!({"rdp_enabled": false, "rdp_firewall_rule": false}))
-        .await;
-    assert!(!f.login("azureadmin", "Old-Passw0rd!").await.0);
+    f.seed_vm(VmSeed {
+        rdp_enabled: false,
+        rdp_firewall_rule: false,
+        ..seed()
+    })
+    .await;
+    assert!(!f.login("azureadmin", "Old-Passw0rd!").await.ok);
     assert_eq!(
         f.run_vmaccess(json!({}), json!({}), None).await["status"],
         "Succeeded"
@@ -90,13 +101,13 @@ async fn rdp_only_run_restores_remote_desktop_without_touching_accounts() {
         vm.account("azureadmin").map(|a| a.password_set_count),
         Some(1)
     );
-    assert!(f.login("azureadmin", "Old-Passw0rd!").await.0);
+    assert!(f.login("azureadmin", "Old-Passw0rd!").await.ok);
 }
 
 #[tokio::test]
 async fn unchanged_settings_and_tag_do_not_rerun_but_a_new_tag_does() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     assert_eq!(
         f.run_vmaccess(json!({}), json!({}), Some("1")).await["status"],
         "Succeeded"
@@ -140,7 +151,11 @@ async fn failed_message(
 #[tokio::test]
 async fn domain_controller_fails_the_operation() {
     let f = support::start().await;
-    f.seed_vm(json!({"domain_controller": true})).await;
+    f.seed_vm(VmSeed {
+        domain_controller: true,
+        ..seed()
+    })
+    .await;
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     let (code, message) = failed_message(&f, s, p).await;
     assert_eq!(code, "VMExtensionProvisioningError");
@@ -149,7 +164,7 @@ async fn domain_controller_fails_the_operation() {
         "{message}"
     );
     assert!(
-        f.login("azureadmin", "Old-Passw0rd!").await.0,
+        f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "password unchanged"
     );
     let vm = f.vm().await;
@@ -163,7 +178,11 @@ async fn domain_controller_fails_the_operation() {
 #[tokio::test]
 async fn linux_vm_fails_the_operation() {
     let f = support::start().await;
-    f.seed_vm(json!({"os_type": "Linux"})).await;
+    f.seed_vm(VmSeed {
+        os_type: OsType::Linux,
+        ..seed()
+    })
+    .await;
     let (code, message) = failed_message(&f, json!({}), json!({})).await;
     assert_eq!(code, "VMExtensionHandlerNonTransientError");
     assert!(message.contains("not supported on Linux"), "{message}");
@@ -172,7 +191,7 @@ async fn linux_vm_fails_the_operation() {
 #[tokio::test]
 async fn weak_password_fails_with_the_policy_message() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let (s, p) = credentials("azureadmin", "short");
     let (code, message) = failed_message(&f, s, p).await;
     assert_eq!(code, "VMExtensionProvisioningError");
@@ -180,7 +199,7 @@ async fn weak_password_fails_with_the_policy_message() {
         message.contains("The password does not meet the password policy requirements."),
         "{message}"
     );
-    assert!(f.login("azureadmin", "Old-Passw0rd!").await.0);
+    assert!(f.login("azureadmin", "Old-Passw0rd!").await.ok);
     let ext: Value = f
         .arm(
             Method::GET,
@@ -201,7 +220,7 @@ async fn weak_password_fails_with_the_policy_message() {
 #[tokio::test]
 async fn username_without_password_fails() {
     let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    f.seed_vm(seed()).await;
     let (_, message) = failed_message(&f, json!({"UserName": "azureadmin"}), json!({})).await;
     assert!(message.contains(
         "The Admin User Account password cannot be null or empty if provided the username."
@@ -211,8 +230,11 @@ async fn username_without_password_fails() {
 #[tokio::test]
 async fn non_admin_existing_account_is_refused() {
     let f = support::start().await;
-    f.seed_vm(json!({"accounts": [{"name": "azureadmin", "password": "Old-Passw0rd!"}, {"name": "bob", "password": "Bob-Passw0rd!", "administrator": false}]}))
-        .await;
+    f.seed_vm(VmSeed::windows([
+        AccountSeed::new("azureadmin", "Old-Passw0rd!"),
+        AccountSeed::new("bob", "Bob-Passw0rd!").not_administrator(),
+    ]))
+    .await;
     let (s, p) = credentials("bob", "New-Passw0rd!");
     let (_, message) = failed_message(&f, s, p).await;
     assert!(message.contains("User account bob already exists but cannot be updated because it is not in the Administrators group."));
@@ -221,7 +243,11 @@ async fn non_admin_existing_account_is_refused() {
 #[tokio::test]
 async fn agent_not_ready_fails_with_communication_error() {
     let f = support::start().await;
-    f.seed_vm(json!({"agent_ready": false})).await;
+    f.seed_vm(VmSeed {
+        agent_ready: false,
+        ..seed()
+    })
+    .await;
     let vm: Value = f
         .arm(
             Method::GET,

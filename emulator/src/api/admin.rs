@@ -19,17 +19,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::json_response;
-use crate::LroStyle;
+use crate::admin::{
+    ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch, ExtensionSeed, FaultAdded,
+    LoginOutcome, LoginRequest, RuntimeConfig,
+};
 use crate::faults::FaultSpec;
 use crate::model::extension::{Extension, ExtensionConfig, InstanceStatus};
 use crate::model::vm::{Vm, VmPatch, VmSeed};
 use crate::state::{AppState, World, lock};
-use crate::throttle::ThrottleSettings;
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -142,12 +143,6 @@ async fn delete_vm(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginRequest {
-    username: String,
-    password: String,
-}
-
 async fn login(
     State(app): AppStateRef,
     Path(path): Path<(String, String, String)>,
@@ -158,47 +153,13 @@ async fn login(
         Err(response) => return response,
     };
     with_vm(&app, &path, |vm| {
-        match vm.login(&request.username, &request.password) {
-            Ok(()) => Json(json!({"ok": true})).into_response(),
-            Err(reason) => Json(json!({"ok": false, "reason": reason})).into_response(),
-        }
+        let refused = vm.login(&request.username, &request.password).err();
+        Json(LoginOutcome {
+            ok: refused.is_none(),
+            reason: refused.map(str::to_string),
+        })
+        .into_response()
     })
-}
-
-fn default_publisher() -> String {
-    "Microsoft.Compute".into()
-}
-fn default_type() -> String {
-    "VMAccessAgent".into()
-}
-fn default_version() -> String {
-    "2.4".into()
-}
-fn default_state() -> String {
-    "Succeeded".into()
-}
-
-/// An extension created directly, as if a previous deployment had left it.
-#[derive(Debug, Deserialize)]
-pub(super) struct ExtensionSeed {
-    #[serde(default = "default_publisher")]
-    publisher: String,
-    #[serde(default = "default_type", rename = "type")]
-    extension_type: String,
-    #[serde(default = "default_version")]
-    type_handler_version: String,
-    #[serde(default)]
-    auto_upgrade_minor_version: Option<bool>,
-    #[serde(default)]
-    settings: Option<Value>,
-    #[serde(default)]
-    protected_settings: Option<Value>,
-    #[serde(default)]
-    force_update_tag: Option<String>,
-    #[serde(default = "default_state")]
-    provisioning_state: String,
-    #[serde(default)]
-    status_message: Option<String>,
 }
 
 fn status_for(state: &str, message: &str) -> InstanceStatus {
@@ -228,7 +189,7 @@ async fn put_extension(
 
 impl ExtensionSeed {
     /// The extension as a finished earlier deployment would have left it.
-    pub(super) fn into_extension(self, name: &str, location: &str) -> Extension {
+    pub(crate) fn into_extension(self, name: &str, location: &str) -> Extension {
         let message = self
             .status_message
             .clone()
@@ -253,14 +214,6 @@ impl ExtensionSeed {
             provisioning_state: self.provisioning_state,
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ExtensionPatch {
-    provisioning_state: Option<String>,
-    force_update_tag: Option<String>,
-    status_message: Option<String>,
-    settings: Option<Value>,
 }
 
 async fn patch_extension(
@@ -310,7 +263,7 @@ async fn add_fault(State(app): AppStateRef, body: Bytes) -> Response {
         Err(response) => return response,
     };
     let id = lock(&app.faults).add(spec);
-    Json(json!({"id": id})).into_response()
+    Json(FaultAdded { id }).into_response()
 }
 
 async fn list_faults(State(app): AppStateRef) -> Response {
@@ -325,13 +278,6 @@ async fn clear_faults(State(app): AppStateRef) -> Response {
 async fn expire_tokens(State(app): AppStateRef) -> Response {
     lock(&app.identity).expire_all();
     StatusCode::NO_CONTENT.into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct ClientRegistration {
-    client_id: String,
-    client_secret: Option<String>,
-    certificate_pem: Option<String>,
 }
 
 async fn register_client(State(app): AppStateRef, body: Bytes) -> Response {
@@ -364,16 +310,10 @@ async fn register_client(State(app): AppStateRef, body: Bytes) -> Response {
         registration.client_secret.as_deref(),
         certificate,
     );
-    Json(json!({"client_id": registration.client_id})).into_response()
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ConfigChange {
-    operation_delay_ms: Option<u64>,
-    lro_style: Option<LroStyle>,
-    poll_retry_after_secs: Option<u64>,
-    github_request_token: Option<String>,
-    throttling: Option<ThrottleSettings>,
+    Json(ClientRegistered {
+        client_id: registration.client_id,
+    })
+    .into_response()
 }
 
 async fn set_config(State(app): AppStateRef, body: Bytes) -> Response {
@@ -405,12 +345,12 @@ async fn set_config(State(app): AppStateRef, body: Bytes) -> Response {
 async fn get_config(State(app): AppStateRef) -> Response {
     let runtime = app.runtime();
     let throttling = lock(&app.throttle).settings.clone();
-    Json(json!({
-        "operation_delay_ms": runtime.operation_delay.as_millis() as u64,
-        "lro_style": runtime.lro_style,
-        "poll_retry_after_secs": runtime.poll_retry_after_secs,
-        "throttling": throttling,
-    }))
+    Json(RuntimeConfig {
+        operation_delay_ms: u64::try_from(runtime.operation_delay.as_millis()).unwrap_or(u64::MAX),
+        lro_style: runtime.lro_style,
+        poll_retry_after_secs: runtime.poll_retry_after_secs,
+        throttling,
+    })
     .into_response()
 }
 

@@ -14,7 +14,7 @@
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -28,16 +28,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{ExtensionSeed, admin_error, parse};
+use super::admin::{admin_error, parse};
 use super::arm::{self, VmPath};
 use super::{arm_error, json_response};
-use crate::compute_reads::{ComputeReadSettings, ReadPolicy, ReadThrottled};
+use crate::admin::{Fleet, FleetCreated, ListingChange, ListingConfig};
+use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
-use crate::state::{AppState, SeededVm, World, lock};
+use crate::state::{AppState, World, lock};
 use crate::throttle::Policy;
 
 enum ListRoute<'a> {
@@ -335,20 +335,6 @@ pub fn admin_routes() -> Router<Arc<AppState>> {
         .route("/_emulator/listing", post(set_listing).get(get_listing))
 }
 
-/// A VM of a fleet: a seed entry plus extensions (by name) as earlier deployments left them.
-#[derive(Debug, Deserialize)]
-struct FleetVm {
-    #[serde(flatten)]
-    vm: SeededVm,
-    #[serde(default)]
-    extensions: BTreeMap<String, ExtensionSeed>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Fleet {
-    vms: Vec<FleetVm>,
-}
-
 async fn seed_fleet(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let fleet: Fleet = match parse(&body) {
         Ok(fleet) => fleet,
@@ -384,13 +370,7 @@ async fn seed_fleet(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         );
         created += 1;
     }
-    Json(json!({ "created": created })).into_response()
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ListingChange {
-    page_size: Option<usize>,
-    compute_reads: Option<ComputeReadSettings>,
+    Json(FleetCreated { created }).into_response()
 }
 
 async fn set_listing(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -412,9 +392,9 @@ async fn set_listing(State(app): State<Arc<AppState>>, body: Bytes) -> Response 
 
 async fn get_listing(State(app): State<Arc<AppState>>) -> Response {
     let settings = lock(&app.compute_reads).settings.clone();
-    Json(json!({
-        "page_size": app.list_page_size.load(Ordering::Relaxed),
-        "compute_reads": settings,
-    }))
+    Json(ListingConfig {
+        page_size: app.list_page_size.load(Ordering::Relaxed),
+        compute_reads: settings,
+    })
     .into_response()
 }

@@ -46,6 +46,37 @@ pub struct AccountSeed {
     pub administrator: bool,
 }
 
+impl AccountSeed {
+    /// An enabled administrator with this password.
+    pub fn new(name: &str, password: &str) -> AccountSeed {
+        AccountSeed {
+            name: name.to_string(),
+            password: Some(password.to_string()),
+            enabled: true,
+            administrator: true,
+        }
+    }
+
+    pub fn disabled(self) -> AccountSeed {
+        AccountSeed {
+            enabled: false,
+            ..self
+        }
+    }
+
+    pub fn not_administrator(self) -> AccountSeed {
+        AccountSeed {
+            administrator: false,
+            ..self
+        }
+    }
+}
+
+/// The administrator of the locked-out VM ([`VmSeed::locked_out`]).
+pub const LOCKED_OUT_USER: &str = "opsadmin";
+/// The forgotten password of the locked-out VM ([`VmSeed::locked_out`]).
+pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
+
 fn yes() -> bool {
     true
 }
@@ -102,6 +133,22 @@ impl Default for VmSeed {
             rdp_enabled: true,
             rdp_firewall_rule: true,
         }
+    }
+}
+
+impl VmSeed {
+    /// A running Windows VM with a ready agent and these accounts.
+    pub fn windows(accounts: impl IntoIterator<Item = AccountSeed>) -> VmSeed {
+        VmSeed {
+            accounts: accounts.into_iter().collect(),
+            ..VmSeed::default()
+        }
+    }
+
+    /// The VM of the README's story: a running Windows VM whose only administrator
+    /// ([`LOCKED_OUT_USER`]) is disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    pub fn locked_out() -> VmSeed {
+        VmSeed::windows([AccountSeed::new(LOCKED_OUT_USER, LOCKED_OUT_PASSWORD).disabled()])
     }
 }
 
