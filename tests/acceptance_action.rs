@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::{OsType, PowerState, VmPatch, VmSeed};
 use vm_test_support::acceptance::Acceptance;
 use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
@@ -137,9 +138,9 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
     assert!(acc.emu.login(&vm, USER, PW).await, "{out}");
     assert!(!acc.emu.login(&vm, USER, LOCKED_OUT_PASSWORD).await);
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(view["vmaccess_runs"], 1, "{view:#}");
+    assert_eq!(view.vmaccess_runs, 1, "{view:#?}");
     // remove_extension_after_success: nothing left on the VM.
-    assert_eq!(view["extensions"], json!([]), "{view:#}");
+    assert!(view.extensions.is_empty(), "{view:#?}");
 
     assert_in_order(
         &progress_lines(&out),
@@ -219,7 +220,11 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
     acc.emu
         .patch_vm(
             &vm,
-            json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
+            &VmPatch {
+                rdp_enabled: Some(false),
+                rdp_firewall_rule: Some(false),
+                ..VmPatch::default()
+            },
         )
         .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
@@ -234,10 +239,10 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
         ],
     );
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(view["rdp_enabled"], true, "{view:#}");
-    assert_eq!(view["rdp_firewall_rule"], true, "{view:#}");
+    assert!(view.rdp_enabled, "{view:#?}");
+    assert!(view.rdp_firewall_rule, "{view:#?}");
     // No account was touched, and only the RDP action ran.
-    assert_eq!(view["vmaccess_runs"], 1, "{view:#}");
+    assert_eq!(view.vmaccess_runs, 1, "{view:#?}");
     assert!(!acc.emu.login(&vm, USER, PW).await);
 }
 
@@ -246,18 +251,29 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let acc = start().await;
     let stopped = acc.emu.seed_locked_out_vm("stopped").await;
     acc.emu
-        .patch_vm(&stopped, json!({"power_state": "stopped"}))
-        .await;
-    let linux = acc
-        .emu
-        .seed_vm(
-            "linux",
-            json!({"os_type": "Linux", "power_state": "running"}),
+        .patch_vm(
+            &stopped,
+            &VmPatch {
+                power_state: Some(PowerState::Stopped),
+                ..VmPatch::default()
+            },
         )
         .await;
+    let linux_seed = VmSeed {
+        os_type: OsType::Linux,
+        power_state: PowerState::Running,
+        ..VmSeed::default()
+    };
+    let linux = acc.emu.seed_vm("linux", &linux_seed).await;
     let no_agent = acc.emu.seed_locked_out_vm("noagent").await;
     acc.emu
-        .patch_vm(&no_agent, json!({"agent_ready": false}))
+        .patch_vm(
+            &no_agent,
+            &VmPatch {
+                agent_ready: Some(false),
+                ..VmPatch::default()
+            },
+        )
         .await;
     let missing = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "missing");
     let cases = [
@@ -302,7 +318,13 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let acc = start().await;
     let vm = acc.emu.seed_locked_out_vm("dc01").await;
     acc.emu
-        .patch_vm(&vm, json!({"domain_controller": true}))
+        .patch_vm(
+            &vm,
+            &VmPatch {
+                domain_controller: Some(true),
+                ..VmPatch::default()
+            },
+        )
         .await;
     acc.tf
         .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
@@ -391,7 +413,7 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
             &env,
         )
     };
-    let runs = || async { acc.emu.vm_view(&vm).await["vmaccess_runs"].clone() };
+    let runs = || async { acc.emu.vm_view(&vm).await.vmaccess_runs };
 
     // Creating the terraform_data is not an update: nothing runs.
     apply("2026-q1", PW).assert_success();

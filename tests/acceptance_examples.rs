@@ -179,16 +179,10 @@ async fn import_with_ignore_changes_plans_no_rerun() {
     assert_eq!(change["after"]["force_update_tag"], PORTAL_TAG, "{plan}");
 
     acc.apply();
-    let path = format!(
-        "vms/{}/{}/{}",
-        vm.subscription_id(),
-        vm.resource_group(),
-        vm.name()
-    );
-    let view = acc.emu.admin(reqwest::Method::GET, &path, None).await;
+    let view = acc.emu.vm_view(&vm).await;
     assert_eq!(
-        view["vmaccess_runs"], 0,
-        "the import's apply did not run VMAccess: {view}"
+        view.vmaccess_runs, 0,
+        "the import's apply did not run VMAccess: {view:?}"
     );
     assert_eq!(acc.plan_exit_code(&[]), 0, "settled");
 }

@@ -6,6 +6,7 @@
 //! (`TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH).
 
 use std::path::PathBuf;
+use vm_emulator::admin::ExtensionSeed;
 
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
@@ -157,13 +158,13 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
 
     acc.apply();
     let view = acc.emu.vm_view(&vm).await;
-    let extensions = view["extensions"].as_array().cloned().unwrap_or_default();
+    let extensions = &view.extensions;
     assert_eq!(
         extensions.len(),
         1,
-        "the portal's extension was reused: {view:#}"
+        "the portal's extension was reused: {view:#?}"
     );
-    assert_eq!(extensions[0]["name"], "enablevmaccess");
+    assert_eq!(extensions[0].name, "enablevmaccess");
     assert!(acc.emu.login(&vm, USER, PW).await, "the new password works");
     assert_identity(&acc, &vm, "enablevmaccess");
     assert_eq!(acc.plan_exit_code(&[]), 0, "converged after the import");
@@ -180,7 +181,10 @@ async fn import_identity_example_adopts_the_vms_extension() {
         .put_extension(
             &vm,
             "enablevmaccess",
-            json!({"settings": {"UserName": USER}}),
+            &ExtensionSeed {
+                settings: Some(json!({"UserName": USER})),
+                ..ExtensionSeed::default()
+            },
         )
         .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -317,5 +321,5 @@ async fn state_from_terraform_1_11_gains_identity_silently_on_refresh() {
     out.assert_success();
     assert_no_warnings(&out);
     assert_identity(&acc, &vm, "VMAccessAgent");
-    assert_eq!(acc.emu.vm_view(&vm).await["vmaccess_runs"], 1, "no rerun");
+    assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1, "no rerun");
 }

@@ -2,8 +2,12 @@
 //! against the emulator, asserted on plans (`show -json`, `-detailed-exitcode`)
 //! and on the VM itself (can the account log in, is Remote Desktop on).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::admin::{ExtensionPatch, ExtensionSeed};
+use vm_emulator::{
+    AccountSeed, ExtensionView, LoggedRequest, OsType, PowerState, VmPatch, VmSeed, VmView,
+};
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 
@@ -87,37 +91,26 @@ fn assert_contains(haystack: &str, needles: &[&str]) {
     }
 }
 
-async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u64 {
-    acc.emu.vm_view(vm).await["vmaccess_runs"]
-        .as_u64()
-        .expect("vmaccess_runs is a number")
+async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u32 {
+    acc.emu.vm_view(vm).await.vmaccess_runs
 }
 
 /// The VM's VMAccessAgent extensions, whatever their names.
-async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<Value> {
-    acc.emu.vm_view(vm).await["extensions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["publisher"] == "Microsoft.Compute" && e["type"] == "VMAccessAgent")
-        .collect()
+async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<ExtensionView> {
+    let mut extensions = acc.emu.vm_view(vm).await.extensions;
+    extensions
+        .retain(|e| e.publisher == "Microsoft.Compute" && e.extension_type == "VMAccessAgent");
+    extensions
 }
 
 /// The emulator's view of the extension named `name` on `vm`.
-async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> Value {
-    acc.emu.vm_view(vm).await["extensions"]
-        .as_array()
-        .and_then(|exts| {
-            exts.iter()
-                .find(|e| {
-                    e["name"]
-                        .as_str()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .cloned()
-        })
-        .unwrap_or(Value::Null)
+async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> ExtensionView {
+    let view = acc.emu.vm_view(vm).await;
+    view.extensions
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no extension {name}: {view:#?}"))
 }
 
 fn state_str(acc: &Acceptance, attr: &str) -> String {
@@ -128,32 +121,15 @@ fn state_str(acc: &Acceptance, attr: &str) -> String {
 }
 
 /// The ARM requests that would change something (anything but GET).
-async fn writes(acc: &Acceptance) -> Vec<Value> {
-    acc.emu
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["method"] != "GET"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.contains("/subscriptions/"))
-        })
-        .collect()
+async fn writes(acc: &Acceptance) -> Vec<LoggedRequest> {
+    let mut requests = acc.emu.requests().await;
+    requests.retain(|r| r.method != "GET" && r.path.contains("/subscriptions/"));
+    requests
 }
 
-/// A running Windows VM seeded with explicit fields (`extra` merged in).
-async fn seed_vm_with(acc: &Acceptance, name: &str, extra: Value) -> VirtualMachineId {
-    let mut seed = json!({
-        "os_type": "Windows",
-        "power_state": "running",
-        "agent_ready": true,
-        "accounts": [{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}],
-    });
-    if let (Some(s), Some(e)) = (seed.as_object_mut(), extra.as_object()) {
-        s.extend(e.clone());
-    }
-    acc.emu.seed_vm(name, seed).await
+/// This file's VM: running Windows with a ready agent and the administrator `opsadmin`.
+fn web_seed() -> VmSeed {
+    VmSeed::windows([AccountSeed::new("opsadmin", "Initial-Passw0rd!")])
 }
 
 /// `vm_access_reset.web` with a stored `password` and extra lines.
@@ -177,7 +153,7 @@ fn password_config(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "First-Passw0rd!2026")
@@ -201,8 +177,8 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
         "a rerun sends a fresh forceUpdateTag"
     );
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-        json!(second_tag),
+        extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+        Some(second_tag.clone()),
         "Azure holds the tag recorded in state"
     );
 
@@ -217,7 +193,7 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     // Each step: the stored password, the trigger, what the plan does, VMAccess runs so far.
     let steps = [
         ("Stored-Passw0rd!One", "1", "create", 1),
@@ -242,33 +218,18 @@ async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
     let acc = Acceptance::start().await;
     let vm = acc
         .emu
-        .seed_windows_vm_with(
-            "web",
-            json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
+        .seed_windows_vm_with("web", [AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
         .await;
-    assert!(
-        acc.emu.vm_view(&vm).await["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["name"] != "breakglass")
-    );
+    assert!(acc.emu.vm_view(&vm).await.account("breakglass").is_none());
 
     acc.tf
         .write_main(&password_config(&vm, "breakglass", "Glass-Br3ak!Now", &[]));
     acc.apply();
 
     let view = acc.emu.vm_view(&vm).await;
-    let account = view["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "breakglass")
-        .cloned()
-        .expect("the account was created");
-    assert_eq!(account["administrator"], json!(true));
-    assert_eq!(account["enabled"], json!(true));
+    let account = view.account("breakglass").expect("the account was created");
+    assert!(account.administrator);
+    assert!(account.enabled);
     assert!(acc.emu.login(&vm, "breakglass", "Glass-Br3ak!Now").await);
     assert!(
         acc.emu.login(&vm, "azureadmin", "Initial-Passw0rd!").await,
@@ -280,12 +241,12 @@ async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_username_only_remote_desktop_is_restored() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(
-        &acc,
-        "web",
-        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
-    )
-    .await;
+    let rdp_off = VmSeed {
+        rdp_enabled: false,
+        rdp_firewall_rule: false,
+        ..web_seed()
+    };
+    let vm = acc.emu.seed_vm("web", &rdp_off).await;
     let before = acc.emu.vm_view(&vm).await;
     assert!(
         !acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await,
@@ -296,11 +257,25 @@ async fn without_a_username_only_remote_desktop_is_restored() {
     acc.apply();
 
     let after = acc.emu.vm_view(&vm).await;
-    assert_eq!(after["rdp_enabled"], json!(true));
-    assert_eq!(after["rdp_firewall_rule"], json!(true));
-    assert_eq!(after["vmaccess_runs"], json!(1));
+    assert!(after.rdp_enabled);
+    assert!(after.rdp_firewall_rule);
+    assert_eq!(after.vmaccess_runs, 1);
+    let accounts = |view: &VmView| -> Vec<(String, bool, bool, u32)> {
+        view.accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.enabled,
+                    a.administrator,
+                    a.password_set_count,
+                )
+            })
+            .collect()
+    };
     assert_eq!(
-        after["accounts"], before["accounts"],
+        accounts(&after),
+        accounts(&before),
         "accounts (and their password counts) are untouched"
     );
     assert!(acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await);
@@ -314,7 +289,7 @@ async fn without_a_username_only_remote_desktop_is_restored() {
 
 /// Creates `vm_access_reset.web` for opsadmin on a fresh VM "web".
 async fn created(acc: &Acceptance) -> VirtualMachineId {
-    let vm = seed_vm_with(acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Managed-Passw0rd!1", &[]));
     acc.apply();
@@ -334,7 +309,9 @@ async fn extension_deleted_out_of_band_is_created_again() {
     assert_eq!(vmaccess_extensions(&acc, &vm).await.len(), 1);
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
+        extension(&acc, &vm, "VMAccessAgent")
+            .await
+            .provisioning_state,
         "Succeeded"
     );
     assert_eq!(acc.plan_exit_code(&[]), 0);
@@ -348,7 +325,11 @@ async fn failed_extension_plans_a_rerun_with_a_warning() {
         .patch_extension(
             &vm,
             "VMAccessAgent",
-            json!({"provisioning_state": "Failed", "status_message": "Something broke."}),
+            &ExtensionPatch {
+                provisioning_state: Some("Failed".into()),
+                status_message: Some("Something broke.".into()),
+                ..ExtensionPatch::default()
+            },
         )
         .await;
 
@@ -362,7 +343,9 @@ async fn failed_extension_plans_a_rerun_with_a_warning() {
     acc.apply();
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
+        extension(&acc, &vm, "VMAccessAgent")
+            .await
+            .provisioning_state,
         "Succeeded"
     );
     assert_eq!(state_str(&acc, "provisioning_state"), "Succeeded");
@@ -378,7 +361,10 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
         .patch_extension(
             &vm,
             "VMAccessAgent",
-            json!({"force_update_tag": "rerun-by-the-portal"}),
+            &ExtensionPatch {
+                force_update_tag: Some("rerun-by-the-portal".into()),
+                ..ExtensionPatch::default()
+            },
         )
         .await;
 
@@ -398,8 +384,8 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
     assert_ne!(tag, ours);
     assert_ne!(tag, "rerun-by-the-portal");
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-        json!(tag)
+        extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+        Some(tag.clone())
     );
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
     acc.assert_settled(&vm, "opsadmin", "Managed-Passw0rd!1")
@@ -413,14 +399,17 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_enablevmaccess_extension_is_reused() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.emu.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "type_handler_version": "2.4",
-               "settings": {"UserName": "opsadmin"}}),
-    )
-    .await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
+    acc.emu
+        .put_extension(
+            &vm,
+            "enablevmaccess",
+            &ExtensionSeed {
+                settings: Some(json!({"UserName": "opsadmin"})),
+                ..ExtensionSeed::default()
+            },
+        )
+        .await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Reused-Passw0rd!1", &[]));
@@ -443,7 +432,7 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
         1,
         "still exactly one VMAccess extension: {exts:?}"
     );
-    assert_eq!(exts[0]["name"], "enablevmaccess");
+    assert_eq!(exts[0].name, "enablevmaccess");
     acc.assert_settled(&vm, "opsadmin", "Reused-Passw0rd!1")
         .await;
 }
@@ -451,13 +440,9 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.emu
-        .put_extension(
-            &vm,
-            "enablevmaccess",
-            json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}),
-        )
+        .put_extension(&vm, "enablevmaccess", &ExtensionSeed::default())
         .await;
 
     acc.tf.write_main(&password_config(
@@ -480,7 +465,7 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
     assert!(writes(&acc).await.is_empty(), "nothing was sent to Azure");
     let exts = vmaccess_extensions(&acc, &vm).await;
     assert_eq!(exts.len(), 1);
-    assert_eq!(exts[0]["name"], "enablevmaccess");
+    assert_eq!(exts[0].name, "enablevmaccess");
     assert!(acc.state_values(ADDR).is_null());
 }
 
@@ -490,9 +475,9 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
 
 /// Applies a password reset on a VM seeded with `extra` and returns the
 /// failed apply's output, after checking nothing was written to Azure.
-async fn failing_create(extra: Value) -> String {
+async fn failing_create(seed: VmSeed) -> String {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", extra).await;
+    let vm = acc.emu.seed_vm("web", &seed).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
     let output = apply_failing(&acc);
@@ -507,7 +492,11 @@ async fn failing_create(extra: Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
-    let output = failing_create(json!({"power_state": "deallocated"})).await;
+    let output = failing_create(VmSeed {
+        power_state: PowerState::Deallocated,
+        ..web_seed()
+    })
+    .await;
     assert_contains(
         &output,
         &["Error: The VM is not running", "deallocated", "start it"],
@@ -516,16 +505,21 @@ async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
-    let output = failing_create(json!({"os_type": "Linux"})).await;
+    let output = failing_create(VmSeed {
+        os_type: OsType::Linux,
+        ..web_seed()
+    })
+    .await;
     assert_contains(&output, &["Error: Not a Windows VM", "VMAccessForLinux"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_that_is_not_ready_is_refused_with_its_status_message() {
-    let output = failing_create(json!({
-        "agent_ready": false,
-        "agent_status_message": "VM Agent has not reported for 17 minutes.",
-    }))
+    let output = failing_create(VmSeed {
+        agent_ready: false,
+        agent_status_message: Some("VM Agent has not reported for 17 minutes.".into()),
+        ..web_seed()
+    })
     .await;
     assert_contains(
         &output,
@@ -562,7 +556,7 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azure() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "alllowercase1", &[]));
@@ -593,7 +587,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
         .requests()
         .await
         .into_iter()
-        .filter(|r| r["method"] == "PUT")
+        .filter(|r| r.method == "PUT")
         .collect();
     assert!(puts.is_empty(), "no PUT reached ARM: {puts:?}");
     assert_eq!(vmaccess_runs(&acc, &vm).await, 0);
@@ -603,7 +597,16 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_converges() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "dc", json!({"domain_controller": true})).await;
+    let vm = acc
+        .emu
+        .seed_vm(
+            "dc",
+            &VmSeed {
+                domain_controller: true,
+                ..web_seed()
+            },
+        )
+        .await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Domain-Passw0rd!1", &[]));
 
@@ -634,7 +637,13 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
     assert!(!acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
 
     acc.emu
-        .patch_vm(&vm, json!({"domain_controller": false}))
+        .patch_vm(
+            &vm,
+            &VmPatch {
+                domain_controller: Some(false),
+                ..VmPatch::default()
+            },
+        )
         .await;
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
@@ -683,8 +692,8 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
         assert_eq!(state_str(&acc, "force_update_tag"), tag);
         assert_eq!(state_str(&acc, "last_run_at"), last_run);
         assert_eq!(
-            extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-            json!(tag)
+            extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+            Some(tag.clone())
         );
         assert_eq!(
             writes(&acc).await.len(),
@@ -729,7 +738,7 @@ async fn virtual_machine_id_in_another_casing_plans_no_change() {
 async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
     let acc = Acceptance::start().await;
     let first = created(&acc).await;
-    let second = seed_vm_with(&acc, "web2", json!({})).await;
+    let second = acc.emu.seed_vm("web2", &web_seed()).await;
 
     acc.tf.write_main(&password_config(
         &second,
@@ -758,11 +767,11 @@ async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
     ));
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
-    let names: Vec<Value> = vmaccess_extensions(&acc, &second)
+    let names: Vec<String> = vmaccess_extensions(&acc, &second)
         .await
-        .iter()
-        .map(|e| e["name"].clone())
+        .into_iter()
+        .map(|e| e.name)
         .collect();
-    assert_eq!(names, vec![json!("ResetAccess")]);
+    assert_eq!(names, vec!["ResetAccess"]);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }

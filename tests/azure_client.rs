@@ -12,6 +12,8 @@ use terraform_provider_vm::azure::{
 };
 use terraform_provider_vm::resources::azure_diagnostics::general_diagnostic;
 use tokio_util::sync::CancellationToken;
+use vm_emulator::admin::ClientRegistration;
+use vm_emulator::{AccountSeed, FaultAction, FaultSpec, LroStyle, PowerState, VmSeed};
 use vm_test_support::azure_emulator::{AzureEmulator, LogCapture, ctx};
 
 /// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
@@ -48,40 +50,32 @@ async fn win01() -> OneVm {
 }
 
 /// An emulator with the VM `name` seeded as `seed` (see the emulator's `VmSeed`), and a client.
-async fn with_vm(name: &str, seed: serde_json::Value) -> OneVm {
+async fn with_vm(name: &str, seed: VmSeed) -> OneVm {
     let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_vm(name, seed).await;
+    let vm_id = emu.seed_vm(name, &seed).await;
     let client = emu.client();
     OneVm { emu, vm_id, client }
 }
 
 /// `win01` after one successful read (token and cloud metadata cached), with the next `times`
 /// reads of the VM answered by the fault `action`.
-async fn win01_with_faulted_reads(times: u32, action: serde_json::Value) -> OneVm {
+async fn win01_with_faulted_reads(times: u32, action: FaultAction) -> OneVm {
     let fixture = win01().await;
     read_vm(&fixture.client, &fixture.vm_id)
         .await
         .expect("warm up");
-    fixture
-        .emu
-        .add_fault(
-            json!({"method": "GET", "path_contains": "/virtualMachines/win01",
-            "times": times, "action": action}),
-        )
-        .await;
+    let fault = FaultSpec::new(action)
+        .on("GET", "/virtualMachines/win01")
+        .times(times);
+    fixture.emu.add_fault(&fault).await;
     fixture
 }
 
 /// `win01` with a VMAccess run started that Azure takes a minute to finish.
 async fn win01_with_a_minute_long_run(c: &OpContext) -> (OneVm, PendingOperation) {
     let fixture = win01().await;
-    fixture
-        .emu
-        .add_fault(
-            json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-            "action": {"slow_operation_ms": 60000}}),
-        )
-        .await;
+    let slow = FaultSpec::new(FaultAction::SlowOperationMs(60_000)).on("PUT", "/extensions/");
+    fixture.emu.add_fault(&slow).await;
     let ext = fixture.vm_id.extension("enablevmaccess");
     let op = begin_put(&fixture.client, &ext, None, None, c)
         .await
@@ -92,6 +86,15 @@ async fn win01_with_a_minute_long_run(c: &OpContext) -> (OneVm, PendingOperation
 /// Whether the extension exists, read through the client.
 async fn extension_exists(client: &ArmClient, ext: &ExtensionId, c: &OpContext) -> bool {
     client.get_extension(ext, c).await.expect("read").is_some()
+}
+
+/// The next extension PUT starts an operation that fails with this error.
+fn fail_next_extension_put(code: &str, message: &str) -> FaultSpec {
+    let action = FaultAction::FailOperation {
+        code: code.into(),
+        message: message.into(),
+    };
+    FaultSpec::new(action).on("PUT", "/extensions/")
 }
 
 /// Reads the VM with 30 s of budget.
@@ -128,8 +131,8 @@ async fn custom_cloud_from_metadata_host_and_client_secret_token() {
     assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
     let vm_reads = emu.requests_ending_with("/virtualMachines/win01").await;
     assert_eq!(vm_reads.len(), 1);
-    assert_eq!(vm_reads[0]["authorized"], true);
-    let query = vm_reads[0]["query"].as_str().unwrap_or_default();
+    assert!(vm_reads[0].authorized);
+    let query = vm_reads[0].query.as_deref().unwrap_or_default();
     assert!(
         query.contains("api-version=2024-11-01") && query.contains("instanceView"),
         "{query}"
@@ -162,7 +165,7 @@ async fn expired_token_is_dropped_and_the_request_retried_with_a_new_one() {
         .requests_ending_with("/virtualMachines/win01")
         .await
         .iter()
-        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .map(|r| r.status.unwrap_or(0))
         .collect();
     assert_eq!(statuses, vec![200, 401, 200]);
 }
@@ -270,7 +273,7 @@ async fn put_through_azure_async_operation_resets_the_password() {
 #[tokio::test]
 async fn put_and_delete_through_location_only() {
     let emu = AzureEmulator::start().await;
-    emu.set_config(json!({"lro_style": "location_only"})).await;
+    emu.set_lro_style(LroStyle::LocationOnly).await;
     let vm_id = emu.seed_windows_vm("win01").await;
     let client = emu.client();
     let ext_id = vm_id.extension("enablevmaccess");
@@ -304,8 +307,10 @@ async fn put_and_delete_through_location_only() {
 async fn failed_operation_carries_the_extension_message() {
     let OneVm { vm_id, client, .. } = &with_vm(
         "dc01",
-        json!({"os_type": "Windows", "domain_controller": true,
-               "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!"}]}),
+        VmSeed {
+            domain_controller: true,
+            ..VmSeed::windows([AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
+        },
     )
     .await;
     let ext_id = vm_id.extension("enablevmaccess");
@@ -337,11 +342,13 @@ async fn failed_operation_carries_the_extension_message() {
 #[tokio::test]
 async fn failed_location_operation_is_reported_as_failed() {
     let emu = AzureEmulator::start().await;
-    emu.set_config(json!({"lro_style": "location_only"})).await;
+    emu.set_lro_style(LroStyle::LocationOnly).await;
     let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"fail_operation": {"code": "VMAgentStatusCommunicationError", "message": "VM 'win01' has not reported status for VM agent or extensions."}}}))
-        .await;
+    emu.add_fault(&fail_next_extension_put(
+        "VMAgentStatusCommunicationError",
+        "VM 'win01' has not reported status for VM agent or extensions.",
+    ))
+    .await;
     let client = emu.client();
     let c = ctx(60);
     let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
@@ -360,7 +367,10 @@ async fn failed_location_operation_is_reported_as_failed() {
 async fn stopped_vm_is_vm_not_running_without_retries() {
     let OneVm { emu, vm_id, client } = &with_vm(
         "off01",
-        json!({"os_type": "Windows", "power_state": "deallocated"}),
+        VmSeed {
+            power_state: PowerState::Deallocated,
+            ..VmSeed::default()
+        },
     )
     .await;
     let c = ctx(30);
@@ -419,7 +429,7 @@ async fn missing_vm_and_extension() {
 
 #[tokio::test]
 async fn throttled_request_honours_retry_after() {
-    let f = win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1"}})).await;
+    let f = win01_with_faulted_reads(1, FaultAction::status_retry_after(429, "1")).await;
     let started = Instant::now();
     read_vm(&f.client, &f.vm_id)
         .await
@@ -431,8 +441,7 @@ async fn throttled_request_honours_retry_after() {
 
 #[tokio::test]
 async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
-    let f =
-        win01_with_faulted_reads(1, json!({"status": {"code": 429, "retry_after": "1200"}})).await;
+    let f = win01_with_faulted_reads(1, FaultAction::status_retry_after(429, "1200")).await;
     let started = Instant::now();
     let err = f
         .client
@@ -455,16 +464,14 @@ async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
 
 #[tokio::test]
 async fn server_errors_then_success() {
-    let OneVm { emu, vm_id, client } =
-        win01_with_faulted_reads(2, json!({"status": {"code": 503}})).await;
+    let OneVm { emu, vm_id, client } = win01_with_faulted_reads(2, FaultAction::status(503)).await;
     read_vm(&client, &vm_id).await.expect("read after 503s");
     assert_eq!(emu.count_requests("GET", "/virtualMachines/win01").await, 4);
 }
 
 #[tokio::test]
 async fn persistent_bad_request_is_not_retried() {
-    let OneVm { emu, vm_id, client } =
-        win01_with_faulted_reads(3, json!({"status": {"code": 400}})).await;
+    let OneVm { emu, vm_id, client } = win01_with_faulted_reads(3, FaultAction::status(400)).await;
     let err = read_vm(&client, &vm_id).await.expect_err("400");
     assert!(
         matches!(err, AzureError::Api { status: 400, .. }),
@@ -475,7 +482,7 @@ async fn persistent_bad_request_is_not_retried() {
 
 #[tokio::test]
 async fn dropped_connection_then_success() {
-    let f = win01_with_faulted_reads(1, json!("drop_connection")).await;
+    let f = win01_with_faulted_reads(1, FaultAction::DropConnection).await;
     read_vm(&f.client, &f.vm_id)
         .await
         .expect("read after a dropped connection");
@@ -486,8 +493,7 @@ async fn conflict_then_success() {
     let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(60);
     emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/enablevmaccess", "times": 1,
-        "action": {"status": {"code": 409}}}),
+        &FaultSpec::new(FaultAction::status(409)).on("PUT", "/extensions/enablevmaccess"),
     )
     .await;
     let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
@@ -644,9 +650,11 @@ async fn no_secret_reaches_trace_logs_or_error_messages() {
         .get_virtual_machine(&vm_id, &c)
         .await
         .expect_err("bad secret");
-    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"fail_operation": {"code": "VMExtensionProvisioningError", "message": "in-guest failure"}}}))
-        .await;
+    emu.add_fault(&fail_next_extension_put(
+        "VMExtensionProvisioningError",
+        "in-guest failure",
+    ))
+    .await;
     let op = begin_put(&client, &ext_id, Some("azureadmin"), Some(password), &c)
         .await
         .expect("PUT");
@@ -712,12 +720,15 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (registered_pem, pfx) = pfx_file(dir.path(), "pfx-Passw0rd");
     let client_id = "00000000-0000-0000-0000-0000000000c1";
-    emu.admin(
-        reqwest::Method::POST,
-        "clients",
-        Some(json!({"client_id": client_id, "certificate_pem": registered_pem})),
-    )
-    .await;
+    let registration = ClientRegistration {
+        client_id: client_id.into(),
+        client_secret: None,
+        certificate_pem: Some(registered_pem),
+    };
+    emu.admin
+        .register_client(&registration)
+        .await
+        .expect("register the certificate");
     let settings = AzureSettings {
         client_id: Some(client_id.to_string()),
         client_secret: None,

@@ -6,12 +6,11 @@ use vm_test_support::fleet;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use reqwest::Method;
-use serde_json::json;
 use terraform_provider_vm::vmaccess::discovery::{
     DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
 use tokio_util::sync::CancellationToken;
+use vm_emulator::ThrottleSettings;
 use vm_test_support::azure_emulator::AzureEmulator;
 
 async fn seeded(
@@ -20,15 +19,7 @@ async fn seeded(
     page_size: usize,
 ) -> (AzureEmulator, fleet::Fleet) {
     let emu = AzureEmulator::start().await;
-    let fleet = fleet::fleet(groups, per_group);
-    emu.admin(Method::POST, "fleet", Some(fleet.body.clone()))
-        .await;
-    emu.admin(
-        Method::POST,
-        "listing",
-        Some(json!({ "page_size": page_size })),
-    )
-    .await;
+    let fleet = fleet::seeded_fleet(&emu, groups, per_group, page_size).await;
     (emu, fleet)
 }
 
@@ -120,8 +111,7 @@ async fn an_unreadable_subscription_is_an_error_not_an_empty_list() {
 #[tokio::test]
 async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
     let (emu, fleet) = seeded(10, 100, 50).await;
-    emu.set_config(json!({"throttling": {"enabled": true}}))
-        .await;
+    emu.throttle(ThrottleSettings::default()).await;
     let items = collect(&emu, DiscoveryRequest::new(emu.subscription_id())).await;
     assert_eq!(found(&items).len(), fleet.with_vmaccess.len());
     assert_eq!(found(&items), fleet.with_vmaccess);

@@ -93,7 +93,10 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
     // Azure is indeed still running it.
     let view = emu.vm_view(&vm).await;
     assert_eq!(
-        view["extensions"][0]["provisioning_state"], "Creating",
-        "{view:#}"
+        view.extensions
+            .first()
+            .map(|e| e.provisioning_state.as_str()),
+        Some("Creating"),
+        "{view:#?}"
     );
 }

@@ -1,5 +1,6 @@
 //! Shared fixture: an in-process `vm-emulator` plus helpers to build an `ArmClient` against it
-//! and to drive the emulator's admin API (seed VMs, inject faults, read the request log).
+//! and to drive the emulator's admin API through its typed client (seed VMs, inject faults,
+//! read the request log).
 //!
 //! Every helper talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
 //! SSL_CERT_FILE, so tests can run in parallel).
@@ -8,15 +9,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde_json::{Value, json};
 use terraform_provider_vm::azure::{
     ArmClient, AzureSettings, OpContext, PollPolicy, RetryPolicy, VirtualMachineId,
 };
 use tokio_util::sync::CancellationToken;
-use vm_emulator::{Emulator, EmulatorConfig};
+use vm_emulator::admin::{
+    AdminClient, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, ListingChange, VmRef,
+};
+use vm_emulator::{
+    AccountSeed, Emulator, EmulatorConfig, ExtensionView, FaultSpec, LoggedRequest, LroStyle,
+    ThrottleSettings, VmPatch, VmSeed, VmView,
+};
 
-/// The forgotten password of the locked-out seed ([`AzureEmulator::seed_locked_out_vm`]).
-pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
+pub use vm_emulator::LOCKED_OUT_PASSWORD;
 
 /// The `force_update_tag` of [`AzureEmulator::put_portal_reset`]'s extension.
 pub const PORTAL_TAG: &str = "portal-run-1";
@@ -26,7 +31,9 @@ pub const RESOURCE_GROUP: &str = "rg-test";
 
 pub struct AzureEmulator {
     pub emulator: Emulator,
-    admin: reqwest::Client,
+    /// The emulator's typed admin client. The methods below are its shorthands for tests: they
+    /// take the provider's [`VirtualMachineId`] and fail the test on an admin error.
+    pub admin: AdminClient,
 }
 
 impl AzureEmulator {
@@ -42,11 +49,7 @@ impl AzureEmulator {
 
     pub async fn start_with(config: EmulatorConfig) -> AzureEmulator {
         let emulator = Emulator::start(config).await.expect("emulator starts");
-        let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM");
-        let admin = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .build()
-            .expect("admin client");
+        let admin = AdminClient::for_emulator(&emulator).expect("admin client");
         AzureEmulator { emulator, admin }
     }
 
@@ -107,36 +110,10 @@ impl AzureEmulator {
         self.client_for(self.settings())
     }
 
-    fn admin_url(&self, path: &str) -> String {
-        format!(
-            "{}/_emulator/{}",
-            self.endpoint(),
-            path.trim_start_matches('/')
-        )
-    }
+    // VMs
 
-    /// Calls the emulator's admin API (`/_emulator/{path}`) and returns its JSON.
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.admin.request(method.clone(), self.admin_url(path));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("admin request");
-        let status = resp.status();
-        let text = resp.text().await.expect("admin body");
-        assert!(
-            status.is_success(),
-            "admin {method} {path}: {status} {text}"
-        );
-        if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("admin JSON")
-        }
-    }
-
-    /// Seeds a VM (see the emulator's `VmSeed`) in [`RESOURCE_GROUP`].
-    pub async fn seed_vm(&self, name: &str, seed: Value) -> VirtualMachineId {
+    /// Seeds a VM in [`RESOURCE_GROUP`].
+    pub async fn seed_vm(&self, name: &str, seed: &VmSeed) -> VirtualMachineId {
         self.seed_vm_in(RESOURCE_GROUP, name, seed).await
     }
 
@@ -145,28 +122,33 @@ impl AzureEmulator {
         &self,
         resource_group: &str,
         name: &str,
-        seed: Value,
+        seed: &VmSeed,
     ) -> VirtualMachineId {
         let id = VirtualMachineId::new(self.subscription_id(), resource_group, name);
-        self.admin(reqwest::Method::PUT, &vm_path(&id), Some(seed))
-            .await;
+        self.admin
+            .seed_vm(&vm_ref(&id), seed)
+            .await
+            .expect("seed a VM");
         id
     }
 
     /// A running Windows VM with a ready agent and one administrator account.
     pub async fn seed_windows_vm(&self, name: &str) -> VirtualMachineId {
-        let admin = json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "enabled": true, "administrator": true}]);
-        self.seed_windows_vm_with(name, admin).await
+        self.seed_windows_vm_with(name, [AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
+            .await
     }
 
-    /// A running Windows VM with a ready agent and these accounts (see the emulator's
-    /// `AccountSeed`): the one seed of a healthy Windows VM every test starts from.
-    pub async fn seed_windows_vm_with(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        self.seed_vm(name, windows_seed(accounts)).await
+    /// A running Windows VM with a ready agent and these accounts.
+    pub async fn seed_windows_vm_with(
+        &self,
+        name: &str,
+        accounts: impl IntoIterator<Item = AccountSeed>,
+    ) -> VirtualMachineId {
+        self.seed_vm(name, &VmSeed::windows(accounts)).await
     }
 
-    /// The VM of the README's story: a running Windows VM whose administrator `opsadmin` is
-    /// disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    /// The VM of the README's story ([`VmSeed::locked_out`]): a running Windows VM whose
+    /// administrator `opsadmin` is disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
     pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
         self.seed_locked_out_vm_in(RESOURCE_GROUP, name).await
     }
@@ -177,128 +159,186 @@ impl AzureEmulator {
         resource_group: &str,
         name: &str,
     ) -> VirtualMachineId {
-        let accounts =
-            json!([{"name": "opsadmin", "password": LOCKED_OUT_PASSWORD, "enabled": false}]);
-        self.seed_vm_in(resource_group, name, windows_seed(accounts))
+        self.seed_vm_in(resource_group, name, &VmSeed::locked_out())
             .await
     }
 
-    pub async fn vm_view(&self, id: &VirtualMachineId) -> Value {
-        self.admin(reqwest::Method::GET, &vm_path(id), None).await
+    /// Many VMs in one request.
+    pub async fn seed_fleet(&self, fleet: &Fleet) {
+        self.admin.seed_fleet(fleet).await.expect("seed a fleet");
+    }
+
+    /// VMs per page of a VM list.
+    pub async fn set_list_page_size(&self, page_size: usize) {
+        let change = ListingChange {
+            page_size: Some(page_size),
+            ..ListingChange::default()
+        };
+        self.admin
+            .set_listing(&change)
+            .await
+            .expect("change the page size");
+    }
+
+    pub async fn vm_view(&self, id: &VirtualMachineId) -> VmView {
+        self.admin.vm(&vm_ref(id)).await.expect("read a VM")
     }
 
     /// Whether the guest accepts this username/password.
     pub async fn login(&self, id: &VirtualMachineId, username: &str, password: &str) -> bool {
-        let v = self
-            .admin(
-                reqwest::Method::POST,
-                &format!("{}/login", vm_path(id)),
-                Some(json!({"username": username, "password": password})),
-            )
-            .await;
-        v["ok"].as_bool().unwrap_or(false)
+        self.admin
+            .login(&vm_ref(id), username, password)
+            .await
+            .expect("try a login")
+            .ok
+    }
+
+    pub async fn delete_vm(&self, id: &VirtualMachineId) {
+        self.admin
+            .delete_vm(&vm_ref(id))
+            .await
+            .expect("delete a VM");
     }
 
     /// Out-of-band changes to the VM (power state, agent, domain controller…).
-    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: Value) -> Value {
-        self.admin(reqwest::Method::PATCH, &vm_path(id), Some(patch))
+    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: &VmPatch) -> VmView {
+        self.admin
+            .patch_vm(&vm_ref(id), patch)
             .await
+            .expect("patch a VM")
+    }
+
+    // Extensions
+
+    /// Creates an extension directly, as the portal or another tool would.
+    pub async fn put_extension(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        seed: &ExtensionSeed,
+    ) -> ExtensionView {
+        self.admin
+            .put_extension(&vm_ref(id), name, seed)
+            .await
+            .expect("put an extension")
     }
 
     /// Out-of-band changes to an extension (provisioning state, tag…).
-    pub async fn patch_extension(&self, id: &VirtualMachineId, name: &str, patch: Value) -> Value {
-        let path = extension_path(id, name);
-        self.admin(reqwest::Method::PATCH, &path, Some(patch)).await
+    pub async fn patch_extension(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        patch: &ExtensionPatch,
+    ) -> ExtensionView {
+        self.admin
+            .patch_extension(&vm_ref(id), name, patch)
+            .await
+            .expect("patch an extension")
     }
 
-    /// Creates an extension directly, as the portal or another tool would.
-    pub async fn put_extension(&self, id: &VirtualMachineId, name: &str, body: Value) -> Value {
-        let path = extension_path(id, name);
-        self.admin(reqwest::Method::PUT, &path, Some(body)).await
+    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
+        self.admin
+            .delete_extension(&vm_ref(id), name)
+            .await
+            .expect("delete an extension");
     }
 
     /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` (the
     /// portal's is `enablevmaccess`) whose last run was for `opsadmin`, tagged [`PORTAL_TAG`].
     pub async fn put_portal_reset(&self, id: &VirtualMachineId, name: &str) {
-        let body = json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": PORTAL_TAG});
-        self.put_extension(id, name, body).await;
+        let seed = ExtensionSeed {
+            settings: Some(serde_json::json!({"UserName": "opsadmin"})),
+            force_update_tag: Some(PORTAL_TAG.into()),
+            ..ExtensionSeed::default()
+        };
+        self.put_extension(id, name, &seed).await;
     }
 
     /// An extension of another kind (Azure Monitor's agent) named `name`.
     pub async fn put_monitoring_agent(&self, id: &VirtualMachineId, name: &str) {
-        let body = json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"});
-        self.put_extension(id, name, body).await;
+        let seed = ExtensionSeed {
+            publisher: "Microsoft.Azure.Monitor".into(),
+            extension_type: "AzureMonitorWindowsAgent".into(),
+            type_handler_version: "1.0".into(),
+            ..ExtensionSeed::default()
+        };
+        self.put_extension(id, name, &seed).await;
     }
 
-    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
-        let path = extension_path(id, name);
-        self.admin(reqwest::Method::DELETE, &path, None).await;
+    // Faults, tokens, settings
+
+    pub async fn add_fault(&self, fault: &FaultSpec) {
+        self.admin.add_fault(fault).await.expect("arm a fault");
     }
 
-    pub async fn add_fault(&self, fault: Value) {
-        self.admin(reqwest::Method::POST, "faults", Some(fault))
-            .await;
+    /// Whether every armed fault has fired as often as it was armed to.
+    pub async fn faults_used_up(&self) -> bool {
+        self.admin
+            .faults()
+            .await
+            .expect("list the faults")
+            .is_empty()
     }
 
     pub async fn clear_faults(&self) {
-        self.admin(reqwest::Method::DELETE, "faults", None).await;
+        self.admin.clear_faults().await.expect("clear the faults");
     }
 
     pub async fn expire_tokens(&self) {
-        self.admin(reqwest::Method::POST, "tokens/expire", None)
-            .await;
+        self.admin.expire_tokens().await.expect("expire the tokens");
     }
 
-    pub async fn set_config(&self, change: Value) {
-        self.admin(reqwest::Method::POST, "config", Some(change))
-            .await;
+    /// How long-running operations answer: `Azure-AsyncOperation` or `Location` only.
+    pub async fn set_lro_style(&self, lro_style: LroStyle) {
+        let change = ConfigChange {
+            lro_style: Some(lro_style),
+            ..ConfigChange::default()
+        };
+        self.admin
+            .set_config(&change)
+            .await
+            .expect("change the LRO style");
     }
+
+    /// Enforces ARM's and Compute's request budgets: `throttling` with `enabled` set, and
+    /// fresh buckets.
+    pub async fn throttle(&self, throttling: ThrottleSettings) {
+        let throttling = ThrottleSettings {
+            enabled: true,
+            ..throttling
+        };
+        self.admin
+            .set_throttling(throttling)
+            .await
+            .expect("enable throttling");
+    }
+
+    // The request log
 
     /// The emulator's log of non-admin requests.
-    pub async fn requests(&self) -> Vec<Value> {
-        match self.admin(reqwest::Method::GET, "requests", None).await {
-            Value::Array(items) => items,
-            _ => Vec::new(),
-        }
+    pub async fn requests(&self) -> Vec<LoggedRequest> {
+        self.admin.requests().await.expect("read the request log")
     }
 
     /// The logged requests whose path ends with `suffix`.
-    pub async fn requests_ending_with(&self, suffix: &str) -> Vec<Value> {
+    pub async fn requests_ending_with(&self, suffix: &str) -> Vec<LoggedRequest> {
         let mut requests = self.requests().await;
-        requests.retain(|r| r["path"].as_str().is_some_and(|p| p.ends_with(suffix)));
+        requests.retain(|r| r.path.ends_with(suffix));
         requests
     }
 
     /// How many logged requests have this method and a path containing `fragment`.
     pub async fn count_requests(&self, method: &str, fragment: &str) -> usize {
-        self.requests()
+        self.admin
+            .count_requests(method, fragment)
             .await
-            .iter()
-            .filter(|r| {
-                r["method"].as_str() == Some(method)
-                    && r["path"].as_str().is_some_and(|p| p.contains(fragment))
-            })
-            .count()
+            .expect("read the request log")
     }
 }
 
-/// A running Windows VM with a ready agent and these accounts (see the emulator's `AccountSeed`).
-fn windows_seed(accounts: Value) -> Value {
-    json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts})
-}
-
-/// The admin API's path of a VM.
-fn vm_path(id: &VirtualMachineId) -> String {
-    format!(
-        "vms/{}/{}/{}",
-        id.subscription_id(),
-        id.resource_group(),
-        id.name()
-    )
-}
-
-fn extension_path(id: &VirtualMachineId, name: &str) -> String {
-    format!("{}/extensions/{name}", vm_path(id))
+/// The admin API's name of a VM.
+pub fn vm_ref(id: &VirtualMachineId) -> VmRef {
+    VmRef::new(id.subscription_id(), id.resource_group(), id.name())
 }
 
 /// An operation context with `secs` of budget and a fresh cancel token.
