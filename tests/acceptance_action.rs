@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
-use vm_emulator::{OsType, PowerState, VmPatch, VmSeed};
+use vm_emulator::{OsType, PowerState, VmSeed};
 use vm_test_support::acceptance::Acceptance;
 use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
@@ -218,14 +218,10 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
     let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
     acc.emu
-        .patch_vm(
-            &vm,
-            &VmPatch {
-                rdp_enabled: Some(false),
-                rdp_firewall_rule: Some(false),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&vm, |p| {
+            p.rdp_enabled = Some(false);
+            p.rdp_firewall_rule = Some(false);
+        })
         .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
 
@@ -251,13 +247,7 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let acc = start().await;
     let stopped = acc.emu.seed_locked_out_vm("stopped").await;
     acc.emu
-        .patch_vm(
-            &stopped,
-            &VmPatch {
-                power_state: Some(PowerState::Stopped),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&stopped, |p| p.power_state = Some(PowerState::Stopped))
         .await;
     let linux_seed = VmSeed {
         os_type: OsType::Linux,
@@ -267,13 +257,7 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let linux = acc.emu.seed_vm("linux", &linux_seed).await;
     let no_agent = acc.emu.seed_locked_out_vm("noagent").await;
     acc.emu
-        .patch_vm(
-            &no_agent,
-            &VmPatch {
-                agent_ready: Some(false),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&no_agent, |p| p.agent_ready = Some(false))
         .await;
     let missing = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "missing");
     let cases = [
@@ -318,13 +302,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let acc = start().await;
     let vm = acc.emu.seed_locked_out_vm("dc01").await;
     acc.emu
-        .patch_vm(
-            &vm,
-            &VmPatch {
-                domain_controller: Some(true),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&vm, |p| p.domain_controller = Some(true))
         .await;
     acc.tf
         .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));

@@ -4,12 +4,11 @@
 
 use serde_json::json;
 use terraform_provider_vm::azure::VirtualMachineId;
-use vm_emulator::admin::{ExtensionPatch, ExtensionSeed};
-use vm_emulator::{
-    AccountSeed, ExtensionView, LoggedRequest, OsType, PowerState, VmPatch, VmSeed, VmView,
-};
+use vm_emulator::admin::ExtensionSeed;
+use vm_emulator::{AccountSeed, ExtensionView, LoggedRequest, OsType, PowerState, VmSeed, VmView};
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
+use vm_test_support::terraform::TfOutput;
 
 const ADDR: &str = "vm_access_reset.web";
 
@@ -61,34 +60,20 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
 // Helpers local to this file.
 // ---------------------------------------------------------------------------
 
-/// Saves a plan; returns its planned actions for `ADDR` and its flattened
-/// human output (where plan-time warnings appear).
-fn plan_with_output(acc: &Acceptance) -> (Vec<String>, String) {
+/// Saves a plan; returns its planned actions for `ADDR` and its human output (where
+/// plan-time warnings appear).
+fn plan_with_output(acc: &Acceptance) -> (Vec<String>, TfOutput) {
     let out = acc.run(&["plan", "-out=tfplan", "-no-color", "-input=false"]);
     out.assert_success();
     let plan = acc.run(&["show", "-json", "tfplan"]).json();
-    (actions_of(&plan, ADDR), out.flat())
+    (actions_of(&plan, ADDR), out)
 }
 
-/// Runs an apply that must fail; returns its flattened output.
-fn apply_failing(acc: &Acceptance) -> String {
+/// Runs an apply that must fail; returns its output.
+fn apply_failing(acc: &Acceptance) -> TfOutput {
     let out = acc.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     out.assert_failure();
-    out.flat()
-}
-
-/// The apply's flattened output (it must succeed).
-fn apply_output(acc: &Acceptance) -> String {
-    acc.apply().flat()
-}
-
-fn assert_contains(haystack: &str, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            haystack.contains(needle),
-            "expected {needle:?} in terraform's output:\n{haystack}"
-        );
-    }
+    out
 }
 
 async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u32 {
@@ -322,23 +307,15 @@ async fn failed_extension_plans_a_rerun_with_a_warning() {
     let acc = Acceptance::start().await;
     let vm = created(&acc).await;
     acc.emu
-        .patch_extension(
-            &vm,
-            "VMAccessAgent",
-            &ExtensionPatch {
-                provisioning_state: Some("Failed".into()),
-                status_message: Some("Something broke.".into()),
-                ..ExtensionPatch::default()
-            },
-        )
+        .patch_extension(&vm, "VMAccessAgent", |p| {
+            p.provisioning_state = Some("Failed".into());
+            p.status_message = Some("Something broke.".into());
+        })
         .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
-    assert_contains(
-        &output,
-        &["Warning:", "will rerun the VMAccess extension", "Failed"],
-    );
+    output.assert_mentions(&["Warning:", "will rerun the VMAccess extension", "Failed"]);
 
     acc.apply();
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
@@ -358,26 +335,18 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
     let vm = created(&acc).await;
     let ours = state_str(&acc, "force_update_tag");
     acc.emu
-        .patch_extension(
-            &vm,
-            "VMAccessAgent",
-            &ExtensionPatch {
-                force_update_tag: Some("rerun-by-the-portal".into()),
-                ..ExtensionPatch::default()
-            },
-        )
+        .patch_extension(&vm, "VMAccessAgent", |p| {
+            p.force_update_tag = Some("rerun-by-the-portal".into())
+        })
         .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
-    assert_contains(
-        &output,
-        &[
-            "Warning:",
-            "will rerun the VMAccess extension",
-            "forceUpdateTag",
-        ],
-    );
+    output.assert_mentions(&[
+        "Warning:",
+        "will rerun the VMAccess extension",
+        "forceUpdateTag",
+    ]);
 
     acc.apply();
     let tag = state_str(&acc, "force_update_tag");
@@ -396,31 +365,29 @@ async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
 // An extension already on the VM.
 // ---------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_existing_enablevmaccess_extension_is_reused() {
+/// This file's VM with a VMAccess extension named `enablevmaccess` (as `seed` left it).
+async fn with_enablevmaccess(seed: ExtensionSeed) -> (Acceptance, VirtualMachineId) {
     let acc = Acceptance::start().await;
     let vm = acc.emu.seed_vm("web", &web_seed()).await;
-    acc.emu
-        .put_extension(
-            &vm,
-            "enablevmaccess",
-            &ExtensionSeed {
-                settings: Some(json!({"UserName": "opsadmin"})),
-                ..ExtensionSeed::default()
-            },
-        )
-        .await;
+    acc.emu.put_extension(&vm, "enablevmaccess", &seed).await;
+    (acc, vm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_enablevmaccess_extension_is_reused() {
+    let (acc, vm) = with_enablevmaccess(ExtensionSeed {
+        settings: Some(json!({"UserName": "opsadmin"})),
+        ..ExtensionSeed::default()
+    })
+    .await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Reused-Passw0rd!1", &[]));
-    let output = apply_output(&acc);
-    assert_contains(
-        &output,
-        &[
-            "Warning: Reusing the VM's existing VMAccess extension",
-            "enablevmaccess",
-        ],
-    );
+    let output = acc.apply();
+    output.assert_mentions(&[
+        "Warning: Reusing the VM's existing VMAccess extension",
+        "enablevmaccess",
+    ]);
 
     let state = acc.state_values(ADDR);
     assert_eq!(state["extension_name"], "enablevmaccess");
@@ -439,11 +406,7 @@ async fn an_existing_enablevmaccess_extension_is_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
-    let acc = Acceptance::start().await;
-    let vm = acc.emu.seed_vm("web", &web_seed()).await;
-    acc.emu
-        .put_extension(&vm, "enablevmaccess", &ExtensionSeed::default())
-        .await;
+    let (acc, vm) = with_enablevmaccess(ExtensionSeed::default()).await;
 
     acc.tf.write_main(&password_config(
         &vm,
@@ -452,16 +415,13 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
         &["extension_name = \"other\""],
     ));
     let output = apply_failing(&acc);
-    assert_contains(
-        &output,
-        &[
-            "The VM already has a VMAccess extension under another name",
-            "\"enablevmaccess\"",
-            "can have only one",
-            "Remove `extension_name`",
-            "extension_name = \"other\"",
-        ],
-    );
+    output.assert_mentions(&[
+        "The VM already has a VMAccess extension under another name",
+        "\"enablevmaccess\"",
+        "can have only one",
+        "Remove `extension_name`",
+        "extension_name = \"other\"",
+    ]);
     assert!(writes(&acc).await.is_empty(), "nothing was sent to Azure");
     let exts = vmaccess_extensions(&acc, &vm).await;
     assert_eq!(exts.len(), 1);
@@ -475,7 +435,7 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
 
 /// Applies a password reset on a VM seeded with `extra` and returns the
 /// failed apply's output, after checking nothing was written to Azure.
-async fn failing_create(seed: VmSeed) -> String {
+async fn failing_create(seed: VmSeed) -> TfOutput {
     let acc = Acceptance::start().await;
     let vm = acc.emu.seed_vm("web", &seed).await;
     acc.tf
@@ -497,10 +457,7 @@ async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
         ..web_seed()
     })
     .await;
-    assert_contains(
-        &output,
-        &["Error: The VM is not running", "deallocated", "start it"],
-    );
+    output.assert_mentions(&["Error: The VM is not running", "deallocated", "start it"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,7 +467,7 @@ async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
         ..web_seed()
     })
     .await;
-    assert_contains(&output, &["Error: Not a Windows VM", "VMAccessForLinux"]);
+    output.assert_mentions(&["Error: Not a Windows VM", "VMAccessForLinux"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -521,14 +478,11 @@ async fn an_agent_that_is_not_ready_is_refused_with_its_status_message() {
         ..web_seed()
     })
     .await;
-    assert_contains(
-        &output,
-        &[
-            "Error: The VM agent is not ready",
-            "VM Agent has not reported for 17 minutes.",
-            "virtual_machine_id",
-        ],
-    );
+    output.assert_mentions(&[
+        "Error: The VM agent is not ready",
+        "VM Agent has not reported for 17 minutes.",
+        "virtual_machine_id",
+    ]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -540,15 +494,12 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
     let output = apply_failing(&acc);
     let line = vm_test_support::terraform::line_of(&main, "virtual_machine_id");
-    assert_contains(
-        &output,
-        &[
-            "Error: Virtual machine not found",
-            "nowhere",
-            &format!("on main.tf line {line}"),
-            "virtual_machine_id = ",
-        ],
-    );
+    output.assert_mentions(&[
+        "Error: Virtual machine not found",
+        "nowhere",
+        &format!("on main.tf line {line}"),
+        "virtual_machine_id = ",
+    ]);
     assert!(writes(&acc).await.is_empty());
     assert!(acc.state_values(ADDR).is_null());
 }
@@ -562,10 +513,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
         .write_main(&password_config(&vm, "opsadmin", "alllowercase1", &[]));
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
-    assert_contains(
-        &out.flat(),
-        &["Error: Password does not meet Azure's rules", "three of"],
-    );
+    out.assert_mentions(&["Error: Password does not meet Azure's rules", "three of"]);
     apply_failing(&acc);
 
     acc.tf.write_main(&password_config(
@@ -576,10 +524,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
     ));
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
-    assert_contains(
-        &out.flat(),
-        &["Error: Unsupported handler version", "1.5", "deprecated"],
-    );
+    out.assert_mentions(&["Error: Unsupported handler version", "1.5", "deprecated"]);
     apply_failing(&acc);
 
     let puts: Vec<_> = acc
@@ -611,13 +556,10 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
         .write_main(&password_config(&vm, "opsadmin", "Domain-Passw0rd!1", &[]));
 
     let output = apply_failing(&acc);
-    assert_contains(
-        &output,
-        &[
-            "Error: The VMAccess extension failed on the VM",
-            "VMAccess Extension does not support Domain Controller",
-        ],
-    );
+    output.assert_mentions(&[
+        "Error: The VMAccess extension failed on the VM",
+        "VMAccess Extension does not support Domain Controller",
+    ]);
     let shown = acc.run(&["show", "-json"]).json();
     let resource = shown["values"]["root_module"]["resources"]
         .as_array()
@@ -637,13 +579,7 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
     assert!(!acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
 
     acc.emu
-        .patch_vm(
-            &vm,
-            &VmPatch {
-                domain_controller: Some(false),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&vm, |p| p.domain_controller = Some(false))
         .await;
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
@@ -682,7 +618,10 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
         ));
         let (actions, output) = plan_with_output(&acc);
         assert_eq!(actions, vec!["update"], "{extra:?}");
-        assert!(!output.contains("will rerun"), "no drift warning: {output}");
+        assert!(
+            !output.flat().contains("will rerun"),
+            "no drift warning: {output}"
+        );
         acc.apply();
         assert_eq!(
             vmaccess_runs(&acc, &vm).await,

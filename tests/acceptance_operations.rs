@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_emulator::{
     AccountSeed, AccountView, BucketSpec, FaultAction, FaultSpec, LoggedRequest, PowerState,
-    ThrottleSettings, VmPatch, VmView,
+    ThrottleSettings, VmView,
 };
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::azure_emulator::PORTAL_TAG;
@@ -396,13 +396,7 @@ async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_s
     let (acc, vm) = wo_setup().await;
     acc.apply();
     acc.emu
-        .patch_vm(
-            &vm,
-            &VmPatch {
-                power_state: Some(PowerState::Deallocated),
-                ..VmPatch::default()
-            },
-        )
+        .patch_vm(&vm, |p| p.power_state = Some(PowerState::Deallocated))
         .await;
 
     let out = destroy(&acc, &[]);

@@ -14,7 +14,8 @@ use terraform_provider_vm::azure::{
 };
 use tokio_util::sync::CancellationToken;
 use vm_emulator::admin::{
-    AdminClient, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, ListingChange, VmRef,
+    AdminClient, AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, ListingChange,
+    VmRef,
 };
 use vm_emulator::{
     AccountSeed, Emulator, EmulatorConfig, ExtensionView, FaultSpec, LoggedRequest, LroStyle,
@@ -49,7 +50,7 @@ impl AzureEmulator {
 
     pub async fn start_with(config: EmulatorConfig) -> AzureEmulator {
         let emulator = Emulator::start(config).await.expect("emulator starts");
-        let admin = AdminClient::for_emulator(&emulator).expect("admin client");
+        let admin = succeeded(AdminClient::for_emulator(&emulator), "admin client");
         AzureEmulator { emulator, admin }
     }
 
@@ -125,10 +126,7 @@ impl AzureEmulator {
         seed: &VmSeed,
     ) -> VirtualMachineId {
         let id = VirtualMachineId::new(self.subscription_id(), resource_group, name);
-        self.admin
-            .seed_vm(&vm_ref(&id), seed)
-            .await
-            .expect("seed a VM");
+        succeeded(self.admin.seed_vm(&vm_ref(&id), seed).await, "seed a VM");
         id
     }
 
@@ -165,7 +163,7 @@ impl AzureEmulator {
 
     /// Many VMs in one request.
     pub async fn seed_fleet(&self, fleet: &Fleet) {
-        self.admin.seed_fleet(fleet).await.expect("seed a fleet");
+        succeeded(self.admin.seed_fleet(fleet).await, "seed a fleet");
     }
 
     /// VMs per page of a VM list.
@@ -174,38 +172,39 @@ impl AzureEmulator {
             page_size: Some(page_size),
             ..ListingChange::default()
         };
-        self.admin
-            .set_listing(&change)
-            .await
-            .expect("change the page size");
+        succeeded(
+            self.admin.set_listing(&change).await,
+            "change the page size",
+        );
     }
 
     pub async fn vm_view(&self, id: &VirtualMachineId) -> VmView {
-        self.admin.vm(&vm_ref(id)).await.expect("read a VM")
+        succeeded(self.admin.vm(&vm_ref(id)).await, "read a VM")
     }
 
     /// Whether the guest accepts this username/password.
     pub async fn login(&self, id: &VirtualMachineId, username: &str, password: &str) -> bool {
-        self.admin
-            .login(&vm_ref(id), username, password)
-            .await
-            .expect("try a login")
-            .ok
+        succeeded(
+            self.admin.login(&vm_ref(id), username, password).await,
+            "try a login",
+        )
+        .ok
     }
 
     pub async fn delete_vm(&self, id: &VirtualMachineId) {
-        self.admin
-            .delete_vm(&vm_ref(id))
-            .await
-            .expect("delete a VM");
+        succeeded(self.admin.delete_vm(&vm_ref(id)).await, "delete a VM");
     }
 
-    /// Out-of-band changes to the VM (power state, agent, domain controller…).
-    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: &VmPatch) -> VmView {
-        self.admin
-            .patch_vm(&vm_ref(id), patch)
-            .await
-            .expect("patch a VM")
+    /// Out-of-band changes to the VM (power state, agent, domain controller…): `change` fills
+    /// in a [`VmPatch`] whose other fields are left alone.
+    pub async fn patch_vm(
+        &self,
+        id: &VirtualMachineId,
+        change: impl FnOnce(&mut VmPatch),
+    ) -> VmView {
+        let mut patch = VmPatch::default();
+        change(&mut patch);
+        succeeded(self.admin.patch_vm(&vm_ref(id), &patch).await, "patch a VM")
     }
 
     // Extensions
@@ -217,30 +216,33 @@ impl AzureEmulator {
         name: &str,
         seed: &ExtensionSeed,
     ) -> ExtensionView {
-        self.admin
-            .put_extension(&vm_ref(id), name, seed)
-            .await
-            .expect("put an extension")
+        succeeded(
+            self.admin.put_extension(&vm_ref(id), name, seed).await,
+            "put an extension",
+        )
     }
 
-    /// Out-of-band changes to an extension (provisioning state, tag…).
+    /// Out-of-band changes to an extension (provisioning state, tag…): `change` fills in an
+    /// [`ExtensionPatch`] whose other fields are left alone.
     pub async fn patch_extension(
         &self,
         id: &VirtualMachineId,
         name: &str,
-        patch: &ExtensionPatch,
+        change: impl FnOnce(&mut ExtensionPatch),
     ) -> ExtensionView {
-        self.admin
-            .patch_extension(&vm_ref(id), name, patch)
-            .await
-            .expect("patch an extension")
+        let mut patch = ExtensionPatch::default();
+        change(&mut patch);
+        succeeded(
+            self.admin.patch_extension(&vm_ref(id), name, &patch).await,
+            "patch an extension",
+        )
     }
 
     pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
-        self.admin
-            .delete_extension(&vm_ref(id), name)
-            .await
-            .expect("delete an extension");
+        succeeded(
+            self.admin.delete_extension(&vm_ref(id), name).await,
+            "delete an extension",
+        );
     }
 
     /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` (the
@@ -268,24 +270,20 @@ impl AzureEmulator {
     // Faults, tokens, settings
 
     pub async fn add_fault(&self, fault: &FaultSpec) {
-        self.admin.add_fault(fault).await.expect("arm a fault");
+        succeeded(self.admin.add_fault(fault).await, "arm a fault");
     }
 
     /// Whether every armed fault has fired as often as it was armed to.
     pub async fn faults_used_up(&self) -> bool {
-        self.admin
-            .faults()
-            .await
-            .expect("list the faults")
-            .is_empty()
+        succeeded(self.admin.faults().await, "list the faults").is_empty()
     }
 
     pub async fn clear_faults(&self) {
-        self.admin.clear_faults().await.expect("clear the faults");
+        succeeded(self.admin.clear_faults().await, "clear the faults");
     }
 
     pub async fn expire_tokens(&self) {
-        self.admin.expire_tokens().await.expect("expire the tokens");
+        succeeded(self.admin.expire_tokens().await, "expire the tokens");
     }
 
     /// How long-running operations answer: `Azure-AsyncOperation` or `Location` only.
@@ -294,10 +292,7 @@ impl AzureEmulator {
             lro_style: Some(lro_style),
             ..ConfigChange::default()
         };
-        self.admin
-            .set_config(&change)
-            .await
-            .expect("change the LRO style");
+        succeeded(self.admin.set_config(&change).await, "change the LRO style");
     }
 
     /// Enforces ARM's and Compute's request budgets: `throttling` with `enabled` set, and
@@ -307,17 +302,17 @@ impl AzureEmulator {
             enabled: true,
             ..throttling
         };
-        self.admin
-            .set_throttling(throttling)
-            .await
-            .expect("enable throttling");
+        succeeded(
+            self.admin.set_throttling(throttling).await,
+            "enable throttling",
+        );
     }
 
     // The request log
 
     /// The emulator's log of non-admin requests.
     pub async fn requests(&self) -> Vec<LoggedRequest> {
-        self.admin.requests().await.expect("read the request log")
+        succeeded(self.admin.requests().await, "read the request log")
     }
 
     /// The logged requests whose path ends with `suffix`.
@@ -329,11 +324,16 @@ impl AzureEmulator {
 
     /// How many logged requests have this method and a path containing `fragment`.
     pub async fn count_requests(&self, method: &str, fragment: &str) -> usize {
-        self.admin
-            .count_requests(method, fragment)
-            .await
-            .expect("read the request log")
+        succeeded(
+            self.admin.count_requests(method, fragment).await,
+            "read the request log",
+        )
     }
+}
+
+/// The answer of an admin call that must succeed: a failure fails the test, saying `what` failed.
+fn succeeded<T>(answer: Result<T, AdminError>, what: &str) -> T {
+    answer.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 /// The admin API's name of a VM.
