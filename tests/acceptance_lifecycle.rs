@@ -88,6 +88,13 @@ async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<Ext
     extensions
 }
 
+/// VMAccess ran `runs` times in all on `vm`, and its extension ended Succeeded.
+async fn assert_ran_and_succeeded(acc: &Acceptance, vm: &VirtualMachineId, runs: u32) {
+    assert_eq!(vmaccess_runs(acc, vm).await, runs);
+    let state = extension(acc, vm, "VMAccessAgent").await.provisioning_state;
+    assert_eq!(state, "Succeeded");
+}
+
 /// The emulator's view of the extension named `name` on `vm`.
 async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> ExtensionView {
     let view = acc.emu.vm_view(vm).await;
@@ -272,40 +279,33 @@ async fn without_a_username_only_remote_desktop_is_restored() {
 // Drift found on refresh.
 // ---------------------------------------------------------------------------
 
-/// Creates `vm_access_reset.web` for opsadmin on a fresh VM "web".
-async fn created(acc: &Acceptance) -> VirtualMachineId {
+/// A fresh acceptance fixture where `vm_access_reset.web` was created for opsadmin on VM "web".
+async fn created() -> (Acceptance, VirtualMachineId) {
+    let acc = Acceptance::start().await;
     let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Managed-Passw0rd!1", &[]));
     acc.apply();
-    assert_eq!(vmaccess_runs(acc, &vm).await, 1);
-    vm
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
+    (acc, vm)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extension_deleted_out_of_band_is_created_again() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     acc.emu.delete_extension(&vm, "VMAccessAgent").await;
     assert!(vmaccess_extensions(&acc, &vm).await.is_empty());
 
     assert_eq!(acc.planned_actions(ADDR), vec!["create"]);
     acc.apply();
     assert_eq!(vmaccess_extensions(&acc, &vm).await.len(), 1);
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent")
-            .await
-            .provisioning_state,
-        "Succeeded"
-    );
+    assert_ran_and_succeeded(&acc, &vm, 2).await;
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_extension_plans_a_rerun_with_a_warning() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     acc.emu
         .patch_extension(&vm, "VMAccessAgent", |p| {
             p.provisioning_state = Some("Failed".into());
@@ -318,21 +318,14 @@ async fn failed_extension_plans_a_rerun_with_a_warning() {
     output.assert_mentions(&["Warning:", "will rerun the VMAccess extension", "Failed"]);
 
     acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent")
-            .await
-            .provisioning_state,
-        "Succeeded"
-    );
+    assert_ran_and_succeeded(&acc, &vm, 2).await;
     assert_eq!(state_str(&acc, "provisioning_state"), "Succeeded");
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let ours = state_str(&acc, "force_update_tag");
     acc.emu
         .patch_extension(&vm, "VMAccessAgent", |p| {
@@ -433,10 +426,12 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
 // VMs the extension cannot run on.
 // ---------------------------------------------------------------------------
 
-/// Applies a password reset on a VM seeded with `extra` and returns the
+/// Applies a password reset on this file's VM after `change` to its seed, and returns the
 /// failed apply's output, after checking nothing was written to Azure.
-async fn failing_create(seed: VmSeed) -> TfOutput {
+async fn failing_create(change: impl FnOnce(&mut VmSeed)) -> TfOutput {
     let acc = Acceptance::start().await;
+    let mut seed = web_seed();
+    change(&mut seed);
     let vm = acc.emu.seed_vm("web", &seed).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
@@ -452,30 +447,21 @@ async fn failing_create(seed: VmSeed) -> TfOutput {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
-    let output = failing_create(VmSeed {
-        power_state: PowerState::Deallocated,
-        ..web_seed()
-    })
-    .await;
+    let output = failing_create(|vm| vm.power_state = PowerState::Deallocated).await;
     output.assert_mentions(&["Error: The VM is not running", "deallocated", "start it"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
-    let output = failing_create(VmSeed {
-        os_type: OsType::Linux,
-        ..web_seed()
-    })
-    .await;
+    let output = failing_create(|vm| vm.os_type = OsType::Linux).await;
     output.assert_mentions(&["Error: Not a Windows VM", "VMAccessForLinux"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_that_is_not_ready_is_refused_with_its_status_message() {
-    let output = failing_create(VmSeed {
-        agent_ready: false,
-        agent_status_message: Some("VM Agent has not reported for 17 minutes.".into()),
-        ..web_seed()
+    let output = failing_create(|vm| {
+        vm.agent_ready = false;
+        vm.agent_status_message = Some("VM Agent has not reported for 17 minutes.".into());
     })
     .await;
     output.assert_mentions(&[
@@ -596,8 +582,7 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terraform_only_settings_update_state_without_rerunning_the_extension() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let tag = state_str(&acc, "force_update_tag");
     let last_run = state_str(&acc, "last_run_at");
     let writes_before = writes(&acc).await.len();
@@ -648,8 +633,7 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn virtual_machine_id_in_another_casing_plans_no_change() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let canonical = vm.to_string();
     assert!(canonical.contains("/resourceGroups/"));
     let lowered = canonical
@@ -675,8 +659,7 @@ async fn virtual_machine_id_in_another_casing_plans_no_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
-    let acc = Acceptance::start().await;
-    let first = created(&acc).await;
+    let (acc, first) = created().await;
     let second = acc.emu.seed_vm("web2", &web_seed()).await;
 
     acc.tf.write_main(&password_config(

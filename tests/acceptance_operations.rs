@@ -608,8 +608,8 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let put_accepted = Instant::now();
-    // Let the provider settle into polling.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The provider is polling the operation.
+    acc.emu.wait_for_request("GET", "/operations/").await;
 
     // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
     let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };

@@ -530,14 +530,18 @@ async fn cancellation_stops_polling_promptly() {
     let cancel = CancellationToken::new();
     let c = OpContext::new(Duration::from_secs(120), cancel.clone());
     let (f, op) = win01_with_a_minute_long_run(&c).await;
-    let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Cancelled once the client is polling the operation.
+    let canceller = async {
+        f.emu.wait_for_request("GET", "/operations/").await;
         cancel.cancel();
         Instant::now()
-    });
-    let err = f.client.wait(op, &c).await.expect_err("cancelled");
-    let stopped = Instant::now();
-    let cancelled_at = canceller.await.expect("join");
+    };
+    let waiter = async {
+        let result = f.client.wait(op, &c).await;
+        (result, Instant::now())
+    };
+    let (cancelled_at, (result, stopped)) = tokio::join!(canceller, waiter);
+    let err = result.expect_err("cancelled");
     assert!(matches!(err, AzureError::Cancelled { .. }), "{err:?}");
     assert!(stopped.duration_since(cancelled_at) < Duration::from_millis(500));
 }

@@ -322,6 +322,19 @@ impl AzureEmulator {
         requests
     }
 
+    /// Waits (polling the log) until a request with this method and a path containing
+    /// `fragment` has been logged; fails the test after 30 s.
+    pub async fn wait_for_request(&self, method: &str, fragment: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.count_requests(method, fragment).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {method} …{fragment}… reached the emulator within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many logged requests have this method and a path containing `fragment`.
     pub async fn count_requests(&self, method: &str, fragment: &str) -> usize {
         succeeded(
