@@ -197,23 +197,7 @@ async fn oidc_with_a_token_file() {
     let emu = AzureEmulator::start().await;
     let vm_id = emu.seed_windows_vm("win01").await;
     // A federated token as a workload-identity platform would write it to a file.
-    let jwt = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(emu.emulator.ca_pem().as_bytes()).expect("CA"),
-        ])
-        .build()
-        .expect("client")
-        .post(format!("{}/_emulator/oidc/token", emu.endpoint()))
-        .body("{}")
-        .send()
-        .await
-        .expect("federated token")
-        .json::<serde_json::Value>()
-        .await
-        .expect("JSON")["value"]
-        .as_str()
-        .map(str::to_owned)
-        .expect("value");
+    let jwt = emu.federated_token().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("token");
     std::fs::write(&path, format!("{jwt}\n")).expect("write");

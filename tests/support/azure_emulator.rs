@@ -308,6 +308,33 @@ impl AzureEmulator {
         );
     }
 
+    // Identity
+
+    /// A federated (workload-identity) token from the emulator's issuer, as a platform would
+    /// hand one to a job (`POST /_emulator/oidc/token`). Not an admin call, so not in the admin
+    /// client: fetched here over HTTPS trusting only the emulator's CA.
+    pub async fn federated_token(&self) -> String {
+        let ca = reqwest::Certificate::from_pem(self.emulator.ca_pem().as_bytes()).expect("CA PEM");
+        let http = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .expect("HTTPS client");
+        let answer: serde_json::Value = http
+            .post(format!("{}/_emulator/oidc/token", self.endpoint()))
+            .body("{}")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("a federated token")
+            .json()
+            .await
+            .expect("a JSON answer");
+        answer["value"]
+            .as_str()
+            .map(str::to_owned)
+            .expect("the token in `value`")
+    }
+
     // The request log
 
     /// The emulator's log of non-admin requests.
