@@ -28,7 +28,7 @@ use crate::admin::{
     LoginOutcome, LoginRequest, RuntimeConfig,
 };
 use crate::faults::FaultSpec;
-use crate::model::extension::{Extension, ExtensionConfig, InstanceStatus};
+use crate::model::extension::{Extension, ExtensionConfig, ExtensionOptions, InstanceStatus};
 use crate::model::vm::{Vm, VmPatch, VmSeed};
 use crate::state::{AppState, World, lock};
 
@@ -202,12 +202,13 @@ impl ExtensionSeed {
                 publisher: self.publisher,
                 extension_type: self.extension_type,
                 type_handler_version: self.type_handler_version,
-                auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
-                enable_automatic_upgrade: None,
-                suppress_failures: None,
-                force_update_tag: self.force_update_tag,
-                settings: self.settings,
-                protected_settings: self.protected_settings,
+                options: ExtensionOptions {
+                    auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
+                    force_update_tag: self.force_update_tag,
+                    settings: self.settings,
+                    protected_settings: self.protected_settings,
+                    ..ExtensionOptions::default()
+                },
             },
             statuses: vec![status_for(&self.provisioning_state, &message)],
             substatuses: Vec::new(),
@@ -233,10 +234,10 @@ async fn patch_extension(
             extension.provisioning_state = state;
         }
         if let Some(tag) = patch.force_update_tag {
-            extension.config.force_update_tag = Some(tag);
+            extension.config.options.force_update_tag = Some(tag);
         }
         if let Some(settings) = patch.settings {
-            extension.config.settings = Some(settings);
+            extension.config.options.settings = Some(settings);
         }
         if let Some(message) = patch.status_message {
             extension.statuses = vec![status_for(&extension.provisioning_state, &message)];
