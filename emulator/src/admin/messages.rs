@@ -25,10 +25,14 @@ pub struct ExtensionSeed {
     #[serde(rename = "type")]
     pub extension_type: String,
     pub type_handler_version: String,
+    /// `true` when absent, as the portal sets it.
     pub auto_upgrade_minor_version: Option<bool>,
+    /// Public settings, returned by ARM (VMAccess: `{"UserName": …}`).
     pub settings: Option<Value>,
+    /// Never returned by ARM.
     pub protected_settings: Option<Value>,
     pub force_update_tag: Option<String>,
+    /// `Succeeded` or `Failed` (the status is an error then).
     pub provisioning_state: String,
     /// The message of the extension's status; a fixed one when absent.
     pub status_message: Option<String>,
@@ -56,8 +60,10 @@ impl Default for ExtensionSeed {
 #[serde(default)]
 pub struct ExtensionPatch {
     pub provisioning_state: Option<String>,
+    /// The tag of the run that last changed the extension, as if another tool had run it.
     pub force_update_tag: Option<String>,
     pub status_message: Option<String>,
+    /// Replaces the public settings.
     pub settings: Option<Value>,
 }
 
@@ -81,13 +87,6 @@ pub struct Fleet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetCreated {
     pub created: usize,
-}
-
-/// The credentials of an RDP login attempt (`POST …/login`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
 }
 
 /// Whether the guest accepted a login, and why not.
@@ -133,9 +132,13 @@ pub struct ClientRegistered {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConfigChange {
+    /// How long operations started from now on take.
     pub operation_delay_ms: Option<u64>,
     pub lro_style: Option<LroStyle>,
+    /// The `Retry-After` of operation responses and polls.
     pub poll_retry_after_secs: Option<u64>,
+    /// The bearer token `/_emulator/oidc/github` accepts (default
+    /// [`crate::DEFAULT_GITHUB_REQUEST_TOKEN`]).
     pub github_request_token: Option<String>,
     pub throttling: Option<ThrottleSettings>,
 }

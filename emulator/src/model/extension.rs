@@ -116,20 +116,19 @@ pub struct InstanceStatus {
 
 impl InstanceStatus {
     pub fn succeeded(message: &str) -> InstanceStatus {
-        InstanceStatus {
-            code: "ProvisioningState/succeeded".into(),
-            level: "Info".into(),
-            display_status: "Provisioning succeeded".into(),
-            message: Some(message.to_string()),
-            time: Some(crate::state::now_rfc3339()),
-        }
+        InstanceStatus::provisioning("succeeded", "Info", "Provisioning succeeded", message)
     }
 
     pub fn failed(message: &str) -> InstanceStatus {
+        InstanceStatus::provisioning("failed/1", "Error", "Provisioning failed", message)
+    }
+
+    /// A `ProvisioningState/{state}` status stamped now.
+    fn provisioning(state: &str, level: &str, display: &str, message: &str) -> InstanceStatus {
         InstanceStatus {
-            code: "ProvisioningState/failed/1".into(),
-            level: "Error".into(),
-            display_status: "Provisioning failed".into(),
+            code: format!("ProvisioningState/{state}"),
+            level: level.into(),
+            display_status: display.into(),
             message: Some(message.to_string()),
             time: Some(crate::state::now_rfc3339()),
         }
@@ -213,13 +212,16 @@ impl Extension {
 /// What the admin API shows of an extension (no protected settings).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExtensionView {
+    /// In the casing it was created with.
     pub name: String,
     pub publisher: String,
     #[serde(rename = "type")]
     pub extension_type: String,
     pub type_handler_version: String,
     pub force_update_tag: Option<String>,
+    /// `Creating`, `Updating`, `Deleting`, `Succeeded` or `Failed`.
     pub provisioning_state: String,
     pub settings: Option<Value>,
+    /// The message of the extension's first status.
     pub status_message: Option<String>,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::extension::{Extension, ExtensionView};
+use super::replace_if_some;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OsType {
@@ -156,20 +157,30 @@ impl VmSeed {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VmPatch {
     pub os_type: Option<OsType>,
+    /// A stopped or deallocated VM refuses extension changes.
     pub power_state: Option<PowerState>,
+    /// A VM agent that is not ready fails every extension run.
     pub agent_ready: Option<bool>,
+    /// What the agent's status says while it is not ready.
     pub agent_status_message: Option<String>,
+    /// A domain controller has no local accounts, so VMAccess fails on it.
     pub domain_controller: Option<bool>,
+    /// The guest's password policy: at least this many characters.
     pub password_min_length: Option<usize>,
+    /// Remote Desktop connections allowed (`fDenyTSConnections` = 0).
     pub rdp_enabled: Option<bool>,
+    /// The firewall lets port 3389 in.
     pub rdp_firewall_rule: Option<bool>,
+    /// These account changes name an existing account (case-insensitively).
     pub disable_account: Option<String>,
     pub enable_account: Option<String>,
     pub delete_account: Option<String>,
     pub set_password: Option<Credentials>,
+    /// Fails if an account of that name exists.
     pub add_account: Option<AccountSeed>,
 }
 
+/// A username and password: an admin `set_password`, or an RDP login attempt.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {
     pub username: String,
@@ -300,30 +311,14 @@ impl Vm {
 
     /// Applies an out-of-band change. Errors name the unknown account.
     pub fn apply_patch(&mut self, patch: &VmPatch) -> Result<(), String> {
-        if let Some(v) = patch.os_type {
-            self.os_type = v;
-        }
-        if let Some(v) = patch.power_state {
-            self.power_state = v;
-        }
-        if let Some(v) = patch.agent_ready {
-            self.agent_ready = v;
-        }
-        if let Some(v) = &patch.agent_status_message {
-            self.agent_status_message = v.clone();
-        }
-        if let Some(v) = patch.domain_controller {
-            self.domain_controller = v;
-        }
-        if let Some(v) = patch.password_min_length {
-            self.password_min_length = v;
-        }
-        if let Some(v) = patch.rdp_enabled {
-            self.rdp_enabled = v;
-        }
-        if let Some(v) = patch.rdp_firewall_rule {
-            self.rdp_firewall_rule = v;
-        }
+        replace_if_some(&mut self.os_type, &patch.os_type);
+        replace_if_some(&mut self.power_state, &patch.power_state);
+        replace_if_some(&mut self.agent_ready, &patch.agent_ready);
+        replace_if_some(&mut self.agent_status_message, &patch.agent_status_message);
+        replace_if_some(&mut self.domain_controller, &patch.domain_controller);
+        replace_if_some(&mut self.password_min_length, &patch.password_min_length);
+        replace_if_some(&mut self.rdp_enabled, &patch.rdp_enabled);
+        replace_if_some(&mut self.rdp_firewall_rule, &patch.rdp_firewall_rule);
         if let Some(seed) = &patch.add_account {
             if self.account_mut(&seed.name).is_some() {
                 return Err(format!("account '{}' already exists", seed.name));
