@@ -4,7 +4,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{expect_error, header, seed};
+use support::{expect_error, header, seed, send};
 use vm_emulator::PowerState;
 use vm_emulator::admin::ConfigChange;
 
@@ -155,16 +155,7 @@ async fn unauthenticated_requests_get_401() {
     assert!(missing.headers().get("www-authenticate").is_some());
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "AuthenticationFailed");
-    let invalid: Value = f
-        .http
-        .get(&url)
-        .bearer_auth("nope")
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let (_, invalid) = send(f.http.get(&url).bearer_auth("nope")).await;
     assert_eq!(invalid["error"]["code"], "InvalidAuthenticationToken");
     f.admin.expire_tokens().await.expect("tokens expired");
     let expired = f.arm(Method::GET, &url, None).await;
@@ -244,15 +235,11 @@ async fn concurrent_different_put_conflicts_and_identical_put_joins() {
 #[tokio::test]
 async fn metadata_describes_the_emulated_cloud() {
     let f = support::start().await;
-    let body: Value = f
-        .http
-        .get(f.url("/metadata/endpoints?api-version=2022-09-01"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let (_, body) = send(
+        f.http
+            .get(f.url("/metadata/endpoints?api-version=2022-09-01")),
+    )
+    .await;
     assert_eq!(
         body["resourceManager"],
         format!("{}/", f.emulator.endpoint())

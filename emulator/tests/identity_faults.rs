@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::Value;
 use support::{
     CertificateClient, Credential, EMULATOR_SCOPE as SCOPE, client_credentials, expect_error,
-    header,
+    header, send,
 };
 use vm_emulator::{BucketSpec, FaultAction, FaultSpec, ThrottleSettings};
 
@@ -45,13 +45,8 @@ async fn token_endpoint_rejects_wrong_secret_tenant_and_client() {
 #[tokio::test]
 async fn federated_tokens_from_the_github_protocol_are_accepted_as_assertions() {
     let f = support::start().await;
-    let unauthorized = f
-        .http
-        .get(f.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(unauthorized.status(), 401);
+    let without_token = f.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange");
+    assert_eq!(send(f.http.get(without_token)).await.0, 401);
     let assertion = f.github_id_token().await;
     let client_id = f.emulator.config().client_id.clone();
     let response = f

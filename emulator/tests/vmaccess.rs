@@ -24,8 +24,7 @@ async fn password_reset_takes_effect_in_the_guest() {
         Some(2)
     );
     assert_eq!(
-        vm.extension("enablevmaccess")
-            .map(|e| e.provisioning_state.as_str()),
+        f.extension_state("enablevmaccess").await.as_deref(),
         Some("Succeeded")
     );
 }
@@ -143,10 +142,8 @@ async fn domain_controller_fails_the_operation() {
         f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "password unchanged"
     );
-    let vm = f.vm().await;
     assert_eq!(
-        vm.extension("enablevmaccess")
-            .map(|e| e.provisioning_state.as_str()),
+        f.extension_state("enablevmaccess").await.as_deref(),
         Some("Failed")
     );
 }
