@@ -32,12 +32,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use admin::{Credentials, VmPatch};
 pub use compute_reads::ComputeReadSettings;
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::extension::ExtensionView;
 pub use model::vm::{
-    AccountSeed, AccountView, Credentials, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER, OsType,
-    PowerState, VmPatch, VmSeed, VmView,
+    AccountSeed, AccountView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER, OsType, PowerState, VmSeed,
+    VmView,
 };
 pub use state::{LoggedRequest, Seed, SeededVm};
 pub use throttle::{BucketSpec, ThrottleSettings};

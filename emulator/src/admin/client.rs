@@ -34,9 +34,10 @@ use super::messages::{
     ExtensionSeed, FaultAdded, Fleet, FleetCreated, ListingChange, ListingConfig, LoginOutcome,
     RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
 };
+use super::messages::{Credentials, VmPatch};
 use crate::faults::FaultSpec;
 use crate::model::extension::ExtensionView;
-use crate::model::vm::{Credentials, VmPatch, VmSeed, VmView};
+use crate::model::vm::{VmSeed, VmView};
 use crate::state::LoggedRequest;
 use crate::throttle::ThrottleSettings;
 

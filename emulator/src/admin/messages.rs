@@ -12,8 +12,43 @@ use crate::LroStyle;
 use crate::compute_reads::ComputeReadSettings;
 use crate::faults::FaultSpec;
 use crate::model::extension::{VMACCESS_PUBLISHER, VMACCESS_TYPE};
+use crate::model::vm::{AccountSeed, OsType, PowerState};
 use crate::state::SeededVm;
 use crate::throttle::ThrottleSettings;
+
+/// Out-of-band changes to a VM (admin `PATCH`). Absent fields are left alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VmPatch {
+    pub os_type: Option<OsType>,
+    /// A stopped or deallocated VM refuses extension changes.
+    pub power_state: Option<PowerState>,
+    /// A VM agent that is not ready fails every extension run.
+    pub agent_ready: Option<bool>,
+    /// What the agent's status says while it is not ready.
+    pub agent_status_message: Option<String>,
+    /// A domain controller has no local accounts, so VMAccess fails on it.
+    pub domain_controller: Option<bool>,
+    /// The guest's password policy: at least this many characters.
+    pub password_min_length: Option<usize>,
+    /// Remote Desktop connections allowed (`fDenyTSConnections` = 0).
+    pub rdp_enabled: Option<bool>,
+    /// The firewall lets port 3389 in.
+    pub rdp_firewall_rule: Option<bool>,
+    /// These account changes name an existing account (case-insensitively).
+    pub disable_account: Option<String>,
+    pub enable_account: Option<String>,
+    pub delete_account: Option<String>,
+    pub set_password: Option<Credentials>,
+    /// Fails if an account of that name exists.
+    pub add_account: Option<AccountSeed>,
+}
+
+/// A username and password: an admin `set_password`, or an RDP login attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
 
 /// An extension created directly (admin `PUT …/extensions/{name}`, or in a [`Fleet`]), as if
 /// an earlier deployment had left it. Defaults: a succeeded `Microsoft.Compute.VMAccessAgent`
@@ -57,7 +92,6 @@ impl Default for ExtensionSeed {
 /// Out-of-band changes to an extension (admin `PATCH …/extensions/{name}`). Absent fields
 /// are left alone; a status message replaces the status, at the (new) provisioning state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ExtensionPatch {
     pub provisioning_state: Option<String>,
     /// The tag of the run that last changed the extension, as if another tool had run it.
@@ -130,7 +164,6 @@ pub struct ClientRegistered {
 /// Run-time settings to change (`POST /_emulator/config`). Absent fields are left alone;
 /// `throttling` replaces the settings (and refills the buckets).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ConfigChange {
     /// How long operations started from now on take.
     pub operation_delay_ms: Option<u64>,
@@ -154,7 +187,6 @@ pub struct RuntimeConfig {
 
 /// Listing settings to change (`POST /_emulator/listing`). Absent fields are left alone.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ListingChange {
     /// VMs per page of a VM list; at least 1.
     pub page_size: Option<usize>,
@@ -171,7 +203,6 @@ pub struct ListingConfig {
 /// Adds or updates a subscription, and/or sets the page size of the subscription list
 /// (`POST /_emulator/subscriptions`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct SubscriptionChange {
     pub subscription_id: Option<String>,
     pub display_name: Option<String>,

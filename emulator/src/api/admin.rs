@@ -27,10 +27,11 @@ use crate::admin::{
     ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch, ExtensionSeed, FaultAdded,
     LoginOutcome, RuntimeConfig,
 };
+use crate::admin::{Credentials, VmPatch};
 use crate::faults::FaultSpec;
 use crate::model::extension::{Extension, ExtensionConfig, ExtensionOptions, InstanceStatus};
 use crate::model::replace_if_some;
-use crate::model::vm::{Credentials, Vm, VmPatch, VmSeed};
+use crate::model::vm::{Vm, VmSeed};
 use crate::state::{AppState, World, lock};
 
 type AppStateRef = State<Arc<AppState>>;

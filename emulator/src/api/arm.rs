@@ -45,11 +45,18 @@ impl VmPath<'_> {
     }
 }
 
+/// An extension of a VM, addressed by an ARM path.
+#[derive(Debug, Clone, Copy)]
+struct ExtensionPath<'a> {
+    vm: VmPath<'a>,
+    name: &'a str,
+}
+
 #[derive(Debug)]
 enum Route<'a> {
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
-    Extension(VmPath<'a>, &'a str),
+    Extension(ExtensionPath<'a>),
     Operation {
         subscription: &'a str,
         location: &'a str,
@@ -118,7 +125,10 @@ impl<'a> Route<'a> {
                 match rest {
                     [] => Some(Route::Vm(vm)),
                     ["instanceview"] => Some(Route::VmInstanceView(vm)),
-                    ["extensions", _] => Some(Route::Extension(vm, segments[9])),
+                    ["extensions", _] => Some(Route::Extension(ExtensionPath {
+                        vm,
+                        name: segments[9],
+                    })),
                     _ => None,
                 }
             }
@@ -129,9 +139,9 @@ impl<'a> Route<'a> {
     /// The subscription the resource lives in (none for the subscription list).
     fn subscription(&self) -> Option<&'a str> {
         match self {
-            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => {
-                Some(vm.subscription)
-            }
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extension(ExtensionPath { vm, .. }) => Some(vm.subscription),
             Route::Operation { subscription, .. }
             | Route::Subscription(subscription)
             | Route::Catalogue { subscription, .. } => Some(subscription),
@@ -156,7 +166,9 @@ impl<'a> Route<'a> {
             Route::Operation { location, .. } | Route::Catalogue { location, .. } => {
                 Some(location.to_ascii_lowercase())
             }
-            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => app
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extension(ExtensionPath { vm, .. }) => app
                 .world()
                 .vms
                 .get(&vm.key())
@@ -272,11 +284,9 @@ fn handle(
         ),
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
-        (Route::Extension(vm, name), Method::GET) => {
-            get_extension(app, vm, name, request.expand_instance_view)
-        }
-        (Route::Extension(vm, name), Method::PUT) => put_extension(app, vm, name, &request),
-        (Route::Extension(vm, name), Method::DELETE) => delete_extension(app, vm, name, &request),
+        (Route::Extension(at), Method::GET) => get_extension(app, at, request.expand_instance_view),
+        (Route::Extension(at), Method::PUT) => put_extension(app, at, &request),
+        (Route::Extension(at), Method::DELETE) => delete_extension(app, at, &request),
         (
             Route::Operation {
                 subscription, id, ..
@@ -397,7 +407,7 @@ fn throttle(
         (Policy::SubscriptionWrites, subscription.clone())
     }];
     match route {
-        Route::Extension(vm, _) if *method != Method::GET => {
+        Route::Extension(ExtensionPath { vm, .. }) if *method != Method::GET => {
             wanted.push((Policy::UpdateVm, vm.key()))
         }
         Route::Operation { id, .. } => {
@@ -660,12 +670,8 @@ fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {
     )
 }
 
-fn get_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    with_instance_view: bool,
-) -> Response {
+fn get_extension(app: &AppState, at: &ExtensionPath<'_>, with_instance_view: bool) -> Response {
+    let ExtensionPath { vm: path, name } = at;
     let world = app.world();
     let vm = match find_vm(&world, path) {
         Ok(vm) => vm,
@@ -758,12 +764,8 @@ fn parse_extension(body: &[u8]) -> Result<ExtensionConfig, Response> {
     })
 }
 
-fn put_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    request: &ArmRequest<'_>,
-) -> Response {
+fn put_extension(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'_>) -> Response {
+    let ExtensionPath { vm: ref path, name } = *at;
     let config = match parse_extension(request.body) {
         Ok(config) => config,
         Err(response) => return response,
@@ -997,12 +999,8 @@ fn lro_response(
     response
 }
 
-fn delete_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    request: &ArmRequest<'_>,
-) -> Response {
+fn delete_extension(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'_>) -> Response {
+    let ExtensionPath { vm: ref path, name } = *at;
     let runtime = app.runtime();
     let mut world = app.world();
     let vm_key = path.key();

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::extension::{Extension, ExtensionView};
 use super::replace_if_some;
+use crate::admin::VmPatch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OsType {
@@ -151,40 +152,6 @@ impl VmSeed {
     pub fn locked_out() -> VmSeed {
         VmSeed::windows([AccountSeed::new(LOCKED_OUT_USER, LOCKED_OUT_PASSWORD).disabled()])
     }
-}
-
-/// Out-of-band changes to a VM (admin `PATCH`). Absent fields are left alone.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VmPatch {
-    pub os_type: Option<OsType>,
-    /// A stopped or deallocated VM refuses extension changes.
-    pub power_state: Option<PowerState>,
-    /// A VM agent that is not ready fails every extension run.
-    pub agent_ready: Option<bool>,
-    /// What the agent's status says while it is not ready.
-    pub agent_status_message: Option<String>,
-    /// A domain controller has no local accounts, so VMAccess fails on it.
-    pub domain_controller: Option<bool>,
-    /// The guest's password policy: at least this many characters.
-    pub password_min_length: Option<usize>,
-    /// Remote Desktop connections allowed (`fDenyTSConnections` = 0).
-    pub rdp_enabled: Option<bool>,
-    /// The firewall lets port 3389 in.
-    pub rdp_firewall_rule: Option<bool>,
-    /// These account changes name an existing account (case-insensitively).
-    pub disable_account: Option<String>,
-    pub enable_account: Option<String>,
-    pub delete_account: Option<String>,
-    pub set_password: Option<Credentials>,
-    /// Fails if an account of that name exists.
-    pub add_account: Option<AccountSeed>,
-}
-
-/// A username and password: an admin `set_password`, or an RDP login attempt.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
 }
 
 /// A local account. Only a salted hash of the password is kept.
