@@ -2,6 +2,7 @@
 //! (AutoMTLS), talks to it (gRPC with the companion services), and stops it.
 
 pub mod handshake;
+mod lifetime;
 pub mod logging;
 pub mod panic;
 pub mod serve;

@@ -82,6 +82,7 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
 
     // Before the handshake: from then on Terraform may be interrupted.
     ignore_interrupts();
+    super::lifetime::end_with_host(&shutdown, matches!(mode, Mode::Managed(_)));
     announce(&mode, &network, &addr, cert_der.as_deref()).map_err(ServeError::Handshake)?;
 
     let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
