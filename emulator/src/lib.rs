@@ -8,7 +8,7 @@
 //! `api-version` validation), the VM extension image catalogue, and an
 //! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
 //! (accounts, Remote Desktop), inject faults and turn on throttling. Tests drive
-//! it through [`admin::AdminClient`] (cargo feature `client`).
+//! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
 //!
 //! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
 //! is modelled in [`model::vmaccess`]. It is not a general Azure emulator: only
