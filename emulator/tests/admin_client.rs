@@ -3,7 +3,6 @@
 
 mod support;
 
-use support::seed;
 use vm_emulator::admin::{AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, VmRef};
 use vm_emulator::{FaultAction, FaultSpec, LroStyle, PowerState, VmPatch, VmSeed};
 
@@ -69,8 +68,7 @@ async fn vms_and_extensions_round_trip() {
 
 #[tokio::test]
 async fn faults_settings_and_the_request_log_round_trip() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     let fault = FaultSpec::new(FaultAction::status(503))
         .on("GET", "/virtualMachines/")
         .times(2);

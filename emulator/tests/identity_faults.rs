@@ -3,8 +3,11 @@
 mod support;
 
 use reqwest::Method;
-use serde_json::{Value, json};
-use support::{CertificateClient, Credential, EMULATOR_SCOPE as SCOPE, client_credentials, seed};
+use serde_json::Value;
+use support::{
+    CertificateClient, Credential, EMULATOR_SCOPE as SCOPE, client_credentials, expect_error,
+    header, send,
+};
 use vm_emulator::{BucketSpec, FaultAction, FaultSpec, ThrottleSettings};
 
 #[tokio::test]
@@ -42,13 +45,8 @@ async fn token_endpoint_rejects_wrong_secret_tenant_and_client() {
 #[tokio::test]
 async fn federated_tokens_from_the_github_protocol_are_accepted_as_assertions() {
     let f = support::start().await;
-    let unauthorized = f
-        .http
-        .get(f.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(unauthorized.status(), 401);
+    let without_token = f.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange");
+    assert_eq!(send(f.http.get(without_token)).await.0, 401);
     let assertion = f.github_id_token().await;
     let client_id = f.emulator.config().client_id.clone();
     let response = f
@@ -63,39 +61,27 @@ async fn federated_tokens_from_the_github_protocol_are_accepted_as_assertions() 
 
 #[tokio::test]
 async fn injected_429_carries_retry_after_and_the_unwrapped_body() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     f.add_fault(
         FaultSpec::new(FaultAction::status_retry_after(429, "2")).on("PUT", "/extensions/"),
     )
     .await;
-    let throttled = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
-        .await;
+    let throttled = f.put_rdp_reset(None).await;
     assert_eq!(throttled.status(), 429);
-    assert_eq!(
-        throttled
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("2")
-    );
+    assert_eq!(header(&throttled, "retry-after"), Some("2"));
     let body: Value = throttled.json().await.expect("json");
     assert_eq!(body["code"], "OperationNotAllowed");
     assert_eq!(body["details"][0]["code"], "TooManyRequests");
-    let retried = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
-        .await;
+    let retried = f.put_rdp_reset(None).await;
     assert_eq!(retried.status(), 201, "the fault fires once");
 }
 
 #[tokio::test]
 async fn drop_connection_closes_without_a_response() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     f.add_fault(FaultSpec::new(FaultAction::DropConnection).on("GET", "virtualMachines"))
         .await;
-    let url = f.url(&format!("{}?{}", f.vm_path(), support::API));
+    let url = f.vm_url();
     let result = f.http.get(&url).bearer_auth(&f.token).send().await;
     assert!(
         result.is_err(),
@@ -107,33 +93,27 @@ async fn drop_connection_closes_without_a_response() {
 
 #[tokio::test]
 async fn injected_409_and_failed_operation() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     f.add_fault(FaultSpec {
         method: Some("PUT".into()),
         ..FaultSpec::new(FaultAction::status(409))
     })
     .await;
-    let conflict = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
-        .await;
-    assert_eq!(conflict.status(), 409);
-    let body: Value = conflict.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "Conflict");
+    let conflict = f.put_rdp_reset(None).await;
+    expect_error(conflict, 409, "Conflict").await;
     f.add_fault(FaultSpec::new(FaultAction::FailOperation {
         code: "VMExtensionProvisioningTimeout".into(),
         message: "Provisioning of VM extension enablevmaccess has timed out.".into(),
     }))
     .await;
-    let op = f.run_vmaccess(json!({}), json!({}), None).await;
+    let op = f.run_rdp_reset(None).await;
     assert_eq!(op["status"], "Failed");
     assert_eq!(op["error"]["code"], "VMExtensionProvisioningTimeout");
 }
 
 #[tokio::test]
 async fn throttling_reports_remaining_and_refuses_when_empty() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     f.admin
         .set_throttling(ThrottleSettings {
             enabled: true,
@@ -145,15 +125,9 @@ async fn throttling_reports_remaining_and_refuses_when_empty() {
         })
         .await
         .expect("throttling on");
-    let first = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("1"))
-        .await;
+    let first = f.put_rdp_reset(Some("1")).await;
     assert_eq!(first.status(), 201);
-    let resource = first
-        .headers()
-        .get("x-ms-ratelimit-remaining-resource")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let resource = header(&first, "x-ms-ratelimit-remaining-resource").map(str::to_string);
     assert_eq!(resource.as_deref(), Some("Microsoft.Compute/UpdateVM;1"));
     assert!(
         first
@@ -163,31 +137,18 @@ async fn throttling_reports_remaining_and_refuses_when_empty() {
     );
     let status = f.wait(first).await;
     assert_eq!(status["status"], "Succeeded");
-    let second = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("2"))
-        .await;
+    let second = f.put_rdp_reset(Some("2")).await;
     f.wait(second).await;
-    let third = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("3"))
-        .await;
+    let third = f.put_rdp_reset(Some("3")).await;
     assert_eq!(third.status(), 429);
-    let retry_after: u64 = third
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
+    let retry_after: u64 = header(&third, "retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
     assert!(retry_after >= 1);
     let body: Value = third.json().await.expect("json");
     assert_eq!(body["code"], "OperationNotAllowed");
     assert_eq!(body["details"][0]["target"], "UpdateVM");
-    let read = f
-        .arm(
-            Method::GET,
-            &f.url(&format!("{}?{}", f.vm_path(), support::API)),
-            None,
-        )
-        .await;
+    let read = f.arm(Method::GET, &f.vm_url(), None).await;
     assert!(
         read.headers()
             .get("x-ms-ratelimit-remaining-subscription-reads")

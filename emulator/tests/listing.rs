@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{API, Fixture, start};
+use support::{API, Fixture, expect_error, header_values, item_fields, item_named, items, start};
 use vm_emulator::admin::{ExtensionSeed, Fleet, FleetVm, ListingChange, VmRef};
 use vm_emulator::{BucketSpec, ComputeReadSettings, OsType, SeededVm, ThrottleSettings, VmSeed};
 
@@ -85,7 +85,7 @@ async fn list_all(f: &Fixture, url: &str) -> (Vec<String>, usize) {
         assert_eq!(r.status(), 200, "{url}");
         let body: Value = r.json().await.expect("json");
         pages += 1;
-        for vm in body["value"].as_array().expect("value") {
+        for vm in items(&body) {
             names.push(vm["id"].as_str().expect("id").to_string());
         }
         next = body["nextLink"].as_str().map(str::to_string);
@@ -112,12 +112,7 @@ async fn subscription_list_pages_through_every_vm_once() {
     assert_eq!(unique.len(), 21, "no VM twice");
 
     // The nextLink is on the same host, carries the api-version and an opaque skiptoken.
-    let first: Value = f
-        .arm(Method::GET, &url, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, first) = f.get(&url).await;
     let next = first["nextLink"].as_str().expect("nextLink");
     assert!(next.starts_with(&f.emulator.endpoint()), "{next}");
     assert!(
@@ -134,13 +129,8 @@ async fn resource_group_list_and_shapes() {
         "/subscriptions/{}/resourceGroups/RG-01/providers/Microsoft.Compute/virtualMachines",
         f.sub()
     );
-    let body: Value = f
-        .arm(Method::GET, &f.url(&format!("{base}?{API}")), None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let vms = body["value"].as_array().expect("value");
+    let (_, body) = f.get(&format!("{base}?{API}")).await;
+    let vms = items(&body);
     assert_eq!(vms.len(), 4, "only rg-01, matched case-insensitively");
     assert!(body.get("nextLink").is_none(), "one page, no nextLink");
     let vm0 = &vms[0];
@@ -167,16 +157,7 @@ async fn resource_group_list_and_shapes() {
         "Linux"
     );
 
-    let expanded: Value = f
-        .arm(
-            Method::GET,
-            &f.url(&format!("{base}?{API}&$expand=instanceView")),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, expanded) = f.get(&format!("{base}?{API}&$expand=instanceView")).await;
     assert!(expanded["value"][0]["properties"]["instanceView"]["statuses"].is_array());
 
     let missing = f
@@ -189,9 +170,7 @@ async fn resource_group_list_and_shapes() {
             None,
         )
         .await;
-    assert_eq!(missing.status(), 404);
-    let err: Value = missing.json().await.expect("json");
-    assert_eq!(err["error"]["code"], "ResourceGroupNotFound");
+    expect_error(missing, 404, "ResourceGroupNotFound").await;
 
     let bad_token = f
         .arm(
@@ -245,43 +224,18 @@ async fn extension_list_shows_every_extension_with_state_and_settings() {
         "/subscriptions/{}/resourceGroups/rg-00/providers/Microsoft.Compute/virtualMachines/vm-000/extensions?{API}",
         f.sub()
     ));
-    let body: Value = f
-        .arm(Method::GET, &url, None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let names: Vec<&str> = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .map(|e| e["name"].as_str().expect("name"))
-        .collect();
+    let (_, body) = f.get(&url).await;
+    let names = item_fields(&body, "name");
     assert_eq!(names.len(), 3, "{names:?}");
-    let vmaccess = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .find(|e| e["name"] == "enablevmaccess")
-        .expect("enablevmaccess listed");
+    let vmaccess = item_named(&body, "enablevmaccess");
     assert_eq!(vmaccess["properties"]["type"], "VMAccessAgent");
     assert_eq!(vmaccess["properties"]["settings"]["UserName"], "ops");
     assert!(vmaccess["properties"].get("protectedSettings").is_none());
     assert!(vmaccess["properties"].get("instanceView").is_none());
-    let failed = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .find(|e| e["name"] == "VMAccessAgent")
-        .expect("VMAccessAgent listed");
+    let failed = item_named(&body, "VMAccessAgent");
     assert_eq!(failed["properties"]["provisioningState"], "Failed");
 
-    let expanded: Value = f
-        .arm(Method::GET, &format!("{url}&$expand=instanceView"), None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, expanded) = f.get(&format!("{url}&$expand=instanceView")).await;
     assert!(expanded["value"][0]["properties"]["instanceView"].is_object());
 }
 
@@ -296,14 +250,6 @@ async fn throttle(f: &Fixture, settings: ThrottleSettings) {
         .set_throttling(settings)
         .await
         .expect("throttling set");
-}
-
-fn header_values(r: &reqwest::Response, name: &str) -> Vec<String> {
-    r.headers()
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect()
 }
 
 #[tokio::test]
@@ -390,7 +336,5 @@ async fn list_reads_spend_arm_and_compute_budgets() {
     .await;
     assert_eq!(f.arm(Method::GET, &list, None).await.status(), 200);
     let refused = f.arm(Method::GET, &list, None).await;
-    assert_eq!(refused.status(), 429);
-    let body: Value = refused.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "SubscriptionRequestsThrottled");
+    expect_error(refused, 429, "SubscriptionRequestsThrottled").await;
 }

@@ -4,7 +4,6 @@
 mod support;
 
 use serde_json::json;
-use support::seed;
 use vm_emulator::admin::{ExtensionSeed, SubscriptionChange};
 
 #[tokio::test]
@@ -144,8 +143,7 @@ async fn extension_catalogue_lists_publishers_types_and_versions() {
 
 #[tokio::test]
 async fn extensions_seeded_on_vms_join_the_catalogue() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     let monitor = ExtensionSeed {
         publisher: "Contoso.Extensions".into(),
         extension_type: "Monitor".into(),
@@ -168,8 +166,7 @@ async fn extensions_seeded_on_vms_join_the_catalogue() {
 
 #[tokio::test]
 async fn api_versions_are_validated_per_resource_type() {
-    let f = support::start().await;
-    f.seed_vm(seed()).await;
+    let f = support::seeded().await;
     for version in ["2024-11-01", "2025-04-01", "2026-04-01"] {
         let (status, _) = f
             .get(&format!("{}?api-version={version}", f.vm_path()))

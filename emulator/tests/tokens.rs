@@ -9,14 +9,14 @@ use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use support::{CertificateClient, Credential, Fixture, b64, client_credentials, unix_now};
+use support::{CertificateClient, Credential, Fixture, b64, client_credentials, send, unix_now};
 
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
 async fn get_json(f: &Fixture, url: &str) -> Value {
-    let response = f.http.get(url).send().await.expect("GET");
-    assert_eq!(response.status(), 200, "GET {url}");
-    response.json().await.expect("JSON")
+    let (status, body) = send(f.http.get(url)).await;
+    assert_eq!(status, 200, "GET {url}");
+    body
 }
 
 /// What a relying party learns from discovery: the v1 issuer (ARM and Graph
@@ -121,6 +121,20 @@ fn check_app_claims(f: &Fixture, claims: &Value, client_id: &str, appidacr: &str
     assert!(claims.get("scp").is_none(), "app-only tokens carry no scp");
 }
 
+/// An app-only token for `https://management.azure.com`: it verifies against the published
+/// keys, carries the app claims, and ARM accepts it.
+async fn check_arm_token(
+    f: &Fixture,
+    published: &Published,
+    token: &str,
+    client_id: &str,
+    appidacr: &str,
+) {
+    let claims = verify(published, token, "https://management.azure.com");
+    check_app_claims(f, &claims, client_id, appidacr);
+    arm_accepts(f, token).await;
+}
+
 /// ARM accepts `token`.
 async fn arm_accepts(f: &Fixture, token: &str) {
     let response = f
@@ -166,9 +180,7 @@ async fn client_secret_token_verifies_against_the_published_keys() {
             ARM_SCOPE,
         )
         .await;
-    let claims = verify(&published, &token, "https://management.azure.com");
-    check_app_claims(&f, &claims, &config.client_id, "1");
-    arm_accepts(&f, &token).await;
+    check_arm_token(&f, &published, &token, &config.client_id, "1").await;
 }
 
 #[tokio::test]
@@ -178,9 +190,7 @@ async fn client_certificate_token_verifies_against_the_published_keys() {
     let client_id = "00000000-0000-0000-0000-0000000000de";
     let client = CertificateClient::register(&f, client_id).await;
     let token = federated_assertion_for(&f, client_id, &client.assertion(&f, 600)).await;
-    let claims = verify(&published, &token, "https://management.azure.com");
-    check_app_claims(&f, &claims, client_id, "2");
-    arm_accepts(&f, &token).await;
+    check_arm_token(&f, &published, &token, client_id, "2").await;
 }
 
 #[tokio::test]
@@ -189,24 +199,15 @@ async fn federated_tokens_from_github_and_azure_pipelines_verify() {
     let published = published(&f).await;
     let client_id = f.emulator.config().client_id.clone();
     let github = f.github_id_token().await;
-    let pipelines: Value = f
-        .http
-        .post(f.url(
-            "/_emulator/oidc/ado?api-version=7.1&serviceConnectionId=00000000-0000-0000-0000-00000000a110",
-        ))
-        .bearer_auth(vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let request = f.http.post(f.url(
+        "/_emulator/oidc/ado?api-version=7.1&serviceConnectionId=00000000-0000-0000-0000-00000000a110",
+    ));
+    let (_, pipelines) =
+        send(request.bearer_auth(vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN)).await;
     let pipelines = pipelines["oidcToken"].as_str().expect("a federated token");
     for assertion in [github.as_str(), pipelines] {
         let token = federated_assertion_for(&f, &client_id, assertion).await;
-        let claims = verify(&published, &token, "https://management.azure.com");
-        check_app_claims(&f, &claims, &client_id, "2");
-        arm_accepts(&f, &token).await;
+        check_arm_token(&f, &published, &token, &client_id, "2").await;
     }
 }
 
@@ -375,14 +376,10 @@ async fn arm_rejects_tampered_foreign_and_expired_tokens() {
 #[tokio::test]
 async fn discovery_rejects_unknown_tenants_and_templates_common() {
     let f = support::start().await;
-    let unknown = f
-        .http
-        .get(f.url("/11111111-1111-1111-1111-111111111111/v2.0/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(unknown.status(), 400);
-    let body: Value = unknown.json().await.expect("json");
+    let unknown_tenant =
+        f.url("/11111111-1111-1111-1111-111111111111/v2.0/.well-known/openid-configuration");
+    let (status, body) = send(f.http.get(unknown_tenant)).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_tenant");
     assert_eq!(body["error_codes"][0], 90002);
     let common = get_json(

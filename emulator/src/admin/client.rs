@@ -32,11 +32,12 @@ use serde::de::DeserializeOwned;
 use super::messages::{
     ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch,
     ExtensionSeed, FaultAdded, Fleet, FleetCreated, ListingChange, ListingConfig, LoginOutcome,
-    LoginRequest, RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
+    RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
 };
+use super::messages::{Credentials, VmPatch};
 use crate::faults::FaultSpec;
 use crate::model::extension::ExtensionView;
-use crate::model::vm::{VmPatch, VmSeed, VmView};
+use crate::model::vm::{VmSeed, VmView};
 use crate::state::LoggedRequest;
 use crate::throttle::ThrottleSettings;
 
@@ -168,7 +169,7 @@ impl AdminClient {
         username: &str,
         password: &str,
     ) -> Result<LoginOutcome, AdminError> {
-        let request = LoginRequest {
+        let request = Credentials {
             username: username.to_string(),
             password: password.to_string(),
         };

@@ -12,8 +12,43 @@ use crate::LroStyle;
 use crate::compute_reads::ComputeReadSettings;
 use crate::faults::FaultSpec;
 use crate::model::extension::{VMACCESS_PUBLISHER, VMACCESS_TYPE};
+use crate::model::vm::{AccountSeed, OsType, PowerState};
 use crate::state::SeededVm;
 use crate::throttle::ThrottleSettings;
+
+/// Out-of-band changes to a VM (admin `PATCH`). Absent fields are left alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VmPatch {
+    pub os_type: Option<OsType>,
+    /// A stopped or deallocated VM refuses extension changes.
+    pub power_state: Option<PowerState>,
+    /// A VM agent that is not ready fails every extension run.
+    pub agent_ready: Option<bool>,
+    /// What the agent's status says while it is not ready.
+    pub agent_status_message: Option<String>,
+    /// A domain controller has no local accounts, so VMAccess fails on it.
+    pub domain_controller: Option<bool>,
+    /// The guest's password policy: at least this many characters.
+    pub password_min_length: Option<usize>,
+    /// Remote Desktop connections allowed (`fDenyTSConnections` = 0).
+    pub rdp_enabled: Option<bool>,
+    /// The firewall lets port 3389 in.
+    pub rdp_firewall_rule: Option<bool>,
+    /// These account changes name an existing account (case-insensitively).
+    pub disable_account: Option<String>,
+    pub enable_account: Option<String>,
+    pub delete_account: Option<String>,
+    pub set_password: Option<Credentials>,
+    /// Fails if an account of that name exists.
+    pub add_account: Option<AccountSeed>,
+}
+
+/// A username and password: an admin `set_password`, or an RDP login attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
 
 /// An extension created directly (admin `PUT …/extensions/{name}`, or in a [`Fleet`]), as if
 /// an earlier deployment had left it. Defaults: a succeeded `Microsoft.Compute.VMAccessAgent`
@@ -25,10 +60,14 @@ pub struct ExtensionSeed {
     #[serde(rename = "type")]
     pub extension_type: String,
     pub type_handler_version: String,
+    /// `true` when absent, as the portal sets it.
     pub auto_upgrade_minor_version: Option<bool>,
+    /// Public settings, returned by ARM (VMAccess: `{"UserName": …}`).
     pub settings: Option<Value>,
+    /// Never returned by ARM.
     pub protected_settings: Option<Value>,
     pub force_update_tag: Option<String>,
+    /// `Succeeded` or `Failed` (the status is an error then).
     pub provisioning_state: String,
     /// The message of the extension's status; a fixed one when absent.
     pub status_message: Option<String>,
@@ -53,11 +92,12 @@ impl Default for ExtensionSeed {
 /// Out-of-band changes to an extension (admin `PATCH …/extensions/{name}`). Absent fields
 /// are left alone; a status message replaces the status, at the (new) provisioning state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ExtensionPatch {
     pub provisioning_state: Option<String>,
+    /// The tag of the run that last changed the extension, as if another tool had run it.
     pub force_update_tag: Option<String>,
     pub status_message: Option<String>,
+    /// Replaces the public settings.
     pub settings: Option<Value>,
 }
 
@@ -81,13 +121,6 @@ pub struct Fleet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetCreated {
     pub created: usize,
-}
-
-/// The credentials of an RDP login attempt (`POST …/login`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
 }
 
 /// Whether the guest accepted a login, and why not.
@@ -131,11 +164,14 @@ pub struct ClientRegistered {
 /// Run-time settings to change (`POST /_emulator/config`). Absent fields are left alone;
 /// `throttling` replaces the settings (and refills the buckets).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ConfigChange {
+    /// How long operations started from now on take.
     pub operation_delay_ms: Option<u64>,
     pub lro_style: Option<LroStyle>,
+    /// The `Retry-After` of operation responses and polls.
     pub poll_retry_after_secs: Option<u64>,
+    /// The bearer token `/_emulator/oidc/github` accepts (default
+    /// [`crate::DEFAULT_GITHUB_REQUEST_TOKEN`]).
     pub github_request_token: Option<String>,
     pub throttling: Option<ThrottleSettings>,
 }
@@ -151,7 +187,6 @@ pub struct RuntimeConfig {
 
 /// Listing settings to change (`POST /_emulator/listing`). Absent fields are left alone.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct ListingChange {
     /// VMs per page of a VM list; at least 1.
     pub page_size: Option<usize>,
@@ -168,7 +203,6 @@ pub struct ListingConfig {
 /// Adds or updates a subscription, and/or sets the page size of the subscription list
 /// (`POST /_emulator/subscriptions`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct SubscriptionChange {
     pub subscription_id: Option<String>,
     pub display_name: Option<String>,

@@ -7,13 +7,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::admin::{admin_error, parse};
+use super::admin::{AdminJson, admin_error};
 use super::{arm_error, json_response};
 use crate::EmulatorConfig;
 use crate::admin::{SubscriptionChange, SubscriptionsSummary};
@@ -130,11 +129,10 @@ pub fn not_found(id: &str) -> Response {
 /// `POST /_emulator/subscriptions` with `{"subscription_id", "display_name"?,
 /// "state"?}` adds (or updates) a subscription; `{"page_size": N}` sets how
 /// many the list returns per page.
-pub async fn register(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
-    let registration: SubscriptionChange = match parse(&body) {
-        Ok(r) => r,
-        Err(response) => return response,
-    };
+pub(super) async fn register(
+    State(app): State<Arc<AppState>>,
+    AdminJson(registration): AdminJson<SubscriptionChange>,
+) -> Response {
     let mut subscriptions = lock(&app.subscriptions);
     if let Some(size) = registration.page_size {
         if size == 0 {

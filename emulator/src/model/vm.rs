@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::extension::{Extension, ExtensionView};
+use super::replace_if_some;
+use crate::admin::VmPatch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OsType {
@@ -152,30 +154,6 @@ impl VmSeed {
     }
 }
 
-/// Out-of-band changes to a VM (admin `PATCH`). Absent fields are left alone.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VmPatch {
-    pub os_type: Option<OsType>,
-    pub power_state: Option<PowerState>,
-    pub agent_ready: Option<bool>,
-    pub agent_status_message: Option<String>,
-    pub domain_controller: Option<bool>,
-    pub password_min_length: Option<usize>,
-    pub rdp_enabled: Option<bool>,
-    pub rdp_firewall_rule: Option<bool>,
-    pub disable_account: Option<String>,
-    pub enable_account: Option<String>,
-    pub delete_account: Option<String>,
-    pub set_password: Option<Credentials>,
-    pub add_account: Option<AccountSeed>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
 /// A local account. Only a salted hash of the password is kept.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -300,30 +278,14 @@ impl Vm {
 
     /// Applies an out-of-band change. Errors name the unknown account.
     pub fn apply_patch(&mut self, patch: &VmPatch) -> Result<(), String> {
-        if let Some(v) = patch.os_type {
-            self.os_type = v;
-        }
-        if let Some(v) = patch.power_state {
-            self.power_state = v;
-        }
-        if let Some(v) = patch.agent_ready {
-            self.agent_ready = v;
-        }
-        if let Some(v) = &patch.agent_status_message {
-            self.agent_status_message = v.clone();
-        }
-        if let Some(v) = patch.domain_controller {
-            self.domain_controller = v;
-        }
-        if let Some(v) = patch.password_min_length {
-            self.password_min_length = v;
-        }
-        if let Some(v) = patch.rdp_enabled {
-            self.rdp_enabled = v;
-        }
-        if let Some(v) = patch.rdp_firewall_rule {
-            self.rdp_firewall_rule = v;
-        }
+        replace_if_some(&mut self.os_type, &patch.os_type);
+        replace_if_some(&mut self.power_state, &patch.power_state);
+        replace_if_some(&mut self.agent_ready, &patch.agent_ready);
+        replace_if_some(&mut self.agent_status_message, &patch.agent_status_message);
+        replace_if_some(&mut self.domain_controller, &patch.domain_controller);
+        replace_if_some(&mut self.password_min_length, &patch.password_min_length);
+        replace_if_some(&mut self.rdp_enabled, &patch.rdp_enabled);
+        replace_if_some(&mut self.rdp_firewall_rule, &patch.rdp_firewall_rule);
         if let Some(seed) = &patch.add_account {
             if self.account_mut(&seed.name).is_some() {
                 return Err(format!("account '{}' already exists", seed.name));

@@ -2,7 +2,7 @@
 //! emulator's typed admin client.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Certificate, Client, Method, Response};
 use serde_json::{Value, json};
@@ -116,6 +116,20 @@ pub async fn start() -> Fixture {
     .await
 }
 
+/// A fixture whose test VM is seeded with [`seed`].
+pub async fn seeded() -> Fixture {
+    seeded_with(|_| {}).await
+}
+
+/// A fixture whose test VM is seeded with [`seed`] changed by `change`.
+pub async fn seeded_with(change: impl FnOnce(&mut VmSeed)) -> Fixture {
+    let f = start().await;
+    let mut vm = seed();
+    change(&mut vm);
+    f.seed_vm(vm).await;
+    f
+}
+
 pub async fn start_location_style() -> Fixture {
     start_with(EmulatorConfig {
         operation_delay: Duration::from_millis(50),
@@ -157,6 +171,11 @@ impl Fixture {
             "/subscriptions/{}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/{VM}",
             self.sub()
         )
+    }
+
+    /// The ARM URL of the test VM.
+    pub fn vm_url(&self) -> String {
+        self.url(&format!("{}?{API}", self.vm_path()))
     }
 
     pub fn extension_url(&self, name: &str) -> String {
@@ -213,16 +232,11 @@ impl Fixture {
 
     /// An ID token from the GitHub Actions OIDC endpoint, as a workflow asks for one.
     pub async fn github_id_token(&self) -> String {
-        let body: Value = self
-            .http
-            .get(self.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange"))
-            .bearer_auth(vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN)
-            .send()
-            .await
-            .expect("ID token request")
-            .json()
-            .await
-            .expect("ID token JSON");
+        let url = self.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange");
+        let request = self.http.get(url);
+        let (status, body) =
+            send(request.bearer_auth(vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
         body["value"].as_str().expect("value").to_string()
     }
 
@@ -243,14 +257,7 @@ impl Fixture {
         } else {
             self.url(path_or_url)
         };
-        let response = self.arm(Method::GET, &url, None).await;
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = match text.as_str() {
-            "" => Value::Null,
-            text => serde_json::from_str(text).expect("a JSON body"),
-        };
-        (status, body)
+        send(self.http.get(url).bearer_auth(&self.token)).await
     }
 
     /// The test VM.
@@ -273,6 +280,12 @@ impl Fixture {
 
     pub async fn vm(&self) -> VmView {
         self.admin.vm(&self.vm_ref()).await.expect("VM view")
+    }
+
+    /// The provisioning state of one of the test VM's extensions, if it exists.
+    pub async fn extension_state(&self, name: &str) -> Option<String> {
+        let vm = self.vm().await;
+        vm.extension(name).map(|e| e.provisioning_state.clone())
     }
 
     pub async fn login(&self, username: &str, password: &str) -> LoginOutcome {
@@ -328,20 +341,33 @@ impl Fixture {
             .1
     }
 
-    /// GETs `url` while `running(status, body)` holds, every 10 ms for at most 10 s, and returns
-    /// the first answer that is not running: a wait for the emulator, never a guess of its speed.
+    /// GETs `url` every 10 ms while `running(status, body)` holds, and returns the first answer
+    /// that is not running: a wait for the emulator, never a guess of its speed. Fails after
+    /// [`POLL_DEADLINE`].
     pub async fn poll(&self, url: &str, running: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
-        for _ in 0..1000 {
-            let response = self.arm(Method::GET, url, None).await;
-            let status = response.status().as_u16();
-            let text = response.text().await.expect("body");
-            let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if !running(status, &body) {
-                return (status, body);
+        let deadline = Instant::now() + POLL_DEADLINE;
+        loop {
+            let answer = self.get(url).await;
+            if !running(answer.0, &answer.1) {
+                return answer;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{url} still running after {POLL_DEADLINE:?}: {answer:?}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("{url} still running after 10 s");
+    }
+
+    /// PUTs `enablevmaccess` without settings (VMAccess then only resets Remote Desktop).
+    pub async fn put_rdp_reset(&self, tag: Option<&str>) -> Response {
+        self.put_vmaccess("enablevmaccess", json!({}), json!({}), tag)
+            .await
+    }
+
+    /// Runs `enablevmaccess` without settings to the end.
+    pub async fn run_rdp_reset(&self, tag: Option<&str>) -> Value {
+        self.run_vmaccess(json!({}), json!({}), tag).await
     }
 
     /// PUTs VMAccess and waits for the operation.
@@ -362,6 +388,66 @@ impl Fixture {
 /// `Old-Passw0rd!`; change fields with `VmSeed { …, ..seed() }`.
 pub fn seed() -> VmSeed {
     VmSeed::windows([AccountSeed::new("azureadmin", "Old-Passw0rd!")])
+}
+
+/// How long a poll waits for the emulator before the test fails: generous, because a loaded
+/// machine is slow, and harmless, because a poll returns as soon as the condition holds.
+pub const POLL_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Sends a request; returns the status and the JSON body (`null` when it is empty).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = match text.as_str() {
+        "" => Value::Null,
+        text => serde_json::from_str(text).expect("a JSON body"),
+    };
+    (status, body)
+}
+
+/// Asserts an Azure error answer: `status` and `{"error": {"code": code}}`; returns the body.
+pub async fn expect_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body
+}
+
+/// The items of an ARM list (`{"value": […]}`).
+pub fn items(list: &Value) -> &[Value] {
+    list["value"].as_array().expect("a list's value")
+}
+
+/// The `field` of every item of an ARM list, in order.
+pub fn item_fields<'v>(list: &'v Value, field: &str) -> Vec<&'v str> {
+    items(list)
+        .iter()
+        .map(|item| item[field].as_str().expect("a text field"))
+        .collect()
+}
+
+/// The item of an ARM list named `name`.
+pub fn item_named<'v>(list: &'v Value, name: &str) -> &'v Value {
+    items(list)
+        .iter()
+        .find(|item| item["name"] == name)
+        .unwrap_or_else(|| panic!("{name} listed in {list}"))
+}
+
+/// The first value of header `name`, if any.
+pub fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Every value of header `name`, in order.
+pub fn header_values(response: &Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect()
 }
 
 pub fn credentials(username: &str, password: &str) -> (Value, Value) {
