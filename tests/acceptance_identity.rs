@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::terraform::{
-    TerraformVersion, hcl_string, require_terraform, terraform_binary, version_of,
+    TerraformVersion, hcl_string, older_terraform, require_terraform, terraform_binary,
 };
 
 const ADDR: &str = "vm_access_reset.web";
@@ -26,27 +26,12 @@ fn require_identity_terraform() {
     require_terraform(TerraformVersion(1, 12, 0), "resource identity");
 }
 
-/// Terraform 1.11 (no identity) for the state-upgrade test:
-/// `TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH (1.11.4 in CI).
+/// Terraform 1.11 (no identity) for the state-upgrade test.
 fn old_terraform() -> PathBuf {
-    let binary = std::env::var_os("TF_ACC_TERRAFORM_OLD_PATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            std::env::split_paths(&path)
-                .map(|d| d.join("terraform"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("the state-upgrade test needs Terraform 1.11: set TF_ACC_TERRAFORM_OLD_PATH")
-        });
-    let version = version_of(&binary);
-    assert!(
-        version < TerraformVersion(1, 12, 0),
-        "TF_ACC_TERRAFORM_OLD_PATH must be a Terraform without identity (< 1.12), found {version}"
-    );
-    binary
+    older_terraform(
+        TerraformVersion(1, 12, 0),
+        "the state-upgrade test (state without identity)",
+    )
 }
 
 fn config(vm: &VirtualMachineId, extra_hcl: &str) -> String {

@@ -50,16 +50,39 @@ fn find_terraform_binary() -> PathBuf {
         );
         return p;
     }
+    terraform_on_path().unwrap_or_else(|| {
+        panic!(
+            "acceptance tests need the terraform CLI (>= 1.11), but `terraform` is not on PATH \
+             and TF_ACC_TERRAFORM_PATH is not set. Install terraform or set TF_ACC_TERRAFORM_PATH."
+        )
+    })
+}
+
+/// The first `terraform` on `PATH`.
+fn terraform_on_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join("terraform"))
         .find(|p| p.is_file())
+}
+
+/// A Terraform older than `newer` (for tests of what an older Terraform wrote):
+/// `TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH (1.11.4 in CI). Fails the test, naming
+/// `what` needs it, when there is none or it is not older.
+pub fn older_terraform(newer: TerraformVersion, what: &str) -> PathBuf {
+    let binary = std::env::var_os("TF_ACC_TERRAFORM_OLD_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(terraform_on_path)
         .unwrap_or_else(|| {
-            panic!(
-                "acceptance tests need the terraform CLI (>= 1.11), but `terraform` is not on PATH \
-                 and TF_ACC_TERRAFORM_PATH is not set. Install terraform or set TF_ACC_TERRAFORM_PATH."
-            )
-        })
+            panic!("{what} needs a Terraform older than {newer}: set TF_ACC_TERRAFORM_OLD_PATH")
+        });
+    let version = version_of(&binary);
+    assert!(
+        version < newer,
+        "{what}: TF_ACC_TERRAFORM_OLD_PATH must be a Terraform older than {newer}, found {version}"
+    );
+    binary
 }
 
 /// A Terraform release, `major.minor.patch` (pre-release suffixes ignored).
