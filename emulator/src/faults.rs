@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::admin::ArmedFaultView;
+
 /// A fault as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultSpec {
@@ -15,6 +17,33 @@ pub struct FaultSpec {
     #[serde(default = "one")]
     pub times: u32,
     pub action: FaultAction,
+}
+
+impl FaultSpec {
+    /// A fault that fires once, on the next request of any method and path.
+    pub fn new(action: FaultAction) -> FaultSpec {
+        FaultSpec {
+            method: None,
+            path_contains: None,
+            times: 1,
+            action,
+        }
+    }
+
+    /// Fires only on requests with this method and a path containing `path_contains`
+    /// (compared without regard to case).
+    pub fn on(self, method: &str, path_contains: &str) -> FaultSpec {
+        FaultSpec {
+            method: Some(method.to_string()),
+            path_contains: Some(path_contains.to_string()),
+            ..self
+        }
+    }
+
+    /// Fires `times` times; 0 fires until the faults are cleared.
+    pub fn times(self, times: u32) -> FaultSpec {
+        FaultSpec { times, ..self }
+    }
 }
 
 fn one() -> u32 {
@@ -37,6 +66,24 @@ pub enum FaultAction {
 }
 
 impl FaultAction {
+    /// Answers `code` with Azure's usual body for it and no `Retry-After`.
+    pub fn status(code: u16) -> FaultAction {
+        FaultAction::Status(StatusFault {
+            code,
+            retry_after: None,
+            body: None,
+        })
+    }
+
+    /// Answers `code` with this `Retry-After` header.
+    pub fn status_retry_after(code: u16, retry_after: &str) -> FaultAction {
+        FaultAction::Status(StatusFault {
+            code,
+            retry_after: Some(retry_after.to_string()),
+            body: None,
+        })
+    }
+
     /// Whether the action applies to the operation a request starts rather
     /// than to the request itself.
     pub fn is_operation_fault(&self) -> bool {
@@ -122,10 +169,14 @@ impl FaultSet {
         self.faults.clear();
     }
 
-    pub fn list(&self) -> Vec<Value> {
+    pub fn list(&self) -> Vec<ArmedFaultView> {
         self.faults
             .iter()
-            .map(|f| json!({"id": f.id, "spec": f.spec, "remaining": f.remaining}))
+            .map(|f| ArmedFaultView {
+                id: f.id.clone(),
+                spec: f.spec.clone(),
+                remaining: f.remaining,
+            })
             .collect()
     }
 

@@ -7,12 +7,14 @@
 //! virtual machines and their extensions (with long-running operations and
 //! `api-version` validation), the VM extension image catalogue, and an
 //! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
-//! (accounts, Remote Desktop), inject faults and turn on throttling.
+//! (accounts, Remote Desktop), inject faults and turn on throttling. Tests drive
+//! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
 //!
 //! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
 //! is modelled in [`model::vmaccess`]. It is not a general Azure emulator: only
 //! the resources and behaviours the provider depends on exist here.
 
+pub mod admin;
 pub mod api;
 pub mod compute_reads;
 pub mod faults;
@@ -30,11 +32,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use admin::{Credentials, VmPatch};
 pub use compute_reads::ComputeReadSettings;
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::extension::ExtensionView;
-pub use model::vm::{AccountSeed, AccountView, OsType, PowerState, VmPatch, VmSeed, VmView};
-pub use state::{Seed, SeededVm};
+pub use model::vm::{
+    AccountSeed, AccountView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER, OsType, PowerState, VmSeed,
+    VmView,
+};
+pub use state::{LoggedRequest, Seed, SeededVm};
 pub use throttle::{BucketSpec, ThrottleSettings};
 
 /// The bearer token the GitHub Actions ID-token endpoint

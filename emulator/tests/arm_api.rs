@@ -4,21 +4,18 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::{expect_error, header, seed, send};
+use vm_emulator::PowerState;
+use vm_emulator::admin::ConfigChange;
 
 #[tokio::test]
 async fn second_vmaccess_under_another_name_is_rejected() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    assert_eq!(
-        f.run_vmaccess(json!({}), json!({}), None).await["status"],
-        "Succeeded"
-    );
+    let f = support::seeded().await;
+    assert_eq!(f.run_rdp_reset(None).await["status"], "Succeeded");
     let response = f
         .put_vmaccess("VMAccessAgent", json!({}), json!({}), None)
         .await;
-    assert_eq!(response.status(), 400);
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "BadRequest");
+    let body = expect_error(response, 400, "BadRequest").await;
     assert_eq!(
         body["error"]["innererror"]["internalErrorCode"],
         "MultipleExtensionsPerHandlerNotAllowed"
@@ -35,14 +32,9 @@ async fn second_vmaccess_under_another_name_is_rejected() {
 
 #[tokio::test]
 async fn stopped_vm_refuses_extension_changes() {
-    let f = support::start().await;
-    f.seed_vm(json!({"power_state": "deallocated"})).await;
-    let response = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
-        .await;
-    assert_eq!(response.status(), 409);
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "OperationNotAllowed");
+    let f = support::seeded_with(|vm| vm.power_state = PowerState::Deallocated).await;
+    let response = f.put_rdp_reset(None).await;
+    let body = expect_error(response, 409, "OperationNotAllowed").await;
     assert_eq!(
         body["error"]["innererror"]["internalErrorCode"],
         "CannotModifyExtensionsWhenVMNotRunning"
@@ -51,8 +43,7 @@ async fn stopped_vm_refuses_extension_changes() {
 
 #[tokio::test]
 async fn validation_errors_match_azure() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let no_location = f
         .arm(Method::PUT, &f.extension_url("x"), Some(json!({"properties": {"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "typeHandlerVersion": "2.4"}})))
         .await;
@@ -70,9 +61,7 @@ async fn validation_errors_match_azure() {
             Some(json!({"location": "westeurope", "properties": {"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "typeHandlerVersion": "2.4"}})),
         )
         .await;
-    assert_eq!(missing_vm.status(), 404);
-    let body: Value = missing_vm.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "ParentResourceNotFound");
+    expect_error(missing_vm, 404, "ParentResourceNotFound").await;
     let vm_missing = f
         .arm(
             Method::GET,
@@ -88,8 +77,7 @@ async fn validation_errors_match_azure() {
 
 #[tokio::test]
 async fn paths_are_case_insensitive_and_echo_stored_casing() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let path = f
         .vm_path()
         .to_uppercase()
@@ -112,8 +100,7 @@ async fn paths_are_case_insensitive_and_echo_stored_casing() {
 
 #[tokio::test]
 async fn protected_settings_are_never_returned_and_are_redacted_in_the_log() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let response = f
         .put_vmaccess(
             "enablevmaccess",
@@ -149,59 +136,30 @@ async fn protected_settings_are_never_returned_and_are_redacted_in_the_log() {
             "{text}"
         );
     }
-    let log = f
-        .http
-        .get(f.url("/_emulator/requests"))
-        .send()
-        .await
-        .expect("log")
-        .text()
-        .await
-        .expect("text");
+    let log = serde_json::to_string(&f.admin.requests().await.expect("log")).expect("text");
     assert!(!log.contains("New-Passw0rd!"), "{log}");
     assert!(
         !log.contains(&f.emulator.config().client_secret),
         "client secret redacted"
     );
-    let view = f
-        .http
-        .get(f.url(&f.admin_vm_path()))
-        .send()
-        .await
-        .expect("view")
-        .text()
-        .await
-        .expect("text");
+    let view = serde_json::to_string(&f.vm().await).expect("text");
     assert!(!view.contains("New-Passw0rd!") && !view.contains("Old-Passw0rd!"));
 }
 
 #[tokio::test]
 async fn unauthenticated_requests_get_401() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    let url = f.url(&format!("{}?{}", f.vm_path(), support::API));
+    let f = support::seeded().await;
+    let url = f.vm_url();
     let missing = f.http.get(&url).send().await.expect("send");
     assert_eq!(missing.status(), 401);
     assert!(missing.headers().get("www-authenticate").is_some());
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "AuthenticationFailed");
-    let invalid: Value = f
-        .http
-        .get(&url)
-        .bearer_auth("nope")
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let (_, invalid) = send(f.http.get(&url).bearer_auth("nope")).await;
     assert_eq!(invalid["error"]["code"], "InvalidAuthenticationToken");
-    f.admin(Method::POST, "/_emulator/tokens/expire", json!({}))
-        .await;
+    f.admin.expire_tokens().await.expect("tokens expired");
     let expired = f.arm(Method::GET, &url, None).await;
-    assert_eq!(expired.status(), 401);
-    let body: Value = expired.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "ExpiredAuthenticationToken");
+    expect_error(expired, 401, "ExpiredAuthenticationToken").await;
     let fresh = f.fresh_token().await;
     assert_eq!(
         f.http
@@ -219,37 +177,19 @@ async fn unauthenticated_requests_get_401() {
 async fn wrong_subscription_is_not_found() {
     let f = support::start().await;
     let url = f.url(&format!("/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm?{}", support::API));
-    let body: Value = f
-        .arm(Method::GET, &url, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, body) = f.get(&url).await;
     assert_eq!(body["error"]["code"], "SubscriptionNotFound");
 }
 
 #[tokio::test]
 async fn location_only_style_polls_to_the_final_resource() {
     let f = support::start_location_style().await;
-    f.seed_vm(json!({})).await;
-    let response = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), None)
-        .await;
+    f.seed_vm(seed()).await;
+    let response = f.put_rdp_reset(None).await;
     assert_eq!(response.status(), 201);
     assert!(response.headers().get("azure-asyncoperation").is_none());
-    assert_eq!(
-        response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("1")
-    );
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("Location")
-        .to_string();
+    assert_eq!(header(&response, "retry-after"), Some("1"));
+    let location = header(&response, "location").expect("Location").to_string();
     assert!(location.contains("monitor=true"));
     let first = f.arm(Method::GET, &location, None).await;
     assert_eq!(first.status(), 202);
@@ -260,12 +200,7 @@ async fn location_only_style_polls_to_the_final_resource() {
         .arm(Method::DELETE, &f.extension_url("enablevmaccess"), None)
         .await;
     assert_eq!(delete.status(), 202);
-    let location = delete
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("Location")
-        .to_string();
+    let location = header(&delete, "location").expect("Location").to_string();
     let (status, _) = f.poll(&location, |status, _| status == 202).await;
     assert_eq!(status, 204);
     assert!(f.vm().await.extensions.is_empty());
@@ -273,26 +208,17 @@ async fn location_only_style_polls_to_the_final_resource() {
 
 #[tokio::test]
 async fn concurrent_different_put_conflicts_and_identical_put_joins() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    f.admin(
-        Method::POST,
-        "/_emulator/config",
-        json!({"operation_delay_ms": 500}),
-    )
-    .await;
-    let first = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("a"))
-        .await;
+    let f = support::seeded().await;
+    let slower = ConfigChange {
+        operation_delay_ms: Some(500),
+        ..ConfigChange::default()
+    };
+    f.admin.set_config(&slower).await.expect("config changed");
+    let first = f.put_rdp_reset(Some("a")).await;
     let first_op = first.headers().get("azure-asyncoperation").cloned();
-    let same = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("a"))
-        .await;
+    let same = f.put_rdp_reset(Some("a")).await;
     assert_eq!(same.status(), 201);
-    let same_op = same
-        .headers()
-        .get("azure-asyncoperation")
-        .and_then(|v| v.to_str().ok())
+    let same_op = header(&same, "azure-asyncoperation")
         .map(|v| v.split('?').next().unwrap_or_default().to_string());
     assert_eq!(
         first_op.and_then(|v| v.to_str().ok().map(|v| v
@@ -302,26 +228,18 @@ async fn concurrent_different_put_conflicts_and_identical_put_joins() {
             .to_string())),
         same_op
     );
-    let other = f
-        .put_vmaccess("enablevmaccess", json!({}), json!({}), Some("b"))
-        .await;
-    assert_eq!(other.status(), 409);
-    let body: Value = other.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "Conflict");
+    let other = f.put_rdp_reset(Some("b")).await;
+    expect_error(other, 409, "Conflict").await;
 }
 
 #[tokio::test]
 async fn metadata_describes_the_emulated_cloud() {
     let f = support::start().await;
-    let body: Value = f
-        .http
-        .get(f.url("/metadata/endpoints?api-version=2022-09-01"))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let (_, body) = send(
+        f.http
+            .get(f.url("/metadata/endpoints?api-version=2022-09-01")),
+    )
+    .await;
     assert_eq!(
         body["resourceManager"],
         format!("{}/", f.emulator.endpoint())

@@ -3,51 +3,76 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{API, Fixture, start};
+use support::{API, Fixture, expect_error, header_values, item_fields, item_named, items, start};
+use vm_emulator::admin::{ExtensionSeed, Fleet, FleetVm, ListingChange, VmRef};
+use vm_emulator::{BucketSpec, ComputeReadSettings, OsType, SeededVm, ThrottleSettings, VmSeed};
 
-fn fleet(groups: usize, per_group: usize) -> Value {
+/// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…): every fourth Linux,
+/// every other Windows VM with `enablevmaccess` (last run for `ops`), every third with a
+/// monitoring agent.
+fn fleet(groups: usize, per_group: usize) -> Fleet {
     let mut vms = Vec::new();
     for g in 0..groups {
         for v in 0..per_group {
             let linux = v % 4 == 3;
-            let mut extensions = json!({});
+            let mut extensions = BTreeMap::new();
             if v % 2 == 0 && !linux {
-                extensions["enablevmaccess"] = json!({"settings": {"UserName": "ops"}});
+                let vmaccess = ExtensionSeed {
+                    settings: Some(json!({"UserName": "ops"})),
+                    ..ExtensionSeed::default()
+                };
+                extensions.insert("enablevmaccess".to_string(), vmaccess);
             }
             if v % 3 == 0 {
-                extensions["MicrosoftMonitoringAgent"] = json!({"publisher": "Microsoft.EnterpriseCloud.Monitoring", "type": "MicrosoftMonitoringAgent", "type_handler_version": "1.0"});
+                let monitoring = ExtensionSeed {
+                    publisher: "Microsoft.EnterpriseCloud.Monitoring".into(),
+                    extension_type: "MicrosoftMonitoringAgent".into(),
+                    type_handler_version: "1.0".into(),
+                    ..ExtensionSeed::default()
+                };
+                extensions.insert("MicrosoftMonitoringAgent".to_string(), monitoring);
             }
-            vms.push(json!({
-                "resource_group": format!("rg-{g:02}"),
-                "name": format!("vm-{v:03}"),
-                "os_type": if linux { "Linux" } else { "Windows" },
-                "extensions": extensions,
-            }));
+            let os_type = if linux {
+                OsType::Linux
+            } else {
+                OsType::Windows
+            };
+            vms.push(FleetVm {
+                vm: SeededVm {
+                    subscription: None,
+                    resource_group: format!("rg-{g:02}"),
+                    name: format!("vm-{v:03}"),
+                    vm: VmSeed {
+                        os_type,
+                        ..VmSeed::default()
+                    },
+                },
+                extensions,
+            });
         }
     }
-    json!({ "vms": vms })
+    Fleet { vms }
 }
 
 async fn seed_fleet(f: &Fixture, groups: usize, per_group: usize) {
-    let r = f
-        .admin(Method::POST, "/_emulator/fleet", fleet(groups, per_group))
-        .await;
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.expect("json");
-    assert_eq!(body["created"], groups * per_group);
+    let created = f.admin.seed_fleet(&fleet(groups, per_group)).await;
+    assert_eq!(created.expect("fleet seeded"), groups * per_group);
+}
+
+async fn set_listing(f: &Fixture, change: ListingChange) {
+    f.admin.set_listing(&change).await.expect("listing set");
 }
 
 async fn set_page_size(f: &Fixture, size: usize) {
-    let r = f
-        .admin(
-            Method::POST,
-            "/_emulator/listing",
-            json!({"page_size": size}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    let change = ListingChange {
+        page_size: Some(size),
+        ..ListingChange::default()
+    };
+    set_listing(f, change).await;
 }
 
 /// Follows `nextLink` from `url`; returns the names in order and the number of pages.
@@ -60,7 +85,7 @@ async fn list_all(f: &Fixture, url: &str) -> (Vec<String>, usize) {
         assert_eq!(r.status(), 200, "{url}");
         let body: Value = r.json().await.expect("json");
         pages += 1;
-        for vm in body["value"].as_array().expect("value") {
+        for vm in items(&body) {
             names.push(vm["id"].as_str().expect("id").to_string());
         }
         next = body["nextLink"].as_str().map(str::to_string);
@@ -87,12 +112,7 @@ async fn subscription_list_pages_through_every_vm_once() {
     assert_eq!(unique.len(), 21, "no VM twice");
 
     // The nextLink is on the same host, carries the api-version and an opaque skiptoken.
-    let first: Value = f
-        .arm(Method::GET, &url, None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, first) = f.get(&url).await;
     let next = first["nextLink"].as_str().expect("nextLink");
     assert!(next.starts_with(&f.emulator.endpoint()), "{next}");
     assert!(
@@ -109,13 +129,8 @@ async fn resource_group_list_and_shapes() {
         "/subscriptions/{}/resourceGroups/RG-01/providers/Microsoft.Compute/virtualMachines",
         f.sub()
     );
-    let body: Value = f
-        .arm(Method::GET, &f.url(&format!("{base}?{API}")), None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let vms = body["value"].as_array().expect("value");
+    let (_, body) = f.get(&format!("{base}?{API}")).await;
+    let vms = items(&body);
     assert_eq!(vms.len(), 4, "only rg-01, matched case-insensitively");
     assert!(body.get("nextLink").is_none(), "one page, no nextLink");
     let vm0 = &vms[0];
@@ -142,16 +157,7 @@ async fn resource_group_list_and_shapes() {
         "Linux"
     );
 
-    let expanded: Value = f
-        .arm(
-            Method::GET,
-            &f.url(&format!("{base}?{API}&$expand=instanceView")),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, expanded) = f.get(&format!("{base}?{API}&$expand=instanceView")).await;
     assert!(expanded["value"][0]["properties"]["instanceView"]["statuses"].is_array());
 
     let missing = f
@@ -164,9 +170,7 @@ async fn resource_group_list_and_shapes() {
             None,
         )
         .await;
-    assert_eq!(missing.status(), 404);
-    let err: Value = missing.json().await.expect("json");
-    assert_eq!(err["error"]["code"], "ResourceGroupNotFound");
+    expect_error(missing, 404, "ResourceGroupNotFound").await;
 
     let bad_token = f
         .arm(
@@ -203,67 +207,49 @@ async fn resource_group_list_and_shapes() {
 async fn extension_list_shows_every_extension_with_state_and_settings() {
     let f = start().await;
     seed_fleet(&f, 1, 1).await;
-    let r = f
-        .admin(
-            Method::PUT,
-            &format!(
-                "/_emulator/vms/{}/rg-00/vm-000/extensions/VMAccessAgent",
-                f.sub()
-            ),
-            json!({"provisioning_state": "Failed", "status_message": "password policy"}),
+    let failed = ExtensionSeed {
+        provisioning_state: "Failed".into(),
+        status_message: Some("password policy".into()),
+        ..ExtensionSeed::default()
+    };
+    f.admin
+        .put_extension(
+            &VmRef::new(f.sub(), "rg-00", "vm-000"),
+            "VMAccessAgent",
+            &failed,
         )
-        .await;
-    assert_eq!(r.status(), 200);
+        .await
+        .expect("extension seeded");
     let url = f.url(&format!(
         "/subscriptions/{}/resourceGroups/rg-00/providers/Microsoft.Compute/virtualMachines/vm-000/extensions?{API}",
         f.sub()
     ));
-    let body: Value = f
-        .arm(Method::GET, &url, None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let names: Vec<&str> = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .map(|e| e["name"].as_str().expect("name"))
-        .collect();
+    let (_, body) = f.get(&url).await;
+    let names = item_fields(&body, "name");
     assert_eq!(names.len(), 3, "{names:?}");
-    let vmaccess = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .find(|e| e["name"] == "enablevmaccess")
-        .expect("enablevmaccess listed");
+    let vmaccess = item_named(&body, "enablevmaccess");
     assert_eq!(vmaccess["properties"]["type"], "VMAccessAgent");
     assert_eq!(vmaccess["properties"]["settings"]["UserName"], "ops");
     assert!(vmaccess["properties"].get("protectedSettings").is_none());
     assert!(vmaccess["properties"].get("instanceView").is_none());
-    let failed = body["value"]
-        .as_array()
-        .expect("value")
-        .iter()
-        .find(|e| e["name"] == "VMAccessAgent")
-        .expect("VMAccessAgent listed");
+    let failed = item_named(&body, "VMAccessAgent");
     assert_eq!(failed["properties"]["provisioningState"], "Failed");
 
-    let expanded: Value = f
-        .arm(Method::GET, &format!("{url}&$expand=instanceView"), None)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let (_, expanded) = f.get(&format!("{url}&$expand=instanceView")).await;
     assert!(expanded["value"][0]["properties"]["instanceView"].is_object());
 }
 
-fn header_values(r: &reqwest::Response, name: &str) -> Vec<String> {
-    r.headers()
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect()
+/// Two reads, then one every 100 s.
+const SLOW_BUCKET_OF_2: BucketSpec = BucketSpec {
+    capacity: 2.0,
+    refill_per_sec: 0.01,
+};
+
+async fn throttle(f: &Fixture, settings: ThrottleSettings) {
+    f.admin
+        .set_throttling(settings)
+        .await
+        .expect("throttling set");
 }
 
 #[tokio::test]
@@ -299,22 +285,26 @@ async fn list_reads_spend_arm_and_compute_budgets() {
 
     // Throttling on, with a per-VM LowCostGet bucket of 2: the third read of one VM is refused
     // by Compute, while another VM is still served.
-    let r = f
-        .admin(
-            Method::POST,
-            "/_emulator/config",
-            json!({"throttling": {"enabled": true}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    let r = f
-        .admin(
-            Method::POST,
-            "/_emulator/listing",
-            json!({"compute_reads": {"low_cost_get_vm": {"capacity": 2.0, "refill_per_sec": 0.01}}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    throttle(
+        &f,
+        ThrottleSettings {
+            enabled: true,
+            ..ThrottleSettings::default()
+        },
+    )
+    .await;
+    let reads = ComputeReadSettings {
+        low_cost_get_vm: SLOW_BUCKET_OF_2,
+        ..ComputeReadSettings::default()
+    };
+    set_listing(
+        &f,
+        ListingChange {
+            compute_reads: Some(reads),
+            ..ListingChange::default()
+        },
+    )
+    .await;
     for _ in 0..2 {
         assert_eq!(f.arm(Method::GET, &extensions, None).await.status(), 200);
     }
@@ -332,17 +322,19 @@ async fn list_reads_spend_arm_and_compute_budgets() {
     assert_eq!(f.arm(Method::GET, &other, None).await.status(), 200);
 
     // ARM's subscription read bucket refuses before Compute sees the request.
-    let r = f
-        .admin(
-            Method::POST,
-            "/_emulator/config",
-            json!({"throttling": {"enabled": true, "subscription_reads": {"capacity": 1.0, "refill_per_sec": 0.01}}}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    throttle(
+        &f,
+        ThrottleSettings {
+            enabled: true,
+            subscription_reads: BucketSpec {
+                capacity: 1.0,
+                refill_per_sec: 0.01,
+            },
+            ..ThrottleSettings::default()
+        },
+    )
+    .await;
     assert_eq!(f.arm(Method::GET, &list, None).await.status(), 200);
     let refused = f.arm(Method::GET, &list, None).await;
-    assert_eq!(refused.status(), 429);
-    let body: Value = refused.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "SubscriptionRequestsThrottled");
+    expect_error(refused, 429, "SubscriptionRequestsThrottled").await;
 }

@@ -3,40 +3,30 @@
 
 mod support;
 
-use reqwest::Method;
-use serde_json::{Value, json};
-
-async fn get(f: &support::Fixture, path_and_query: &str) -> (u16, Value) {
-    let url = if path_and_query.starts_with("https://") {
-        path_and_query.to_string()
-    } else {
-        f.url(path_and_query)
-    };
-    let response = f.arm(Method::GET, &url, None).await;
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
-}
+use serde_json::json;
+use vm_emulator::admin::{ExtensionSeed, SubscriptionChange};
 
 #[tokio::test]
 async fn subscriptions_are_listed_page_by_page_and_got_by_id() {
     let f = support::start().await;
     for n in 1..=2 {
-        let added = f
-            .admin(
-                Method::POST,
-                "/_emulator/subscriptions",
-                json!({"subscription_id": format!("00000000-0000-0000-0000-00000000000{n}"), "display_name": format!("Extra {n}")}),
-            )
-            .await;
-        assert_eq!(added.status(), 200);
+        let extra = SubscriptionChange {
+            subscription_id: Some(format!("00000000-0000-0000-0000-00000000000{n}")),
+            display_name: Some(format!("Extra {n}")),
+            ..SubscriptionChange::default()
+        };
+        let added = f.admin.change_subscriptions(&extra).await;
+        assert_eq!(added.expect("subscription added").count, n + 1);
     }
-    f.admin(
-        Method::POST,
-        "/_emulator/subscriptions",
-        json!({"page_size": 2}),
-    )
-    .await;
-    let (status, first) = get(&f, "/subscriptions?api-version=2022-12-01").await;
+    let paged = SubscriptionChange {
+        page_size: Some(2),
+        ..SubscriptionChange::default()
+    };
+    f.admin
+        .change_subscriptions(&paged)
+        .await
+        .expect("page size set");
+    let (status, first) = f.get("/subscriptions?api-version=2022-12-01").await;
     assert_eq!(status, 200);
     assert_eq!(first["count"], json!({"type": "Total", "value": 3}));
     let page: Vec<&str> = first["value"]
@@ -60,25 +50,21 @@ async fn subscriptions_are_listed_page_by_page_and_got_by_id() {
     );
     let next = first["nextLink"].as_str().expect("nextLink");
     assert!(next.contains("api-version=2022-12-01"));
-    let (_, second) = get(&f, next).await;
+    let (_, second) = f.get(next).await;
     assert_eq!(second["value"][0]["displayName"], "Extra 2");
     assert!(
         second.get("nextLink").is_none(),
         "the last page has no nextLink"
     );
 
-    let (status, one) = get(
-        &f,
-        "/subscriptions/00000000-0000-0000-0000-000000000002?api-version=2022-12-01",
-    )
-    .await;
+    let (status, one) = f
+        .get("/subscriptions/00000000-0000-0000-0000-000000000002?api-version=2022-12-01")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(one["displayName"], "Extra 2");
-    let (status, missing) = get(
-        &f,
-        "/subscriptions/99999999-0000-0000-0000-000000000000?api-version=2022-12-01",
-    )
-    .await;
+    let (status, missing) = f
+        .get("/subscriptions/99999999-0000-0000-0000-000000000000?api-version=2022-12-01")
+        .await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["code"], "SubscriptionNotFound");
 }
@@ -90,7 +76,7 @@ async fn extension_catalogue_lists_publishers_types_and_versions() {
         "/subscriptions/{}/providers/Microsoft.Compute/locations/westeurope/publishers",
         f.sub()
     );
-    let (status, publishers) = get(&f, &format!("{base}?api-version=2024-11-01")).await;
+    let (status, publishers) = f.get(&format!("{base}?api-version=2024-11-01")).await;
     assert_eq!(status, 200);
     let compute = publishers
         .as_array()
@@ -106,11 +92,11 @@ async fn extension_catalogue_lists_publishers_types_and_versions() {
             f.sub()
         )
     );
-    let (_, types) = get(
-        &f,
-        &format!("{base}/microsoft.compute/artifacttypes/vmextension/types?api-version=2024-11-01"),
-    )
-    .await;
+    let (_, types) = f
+        .get(&format!(
+            "{base}/microsoft.compute/artifacttypes/vmextension/types?api-version=2024-11-01"
+        ))
+        .await;
     assert!(
         types
             .as_array()
@@ -118,8 +104,7 @@ async fn extension_catalogue_lists_publishers_types_and_versions() {
             .iter()
             .any(|t| t["name"] == "VMAccessAgent")
     );
-    let (_, versions) = get(
-        &f,
+    let (_, versions) = f.get(
         &format!("{base}/Microsoft.Compute/artifacttypes/vmextension/types/VMAccessAgent/versions?api-version=2026-04-01"),
     )
     .await;
@@ -136,42 +121,40 @@ async fn extension_catalogue_lists_publishers_types_and_versions() {
             .expect("id")
             .contains("/ArtifactTypes/VMExtension/Types/VMAccessAgent/Versions/")
     );
-    let (_, newest) = get(
-        &f,
+    let (_, newest) = f.get(
         &format!("{base}/Microsoft.Compute/artifacttypes/vmextension/types/VMAccessAgent/versions?api-version=2024-11-01&$orderby=name%20desc&$top=1"),
     )
     .await;
     assert_eq!(newest[0]["name"], "2.4.9");
-    let (status, one) = get(
-        &f,
+    let (status, one) = f.get(
         &format!("{base}/Microsoft.Compute/artifacttypes/vmextension/types/VMAccessAgent/versions/2.4.9?api-version=2024-11-01"),
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(one["properties"]["operatingSystem"], "Windows");
     assert_eq!(one["properties"]["supportsMultipleExtensions"], false);
-    let (status, _) = get(
-        &f,
-        &format!("{base}/Contoso.Unknown/artifacttypes/vmextension/types?api-version=2024-11-01"),
-    )
-    .await;
+    let (status, _) = f
+        .get(&format!(
+            "{base}/Contoso.Unknown/artifacttypes/vmextension/types?api-version=2024-11-01"
+        ))
+        .await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn extensions_seeded_on_vms_join_the_catalogue() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    let seeded = f
-        .admin(
-            Method::PUT,
-            &format!("{}/extensions/monitor", f.admin_vm_path()),
-            json!({"publisher": "Contoso.Extensions", "type": "Monitor", "type_handler_version": "3.1"}),
-        )
-        .await;
-    assert_eq!(seeded.status(), 200);
-    let (_, versions) = get(
-        &f,
+    let f = support::seeded().await;
+    let monitor = ExtensionSeed {
+        publisher: "Contoso.Extensions".into(),
+        extension_type: "Monitor".into(),
+        type_handler_version: "3.1".into(),
+        ..ExtensionSeed::default()
+    };
+    f.admin
+        .put_extension(&f.vm_ref(), "monitor", &monitor)
+        .await
+        .expect("extension seeded");
+    let (_, versions) = f.get(
         &format!(
             "/subscriptions/{}/providers/Microsoft.Compute/locations/westeurope/publishers/Contoso.Extensions/artifacttypes/vmextension/types/Monitor/versions?api-version=2024-11-01",
             f.sub()
@@ -183,13 +166,16 @@ async fn extensions_seeded_on_vms_join_the_catalogue() {
 
 #[tokio::test]
 async fn api_versions_are_validated_per_resource_type() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     for version in ["2024-11-01", "2025-04-01", "2026-04-01"] {
-        let (status, _) = get(&f, &format!("{}?api-version={version}", f.vm_path())).await;
+        let (status, _) = f
+            .get(&format!("{}?api-version={version}", f.vm_path()))
+            .await;
         assert_eq!(status, 200, "virtualMachines at {version}");
     }
-    let (status, body) = get(&f, &format!("{}?api-version=2014-01-01", f.vm_path())).await;
+    let (status, body) = f
+        .get(&format!("{}?api-version=2014-01-01", f.vm_path()))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "NoRegisteredProviderFound");
     let message = body["error"]["message"].as_str().expect("message");
@@ -198,10 +184,10 @@ async fn api_versions_are_validated_per_resource_type() {
         "{message}"
     );
     assert!(message.contains("The supported locations are 'eastus, "));
-    let (status, body) = get(&f, &format!("{}?api-version=latest", f.vm_path())).await;
+    let (status, body) = f.get(&format!("{}?api-version=latest", f.vm_path())).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "InvalidApiVersionParameter");
-    let (status, body) = get(&f, "/subscriptions?api-version=2024-11-04").await;
+    let (status, body) = f.get("/subscriptions?api-version=2024-11-04").await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "InvalidApiVersionParameter");
     assert!(
@@ -210,7 +196,7 @@ async fn api_versions_are_validated_per_resource_type() {
             .expect("message")
             .starts_with("The api-version '2024-11-04' is invalid. The supported versions are '2025-04-01, 2024-11-01, ")
     );
-    let (status, body) = get(&f, f.vm_path().as_str()).await;
+    let (status, body) = f.get(f.vm_path().as_str()).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "MissingApiVersionParameter");
 }

@@ -8,22 +8,15 @@ mod support;
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use reqwest::Method;
 use serde_json::{Value, json};
-use support::Fixture;
+use support::{CertificateClient, Credential, Fixture, b64, client_credentials, send, unix_now};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 async fn get_json(f: &Fixture, url: &str) -> Value {
-    let response = f.http.get(url).send().await.expect("GET");
-    assert_eq!(response.status(), 200, "GET {url}");
-    response.json().await.expect("JSON")
+    let (status, body) = send(f.http.get(url)).await;
+    assert_eq!(status, 200, "GET {url}");
+    body
 }
 
 /// What a relying party learns from discovery: the v1 issuer (ARM and Graph
@@ -128,16 +121,18 @@ fn check_app_claims(f: &Fixture, claims: &Value, client_id: &str, appidacr: &str
     assert!(claims.get("scp").is_none(), "app-only tokens carry no scp");
 }
 
-async fn token_for(f: &Fixture, form: &[(&str, &str)]) -> String {
-    let response = f.token_response(form).await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(body["token_type"], "Bearer");
-    assert!(body["expires_in"].is_u64(), "v2 sends numbers");
-    body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
+/// An app-only token for `https://management.azure.com`: it verifies against the published
+/// keys, carries the app claims, and ARM accepts it.
+async fn check_arm_token(
+    f: &Fixture,
+    published: &Published,
+    token: &str,
+    client_id: &str,
+    appidacr: &str,
+) {
+    let claims = verify(published, token, "https://management.azure.com");
+    check_app_claims(f, &claims, client_id, appidacr);
+    arm_accepts(f, token).await;
 }
 
 /// ARM accepts `token`.
@@ -169,17 +164,8 @@ async fn arm_error(f: &Fixture, token: &str) -> (u16, String) {
 }
 
 async fn federated_assertion_for(f: &Fixture, client_id: &str, assertion: &str) -> String {
-    token_for(
-        f,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", assertion),
-            ("scope", ARM_SCOPE),
-        ],
-    )
-    .await
+    f.token(client_id, Credential::Assertion(assertion), ARM_SCOPE)
+        .await
 }
 
 #[tokio::test]
@@ -187,56 +173,24 @@ async fn client_secret_token_verifies_against_the_published_keys() {
     let f = support::start().await;
     let published = published(&f).await;
     let config = f.emulator.config();
-    let token = token_for(
-        &f,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
-            ("scope", ARM_SCOPE),
-        ],
-    )
-    .await;
-    let claims = verify(&published, &token, "https://management.azure.com");
-    check_app_claims(&f, &claims, &config.client_id, "1");
-    arm_accepts(&f, &token).await;
+    let token = f
+        .token(
+            &config.client_id,
+            Credential::Secret(&config.client_secret),
+            ARM_SCOPE,
+        )
+        .await;
+    check_arm_token(&f, &published, &token, &config.client_id, "1").await;
 }
 
 #[tokio::test]
 async fn client_certificate_token_verifies_against_the_published_keys() {
-    use rcgen::{CertificateParams, KeyPair, PKCS_RSA_SHA256, SigningKey};
     let f = support::start().await;
     let published = published(&f).await;
-    let key = KeyPair::generate_for(&PKCS_RSA_SHA256).expect("RSA key");
-    let cert = CertificateParams::new(vec!["client".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
     let client_id = "00000000-0000-0000-0000-0000000000de";
-    let registered = f
-        .admin(
-            Method::POST,
-            "/_emulator/clients",
-            json!({"client_id": client_id, "certificate_pem": cert.pem()}),
-        )
-        .await;
-    assert_eq!(registered.status(), 200);
-    let now = support_now();
-    let header = b64(json!({"alg": "RS256", "typ": "JWT"}).to_string().as_bytes());
-    let claims = b64(json!({"aud": f.token_url(), "iss": client_id, "sub": client_id, "nbf": now, "exp": now + 600, "jti": "1"}).to_string().as_bytes());
-    let message = format!("{header}.{claims}");
-    let signature = b64(&key.sign(message.as_bytes()).expect("sign"));
-    let token = federated_assertion_for(&f, client_id, &format!("{message}.{signature}")).await;
-    let claims = verify(&published, &token, "https://management.azure.com");
-    check_app_claims(&f, &claims, client_id, "2");
-    arm_accepts(&f, &token).await;
-}
-
-fn support_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
+    let client = CertificateClient::register(&f, client_id).await;
+    let token = federated_assertion_for(&f, client_id, &client.assertion(&f, 600)).await;
+    check_arm_token(&f, &published, &token, client_id, "2").await;
 }
 
 #[tokio::test]
@@ -244,34 +198,16 @@ async fn federated_tokens_from_github_and_azure_pipelines_verify() {
     let f = support::start().await;
     let published = published(&f).await;
     let client_id = f.emulator.config().client_id.clone();
-    let github: Value = f
-        .http
-        .get(f.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange"))
-        .bearer_auth(vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let pipelines: Value = f
-        .http
-        .post(f.url(
-            "/_emulator/oidc/ado?api-version=7.1&serviceConnectionId=00000000-0000-0000-0000-00000000a110",
-        ))
-        .bearer_auth(vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    for assertion in [&github["value"], &pipelines["oidcToken"]] {
-        let assertion = assertion.as_str().expect("a federated token");
+    let github = f.github_id_token().await;
+    let request = f.http.post(f.url(
+        "/_emulator/oidc/ado?api-version=7.1&serviceConnectionId=00000000-0000-0000-0000-00000000a110",
+    ));
+    let (_, pipelines) =
+        send(request.bearer_auth(vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN)).await;
+    let pipelines = pipelines["oidcToken"].as_str().expect("a federated token");
+    for assertion in [github.as_str(), pipelines] {
         let token = federated_assertion_for(&f, &client_id, assertion).await;
-        let claims = verify(&published, &token, "https://management.azure.com");
-        check_app_claims(&f, &claims, &client_id, "2");
-        arm_accepts(&f, &token).await;
+        check_arm_token(&f, &published, &token, &client_id, "2").await;
     }
 }
 
@@ -311,17 +247,16 @@ async fn v1_endpoint_issues_the_same_tokens_with_string_numbers() {
     let published = published(&f).await;
     let config = f.emulator.config();
     let response = f
-        .http
-        .post(f.url(&format!("/{}/oauth2/token", config.tenant_id)))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", config.client_id.as_str()),
-            ("client_secret", config.client_secret.as_str()),
-            ("resource", "https://management.core.windows.net/"),
-        ])
-        .send()
-        .await
-        .expect("send");
+        .post_form(
+            &f.url(&format!("/{}/oauth2/token", config.tenant_id)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", config.client_id.as_str()),
+                ("client_secret", config.client_secret.as_str()),
+                ("resource", "https://management.core.windows.net/"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert!(body["expires_in"].is_string() && body["expires_on"].is_string());
@@ -338,14 +273,7 @@ async fn every_arm_scope_form_is_accepted_and_graph_is_refused_by_arm() {
     let published = published(&f).await;
     let config = f.emulator.config();
     let endpoint = f.emulator.endpoint();
-    let secret = |scope: String| {
-        vec![
-            ("grant_type", "client_credentials".to_string()),
-            ("client_id", config.client_id.clone()),
-            ("client_secret", config.client_secret.clone()),
-            ("scope", scope),
-        ]
-    };
+    let secret = Credential::Secret(&config.client_secret);
     let arm_forms = [
         (
             "https://management.azure.com/.default",
@@ -375,9 +303,7 @@ async fn every_arm_scope_form_is_accepted_and_graph_is_refused_by_arm() {
         (&format!("{endpoint}//.default"), &format!("{endpoint}/")),
     ];
     for (scope, audience) in arm_forms {
-        let form = secret(scope.to_string());
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let token = token_for(&f, &form).await;
+        let token = f.token(&config.client_id, secret, scope).await;
         verify(&published, &token, audience);
         arm_accepts(&f, &token).await;
     }
@@ -391,9 +317,7 @@ async fn every_arm_scope_form_is_accepted_and_graph_is_refused_by_arm() {
             "00000003-0000-0000-c000-000000000000",
         ),
     ] {
-        let form = secret(scope.to_string());
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let token = token_for(&f, &form).await;
+        let token = f.token(&config.client_id, secret, scope).await;
         let claims = verify(&published, &token, audience);
         assert_eq!(claims["roles"], json!([]));
         assert_eq!(
@@ -402,12 +326,11 @@ async fn every_arm_scope_form_is_accepted_and_graph_is_refused_by_arm() {
         );
     }
     let unknown = f
-        .token_response(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
-            ("scope", "https://vault.azure.net/.default"),
-        ])
+        .token_response(
+            &config.client_id,
+            secret,
+            "https://vault.azure.net/.default",
+        )
         .await;
     assert_eq!(unknown.status(), 400);
     let body: Value = unknown.json().await.expect("json");
@@ -426,7 +349,7 @@ async fn arm_rejects_tampered_foreign_and_expired_tokens() {
             .expect("base64"),
     )
     .expect("claims");
-    forged_claims["exp"] = json!(support_now() + 86_400);
+    forged_claims["exp"] = json!(unix_now() + 86_400);
     let tampered = format!(
         "{header}.{}.{}",
         b64(forged_claims.to_string().as_bytes()),
@@ -443,8 +366,7 @@ async fn arm_rejects_tampered_foreign_and_expired_tokens() {
         "another emulator's key"
     );
     arm_accepts(&f, &f.token).await;
-    f.admin(Method::POST, "/_emulator/tokens/expire", json!({}))
-        .await;
+    f.admin.expire_tokens().await.expect("tokens expired");
     assert_eq!(
         arm_error(&f, &f.token).await,
         (401, "ExpiredAuthenticationToken".into())
@@ -454,14 +376,10 @@ async fn arm_rejects_tampered_foreign_and_expired_tokens() {
 #[tokio::test]
 async fn discovery_rejects_unknown_tenants_and_templates_common() {
     let f = support::start().await;
-    let unknown = f
-        .http
-        .get(f.url("/11111111-1111-1111-1111-111111111111/v2.0/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(unknown.status(), 400);
-    let body: Value = unknown.json().await.expect("json");
+    let unknown_tenant =
+        f.url("/11111111-1111-1111-1111-111111111111/v2.0/.well-known/openid-configuration");
+    let (status, body) = send(f.http.get(unknown_tenant)).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_tenant");
     assert_eq!(body["error_codes"][0], 90002);
     let common = get_json(
@@ -522,25 +440,18 @@ async fn azurerm_sign_in_requirements() {
     // Client-secret auth posts straight to the token URL (no discovery), for
     // Graph first, then for `{resourceManager}/.default`.
     for resource in [graph, arm] {
-        let response = f
-            .http
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                login.trim_end_matches('/'),
-                config.tenant_id
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", config.client_id.as_str()),
-                ("client_secret", config.client_secret.as_str()),
-                (
-                    "scope",
-                    &format!("{}/.default", resource.trim_end_matches('/')),
-                ),
-            ])
-            .send()
-            .await
-            .expect("send");
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            login.trim_end_matches('/'),
+            config.tenant_id
+        );
+        let scope = format!("{}/.default", resource.trim_end_matches('/'));
+        let form = client_credentials(
+            &config.client_id,
+            Credential::Secret(&config.client_secret),
+            &scope,
+        );
+        let response = f.post_form(&url, &form).await;
         assert_eq!(response.status(), 200, "a token for {resource}");
         let body: Value = response.json().await.expect("json");
         let token = body["access_token"].as_str().expect("access_token");

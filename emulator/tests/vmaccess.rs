@@ -2,19 +2,19 @@
 
 mod support;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use support::credentials;
+use vm_emulator::admin::LoginOutcome;
+use vm_emulator::{AccountSeed, OsType, VmPatch, VmSeed};
 
 #[tokio::test]
 async fn password_reset_takes_effect_in_the_guest() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     let op = f.run_vmaccess(s, p, None).await;
     assert_eq!(op["status"], "Succeeded");
-    assert!(f.login("azureadmin", "New-Passw0rd!").await.0);
-    let (ok, reason) = f.login("azureadmin", "Old-Passw0rd!").await;
+    assert!(f.login("azureadmin", "New-Passw0rd!").await.ok);
+    let LoginOutcome { ok, reason } = f.login("azureadmin", "Old-Passw0rd!").await;
     assert!(!ok);
     assert_eq!(reason.as_deref(), Some("wrong password"));
     let vm = f.vm().await;
@@ -24,16 +24,14 @@ async fn password_reset_takes_effect_in_the_guest() {
         Some(2)
     );
     assert_eq!(
-        vm.extension("enablevmaccess")
-            .map(|e| e.provisioning_state.as_str()),
+        f.extension_state("enablevmaccess").await.as_deref(),
         Some("Succeeded")
     );
 }
 
 #[tokio::test]
 async fn new_username_creates_an_administrator() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let (s, p) = (
         json!({"username": "rescue"}),
         json!({"password": "Str0ng-Secret!"}),
@@ -42,25 +40,29 @@ async fn new_username_creates_an_administrator() {
     let vm = f.vm().await;
     let account = vm.account("rescue").expect("account created");
     assert!(account.administrator && account.enabled);
-    assert!(f.login("rescue", "Str0ng-Secret!").await.0);
+    assert!(f.login("rescue", "Str0ng-Secret!").await.ok);
     assert!(
-        f.login("azureadmin", "Old-Passw0rd!").await.0,
+        f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "other accounts untouched"
     );
 }
 
 #[tokio::test]
 async fn disabled_account_is_enabled_by_reset() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    f.admin(
-        Method::PATCH,
-        &f.admin_vm_path(),
-        json!({"disable_account": "azureadmin"}),
-    )
-    .await;
+    let f = support::seeded().await;
+    let disable = VmPatch {
+        disable_account: Some("azureadmin".into()),
+        ..VmPatch::default()
+    };
+    f.admin
+        .patch_vm(&f.vm_ref(), &disable)
+        .await
+        .expect("account disabled");
     assert_eq!(
-        f.login("azureadmin", "Old-Passw0rd!").await.1.as_deref(),
+        f.login("azureadmin", "Old-Passw0rd!")
+            .await
+            .reason
+            .as_deref(),
         Some("the account is disabled")
     );
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
@@ -71,50 +73,39 @@ async fn disabled_account_is_enabled_by_reset() {
             .account("azureadmin")
             .is_some_and(|a| a.enabled)
     );
-    assert!(f.login("azureadmin", "New-Passw0rd!").await.0);
+    assert!(f.login("azureadmin", "New-Passw0rd!").await.ok);
 }
 
 #[tokio::test]
 async fn rdp_only_run_restores_remote_desktop_without_touching_accounts() {
-    let f = support::start().await;
-    f.seed_vm(json!({"rdp_enabled": false, "rdp_firewall_rule": false}))
-        .await;
-    assert!(!f.login("azureadmin", "Old-Passw0rd!").await.0);
-    assert_eq!(
-        f.run_vmaccess(json!({}), json!({}), None).await["status"],
-        "Succeeded"
-    );
+    let f = support::seeded_with(|vm| {
+        vm.rdp_enabled = false;
+        vm.rdp_firewall_rule = false;
+    })
+    .await;
+    assert!(!f.login("azureadmin", "Old-Passw0rd!").await.ok);
+    assert_eq!(f.run_rdp_reset(None).await["status"], "Succeeded");
     let vm = f.vm().await;
     assert!(vm.rdp_enabled && vm.rdp_firewall_rule);
     assert_eq!(
         vm.account("azureadmin").map(|a| a.password_set_count),
         Some(1)
     );
-    assert!(f.login("azureadmin", "Old-Passw0rd!").await.0);
+    assert!(f.login("azureadmin", "Old-Passw0rd!").await.ok);
 }
 
 #[tokio::test]
 async fn unchanged_settings_and_tag_do_not_rerun_but_a_new_tag_does() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
-    assert_eq!(
-        f.run_vmaccess(json!({}), json!({}), Some("1")).await["status"],
-        "Succeeded"
-    );
+    let f = support::seeded().await;
+    assert_eq!(f.run_rdp_reset(Some("1")).await["status"], "Succeeded");
     assert_eq!(f.vm().await.vmaccess_runs, 1);
-    assert_eq!(
-        f.run_vmaccess(json!({}), json!({}), Some("1")).await["status"],
-        "Succeeded"
-    );
+    assert_eq!(f.run_rdp_reset(Some("1")).await["status"], "Succeeded");
     assert_eq!(
         f.vm().await.vmaccess_runs,
         1,
         "same goal state: no guest run"
     );
-    assert_eq!(
-        f.run_vmaccess(json!({}), json!({}), Some("2")).await["status"],
-        "Succeeded"
-    );
+    assert_eq!(f.run_rdp_reset(Some("2")).await["status"], "Succeeded");
     assert_eq!(f.vm().await.vmaccess_runs, 2);
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     assert_eq!(f.run_vmaccess(s, p, Some("2")).await["status"], "Succeeded");
@@ -139,8 +130,7 @@ async fn failed_message(
 
 #[tokio::test]
 async fn domain_controller_fails_the_operation() {
-    let f = support::start().await;
-    f.seed_vm(json!({"domain_controller": true})).await;
+    let f = support::seeded_with(|vm| vm.domain_controller = true).await;
     let (s, p) = credentials("azureadmin", "New-Passw0rd!");
     let (code, message) = failed_message(&f, s, p).await;
     assert_eq!(code, "VMExtensionProvisioningError");
@@ -149,21 +139,18 @@ async fn domain_controller_fails_the_operation() {
         "{message}"
     );
     assert!(
-        f.login("azureadmin", "Old-Passw0rd!").await.0,
+        f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "password unchanged"
     );
-    let vm = f.vm().await;
     assert_eq!(
-        vm.extension("enablevmaccess")
-            .map(|e| e.provisioning_state.as_str()),
+        f.extension_state("enablevmaccess").await.as_deref(),
         Some("Failed")
     );
 }
 
 #[tokio::test]
 async fn linux_vm_fails_the_operation() {
-    let f = support::start().await;
-    f.seed_vm(json!({"os_type": "Linux"})).await;
+    let f = support::seeded_with(|vm| vm.os_type = OsType::Linux).await;
     let (code, message) = failed_message(&f, json!({}), json!({})).await;
     assert_eq!(code, "VMExtensionHandlerNonTransientError");
     assert!(message.contains("not supported on Linux"), "{message}");
@@ -171,8 +158,7 @@ async fn linux_vm_fails_the_operation() {
 
 #[tokio::test]
 async fn weak_password_fails_with_the_policy_message() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let (s, p) = credentials("azureadmin", "short");
     let (code, message) = failed_message(&f, s, p).await;
     assert_eq!(code, "VMExtensionProvisioningError");
@@ -180,17 +166,13 @@ async fn weak_password_fails_with_the_policy_message() {
         message.contains("The password does not meet the password policy requirements."),
         "{message}"
     );
-    assert!(f.login("azureadmin", "Old-Passw0rd!").await.0);
-    let ext: Value = f
-        .arm(
-            Method::GET,
-            &format!("{}&$expand=instanceView", f.extension_url("enablevmaccess")),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    assert!(f.login("azureadmin", "Old-Passw0rd!").await.ok);
+    let (_, ext) = f
+        .get(&format!(
+            "{}&$expand=instanceView",
+            f.extension_url("enablevmaccess")
+        ))
+        .await;
     assert_eq!(ext["properties"]["provisioningState"], "Failed");
     assert_eq!(
         ext["properties"]["instanceView"]["statuses"][0]["level"],
@@ -200,8 +182,7 @@ async fn weak_password_fails_with_the_policy_message() {
 
 #[tokio::test]
 async fn username_without_password_fails() {
-    let f = support::start().await;
-    f.seed_vm(json!({})).await;
+    let f = support::seeded().await;
     let (_, message) = failed_message(&f, json!({"UserName": "azureadmin"}), json!({})).await;
     assert!(message.contains(
         "The Admin User Account password cannot be null or empty if provided the username."
@@ -211,8 +192,11 @@ async fn username_without_password_fails() {
 #[tokio::test]
 async fn non_admin_existing_account_is_refused() {
     let f = support::start().await;
-    f.seed_vm(json!({"accounts": [{"name": "azureadmin", "password": "Old-Passw0rd!"}, {"name": "bob", "password": "Bob-Passw0rd!", "administrator": false}]}))
-        .await;
+    f.seed_vm(VmSeed::windows([
+        AccountSeed::new("azureadmin", "Old-Passw0rd!"),
+        AccountSeed::new("bob", "Bob-Passw0rd!").not_administrator(),
+    ]))
+    .await;
     let (s, p) = credentials("bob", "New-Passw0rd!");
     let (_, message) = failed_message(&f, s, p).await;
     assert!(message.contains("User account bob already exists but cannot be updated because it is not in the Administrators group."));
@@ -220,22 +204,8 @@ async fn non_admin_existing_account_is_refused() {
 
 #[tokio::test]
 async fn agent_not_ready_fails_with_communication_error() {
-    let f = support::start().await;
-    f.seed_vm(json!({"agent_ready": false})).await;
-    let vm: Value = f
-        .arm(
-            Method::GET,
-            &f.url(&format!(
-                "{}?{}&$expand=instanceView",
-                f.vm_path(),
-                support::API
-            )),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let f = support::seeded_with(|vm| vm.agent_ready = false).await;
+    let (_, vm) = f.get(&format!("{}&$expand=instanceView", f.vm_url())).await;
     let agent = &vm["properties"]["instanceView"]["vmAgent"];
     assert_eq!(agent["vmAgentVersion"], "Unknown");
     assert_eq!(agent["statuses"][0]["displayStatus"], "Not Ready");

@@ -13,23 +13,26 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::json_response;
-use crate::LroStyle;
+use crate::admin::{
+    ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch, ExtensionSeed, FaultAdded,
+    LoginOutcome, RuntimeConfig,
+};
+use crate::admin::{Credentials, VmPatch};
 use crate::faults::FaultSpec;
-use crate::model::extension::{Extension, ExtensionConfig, InstanceStatus};
-use crate::model::vm::{Vm, VmPatch, VmSeed};
+use crate::model::extension::{Extension, ExtensionConfig, ExtensionOptions, InstanceStatus};
+use crate::model::replace_if_some;
+use crate::model::vm::{Vm, VmSeed};
 use crate::state::{AppState, World, lock};
-use crate::throttle::ThrottleSettings;
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -64,15 +67,26 @@ pub(super) fn admin_error(status: StatusCode, message: impl Into<String>) -> Res
     json_response(status, json!({"error": message.into()}))
 }
 
-/// Parses a JSON body; an empty body means `{}`.
-pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body)
-        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+/// An admin request's JSON body (an empty body means `{}`); a body that does not parse is
+/// answered 400 with the admin error shape.
+pub(super) struct AdminJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AdminJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &body
+        };
+        serde_json::from_slice(body)
+            .map(AdminJson)
+            .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+    }
 }
 
 fn vm_missing(sub: &str, rg: &str, name: &str) -> Response {
@@ -101,12 +115,8 @@ async fn list_vms(State(app): AppStateRef) -> Response {
 async fn put_vm(
     State(app): AppStateRef,
     Path((sub, rg, name)): Path<(String, String, String)>,
-    body: Bytes,
+    AdminJson(seed): AdminJson<VmSeed>,
 ) -> Response {
-    let seed: VmSeed = match parse(&body) {
-        Ok(seed) => seed,
-        Err(response) => return response,
-    };
     let vm = Vm::from_seed(&sub, &rg, &name, &seed);
     let view = vm.view();
     app.world().vms.insert(World::key(&sub, &rg, &name), vm);
@@ -120,12 +130,8 @@ async fn get_vm(State(app): AppStateRef, Path(path): Path<(String, String, Strin
 async fn patch_vm(
     State(app): AppStateRef,
     Path(path): Path<(String, String, String)>,
-    body: Bytes,
+    AdminJson(patch): AdminJson<VmPatch>,
 ) -> Response {
-    let patch: VmPatch = match parse(&body) {
-        Ok(patch) => patch,
-        Err(response) => return response,
-    };
     with_vm(&app, &path, |vm| match vm.apply_patch(&patch) {
         Ok(()) => Json(vm.view()).into_response(),
         Err(message) => admin_error(StatusCode::BAD_REQUEST, message),
@@ -142,63 +148,19 @@ async fn delete_vm(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginRequest {
-    username: String,
-    password: String,
-}
-
 async fn login(
     State(app): AppStateRef,
     Path(path): Path<(String, String, String)>,
-    body: Bytes,
+    AdminJson(request): AdminJson<Credentials>,
 ) -> Response {
-    let request: LoginRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
     with_vm(&app, &path, |vm| {
-        match vm.login(&request.username, &request.password) {
-            Ok(()) => Json(json!({"ok": true})).into_response(),
-            Err(reason) => Json(json!({"ok": false, "reason": reason})).into_response(),
-        }
+        let refused = vm.login(&request.username, &request.password).err();
+        Json(LoginOutcome {
+            ok: refused.is_none(),
+            reason: refused.map(str::to_string),
+        })
+        .into_response()
     })
-}
-
-fn default_publisher() -> String {
-    "Microsoft.Compute".into()
-}
-fn default_type() -> String {
-    "VMAccessAgent".into()
-}
-fn default_version() -> String {
-    "2.4".into()
-}
-fn default_state() -> String {
-    "Succeeded".into()
-}
-
-/// An extension created directly, as if a previous deployment had left it.
-#[derive(Debug, Deserialize)]
-pub(super) struct ExtensionSeed {
-    #[serde(default = "default_publisher")]
-    publisher: String,
-    #[serde(default = "default_type", rename = "type")]
-    extension_type: String,
-    #[serde(default = "default_version")]
-    type_handler_version: String,
-    #[serde(default)]
-    auto_upgrade_minor_version: Option<bool>,
-    #[serde(default)]
-    settings: Option<Value>,
-    #[serde(default)]
-    protected_settings: Option<Value>,
-    #[serde(default)]
-    force_update_tag: Option<String>,
-    #[serde(default = "default_state")]
-    provisioning_state: String,
-    #[serde(default)]
-    status_message: Option<String>,
 }
 
 fn status_for(state: &str, message: &str) -> InstanceStatus {
@@ -212,12 +174,8 @@ fn status_for(state: &str, message: &str) -> InstanceStatus {
 async fn put_extension(
     State(app): AppStateRef,
     Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
-    body: Bytes,
+    AdminJson(seed): AdminJson<ExtensionSeed>,
 ) -> Response {
-    let seed: ExtensionSeed = match parse(&body) {
-        Ok(seed) => seed,
-        Err(response) => return response,
-    };
     with_vm(&app, &(sub, rg, name), |vm| {
         let extension = seed.into_extension(&ext, &vm.location);
         let view = extension.view();
@@ -228,7 +186,7 @@ async fn put_extension(
 
 impl ExtensionSeed {
     /// The extension as a finished earlier deployment would have left it.
-    pub(super) fn into_extension(self, name: &str, location: &str) -> Extension {
+    pub(crate) fn into_extension(self, name: &str, location: &str) -> Extension {
         let message = self
             .status_message
             .clone()
@@ -241,12 +199,13 @@ impl ExtensionSeed {
                 publisher: self.publisher,
                 extension_type: self.extension_type,
                 type_handler_version: self.type_handler_version,
-                auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
-                enable_automatic_upgrade: None,
-                suppress_failures: None,
-                force_update_tag: self.force_update_tag,
-                settings: self.settings,
-                protected_settings: self.protected_settings,
+                options: ExtensionOptions {
+                    auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
+                    force_update_tag: self.force_update_tag,
+                    settings: self.settings,
+                    protected_settings: self.protected_settings,
+                    ..ExtensionOptions::default()
+                },
             },
             statuses: vec![status_for(&self.provisioning_state, &message)],
             substatuses: Vec::new(),
@@ -255,36 +214,22 @@ impl ExtensionSeed {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ExtensionPatch {
-    provisioning_state: Option<String>,
-    force_update_tag: Option<String>,
-    status_message: Option<String>,
-    settings: Option<Value>,
-}
-
 async fn patch_extension(
     State(app): AppStateRef,
     Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
-    body: Bytes,
+    AdminJson(patch): AdminJson<ExtensionPatch>,
 ) -> Response {
-    let patch: ExtensionPatch = match parse(&body) {
-        Ok(patch) => patch,
-        Err(response) => return response,
-    };
     with_vm(&app, &(sub, rg, name), |vm| {
         let Some(extension) = vm.extensions.get_mut(&ext.to_ascii_lowercase()) else {
             return admin_error(StatusCode::NOT_FOUND, format!("no extension {ext}"));
         };
-        if let Some(state) = patch.provisioning_state {
-            extension.provisioning_state = state;
-        }
-        if let Some(tag) = patch.force_update_tag {
-            extension.config.force_update_tag = Some(tag);
-        }
-        if let Some(settings) = patch.settings {
-            extension.config.settings = Some(settings);
-        }
+        let options = &mut extension.config.options;
+        replace_if_some(&mut extension.provisioning_state, &patch.provisioning_state);
+        replace_if_some(
+            &mut options.force_update_tag,
+            &patch.force_update_tag.map(Some),
+        );
+        replace_if_some(&mut options.settings, &patch.settings.map(Some));
         if let Some(message) = patch.status_message {
             extension.statuses = vec![status_for(&extension.provisioning_state, &message)];
         }
@@ -304,13 +249,9 @@ async fn delete_extension(
     })
 }
 
-async fn add_fault(State(app): AppStateRef, body: Bytes) -> Response {
-    let spec: FaultSpec = match parse(&body) {
-        Ok(spec) => spec,
-        Err(response) => return response,
-    };
+async fn add_fault(State(app): AppStateRef, AdminJson(spec): AdminJson<FaultSpec>) -> Response {
     let id = lock(&app.faults).add(spec);
-    Json(json!({"id": id})).into_response()
+    Json(FaultAdded { id }).into_response()
 }
 
 async fn list_faults(State(app): AppStateRef) -> Response {
@@ -327,18 +268,10 @@ async fn expire_tokens(State(app): AppStateRef) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-#[derive(Debug, Deserialize)]
-struct ClientRegistration {
-    client_id: String,
-    client_secret: Option<String>,
-    certificate_pem: Option<String>,
-}
-
-async fn register_client(State(app): AppStateRef, body: Bytes) -> Response {
-    let registration: ClientRegistration = match parse(&body) {
-        Ok(registration) => registration,
-        Err(response) => return response,
-    };
+async fn register_client(
+    State(app): AppStateRef,
+    AdminJson(registration): AdminJson<ClientRegistration>,
+) -> Response {
     let certificate = match registration
         .certificate_pem
         .as_deref()
@@ -364,37 +297,29 @@ async fn register_client(State(app): AppStateRef, body: Bytes) -> Response {
         registration.client_secret.as_deref(),
         certificate,
     );
-    Json(json!({"client_id": registration.client_id})).into_response()
+    Json(ClientRegistered {
+        client_id: registration.client_id,
+    })
+    .into_response()
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ConfigChange {
-    operation_delay_ms: Option<u64>,
-    lro_style: Option<LroStyle>,
-    poll_retry_after_secs: Option<u64>,
-    github_request_token: Option<String>,
-    throttling: Option<ThrottleSettings>,
-}
-
-async fn set_config(State(app): AppStateRef, body: Bytes) -> Response {
-    let change: ConfigChange = match parse(&body) {
-        Ok(change) => change,
-        Err(response) => return response,
-    };
+async fn set_config(
+    State(app): AppStateRef,
+    AdminJson(change): AdminJson<ConfigChange>,
+) -> Response {
     {
         let mut runtime = lock(&app.runtime);
-        if let Some(ms) = change.operation_delay_ms {
-            runtime.operation_delay = Duration::from_millis(ms);
-        }
-        if let Some(style) = change.lro_style {
-            runtime.lro_style = style;
-        }
-        if let Some(secs) = change.poll_retry_after_secs {
-            runtime.poll_retry_after_secs = secs;
-        }
-        if let Some(token) = change.github_request_token {
-            runtime.github_request_token = token;
-        }
+        let delay = change.operation_delay_ms.map(Duration::from_millis);
+        replace_if_some(&mut runtime.operation_delay, &delay);
+        replace_if_some(&mut runtime.lro_style, &change.lro_style);
+        replace_if_some(
+            &mut runtime.poll_retry_after_secs,
+            &change.poll_retry_after_secs,
+        );
+        replace_if_some(
+            &mut runtime.github_request_token,
+            &change.github_request_token,
+        );
     }
     if let Some(throttling) = change.throttling {
         lock(&app.throttle).configure(throttling);
@@ -405,12 +330,12 @@ async fn set_config(State(app): AppStateRef, body: Bytes) -> Response {
 async fn get_config(State(app): AppStateRef) -> Response {
     let runtime = app.runtime();
     let throttling = lock(&app.throttle).settings.clone();
-    Json(json!({
-        "operation_delay_ms": runtime.operation_delay.as_millis() as u64,
-        "lro_style": runtime.lro_style,
-        "poll_retry_after_secs": runtime.poll_retry_after_secs,
-        "throttling": throttling,
-    }))
+    Json(RuntimeConfig {
+        operation_delay_ms: u64::try_from(runtime.operation_delay.as_millis()).unwrap_or(u64::MAX),
+        lro_style: runtime.lro_style,
+        poll_retry_after_secs: runtime.poll_retry_after_secs,
+        throttling,
+    })
     .into_response()
 }
 

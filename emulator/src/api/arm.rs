@@ -45,11 +45,18 @@ impl VmPath<'_> {
     }
 }
 
+/// An extension of a VM, addressed by an ARM path.
+#[derive(Debug, Clone, Copy)]
+struct ExtensionPath<'a> {
+    vm: VmPath<'a>,
+    name: &'a str,
+}
+
 #[derive(Debug)]
 enum Route<'a> {
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
-    Extension(VmPath<'a>, &'a str),
+    Extension(ExtensionPath<'a>),
     Operation {
         subscription: &'a str,
         location: &'a str,
@@ -118,7 +125,10 @@ impl<'a> Route<'a> {
                 match rest {
                     [] => Some(Route::Vm(vm)),
                     ["instanceview"] => Some(Route::VmInstanceView(vm)),
-                    ["extensions", _] => Some(Route::Extension(vm, segments[9])),
+                    ["extensions", _] => Some(Route::Extension(ExtensionPath {
+                        vm,
+                        name: segments[9],
+                    })),
                     _ => None,
                 }
             }
@@ -129,9 +139,9 @@ impl<'a> Route<'a> {
     /// The subscription the resource lives in (none for the subscription list).
     fn subscription(&self) -> Option<&'a str> {
         match self {
-            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => {
-                Some(vm.subscription)
-            }
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extension(ExtensionPath { vm, .. }) => Some(vm.subscription),
             Route::Operation { subscription, .. }
             | Route::Subscription(subscription)
             | Route::Catalogue { subscription, .. } => Some(subscription),
@@ -156,7 +166,9 @@ impl<'a> Route<'a> {
             Route::Operation { location, .. } | Route::Catalogue { location, .. } => {
                 Some(location.to_ascii_lowercase())
             }
-            Route::Vm(vm) | Route::VmInstanceView(vm) | Route::Extension(vm, _) => app
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extension(ExtensionPath { vm, .. }) => app
                 .world()
                 .vms
                 .get(&vm.key())
@@ -272,11 +284,9 @@ fn handle(
         ),
         (Route::Vm(vm), Method::GET) => get_vm(app, vm, request.expand_instance_view),
         (Route::VmInstanceView(vm), Method::GET) => get_vm_instance_view(app, vm),
-        (Route::Extension(vm, name), Method::GET) => {
-            get_extension(app, vm, name, request.expand_instance_view)
-        }
-        (Route::Extension(vm, name), Method::PUT) => put_extension(app, vm, name, &request),
-        (Route::Extension(vm, name), Method::DELETE) => delete_extension(app, vm, name, &request),
+        (Route::Extension(at), Method::GET) => get_extension(app, at, request.expand_instance_view),
+        (Route::Extension(at), Method::PUT) => put_extension(app, at, &request),
+        (Route::Extension(at), Method::DELETE) => delete_extension(app, at, &request),
         (
             Route::Operation {
                 subscription, id, ..
@@ -397,7 +407,7 @@ fn throttle(
         (Policy::SubscriptionWrites, subscription.clone())
     }];
     match route {
-        Route::Extension(vm, _) if *method != Method::GET => {
+        Route::Extension(ExtensionPath { vm, .. }) if *method != Method::GET => {
             wanted.push((Policy::UpdateVm, vm.key()))
         }
         Route::Operation { id, .. } => {
@@ -660,12 +670,8 @@ fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {
     )
 }
 
-fn get_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    with_instance_view: bool,
-) -> Response {
+fn get_extension(app: &AppState, at: &ExtensionPath<'_>, with_instance_view: bool) -> Response {
+    let ExtensionPath { vm: path, name } = at;
     let world = app.world();
     let vm = match find_vm(&world, path) {
         Ok(vm) => vm,
@@ -754,21 +760,12 @@ fn parse_extension(body: &[u8]) -> Result<ExtensionConfig, Response> {
         publisher,
         extension_type,
         type_handler_version: version,
-        auto_upgrade_minor_version: properties.auto_upgrade_minor_version,
-        enable_automatic_upgrade: properties.enable_automatic_upgrade,
-        suppress_failures: properties.suppress_failures,
-        force_update_tag: properties.force_update_tag,
-        settings: properties.settings,
-        protected_settings: properties.protected_settings,
+        options: properties.options,
     })
 }
 
-fn put_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    request: &ArmRequest<'_>,
-) -> Response {
+fn put_extension(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'_>) -> Response {
+    let ExtensionPath { vm: ref path, name } = *at;
     let config = match parse_extension(request.body) {
         Ok(config) => config,
         Err(response) => return response,
@@ -841,82 +838,82 @@ fn put_extension(
         if !running.is_same_put(&extension_key, &config) {
             return conflict();
         }
-        let created = matches!(running.kind, OperationKind::Put { created: true, .. });
-        let operation = running.clone();
-        return lro_response(
-            app,
-            &runtime,
-            &world,
-            &operation,
-            if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            },
-            request,
-        );
+        return lro_response(app, &runtime, &world, running, request);
     }
     let guest_run = config.needs_guest_run(existing.map(|e| &e.config));
     let created = existing.is_none();
-    let operation = {
-        let (delay, forced_failure) = operation_faults(
-            app,
-            request.method,
-            &format!("{}/extensions/{}", vm.id(), name),
-            runtime.operation_delay,
-        );
-        let location = normalize_location(&vm.location);
-        let display_name = existing
-            .map(|e| e.name.clone())
-            .unwrap_or_else(|| name.to_string());
-        let Some(vm) = world.vms.get_mut(&vm_key) else {
-            return vm_not_found(path);
-        };
-        let (statuses, substatuses) = existing_statuses(vm, &extension_key);
-        vm.extensions.insert(
-            extension_key.clone(),
-            Extension {
-                name: display_name,
-                config: config.clone(),
-                provisioning_state: if created { "Creating" } else { "Updating" }.into(),
-                statuses,
-                substatuses,
-            },
-        );
-        Operation {
-            id: uuid::Uuid::new_v4().to_string(),
-            vm_key: vm_key.clone(),
-            subscription: vm.subscription.clone(),
-            location,
-            extension_key,
-            kind: OperationKind::Put {
-                created,
-                guest_run,
-                config: Box::new(config),
-            },
-            started: now_rfc3339(),
-            due: Instant::now() + delay,
-            forced_failure,
-            status: OperationStatus::InProgress,
-            error: None,
-            ended: None,
-        }
-    };
-    world
-        .operations
-        .insert(operation.id.clone(), operation.clone());
-    lro_response(
+    let display_name = existing.map_or_else(|| name.to_string(), |e| e.name.clone());
+    let operation = start_operation(
         app,
         &runtime,
-        &world,
-        &operation,
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
         request,
-    )
+        vm,
+        name,
+        OperationKind::Put {
+            created,
+            guest_run,
+            config: Box::new(config.clone()),
+        },
+    );
+    let Some(vm) = world.vms.get_mut(&vm_key) else {
+        return vm_not_found(path);
+    };
+    let (statuses, substatuses) = existing_statuses(vm, &extension_key);
+    vm.extensions.insert(
+        extension_key,
+        Extension {
+            name: display_name,
+            config,
+            provisioning_state: if created { "Creating" } else { "Updating" }.into(),
+            statuses,
+            substatuses,
+        },
+    );
+    record_and_respond(app, &runtime, &mut world, operation, request)
+}
+
+/// A new operation on extension `name` of `vm`, with the operation faults it draws.
+fn start_operation(
+    app: &AppState,
+    runtime: &crate::state::Runtime,
+    request: &ArmRequest<'_>,
+    vm: &Vm,
+    name: &str,
+    kind: OperationKind,
+) -> Operation {
+    let (delay, forced_failure) = operation_faults(
+        app,
+        request.method,
+        &format!("{}/extensions/{}", vm.id(), name),
+        runtime.operation_delay,
+    );
+    Operation {
+        id: uuid::Uuid::new_v4().to_string(),
+        vm_key: World::key(&vm.subscription, &vm.resource_group, &vm.name),
+        subscription: vm.subscription.clone(),
+        location: normalize_location(&vm.location),
+        extension_key: name.to_ascii_lowercase(),
+        kind,
+        started: now_rfc3339(),
+        due: Instant::now() + delay,
+        forced_failure,
+        status: OperationStatus::InProgress,
+        error: None,
+        ended: None,
+    }
+}
+
+/// Stores a started operation and answers the request that started it.
+fn record_and_respond(
+    app: &AppState,
+    runtime: &crate::state::Runtime,
+    world: &mut World,
+    operation: Operation,
+    request: &ArmRequest<'_>,
+) -> Response {
+    let response = lro_response(app, runtime, world, &operation, request);
+    world.operations.insert(operation.id.clone(), operation);
+    response
 }
 
 /// Keeps the last reported statuses of an extension being updated.
@@ -958,9 +955,13 @@ fn lro_response(
     runtime: &crate::state::Runtime,
     world: &World,
     operation: &Operation,
-    status: StatusCode,
     request: &ArmRequest<'_>,
 ) -> Response {
+    let status = match operation.kind {
+        OperationKind::Put { created: true, .. } => StatusCode::CREATED,
+        OperationKind::Put { created: false, .. } => StatusCode::OK,
+        OperationKind::Delete => StatusCode::ACCEPTED,
+    };
     let base = format!(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{}",
         app.endpoint, operation.subscription, operation.location, operation.id
@@ -980,11 +981,7 @@ fn lro_response(
         ),
     };
     let body = match &operation.kind {
-        OperationKind::Put { .. } => world.vms.get(&operation.vm_key).and_then(|vm| {
-            vm.extensions
-                .get(&operation.extension_key)
-                .map(|e| e.to_arm(vm, false))
-        }),
+        OperationKind::Put { .. } => extension_of(world, operation),
         OperationKind::Delete => None,
     };
     let mut response = match body {
@@ -1002,12 +999,8 @@ fn lro_response(
     response
 }
 
-fn delete_extension(
-    app: &AppState,
-    path: &VmPath<'_>,
-    name: &str,
-    request: &ArmRequest<'_>,
-) -> Response {
+fn delete_extension(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'_>) -> Response {
+    let ExtensionPath { vm: ref path, name } = *at;
     let runtime = app.runtime();
     let mut world = app.world();
     let vm_key = path.key();
@@ -1023,38 +1016,11 @@ fn delete_extension(
     }
     if let Some(running) = world.running_operation(&vm_key) {
         if matches!(running.kind, OperationKind::Delete) && running.extension_key == extension_key {
-            let operation = running.clone();
-            return lro_response(
-                app,
-                &runtime,
-                &world,
-                &operation,
-                StatusCode::ACCEPTED,
-                request,
-            );
+            return lro_response(app, &runtime, &world, running, request);
         }
         return conflict();
     }
-    let (delay, forced_failure) = operation_faults(
-        app,
-        request.method,
-        &format!("{}/extensions/{}", vm.id(), name),
-        runtime.operation_delay,
-    );
-    let operation = Operation {
-        id: uuid::Uuid::new_v4().to_string(),
-        vm_key: vm_key.clone(),
-        subscription: vm.subscription.clone(),
-        location: normalize_location(&vm.location),
-        extension_key: extension_key.clone(),
-        kind: OperationKind::Delete,
-        started: now_rfc3339(),
-        due: Instant::now() + delay,
-        forced_failure,
-        status: OperationStatus::InProgress,
-        error: None,
-        ended: None,
-    };
+    let operation = start_operation(app, &runtime, request, vm, name, OperationKind::Delete);
     if let Some(extension) = world
         .vms
         .get_mut(&vm_key)
@@ -1062,17 +1028,14 @@ fn delete_extension(
     {
         extension.provisioning_state = "Deleting".into();
     }
-    world
-        .operations
-        .insert(operation.id.clone(), operation.clone());
-    lro_response(
-        app,
-        &runtime,
-        &world,
-        &operation,
-        StatusCode::ACCEPTED,
-        request,
-    )
+    record_and_respond(app, &runtime, &mut world, operation, request)
+}
+
+/// The ARM JSON of the extension an operation works on, if it (still) exists.
+fn extension_of(world: &World, operation: &Operation) -> Option<Value> {
+    let vm = world.vms.get(&operation.vm_key)?;
+    let extension = vm.extensions.get(&operation.extension_key)?;
+    Some(extension.to_arm(vm, false))
 }
 
 /// Compute's operation-status resource. With `monitor=true` it behaves as a
@@ -1123,15 +1086,7 @@ fn get_operation(
             StatusCode::NO_CONTENT.into_response()
         }
         (OperationStatus::Succeeded, OperationKind::Put { .. }) => {
-            let body = world
-                .vms
-                .get(&operation.vm_key)
-                .and_then(|vm| {
-                    vm.extensions
-                        .get(&operation.extension_key)
-                        .map(|e| e.to_arm(vm, false))
-                })
-                .unwrap_or_else(|| json!({}));
+            let body = extension_of(&world, operation).unwrap_or_else(|| json!({}));
             json_response(StatusCode::OK, body)
         }
     }

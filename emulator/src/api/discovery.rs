@@ -14,41 +14,30 @@ use super::identity::discovery_tenant_error;
 use super::json_response;
 use crate::state::{AppState, lock};
 
+/// The two generations of Entra's endpoints: v1 (`/{tenant}/oauth2/token`) and v2.0
+/// (`/{tenant}/oauth2/v2.0/token`). ARM and Graph tokens are v1 whichever issued them.
+#[derive(Debug, Clone, Copy)]
+enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    /// What follows `oauth2` and `discovery` in the endpoints' paths.
+    fn path(self) -> &'static str {
+        match self {
+            Version::V1 => "",
+            Version::V2 => "/v2.0",
+        }
+    }
+}
+
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub async fn openid_configuration_v2(
     State(app): State<Arc<AppState>>,
     Path(tenant): Path<String>,
 ) -> Response {
-    if let Some(error) = discovery_tenant_error(&app, &tenant) {
-        return error;
-    }
-    let base = format!("{}/{tenant}", app.endpoint);
-    let issuer = issuer_for(&app, &tenant, "v2.0");
-    cacheable(json!({
-        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": issuer,
-        "request_uri_parameter_supported": false,
-        "userinfo_endpoint": format!("{}/oidc/userinfo", super::tokens::GRAPH_RESOURCE.trim_end_matches('/')),
-        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
-        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
-        "claims_supported": claims_supported(),
-        "kerberos_endpoint": format!("{base}/kerberos"),
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "emulator.local",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    openid_configuration(&app, &tenant, Version::V2)
 }
 
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
@@ -56,50 +45,69 @@ pub async fn openid_configuration_v1(
     State(app): State<Arc<AppState>>,
     Path(tenant): Path<String>,
 ) -> Response {
-    if let Some(error) = discovery_tenant_error(&app, &tenant) {
+    openid_configuration(&app, &tenant, Version::V1)
+}
+
+/// The discovery document: what both versions publish, plus the fields only one has.
+fn openid_configuration(app: &AppState, tenant: &str, version: Version) -> Response {
+    if let Some(error) = discovery_tenant_error(app, tenant) {
         return error;
     }
     let base = format!("{}/{tenant}", app.endpoint);
-    let issuer = issuer_for(&app, &tenant, "");
-    cacheable(json!({
-        "token_endpoint": format!("{base}/oauth2/token"),
+    let oauth2 = format!("{base}/oauth2{}", version.path());
+    let mut document = json!({
+        "token_endpoint": format!("{oauth2}/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/discovery/keys"),
+        "jwks_uri": format!("{base}/discovery{}/keys", version.path()),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-        "scopes_supported": ["openid"],
-        "issuer": issuer,
-        "microsoft_multi_refresh_token": true,
-        "authorization_endpoint": format!("{base}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{base}/oauth2/devicecode"),
+        "issuer": issuer_for(app, tenant, version),
+        "authorization_endpoint": format!("{oauth2}/authorize"),
+        "device_authorization_endpoint": format!("{oauth2}/devicecode"),
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{base}/oauth2/logout"),
+        "end_session_endpoint": format!("{oauth2}/logout"),
         "claims_supported": claims_supported(),
-        "check_session_iframe": format!("{base}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{base}/openid/userinfo"),
         "kerberos_endpoint": format!("{base}/kerberos"),
         "tenant_region_scope": "WW",
         "cloud_instance_name": "emulator.local",
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": "graph.microsoft.com",
         "rbac_url": "https://pas.windows.net",
-    }))
+    });
+    let only_this_version = match version {
+        Version::V2 => json!({
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": format!("{}/oidc/userinfo", super::tokens::GRAPH_RESOURCE.trim_end_matches('/')),
+        }),
+        Version::V1 => json!({
+            "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+            "scopes_supported": ["openid"],
+            "microsoft_multi_refresh_token": true,
+            "check_session_iframe": format!("{oauth2}/checksession"),
+            "userinfo_endpoint": format!("{base}/openid/userinfo"),
+        }),
+    };
+    if let (Some(document), Value::Object(fields)) = (document.as_object_mut(), only_this_version) {
+        document.extend(fields);
+    }
+    cacheable(document)
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`.
 pub async fn keys_v2(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
-    keys(&app, &tenant, "v2.0")
+    keys(&app, &tenant, Version::V2)
 }
 
 /// `GET /{tenant}/discovery/keys`.
 pub async fn keys_v1(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
-    keys(&app, &tenant, "")
+    keys(&app, &tenant, Version::V1)
 }
 
-fn keys(app: &AppState, tenant: &str, version: &str) -> Response {
+fn keys(app: &AppState, tenant: &str, version: Version) -> Response {
     if let Some(error) = discovery_tenant_error(app, tenant) {
         return error;
     }
@@ -110,16 +118,15 @@ fn keys(app: &AppState, tenant: &str, version: &str) -> Response {
 
 /// The issuer for a tenant segment; `common`/`organizations` get the
 /// templated `{tenantid}` form, as Entra publishes it.
-fn issuer_for(app: &AppState, tenant: &str, version: &str) -> String {
+fn issuer_for(app: &AppState, tenant: &str, version: Version) -> String {
     let tenant = if tenant.eq_ignore_ascii_case(&app.config.tenant_id) {
         app.config.tenant_id.as_str()
     } else {
         "{tenantid}"
     };
-    if version.is_empty() {
-        format!("{}/{tenant}/", app.endpoint)
-    } else {
-        format!("{}/{tenant}/{version}", app.endpoint)
+    match version {
+        Version::V1 => format!("{}/{tenant}/", app.endpoint),
+        Version::V2 => format!("{}/{tenant}/v2.0", app.endpoint),
     }
 }
 

@@ -613,6 +613,12 @@ fn same_url(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
+/// A token of the emulator's own OIDC issuer (standing in for GitHub, Azure Pipelines…).
+fn federated_token(app: &AppState, audience: &str, subject: &str) -> String {
+    let issuer = format!("{}/_emulator/oidc", app.endpoint);
+    lock(&app.identity).issue_federated(&issuer, audience, subject)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct AudienceQuery {
     audience: Option<String>,
@@ -633,12 +639,11 @@ pub async fn github_id_token(
         );
     }
     let audience = query.audience.unwrap_or_else(|| FEDERATED_AUDIENCE.into());
-    let token = lock(&app.identity).issue_federated(
-        &format!("{}/_emulator/oidc", app.endpoint),
-        &audience,
-        "repo:emulator/terraform-provider-vm:ref:refs/heads/main",
-    );
-    json_response(StatusCode::OK, json!({"value": token}))
+    let subject = "repo:emulator/terraform-provider-vm:ref:refs/heads/main";
+    json_response(
+        StatusCode::OK,
+        json!({"value": federated_token(&app, &audience, subject)}),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -667,12 +672,11 @@ pub async fn pipelines_id_token(
             json!({"message": "serviceConnectionId is required."}),
         );
     };
-    let token = lock(&app.identity).issue_federated(
-        &format!("{}/_emulator/oidc", app.endpoint),
-        FEDERATED_AUDIENCE,
-        &format!("sc://emulator/terraform-provider-vm/{connection}"),
-    );
-    json_response(StatusCode::OK, json!({"oidcToken": token}))
+    let subject = format!("sc://emulator/terraform-provider-vm/{connection}");
+    json_response(
+        StatusCode::OK,
+        json!({"oidcToken": federated_token(&app, FEDERATED_AUDIENCE, &subject)}),
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -684,8 +688,8 @@ pub struct FederatedRequest {
 /// `POST /_emulator/oidc/token`: a federated token for `ARM_OIDC_TOKEN`-style tests.
 pub async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: FederatedRequest = serde_json::from_slice(&body).unwrap_or_default();
-    let token = lock(&app.identity).issue_federated(
-        &format!("{}/_emulator/oidc", app.endpoint),
+    let token = federated_token(
+        &app,
         request.audience.as_deref().unwrap_or(FEDERATED_AUDIENCE),
         request.subject.as_deref().unwrap_or("system:emulator"),
     );

@@ -14,30 +14,29 @@
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{ExtensionSeed, admin_error, parse};
+use super::admin::{AdminJson, admin_error};
 use super::arm::{self, VmPath};
 use super::{arm_error, json_response};
-use crate::compute_reads::{ComputeReadSettings, ReadPolicy, ReadThrottled};
+use crate::admin::{Fleet, FleetCreated, ListingChange, ListingConfig};
+use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
-use crate::state::{AppState, SeededVm, World, lock};
+use crate::state::{AppState, World, lock};
 use crate::throttle::Policy;
 
 enum ListRoute<'a> {
@@ -162,9 +161,23 @@ fn respond(
             let status_only = query
                 .get("statusOnly")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            list_vms(app, s, None, query, api_version, expand || status_only)?
+            let list = VmList {
+                subscription: s,
+                resource_group: None,
+                query,
+                api_version,
+            };
+            list_vms(app, &list, expand || status_only)?
         }
-        ListRoute::ResourceGroup(s, rg) => list_vms(app, s, Some(rg), query, api_version, expand)?,
+        ListRoute::ResourceGroup(s, rg) => {
+            let list = VmList {
+                subscription: s,
+                resource_group: Some(rg),
+                query,
+                api_version,
+            };
+            list_vms(app, &list, expand)?
+        }
         ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
     };
     arm::add_remaining(&mut response, &arm_remaining);
@@ -198,15 +211,26 @@ fn compute_throttled(refused: ReadThrottled) -> Response {
     response
 }
 
+/// A request for a list of VMs: of a subscription, or of one of its resource groups.
+struct VmList<'a> {
+    subscription: &'a str,
+    resource_group: Option<&'a str>,
+    query: &'a HashMap<String, String>,
+    api_version: &'a str,
+}
+
 /// One page of VMs in key order, continuing after the VM named by `$skiptoken`.
 fn list_vms(
     app: &AppState,
-    subscription: &str,
-    resource_group: Option<&str>,
-    query: &HashMap<String, String>,
-    api_version: &str,
+    list: &VmList<'_>,
     with_instance_view: bool,
 ) -> Result<Response, Response> {
+    let VmList {
+        subscription,
+        resource_group,
+        query,
+        ..
+    } = *list;
     let after = match query.get("$skiptoken") {
         None => None,
         Some(token) => Some(decode_skiptoken(token)?),
@@ -242,14 +266,7 @@ fn list_vms(
         .collect();
     let mut body = json!({ "value": value });
     if let (true, Some(last)) = (more, keys.last()) {
-        body["nextLink"] = json!(next_link(
-            app,
-            subscription,
-            resource_group,
-            query,
-            api_version,
-            last
-        ));
+        body["nextLink"] = json!(next_link(app, list, last));
     }
     Ok(json_response(StatusCode::OK, body))
 }
@@ -268,14 +285,13 @@ fn listed_vm(vm: &Vm, with_instance_view: bool) -> Value {
     body
 }
 
-fn next_link(
-    app: &AppState,
-    subscription: &str,
-    resource_group: Option<&str>,
-    query: &HashMap<String, String>,
-    api_version: &str,
-    last_key: &str,
-) -> String {
+fn next_link(app: &AppState, list: &VmList<'_>, last_key: &str) -> String {
+    let VmList {
+        subscription,
+        resource_group,
+        query,
+        api_version,
+    } = *list;
     let path = match resource_group {
         Some(rg) => format!(
             "/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines"
@@ -335,25 +351,10 @@ pub fn admin_routes() -> Router<Arc<AppState>> {
         .route("/_emulator/listing", post(set_listing).get(get_listing))
 }
 
-/// A VM of a fleet: a seed entry plus extensions (by name) as earlier deployments left them.
-#[derive(Debug, Deserialize)]
-struct FleetVm {
-    #[serde(flatten)]
-    vm: SeededVm,
-    #[serde(default)]
-    extensions: BTreeMap<String, ExtensionSeed>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Fleet {
-    vms: Vec<FleetVm>,
-}
-
-async fn seed_fleet(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
-    let fleet: Fleet = match parse(&body) {
-        Ok(fleet) => fleet,
-        Err(response) => return response,
-    };
+async fn seed_fleet(
+    State(app): State<Arc<AppState>>,
+    AdminJson(fleet): AdminJson<Fleet>,
+) -> Response {
     let mut world = app.world();
     let mut created = 0usize;
     for entry in fleet.vms {
@@ -384,20 +385,13 @@ async fn seed_fleet(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         );
         created += 1;
     }
-    Json(json!({ "created": created })).into_response()
+    Json(FleetCreated { created }).into_response()
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListingChange {
-    page_size: Option<usize>,
-    compute_reads: Option<ComputeReadSettings>,
-}
-
-async fn set_listing(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
-    let change: ListingChange = match parse(&body) {
-        Ok(change) => change,
-        Err(response) => return response,
-    };
+async fn set_listing(
+    State(app): State<Arc<AppState>>,
+    AdminJson(change): AdminJson<ListingChange>,
+) -> Response {
     if let Some(size) = change.page_size {
         if size == 0 {
             return admin_error(StatusCode::BAD_REQUEST, "page_size must be at least 1");
@@ -412,9 +406,9 @@ async fn set_listing(State(app): State<Arc<AppState>>, body: Bytes) -> Response 
 
 async fn get_listing(State(app): State<Arc<AppState>>) -> Response {
     let settings = lock(&app.compute_reads).settings.clone();
-    Json(json!({
-        "page_size": app.list_page_size.load(Ordering::Relaxed),
-        "compute_reads": settings,
-    }))
+    Json(ListingConfig {
+        page_size: app.list_page_size.load(Ordering::Relaxed),
+        compute_reads: settings,
+    })
     .into_response()
 }

@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::admin::{AdminJson, admin_error};
 use super::{arm_error, json_response};
 use crate::EmulatorConfig;
+use crate::admin::{SubscriptionChange, SubscriptionsSummary};
 use crate::state::{AppState, lock};
 
 /// Real ARM pages subscriptions at this size.
@@ -126,34 +126,17 @@ pub fn not_found(id: &str) -> Response {
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct Registration {
-    subscription_id: Option<String>,
-    display_name: Option<String>,
-    state: Option<String>,
-    page_size: Option<usize>,
-}
-
 /// `POST /_emulator/subscriptions` with `{"subscription_id", "display_name"?,
 /// "state"?}` adds (or updates) a subscription; `{"page_size": N}` sets how
 /// many the list returns per page.
-pub async fn register(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
-    let registration: Registration = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("invalid body: {e}")}),
-            );
-        }
-    };
+pub(super) async fn register(
+    State(app): State<Arc<AppState>>,
+    AdminJson(registration): AdminJson<SubscriptionChange>,
+) -> Response {
     let mut subscriptions = lock(&app.subscriptions);
     if let Some(size) = registration.page_size {
         if size == 0 {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": "page_size must be at least 1"}),
-            );
+            return admin_error(StatusCode::BAD_REQUEST, "page_size must be at least 1");
         }
         subscriptions.page_size = size;
     }
@@ -174,9 +157,9 @@ pub async fn register(State(app): State<Arc<AppState>>, body: Bytes) -> Response
             None => subscriptions.list.push(entry),
         }
     }
-    Json(json!({
-        "count": subscriptions.list.len(),
-        "page_size": subscriptions.page_size,
-    }))
+    Json(SubscriptionsSummary {
+        count: subscriptions.list.len(),
+        page_size: subscriptions.page_size,
+    })
     .into_response()
 }

@@ -25,28 +25,39 @@ pub struct ExtensionBodyProperties {
     #[serde(rename = "type")]
     pub extension_type: Option<String>,
     pub type_handler_version: Option<String>,
+    #[serde(flatten)]
+    pub options: ExtensionOptions,
+}
+
+/// The optional properties a client sets on an extension, named as in ARM's JSON. They
+/// serialize as ARM returns them: absent ones left out, `protectedSettings` never.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_upgrade_minor_version: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_automatic_upgrade: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suppress_failures: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_update_tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Value>,
+    /// Write-only: the guest handler reads it, ARM never returns it.
+    #[serde(skip_serializing)]
     pub protected_settings: Option<Value>,
 }
 
 /// The user-controlled configuration of an extension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExtensionConfig {
     pub location: String,
     pub tags: Option<Value>,
     pub publisher: String,
     pub extension_type: String,
     pub type_handler_version: String,
-    pub auto_upgrade_minor_version: Option<bool>,
-    pub enable_automatic_upgrade: Option<bool>,
-    pub suppress_failures: Option<bool>,
-    pub force_update_tag: Option<String>,
-    pub settings: Option<Value>,
-    pub protected_settings: Option<Value>,
+    pub options: ExtensionOptions,
 }
 
 impl ExtensionConfig {
@@ -74,9 +85,10 @@ impl ExtensionConfig {
         let Some(previous) = previous else {
             return true;
         };
-        self.force_update_tag != previous.force_update_tag
-            || normalized(&self.settings) != normalized(&previous.settings)
-            || normalized(&self.protected_settings) != normalized(&previous.protected_settings)
+        let (new, old) = (&self.options, &previous.options);
+        new.force_update_tag != old.force_update_tag
+            || normalized(&new.settings) != normalized(&old.settings)
+            || normalized(&new.protected_settings) != normalized(&old.protected_settings)
             || self.type_handler_version != previous.type_handler_version
     }
 }
@@ -104,20 +116,19 @@ pub struct InstanceStatus {
 
 impl InstanceStatus {
     pub fn succeeded(message: &str) -> InstanceStatus {
-        InstanceStatus {
-            code: "ProvisioningState/succeeded".into(),
-            level: "Info".into(),
-            display_status: "Provisioning succeeded".into(),
-            message: Some(message.to_string()),
-            time: Some(crate::state::now_rfc3339()),
-        }
+        InstanceStatus::provisioning("succeeded", "Info", "Provisioning succeeded", message)
     }
 
     pub fn failed(message: &str) -> InstanceStatus {
+        InstanceStatus::provisioning("failed/1", "Error", "Provisioning failed", message)
+    }
+
+    /// A `ProvisioningState/{state}` status stamped now.
+    fn provisioning(state: &str, level: &str, display: &str, message: &str) -> InstanceStatus {
         InstanceStatus {
-            code: "ProvisioningState/failed/1".into(),
-            level: "Error".into(),
-            display_status: "Provisioning failed".into(),
+            code: format!("ProvisioningState/{state}"),
+            level: level.into(),
+            display_status: display.into(),
             message: Some(message.to_string()),
             time: Some(crate::state::now_rfc3339()),
         }
@@ -142,26 +153,14 @@ impl Extension {
     /// The ARM JSON. `protectedSettings` is never included.
     pub fn to_arm(&self, vm: &Vm, with_instance_view: bool) -> Value {
         let c = &self.config;
-        let mut props = Map::new();
-        if let Some(v) = c.auto_upgrade_minor_version {
-            props.insert("autoUpgradeMinorVersion".into(), json!(v));
-        }
-        if let Some(v) = c.enable_automatic_upgrade {
-            props.insert("enableAutomaticUpgrade".into(), json!(v));
-        }
-        if let Some(v) = &c.force_update_tag {
-            props.insert("forceUpdateTag".into(), json!(v));
-        }
+        let mut props = match serde_json::to_value(&c.options) {
+            Ok(Value::Object(options)) => options,
+            _ => Map::new(),
+        };
         props.insert("provisioningState".into(), json!(self.provisioning_state));
         props.insert("publisher".into(), json!(c.publisher));
         props.insert("type".into(), json!(c.extension_type));
         props.insert("typeHandlerVersion".into(), json!(c.type_handler_version));
-        if let Some(v) = c.suppress_failures {
-            props.insert("suppressFailures".into(), json!(v));
-        }
-        if let Some(v) = &c.settings {
-            props.insert("settings".into(), v.clone());
-        }
         if with_instance_view {
             props.insert("instanceView".into(), self.instance_view());
         }
@@ -202,9 +201,9 @@ impl Extension {
             publisher: self.config.publisher.clone(),
             extension_type: self.config.extension_type.clone(),
             type_handler_version: self.config.type_handler_version.clone(),
-            force_update_tag: self.config.force_update_tag.clone(),
+            force_update_tag: self.config.options.force_update_tag.clone(),
             provisioning_state: self.provisioning_state.clone(),
-            settings: self.config.settings.clone(),
+            settings: self.config.options.settings.clone(),
             status_message: self.statuses.first().and_then(|s| s.message.clone()),
         }
     }
@@ -213,13 +212,16 @@ impl Extension {
 /// What the admin API shows of an extension (no protected settings).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExtensionView {
+    /// In the casing it was created with.
     pub name: String,
     pub publisher: String,
     #[serde(rename = "type")]
     pub extension_type: String,
     pub type_handler_version: String,
     pub force_update_tag: Option<String>,
+    /// `Creating`, `Updating`, `Deleting`, `Succeeded` or `Failed`.
     pub provisioning_state: String,
     pub settings: Option<Value>,
+    /// The message of the extension's first status.
     pub status_message: Option<String>,
 }

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::extension::{Extension, ExtensionView};
+use super::replace_if_some;
+use crate::admin::VmPatch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OsType {
@@ -45,6 +47,37 @@ pub struct AccountSeed {
     #[serde(default = "yes")]
     pub administrator: bool,
 }
+
+impl AccountSeed {
+    /// An enabled administrator with this password.
+    pub fn new(name: &str, password: &str) -> AccountSeed {
+        AccountSeed {
+            name: name.to_string(),
+            password: Some(password.to_string()),
+            enabled: true,
+            administrator: true,
+        }
+    }
+
+    pub fn disabled(self) -> AccountSeed {
+        AccountSeed {
+            enabled: false,
+            ..self
+        }
+    }
+
+    pub fn not_administrator(self) -> AccountSeed {
+        AccountSeed {
+            administrator: false,
+            ..self
+        }
+    }
+}
+
+/// The administrator of the locked-out VM ([`VmSeed::locked_out`]).
+pub const LOCKED_OUT_USER: &str = "opsadmin";
+/// The forgotten password of the locked-out VM ([`VmSeed::locked_out`]).
+pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
 
 fn yes() -> bool {
     true
@@ -105,28 +138,20 @@ impl Default for VmSeed {
     }
 }
 
-/// Out-of-band changes to a VM (admin `PATCH`). Absent fields are left alone.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VmPatch {
-    pub os_type: Option<OsType>,
-    pub power_state: Option<PowerState>,
-    pub agent_ready: Option<bool>,
-    pub agent_status_message: Option<String>,
-    pub domain_controller: Option<bool>,
-    pub password_min_length: Option<usize>,
-    pub rdp_enabled: Option<bool>,
-    pub rdp_firewall_rule: Option<bool>,
-    pub disable_account: Option<String>,
-    pub enable_account: Option<String>,
-    pub delete_account: Option<String>,
-    pub set_password: Option<Credentials>,
-    pub add_account: Option<AccountSeed>,
-}
+impl VmSeed {
+    /// A running Windows VM with a ready agent and these accounts.
+    pub fn windows(accounts: impl IntoIterator<Item = AccountSeed>) -> VmSeed {
+        VmSeed {
+            accounts: accounts.into_iter().collect(),
+            ..VmSeed::default()
+        }
+    }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
+    /// The VM of the README's story: a running Windows VM whose only administrator
+    /// ([`LOCKED_OUT_USER`]) is disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    pub fn locked_out() -> VmSeed {
+        VmSeed::windows([AccountSeed::new(LOCKED_OUT_USER, LOCKED_OUT_PASSWORD).disabled()])
+    }
 }
 
 /// A local account. Only a salted hash of the password is kept.
@@ -253,30 +278,14 @@ impl Vm {
 
     /// Applies an out-of-band change. Errors name the unknown account.
     pub fn apply_patch(&mut self, patch: &VmPatch) -> Result<(), String> {
-        if let Some(v) = patch.os_type {
-            self.os_type = v;
-        }
-        if let Some(v) = patch.power_state {
-            self.power_state = v;
-        }
-        if let Some(v) = patch.agent_ready {
-            self.agent_ready = v;
-        }
-        if let Some(v) = &patch.agent_status_message {
-            self.agent_status_message = v.clone();
-        }
-        if let Some(v) = patch.domain_controller {
-            self.domain_controller = v;
-        }
-        if let Some(v) = patch.password_min_length {
-            self.password_min_length = v;
-        }
-        if let Some(v) = patch.rdp_enabled {
-            self.rdp_enabled = v;
-        }
-        if let Some(v) = patch.rdp_firewall_rule {
-            self.rdp_firewall_rule = v;
-        }
+        replace_if_some(&mut self.os_type, &patch.os_type);
+        replace_if_some(&mut self.power_state, &patch.power_state);
+        replace_if_some(&mut self.agent_ready, &patch.agent_ready);
+        replace_if_some(&mut self.agent_status_message, &patch.agent_status_message);
+        replace_if_some(&mut self.domain_controller, &patch.domain_controller);
+        replace_if_some(&mut self.password_min_length, &patch.password_min_length);
+        replace_if_some(&mut self.rdp_enabled, &patch.rdp_enabled);
+        replace_if_some(&mut self.rdp_firewall_rule, &patch.rdp_firewall_rule);
         if let Some(seed) = &patch.add_account {
             if self.account_mut(&seed.name).is_some() {
                 return Err(format!("account '{}' already exists", seed.name));

@@ -66,8 +66,8 @@ pub fn run(
             "VMAccess Extension does not support Domain Controller.",
         ));
     }
-    let username = setting(config.settings.as_ref(), "UserName");
-    let password = setting(config.protected_settings.as_ref(), "Password");
+    let username = setting(config.options.settings.as_ref(), "UserName");
+    let password = setting(config.options.protected_settings.as_ref(), "Password");
     let message = match username.filter(|u| !u.is_empty()) {
         None => "RDP configuration was reset.".to_string(),
         Some(username) => {

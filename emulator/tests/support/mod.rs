@@ -1,19 +1,110 @@
-//! Test fixture: an in-process emulator and an HTTPS client that trusts its CA.
+//! Test fixture: an in-process emulator, an HTTPS client that trusts its CA, and the
+//! emulator's typed admin client.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Certificate, Client, Method, Response};
 use serde_json::{Value, json};
-use vm_emulator::{Emulator, EmulatorConfig, LroStyle, VmView};
+use vm_emulator::admin::{AdminClient, ClientRegistration, LoginOutcome, VmRef};
+use vm_emulator::{AccountSeed, Emulator, EmulatorConfig, FaultSpec, LroStyle, VmSeed, VmView};
 
 pub const RG: &str = "rg-test";
 pub const VM: &str = "vm-test";
 pub const API: &str = "api-version=2025-04-01";
+/// The scope of the emulator's own ARM audience.
+pub const EMULATOR_SCOPE: &str = "https://management.emulator.local/.default";
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How a client proves itself in a client-credentials request.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    Secret(&'a str),
+    /// A signed JWT (`client_assertion`).
+    Assertion(&'a str),
+}
+
+/// The form of a client-credentials token request.
+pub fn client_credentials<'a>(
+    client_id: &'a str,
+    credential: Credential<'a>,
+    scope: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+    ];
+    match credential {
+        Credential::Secret(secret) => form.push(("client_secret", secret)),
+        Credential::Assertion(assertion) => form.extend([
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ]),
+    }
+    form.push(("scope", scope));
+    form
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An application registered with a fresh self-signed RSA certificate, which signs its
+/// client assertions.
+pub struct CertificateClient {
+    pub client_id: String,
+    key: rcgen::KeyPair,
+}
+
+impl CertificateClient {
+    pub async fn register(f: &Fixture, client_id: &str) -> CertificateClient {
+        use rcgen::{CertificateParams, KeyPair, PKCS_RSA_SHA256};
+        let key = KeyPair::generate_for(&PKCS_RSA_SHA256).expect("RSA key");
+        let cert = CertificateParams::new(vec!["client".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let registration = ClientRegistration {
+            client_id: client_id.to_string(),
+            client_secret: None,
+            certificate_pem: Some(cert.pem()),
+        };
+        f.admin
+            .register_client(&registration)
+            .await
+            .expect("client registered");
+        CertificateClient {
+            client_id: client_id.to_string(),
+            key,
+        }
+    }
+
+    /// A client assertion for `f`'s token endpoint, valid for `lifetime_secs` from now.
+    pub fn assertion(&self, f: &Fixture, lifetime_secs: u64) -> String {
+        use rcgen::SigningKey;
+        let now = unix_now();
+        let id = &self.client_id;
+        let header = b64(json!({"alg": "RS256", "typ": "JWT"}).to_string().as_bytes());
+        let claims = json!({"aud": f.token_url(), "iss": id, "sub": id, "nbf": now, "exp": now + lifetime_secs, "jti": "1"});
+        let message = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+        let signature = b64(&self.key.sign(message.as_bytes()).expect("sign"));
+        format!("{message}.{signature}")
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
 
 pub struct Fixture {
     pub emulator: Emulator,
     pub http: Client,
+    pub admin: AdminClient,
     pub token: String,
 }
 
@@ -23,6 +114,20 @@ pub async fn start() -> Fixture {
         ..EmulatorConfig::default()
     })
     .await
+}
+
+/// A fixture whose test VM is seeded with [`seed`].
+pub async fn seeded() -> Fixture {
+    seeded_with(|_| {}).await
+}
+
+/// A fixture whose test VM is seeded with [`seed`] changed by `change`.
+pub async fn seeded_with(change: impl FnOnce(&mut VmSeed)) -> Fixture {
+    let f = start().await;
+    let mut vm = seed();
+    change(&mut vm);
+    f.seed_vm(vm).await;
+    f
 }
 
 pub async fn start_location_style() -> Fixture {
@@ -41,9 +146,11 @@ pub async fn start_with(config: EmulatorConfig) -> Fixture {
         .tls_certs_only([ca])
         .build()
         .expect("client builds");
+    let admin = AdminClient::with_http(http.clone(), &emulator.endpoint()).expect("admin client");
     let mut fixture = Fixture {
         emulator,
         http,
+        admin,
         token: String::new(),
     };
     fixture.token = fixture.fresh_token().await;
@@ -66,6 +173,11 @@ impl Fixture {
         )
     }
 
+    /// The ARM URL of the test VM.
+    pub fn vm_url(&self) -> String {
+        self.url(&format!("{}?{API}", self.vm_path()))
+    }
+
     pub fn extension_url(&self, name: &str) -> String {
         self.url(&format!("{}/extensions/{name}?{API}", self.vm_path()))
     }
@@ -77,31 +189,55 @@ impl Fixture {
         ))
     }
 
-    pub async fn token_response(&self, form: &[(&str, &str)]) -> Response {
+    /// Posts a form (a token request) to `url`.
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Response {
         self.http
-            .post(self.token_url())
+            .post(url)
             .form(form)
             .send()
             .await
-            .expect("token request")
+            .expect("form posted")
     }
 
-    pub async fn fresh_token(&self) -> String {
-        let config = self.emulator.config();
-        let response = self
-            .token_response(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &config.client_id),
-                ("client_secret", &config.client_secret),
-                ("scope", "https://management.emulator.local/.default"),
-            ])
-            .await;
+    /// A client-credentials request to the tenant's v2 token endpoint.
+    pub async fn token_response(
+        &self,
+        client_id: &str,
+        credential: Credential<'_>,
+        scope: &str,
+    ) -> Response {
+        let form = client_credentials(client_id, credential, scope);
+        self.post_form(&self.token_url(), &form).await
+    }
+
+    /// The access token of a client-credentials request that must succeed with a v2 answer.
+    pub async fn token(&self, client_id: &str, credential: Credential<'_>, scope: &str) -> String {
+        let response = self.token_response(client_id, credential, scope).await;
         assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.expect("token json");
+        let body: Value = response.json().await.expect("token JSON");
+        assert_eq!(body["token_type"], "Bearer");
+        assert!(body["expires_in"].is_u64(), "v2 sends numbers");
         body["access_token"]
             .as_str()
             .expect("access_token")
             .to_string()
+    }
+
+    /// A token for the configured client's secret.
+    pub async fn fresh_token(&self) -> String {
+        let config = self.emulator.config();
+        let secret = Credential::Secret(&config.client_secret);
+        self.token(&config.client_id, secret, EMULATOR_SCOPE).await
+    }
+
+    /// An ID token from the GitHub Actions OIDC endpoint, as a workflow asks for one.
+    pub async fn github_id_token(&self) -> String {
+        let url = self.url("/_emulator/oidc/github?audience=api://AzureADTokenExchange");
+        let request = self.http.get(url);
+        let (status, body) =
+            send(request.bearer_auth(vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        body["value"].as_str().expect("value").to_string()
     }
 
     /// Sends an ARM request with the fixture's bearer token.
@@ -113,58 +249,50 @@ impl Fixture {
         request.send().await.expect("ARM request")
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Value) -> Response {
-        self.http
-            .request(method, self.url(path))
-            .json(&body)
-            .send()
+    /// GETs `path_or_url` (a path on the emulator, or a whole URL) with the fixture's token;
+    /// returns the status and the JSON body (`null` when it is empty).
+    pub async fn get(&self, path_or_url: &str) -> (u16, Value) {
+        let url = if path_or_url.starts_with("https://") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        send(self.http.get(url).bearer_auth(&self.token)).await
+    }
+
+    /// The test VM.
+    pub fn vm_ref(&self) -> VmRef {
+        VmRef::new(self.sub(), RG, VM)
+    }
+
+    /// Arms a fault.
+    pub async fn add_fault(&self, fault: FaultSpec) {
+        self.admin.add_fault(&fault).await.expect("fault armed");
+    }
+
+    /// Seeds the test VM (see [`seed`]).
+    pub async fn seed_vm(&self, seed: VmSeed) -> VmView {
+        self.admin
+            .seed_vm(&self.vm_ref(), &seed)
             .await
-            .expect("admin request")
-    }
-
-    pub fn admin_vm_path(&self) -> String {
-        format!("/_emulator/vms/{}/{RG}/{VM}", self.sub())
-    }
-
-    /// Seeds the test VM with one administrator `azureadmin` / `Old-Passw0rd!`.
-    pub async fn seed_vm(&self, extra: Value) -> VmView {
-        let mut seed = json!({"accounts": [{"name": "azureadmin", "password": "Old-Passw0rd!"}]});
-        if let (Some(seed), Some(extra)) = (seed.as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                seed.insert(k.clone(), v.clone());
-            }
-        }
-        let response = self.admin(Method::PUT, &self.admin_vm_path(), seed).await;
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("vm view")
+            .expect("VM seeded")
     }
 
     pub async fn vm(&self) -> VmView {
-        self.http
-            .get(self.url(&self.admin_vm_path()))
-            .send()
-            .await
-            .expect("admin get")
-            .json()
-            .await
-            .expect("vm view")
+        self.admin.vm(&self.vm_ref()).await.expect("VM view")
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> (bool, Option<String>) {
-        let body: Value = self
-            .admin(
-                Method::POST,
-                &format!("{}/login", self.admin_vm_path()),
-                json!({"username": username, "password": password}),
-            )
+    /// The provisioning state of one of the test VM's extensions, if it exists.
+    pub async fn extension_state(&self, name: &str) -> Option<String> {
+        let vm = self.vm().await;
+        vm.extension(name).map(|e| e.provisioning_state.clone())
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> LoginOutcome {
+        self.admin
+            .login(&self.vm_ref(), username, password)
             .await
-            .json()
-            .await
-            .expect("login json");
-        (
-            body["ok"].as_bool().unwrap_or(false),
-            body["reason"].as_str().map(str::to_string),
-        )
+            .expect("login answered")
     }
 
     /// PUTs a VMAccessAgent extension; returns the response.
@@ -213,20 +341,33 @@ impl Fixture {
             .1
     }
 
-    /// GETs `url` while `running(status, body)` holds, every 10 ms for at most 10 s, and returns
-    /// the first answer that is not running: a wait for the emulator, never a guess of its speed.
+    /// GETs `url` every 10 ms while `running(status, body)` holds, and returns the first answer
+    /// that is not running: a wait for the emulator, never a guess of its speed. Fails after
+    /// [`POLL_DEADLINE`].
     pub async fn poll(&self, url: &str, running: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
-        for _ in 0..1000 {
-            let response = self.arm(Method::GET, url, None).await;
-            let status = response.status().as_u16();
-            let text = response.text().await.expect("body");
-            let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if !running(status, &body) {
-                return (status, body);
+        let deadline = Instant::now() + POLL_DEADLINE;
+        loop {
+            let answer = self.get(url).await;
+            if !running(answer.0, &answer.1) {
+                return answer;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{url} still running after {POLL_DEADLINE:?}: {answer:?}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("{url} still running after 10 s");
+    }
+
+    /// PUTs `enablevmaccess` without settings (VMAccess then only resets Remote Desktop).
+    pub async fn put_rdp_reset(&self, tag: Option<&str>) -> Response {
+        self.put_vmaccess("enablevmaccess", json!({}), json!({}), tag)
+            .await
+    }
+
+    /// Runs `enablevmaccess` without settings to the end.
+    pub async fn run_rdp_reset(&self, tag: Option<&str>) -> Value {
+        self.run_vmaccess(json!({}), json!({}), tag).await
     }
 
     /// PUTs VMAccess and waits for the operation.
@@ -241,6 +382,72 @@ impl Fixture {
             .await;
         self.wait(response).await
     }
+}
+
+/// The test VM's seed: a running Windows VM with one administrator `azureadmin` /
+/// `Old-Passw0rd!`; change fields with `VmSeed { …, ..seed() }`.
+pub fn seed() -> VmSeed {
+    VmSeed::windows([AccountSeed::new("azureadmin", "Old-Passw0rd!")])
+}
+
+/// How long a poll waits for the emulator before the test fails: generous, because a loaded
+/// machine is slow, and harmless, because a poll returns as soon as the condition holds.
+pub const POLL_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Sends a request; returns the status and the JSON body (`null` when it is empty).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = match text.as_str() {
+        "" => Value::Null,
+        text => serde_json::from_str(text).expect("a JSON body"),
+    };
+    (status, body)
+}
+
+/// Asserts an Azure error answer: `status` and `{"error": {"code": code}}`; returns the body.
+pub async fn expect_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body
+}
+
+/// The items of an ARM list (`{"value": […]}`).
+pub fn items(list: &Value) -> &[Value] {
+    list["value"].as_array().expect("a list's value")
+}
+
+/// The `field` of every item of an ARM list, in order.
+pub fn item_fields<'v>(list: &'v Value, field: &str) -> Vec<&'v str> {
+    items(list)
+        .iter()
+        .map(|item| item[field].as_str().expect("a text field"))
+        .collect()
+}
+
+/// The item of an ARM list named `name`.
+pub fn item_named<'v>(list: &'v Value, name: &str) -> &'v Value {
+    items(list)
+        .iter()
+        .find(|item| item["name"] == name)
+        .unwrap_or_else(|| panic!("{name} listed in {list}"))
+}
+
+/// The first value of header `name`, if any.
+pub fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Every value of header `name`, in order.
+pub fn header_values(response: &Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect()
 }
 
 pub fn credentials(username: &str, password: &str) -> (Value, Value) {

@@ -1,0 +1,380 @@
+//! A typed client of the emulator's admin API, for tests and benchmarks (cargo feature
+//! `client`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vm_emulator::admin::AdminError> {
+//! use vm_emulator::admin::{AdminClient, VmRef};
+//! use vm_emulator::{AccountSeed, Emulator, EmulatorConfig, FaultAction, FaultSpec, VmSeed};
+//!
+//! let emulator = Emulator::start(EmulatorConfig::default()).await.expect("emulator starts");
+//! let admin = AdminClient::for_emulator(&emulator)?;
+//! let vm = VmRef::new(&emulator.config().subscription_id, "rg-test", "web");
+//! admin
+//!     .seed_vm(&vm, &VmSeed::windows([AccountSeed::new("opsadmin", "Old-Passw0rd!")]))
+//!     .await?;
+//! admin
+//!     .add_fault(&FaultSpec::new(FaultAction::status(429)).on("PUT", "/extensions/"))
+//!     .await?;
+//! // … drive the provider against `emulator.endpoint()` …
+//! assert!(admin.login(&vm, "opsadmin", "New-Passw0rd!").await?.ok);
+//! assert_eq!(admin.vm(&vm).await?.vmaccess_runs, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! Every method returns [`AdminError`] instead of panicking: a test decides with `expect`.
+//! The bodies are the types of [`super::messages`] and the crate's models, the same ones the
+//! server decodes, so client and server cannot drift apart.
+
+use reqwest::{Certificate, Client, Method, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::messages::{
+    ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch,
+    ExtensionSeed, FaultAdded, Fleet, FleetCreated, ListingChange, ListingConfig, LoginOutcome,
+    RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
+};
+use super::messages::{Credentials, VmPatch};
+use crate::faults::FaultSpec;
+use crate::model::extension::ExtensionView;
+use crate::model::vm::{VmSeed, VmView};
+use crate::state::LoggedRequest;
+use crate::throttle::ThrottleSettings;
+
+/// Where a VM is: subscription, resource group and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VmRef {
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl VmRef {
+    pub fn new(
+        subscription: impl Into<String>,
+        resource_group: impl Into<String>,
+        name: impl Into<String>,
+    ) -> VmRef {
+        VmRef {
+            subscription: subscription.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Why an admin call failed. Each variant names the call (`PUT /_emulator/vms/…`).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("invalid emulator endpoint {endpoint:?}: {reason}")]
+    Endpoint { endpoint: String, reason: String },
+    #[error("cannot build the admin HTTP client: {0}")]
+    Setup(#[source] reqwest::Error),
+    #[error("{call}: {source}")]
+    Transport {
+        call: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The emulator answered with an error status; `message` is its `{"error": …}` text.
+    #[error("{call} answered {status}: {message}")]
+    Refused {
+        call: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{call}: unexpected answer ({source}): {body}")]
+    Decode {
+        call: String,
+        #[source]
+        source: serde_json::Error,
+        body: String,
+    },
+}
+
+/// A client of one emulator's admin API. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    http: Client,
+    endpoint: Url,
+}
+
+impl AdminClient {
+    /// A client of the emulator at `endpoint` (`https://127.0.0.1:PORT`) trusting only the
+    /// certificate authority `ca_pem`.
+    pub fn new(endpoint: &str, ca_pem: &str) -> Result<AdminClient, AdminError> {
+        let ca = Certificate::from_pem(ca_pem.as_bytes()).map_err(AdminError::Setup)?;
+        let http = Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .map_err(AdminError::Setup)?;
+        AdminClient::with_http(http, endpoint)
+    }
+
+    /// A client of an in-process emulator.
+    pub fn for_emulator(emulator: &crate::Emulator) -> Result<AdminClient, AdminError> {
+        AdminClient::new(&emulator.endpoint(), emulator.ca_pem())
+    }
+
+    /// A client sending through `http`, which must trust the emulator's CA.
+    pub fn with_http(http: Client, endpoint: &str) -> Result<AdminClient, AdminError> {
+        let invalid = |reason: String| AdminError::Endpoint {
+            endpoint: endpoint.to_string(),
+            reason,
+        };
+        let endpoint = Url::parse(endpoint).map_err(|e| invalid(e.to_string()))?;
+        if endpoint.cannot_be_a_base() {
+            return Err(invalid("not an http(s) URL".into()));
+        }
+        Ok(AdminClient { http, endpoint })
+    }
+
+    // VMs
+
+    /// Creates (or replaces) a VM.
+    pub async fn seed_vm(&self, vm: &VmRef, seed: &VmSeed) -> Result<VmView, AdminError> {
+        self.call(Method::PUT, &vm_path(vm, &[]), Some(seed)).await
+    }
+
+    /// Creates many VMs with their extensions in one request; returns how many.
+    pub async fn seed_fleet(&self, fleet: &Fleet) -> Result<usize, AdminError> {
+        let created: FleetCreated = self.call(Method::POST, &["fleet"], Some(fleet)).await?;
+        Ok(created.created)
+    }
+
+    /// The VM as the guest sees it: accounts, Remote Desktop, extensions, VMAccess runs.
+    pub async fn vm(&self, vm: &VmRef) -> Result<VmView, AdminError> {
+        self.call(Method::GET, &vm_path(vm, &[]), NO_BODY).await
+    }
+
+    /// Every VM of every subscription.
+    pub async fn vms(&self) -> Result<Vec<VmView>, AdminError> {
+        self.call(Method::GET, &["vms"], NO_BODY).await
+    }
+
+    /// Changes a VM out of band (power state, agent, accounts…).
+    pub async fn patch_vm(&self, vm: &VmRef, patch: &VmPatch) -> Result<VmView, AdminError> {
+        self.call(Method::PATCH, &vm_path(vm, &[]), Some(patch))
+            .await
+    }
+
+    pub async fn delete_vm(&self, vm: &VmRef) -> Result<(), AdminError> {
+        self.call(Method::DELETE, &vm_path(vm, &[]), NO_BODY).await
+    }
+
+    /// Tries an RDP login on the guest.
+    pub async fn login(
+        &self,
+        vm: &VmRef,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, AdminError> {
+        let request = Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        self.call(Method::POST, &vm_path(vm, &["login"]), Some(&request))
+            .await
+    }
+
+    // Extensions
+
+    /// Creates an extension directly, as the portal or another tool would have.
+    pub async fn put_extension(
+        &self,
+        vm: &VmRef,
+        name: &str,
+        seed: &ExtensionSeed,
+    ) -> Result<ExtensionView, AdminError> {
+        self.call(Method::PUT, &vm_path(vm, &["extensions", name]), Some(seed))
+            .await
+    }
+
+    /// Changes an extension out of band (provisioning state, tag, status message…).
+    pub async fn patch_extension(
+        &self,
+        vm: &VmRef,
+        name: &str,
+        patch: &ExtensionPatch,
+    ) -> Result<ExtensionView, AdminError> {
+        let path = vm_path(vm, &["extensions", name]);
+        self.call(Method::PATCH, &path, Some(patch)).await
+    }
+
+    pub async fn delete_extension(&self, vm: &VmRef, name: &str) -> Result<(), AdminError> {
+        let path = vm_path(vm, &["extensions", name]);
+        self.call(Method::DELETE, &path, NO_BODY).await
+    }
+
+    // Faults
+
+    /// Arms a fault; returns its id.
+    pub async fn add_fault(&self, fault: &FaultSpec) -> Result<String, AdminError> {
+        let added: FaultAdded = self.call(Method::POST, &["faults"], Some(fault)).await?;
+        Ok(added.id)
+    }
+
+    /// The armed faults, in the order they were added.
+    pub async fn faults(&self) -> Result<Vec<ArmedFaultView>, AdminError> {
+        self.call(Method::GET, &["faults"], NO_BODY).await
+    }
+
+    pub async fn clear_faults(&self) -> Result<(), AdminError> {
+        self.call(Method::DELETE, &["faults"], NO_BODY).await
+    }
+
+    // Identity and subscriptions
+
+    /// Makes every access token issued so far expired.
+    pub async fn expire_tokens(&self) -> Result<(), AdminError> {
+        self.call(Method::POST, &["tokens", "expire"], NO_BODY)
+            .await
+    }
+
+    /// Registers (or replaces) an application's secret and/or certificate.
+    pub async fn register_client(
+        &self,
+        registration: &ClientRegistration,
+    ) -> Result<(), AdminError> {
+        let _: ClientRegistered = self
+            .call(Method::POST, &["clients"], Some(registration))
+            .await?;
+        Ok(())
+    }
+
+    /// Adds or updates a subscription and/or sets the subscription list's page size.
+    pub async fn change_subscriptions(
+        &self,
+        change: &SubscriptionChange,
+    ) -> Result<SubscriptionsSummary, AdminError> {
+        self.call(Method::POST, &["subscriptions"], Some(change))
+            .await
+    }
+
+    // Run-time settings
+
+    pub async fn config(&self) -> Result<RuntimeConfig, AdminError> {
+        self.call(Method::GET, &["config"], NO_BODY).await
+    }
+
+    /// Changes run-time settings (operation delay, LRO style, poll `Retry-After`, throttling).
+    pub async fn set_config(&self, change: &ConfigChange) -> Result<RuntimeConfig, AdminError> {
+        self.call(Method::POST, &["config"], Some(change)).await
+    }
+
+    /// Replaces the throttling settings (ARM's and Compute's write and poll buckets).
+    pub async fn set_throttling(
+        &self,
+        throttling: ThrottleSettings,
+    ) -> Result<RuntimeConfig, AdminError> {
+        let change = ConfigChange {
+            throttling: Some(throttling),
+            ..ConfigChange::default()
+        };
+        self.set_config(&change).await
+    }
+
+    pub async fn listing(&self) -> Result<ListingConfig, AdminError> {
+        self.call(Method::GET, &["listing"], NO_BODY).await
+    }
+
+    /// Changes the VM list's page size and Compute's read budgets.
+    pub async fn set_listing(&self, change: &ListingChange) -> Result<ListingConfig, AdminError> {
+        self.call(Method::POST, &["listing"], Some(change)).await
+    }
+
+    // Request log
+
+    /// The emulated-Azure requests so far (not admin ones), secrets redacted.
+    pub async fn requests(&self) -> Result<Vec<LoggedRequest>, AdminError> {
+        self.call(Method::GET, &["requests"], NO_BODY).await
+    }
+
+    pub async fn clear_requests(&self) -> Result<(), AdminError> {
+        self.call(Method::DELETE, &["requests"], NO_BODY).await
+    }
+
+    /// How many logged requests have this method and a path containing `fragment`.
+    pub async fn count_requests(&self, method: &str, fragment: &str) -> Result<usize, AdminError> {
+        Ok(self
+            .requests()
+            .await?
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.contains(fragment))
+            .count())
+    }
+
+    /// Sends one admin request under `/_emulator/` and decodes the answer (an empty answer
+    /// decodes as JSON `null`, which is `()`).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T, AdminError> {
+        let mut url = self.endpoint.clone();
+        match url.path_segments_mut() {
+            Ok(mut path) => {
+                path.clear().push("_emulator").extend(segments);
+            }
+            Err(()) => {
+                return Err(AdminError::Endpoint {
+                    endpoint: self.endpoint.to_string(),
+                    reason: "not an http(s) URL".into(),
+                });
+            }
+        }
+        let call = format!("{method} {}", url.path());
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let transport = |source| AdminError::Transport {
+            call: call.clone(),
+            source,
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let text = response.text().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(AdminError::Refused {
+                call,
+                status: status.as_u16(),
+                message: error_message(&text),
+            });
+        }
+        let json = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        serde_json::from_str(json).map_err(|source| AdminError::Decode {
+            call,
+            source,
+            body: text,
+        })
+    }
+}
+
+/// The body of a request without one.
+const NO_BODY: Option<&()> = None;
+
+/// `vms/{sub}/{rg}/{name}` followed by `rest`.
+fn vm_path<'a>(vm: &'a VmRef, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut path = vec![
+        "vms",
+        vm.subscription.as_str(),
+        vm.resource_group.as_str(),
+        vm.name.as_str(),
+    ];
+    path.extend_from_slice(rest);
+    path
+}
+
+/// The `{"error": "…"}` text of an admin error, else the whole body.
+fn error_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.to_string())
+}
