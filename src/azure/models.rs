@@ -42,7 +42,9 @@ pub struct AgentStatus {
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualMachine {
     pub(crate) id: String,
+    /// The VM's name.
     pub name: String,
+    /// Its Azure region.
     pub location: String,
     pub(crate) properties: VirtualMachineProperties,
     /// Child extension resources.
@@ -169,6 +171,7 @@ impl VirtualMachine {
         })
     }
 
+    /// Whether the instance view says `PowerState/running`.
     pub fn is_running(&self) -> bool {
         self.power_state().as_deref() == Some("running")
     }
