@@ -14,16 +14,13 @@
 //! `LAUNCH_BIN=<path>` measures that binary instead of building one (to
 //! compare builds, e.g. a dynamically linked `cargo build --release`).
 
-#[path = "../tests/support/plugin.rs"]
-mod plugin;
-
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
 use terraform_provider_vm::plugin::services::proto as go_plugin;
 use terraform_provider_vm::tfprotocol::proto;
+use vm_test_support::plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
 
 const TARGET_MEDIAN: Duration = Duration::from_millis(10);
 const TARGET_RSS_MB: f64 = 15.0;

@@ -6,22 +6,18 @@
 //!
 //! Run with `scripts/bench-listing.sh` (or `cargo bench --bench listing`).
 
-#[path = "../tests/support/azure_emulator.rs"]
-mod azure_emulator;
-#[path = "../tests/support/fleet.rs"]
-mod fleet;
+use vm_test_support::fleet;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use azure_emulator::AzureEmulator;
 use futures_util::StreamExt;
-use reqwest::Method;
-use serde_json::{Value, json};
 use terraform_provider_vm::vmaccess::discovery::{
     DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
 use tokio_util::sync::CancellationToken;
+use vm_emulator::{LoggedRequest, ThrottleSettings};
+use vm_test_support::azure_emulator::AzureEmulator;
 
 const GROUPS: usize = 10;
 const PER_GROUP: usize = 100;
@@ -43,16 +39,8 @@ fn main() {
 
 async fn bench() {
     let emu = AzureEmulator::start().await;
-    let fleet = fleet::fleet(GROUPS, PER_GROUP);
-    emu.admin(Method::POST, "fleet", Some(fleet.body.clone()))
-        .await;
     let page_size = 50;
-    emu.admin(
-        Method::POST,
-        "listing",
-        Some(json!({ "page_size": page_size })),
-    )
-    .await;
+    let fleet = fleet::seeded_fleet(&emu, GROUPS, PER_GROUP, page_size).await;
     println!(
         "fleet: {} VMs in {GROUPS} resource groups ({} Windows, {} Linux), {} with a VMAccess extension; page size {page_size}",
         GROUPS * PER_GROUP,
@@ -94,9 +82,11 @@ async fn bench() {
     );
     for run in runs {
         // Fresh buckets (a configure resets them) and a fresh request log for each run.
-        emu.set_config(json!({"throttling": {"enabled": true}}))
-            .await;
-        emu.admin(Method::DELETE, "requests", None).await;
+        emu.throttle(ThrottleSettings::default()).await;
+        emu.admin
+            .clear_requests()
+            .await
+            .expect("clear the request log");
         let reader: Arc<dyn FleetReader> = Arc::new(emu.client());
         let started = Instant::now();
         let items: Vec<_> = discover(reader, run.request, &CancellationToken::new())
@@ -107,31 +97,19 @@ async fn bench() {
         let errors = items.iter().filter(|i| i.is_err()).count();
         assert_eq!(errors, 0, "an error reached the caller: {items:?}");
         let log = emu.requests().await;
-        let arm: Vec<&Value> = log
+        let arm: Vec<&LoggedRequest> = log
             .iter()
-            .filter(|r| {
-                r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.starts_with("/subscriptions/"))
-            })
+            .filter(|r| r.path.starts_with("/subscriptions/"))
             .collect();
         let pages = arm
             .iter()
-            .filter(|r| {
-                r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("/virtualMachines"))
-            })
+            .filter(|r| r.path.ends_with("/virtualMachines"))
             .count();
         let extensions = arm
             .iter()
-            .filter(|r| {
-                r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("/extensions"))
-            })
+            .filter(|r| r.path.ends_with("/extensions"))
             .count();
-        let throttled = arm.iter().filter(|r| r["status"] == 429).count();
+        let throttled = arm.iter().filter(|r| r.status == Some(429)).count();
         let reads = (arm.len() - throttled) as f64;
         let floor = ((reads - BURST).max(0.0) / REFILL).max(0.0);
         let ratio = if floor > 0.0 {

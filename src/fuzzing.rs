@@ -14,7 +14,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 use tonic::Request;
 
-use crate::azure::{self, CloudEndpoints, CloudError, ExtensionId, OpContext, VirtualMachineId};
+use crate::azure::fuzz_access::{CloudEndpoints, CloudError};
+use crate::azure::{self, ExtensionId, OpContext, VirtualMachineId};
 use crate::tfprotocol::proto::provider_server::Provider as _;
 use crate::tfprotocol::proto::{self, DynamicValue};
 use crate::tfprotocol::server::ProtocolServer;
@@ -23,7 +24,7 @@ use crate::tfprotocol::{Object, Type, Value, json, msgpack};
 use crate::vmaccess::{ExtensionKind, WindowsVmAccess};
 
 /// Splits a framed input into its selector and fields.
-pub fn fields(data: &[u8]) -> (u8, Vec<&[u8]>) {
+pub(crate) fn fields(data: &[u8]) -> (u8, Vec<&[u8]>) {
     let Some((&selector, mut rest)) = data.split_first() else {
         return (0, Vec::new());
     };
@@ -62,6 +63,7 @@ pub fn resource_type() -> Type {
         .implied_type()
 }
 
+/// The provider configuration's type.
 pub fn provider_type() -> Type {
     crate::provider::schema().block.implied_type()
 }
@@ -88,14 +90,18 @@ pub fn value_type(selector: u8) -> Type {
     }
 }
 
+/// The input's value, of the type its first byte picks ([`value_type`]), when it decodes.
+fn typed<E>(data: &[u8], decode: fn(&[u8], &Type) -> Result<Value, E>) -> Option<(Type, Value)> {
+    let (&selector, bytes) = data.split_first()?;
+    let ty = value_type(selector);
+    let value = decode(bytes, &ty).ok()?;
+    Some((ty, value))
+}
+
 /// msgpack `DynamicValue`: whatever decodes re-encodes, and one decode/encode reaches a fixed
 /// point (the first may normalise, e.g. a typed null inside a dynamic value).
 pub fn msgpack_roundtrip(data: &[u8]) {
-    let Some((&selector, bytes)) = data.split_first() else {
-        return;
-    };
-    let ty = value_type(selector);
-    let Ok(value) = msgpack::decode(bytes, &ty) else {
+    let Some((ty, value)) = typed(data, msgpack::decode) else {
         return;
     };
     let once = msgpack::encode(&value, &ty).expect("a decoded value encodes");
@@ -106,11 +112,7 @@ pub fn msgpack_roundtrip(data: &[u8]) {
 
 /// `UpgradeResourceState`'s path: state JSON from any older version, re-encoded as msgpack.
 pub fn json_state(data: &[u8]) {
-    let Some((&selector, bytes)) = data.split_first() else {
-        return;
-    };
-    let ty = value_type(selector);
-    let Ok(value) = json::decode(bytes, &ty) else {
+    let Some((ty, value)) = typed(data, json::decode) else {
         return;
     };
     let packed = msgpack::encode(&value, &ty).expect("decoded state encodes as msgpack");
@@ -147,19 +149,26 @@ fn dv(msgpack: &[u8]) -> Option<DynamicValue> {
 /// Which RPC [`grpc`] calls for a selector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rpc {
+    /// `ValidateResourceConfig`
     ValidateResourceConfig,
+    /// `PlanResourceChange`
     PlanResourceChange,
+    /// `UpgradeResourceState`
     UpgradeResourceState,
+    /// `ValidateProviderConfig`
     ValidateProviderConfig,
     // Protocol 6.10. A new RPC gets a variant here, an entry in `ALL`, an arm in `grpc` and a
     // seed in tests/fuzz_seeds.rs.
+    /// `UpgradeResourceIdentity`
     UpgradeResourceIdentity,
+    /// `ValidateListResourceConfig`
     ValidateListResourceConfig,
+    /// `ValidateActionConfig`
     ValidateActionConfig,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 7] = [
+    pub(crate) const ALL: [Rpc; 7] = [
         Rpc::ValidateResourceConfig,
         Rpc::PlanResourceChange,
         Rpc::UpgradeResourceState,
@@ -170,23 +179,19 @@ impl Rpc {
     ];
 
     /// The low four bits pick the RPC; the high four are [`version_of`].
-    pub fn of(selector: u8) -> Rpc {
+    pub(crate) fn of(selector: u8) -> Rpc {
         Rpc::ALL[usize::from(selector & 0x0f) % Rpc::ALL.len()]
     }
 
     /// The selector byte that chooses this RPC (for seeds).
     pub fn selector(self) -> u8 {
-        Rpc::ALL
-            .iter()
-            .position(|r| *r == self)
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(0)
+        position_in(&Rpc::ALL, self)
     }
 }
 
 /// The schema version an upgrade RPC is asked for: -1, 0 (the schema's) or 1 (a newer
 /// provider's), from the selector's high four bits.
-pub fn version_of(selector: u8) -> i64 {
+pub(crate) fn version_of(selector: u8) -> i64 {
     i64::from(selector >> 4) % 3 - 1
 }
 
@@ -218,9 +223,7 @@ pub fn grpc(data: &[u8]) {
                     config: dv(field(&parts, 0)),
                     ..Default::default()
                 };
-                s.validate_resource_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_resource_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::PlanResourceChange => {
@@ -233,11 +236,7 @@ pub fn grpc(data: &[u8]) {
                     prior_identity: identity(dv(field(&parts, 4))),
                     ..Default::default()
                 };
-                let resp = s
-                    .plan_resource_change(Request::new(req))
-                    .await
-                    .expect("answers")
-                    .into_inner();
+                let resp = answer(s.plan_resource_change(Request::new(req))).await;
                 (
                     resp.planned_state,
                     resp.planned_identity.and_then(|i| i.identity_data),
@@ -247,41 +246,26 @@ pub fn grpc(data: &[u8]) {
                 let req = proto::upgrade_resource_state::Request {
                     type_name: "vm_access_reset".into(),
                     version: version_of(selector),
-                    raw_state: Some(proto::RawState {
-                        json: field(&parts, 0).to_vec(),
-                        flatmap: Default::default(),
-                    }),
+                    raw_state: raw(field(&parts, 0)),
                 };
-                let resp = s
-                    .upgrade_resource_state(Request::new(req))
-                    .await
-                    .expect("answers");
-                (resp.into_inner().upgraded_state, None)
+                let resp = answer(s.upgrade_resource_state(Request::new(req))).await;
+                (resp.upgraded_state, None)
             }
             Rpc::ValidateProviderConfig => {
                 let req = proto::validate_provider_config::Request {
                     config: dv(field(&parts, 0)),
                 };
-                s.validate_provider_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_provider_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::UpgradeResourceIdentity => {
                 let req = proto::upgrade_resource_identity::Request {
                     type_name: "vm_access_reset".into(),
                     version: version_of(selector),
-                    raw_identity: Some(proto::RawState {
-                        json: field(&parts, 0).to_vec(),
-                        flatmap: Default::default(),
-                    }),
+                    raw_identity: raw(field(&parts, 0)),
                 };
-                let resp = s
-                    .upgrade_resource_identity(Request::new(req))
-                    .await
-                    .expect("answers");
-                let upgraded = resp.into_inner().upgraded_identity;
-                (None, upgraded.and_then(|i| i.identity_data))
+                let resp = answer(s.upgrade_resource_identity(Request::new(req))).await;
+                (None, resp.upgraded_identity.and_then(|i| i.identity_data))
             }
             Rpc::ValidateListResourceConfig => {
                 let req = proto::validate_list_resource_config::Request {
@@ -290,9 +274,7 @@ pub fn grpc(data: &[u8]) {
                     include_resource_object: dv(field(&parts, 1)),
                     limit: dv(field(&parts, 2)),
                 };
-                s.validate_list_resource_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_list_resource_config(Request::new(req))).await;
                 (None, None)
             }
             Rpc::ValidateActionConfig => {
@@ -300,9 +282,7 @@ pub fn grpc(data: &[u8]) {
                     type_name: "vm_access_reset".into(),
                     config: dv(field(&parts, 0)),
                 };
-                s.validate_action_config(Request::new(req))
-                    .await
-                    .expect("answers");
+                answer(s.validate_action_config(Request::new(req))).await;
                 (None, None)
             }
         }
@@ -314,6 +294,19 @@ pub fn grpc(data: &[u8]) {
     if let Some(v) = identity.filter(|v| !v.msgpack.is_empty()) {
         msgpack::decode(&v.msgpack, &identity_ty).expect("a returned identity decodes");
     }
+}
+
+/// The reply of a handler, which must answer whatever it is sent.
+async fn answer<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
+    call.await.expect("answers").into_inner()
+}
+
+/// Stored JSON state or identity.
+fn raw(json: &[u8]) -> Option<proto::RawState> {
+    Some(proto::RawState {
+        json: json.to_vec(),
+        flatmap: Default::default(),
+    })
 }
 
 /// ARM IDs: whatever parses prints canonically, and the printed form parses to the same ID.
@@ -364,16 +357,22 @@ pub fn duration(data: &[u8]) {
 /// What [`arm_json`] decodes, by selector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArmDoc {
+    /// A VM read with its instance view.
     VirtualMachine,
+    /// A VM extension.
     Extension,
+    /// An ARM error body.
     ErrorResponse,
+    /// A cloud's metadata endpoint answer.
     CloudMetadata,
+    /// An `Azure-AsyncOperation` status.
     OperationStatus,
+    /// The final answer of a `Location` poll.
     LocationResult,
 }
 
 impl ArmDoc {
-    pub const ALL: [ArmDoc; 6] = [
+    pub(crate) const ALL: [ArmDoc; 6] = [
         ArmDoc::VirtualMachine,
         ArmDoc::Extension,
         ArmDoc::ErrorResponse,
@@ -382,13 +381,18 @@ impl ArmDoc {
         ArmDoc::LocationResult,
     ];
 
+    /// The selector byte that chooses this document (for seeds).
     pub fn selector(self) -> u8 {
-        ArmDoc::ALL
-            .iter()
-            .position(|r| *r == self)
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(0)
+        position_in(&ArmDoc::ALL, self)
     }
+}
+
+/// Where `item` stands in `all`, as a selector byte.
+fn position_in<T: PartialEq>(all: &[T], item: T) -> u8 {
+    all.iter()
+        .position(|r| *r == item)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(0)
 }
 
 fn response(status: u16, headers: HeaderMap, body: &[u8]) -> azure::fuzz_access::ArmResponse {
@@ -464,7 +468,7 @@ pub fn lro_headers(data: &[u8]) {
     }
     // A fixed clock so an input means the same wait on every run.
     let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-    let wait = azure::parse_retry_after(&headers, now);
+    let wait = azure::fuzz_access::parse_retry_after(&headers, now);
     let status = [200, 201, 202, 204][usize::from(selector) % 4];
     let resp = response(status, headers, b"");
     let vm = VirtualMachineId::new("s", "rg", "vm");

@@ -6,6 +6,11 @@
 //! serving), [`tfprotocol`] (protocol 6, values, schemas, diagnostics),
 //! [`provider`], [`resources`] and [`actions`] (what users configure), and [`azure`] (the
 //! Resource Manager client).
+//!
+//! The public items are what the binary, the integration tests, the benchmarks and the fuzz
+//! targets use; everything else is `pub(crate)`.
+
+#![warn(unreachable_pub, missing_docs)]
 
 pub mod actions;
 pub mod azure;

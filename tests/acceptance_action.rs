@@ -3,12 +3,12 @@
 //! the password kept out of every output. Every test first checks the terraform it was given
 //! and fails, never skips, when it has no actions.
 
-mod support;
-
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, LOCKED_OUT_PASSWORD};
-use support::terraform::{TerraformVersion, TfOutput, require_terraform};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::{OsType, PowerState, VmSeed};
+use vm_test_support::acceptance::Acceptance;
+use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
+use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
 const USER: &str = "opsadmin";
 const PW: &str = "Break-Glass-Passw0rd!2026";
@@ -44,6 +44,15 @@ fn example_vars<'a>(vm: &'a str, pw: &'a str) -> [(&'static str, &'a str); 2] {
 async fn start() -> Acceptance {
     require_terraform(TerraformVersion(1, 14, 0), "actions");
     Acceptance::start().await
+}
+
+/// The locked-out VM "web" and the example files written for it; returns its ID also as text.
+async fn with_examples(files: &[&str]) -> (Acceptance, VirtualMachineId, String) {
+    let acc = start().await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
+    write_examples(&acc, files);
+    let vm_text = vm.to_string();
+    (acc, vm, vm_text)
 }
 
 /// An `action "vm_access_reset" NAME` block for `vm` with extra `config` lines.
@@ -82,18 +91,6 @@ fn plan_invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     acc.run_with_env(&["plan", &target, "-no-color", "-input=false"], env)
 }
 
-fn all_output(out: &TfOutput) -> String {
-    format!("{}\n{}", out.stdout, out.stderr)
-}
-
-/// Both streams with whitespace runs as one space: Terraform wraps diagnostics.
-fn squashed(out: &TfOutput) -> String {
-    all_output(out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The action's progress messages in `out`, in order. Terraform prints each as
 /// `Action action.vm_access_reset.NAME (triggered by …): message`.
 fn progress_lines(out: &TfOutput) -> Vec<String> {
@@ -127,10 +124,7 @@ async fn extension_puts(acc: &Acceptance) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() {
-    let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF]);
+    let (acc, vm, vm_text) = with_examples(&[ACTION_TF]).await;
     assert!(!acc.emu.login(&vm, USER, PW).await);
 
     let log = acc.tf.work_dir().join("..").join("trace.log");
@@ -144,9 +138,9 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
     assert!(acc.emu.login(&vm, USER, PW).await, "{out}");
     assert!(!acc.emu.login(&vm, USER, LOCKED_OUT_PASSWORD).await);
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(view["vmaccess_runs"], 1, "{view:#}");
+    assert_eq!(view.vmaccess_runs, 1, "{view:#?}");
     // remove_extension_after_success: nothing left on the VM.
-    assert_eq!(view["extensions"], json!([]), "{view:#}");
+    assert!(view.extensions.is_empty(), "{view:#?}");
 
     assert_in_order(
         &progress_lines(&out),
@@ -175,7 +169,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
         "the trace log shows no InvokeAction"
     );
     for (what, text) in [
-        ("CLI output", all_output(&out)),
+        ("CLI output", out.text()),
         ("TF_LOG=trace log", trace),
         ("state file", acc.state_file()),
     ] {
@@ -185,10 +179,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_password_is_absent_from_the_plan_file() {
-    let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF]);
+    let (acc, _, vm_text) = with_examples(&[ACTION_TF]).await;
     let plan = acc.run_with_env(
         &[
             "plan",
@@ -211,7 +202,7 @@ async fn ephemeral_password_is_absent_from_the_plan_file() {
     );
     let raw = std::fs::read(acc.tf.work_dir().join("tfplan")).expect("the plan file");
     for (what, text) in [
-        ("plan output", all_output(&plan)),
+        ("plan output", plan.text()),
         ("plan JSON", shown.stdout.clone()),
         ("plan file", String::from_utf8_lossy(&raw).into_owned()),
     ] {
@@ -224,13 +215,14 @@ async fn ephemeral_password_is_absent_from_the_plan_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let vm_text = vm.to_string();
-    acc.patch_vm(
-        &vm,
-        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
-    )
-    .await;
+    acc.emu
+        .patch_vm(&vm, |p| {
+            p.rdp_enabled = Some(false);
+            p.rdp_firewall_rule = Some(false);
+        })
+        .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
 
     let out = invoke(&acc, "rdp", &example_vars(&vm_text, PW));
@@ -243,28 +235,30 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
         ],
     );
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(view["rdp_enabled"], true, "{view:#}");
-    assert_eq!(view["rdp_firewall_rule"], true, "{view:#}");
+    assert!(view.rdp_enabled, "{view:#?}");
+    assert!(view.rdp_firewall_rule, "{view:#?}");
     // No account was touched, and only the RDP action ran.
-    assert_eq!(view["vmaccess_runs"], 1, "{view:#}");
+    assert_eq!(view.vmaccess_runs, 1, "{view:#?}");
     assert!(!acc.emu.login(&vm, USER, PW).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let acc = start().await;
-    let stopped = acc.seed_locked_out_vm("stopped").await;
-    acc.patch_vm(&stopped, json!({"power_state": "stopped"}))
+    let stopped = acc.emu.seed_locked_out_vm("stopped").await;
+    acc.emu
+        .patch_vm(&stopped, |p| p.power_state = Some(PowerState::Stopped))
         .await;
-    let linux = acc
-        .emu
-        .seed_vm(
-            "linux",
-            json!({"os_type": "Linux", "power_state": "running"}),
-        )
+    let linux_seed = VmSeed {
+        os_type: OsType::Linux,
+        power_state: PowerState::Running,
+        ..VmSeed::default()
+    };
+    let linux = acc.emu.seed_vm("linux", &linux_seed).await;
+    let no_agent = acc.emu.seed_locked_out_vm("noagent").await;
+    acc.emu
+        .patch_vm(&no_agent, |p| p.agent_ready = Some(false))
         .await;
-    let no_agent = acc.seed_locked_out_vm("noagent").await;
-    acc.patch_vm(&no_agent, json!({"agent_ready": false})).await;
     let missing = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "missing");
     let cases = [
         ("stopped", &stopped, "The VM is not running"),
@@ -306,8 +300,10 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("dc01").await;
-    acc.patch_vm(&vm, json!({"domain_controller": true})).await;
+    let vm = acc.emu.seed_locked_out_vm("dc01").await;
+    acc.emu
+        .patch_vm(&vm, |p| p.domain_controller = Some(true))
+        .await;
     acc.tf
         .write_main(&format!("{PW_VAR}\n{}", reset_password("dc", &vm)));
 
@@ -317,7 +313,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
 
     let out = invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
     out.assert_failure();
-    let text = squashed(&out);
+    let text = out.flat();
     // Terraform titles every invoke failure "Error when invoking action", then our summary.
     assert!(text.contains("Error: Error when invoking action"), "{out}");
     assert!(
@@ -343,7 +339,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weak_password_is_rejected_at_validation_on_password() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     let main = acc.tf.write_main(&action_block(
         "weak",
         &vm,
@@ -366,7 +362,7 @@ async fn weak_password_is_rejected_at_validation_on_password() {
         errors[0]["summary"], "Password does not meet Azure's rules",
         "{out}"
     );
-    let want = support::terraform::line_of(&main, "password = ");
+    let want = vm_test_support::terraform::line_of(&main, "password = ");
     assert_eq!(
         errors[0]["range"]["start"]["line"].as_i64(),
         Some(want),
@@ -386,10 +382,7 @@ async fn weak_password_is_rejected_at_validation_on_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
-    let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
-    let vm_text = vm.to_string();
-    write_examples(&acc, &[ACTION_TF, TRIGGER_TF]);
+    let (acc, vm, vm_text) = with_examples(&[ACTION_TF, TRIGGER_TF]).await;
     let apply = |rotation: &str, pw: &str| {
         let mut env = example_vars(&vm_text, pw).to_vec();
         env.push(("TF_VAR_rotation", rotation));
@@ -398,7 +391,7 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
             &env,
         )
     };
-    let runs = || async { acc.emu.vm_view(&vm).await["vmaccess_runs"].clone() };
+    let runs = || async { acc.emu.vm_view(&vm).await.vmaccess_runs };
 
     // Creating the terraform_data is not an update: nothing runs.
     apply("2026-q1", PW).assert_success();
@@ -425,14 +418,14 @@ async fn action_trigger_after_update_reruns_the_reset_when_its_input_changes() {
     assert_eq!(runs().await, 2);
     assert!(acc.emu.login(&vm, USER, third).await);
     assert!(!acc.state_file().contains(third));
-    assert!(!all_output(&out).contains(third));
+    assert!(!out.text().contains(third));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
     let acc = start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
-    let resource = support::acceptance::reset_block(
+    let vm = acc.emu.seed_locked_out_vm("web").await;
+    let resource = vm_test_support::acceptance::reset_block(
         "managed",
         &vm,
         &[
@@ -458,7 +451,7 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
         &env,
     );
     assert_eq!(plan.code(), Some(2), "{plan}");
-    let text = squashed(&plan);
+    let text = plan.flat();
     assert!(
         text.contains("will rerun the VMAccess extension on VM \"web\""),
         "{plan}"

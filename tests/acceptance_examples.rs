@@ -3,12 +3,11 @@
 //! with their inputs set the way a user sets them, through `TF_VAR_…`.
 //! Every `.tf` file under `examples/` must be covered by a test here.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of};
+use vm_test_support::acceptance::{Acceptance, actions_of};
+use vm_test_support::azure_emulator::PORTAL_TAG;
 
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
@@ -80,7 +79,7 @@ async fn with_examples(
     files: &[&str],
 ) -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web01").await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     for file in files {
         let name = Path::new(file).file_name().unwrap().to_string_lossy();
         acc.tf.write(&name, &example(file));
@@ -133,16 +132,16 @@ async fn provider_and_resource_examples_apply_and_then_plan_nothing() {
         .assert_success();
 }
 
+/// The import example, and what the portal's "Reset password" would have left on the VM.
+async fn with_import_example() -> (Acceptance, terraform_provider_vm::azure::VirtualMachineId) {
+    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
+    acc.emu.put_portal_reset(&vm, "VMAccessAgent").await;
+    (acc, vm)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_example_plans_an_import_and_a_rerun() {
-    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
-    // What the portal's "Reset password" would have left on the VM.
-    acc.put_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
-    )
-    .await;
+    let (acc, vm) = with_import_example().await;
 
     acc.run(&["validate", "-no-color"]).assert_success();
     let plan = acc.plan_json(&[]);
@@ -158,25 +157,14 @@ async fn import_example_plans_an_import_and_a_rerun() {
     // Secrets cannot be imported: the first plan reruns to set the password.
     assert_eq!(actions_of(&plan, ADDR), vec!["update"]);
 
-    acc.apply();
-    assert!(acc.emu.login(&vm, "opsadmin", "Example-Passw0rd!1").await);
-    assert_eq!(
-        acc.plan_exit_code(&[]),
-        0,
-        "settled after the import's apply"
-    );
+    acc.apply_and_settle(&vm, "opsadmin", "Example-Passw0rd!1")
+        .await;
 }
 
 /// The documented way to skip the import's rerun.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_with_ignore_changes_plans_no_rerun() {
-    let (acc, vm) = with_examples(&[PROVIDER_TF, RESOURCE_TF, IMPORT_TF]).await;
-    acc.put_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal-run"}),
-    )
-    .await;
+    let (acc, vm) = with_import_example().await;
     // An override file adds the lifecycle block the docs suggest.
     acc.tf.write(
         "ignore_override.tf",
@@ -188,19 +176,13 @@ async fn import_with_ignore_changes_plans_no_rerun() {
     // mark of `password_wo`), but nothing is planned to run: the run outputs
     // stay as imported.
     assert_eq!(change["after_unknown"], json!({}), "{plan}");
-    assert_eq!(change["after"]["force_update_tag"], "portal-run", "{plan}");
+    assert_eq!(change["after"]["force_update_tag"], PORTAL_TAG, "{plan}");
 
     acc.apply();
-    let path = format!(
-        "vms/{}/{}/{}",
-        vm.subscription_id(),
-        vm.resource_group(),
-        vm.name()
-    );
-    let view = acc.emu.admin(reqwest::Method::GET, &path, None).await;
+    let view = acc.emu.vm_view(&vm).await;
     assert_eq!(
-        view["vmaccess_runs"], 0,
-        "the import's apply did not run VMAccess: {view}"
+        view.vmaccess_runs, 0,
+        "the import's apply did not run VMAccess: {view:?}"
     );
     assert_eq!(acc.plan_exit_code(&[]), 0, "settled");
 }

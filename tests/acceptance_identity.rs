@@ -5,16 +5,15 @@
 //! skips, when it is older. The upgrade test also runs Terraform 1.11
 //! (`TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH).
 
-mod support;
-
 use std::path::PathBuf;
+use vm_emulator::admin::ExtensionSeed;
 
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::terraform::{
-    TerraformVersion, hcl_string, require_terraform, terraform_binary, version_of,
-};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::terraform::{
+    TerraformVersion, hcl_string, older_terraform, require_terraform, terraform_binary,
+};
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
@@ -27,27 +26,12 @@ fn require_identity_terraform() {
     require_terraform(TerraformVersion(1, 12, 0), "resource identity");
 }
 
-/// Terraform 1.11 (no identity) for the state-upgrade test:
-/// `TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH (1.11.4 in CI).
+/// Terraform 1.11 (no identity) for the state-upgrade test.
 fn old_terraform() -> PathBuf {
-    let binary = std::env::var_os("TF_ACC_TERRAFORM_OLD_PATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            std::env::split_paths(&path)
-                .map(|d| d.join("terraform"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("the state-upgrade test needs Terraform 1.11: set TF_ACC_TERRAFORM_OLD_PATH")
-        });
-    let version = version_of(&binary);
-    assert!(
-        version < TerraformVersion(1, 12, 0),
-        "TF_ACC_TERRAFORM_OLD_PATH must be a Terraform without identity (< 1.12), found {version}"
-    );
-    binary
+    older_terraform(
+        TerraformVersion(1, 12, 0),
+        "the state-upgrade test (state without identity)",
+    )
 }
 
 fn config(vm: &VirtualMachineId, extra_hcl: &str) -> String {
@@ -71,12 +55,7 @@ fn import_by_identity(lines: &[&str]) -> String {
 async fn setup() -> (Acceptance, VirtualMachineId) {
     require_identity_terraform();
     let mut acc = Acceptance::start().await;
-    let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": USER, "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     (acc, vm)
 }
@@ -115,7 +94,7 @@ fn assert_identity(acc: &Acceptance, vm: &VirtualMachineId, extension: &str) {
 }
 
 /// Nothing but the dev_overrides warning every test run prints.
-fn assert_no_warnings(out: &support::terraform::TfOutput) {
+fn assert_no_warnings(out: &vm_test_support::terraform::TfOutput) {
     let text = format!("{}{}", out.stdout, out.stderr);
     let warnings: Vec<&str> = text
         .lines()
@@ -133,12 +112,7 @@ fn assert_no_warnings(out: &support::terraform::TfOutput) {
 async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
     let (acc, vm) = setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}, "force_update_tag": "portal-run-1"}),
-    )
-    .await;
+    acc.emu.put_portal_reset(&vm, "enablevmaccess").await;
     let import = import_by_identity(&[
         &format!("resource_group_name  = {}", hcl_string(vm.resource_group())),
         &format!("virtual_machine_name = {}", hcl_string(vm.name())),
@@ -169,13 +143,13 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
 
     acc.apply();
     let view = acc.emu.vm_view(&vm).await;
-    let extensions = view["extensions"].as_array().cloned().unwrap_or_default();
+    let extensions = &view.extensions;
     assert_eq!(
         extensions.len(),
         1,
-        "the portal's extension was reused: {view:#}"
+        "the portal's extension was reused: {view:#?}"
     );
-    assert_eq!(extensions[0]["name"], "enablevmaccess");
+    assert_eq!(extensions[0].name, "enablevmaccess");
     assert!(acc.emu.login(&vm, USER, PW).await, "the new password works");
     assert_identity(&acc, &vm, "enablevmaccess");
     assert_eq!(acc.plan_exit_code(&[]), 0, "converged after the import");
@@ -187,22 +161,17 @@ async fn import_by_identity_adopts_the_portal_extension_found_by_default() {
 async fn import_identity_example_adopts_the_vms_extension() {
     require_identity_terraform();
     let mut acc = Acceptance::start().await;
-    let sub = acc.emu.subscription_id().to_string();
+    let vm = acc.emu.seed_locked_out_vm_in("rg-web", "web01").await;
     acc.emu
-        .admin(
-            reqwest::Method::PUT,
-            &format!("vms/{sub}/rg-web/web01"),
-            Some(json!({"os_type": "Windows", "power_state": "running", "agent_ready": true,
-                        "accounts": [{"name": USER, "password": "Forgotten-Passw0rd!", "enabled": false}]})),
+        .put_extension(
+            &vm,
+            "enablevmaccess",
+            &ExtensionSeed {
+                settings: Some(json!({"UserName": USER})),
+                ..ExtensionSeed::default()
+            },
         )
         .await;
-    let vm = VirtualMachineId::new(sub, "rg-web", "web01");
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}}),
-    )
-    .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for file in [
         "examples/provider/provider.tf",
@@ -230,16 +199,7 @@ async fn import_identity_example_adopts_the_vms_extension() {
         identity_of(&vm, "enablevmaccess"),
         "{change:#}"
     );
-    acc.apply();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the example's password works"
-    );
-    assert_eq!(
-        acc.plan_exit_code(&[]),
-        0,
-        "settled after the import's apply"
-    );
+    acc.apply_and_settle(&vm, USER, PW).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,12 +230,7 @@ async fn import_by_full_identity_and_show_json_after_create() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_identities_fail_with_the_attribute_named() {
     let (acc, vm) = setup().await;
-    acc.put_extension(
-        &vm,
-        "monitor",
-        json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"}),
-    )
-    .await;
+    acc.emu.put_monitoring_agent(&vm, "monitor").await;
     let rg = format!("resource_group_name  = {}", hcl_string(vm.resource_group()));
     let name = format!("virtual_machine_name = {}", hcl_string(vm.name()));
     // (A VM without a VMAccess extension and no `extension_name` is adopted, not an error:
@@ -351,5 +306,5 @@ async fn state_from_terraform_1_11_gains_identity_silently_on_refresh() {
     out.assert_success();
     assert_no_warnings(&out);
     assert_identity(&acc, &vm, "VMAccessAgent");
-    assert_eq!(acc.emu.vm_view(&vm).await["vmaccess_runs"], 1, "no rerun");
+    assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1, "no rerun");
 }

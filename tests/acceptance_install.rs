@@ -8,14 +8,13 @@
 //! Both scripts get `--binary` with the binary cargo built for this test
 //! run, so no release build happens here (the scripts' default).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of};
-use support::terraform::hcl_string;
+use vm_test_support::acceptance::{Acceptance, actions_of};
+use vm_test_support::command::run_ok;
+use vm_test_support::terraform::hcl_string;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const PROVIDER_BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-vm");
@@ -40,20 +39,12 @@ fn target() -> String {
 }
 
 fn script(name: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let out = Command::new("bash")
-        .arg(root().join("scripts").join(name))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("run {name}: {e}"));
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    run_ok(
+        Command::new("bash")
+            .arg(root().join("scripts").join(name))
+            .args(args)
+            .envs(env.iter().copied()),
+    )
 }
 
 /// The examples' provider and resource files, as a user would copy them,
@@ -72,8 +63,21 @@ fn write_config(acc: &Acceptance) {
 }
 
 /// `terraform init` from the mirror (offline), then a plan that creates.
+/// Replaces the fixture's dev_overrides with the filesystem mirror at `mirror` alone (no
+/// `direct {}`, so any attempt to reach a registry fails), then [`init_and_plan`].
+async fn init_and_plan_from_mirror(acc: &mut Acceptance, mirror: &Path) {
+    acc.tf.write(
+        "../terraform.rc",
+        &format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
+            hcl_string(&mirror.to_string_lossy())
+        ),
+    );
+    init_and_plan(acc).await;
+}
+
 async fn init_and_plan(acc: &mut Acceptance) {
-    let vm = acc.seed_locked_out_vm("web01").await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     write_config(acc);
     acc.tf
         .set_env("TF_VAR_virtual_machine_id", &vm.to_string())
@@ -90,17 +94,8 @@ async fn init_and_plan(acc: &mut Acceptance) {
         !init.stdout.contains("Provider development overrides"),
         "no dev_overrides in play: {init}"
     );
-    let lock = std::fs::read_to_string(acc.tf.work_dir().join(".terraform.lock.hcl"))
-        .unwrap_or_else(|e| panic!("init wrote no lock file ({e}):\n{init}"));
-    assert!(
-        lock.contains("provider \"registry.terraform.io/vmaccess/vm\""),
-        "{lock}"
-    );
-    assert!(
-        lock.contains(&format!("version     = \"{VERSION}\"")),
-        "{lock}"
-    );
-    assert!(lock.contains("h1:"), "{lock}");
+    let version = format!("version     = \"{VERSION}\"");
+    acc.assert_lock_file("registry.terraform.io/vmaccess/vm", &[&version, "h1:"]);
 
     let plan = acc.plan_json(&[]);
     assert_eq!(actions_of(&plan, "vm_access_reset.example"), vec!["create"]);
@@ -131,16 +126,7 @@ async fn installed_into_a_mirror_inits_offline_and_plans() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    // Replace the fixture's dev_overrides with the mirror alone: no
-    // `direct {}`, so any attempt to reach a registry fails.
-    acc.tf.write(
-        "../terraform.rc",
-        &format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
-            hcl_string(&mirror.path().to_string_lossy())
-        ),
-    );
-    init_and_plan(&mut acc).await;
+    init_and_plan_from_mirror(&mut acc, mirror.path()).await;
 }
 
 /// With no --mirror and no CLI configuration at all: ~/.terraform.d/plugins
@@ -281,14 +267,7 @@ async fn package_produces_registry_release_files_that_terraform_installs() {
     let packed = mirror.path().join("registry.terraform.io/vmaccess/vm");
     std::fs::create_dir_all(&packed).unwrap();
     std::fs::copy(&zip, packed.join(&zip_name)).unwrap();
-    acc.tf.write(
-        "../terraform.rc",
-        &format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = {}\n  }}\n}}\n",
-            hcl_string(&mirror.path().to_string_lossy())
-        ),
-    );
-    init_and_plan(&mut acc).await;
+    init_and_plan_from_mirror(&mut acc, mirror.path()).await;
 }
 
 #[test]

@@ -2,11 +2,13 @@
 //! against the emulator, asserted on plans (`show -json`, `-detailed-exitcode`)
 //! and on the VM itself (can the account log in, is Remote Desktop on).
 
-mod support;
-
-use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
+use serde_json::json;
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::admin::ExtensionSeed;
+use vm_emulator::{AccountSeed, ExtensionView, LoggedRequest, OsType, PowerState, VmSeed, VmView};
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
+use vm_test_support::terraform::TfOutput;
 
 const ADDR: &str = "vm_access_reset.web";
 
@@ -29,7 +31,7 @@ fn password_wo_config(vm: &VirtualMachineId) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "Fresh-Passw0rd!2026")
@@ -41,7 +43,7 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
         "new password works"
     );
     assert!(
-        !acc.emu.login(&vm, "opsadmin", "Forgotten-Passw0rd!").await,
+        !acc.emu.login(&vm, "opsadmin", LOCKED_OUT_PASSWORD).await,
         "old password no longer works"
     );
 
@@ -58,83 +60,49 @@ async fn password_wo_create_resets_the_password_and_then_plans_nothing() {
 // Helpers local to this file.
 // ---------------------------------------------------------------------------
 
-/// Terraform's human output with the diagnostic box drawing removed and all
-/// whitespace collapsed, so wrapped diagnostic details match as one line.
-fn flat(text: &str) -> String {
-    text.lines()
-        .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']))
-        .collect::<Vec<_>>()
-        .join(" ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn flat_output(out: &support::terraform::TfOutput) -> String {
-    flat(&format!("{}\n{}", out.stdout, out.stderr))
-}
-
-/// Saves a plan; returns its planned actions for `ADDR` and its flattened
-/// human output (where plan-time warnings appear).
-fn plan_with_output(acc: &Acceptance) -> (Vec<String>, String) {
+/// Saves a plan; returns its planned actions for `ADDR` and its human output (where
+/// plan-time warnings appear).
+fn plan_with_output(acc: &Acceptance) -> (Vec<String>, TfOutput) {
     let out = acc.run(&["plan", "-out=tfplan", "-no-color", "-input=false"]);
     out.assert_success();
     let plan = acc.run(&["show", "-json", "tfplan"]).json();
-    (actions_of(&plan, ADDR), flat_output(&out))
+    (actions_of(&plan, ADDR), out)
 }
 
-/// Runs an apply that must fail; returns its flattened output.
-fn apply_failing(acc: &Acceptance) -> String {
+/// Runs an apply that must fail; returns its output.
+fn apply_failing(acc: &Acceptance) -> TfOutput {
     let out = acc.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     out.assert_failure();
-    flat_output(&out)
+    out
 }
 
-/// The apply's flattened output (it must succeed).
-fn apply_output(acc: &Acceptance) -> String {
-    flat_output(&acc.apply())
-}
-
-fn assert_contains(haystack: &str, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            haystack.contains(needle),
-            "expected {needle:?} in terraform's output:\n{haystack}"
-        );
-    }
-}
-
-async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u64 {
-    acc.emu.vm_view(vm).await["vmaccess_runs"]
-        .as_u64()
-        .expect("vmaccess_runs is a number")
+async fn vmaccess_runs(acc: &Acceptance, vm: &VirtualMachineId) -> u32 {
+    acc.emu.vm_view(vm).await.vmaccess_runs
 }
 
 /// The VM's VMAccessAgent extensions, whatever their names.
-async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<Value> {
-    acc.emu.vm_view(vm).await["extensions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["publisher"] == "Microsoft.Compute" && e["type"] == "VMAccessAgent")
-        .collect()
+async fn vmaccess_extensions(acc: &Acceptance, vm: &VirtualMachineId) -> Vec<ExtensionView> {
+    let mut extensions = acc.emu.vm_view(vm).await.extensions;
+    extensions
+        .retain(|e| e.publisher == "Microsoft.Compute" && e.extension_type == "VMAccessAgent");
+    extensions
+}
+
+/// VMAccess ran `runs` times in all on `vm`, and its extension ended Succeeded.
+async fn assert_ran_and_succeeded(acc: &Acceptance, vm: &VirtualMachineId, runs: u32) {
+    assert_eq!(vmaccess_runs(acc, vm).await, runs);
+    let state = extension(acc, vm, "VMAccessAgent").await.provisioning_state;
+    assert_eq!(state, "Succeeded");
 }
 
 /// The emulator's view of the extension named `name` on `vm`.
-async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> Value {
-    acc.emu.vm_view(vm).await["extensions"]
-        .as_array()
-        .and_then(|exts| {
-            exts.iter()
-                .find(|e| {
-                    e["name"]
-                        .as_str()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .cloned()
-        })
-        .unwrap_or(Value::Null)
+async fn extension(acc: &Acceptance, vm: &VirtualMachineId, name: &str) -> ExtensionView {
+    let view = acc.emu.vm_view(vm).await;
+    view.extensions
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no extension {name}: {view:#?}"))
 }
 
 fn state_str(acc: &Acceptance, attr: &str) -> String {
@@ -145,32 +113,15 @@ fn state_str(acc: &Acceptance, attr: &str) -> String {
 }
 
 /// The ARM requests that would change something (anything but GET).
-async fn writes(acc: &Acceptance) -> Vec<Value> {
-    acc.emu
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["method"] != "GET"
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.contains("/subscriptions/"))
-        })
-        .collect()
+async fn writes(acc: &Acceptance) -> Vec<LoggedRequest> {
+    let mut requests = acc.emu.requests().await;
+    requests.retain(|r| r.method != "GET" && r.path.contains("/subscriptions/"));
+    requests
 }
 
-/// A running Windows VM seeded with explicit fields (`extra` merged in).
-async fn seed_vm_with(acc: &Acceptance, name: &str, extra: Value) -> VirtualMachineId {
-    let mut seed = json!({
-        "os_type": "Windows",
-        "power_state": "running",
-        "agent_ready": true,
-        "accounts": [{"name": "opsadmin", "password": "Initial-Passw0rd!", "administrator": true}],
-    });
-    if let (Some(s), Some(e)) = (seed.as_object_mut(), extra.as_object()) {
-        s.extend(e.clone());
-    }
-    acc.emu.seed_vm(name, seed).await
+/// This file's VM: running Windows with a ready agent and the administrator `opsadmin`.
+fn web_seed() -> VmSeed {
+    VmSeed::windows([AccountSeed::new("opsadmin", "Initial-Passw0rd!")])
 }
 
 /// `vm_access_reset.web` with a stored `password` and extra lines.
@@ -194,7 +145,7 @@ fn password_config(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes_nothing() {
     let mut acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.tf.write_main(&password_wo_config(&vm));
     acc.tf
         .set_env("TF_VAR_pw", "First-Passw0rd!2026")
@@ -218,8 +169,8 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
         "a rerun sends a fresh forceUpdateTag"
     );
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-        json!(second_tag),
+        extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+        Some(second_tag.clone()),
         "Azure holds the tag recorded in state"
     );
 
@@ -234,77 +185,43 @@ async fn bumping_password_wo_version_rotates_the_password_and_reapplying_changes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_triggers_or_the_stored_password_reruns_the_extension() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!One",
-        &["triggers = { rotation = \"1\" }"],
-    ));
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
-
-    // A new trigger value reruns with the same password.
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!One",
-        &["triggers = { rotation = \"2\" }"],
-    ));
-    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
-
-    // A new stored password reruns and takes effect.
-    acc.tf.write_main(&password_config(
-        &vm,
-        "opsadmin",
-        "Stored-Passw0rd!Two",
-        &["triggers = { rotation = \"2\" }"],
-    ));
-    assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
-    acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 3);
-    assert!(acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!Two").await);
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
+    // Each step: the stored password, the trigger, what the plan does, VMAccess runs so far.
+    let steps = [
+        ("Stored-Passw0rd!One", "1", "create", 1),
+        // A new trigger value reruns with the same password.
+        ("Stored-Passw0rd!One", "2", "update", 2),
+        // A new stored password reruns and takes effect.
+        ("Stored-Passw0rd!Two", "2", "update", 3),
+    ];
+    for (password, rotation, action, runs) in steps {
+        let trigger = format!("triggers = {{ rotation = \"{rotation}\" }}");
+        acc.tf
+            .write_main(&password_config(&vm, "opsadmin", password, &[&trigger]));
+        assert_eq!(acc.planned_actions(ADDR), vec![action]);
+        acc.apply_and_settle(&vm, "opsadmin", password).await;
+        assert_eq!(vmaccess_runs(&acc, &vm).await, runs);
+    }
     assert!(!acc.emu.login(&vm, "opsadmin", "Stored-Passw0rd!One").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
     let acc = Acceptance::start().await;
     let vm = acc
-        .seed_windows_vm(
-            "web",
-            json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "administrator": true}]),
-        )
+        .emu
+        .seed_windows_vm_with("web", [AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
         .await;
-    assert!(
-        acc.emu.vm_view(&vm).await["accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["name"] != "breakglass")
-    );
+    assert!(acc.emu.vm_view(&vm).await.account("breakglass").is_none());
 
     acc.tf
         .write_main(&password_config(&vm, "breakglass", "Glass-Br3ak!Now", &[]));
     acc.apply();
 
     let view = acc.emu.vm_view(&vm).await;
-    let account = view["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "breakglass")
-        .cloned()
-        .expect("the account was created");
-    assert_eq!(account["administrator"], json!(true));
-    assert_eq!(account["enabled"], json!(true));
+    let account = view.account("breakglass").expect("the account was created");
+    assert!(account.administrator);
+    assert!(account.enabled);
     assert!(acc.emu.login(&vm, "breakglass", "Glass-Br3ak!Now").await);
     assert!(
         acc.emu.login(&vm, "azureadmin", "Initial-Passw0rd!").await,
@@ -316,12 +233,12 @@ async fn a_username_that_does_not_exist_is_created_as_an_administrator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_username_only_remote_desktop_is_restored() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(
-        &acc,
-        "web",
-        json!({"rdp_enabled": false, "rdp_firewall_rule": false}),
-    )
-    .await;
+    let rdp_off = VmSeed {
+        rdp_enabled: false,
+        rdp_firewall_rule: false,
+        ..web_seed()
+    };
+    let vm = acc.emu.seed_vm("web", &rdp_off).await;
     let before = acc.emu.vm_view(&vm).await;
     assert!(
         !acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await,
@@ -332,11 +249,25 @@ async fn without_a_username_only_remote_desktop_is_restored() {
     acc.apply();
 
     let after = acc.emu.vm_view(&vm).await;
-    assert_eq!(after["rdp_enabled"], json!(true));
-    assert_eq!(after["rdp_firewall_rule"], json!(true));
-    assert_eq!(after["vmaccess_runs"], json!(1));
+    assert!(after.rdp_enabled);
+    assert!(after.rdp_firewall_rule);
+    assert_eq!(after.vmaccess_runs, 1);
+    let accounts = |view: &VmView| -> Vec<(String, bool, bool, u32)> {
+        view.accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.enabled,
+                    a.administrator,
+                    a.password_set_count,
+                )
+            })
+            .collect()
+    };
     assert_eq!(
-        after["accounts"], before["accounts"],
+        accounts(&after),
+        accounts(&before),
         "accounts (and their password counts) are untouched"
     );
     assert!(acc.emu.login(&vm, "opsadmin", "Initial-Passw0rd!").await);
@@ -348,154 +279,127 @@ async fn without_a_username_only_remote_desktop_is_restored() {
 // Drift found on refresh.
 // ---------------------------------------------------------------------------
 
-/// Creates `vm_access_reset.web` for opsadmin on a fresh VM "web".
-async fn created(acc: &Acceptance) -> VirtualMachineId {
-    let vm = seed_vm_with(acc, "web", json!({})).await;
+/// A fresh acceptance fixture where `vm_access_reset.web` was created for opsadmin on VM "web".
+async fn created() -> (Acceptance, VirtualMachineId) {
+    let acc = Acceptance::start().await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Managed-Passw0rd!1", &[]));
     acc.apply();
-    assert_eq!(vmaccess_runs(acc, &vm).await, 1);
-    vm
+    assert_eq!(vmaccess_runs(&acc, &vm).await, 1);
+    (acc, vm)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extension_deleted_out_of_band_is_created_again() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
-    acc.delete_extension(&vm, "VMAccessAgent").await;
+    let (acc, vm) = created().await;
+    acc.emu.delete_extension(&vm, "VMAccessAgent").await;
     assert!(vmaccess_extensions(&acc, &vm).await.is_empty());
 
     assert_eq!(acc.planned_actions(ADDR), vec!["create"]);
     acc.apply();
     assert_eq!(vmaccess_extensions(&acc, &vm).await.len(), 1);
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
-        "Succeeded"
-    );
+    assert_ran_and_succeeded(&acc, &vm, 2).await;
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_extension_plans_a_rerun_with_a_warning() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
-    acc.patch_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"provisioning_state": "Failed", "status_message": "Something broke."}),
-    )
-    .await;
+    let (acc, vm) = created().await;
+    acc.emu
+        .patch_extension(&vm, "VMAccessAgent", |p| {
+            p.provisioning_state = Some("Failed".into());
+            p.status_message = Some("Something broke.".into());
+        })
+        .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
-    assert_contains(
-        &output,
-        &["Warning:", "will rerun the VMAccess extension", "Failed"],
-    );
+    output.assert_mentions(&["Warning:", "will rerun the VMAccess extension", "Failed"]);
 
     acc.apply();
-    assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["provisioning_state"],
-        "Succeeded"
-    );
+    assert_ran_and_succeeded(&acc, &vm, 2).await;
     assert_eq!(state_str(&acc, "provisioning_state"), "Succeeded");
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extension_rerun_by_someone_else_plans_a_rerun_with_a_warning() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let ours = state_str(&acc, "force_update_tag");
-    acc.patch_extension(
-        &vm,
-        "VMAccessAgent",
-        json!({"force_update_tag": "rerun-by-the-portal"}),
-    )
-    .await;
+    acc.emu
+        .patch_extension(&vm, "VMAccessAgent", |p| {
+            p.force_update_tag = Some("rerun-by-the-portal".into())
+        })
+        .await;
 
     let (actions, output) = plan_with_output(&acc);
     assert_eq!(actions, vec!["update"]);
-    assert_contains(
-        &output,
-        &[
-            "Warning:",
-            "will rerun the VMAccess extension",
-            "forceUpdateTag",
-        ],
-    );
+    output.assert_mentions(&[
+        "Warning:",
+        "will rerun the VMAccess extension",
+        "forceUpdateTag",
+    ]);
 
     acc.apply();
     let tag = state_str(&acc, "force_update_tag");
     assert_ne!(tag, ours);
     assert_ne!(tag, "rerun-by-the-portal");
     assert_eq!(
-        extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-        json!(tag)
+        extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+        Some(tag.clone())
     );
     assert_eq!(vmaccess_runs(&acc, &vm).await, 2);
-    assert!(acc.emu.login(&vm, "opsadmin", "Managed-Passw0rd!1").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
+    acc.assert_settled(&vm, "opsadmin", "Managed-Passw0rd!1")
+        .await;
 }
 
 // ---------------------------------------------------------------------------
 // An extension already on the VM.
 // ---------------------------------------------------------------------------
 
+/// This file's VM with a VMAccess extension named `enablevmaccess` (as `seed` left it).
+async fn with_enablevmaccess(seed: ExtensionSeed) -> (Acceptance, VirtualMachineId) {
+    let acc = Acceptance::start().await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
+    acc.emu.put_extension(&vm, "enablevmaccess", &seed).await;
+    (acc, vm)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_enablevmaccess_extension_is_reused() {
-    let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "type_handler_version": "2.4",
-               "settings": {"UserName": "opsadmin"}}),
-    )
+    let (acc, vm) = with_enablevmaccess(ExtensionSeed {
+        settings: Some(json!({"UserName": "opsadmin"})),
+        ..ExtensionSeed::default()
+    })
     .await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Reused-Passw0rd!1", &[]));
-    let output = apply_output(&acc);
-    assert_contains(
-        &output,
-        &[
-            "Warning: Reusing the VM's existing VMAccess extension",
-            "enablevmaccess",
-        ],
-    );
+    let output = acc.apply();
+    output.assert_mentions(&[
+        "Warning: Reusing the VM's existing VMAccess extension",
+        "enablevmaccess",
+    ]);
 
     let state = acc.state_values(ADDR);
     assert_eq!(state["extension_name"], "enablevmaccess");
-    assert!(
-        state["id"]
-            .as_str()
-            .unwrap()
-            .ends_with("/extensions/enablevmaccess")
-    );
+    let id = state["id"].as_str().unwrap_or_default();
+    assert!(id.ends_with("/extensions/enablevmaccess"), "{id}");
     let exts = vmaccess_extensions(&acc, &vm).await;
     assert_eq!(
         exts.len(),
         1,
         "still exactly one VMAccess extension: {exts:?}"
     );
-    assert_eq!(exts[0]["name"], "enablevmaccess");
-    assert!(acc.emu.login(&vm, "opsadmin", "Reused-Passw0rd!1").await);
-    assert_eq!(acc.plan_exit_code(&[]), 0);
+    assert_eq!(exts[0].name, "enablevmaccess");
+    acc.assert_settled(&vm, "opsadmin", "Reused-Passw0rd!1")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
-    let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"publisher": "Microsoft.Compute", "type": "VMAccessAgent"}),
-    )
-    .await;
+    let (acc, vm) = with_enablevmaccess(ExtensionSeed::default()).await;
 
     acc.tf.write_main(&password_config(
         &vm,
@@ -504,20 +408,17 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
         &["extension_name = \"other\""],
     ));
     let output = apply_failing(&acc);
-    assert_contains(
-        &output,
-        &[
-            "The VM already has a VMAccess extension under another name",
-            "\"enablevmaccess\"",
-            "can have only one",
-            "Remove `extension_name`",
-            "extension_name = \"other\"",
-        ],
-    );
+    output.assert_mentions(&[
+        "The VM already has a VMAccess extension under another name",
+        "\"enablevmaccess\"",
+        "can have only one",
+        "Remove `extension_name`",
+        "extension_name = \"other\"",
+    ]);
     assert!(writes(&acc).await.is_empty(), "nothing was sent to Azure");
     let exts = vmaccess_extensions(&acc, &vm).await;
     assert_eq!(exts.len(), 1);
-    assert_eq!(exts[0]["name"], "enablevmaccess");
+    assert_eq!(exts[0].name, "enablevmaccess");
     assert!(acc.state_values(ADDR).is_null());
 }
 
@@ -525,11 +426,13 @@ async fn a_second_extension_name_is_refused_with_one_per_vm_advice() {
 // VMs the extension cannot run on.
 // ---------------------------------------------------------------------------
 
-/// Applies a password reset on a VM seeded with `extra` and returns the
+/// Applies a password reset on this file's VM after `change` to its seed, and returns the
 /// failed apply's output, after checking nothing was written to Azure.
-async fn failing_create(extra: Value) -> String {
+async fn failing_create(change: impl FnOnce(&mut VmSeed)) -> TfOutput {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", extra).await;
+    let mut seed = web_seed();
+    change(&mut seed);
+    let vm = acc.emu.seed_vm("web", &seed).await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
     let output = apply_failing(&acc);
@@ -544,34 +447,28 @@ async fn failing_create(extra: Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
-    let output = failing_create(json!({"power_state": "deallocated"})).await;
-    assert_contains(
-        &output,
-        &["Error: The VM is not running", "deallocated", "start it"],
-    );
+    let output = failing_create(|vm| vm.power_state = PowerState::Deallocated).await;
+    output.assert_mentions(&["Error: The VM is not running", "deallocated", "start it"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
-    let output = failing_create(json!({"os_type": "Linux"})).await;
-    assert_contains(&output, &["Error: Not a Windows VM", "VMAccessForLinux"]);
+    let output = failing_create(|vm| vm.os_type = OsType::Linux).await;
+    output.assert_mentions(&["Error: Not a Windows VM", "VMAccessForLinux"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_that_is_not_ready_is_refused_with_its_status_message() {
-    let output = failing_create(json!({
-        "agent_ready": false,
-        "agent_status_message": "VM Agent has not reported for 17 minutes.",
-    }))
+    let output = failing_create(|vm| {
+        vm.agent_ready = false;
+        vm.agent_status_message = Some("VM Agent has not reported for 17 minutes.".into());
+    })
     .await;
-    assert_contains(
-        &output,
-        &[
-            "Error: The VM agent is not ready",
-            "VM Agent has not reported for 17 minutes.",
-            "virtual_machine_id",
-        ],
-    );
+    output.assert_mentions(&[
+        "Error: The VM agent is not ready",
+        "VM Agent has not reported for 17 minutes.",
+        "virtual_machine_id",
+    ]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -582,16 +479,13 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
         .tf
         .write_main(&password_config(&vm, "opsadmin", "Never-Passw0rd!1", &[]));
     let output = apply_failing(&acc);
-    let line = support::terraform::line_of(&main, "virtual_machine_id");
-    assert_contains(
-        &output,
-        &[
-            "Error: Virtual machine not found",
-            "nowhere",
-            &format!("on main.tf line {line}"),
-            "virtual_machine_id = ",
-        ],
-    );
+    let line = vm_test_support::terraform::line_of(&main, "virtual_machine_id");
+    output.assert_mentions(&[
+        "Error: Virtual machine not found",
+        "nowhere",
+        &format!("on main.tf line {line}"),
+        "virtual_machine_id = ",
+    ]);
     assert!(writes(&acc).await.is_empty());
     assert!(acc.state_values(ADDR).is_null());
 }
@@ -599,16 +493,13 @@ async fn a_missing_vm_is_an_error_on_virtual_machine_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azure() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "web", json!({})).await;
+    let vm = acc.emu.seed_vm("web", &web_seed()).await;
 
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "alllowercase1", &[]));
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
-    assert_contains(
-        &flat_output(&out),
-        &["Error: Password does not meet Azure's rules", "three of"],
-    );
+    out.assert_mentions(&["Error: Password does not meet Azure's rules", "three of"]);
     apply_failing(&acc);
 
     acc.tf.write_main(&password_config(
@@ -619,10 +510,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
     ));
     let out = acc.run(&["plan", "-no-color", "-input=false"]);
     out.assert_failure();
-    assert_contains(
-        &flat_output(&out),
-        &["Error: Unsupported handler version", "1.5", "deprecated"],
-    );
+    out.assert_mentions(&["Error: Unsupported handler version", "1.5", "deprecated"]);
     apply_failing(&acc);
 
     let puts: Vec<_> = acc
@@ -630,7 +518,7 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
         .requests()
         .await
         .into_iter()
-        .filter(|r| r["method"] == "PUT")
+        .filter(|r| r.method == "PUT")
         .collect();
     assert!(puts.is_empty(), "no PUT reached ARM: {puts:?}");
     assert_eq!(vmaccess_runs(&acc, &vm).await, 0);
@@ -640,18 +528,24 @@ async fn a_weak_password_or_handler_version_1_fails_at_plan_without_calling_azur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_converges() {
     let acc = Acceptance::start().await;
-    let vm = seed_vm_with(&acc, "dc", json!({"domain_controller": true})).await;
+    let vm = acc
+        .emu
+        .seed_vm(
+            "dc",
+            &VmSeed {
+                domain_controller: true,
+                ..web_seed()
+            },
+        )
+        .await;
     acc.tf
         .write_main(&password_config(&vm, "opsadmin", "Domain-Passw0rd!1", &[]));
 
     let output = apply_failing(&acc);
-    assert_contains(
-        &output,
-        &[
-            "Error: The VMAccess extension failed on the VM",
-            "VMAccess Extension does not support Domain Controller",
-        ],
-    );
+    output.assert_mentions(&[
+        "Error: The VMAccess extension failed on the VM",
+        "VMAccess Extension does not support Domain Controller",
+    ]);
     let shown = acc.run(&["show", "-json"]).json();
     let resource = shown["values"]["root_module"]["resources"]
         .as_array()
@@ -670,7 +564,9 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
     assert_eq!(resource["values"]["provisioning_state"], "Failed");
     assert!(!acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
 
-    acc.patch_vm(&vm, json!({"domain_controller": false})).await;
+    acc.emu
+        .patch_vm(&vm, |p| p.domain_controller = Some(false))
+        .await;
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
     assert!(acc.emu.login(&vm, "opsadmin", "Domain-Passw0rd!1").await);
@@ -686,8 +582,7 @@ async fn a_failed_create_on_a_domain_controller_is_tainted_and_the_next_apply_co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terraform_only_settings_update_state_without_rerunning_the_extension() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let tag = state_str(&acc, "force_update_tag");
     let last_run = state_str(&acc, "last_run_at");
     let writes_before = writes(&acc).await.len();
@@ -708,7 +603,10 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
         ));
         let (actions, output) = plan_with_output(&acc);
         assert_eq!(actions, vec!["update"], "{extra:?}");
-        assert!(!output.contains("will rerun"), "no drift warning: {output}");
+        assert!(
+            !output.flat().contains("will rerun"),
+            "no drift warning: {output}"
+        );
         acc.apply();
         assert_eq!(
             vmaccess_runs(&acc, &vm).await,
@@ -718,8 +616,8 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
         assert_eq!(state_str(&acc, "force_update_tag"), tag);
         assert_eq!(state_str(&acc, "last_run_at"), last_run);
         assert_eq!(
-            extension(&acc, &vm, "VMAccessAgent").await["force_update_tag"],
-            json!(tag)
+            extension(&acc, &vm, "VMAccessAgent").await.force_update_tag,
+            Some(tag.clone())
         );
         assert_eq!(
             writes(&acc).await.len(),
@@ -735,8 +633,7 @@ async fn terraform_only_settings_update_state_without_rerunning_the_extension() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn virtual_machine_id_in_another_casing_plans_no_change() {
-    let acc = Acceptance::start().await;
-    let vm = created(&acc).await;
+    let (acc, vm) = created().await;
     let canonical = vm.to_string();
     assert!(canonical.contains("/resourceGroups/"));
     let lowered = canonical
@@ -762,9 +659,8 @@ async fn virtual_machine_id_in_another_casing_plans_no_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
-    let acc = Acceptance::start().await;
-    let first = created(&acc).await;
-    let second = seed_vm_with(&acc, "web2", json!({})).await;
+    let (acc, first) = created().await;
+    let second = acc.emu.seed_vm("web2", &web_seed()).await;
 
     acc.tf.write_main(&password_config(
         &second,
@@ -793,11 +689,11 @@ async fn moving_to_another_vm_or_extension_name_replaces_the_resource() {
     ));
     assert_eq!(acc.planned_actions(ADDR), vec!["delete", "create"]);
     acc.apply();
-    let names: Vec<Value> = vmaccess_extensions(&acc, &second)
+    let names: Vec<String> = vmaccess_extensions(&acc, &second)
         .await
-        .iter()
-        .map(|e| e["name"].clone())
+        .into_iter()
+        .map(|e| e.name)
         .collect();
-    assert_eq!(names, vec![json!("ResetAccess")]);
+    assert_eq!(names, vec!["ResetAccess"]);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }

@@ -4,20 +4,23 @@
 //! interrupted apply, secrets kept out of state/plans/logs, and a fleet of
 //! 50 VMs under throttling.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::terraform::{hcl_string, terraform_binary};
 use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::{
+    AccountSeed, AccountView, BucketSpec, FaultAction, FaultSpec, LoggedRequest, PowerState,
+    ThrottleSettings, VmView,
+};
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::azure_emulator::PORTAL_TAG;
+use vm_test_support::terraform::{TfOutput, hcl_string, terraform_binary};
 
 const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
-const OLD_PW: &str = support::acceptance::LOCKED_OUT_PASSWORD;
+const OLD_PW: &str = vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 const PW: &str = "Fresh-Passw0rd!2026";
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
@@ -38,47 +41,36 @@ fn wo_config(vm: &VirtualMachineId, extra_lines: &[&str], extra_hcl: &str) -> St
 /// forgotten password) and the `password_wo` configuration written.
 async fn wo_setup() -> (Acceptance, VirtualMachineId) {
     let mut acc = Acceptance::start().await;
-    let vm = acc.seed_locked_out_vm("web").await;
+    let vm = acc.emu.seed_locked_out_vm("web").await;
     acc.tf.write_main(&wo_config(&vm, &[], ""));
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     (acc, vm)
 }
 
-fn account<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["accounts"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["name"] == name))
-        .unwrap_or_else(|| panic!("no account {name} in {view:#}"))
-}
-
-fn extensions(view: &Value) -> Vec<Value> {
-    view["extensions"].as_array().cloned().unwrap_or_default()
+fn account<'a>(view: &'a VmView, name: &str) -> &'a AccountView {
+    view.account(name)
+        .unwrap_or_else(|| panic!("no account {name} in {view:#?}"))
 }
 
 /// The logged requests with `method` whose path contains `fragment` (case-insensitively).
-fn matching<'a>(log: &'a [Value], method: &str, fragment: &str) -> Vec<&'a Value> {
+fn matching<'a>(log: &'a [LoggedRequest], method: &str, fragment: &str) -> Vec<&'a LoggedRequest> {
     let fragment = fragment.to_ascii_lowercase();
     log.iter()
-        .filter(|r| {
-            r["method"] == method
-                && r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.to_ascii_lowercase().contains(&fragment))
-        })
+        .filter(|r| r.method == method && r.path.to_ascii_lowercase().contains(&fragment))
         .collect()
 }
 
-fn statuses(requests: &[&Value]) -> Vec<Option<u64>> {
-    requests.iter().map(|r| r["status"].as_u64()).collect()
+fn statuses(requests: &[&LoggedRequest]) -> Vec<Option<u16>> {
+    requests.iter().map(|r| r.status).collect()
 }
 
-fn run_ok(acc: &Acceptance, args: &[&str]) -> support::terraform::TfOutput {
+fn run_ok(acc: &Acceptance, args: &[&str]) -> TfOutput {
     let out = acc.run(args);
     out.assert_success();
     out
 }
 
-fn destroy(acc: &Acceptance, extra: &[&str]) -> support::terraform::TfOutput {
+fn destroy(acc: &Acceptance, extra: &[&str]) -> TfOutput {
     let mut args = vec!["destroy", "-auto-approve", "-no-color", "-input=false"];
     args.extend_from_slice(extra);
     run_ok(acc, &args)
@@ -96,31 +88,32 @@ fn state_resource_count(acc: &Acceptance) -> usize {
 /// Arms `fault`, applies, and checks the apply converged on the VM: the new
 /// password works, the old does not, the account is enabled, VMAccess ran
 /// exactly once, and the fault was used up. Returns the request log.
-async fn apply_through_fault(fault: Value) -> Vec<Value> {
+async fn apply_through_fault(fault: FaultSpec) -> Vec<LoggedRequest> {
     let (acc, vm) = wo_setup().await;
     let before = acc.emu.vm_view(&vm).await;
-    acc.emu.add_fault(fault).await;
+    acc.emu.add_fault(&fault).await;
 
     acc.apply();
 
-    let armed = acc.emu.admin(reqwest::Method::GET, "faults", None).await;
-    assert_eq!(armed, json!([]), "the fault fired and was used up");
+    assert!(
+        acc.emu.faults_used_up().await,
+        "the fault fired and was used up"
+    );
     let after = acc.emu.vm_view(&vm).await;
     assert!(acc.emu.login(&vm, USER, PW).await, "new password works");
     assert!(
         !acc.emu.login(&vm, USER, OLD_PW).await,
         "old password is gone"
     );
-    assert_eq!(account(&after, USER)["enabled"], true, "account enabled");
+    assert!(account(&after, USER).enabled, "account enabled");
     assert!(
-        account(&after, USER)["password_set_count"].as_u64()
-            > account(&before, USER)["password_set_count"].as_u64(),
-        "the guest's password was set: {after:#}"
+        account(&after, USER).password_set_count > account(&before, USER).password_set_count,
+        "the guest's password was set: {after:#?}"
     );
-    assert_eq!(after["vmaccess_runs"], 1, "VMAccess ran exactly once");
-    let ext = extensions(&after);
-    assert_eq!(ext.len(), 1, "one extension: {after:#}");
-    assert_eq!(ext[0]["provisioning_state"], "Succeeded");
+    assert_eq!(after.vmaccess_runs, 1, "VMAccess ran exactly once");
+    let ext = &after.extensions;
+    assert_eq!(ext.len(), 1, "one extension: {after:#?}");
+    assert_eq!(ext[0].provisioning_state, "Succeeded");
     assert_eq!(
         acc.state_values(ADDR)["provisioning_state"],
         "Succeeded",
@@ -130,15 +123,15 @@ async fn apply_through_fault(fault: Value) -> Vec<Value> {
     acc.emu.requests().await
 }
 
-fn extension_put_fault(action: Value) -> Value {
-    json!({"method": "PUT", "path_contains": "/extensions/VMAccessAgent", "times": 1, "action": action})
+fn extension_put_fault(action: FaultAction) -> FaultSpec {
+    FaultSpec::new(action).on("PUT", "/extensions/VMAccessAgent")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_extension_put_with_retry_after_is_retried_and_the_password_works() {
-    let log = apply_through_fault(extension_put_fault(
-        json!({"status": {"code": 429, "retry_after": "1"}}),
-    ))
+    let log = apply_through_fault(extension_put_fault(FaultAction::status_retry_after(
+        429, "1",
+    )))
     .await;
     let puts = matching(&log, "PUT", "/extensions/");
     assert_eq!(
@@ -150,21 +143,21 @@ async fn throttled_extension_put_with_retry_after_is_retried_and_the_password_wo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unavailable_extension_put_is_retried_and_the_password_works() {
-    let log = apply_through_fault(extension_put_fault(json!({"status": {"code": 503}}))).await;
+    let log = apply_through_fault(extension_put_fault(FaultAction::status(503))).await;
     let puts = matching(&log, "PUT", "/extensions/");
     assert_eq!(statuses(&puts), vec![Some(503), Some(201)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicting_extension_put_is_retried_and_the_password_works() {
-    let log = apply_through_fault(extension_put_fault(json!({"status": {"code": 409}}))).await;
+    let log = apply_through_fault(extension_put_fault(FaultAction::status(409))).await;
     let puts = matching(&log, "PUT", "/extensions/");
     assert_eq!(statuses(&puts), vec![Some(409), Some(201)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connection_on_extension_put_is_retried_and_the_password_works() {
-    let log = apply_through_fault(extension_put_fault(json!("drop_connection"))).await;
+    let log = apply_through_fault(extension_put_fault(FaultAction::DropConnection)).await;
     let puts = matching(&log, "PUT", "/extensions/");
     assert_eq!(
         statuses(&puts),
@@ -175,17 +168,14 @@ async fn dropped_connection_on_extension_put_is_retried_and_the_password_works()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connection_on_vm_get_is_retried_and_the_password_works() {
-    let log = apply_through_fault(json!({
-        "method": "GET", "path_contains": "/virtualMachines/web", "times": 1,
-        "action": "drop_connection"
-    }))
-    .await;
-    let vm_gets: Vec<&Value> = matching(&log, "GET", "/virtualMachines/web")
+    let fault = FaultSpec::new(FaultAction::DropConnection).on("GET", "/virtualMachines/web");
+    let log = apply_through_fault(fault).await;
+    let vm_gets: Vec<&LoggedRequest> = matching(&log, "GET", "/virtualMachines/web")
         .into_iter()
         .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.to_ascii_lowercase().ends_with("/virtualmachines/web"))
+            r.path
+                .to_ascii_lowercase()
+                .ends_with("/virtualmachines/web")
         })
         .collect();
     assert!(
@@ -286,7 +276,7 @@ async fn cli_import_plans_only_an_in_place_rerun_and_nothing_when_the_version_is
         puts,
         "nothing sent to Azure"
     );
-    assert_eq!(acc.emu.vm_view(&vm).await["vmaccess_runs"], 1);
+    assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
 
@@ -294,12 +284,7 @@ async fn cli_import_plans_only_an_in_place_rerun_and_nothing_when_the_version_is
 async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
     let (acc, vm) = wo_setup().await;
     // What the portal's "Reset password" leaves behind.
-    acc.put_extension(
-        &vm,
-        "enablevmaccess",
-        json!({"settings": {"UserName": USER}, "force_update_tag": "portal-run-1"}),
-    )
-    .await;
+    acc.emu.put_portal_reset(&vm, "enablevmaccess").await;
     let id = vm.extension("enablevmaccess").to_string();
     let import = format!("import {{\n  to = {ADDR}\n  id = {}\n}}\n", hcl_string(&id));
 
@@ -329,11 +314,12 @@ async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
 
     acc.apply();
     let view = acc.emu.vm_view(&vm).await;
-    let ext = extensions(&view);
-    assert_eq!(ext.len(), 1, "the portal's extension was reused: {view:#}");
-    assert_eq!(ext[0]["name"], "enablevmaccess");
+    let ext = &view.extensions;
+    assert_eq!(ext.len(), 1, "the portal's extension was reused: {view:#?}");
+    assert_eq!(ext[0].name, "enablevmaccess");
     assert_ne!(
-        ext[0]["force_update_tag"], "portal-run-1",
+        ext[0].force_update_tag.as_deref(),
+        Some(PORTAL_TAG),
         "rerun with a fresh tag"
     );
     assert!(acc.emu.login(&vm, USER, PW).await, "new password works");
@@ -344,12 +330,9 @@ async fn import_block_adopts_a_portal_extension_and_reruns_it_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_another_kind_of_extension_fails_clearly() {
     let (acc, vm) = wo_setup().await;
-    acc.put_extension(
-        &vm,
-        "AzureMonitorWindowsAgent",
-        json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"}),
-    )
-    .await;
+    acc.emu
+        .put_monitoring_agent(&vm, "AzureMonitorWindowsAgent")
+        .await;
     let id = vm.extension("AzureMonitorWindowsAgent").to_string();
 
     let out = acc.run(&["import", "-no-color", "-input=false", ADDR, &id]);
@@ -379,8 +362,8 @@ async fn importing_another_kind_of_extension_fails_clearly() {
     );
 
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(extensions(&view).len(), 1, "the agent is untouched");
-    assert_eq!(view["vmaccess_runs"], 0);
+    assert_eq!(view.extensions.len(), 1, "the agent is untouched");
+    assert_eq!(view.vmaccess_runs, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -391,11 +374,11 @@ async fn importing_another_kind_of_extension_fails_clearly() {
 async fn destroy_removes_the_extension_and_keeps_the_password() {
     let (acc, vm) = wo_setup().await;
     acc.apply();
-    assert_eq!(extensions(&acc.emu.vm_view(&vm).await).len(), 1);
+    assert_eq!(acc.emu.vm_view(&vm).await.extensions.len(), 1);
 
     destroy(&acc, &[]);
     let view = acc.emu.vm_view(&vm).await;
-    assert!(extensions(&view).is_empty(), "extension removed: {view:#}");
+    assert!(view.extensions.is_empty(), "extension removed: {view:#?}");
     let log = acc.emu.requests().await;
     assert_eq!(
         statuses(&matching(&log, "DELETE", "/extensions/VMAccessAgent")),
@@ -412,7 +395,8 @@ async fn destroy_removes_the_extension_and_keeps_the_password() {
 async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_stays() {
     let (acc, vm) = wo_setup().await;
     acc.apply();
-    acc.patch_vm(&vm, json!({"power_state": "deallocated"}))
+    acc.emu
+        .patch_vm(&vm, |p| p.power_state = Some(PowerState::Deallocated))
         .await;
 
     let out = destroy(&acc, &[]);
@@ -423,8 +407,8 @@ async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_s
     );
     assert_eq!(state_resource_count(&acc), 0, "Terraform forgot it");
     let view = acc.emu.vm_view(&vm).await;
-    assert_eq!(view["power_state"], "deallocated");
-    assert_eq!(extensions(&view).len(), 1, "the extension stays: {view:#}");
+    assert_eq!(view.power_state, PowerState::Deallocated);
+    assert_eq!(view.extensions.len(), 1, "the extension stays: {view:#?}");
     let log = acc.emu.requests().await;
     assert_eq!(
         statuses(&matching(&log, "DELETE", "/extensions/")),
@@ -436,9 +420,12 @@ async fn destroy_with_the_vm_deallocated_succeeds_and_warns_that_the_extension_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_after_the_vm_was_deleted_succeeds() {
     let mut acc = Acceptance::start().await;
-    let accounts = json!([{"name": USER, "password": OLD_PW}]);
-    let a = acc.seed_windows_vm("gone-a", accounts.clone()).await;
-    let b = acc.seed_windows_vm("gone-b", accounts).await;
+    let accounts = [AccountSeed::new(USER, OLD_PW)];
+    let a = acc
+        .emu
+        .seed_windows_vm_with("gone-a", accounts.clone())
+        .await;
+    let b = acc.emu.seed_windows_vm_with("gone-b", accounts).await;
     let lines = [
         "username            = \"opsadmin\"",
         "password_wo         = var.pw",
@@ -452,18 +439,7 @@ async fn destroy_after_the_vm_was_deleted_succeeds() {
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     acc.apply();
     for vm in [&a, &b] {
-        acc.emu
-            .admin(
-                reqwest::Method::DELETE,
-                &format!(
-                    "vms/{}/{}/{}",
-                    vm.subscription_id(),
-                    vm.resource_group(),
-                    vm.name()
-                ),
-                None,
-            )
-            .await;
+        acc.emu.delete_vm(vm).await;
     }
 
     // Without a refresh the provider's delete runs against the missing VM…
@@ -496,9 +472,9 @@ async fn destroy_keeps_the_extension_when_asked_to() {
     destroy(&acc, &[]);
     assert_eq!(state_resource_count(&acc), 0);
     let view = acc.emu.vm_view(&vm).await;
-    let ext = extensions(&view);
-    assert_eq!(ext.len(), 1, "the extension stays: {view:#}");
-    assert_eq!(ext[0]["provisioning_state"], "Succeeded");
+    let ext = &view.extensions;
+    assert_eq!(ext.len(), 1, "the extension stays: {view:#?}");
+    assert_eq!(ext[0].provisioning_state, "Succeeded");
     let log = acc.emu.requests().await;
     assert!(
         matching(&log, "DELETE", "/extensions/").is_empty(),
@@ -528,11 +504,11 @@ async fn turning_off_removal_later_updates_state_without_rerunning_and_destroy_k
         puts_before,
         "a Terraform-only setting sends nothing to Azure"
     );
-    assert_eq!(acc.emu.vm_view(&vm).await["vmaccess_runs"], 1);
+    assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 
     destroy(&acc, &[]);
-    assert_eq!(extensions(&acc.emu.vm_view(&vm).await).len(), 1, "kept");
+    assert_eq!(acc.emu.vm_view(&vm).await.extensions.len(), 1, "kept");
 }
 
 // ---------------------------------------------------------------------------
@@ -599,10 +575,7 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
     const SLOW_MS: u64 = 12_000;
     let (acc, vm) = wo_setup().await;
     acc.emu
-        .add_fault(json!({
-            "method": "PUT", "path_contains": "/extensions/", "times": 1,
-            "action": {"slow_operation_ms": SLOW_MS}
-        }))
+        .add_fault(&FaultSpec::new(FaultAction::SlowOperationMs(SLOW_MS)).on("PUT", "/extensions/"))
         .await;
 
     let (child, root) = spawn_terraform(
@@ -635,8 +608,8 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let put_accepted = Instant::now();
-    // Let the provider settle into polling.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The provider is polling the operation.
+    acc.emu.wait_for_request("GET", "/operations/").await;
 
     // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
     let rc = unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
@@ -679,8 +652,7 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
     assert_eq!(instance["status"], "tainted", "{state:#}");
     let view = acc.emu.vm_view(&vm).await;
     assert_eq!(
-        extensions(&view)[0]["provisioning_state"],
-        "Creating",
+        view.extensions[0].provisioning_state, "Creating",
         "Azure is still running it"
     );
 
@@ -847,7 +819,7 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
     assert_clean("terraform's output", &(out1 + &out2 + &out4), &secrets);
     let requests = acc.emu.requests().await;
     assert!(
-        requests.iter().any(|r| r["authorized"] == true),
+        requests.iter().any(|r| r.authorized),
         "terraform did use access tokens"
     );
 }
@@ -856,7 +828,8 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
 async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
     let mut acc = Acceptance::start().await;
     let vm = acc
-        .seed_windows_vm("web", json!([{"name": USER, "password": OLD_PW}]))
+        .emu
+        .seed_windows_vm_with("web", [AccountSeed::new(USER, OLD_PW)])
         .await;
     acc.tf.write_main(&format!(
         "variable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n{}",
@@ -934,7 +907,8 @@ async fn fifty_vms_under_throttling_all_converge() {
     for i in 0..N {
         let name = format!("vm{i:02}");
         let id = acc
-            .seed_windows_vm(&name, json!([{"name": USER, "password": OLD_PW}]))
+            .emu
+            .seed_windows_vm_with(&name, [AccountSeed::new(USER, OLD_PW)])
             .await;
         vms.push((name, id));
     }
@@ -949,12 +923,14 @@ async fn fifty_vms_under_throttling_all_converge() {
     acc.tf.set_env("TF_VAR_pw", PW).set_env("TF_VAR_ver", "1");
     // A small subscription write bucket: 10 resources at a time need about
     // 8 PUTs a second; 4 a second refill, so PUTs get 429 + Retry-After.
-    acc.emu
-        .set_config(json!({"throttling": {
-            "enabled": true,
-            "subscription_writes": {"capacity": 5.0, "refill_per_sec": 4.0}
-        }}))
-        .await;
+    let throttling = ThrottleSettings {
+        subscription_writes: BucketSpec {
+            capacity: 5.0,
+            refill_per_sec: 4.0,
+        },
+        ..ThrottleSettings::default()
+    };
+    acc.emu.throttle(throttling).await;
 
     let started = Instant::now();
     let out = acc.run(&[
@@ -975,11 +951,11 @@ async fn fifty_vms_under_throttling_all_converge() {
 
     let log = acc.emu.requests().await;
     let puts = matching(&log, "PUT", "/extensions/");
-    let throttled = puts.iter().filter(|r| r["status"] == 429).count();
+    let throttled = puts.iter().filter(|r| r.status == Some(429)).count();
     println!("{} extension PUTs, {throttled} throttled", puts.len());
     assert!(throttled >= 1, "throttling really happened");
     assert_eq!(
-        puts.iter().filter(|r| r["status"] == 201).count(),
+        puts.iter().filter(|r| r.status == Some(201)).count(),
         N,
         "one successful PUT per VM"
     );
@@ -1006,10 +982,11 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
         poll_retry_after_secs: 1,
         ..vm_emulator::EmulatorConfig::default()
     };
-    let acc =
-        Acceptance::with_emulator(support::azure_emulator::AzureEmulator::start_with(config).await);
-    let shared = acc.seed_windows_vm("shared", json!([])).await;
-    let other = acc.seed_windows_vm("other", json!([])).await;
+    let acc = Acceptance::with_emulator(
+        vm_test_support::azure_emulator::AzureEmulator::start_with(config).await,
+    );
+    let shared = acc.emu.seed_windows_vm_with("shared", []).await;
+    let other = acc.emu.seed_windows_vm_with("other", []).await;
     // Remote Desktop resets: no credentials needed.
     acc.tf.write_main(&format!(
         "{}{}{}",
@@ -1022,7 +999,7 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
     let log = acc.emu.requests().await;
     let puts = matching(&log, "PUT", "/extensions/");
     assert!(
-        puts.iter().all(|r| r["status"] != 409),
+        puts.iter().all(|r| r.status != Some(409)),
         "no concurrent change reached Azure: {:?}",
         statuses(&puts)
     );
@@ -1030,11 +1007,7 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
         let fragment = format!("/virtualmachines/{}/", vm.name()).to_ascii_lowercase();
         puts.iter()
             .enumerate()
-            .filter(|(_, r)| {
-                r["path"]
-                    .as_str()
-                    .is_some_and(|p| p.to_ascii_lowercase().contains(&fragment))
-            })
+            .filter(|(_, r)| r.path.to_ascii_lowercase().contains(&fragment))
             .map(|(i, _)| i)
             .collect()
     };
@@ -1046,13 +1019,43 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
         "the other VM's run did not wait for the shared VM's second run: {shared_puts:?} {other_puts:?}"
     );
     let view = acc.emu.vm_view(&shared).await;
-    assert_eq!(view["vmaccess_runs"], 2);
-    assert_eq!(extensions(&view).len(), 1, "still one VMAccess extension");
+    assert_eq!(view.vmaccess_runs, 2);
+    assert_eq!(view.extensions.len(), 1, "still one VMAccess extension");
 }
 
 // ---------------------------------------------------------------------------
 // Pipelines: GitHub Actions OIDC, environment only.
 // ---------------------------------------------------------------------------
+
+/// Runs terraform with no client secret, the switch (`ARM_USE_OIDC`, `ARM_USE_MSI`) on, and
+/// the credential's variables.
+fn run_without_a_secret(
+    acc: &Acceptance,
+    args: &[&str],
+    switch: &str,
+    credentials: &[(&str, &str)],
+) -> TfOutput {
+    let mut env = vec![("ARM_CLIENT_SECRET", ""), (switch, "true")];
+    env.extend_from_slice(credentials);
+    acc.run_with_env(args, &env)
+}
+
+/// Applies with no client secret and these credential variables instead; the reset must have
+/// run on `vm` (`with` names the credential in the failure message).
+async fn apply_without_a_secret(
+    acc: &Acceptance,
+    vm: &VirtualMachineId,
+    switch: &str,
+    credentials: &[(&str, &str)],
+    with: &str,
+) {
+    let apply = ["apply", "-auto-approve", "-no-color", "-input=false"];
+    run_without_a_secret(acc, &apply, switch, credentials).assert_success();
+    assert!(
+        acc.emu.login(vm, USER, PW).await,
+        "the reset ran with {with}"
+    );
+}
 
 /// The variables a GitHub Actions job with `id-token: write` has, and no
 /// client secret: the provider exchanges the job's ID token for an Azure one.
@@ -1063,41 +1066,32 @@ async fn github_actions_oidc_from_the_environment_alone_applies() {
         "{}/_emulator/oidc/github?api-version=2.0",
         acc.emu.endpoint()
     );
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url),
-            (
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
-            ),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with OIDC credentials"
-    );
+    let credentials = [
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", request_url.as_str()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
+        ),
+    ];
+    apply_without_a_secret(&acc, &vm, "ARM_USE_OIDC", &credentials, "OIDC credentials").await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 }
 
 /// Every token request succeeded and exchanged a federated assertion, never
 /// a client secret (the emulator's log redacts both values).
-fn assert_only_federated_token_exchanges(log: &[Value]) {
+fn assert_only_federated_token_exchanges(log: &[LoggedRequest]) {
     let token_requests = matching(log, "POST", "/oauth2/v2.0/token");
     assert!(!token_requests.is_empty(), "no token was requested");
     assert!(
-        token_requests.iter().all(|r| r["status"] == 200),
+        token_requests.iter().all(|r| r.status == Some(200)),
         "every token exchange succeeded: {:?}",
         statuses(&token_requests)
     );
+    let has = |r: &LoggedRequest, field: &str| r.body.as_ref().and_then(|b| b.get(field)).is_some();
     assert!(
         token_requests
             .iter()
-            .all(|r| r["body"].get("client_assertion").is_some()
-                && r["body"].get("client_secret").is_none()),
+            .all(|r| has(r, "client_assertion") && !has(r, "client_secret")),
         "{token_requests:?}"
     );
 }
@@ -1108,24 +1102,22 @@ fn assert_only_federated_token_exchanges(log: &[Value]) {
 async fn managed_identity_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let endpoint = format!("{}/_emulator/msi/token", acc.emu.endpoint());
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_MSI", "true"),
-            ("IDENTITY_ENDPOINT", &endpoint),
-            ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with the managed identity"
-    );
+    let credentials = [
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
+    ];
+    apply_without_a_secret(
+        &acc,
+        &vm,
+        "ARM_USE_MSI",
+        &credentials,
+        "the managed identity",
+    )
+    .await;
     let log = acc.emu.requests().await;
     let msi = matching(&log, "GET", "/_emulator/msi/token");
     assert!(
-        !msi.is_empty() && msi.iter().all(|r| r["status"] == 200),
+        !msi.is_empty() && msi.iter().all(|r| r.status == Some(200)),
         "{:?}",
         statuses(&msi)
     );
@@ -1141,41 +1133,34 @@ async fn managed_identity_from_the_environment_alone_applies() {
 async fn azure_pipelines_service_connection_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let oidc_request_uri = format!("{}/_emulator/oidc/ado", acc.emu.endpoint());
-    let out = acc.run_with_env(
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            (
-                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-                "sc-terraform-prod",
-            ),
-            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
-            (
-                "SYSTEM_ACCESSTOKEN",
-                vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
-            ),
-        ],
-    );
-    out.assert_success();
-    assert!(
-        acc.emu.login(&vm, USER, PW).await,
-        "the reset ran with the pipeline's identity"
-    );
+    let service_connection = [
+        (
+            "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+            "sc-terraform-prod",
+        ),
+        ("SYSTEM_OIDCREQUESTURI", oidc_request_uri.as_str()),
+    ];
+    let mut credentials = service_connection.to_vec();
+    credentials.push((
+        "SYSTEM_ACCESSTOKEN",
+        vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
+    ));
+    apply_without_a_secret(
+        &acc,
+        &vm,
+        "ARM_USE_OIDC",
+        &credentials,
+        "the pipeline's identity",
+    )
+    .await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 
     // Without the access token mapped into the step, the error says so.
-    let out = acc.run_with_env(
+    let out = run_without_a_secret(
+        &acc,
         &["plan", "-no-color", "-input=false", "-refresh=true"],
-        &[
-            ("ARM_CLIENT_SECRET", ""),
-            ("ARM_USE_OIDC", "true"),
-            (
-                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
-                "sc-terraform-prod",
-            ),
-            ("SYSTEM_OIDCREQUESTURI", &oidc_request_uri),
-        ],
+        "ARM_USE_OIDC",
+        &service_connection,
     );
     assert!(!out.success(), "{out}");
     assert!(out.stderr.contains("SYSTEM_ACCESSTOKEN"), "{out}");

@@ -4,16 +4,15 @@
 //! them — with ARM paging crossed by a small page size. Every test first checks the version of
 //! the terraform it was given (`TF_ACC_TERRAFORM_PATH`) and fails, never skips, when it is older.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use reqwest::Method;
 use serde_json::{Value, json};
-use support::acceptance::Acceptance;
-use support::fleet::{Fleet, fleet};
-use support::terraform::{TerraformVersion, TfOutput, require_terraform};
+use vm_emulator::admin::{ExtensionSeed, FleetVm};
+use vm_emulator::{OsType, SeededVm, ThrottleSettings, VmSeed};
+use vm_test_support::acceptance::Acceptance;
+use vm_test_support::fleet::{Fleet, seeded_fleet};
+use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
 const PW: &str = "Adopted-Passw0rd!2026";
 
@@ -24,17 +23,7 @@ const PASSWORD_VARIABLE: &str = "variable \"admin_password\" {\n  type      = st
 async fn setup(groups: usize, per_group: usize, page_size: usize) -> (Acceptance, Fleet) {
     require_terraform(TerraformVersion(1, 14, 0), "terraform query");
     let acc = Acceptance::start().await;
-    let fleet = fleet(groups, per_group);
-    acc.emu
-        .admin(Method::POST, "fleet", Some(fleet.body.clone()))
-        .await;
-    acc.emu
-        .admin(
-            Method::POST,
-            "listing",
-            Some(json!({ "page_size": page_size })),
-        )
-        .await;
+    let fleet = seeded_fleet(&acc.emu, groups, per_group, page_size).await;
     acc.tf.write_main("");
     (acc, fleet)
 }
@@ -129,17 +118,7 @@ list "vm_access_reset" "first" {
     // (some carry the Linux VMAccess extension) and no VM with only other extensions.
     let all = &found["list.vm_access_reset.all"];
     assert_eq!(vms(all), fleet.with_vmaccess, "{out}");
-    let pages = acc
-        .emu
-        .requests()
-        .await
-        .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines"))
-        })
-        .count();
+    let pages = acc.emu.requests_ending_with("/virtualMachines").await.len();
     assert!(
         pages >= 36_usize.div_ceil(5),
         "36 VMs at 5 a page take 8 pages; saw {pages} list requests"
@@ -236,10 +215,7 @@ list "vm_access_reset" "fleet" {
         "one apply imports every result:\n{apply}"
     );
     // Terraform wraps diagnostics: compare with single spaces.
-    let said = format!("{} {}", apply.stdout, apply.stderr)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let said = apply.flat();
     for (vm, why) in [
         ("vm-010", "not Succeeded"),
         ("vm-002", "no VMAccess extension yet"),
@@ -251,19 +227,10 @@ list "vm_access_reset" "fleet" {
         );
     }
 
+    let emu = &acc.emu;
     let puts = |vm: &str| {
         let fragment = format!("/virtualMachines/{vm}/extensions/");
-        let requests = acc.emu.requests();
-        async move {
-            requests
-                .await
-                .iter()
-                .filter(|r| {
-                    r["method"] == "PUT"
-                        && r["path"].as_str().is_some_and(|p| p.contains(&fragment))
-                })
-                .count()
-        }
+        async move { emu.count_requests("PUT", &fragment).await }
     };
     for untouched in ["vm-001", "vm-004"] {
         assert_eq!(
@@ -339,9 +306,7 @@ fn supply_password(generated: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_vms_list_without_a_429_reaching_the_user() {
     let (acc, fleet) = setup(10, 100, 50).await;
-    acc.emu
-        .set_config(json!({"throttling": {"enabled": true}}))
-        .await;
+    acc.emu.throttle(ThrottleSettings::default()).await;
     acc.tf.write(
         "fleet.tfquery.hcl",
         "list \"vm_access_reset\" \"fleet\" {\n  provider = vm\n  limit    = 1000\n}\n",
@@ -358,13 +323,9 @@ async fn a_thousand_vms_list_without_a_429_reaching_the_user() {
     let requests = acc.emu.requests().await;
     let arm = requests
         .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.starts_with("/subscriptions/"))
-        })
+        .filter(|r| r.path.starts_with("/subscriptions/"))
         .count();
-    let throttled = requests.iter().filter(|r| r["status"] == 429).count();
+    let throttled = requests.iter().filter(|r| r.status == Some(429)).count();
     eprintln!(
         "terraform query over 1,000 VMs in 10 resource groups: {} results in {:.1} s, {arm} ARM requests, {throttled} answered 429 and retried",
         fleet.with_vmaccess.len(),
@@ -377,22 +338,38 @@ async fn a_thousand_vms_list_without_a_429_reaching_the_user() {
 async fn the_example_query_finds_what_it_says() {
     require_terraform(TerraformVersion(1, 14, 0), "terraform query");
     let acc = Acceptance::start().await;
-    let vm = |rg: &str, name: &str, os: &str, vmaccess: bool| {
-        let extensions = match vmaccess {
-            true => json!({"enablevmaccess": {"settings": {"UserName": "opsadmin"}}}),
-            false => json!({}),
+    let vm = |rg: &str, name: &str, os_type: OsType, vmaccess: bool| {
+        let portal_reset = ExtensionSeed {
+            settings: Some(json!({"UserName": "opsadmin"})),
+            ..ExtensionSeed::default()
         };
-        json!({"resource_group": rg, "name": name, "os_type": os, "extensions": extensions})
+        FleetVm {
+            vm: SeededVm {
+                subscription: None,
+                resource_group: rg.into(),
+                name: name.into(),
+                vm: VmSeed {
+                    os_type,
+                    ..VmSeed::default()
+                },
+            },
+            extensions: match vmaccess {
+                true => BTreeMap::from([("enablevmaccess".to_string(), portal_reset)]),
+                false => BTreeMap::new(),
+            },
+        }
     };
-    let body = json!({"vms": [
-        vm("rg-web-prod", "web-01", "Windows", true),
-        vm("rg-web-prod", "web-02", "Windows", false),
-        vm("rg-web-prod", "sql-01", "Windows", true),
-        vm("rg-web-test", "WEB-03", "Windows", true),
-        vm("rg-web-test", "web-04", "Linux", true),
-        vm("rg-other", "web-05", "Windows", true),
-    ]});
-    acc.emu.admin(Method::POST, "fleet", Some(body)).await;
+    let body = vm_emulator::admin::Fleet {
+        vms: vec![
+            vm("rg-web-prod", "web-01", OsType::Windows, true),
+            vm("rg-web-prod", "web-02", OsType::Windows, false),
+            vm("rg-web-prod", "sql-01", OsType::Windows, true),
+            vm("rg-web-test", "WEB-03", OsType::Windows, true),
+            vm("rg-web-test", "web-04", OsType::Linux, true),
+            vm("rg-other", "web-05", OsType::Windows, true),
+        ],
+    };
+    acc.emu.seed_fleet(&body).await;
     acc.tf.write_main("");
     let example = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

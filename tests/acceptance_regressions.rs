@@ -1,10 +1,8 @@
 //! Acceptance regressions of issue 14: inputs that once killed the provider process now give a
 //! diagnostic, and the provider keeps serving the requests after them.
 
-mod support;
-
 use serde_json::Value as Json;
-use support::terraform::{TfDir, line_of};
+use vm_test_support::terraform::{TfDir, line_of};
 
 const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
 

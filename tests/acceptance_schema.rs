@@ -1,13 +1,11 @@
 //! Acceptance: the real `terraform` CLI loads the provider binary built for
 //! this run through `dev_overrides` and sees its schema and validation.
 //! Nothing here configures Azure or touches the network. Without terraform
-//! these tests fail (see `support::terraform::terraform_binary`).
-
-mod support;
+//! these tests fail (see `vm_test_support::terraform::terraform_binary`).
 
 use serde_json::Value as Json;
-use support::terraform::{
-    MINIMUM_TERRAFORM, TerraformVersion, TfDir, TfOutput, line_of, require_terraform,
+use vm_test_support::terraform::{
+    MINIMUM_TERRAFORM, TerraformVersion, TfDir, TfOutput, hcl_string, line_of, require_terraform,
     terraform_binary, terraform_version,
 };
 
@@ -26,6 +24,24 @@ fn line(attr: &str, value: &str) -> String {
     format!("  {attr} = {value}")
 }
 
+/// `username` with a write-only password (version 1), then `more` lines.
+fn write_only(username: &str, password: &str, more: &[String]) -> Vec<String> {
+    let mut lines = vec![
+        line("username", &hcl_string(username)),
+        line("password_wo", &hcl_string(password)),
+        line("password_wo_version", "1"),
+    ];
+    lines.extend_from_slice(more);
+    lines
+}
+
+/// A fresh terraform directory whose `main.tf` is `config`; returns it and the file's text.
+fn dir_with(config: &str) -> (TfDir, String) {
+    let dir = TfDir::new();
+    let main = dir.write_main(config);
+    (dir, main)
+}
+
 fn diagnostics(out: &TfOutput) -> Vec<Json> {
     out.json()["diagnostics"]
         .as_array()
@@ -38,6 +54,16 @@ fn errors(out: &TfOutput) -> Vec<Json> {
         .into_iter()
         .filter(|d| d["severity"] == "error")
         .collect()
+}
+
+/// `terraform validate -json` of `config` fails (exit code 1) with exactly one error, with
+/// `summary`, on the line holding `needle`; returns its output.
+fn validate_fails_on_line(config: &str, needle: &str, summary: &str) -> TfOutput {
+    let (dir, main) = dir_with(config);
+    let out = dir.run(&["validate", "-json"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_one_error_on_line(&out, &main, needle, summary);
+    out
 }
 
 /// `terraform validate -json` must report exactly one error, with
@@ -62,14 +88,14 @@ fn assert_one_error_on_line(out: &TfOutput, main_tf: &str, needle: &str, summary
 
 #[test]
 fn validate_accepts_a_good_config() {
-    let dir = TfDir::new();
-    dir.write_main(&resource(&[
-        line("username", "\"opsadmin\""),
-        line("password_wo", "\"Correct-Horse-42\""),
-        line("password_wo_version", "1"),
-        line("triggers", "{ rotation = \"2026-q1\" }"),
-        "  timeouts {\n    create = \"45m\"\n  }".to_string(),
-    ]));
+    let (dir, _) = dir_with(&resource(&write_only(
+        "opsadmin",
+        "Correct-Horse-42",
+        &[
+            line("triggers", "{ rotation = \"2026-q1\" }"),
+            "  timeouts {\n    create = \"45m\"\n  }".to_string(),
+        ],
+    )));
     let out = dir.run(&["validate", "-json", "-no-color"]);
     out.assert_success();
     let json = out.json();
@@ -84,8 +110,7 @@ fn validate_accepts_a_good_config() {
     }
 
     // A Remote Desktop reset needs no user at all.
-    let dir = TfDir::new();
-    dir.write_main(&resource(&[]));
+    let (dir, _) = dir_with(&resource(&[]));
     let out = dir.run(&["validate", "-json"]);
     out.assert_success();
     assert_eq!(out.json()["valid"], true, "{out}");
@@ -193,32 +218,17 @@ fn providers_schema_shows_the_resource() {
 
 #[test]
 fn validate_reports_a_bad_username_on_its_line() {
-    let dir = TfDir::new();
-    let main = dir.write_main(&resource(&[
-        line("username", "\"ops@admin\""),
-        line("password_wo", "\"Correct-Horse-42\""),
-        line("password_wo_version", "1"),
-    ]));
-    let out = dir.run(&["validate", "-json"]);
-    assert_eq!(out.code(), Some(1), "{out}");
-    assert_one_error_on_line(&out, &main, "username", "Invalid user name");
+    let config = resource(&write_only("ops@admin", "Correct-Horse-42", &[]));
+    validate_fails_on_line(&config, "username", "Invalid user name");
 }
 
 #[test]
 fn validate_reports_a_weak_password_on_its_line() {
-    let dir = TfDir::new();
-    let main = dir.write_main(&resource(&[
+    let config = resource(&[
         line("username", "\"opsadmin\""),
         line("password", "\"Sh0rt!\""),
-    ]));
-    let out = dir.run(&["validate", "-json"]);
-    assert_eq!(out.code(), Some(1), "{out}");
-    assert_one_error_on_line(
-        &out,
-        &main,
-        "password",
-        "Password does not meet Azure's rules",
-    );
+    ]);
+    let out = validate_fails_on_line(&config, "password", "Password does not meet Azure's rules");
     // The snippet quotes the configuration line; the provider's text must not.
     for e in errors(&out) {
         let detail = e["detail"].as_str().unwrap_or_default();
@@ -226,16 +236,9 @@ fn validate_reports_a_weak_password_on_its_line() {
     }
 
     // The same for the write-only attribute.
-    let dir = TfDir::new();
-    let main = dir.write_main(&resource(&[
-        line("username", "\"opsadmin\""),
-        line("password_wo", "\"alllowercase1\""),
-        line("password_wo_version", "1"),
-    ]));
-    let out = dir.run(&["validate", "-json"]);
-    assert_one_error_on_line(
-        &out,
-        &main,
+    let config = resource(&write_only("opsadmin", "alllowercase1", &[]));
+    validate_fails_on_line(
+        &config,
         "password_wo",
         "Password does not meet Azure's rules",
     );
@@ -243,13 +246,9 @@ fn validate_reports_a_weak_password_on_its_line() {
 
 #[test]
 fn validate_reports_handler_version_1_5_on_its_line() {
-    let dir = TfDir::new();
-    let main = dir.write_main(&resource(&[line("type_handler_version", "\"1.5\"")]));
-    let out = dir.run(&["validate", "-json"]);
-    assert_eq!(out.code(), Some(1), "{out}");
-    assert_one_error_on_line(
-        &out,
-        &main,
+    let config = resource(&[line("type_handler_version", "\"1.5\"")]);
+    validate_fails_on_line(
+        &config,
         "type_handler_version",
         "Unsupported handler version",
     );
@@ -257,13 +256,11 @@ fn validate_reports_handler_version_1_5_on_its_line() {
 
 #[test]
 fn validate_reports_all_errors_each_on_its_own_line() {
-    let dir = TfDir::new();
-    let main = dir.write_main(&resource(&[
-        line("username", "\"a/b\""),
-        line("password_wo", "\"Correct-Horse-42\""),
-        line("password_wo_version", "1"),
-        line("type_handler_version", "\"latest\""),
-    ]));
+    let (dir, main) = dir_with(&resource(&write_only(
+        "a/b",
+        "Correct-Horse-42",
+        &[line("type_handler_version", "\"latest\"")],
+    )));
     let out = dir.run(&["validate", "-json"]);
     let mut got: Vec<(String, i64)> = errors(&out)
         .iter()
@@ -314,12 +311,7 @@ fn debug_mode_prints_a_reattach_value_terraform_can_use() {
     let parsed: Json = serde_json::from_str(&reattach).expect("reattach value is JSON");
     assert_eq!(parsed[ADDRESS]["ProtocolVersion"], 6, "{reattach}");
 
-    let dir = TfDir::new();
-    let main_tf = dir.write_main(&resource(&[
-        line("username", "\"ops@admin\""),
-        line("password_wo", "\"Correct-Horse-42\""),
-        line("password_wo_version", "1"),
-    ]));
+    let (dir, main_tf) = dir_with(&resource(&write_only("ops@admin", "Correct-Horse-42", &[])));
     // No dev_overrides: the reattached process is the only way to the provider.
     dir.write("direct.tfrc", "provider_installation {\n  direct {}\n}\n");
     let direct = dir.work_dir().join("direct.tfrc");
@@ -410,12 +402,7 @@ fn terraform_versions_parse_and_order() {
 /// serve the resource exactly as before.
 #[test]
 fn the_action_is_seen_by_terraform_with_actions_and_ignored_by_older_ones() {
-    let dir = TfDir::new();
-    dir.write_main(&resource(&[
-        line("username", "\"opsadmin\""),
-        line("password_wo", "\"Correct-Horse-42\""),
-        line("password_wo_version", "1"),
-    ]));
+    let (dir, _) = dir_with(&resource(&write_only("opsadmin", "Correct-Horse-42", &[])));
     let out = dir.run(&["providers", "schema", "-json"]);
     out.assert_success();
     let provider = &out.json()["provider_schemas"][ADDRESS];

@@ -1,20 +1,20 @@
 //! Integration tests of `terraform_provider_vm::azure` against the in-process emulator: real
 //! HTTPS, real `azure_identity` tokens, no mocks.
 
-#[path = "support/azure_emulator.rs"]
-mod azure_emulator;
-
 use std::time::{Duration, Instant};
 
-use azure_emulator::{AzureEmulator, LogCapture, ctx};
 use secrecy::SecretString;
 use serde_json::json;
 use terraform_provider_vm::azure::Setting;
 use terraform_provider_vm::azure::{
-    ArmClient, AzureError, AzureSettings, ExtensionPut, OpContext, OsType, ProtectedSettings,
+    ArmClient, AzureError, AzureSettings, ExtensionId, ExtensionPut, OpContext, OsType,
+    PendingOperation, ProtectedSettings, VirtualMachine, VirtualMachineId,
 };
 use terraform_provider_vm::resources::azure_diagnostics::general_diagnostic;
 use tokio_util::sync::CancellationToken;
+use vm_emulator::admin::ClientRegistration;
+use vm_emulator::{AccountSeed, FaultAction, FaultSpec, LroStyle, PowerState, VmSeed};
+use vm_test_support::azure_emulator::{AzureEmulator, LogCapture, ctx};
 
 /// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
@@ -34,16 +34,92 @@ fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> E
 
 const VMACCESS: (&str, &str) = ("Microsoft.Compute", "VMAccessAgent");
 
-#[tokio::test]
-async fn custom_cloud_from_metadata_host_and_client_secret_token() {
+/// An emulator with one VM, and a client for it.
+struct OneVm {
+    emu: AzureEmulator,
+    vm_id: VirtualMachineId,
+    client: ArmClient,
+}
+
+/// Where most tests start: one running Windows VM `win01`.
+async fn win01() -> OneVm {
     let emu = AzureEmulator::start().await;
     let vm_id = emu.seed_windows_vm("win01").await;
     let client = emu.client();
+    OneVm { emu, vm_id, client }
+}
 
-    let vm = client
-        .get_virtual_machine(&vm_id, &ctx(30))
+/// An emulator with the VM `name` seeded as `seed` (see the emulator's `VmSeed`), and a client.
+async fn with_vm(name: &str, seed: VmSeed) -> OneVm {
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_vm(name, &seed).await;
+    let client = emu.client();
+    OneVm { emu, vm_id, client }
+}
+
+/// `win01` after one successful read (token and cloud metadata cached), with the next `times`
+/// reads of the VM answered by the fault `action`.
+async fn win01_with_faulted_reads(times: u32, action: FaultAction) -> OneVm {
+    let fixture = win01().await;
+    read_vm(&fixture.client, &fixture.vm_id)
         .await
-        .expect("VM read");
+        .expect("warm up");
+    let fault = FaultSpec::new(action)
+        .on("GET", "/virtualMachines/win01")
+        .times(times);
+    fixture.emu.add_fault(&fault).await;
+    fixture
+}
+
+/// `win01` with a VMAccess run started that Azure takes a minute to finish.
+async fn win01_with_a_minute_long_run(c: &OpContext) -> (OneVm, PendingOperation) {
+    let fixture = win01().await;
+    let slow = FaultSpec::new(FaultAction::SlowOperationMs(60_000)).on("PUT", "/extensions/");
+    fixture.emu.add_fault(&slow).await;
+    let ext = fixture.vm_id.extension("enablevmaccess");
+    let op = begin_put(&fixture.client, &ext, None, None, c)
+        .await
+        .expect("PUT accepted");
+    (fixture, op)
+}
+
+/// Whether the extension exists, read through the client.
+async fn extension_exists(client: &ArmClient, ext: &ExtensionId, c: &OpContext) -> bool {
+    client.get_extension(ext, c).await.expect("read").is_some()
+}
+
+/// The next extension PUT starts an operation that fails with this error.
+fn fail_next_extension_put(code: &str, message: &str) -> FaultSpec {
+    let action = FaultAction::FailOperation {
+        code: code.into(),
+        message: message.into(),
+    };
+    FaultSpec::new(action).on("PUT", "/extensions/")
+}
+
+/// Reads the VM with 30 s of budget.
+async fn read_vm(client: &ArmClient, vm: &VirtualMachineId) -> Result<VirtualMachine, AzureError> {
+    client.get_virtual_machine(vm, &ctx(30)).await
+}
+
+/// Starts a VMAccess run (`put_body` in westeurope) on `ext`.
+async fn begin_put(
+    client: &ArmClient,
+    ext: &ExtensionId,
+    username: Option<&str>,
+    password: Option<&str>,
+    c: &OpContext,
+) -> Result<PendingOperation, AzureError> {
+    client
+        .begin_put_extension(ext, &put_body("westeurope", username, password), c)
+        .await
+}
+
+#[tokio::test]
+async fn custom_cloud_from_metadata_host_and_client_secret_token() {
+    let OneVm { emu, vm_id, client } = win01().await;
+
+    let vm = read_vm(&client, &vm_id).await.expect("VM read");
     assert_eq!(vm.name, "win01");
     assert_eq!(vm.os_type(), Some(OsType::Windows));
     assert_eq!(vm.power_state().as_deref(), Some("running"));
@@ -53,19 +129,10 @@ async fn custom_cloud_from_metadata_host_and_client_secret_token() {
 
     assert_eq!(emu.count_requests("GET", "/metadata/endpoints").await, 1);
     assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
-    let vm_reads: Vec<_> = emu
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines/win01"))
-        })
-        .collect();
+    let vm_reads = emu.requests_ending_with("/virtualMachines/win01").await;
     assert_eq!(vm_reads.len(), 1);
-    assert_eq!(vm_reads[0]["authorized"], true);
-    let query = vm_reads[0]["query"].as_str().unwrap_or_default();
+    assert!(vm_reads[0].authorized);
+    let query = vm_reads[0].query.as_deref().unwrap_or_default();
     assert!(
         query.contains("api-version=2024-11-01") && query.contains("instanceView"),
         "{query}"
@@ -74,15 +141,11 @@ async fn custom_cloud_from_metadata_host_and_client_secret_token() {
 
 #[tokio::test]
 async fn concurrent_operations_share_one_token_and_one_metadata_read() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = win01().await;
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let (c, id) = (client.clone(), vm_id.clone());
-        tasks.push(tokio::spawn(async move {
-            c.get_virtual_machine(&id, &ctx(30)).await
-        }));
+        tasks.push(tokio::spawn(async move { read_vm(&c, &id).await }));
     }
     for t in tasks {
         t.await.expect("join").expect("VM read");
@@ -93,29 +156,16 @@ async fn concurrent_operations_share_one_token_and_one_metadata_read() {
 
 #[tokio::test]
 async fn expired_token_is_dropped_and_the_request_retried_with_a_new_one() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("first read");
+    let OneVm { emu, vm_id, client } = win01().await;
+    read_vm(&client, &vm_id).await.expect("first read");
     emu.expire_tokens().await;
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("read after expiry");
+    read_vm(&client, &vm_id).await.expect("read after expiry");
     assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 2);
     let statuses: Vec<_> = emu
-        .requests()
+        .requests_ending_with("/virtualMachines/win01")
         .await
         .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines/win01"))
-        })
-        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .map(|r| r.status.unwrap_or(0))
         .collect();
     assert_eq!(statuses, vec![200, 401, 200]);
 }
@@ -137,10 +187,7 @@ async fn oidc_via_github_actions_token_request() {
         ..emu.settings()
     };
     let client = emu.client_for(settings);
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("VM read with OIDC");
+    read_vm(&client, &vm_id).await.expect("VM read with OIDC");
     // One token exchange, made with the federated assertion from the GitHub endpoint.
     assert_eq!(emu.count_requests("POST", "/oauth2/v2.0/token").await, 1);
 }
@@ -150,23 +197,7 @@ async fn oidc_with_a_token_file() {
     let emu = AzureEmulator::start().await;
     let vm_id = emu.seed_windows_vm("win01").await;
     // A federated token as a workload-identity platform would write it to a file.
-    let jwt = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(emu.emulator.ca_pem().as_bytes()).expect("CA"),
-        ])
-        .build()
-        .expect("client")
-        .post(format!("{}/_emulator/oidc/token", emu.endpoint()))
-        .body("{}")
-        .send()
-        .await
-        .expect("federated token")
-        .json::<serde_json::Value>()
-        .await
-        .expect("JSON")["value"]
-        .as_str()
-        .map(str::to_owned)
-        .expect("value");
+    let jwt = emu.federated_token().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("token");
     std::fs::write(&path, format!("{jwt}\n")).expect("write");
@@ -176,17 +207,14 @@ async fn oidc_with_a_token_file() {
         oidc_token_file_path: Some(path),
         ..emu.settings()
     };
-    emu.client_for(settings)
-        .get_virtual_machine(&vm_id, &ctx(30))
+    read_vm(&emu.client_for(settings), &vm_id)
         .await
         .expect("VM read with a token file");
 }
 
 #[tokio::test]
 async fn put_through_azure_async_operation_resets_the_password() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = win01().await;
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
     let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
@@ -229,25 +257,18 @@ async fn put_through_azure_async_operation_resets_the_password() {
 #[tokio::test]
 async fn put_and_delete_through_location_only() {
     let emu = AzureEmulator::start().await;
-    emu.set_config(json!({"lro_style": "location_only"})).await;
+    emu.set_lro_style(LroStyle::LocationOnly).await;
     let vm_id = emu.seed_windows_vm("win01").await;
     let client = emu.client();
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
 
-    let op = client
-        .begin_put_extension(&ext_id, &put_body("westeurope", None, None), &c)
+    let op = begin_put(&client, &ext_id, None, None, &c)
         .await
         .expect("PUT accepted");
     assert!(!op.uses_async_operation_header() && !op.is_done());
     client.wait(op, &c).await.expect("PUT finishes");
-    assert!(
-        client
-            .get_extension(&ext_id, &c)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(extension_exists(&client, &ext_id, &c).await);
 
     let op = client
         .begin_delete_extension(&ext_id, &c)
@@ -255,13 +276,7 @@ async fn put_and_delete_through_location_only() {
         .expect("DELETE accepted")
         .expect("extension existed");
     client.wait(op, &c).await.expect("DELETE finishes");
-    assert!(
-        client
-            .get_extension(&ext_id, &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!extension_exists(&client, &ext_id, &c).await);
     assert!(
         client
             .begin_delete_extension(&ext_id, &c)
@@ -274,25 +289,25 @@ async fn put_and_delete_through_location_only() {
 
 #[tokio::test]
 async fn failed_operation_carries_the_extension_message() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu
-        .seed_vm(
-            "dc01",
-            json!({"os_type": "Windows", "domain_controller": true,
-                   "accounts": [{"name": "azureadmin", "password": "Initial-Passw0rd!"}]}),
-        )
-        .await;
-    let client = emu.client();
+    let OneVm { vm_id, client, .. } = &with_vm(
+        "dc01",
+        VmSeed {
+            domain_controller: true,
+            ..VmSeed::windows([AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
+        },
+    )
+    .await;
     let ext_id = vm_id.extension("enablevmaccess");
     let c = ctx(60);
-    let op = client
-        .begin_put_extension(
-            &ext_id,
-            &put_body("westeurope", Some("azureadmin"), Some("N3w-Passw0rd!x")),
-            &c,
-        )
-        .await
-        .expect("PUT accepted");
+    let op = begin_put(
+        client,
+        &ext_id,
+        Some("azureadmin"),
+        Some("N3w-Passw0rd!x"),
+        &c,
+    )
+    .await
+    .expect("PUT accepted");
     let err = client.wait(op, &c).await.expect_err("operation fails");
     let text = err.to_string();
     match &err {
@@ -311,19 +326,16 @@ async fn failed_operation_carries_the_extension_message() {
 #[tokio::test]
 async fn failed_location_operation_is_reported_as_failed() {
     let emu = AzureEmulator::start().await;
-    emu.set_config(json!({"lro_style": "location_only"})).await;
+    emu.set_lro_style(LroStyle::LocationOnly).await;
     let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"fail_operation": {"code": "VMAgentStatusCommunicationError", "message": "VM 'win01' has not reported status for VM agent or extensions."}}}))
-        .await;
+    emu.add_fault(&fail_next_extension_put(
+        "VMAgentStatusCommunicationError",
+        "VM 'win01' has not reported status for VM agent or extensions.",
+    ))
+    .await;
     let client = emu.client();
     let c = ctx(60);
-    let op = client
-        .begin_put_extension(
-            &vm_id.extension("enablevmaccess"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
+    let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
         .await
         .expect("PUT accepted");
     match client.wait(op, &c).await {
@@ -337,23 +349,18 @@ async fn failed_location_operation_is_reported_as_failed() {
 
 #[tokio::test]
 async fn stopped_vm_is_vm_not_running_without_retries() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu
-        .seed_vm(
-            "off01",
-            json!({"os_type": "Windows", "power_state": "deallocated"}),
-        )
-        .await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = &with_vm(
+        "off01",
+        VmSeed {
+            power_state: PowerState::Deallocated,
+            ..VmSeed::default()
+        },
+    )
+    .await;
     let c = ctx(30);
-    let vm = client.get_virtual_machine(&vm_id, &c).await.expect("VM");
+    let vm = client.get_virtual_machine(vm_id, &c).await.expect("VM");
     assert_eq!(vm.power_state().as_deref(), Some("deallocated"));
-    let err = client
-        .begin_put_extension(
-            &vm_id.extension("enablevmaccess"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
+    let err = begin_put(client, &vm_id.extension("enablevmaccess"), None, None, &c)
         .await
         .expect_err("refused");
     assert!(matches!(err, AzureError::VmNotRunning { .. }), "{err:?}");
@@ -367,25 +374,13 @@ async fn stopped_vm_is_vm_not_running_without_retries() {
 
 #[tokio::test]
 async fn second_vmaccess_under_another_name_keeps_codes() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let f = win01().await;
     let c = ctx(60);
-    let op = client
-        .begin_put_extension(
-            &vm_id.extension("first"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
+    let op = begin_put(&f.client, &f.vm_id.extension("first"), None, None, &c)
         .await
         .expect("PUT");
-    client.wait(op, &c).await.expect("first succeeds");
-    let err = client
-        .begin_put_extension(
-            &vm_id.extension("second"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
+    f.client.wait(op, &c).await.expect("first succeeds");
+    let err = begin_put(&f.client, &f.vm_id.extension("second"), None, None, &c)
         .await
         .expect_err("second is refused");
     match err {
@@ -404,29 +399,11 @@ async fn second_vmaccess_under_another_name_keeps_codes() {
 
 #[tokio::test]
 async fn missing_vm_and_extension() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(30);
-    assert!(
-        client
-            .get_extension(&vm_id.extension("nope"), &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
-    let ghost = terraform_provider_vm::azure::VirtualMachineId::new(
-        emu.subscription_id(),
-        "rg-test",
-        "ghost",
-    );
-    assert!(
-        client
-            .get_extension(&ghost.extension("x"), &c)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!extension_exists(&client, &vm_id.extension("nope"), &c).await);
+    let ghost = VirtualMachineId::new(emu.subscription_id(), "rg-test", "ghost");
+    assert!(!extension_exists(&client, &ghost.extension("x"), &c).await);
     let err = client
         .get_virtual_machine(&ghost, &c)
         .await
@@ -436,21 +413,9 @@ async fn missing_vm_and_extension() {
 
 #[tokio::test]
 async fn throttled_request_honours_retry_after() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("warm up");
-    emu.add_fault(
-        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
-        "action": {"status": {"code": 429, "retry_after": "1"}}}),
-    )
-    .await;
+    let f = win01_with_faulted_reads(1, FaultAction::status_retry_after(429, "1")).await;
     let started = Instant::now();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
+    read_vm(&f.client, &f.vm_id)
         .await
         .expect("read after throttling");
     let waited = started.elapsed();
@@ -460,21 +425,11 @@ async fn throttled_request_honours_retry_after() {
 
 #[tokio::test]
 async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("warm up");
-    emu.add_fault(
-        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
-        "action": {"status": {"code": 429, "retry_after": "1200"}}}),
-    )
-    .await;
+    let f = win01_with_faulted_reads(1, FaultAction::status_retry_after(429, "1200")).await;
     let started = Instant::now();
-    let err = client
-        .get_virtual_machine(&vm_id, &ctx(20))
+    let err = f
+        .client
+        .get_virtual_machine(&f.vm_id, &ctx(20))
         .await
         .expect_err("throttled");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -493,43 +448,15 @@ async fn throttling_past_the_deadline_fails_at_once_with_the_requested_wait() {
 
 #[tokio::test]
 async fn server_errors_then_success() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("warm up");
-    emu.add_fault(
-        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 2,
-        "action": {"status": {"code": 503}}}),
-    )
-    .await;
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("read after 503s");
+    let OneVm { emu, vm_id, client } = win01_with_faulted_reads(2, FaultAction::status(503)).await;
+    read_vm(&client, &vm_id).await.expect("read after 503s");
     assert_eq!(emu.count_requests("GET", "/virtualMachines/win01").await, 4);
 }
 
 #[tokio::test]
 async fn persistent_bad_request_is_not_retried() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("warm up");
-    emu.add_fault(
-        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 3,
-        "action": {"status": {"code": 400}}}),
-    )
-    .await;
-    let err = client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect_err("400");
+    let OneVm { emu, vm_id, client } = win01_with_faulted_reads(3, FaultAction::status(400)).await;
+    let err = read_vm(&client, &vm_id).await.expect_err("400");
     assert!(
         matches!(err, AzureError::Api { status: 400, .. }),
         "{err:?}"
@@ -539,41 +466,21 @@ async fn persistent_bad_request_is_not_retried() {
 
 #[tokio::test]
 async fn dropped_connection_then_success() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
-        .await
-        .expect("warm up");
-    emu.add_fault(
-        json!({"method": "GET", "path_contains": "/virtualMachines/win01", "times": 1,
-        "action": "drop_connection"}),
-    )
-    .await;
-    client
-        .get_virtual_machine(&vm_id, &ctx(30))
+    let f = win01_with_faulted_reads(1, FaultAction::DropConnection).await;
+    read_vm(&f.client, &f.vm_id)
         .await
         .expect("read after a dropped connection");
 }
 
 #[tokio::test]
 async fn conflict_then_success() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(60);
     emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/enablevmaccess", "times": 1,
-        "action": {"status": {"code": 409}}}),
+        &FaultSpec::new(FaultAction::status(409)).on("PUT", "/extensions/enablevmaccess"),
     )
     .await;
-    let op = client
-        .begin_put_extension(
-            &vm_id.extension("enablevmaccess"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
+    let op = begin_put(&client, &vm_id.extension("enablevmaccess"), None, None, &c)
         .await
         .expect("PUT after a 409");
     client.wait(op, &c).await.expect("succeeds");
@@ -586,25 +493,10 @@ async fn conflict_then_success() {
 
 #[tokio::test]
 async fn deadline_expires_promptly_while_polling() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"slow_operation_ms": 60000}}),
-    )
-    .await;
-    let client = emu.client();
     let c = OpContext::new(Duration::from_secs(3), CancellationToken::new());
-    let op = client
-        .begin_put_extension(
-            &vm_id.extension("enablevmaccess"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
-        .await
-        .expect("PUT accepted");
+    let (f, op) = win01_with_a_minute_long_run(&c).await;
     let started = Instant::now();
-    let err = client.wait(op, &c).await.expect_err("times out");
+    let err = f.client.wait(op, &c).await.expect_err("times out");
     assert!(
         matches!(err, AzureError::DeadlineExceeded { .. }),
         "{err:?}"
@@ -619,32 +511,21 @@ async fn deadline_expires_promptly_while_polling() {
 
 #[tokio::test]
 async fn cancellation_stops_polling_promptly() {
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    emu.add_fault(
-        json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"slow_operation_ms": 60000}}),
-    )
-    .await;
-    let client = emu.client();
     let cancel = CancellationToken::new();
     let c = OpContext::new(Duration::from_secs(120), cancel.clone());
-    let op = client
-        .begin_put_extension(
-            &vm_id.extension("enablevmaccess"),
-            &put_body("westeurope", None, None),
-            &c,
-        )
-        .await
-        .expect("PUT accepted");
-    let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (f, op) = win01_with_a_minute_long_run(&c).await;
+    // Cancelled once the client is polling the operation.
+    let canceller = async {
+        f.emu.wait_for_request("GET", "/operations/").await;
         cancel.cancel();
         Instant::now()
-    });
-    let err = client.wait(op, &c).await.expect_err("cancelled");
-    let stopped = Instant::now();
-    let cancelled_at = canceller.await.expect("join");
+    };
+    let waiter = async {
+        let result = f.client.wait(op, &c).await;
+        (result, Instant::now())
+    };
+    let (cancelled_at, (result, stopped)) = tokio::join!(canceller, waiter);
+    let err = result.expect_err("cancelled");
     assert!(matches!(err, AzureError::Cancelled { .. }), "{err:?}");
     assert!(stopped.duration_since(cancelled_at) < Duration::from_millis(500));
 }
@@ -697,9 +578,7 @@ async fn wrong_client_secret_is_an_authentication_error_without_the_secret() {
         client_secret: Some(SecretString::from("definitely-wrong-secret-value")),
         ..emu.settings()
     };
-    let err = emu
-        .client_for(settings)
-        .get_virtual_machine(&vm_id, &ctx(30))
+    let err = read_vm(&emu.client_for(settings), &vm_id)
         .await
         .expect_err("bad secret");
     let text = err.to_string();
@@ -735,19 +614,12 @@ async fn untrusted_certificate_fails_fast_naming_ssl_cert_file() {
 async fn no_secret_reaches_trace_logs_or_error_messages() {
     let capture = LogCapture::default();
     let _guard = capture.install();
-    let emu = AzureEmulator::start().await;
-    let vm_id = emu.seed_windows_vm("win01").await;
-    let client = emu.client();
+    let OneVm { emu, vm_id, client } = win01().await;
     let c = ctx(60);
     let password = "Pr0tected-Passw0rd-xyz!";
     let ext_id = vm_id.extension("enablevmaccess");
 
-    let op = client
-        .begin_put_extension(
-            &ext_id,
-            &put_body("westeurope", Some("azureadmin"), Some(password)),
-            &c,
-        )
+    let op = begin_put(&client, &ext_id, Some("azureadmin"), Some(password), &c)
         .await
         .expect("PUT");
     client.wait(op, &c).await.expect("done");
@@ -766,15 +638,12 @@ async fn no_secret_reaches_trace_logs_or_error_messages() {
         .get_virtual_machine(&vm_id, &c)
         .await
         .expect_err("bad secret");
-    emu.add_fault(json!({"method": "PUT", "path_contains": "/extensions/", "times": 1,
-        "action": {"fail_operation": {"code": "VMExtensionProvisioningError", "message": "in-guest failure"}}}))
-        .await;
-    let op = client
-        .begin_put_extension(
-            &ext_id,
-            &put_body("westeurope", Some("azureadmin"), Some(password)),
-            &c,
-        )
+    emu.add_fault(&fail_next_extension_put(
+        "VMExtensionProvisioningError",
+        "in-guest failure",
+    ))
+    .await;
+    let op = begin_put(&client, &ext_id, Some("azureadmin"), Some(password), &c)
         .await
         .expect("PUT");
     let op_err = client.wait(op, &c).await.expect_err("fails");
@@ -839,12 +708,15 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (registered_pem, pfx) = pfx_file(dir.path(), "pfx-Passw0rd");
     let client_id = "00000000-0000-0000-0000-0000000000c1";
-    emu.admin(
-        reqwest::Method::POST,
-        "clients",
-        Some(json!({"client_id": client_id, "certificate_pem": registered_pem})),
-    )
-    .await;
+    let registration = ClientRegistration {
+        client_id: client_id.into(),
+        client_secret: None,
+        certificate_pem: Some(registered_pem),
+    };
+    emu.admin
+        .register_client(&registration)
+        .await
+        .expect("register the certificate");
     let settings = AzureSettings {
         client_id: Some(client_id.to_string()),
         client_secret: None,
@@ -852,22 +724,11 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
         client_certificate_password: Some(SecretString::from("pfx-Passw0rd")),
         ..emu.settings()
     };
-    let vm = emu
-        .client_for(settings.clone())
-        .get_virtual_machine(&vm_id, &ctx(30))
+    let vm = read_vm(&emu.client_for(settings.clone()), &vm_id)
         .await
         .expect("the certificate's assertion is accepted");
     assert_eq!(vm.name, "win01");
-    let token_posts = emu
-        .requests()
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/oauth2/v2.0/token"))
-        })
-        .count();
+    let token_posts = emu.requests_ending_with("/oauth2/v2.0/token").await.len();
     assert_eq!(token_posts, 1);
 
     // A certificate the tenant does not know is refused by Entra.

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use terraform_provider_vm::resources::vm_access_reset;
 use terraform_provider_vm::tfprotocol::{Number, Object, Type, Value, json, msgpack};
+use vm_test_support::state_json::to_state_json;
 
 const CASES: u32 = 256;
 
@@ -39,9 +40,9 @@ fn attr_name() -> impl Strategy<Value = String> {
     "[a-z_][a-z0-9_]{0,7}"
 }
 
-/// Types without `dynamic`: what the concrete type of a dynamic value is.
-fn concrete_type() -> impl Strategy<Value = Type> {
-    leaf_type().prop_recursive(3, 24, 4, |inner| {
+/// Collections and structures of `leaves`, nested up to three deep.
+fn nested_types(leaves: impl Strategy<Value = Type> + 'static) -> impl Strategy<Value = Type> {
+    leaves.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(Type::list),
             inner.clone().prop_map(Type::set),
@@ -52,21 +53,17 @@ fn concrete_type() -> impl Strategy<Value = Type> {
     })
 }
 
+/// Types without `dynamic`: what the concrete type of a dynamic value is.
+fn concrete_type() -> impl Strategy<Value = Type> {
+    nested_types(leaf_type())
+}
+
 /// Any type, `dynamic` anywhere.
 fn any_type() -> impl Strategy<Value = Type> {
-    prop_oneof![
+    nested_types(prop_oneof![
         4 => leaf_type(),
         1 => Just(Type::Dynamic),
-    ]
-    .prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            inner.clone().prop_map(Type::list),
-            inner.clone().prop_map(Type::set),
-            inner.clone().prop_map(Type::map),
-            prop::collection::btree_map(attr_name(), inner.clone(), 0..4).prop_map(Type::Object),
-            prop::collection::vec(inner, 0..4).prop_map(Type::Tuple),
-        ]
-    })
+    ])
 }
 
 /// Numbers in their canonical form (the form the decoder produces):
@@ -160,35 +157,6 @@ fn typed_value(g: Gen) -> impl Strategy<Value = (Type, Value)> {
     any_type().prop_flat_map(move |t| value(&t, g).prop_map(move |v| (t.clone(), v)))
 }
 
-/// The JSON form of a wholly known value, as Terraform stores state.
-/// Decimal numbers are written as JSON strings (cty accepts those), since
-/// serde_json without `arbitrary_precision` cannot carry their digits.
-fn to_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        Value::Null => J::Null,
-        Value::Unknown => panic!("state holds no unknowns"),
-        Value::Bool(b) => J::Bool(*b),
-        Value::String(s) => J::String(s.clone()),
-        Value::Number(Number::Int(i)) => J::from(*i),
-        Value::Number(Number::Float(f)) => {
-            J::Number(serde_json::Number::from_f64(*f).expect("finite float"))
-        }
-        Value::Number(Number::Decimal(s)) => J::String(s.clone()),
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-            J::Array(items.iter().map(to_json).collect())
-        }
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
-        Value::Object(o) => J::Object(
-            o.attrs
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
-        Value::Dynamic(t, v) => serde_json::json!({"type": t.to_json(), "value": to_json(v)}),
-    }
-}
-
 fn fixed_types() -> Vec<Type> {
     vec![
         Type::String,
@@ -217,7 +185,7 @@ proptest! {
 
     #[test]
     fn json_state_decodes_like_msgpack((ty, v) in typed_value(Gen { unknowns: false, infinities: false })) {
-        let text = to_json(&v).to_string();
+        let text = to_state_json(&v).to_string();
         let from_json = json::decode(text.as_bytes(), &ty).expect("the JSON form decodes");
         let from_msgpack = msgpack::decode(&msgpack::encode(&v, &ty).unwrap(), &ty).unwrap();
         prop_assert_eq!(&from_json, &from_msgpack);

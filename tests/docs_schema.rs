@@ -15,6 +15,13 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()))
 }
 
+/// Wording the schema cannot check: each phrase must appear in the `what` doc.
+fn assert_doc_mentions(doc: &str, what: &str, phrases: &[&str]) {
+    for phrase in phrases {
+        assert!(doc.contains(phrase), "{what} doc lacks {phrase:?}");
+    }
+}
+
 /// The bullets `* \`name\` - (Qual, Qual) text` under `## {heading}`.
 fn section_bullets(doc: &str, heading: &str) -> BTreeMap<String, (BTreeSet<String>, String)> {
     let start = doc
@@ -161,14 +168,16 @@ fn resource_attributes_match_the_schema() {
     let schema = terraform_provider_vm::resources::vm_access_reset::schema();
     let documented = reference(&doc);
     // Rerun-relevant wording the schema cannot check.
-    for phrase in [
-        "ignore_changes",
-        "Import",
-        "One resource per VM",
-        "will rerun the VMAccess extension",
-    ] {
-        assert!(doc.contains(phrase), "resource doc lacks {phrase:?}");
-    }
+    assert_doc_mentions(
+        &doc,
+        "resource",
+        &[
+            "ignore_changes",
+            "Import",
+            "One resource per VM",
+            "will rerun the VMAccess extension",
+        ],
+    );
     check_attributes(
         "docs/resources/vm_access_reset.md",
         &schema.block,
@@ -216,14 +225,16 @@ fn resource_attributes_match_the_schema() {
 fn action_attributes_match_the_schema() {
     let doc = read("docs/actions/vm_access_reset.md");
     let schema = terraform_provider_vm::actions::vm_access_reset::schema();
-    for phrase in [
-        "When to use the action, when the resource",
-        "Removing the extension afterwards",
-        "will rerun the VMAccess extension",
-        "The VMAccess run may still finish",
-    ] {
-        assert!(doc.contains(phrase), "action doc lacks {phrase:?}");
-    }
+    assert_doc_mentions(
+        &doc,
+        "action",
+        &[
+            "When to use the action, when the resource",
+            "Removing the extension afterwards",
+            "will rerun the VMAccess extension",
+            "The VMAccess run may still finish",
+        ],
+    );
     check_attributes(
         "docs/actions/vm_access_reset.md",
         &schema.block,
@@ -316,13 +327,15 @@ fn list_resource_config_matches_the_docs() {
         doc.contains(example.trim_end()),
         "docs/list-resources/vm_access_reset.md does not embed the example verbatim"
     );
-    for phrase in [
-        "-generate-config-out",
-        "VMs without an extension",
-        "var.admin_password",
-    ] {
-        assert!(doc.contains(phrase), "list resource doc lacks {phrase:?}");
-    }
+    assert_doc_mentions(
+        &doc,
+        "list resource",
+        &[
+            "-generate-config-out",
+            "VMs without an extension",
+            "var.admin_password",
+        ],
+    );
 }
 
 #[test]

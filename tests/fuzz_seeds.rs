@@ -8,11 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use terraform_provider_vm::azure::VirtualMachineId;
 use terraform_provider_vm::fuzzing::{self, ArmDoc, Rpc, frame};
 use terraform_provider_vm::tfprotocol::timeouts::format_duration;
 use terraform_provider_vm::tfprotocol::{Number, Object, Type, Value, json, msgpack};
+use vm_test_support::state_json::to_state_json;
 
 const VM: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web01";
 
@@ -80,29 +81,6 @@ fn sparse(ty: &Type, keep: &[&str]) -> Value {
 
 fn pack(v: &Value, ty: &Type) -> Vec<u8> {
     msgpack::encode(v, ty).unwrap_or_else(|e| panic!("seed encodes: {e}"))
-}
-
-/// Values as Terraform writes them in state JSON.
-fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null | Value::Unknown => Json::Null,
-        Value::Bool(b) => json!(b),
-        Value::Number(Number::Int(i)) => json!(i),
-        Value::Number(Number::Float(f)) => json!(f),
-        Value::Number(Number::Decimal(s)) => json!(s),
-        Value::String(s) => json!(s),
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-            Json::Array(items.iter().map(to_json).collect())
-        }
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
-        Value::Object(o) => Json::Object(
-            o.attrs
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
-        Value::Dynamic(t, inner) => json!({"type": t.to_json(), "value": to_json(inner)}),
-    }
 }
 
 /// The values of the `value_type` selectors 0..6.
@@ -175,7 +153,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             format!("value-{i}"),
             [vec![*sel], pack(v, &ty)].concat(),
         );
-        let state = serde_json::to_vec(&to_json(v)).unwrap_or_default();
+        let state = serde_json::to_vec(&to_state_json(v)).unwrap_or_default();
         add(
             "json_state",
             format!("state-{i}"),
@@ -198,94 +176,79 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         &Value::Object(identity_obj.clone()),
         &fuzzing::identity_type(),
     );
-    add(
-        "grpc_handlers",
-        "validate-full".into(),
-        g(Rpc::ValidateResourceConfig, &[&pack(&config, &ty)]),
-    );
-    add(
-        "grpc_handlers",
-        "validate-minimal".into(),
-        g(Rpc::ValidateResourceConfig, &[&pack(&minimal, &ty)]),
-    );
-    add(
-        "grpc_handlers",
-        "plan-update".into(),
-        g(
-            Rpc::PlanResourceChange,
-            &[
-                &pack(&config, &ty),
-                &pack(&planned, &ty),
-                &pack(&config, &ty),
-                private,
-                &identity,
-            ],
-        ),
-    );
-    add(
-        "grpc_handlers",
-        "plan-drifted".into(),
-        g(
-            Rpc::PlanResourceChange,
-            &[
-                &pack(&config, &ty),
-                &pack(&config, &ty),
-                &pack(&config, &ty),
-                drifted,
-            ],
-        ),
-    );
-    add(
-        "grpc_handlers",
-        "plan-create".into(),
-        g(
-            Rpc::PlanResourceChange,
-            &[&[0xc0], &pack(&planned, &ty), &pack(&config, &ty), b""],
-        ),
-    );
-    let state = serde_json::to_vec(&to_json(&config)).unwrap_or_default();
-    add(
-        "grpc_handlers",
-        "upgrade".into(),
-        // High bits 1: schema version 0.
-        frame(Rpc::UpgradeResourceState.selector() | 0x10, &[&state]),
-    );
+    let state = serde_json::to_vec(&to_state_json(&config)).unwrap_or_default();
     let provider_ty = fuzzing::provider_type();
     let provider = full(&provider_ty, "", false);
-    add(
-        "grpc_handlers",
-        "validate-provider".into(),
-        g(
-            Rpc::ValidateProviderConfig,
-            &[&pack(&provider, &provider_ty)],
+    let (config_mp, planned_mp) = (pack(&config, &ty), pack(&planned, &ty));
+    // One seed per RPC shape the handler target decodes.
+    let handlers: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "validate-full",
+            g(Rpc::ValidateResourceConfig, &[&config_mp]),
         ),
-    );
-
-    // Protocol 6.10.
-    add(
-        "grpc_handlers",
-        "upgrade-identity".into(),
-        frame(
-            Rpc::UpgradeResourceIdentity.selector() | 0x10,
-            &[
-                &serde_json::to_vec(&to_json(&Value::Object(identity_obj.clone())))
-                    .unwrap_or_default(),
-            ],
+        (
+            "validate-minimal",
+            g(Rpc::ValidateResourceConfig, &[&pack(&minimal, &ty)]),
         ),
-    );
-    add(
-        "grpc_handlers",
-        "validate-list".into(),
-        g(
-            Rpc::ValidateListResourceConfig,
-            &[&pack(&config, &ty), &[0xc3], &[0x0a]],
+        (
+            "plan-update",
+            g(
+                Rpc::PlanResourceChange,
+                &[&config_mp, &planned_mp, &config_mp, private, &identity],
+            ),
         ),
-    );
-    add(
-        "grpc_handlers",
-        "validate-action".into(),
-        g(Rpc::ValidateActionConfig, &[&pack(&config, &ty)]),
-    );
+        (
+            "plan-drifted",
+            g(
+                Rpc::PlanResourceChange,
+                &[&config_mp, &config_mp, &config_mp, drifted],
+            ),
+        ),
+        (
+            "plan-create",
+            g(
+                Rpc::PlanResourceChange,
+                &[&[0xc0], &planned_mp, &config_mp, b""],
+            ),
+        ),
+        (
+            "upgrade",
+            // High bits 1: schema version 0.
+            frame(Rpc::UpgradeResourceState.selector() | 0x10, &[&state]),
+        ),
+        (
+            "validate-provider",
+            g(
+                Rpc::ValidateProviderConfig,
+                &[&pack(&provider, &provider_ty)],
+            ),
+        ),
+        // Protocol 6.10.
+        (
+            "upgrade-identity",
+            frame(
+                Rpc::UpgradeResourceIdentity.selector() | 0x10,
+                &[
+                    &serde_json::to_vec(&to_state_json(&Value::Object(identity_obj.clone())))
+                        .unwrap_or_default(),
+                ],
+            ),
+        ),
+        (
+            "validate-list",
+            g(
+                Rpc::ValidateListResourceConfig,
+                &[&config_mp, &[0xc3], &[0x0a]],
+            ),
+        ),
+        (
+            "validate-action",
+            g(Rpc::ValidateActionConfig, &[&config_mp]),
+        ),
+    ];
+    for (name, bytes) in handlers {
+        add("grpc_handlers", name.into(), bytes);
+    }
 
     let vm = VirtualMachineId::parse(VM).unwrap_or_else(|e| panic!("{e}"));
     add("arm_ids", "vm".into(), vm.to_string().into_bytes());

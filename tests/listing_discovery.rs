@@ -1,21 +1,17 @@
 //! Fleet discovery through the real `ArmClient` against the in-process emulator: real HTTPS, real
 //! tokens, ARM paging and the emulator's throttle model. No fakes.
 
-#[path = "support/azure_emulator.rs"]
-mod azure_emulator;
-#[path = "support/fleet.rs"]
-mod fleet;
+use vm_test_support::fleet;
 
 use std::sync::Arc;
 
-use azure_emulator::AzureEmulator;
 use futures_util::StreamExt;
-use reqwest::Method;
-use serde_json::json;
 use terraform_provider_vm::vmaccess::discovery::{
     DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
 use tokio_util::sync::CancellationToken;
+use vm_emulator::ThrottleSettings;
+use vm_test_support::azure_emulator::AzureEmulator;
 
 async fn seeded(
     groups: usize,
@@ -23,15 +19,7 @@ async fn seeded(
     page_size: usize,
 ) -> (AzureEmulator, fleet::Fleet) {
     let emu = AzureEmulator::start().await;
-    let fleet = fleet::fleet(groups, per_group);
-    emu.admin(Method::POST, "fleet", Some(fleet.body.clone()))
-        .await;
-    emu.admin(
-        Method::POST,
-        "listing",
-        Some(json!({ "page_size": page_size })),
-    )
-    .await;
+    let fleet = fleet::seeded_fleet(&emu, groups, per_group, page_size).await;
     (emu, fleet)
 }
 
@@ -63,16 +51,7 @@ async fn pages_are_crossed_and_filters_applied() {
 
     let items = collect(&emu, DiscoveryRequest::new(&sub)).await;
     assert_eq!(found(&items), fleet.with_vmaccess);
-    let pages = emu
-        .requests()
-        .await
-        .iter()
-        .filter(|r| {
-            r["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/virtualMachines"))
-        })
-        .count();
+    let pages = emu.requests_ending_with("/virtualMachines").await.len();
     assert_eq!(pages, 36 / 5 + 1, "36 VMs, 5 a page");
     let extension_lists = emu.count_requests("GET", "/extensions").await;
     assert_eq!(extension_lists, fleet.windows, "Linux VMs are never read");
@@ -132,8 +111,7 @@ async fn an_unreadable_subscription_is_an_error_not_an_empty_list() {
 #[tokio::test]
 async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
     let (emu, fleet) = seeded(10, 100, 50).await;
-    emu.set_config(json!({"throttling": {"enabled": true}}))
-        .await;
+    emu.throttle(ThrottleSettings::default()).await;
     let items = collect(&emu, DiscoveryRequest::new(emu.subscription_id())).await;
     assert_eq!(found(&items).len(), fleet.with_vmaccess.len());
     assert_eq!(found(&items), fleet.with_vmaccess);

@@ -2,17 +2,13 @@
 //! does: StopProvider (what Terraform sends on Ctrl-C) ends an invocation's wait promptly, with
 //! a completion saying Azure may still finish the run, and no event carries the password.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use support::azure_emulator::AzureEmulator;
-use support::protocol::configured;
 use terraform_provider_vm::actions::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto::{self, invoke_action::event::Type as EventType};
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::azure_emulator::AzureEmulator;
+use vm_test_support::protocol::{answer, configured, errors};
 
 const PASSWORD: &str = "Stop-Provider-Passw0rd!";
 
@@ -32,12 +28,7 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         ..vm_emulator::EmulatorConfig::default()
     })
     .await;
-    let vm = emu
-        .seed_windows_vm_with(
-            "web",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = emu.seed_locked_out_vm("web").await;
     let (_plugin, mut client, _dir) = configured(&emu).await;
 
     let config = Object::new()
@@ -45,15 +36,12 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         .with("username", Value::string("opsadmin"))
         .with("password", Value::string(PASSWORD));
     let ty = vm_access_reset::schema().block.implied_type();
-    let mut events = client
-        .invoke_action(proto::invoke_action::Request {
-            action_type: "vm_access_reset".into(),
-            config: dynamic(&config, &ty),
-            client_capabilities: None,
-        })
-        .await
-        .expect("InvokeAction answers")
-        .into_inner();
+    let mut events = answer(client.invoke_action(proto::invoke_action::Request {
+        action_type: "vm_access_reset".into(),
+        config: dynamic(&config, &ty),
+        client_capabilities: None,
+    }))
+    .await;
 
     let mut seen = Vec::new();
     let mut stopped_at = None;
@@ -85,11 +73,7 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
         "the wait went on for {:?} after StopProvider",
         stopped_at.elapsed()
     );
-    let errors: Vec<_> = completed
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == proto::diagnostic::Severity::Error as i32)
-        .collect();
+    let errors = errors(&completed.diagnostics);
     assert_eq!(errors.len(), 1, "{completed:?}");
     assert_eq!(
         errors[0].summary,
@@ -109,7 +93,10 @@ async fn stop_provider_ends_the_wait_promptly_and_says_azure_may_still_finish() 
     // Azure is indeed still running it.
     let view = emu.vm_view(&vm).await;
     assert_eq!(
-        view["extensions"][0]["provisioning_state"], "Creating",
-        "{view:#}"
+        view.extensions
+            .first()
+            .map(|e| e.provisioning_state.as_str()),
+        Some("Creating"),
+        "{view:#?}"
     );
 }

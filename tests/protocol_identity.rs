@@ -3,19 +3,14 @@
 //! Read, Plan, Apply and Import reply carries the identity derived from the
 //! resource's ID, whatever identity the request carried.
 
-mod support;
-
-use serde_json::json;
-
-use support::azure_emulator::AzureEmulator;
-use support::plugin::PluginProcess;
-use support::protocol::configured;
 use terraform_provider_vm::azure::VirtualMachineId;
 use terraform_provider_vm::resources::vm_access_reset::{self, identity};
 use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::azure_emulator::AzureEmulator;
+use vm_test_support::plugin::PluginProcess;
+use vm_test_support::protocol::{answer, assert_no_errors, configured, errors, one_error};
 
-const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
 const PASSWORD: &str = "Identity-Passw0rd!";
 
 fn resource_type() -> Type {
@@ -74,19 +69,13 @@ fn expected_identity(vm: &VirtualMachineId, extension: &str) -> Object {
     identity::of_extension(&vm.extension(extension))
 }
 
-fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
-    diags.iter().filter(|d| d.severity == ERROR).collect()
-}
-
 #[tokio::test]
 async fn identity_schema_is_version_1_with_the_import_rules() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
-    let resp = client
-        .get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {})
-        .await
-        .expect("GetResourceIdentitySchemas answers")
-        .into_inner();
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
+    let resp = answer(
+        client.get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {}),
+    )
+    .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(
         resp.identity_schemas.keys().collect::<Vec<_>>(),
@@ -120,8 +109,7 @@ async fn identity_schema_is_version_1_with_the_import_rules() {
 
 #[tokio::test]
 async fn identity_upgrade_from_state_without_identity_is_silent() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let upgrade = |type_name: &str, version: i64, json: &[u8]| {
         let req = proto::upgrade_resource_identity::Request {
             type_name: type_name.into(),
@@ -132,13 +120,7 @@ async fn identity_upgrade_from_state_without_identity_is_silent() {
             }),
         };
         let mut client = client.clone();
-        async move {
-            client
-                .upgrade_resource_identity(req)
-                .await
-                .expect("UpgradeResourceIdentity answers")
-                .into_inner()
-        }
+        async move { answer(client.upgrade_resource_identity(req)).await }
     };
     // What Terraform 1.15 sends for state written by 1.11 (no identity):
     // no identity back, no diagnostics; the next read computes it.
@@ -147,7 +129,7 @@ async fn identity_upgrade_from_state_without_identity_is_silent() {
     assert!(resp.upgraded_identity.is_none());
     // Newer than this provider, or a type without identity: errors.
     let resp = upgrade("vm_access_reset", 2, br#"{"resource_group_name":"rg"}"#).await;
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    one_error(&resp.diagnostics);
     assert!(resp.diagnostics[0].summary.contains("newer provider"));
     let resp = upgrade("vm_nonexistent", 0, b"").await;
     assert_eq!(
@@ -174,8 +156,8 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
         .with("password_wo_version", Value::int(1));
 
     // Plan of a create: the ID is not known yet, neither is the identity.
-    let plan = client
-        .plan_resource_change(proto::plan_resource_change::Request {
+    let plan = answer(
+        client.plan_resource_change(proto::plan_resource_change::Request {
             type_name: "vm_access_reset".into(),
             proposed_new_state: dynamic(&config, &ty),
             config: dynamic(&config, &ty),
@@ -184,37 +166,27 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
                 write_only_attributes_allowed: true,
             }),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&plan.diagnostics).is_empty(),
-        "{:?}",
-        plan.diagnostics
-    );
+        }),
+    )
+    .await;
+    assert_no_errors(&plan.diagnostics);
     assert!(
         plan.planned_identity.is_none(),
         "no identity for an object not created yet"
     );
 
     // Apply of the create.
-    let apply = client
-        .apply_resource_change(proto::apply_resource_change::Request {
+    let apply = answer(
+        client.apply_resource_change(proto::apply_resource_change::Request {
             type_name: "vm_access_reset".into(),
             planned_state: plan.planned_state.clone(),
             config: dynamic(&config, &ty),
             planned_private: plan.planned_private.clone(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&apply.diagnostics).is_empty(),
-        "{:?}",
-        apply.diagnostics
-    );
+        }),
+    )
+    .await;
+    assert_no_errors(&apply.diagnostics);
     let created = state(apply.new_state.as_ref());
     let want = expected_identity(&vm, "VMAccessAgent");
     assert_eq!(identity_in(apply.new_identity.as_ref(), &secrets), want);
@@ -223,82 +195,60 @@ async fn read_plan_apply_and_import_replies_carry_the_identity_from_the_id() {
     let stale = want
         .clone()
         .with("virtual_machine_name", Value::string("other"));
-    let read = client
-        .read_resource(proto::read_resource::Request {
-            type_name: "vm_access_reset".into(),
-            current_state: dynamic(&created, &ty),
-            private: apply.private.clone(),
-            current_identity: identity_data(&stale),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&read.diagnostics).is_empty(),
-        "{:?}",
-        read.diagnostics
-    );
+    let read = answer(client.read_resource(proto::read_resource::Request {
+        type_name: "vm_access_reset".into(),
+        current_state: dynamic(&created, &ty),
+        private: apply.private.clone(),
+        current_identity: identity_data(&stale),
+        ..Default::default()
+    }))
+    .await;
+    assert_no_errors(&read.diagnostics);
     assert_eq!(identity_in(read.new_identity.as_ref(), &secrets), want);
 
     // Plan of an update without a prior identity (state from Terraform 1.11).
     let bumped = config.clone().with("password_wo_version", Value::int(2));
     let mut proposed = created.clone();
     proposed.set("password_wo_version", Value::int(2));
-    let plan = client
-        .plan_resource_change(proto::plan_resource_change::Request {
+    let plan = answer(
+        client.plan_resource_change(proto::plan_resource_change::Request {
             type_name: "vm_access_reset".into(),
             prior_state: dynamic(&created, &ty),
             proposed_new_state: dynamic(&proposed, &ty),
             config: dynamic(&bumped, &ty),
             prior_private: apply.private.clone(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&plan.diagnostics).is_empty(),
-        "{:?}",
-        plan.diagnostics
-    );
+        }),
+    )
+    .await;
+    assert_no_errors(&plan.diagnostics);
     assert_eq!(identity_in(plan.planned_identity.as_ref(), &secrets), want);
 
     // Import by ID returns the identity too.
-    let import = client
-        .import_resource_state(proto::import_resource_state::Request {
+    let import = answer(
+        client.import_resource_state(proto::import_resource_state::Request {
             type_name: "vm_access_reset".into(),
             id: vm.extension("VMAccessAgent").to_string(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&import.diagnostics).is_empty(),
-        "{:?}",
-        import.diagnostics
-    );
+        }),
+    )
+    .await;
+    assert_no_errors(&import.diagnostics);
     assert_eq!(
         identity_in(import.imported_resources[0].identity.as_ref(), &secrets),
         want
     );
 
     // Destroy: no object, no identity.
-    let destroy = client
-        .apply_resource_change(proto::apply_resource_change::Request {
+    let destroy = answer(
+        client.apply_resource_change(proto::apply_resource_change::Request {
             type_name: "vm_access_reset".into(),
             prior_state: dynamic(&created, &ty),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&destroy.diagnostics).is_empty(),
-        "{:?}",
-        destroy.diagnostics
-    );
+        }),
+    )
+    .await;
+    assert_no_errors(&destroy.diagnostics);
     assert!(destroy.new_identity.is_none());
 }
 
@@ -309,40 +259,21 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     let bare = emu.seed_windows_vm("bare").await;
     let (_plugin, client, _dir) = configured(&emu).await;
     // What the portal's "Reset password" leaves behind, and another kind.
-    let ext_path = |vm: &VirtualMachineId, name: &str| {
-        format!(
-            "vms/{}/{}/{}/extensions/{name}",
-            vm.subscription_id(),
-            vm.resource_group(),
-            vm.name()
-        )
-    };
-    emu.admin(
-        reqwest::Method::PUT,
-        &ext_path(&vm, "enablevmaccess"),
-        Some(json!({"settings": {"UserName": "opsadmin"}, "force_update_tag": "portal"})),
-    )
-    .await;
-    emu.admin(
-        reqwest::Method::PUT,
-        &ext_path(&vm, "monitor"),
-        Some(json!({"publisher": "Microsoft.Azure.Monitor", "type": "AzureMonitorWindowsAgent", "type_handler_version": "1.0"})),
-    )
-    .await;
+    emu.put_portal_reset(&vm, "enablevmaccess").await;
+    emu.put_monitoring_agent(&vm, "monitor").await;
 
     let import = |identity: Object| {
         let mut client = client.clone();
         async move {
-            client
-                .import_resource_state(proto::import_resource_state::Request {
+            answer(
+                client.import_resource_state(proto::import_resource_state::Request {
                     type_name: "vm_access_reset".into(),
                     id: String::new(),
                     identity: identity_data(&identity),
                     ..Default::default()
-                })
-                .await
-                .expect("ImportResourceState answers")
-                .into_inner()
+                }),
+            )
+            .await
         }
     };
     let base = Object::new()
@@ -352,11 +283,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     // The subscription defaults to the provider's, the extension to the
     // VM's existing VMAccessAgent (here the portal's `enablevmaccess`).
     let resp = import(base.clone()).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
     let [imported] = &resp.imported_resources[..] else {
         panic!("one resource: {resp:?}")
     };
@@ -378,41 +305,18 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
         .with("subscription_id", Value::string(vm.subscription_id()))
         .with("extension_name", Value::string("enablevmaccess"));
     let resp = import(full).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
 
     // Each bad identity fails with an error naming its attribute.
     let cases = [
-        (
-            base.clone().with("virtual_machine_name", Value::Null),
-            "virtual_machine_name",
-        ),
-        (
-            base.clone()
-                .with("resource_group_name", Value::string("rg/oops")),
-            "resource_group_name",
-        ),
-        (
-            base.clone()
-                .with("virtual_machine_name", Value::string("nosuchvm")),
-            "virtual_machine_name",
-        ),
-        (
-            base.clone()
-                .with("extension_name", Value::string("monitor")),
-            "extension_name",
-        ),
-        (
-            base.clone()
-                .with("extension_name", Value::string("missing")),
-            "extension_name",
-        ),
+        ("virtual_machine_name", Value::Null),
+        ("resource_group_name", Value::string("rg/oops")),
+        ("virtual_machine_name", Value::string("nosuchvm")),
+        ("extension_name", Value::string("monitor")),
+        ("extension_name", Value::string("missing")),
     ];
-    for (identity, attr) in cases {
-        let resp = import(identity).await;
+    for (attr, value) in cases {
+        let resp = import(base.clone().with(attr, value)).await;
         assert!(resp.imported_resources.is_empty(), "{attr}: {resp:?}");
         let errs = errors(&resp.diagnostics);
         assert_eq!(errs.len(), 1, "{attr}: {:?}", resp.diagnostics);
@@ -424,11 +328,7 @@ async fn import_by_identity_finds_the_extension_or_names_the_attribute() {
     // (what `terraform query` lists with `include_vms_without_extension`): the resource it
     // will create, never run.
     let resp = import(base.with("virtual_machine_name", Value::string(bare.name()))).await;
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    assert_no_errors(&resp.diagnostics);
     let [imported] = &resp.imported_resources[..] else {
         panic!("one resource: {resp:?}")
     };

@@ -2,26 +2,24 @@
 //! (go-plugin handshake, AutoMTLS with a P-521 client certificate, unix
 //! socket), driven through the generated gRPC clients.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tonic::transport::Channel;
 
-use support::plugin::{
-    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
-    provider_client, terraform_command,
-};
 use terraform_provider_vm::plugin::services::proto as go_plugin;
 use terraform_provider_vm::resources::vm_access_reset;
 use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
+use vm_test_support::plugin::{
+    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
+    provider_client, terraform_command,
+};
+use vm_test_support::protocol::{answer, assert_no_errors, errors, one_error};
 
 const VM_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web";
-const ERROR: i32 = proto::diagnostic::Severity::Error as i32;
 const WARNING: i32 = proto::diagnostic::Severity::Warning as i32;
 
 // ---------------------------------------------------------------- helpers
@@ -61,16 +59,15 @@ async fn validate_raw(
     config: proto::DynamicValue,
     write_only: bool,
 ) -> Vec<proto::Diagnostic> {
-    client
-        .validate_resource_config(proto::validate_resource_config::Request {
+    answer(
+        client.validate_resource_config(proto::validate_resource_config::Request {
             type_name: vm_access_reset::TYPE_NAME.to_string(),
             config: Some(config),
             client_capabilities: caps(write_only),
-        })
-        .await
-        .expect("ValidateResourceConfig answers")
-        .into_inner()
-        .diagnostics
+        }),
+    )
+    .await
+    .diagnostics
 }
 
 async fn validate(
@@ -97,10 +94,6 @@ fn path(d: &proto::Diagnostic) -> Option<Vec<String>> {
     })
 }
 
-fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
-    diags.iter().filter(|d| d.severity == ERROR).collect()
-}
-
 /// Exactly one error, and it points at `attr`.
 fn assert_one_error_at(diags: &[proto::Diagnostic], attr: &str) -> proto::Diagnostic {
     let errs = errors(diags);
@@ -114,11 +107,7 @@ fn assert_one_error_at(diags: &[proto::Diagnostic], attr: &str) -> proto::Diagno
 }
 
 async fn get_metadata(client: &mut ProviderClient<Channel>) -> proto::get_metadata::Response {
-    client
-        .get_metadata(proto::get_metadata::Request {})
-        .await
-        .expect("GetMetadata answers")
-        .into_inner()
+    answer(client.get_metadata(proto::get_metadata::Request {})).await
 }
 
 /// Runs `cmd` to its exit (which must come within 10 s).
@@ -359,8 +348,7 @@ async fn client_without_certificate_or_with_another_one_is_refused() {
 
 #[tokio::test]
 async fn get_metadata_lists_the_resource_and_capabilities() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let meta = get_metadata(&mut client).await;
     assert!(meta.diagnostics.is_empty(), "{:?}", meta.diagnostics);
     let names: Vec<&str> = meta
@@ -403,13 +391,8 @@ fn attr_type(a: &proto::schema::Attribute) -> Type {
 
 #[tokio::test]
 async fn get_provider_schema_has_provider_settings_and_resource() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
-    let resp = client
-        .get_provider_schema(proto::get_provider_schema::Request {})
-        .await
-        .expect("GetProviderSchema answers")
-        .into_inner();
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
+    let resp = answer(client.get_provider_schema(proto::get_provider_schema::Request {})).await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert!(resp.data_source_schemas.is_empty());
 
@@ -553,8 +536,7 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
 
 #[tokio::test]
 async fn validate_resource_config_reports_errors_on_their_attribute() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
 
     let diags = validate(&mut client, &good_config(), true).await;
     assert!(diags.is_empty(), "good config: {diags:#?}");
@@ -577,7 +559,7 @@ async fn validate_resource_config_reports_errors_on_their_attribute() {
     // Accepted by Azure, but short: a warning, not an error.
     let short = good_config().with("password_wo", Value::string("Abcdef1!"));
     let diags = validate(&mut client, &short, true).await;
-    assert!(errors(&diags).is_empty(), "{diags:#?}");
+    assert_no_errors(&diags);
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0].severity, WARNING);
     assert_eq!(path(&diags[0]), Some(vec!["password_wo".to_string()]));
@@ -594,7 +576,7 @@ async fn validate_resource_config_reports_errors_on_their_attribute() {
         .with("username", Value::Unknown)
         .with("password_wo", Value::Unknown);
     let diags = validate(&mut client, &unknown, true).await;
-    assert!(errors(&diags).is_empty(), "{diags:#?}");
+    assert_no_errors(&diags);
 
     let bad_timeout = good_config().with(
         "timeouts",
@@ -617,22 +599,20 @@ async fn validate_resource_config_reports_errors_on_their_attribute() {
 
 #[tokio::test]
 async fn write_only_attribute_needs_the_client_capability() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let diags = validate(&mut client, &good_config(), false).await;
     let d = assert_one_error_at(&diags, "password_wo");
     assert!(d.summary.contains("Write-only"), "{d:?}");
     // No capabilities at all is an old Terraform too.
-    let diags = client
-        .validate_resource_config(proto::validate_resource_config::Request {
+    let diags = answer(
+        client.validate_resource_config(proto::validate_resource_config::Request {
             type_name: vm_access_reset::TYPE_NAME.to_string(),
             config: Some(dynamic(&good_config())),
             client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics;
+        }),
+    )
+    .await
+    .diagnostics;
     assert_one_error_at(&diags, "password_wo");
     // Without password_wo an old Terraform is fine.
     let stored = good_config()
@@ -645,8 +625,7 @@ async fn write_only_attribute_needs_the_client_capability() {
 
 #[tokio::test]
 async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
 
     let good = dynamic(&good_config()).msgpack;
     // Deterministic "random" bytes (xorshift), not valid msgpack for an object.
@@ -727,17 +706,16 @@ async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
     assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
 
     // Provider config too.
-    let diags = client
-        .validate_provider_config(proto::validate_provider_config::Request {
+    let diags = answer(
+        client.validate_provider_config(proto::validate_provider_config::Request {
             config: Some(proto::DynamicValue {
                 msgpack: vec![0xc1],
                 json: Vec::new(),
             }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics;
+        }),
+    )
+    .await
+    .diagnostics;
     assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
 
     let diags = validate(&mut client, &good_config(), true).await;
@@ -746,8 +724,7 @@ async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
 
 #[tokio::test]
 async fn five_mib_message_is_accepted() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let chunk = "x".repeat(64 * 1024);
     let triggers: BTreeMap<String, Value> = (0..80)
         .map(|i| (format!("t{i:03}"), Value::string(chunk.clone())))
@@ -768,18 +745,17 @@ async fn five_mib_message_is_accepted() {
             .collect::<serde_json::Map<_, _>>()
             .into(),
     );
-    let resp = client
-        .upgrade_resource_state(proto::upgrade_resource_state::Request {
+    let resp = answer(
+        client.upgrade_resource_state(proto::upgrade_resource_state::Request {
             type_name: vm_access_reset::TYPE_NAME.into(),
             version: 0,
             raw_state: Some(proto::RawState {
                 json: serde_json::Value::Object(state).to_string().into_bytes(),
                 flatmap: Default::default(),
             }),
-        })
-        .await
-        .expect("a 5 MiB UpgradeResourceState answers")
-        .into_inner();
+        }),
+    )
+    .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert!(resp.upgraded_state.unwrap().msgpack.len() > 5 << 20);
 }
@@ -788,8 +764,7 @@ async fn five_mib_message_is_accepted() {
 
 #[tokio::test]
 async fn upgrade_resource_state_reencodes_json_as_msgpack() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
     let raw = serde_json::json!({
         "id": format!("{VM_ID}/extensions/VMAccessAgent"),
         "virtual_machine_id": VM_ID,
@@ -810,18 +785,17 @@ async fn upgrade_resource_state_reencodes_json_as_msgpack() {
     let upgrade = |client: &mut ProviderClient<Channel>, json: Vec<u8>, version: i64| {
         let mut client = client.clone();
         async move {
-            client
-                .upgrade_resource_state(proto::upgrade_resource_state::Request {
+            answer(
+                client.upgrade_resource_state(proto::upgrade_resource_state::Request {
                     type_name: vm_access_reset::TYPE_NAME.into(),
                     version,
                     raw_state: Some(proto::RawState {
                         json,
                         flatmap: Default::default(),
                     }),
-                })
-                .await
-                .expect("UpgradeResourceState answers")
-                .into_inner()
+                }),
+            )
+            .await
         }
     };
     let resp = upgrade(&mut client, raw.to_string().into_bytes(), 0).await;
@@ -889,39 +863,33 @@ async fn upgrade_resource_state_reencodes_json_as_msgpack() {
 
     // State from a newer schema, an unknown attribute, or broken JSON: errors.
     let resp = upgrade(&mut client, raw.to_string().into_bytes(), 1).await;
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    one_error(&resp.diagnostics);
     assert!(resp.upgraded_state.is_none());
     let extra = serde_json::json!({"virtual_machine_id": VM_ID, "surprise": 1});
     let resp = upgrade(&mut client, extra.to_string().into_bytes(), 0).await;
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+    one_error(&resp.diagnostics);
     let resp = upgrade(&mut client, b"{\"id\":".to_vec(), 0).await;
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
-    let resp = client
-        .upgrade_resource_state(proto::upgrade_resource_state::Request {
+    one_error(&resp.diagnostics);
+    let resp = answer(
+        client.upgrade_resource_state(proto::upgrade_resource_state::Request {
             type_name: "vm_nonexistent".into(),
             version: 0,
             raw_state: Some(proto::RawState {
                 json: b"{}".to_vec(),
                 flatmap: Default::default(),
             }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(errors(&resp.diagnostics).len(), 1, "{:?}", resp.diagnostics);
+        }),
+    )
+    .await;
+    one_error(&resp.diagnostics);
 }
 
 // ------------------------------------------------------ stop / unsupported
 
 #[tokio::test]
 async fn stop_provider_answers_with_empty_error() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
-    let resp = client
-        .stop_provider(proto::stop_provider::Request {})
-        .await
-        .expect("StopProvider answers")
-        .into_inner();
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
+    let resp = answer(client.stop_provider(proto::stop_provider::Request {})).await;
     assert_eq!(resp.error, "");
     // StopProvider cancels operations; it does not stop the process.
     get_metadata(&mut client).await;
@@ -937,10 +905,9 @@ async fn interrupt_signal_does_not_stop_the_plugin() {
     let pid = libc::pid_t::try_from(plugin.pid()).expect("pid fits");
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
         plugin
-            .wait_timeout(std::time::Duration::from_millis(10))
+            .wait_timeout(std::time::Duration::from_millis(200))
             .is_none(),
         "the plugin exited on SIGINT"
     );
@@ -949,81 +916,67 @@ async fn interrupt_signal_does_not_stop_the_plugin() {
 
 #[tokio::test]
 async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
 
-    let r = client
-        .read_data_source(proto::read_data_source::Request {
+    let r = answer(client.read_data_source(proto::read_data_source::Request {
+        type_name: "vm_anything".into(),
+        ..Default::default()
+    }))
+    .await;
+    let err = one_error(&r.diagnostics);
+    assert!(err.detail.contains("vm_anything"), "{:?}", err);
+
+    let r = answer(client.validate_data_resource_config(
+        proto::validate_data_resource_config::Request {
             type_name: "vm_anything".into(),
             ..Default::default()
-        })
-        .await
-        .expect("ReadDataSource answers")
-        .into_inner();
-    let errs = errors(&r.diagnostics);
-    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
-    assert!(errs[0].detail.contains("vm_anything"), "{:?}", errs[0]);
+        },
+    ))
+    .await;
+    one_error(&r.diagnostics);
 
-    let r = client
-        .validate_data_resource_config(proto::validate_data_resource_config::Request {
-            type_name: "vm_anything".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("ValidateDataResourceConfig answers")
-        .into_inner();
-    assert_eq!(errors(&r.diagnostics).len(), 1, "{:?}", r.diagnostics);
-
-    let r = client
-        .open_ephemeral_resource(proto::open_ephemeral_resource::Request {
+    let r = answer(
+        client.open_ephemeral_resource(proto::open_ephemeral_resource::Request {
             type_name: "vm_token".into(),
             ..Default::default()
-        })
-        .await
-        .expect("OpenEphemeralResource answers")
-        .into_inner();
-    let errs = errors(&r.diagnostics);
-    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
-    assert!(errs[0].summary.contains("ephemeral"), "{:?}", errs[0]);
+        }),
+    )
+    .await;
+    let err = one_error(&r.diagnostics);
+    assert!(err.summary.contains("ephemeral"), "{:?}", err);
     assert!(r.result.is_none());
 
-    let r = client
-        .call_function(proto::call_function::Request {
-            name: "parse_id".into(),
-            arguments: vec![],
-        })
-        .await
-        .expect("CallFunction answers")
-        .into_inner();
+    let r = answer(client.call_function(proto::call_function::Request {
+        name: "parse_id".into(),
+        arguments: vec![],
+    }))
+    .await;
     let err = r.error.expect("a function error");
     assert!(err.text.contains("parse_id"), "{err:?}");
     assert!(r.result.is_none());
 
-    let r = client
-        .move_resource_state(proto::move_resource_state::Request {
+    let r = answer(
+        client.move_resource_state(proto::move_resource_state::Request {
             source_provider_address: "registry.terraform.io/hashicorp/azurerm".into(),
             source_type_name: "azurerm_virtual_machine_extension".into(),
             target_type_name: "vm_access_reset".into(),
             ..Default::default()
-        })
-        .await
-        .expect("MoveResourceState answers")
-        .into_inner();
-    assert_eq!(errors(&r.diagnostics).len(), 1, "{:?}", r.diagnostics);
+        }),
+    )
+    .await;
+    one_error(&r.diagnostics);
     assert!(r.target_state.is_none());
 
-    let r = client
-        .validate_resource_config(proto::validate_resource_config::Request {
+    let r = answer(
+        client.validate_resource_config(proto::validate_resource_config::Request {
             type_name: "vm_nonexistent".into(),
             config: None,
             client_capabilities: caps(true),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let errs = errors(&r.diagnostics);
-    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
-    assert_eq!(errs[0].summary, "Unknown resource type");
+        }),
+    )
+    .await;
+    let err = one_error(&r.diagnostics);
+    assert_eq!(err.summary, "Unknown resource type");
 
     let meta = get_metadata(&mut client).await;
     assert_eq!(meta.resources.len(), 1);
@@ -1036,44 +989,35 @@ async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
 #[tokio::test]
 async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
     use futures_util::StreamExt;
-    let plugin = PluginProcess::start();
-    let mut client = plugin.provider().await;
+    let (_plugin, mut client) = PluginProcess::start_provider().await;
 
-    let r = client
-        .plan_action(proto::plan_action::Request {
-            action_type: "vm_reboot".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("PlanAction answers")
-        .into_inner();
-    let errs = errors(&r.diagnostics);
-    assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
-    assert_eq!(errs[0].summary, "Unknown action");
-    assert!(errs[0].detail.contains("\"vm_reboot\""), "{:?}", errs[0]);
+    let r = answer(client.plan_action(proto::plan_action::Request {
+        action_type: "vm_reboot".into(),
+        ..Default::default()
+    }))
+    .await;
+    let err = one_error(&r.diagnostics);
+    assert_eq!(err.summary, "Unknown action");
+    assert!(err.detail.contains("\"vm_reboot\""), "{:?}", err);
 
-    let r = client
-        .validate_action_config(proto::validate_action_config::Request {
+    let r = answer(
+        client.validate_action_config(proto::validate_action_config::Request {
             type_name: "vm_reboot".into(),
             config: None,
-        })
-        .await
-        .expect("ValidateActionConfig answers")
-        .into_inner();
+        }),
+    )
+    .await;
     assert_eq!(errors(&r.diagnostics)[0].summary, "Unknown action");
 
     // An invocation stream of exactly one event, a completion (an event
     // with neither member set would crash Terraform).
-    let events: Vec<_> = client
-        .invoke_action(proto::invoke_action::Request {
-            action_type: "vm_reboot".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("InvokeAction answers")
-        .into_inner()
-        .collect()
-        .await;
+    let events: Vec<_> = answer(client.invoke_action(proto::invoke_action::Request {
+        action_type: "vm_reboot".into(),
+        ..Default::default()
+    }))
+    .await
+    .collect()
+    .await;
     assert_eq!(events.len(), 1, "{events:?}");
     match &events[0].as_ref().expect("an event").r#type {
         Some(proto::invoke_action::event::Type::Completed(done)) => {
@@ -1082,27 +1026,23 @@ async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
         other => panic!("expected a completion, got {other:?}"),
     }
 
-    let r = client
-        .validate_list_resource_config(proto::validate_list_resource_config::Request {
+    let r = answer(client.validate_list_resource_config(
+        proto::validate_list_resource_config::Request {
             type_name: "vm_nothing".into(),
             ..Default::default()
-        })
-        .await
-        .expect("ValidateListResourceConfig answers")
-        .into_inner();
+        },
+    ))
+    .await;
     assert_eq!(errors(&r.diagnostics)[0].summary, "Unknown list resource");
 
-    let events: Vec<_> = client
-        .list_resource(proto::list_resource::Request {
-            type_name: "vm_nothing".into(),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("ListResource answers")
-        .into_inner()
-        .collect()
-        .await;
+    let events: Vec<_> = answer(client.list_resource(proto::list_resource::Request {
+        type_name: "vm_nothing".into(),
+        limit: 10,
+        ..Default::default()
+    }))
+    .await
+    .collect()
+    .await;
     assert_eq!(events.len(), 1, "{events:?}");
     let event = events[0].as_ref().expect("an event");
     assert!(event.identity.is_none());
@@ -1119,35 +1059,20 @@ async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
         .await
         .expect_err("not offered: generate_resource_config is false");
     assert_eq!(status.code(), tonic::Code::Unimplemented);
-    for status in [
-        client
-            .validate_state_store_config(proto::validate_state_store::Request::default())
-            .await
-            .map(drop),
-        client
-            .configure_state_store(proto::configure_state_store::Request::default())
-            .await
-            .map(drop),
-        client
-            .lock_state(proto::lock_state::Request::default())
-            .await
-            .map(drop),
-        client
-            .unlock_state(proto::unlock_state::Request::default())
-            .await
-            .map(drop),
-        client
-            .get_states(proto::get_states::Request::default())
-            .await
-            .map(drop),
-        client
-            .delete_state(proto::delete_state::Request::default())
-            .await
-            .map(drop),
-        client
-            .read_state_bytes(proto::read_state_bytes::Request::default())
-            .await
-            .map(drop),
+    // Each RPC is a different method of the client: a macro lists the calls once each.
+    macro_rules! with_default_requests {
+        ($($rpc:ident($message:ident)),+ $(,)?) => {
+            [$(client.$rpc(proto::$message::Request::default()).await.map(drop)),+]
+        };
+    }
+    for status in with_default_requests![
+        validate_state_store_config(validate_state_store),
+        configure_state_store(configure_state_store),
+        lock_state(lock_state),
+        unlock_state(unlock_state),
+        get_states(get_states),
+        delete_state(delete_state),
+        read_state_bytes(read_state_bytes),
     ] {
         let status = status.expect_err("state stores are not offered");
         assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");

@@ -10,8 +10,6 @@
 //!
 //! Needs root (chroot, mknod), `gpg`, `file`, `ldd` and terraform; `.ci/run` installs them.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -19,11 +17,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::json;
-use support::acceptance::{Acceptance, actions_of, reset_block};
-use support::plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
-use support::registry::StaticHttps;
-use support::terraform::hcl_string;
 use terraform_provider_vm::tfprotocol::proto;
+use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
+use vm_test_support::command::run_ok as run;
+use vm_test_support::plugin::{ClientIdentity, PluginProcess, provider_client, terraform_command};
+use vm_test_support::registry::StaticHttps;
+use vm_test_support::terraform::{TfOutput, hcl_string};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const NAME: &str = "terraform-provider-vm";
@@ -31,20 +30,6 @@ const PLATFORM: &str = "linux_amd64";
 
 fn root_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn stdout(out: &std::process::Output) -> String {
@@ -263,12 +248,7 @@ async fn apply_through_the_release_binary_inside_an_empty_root() {
         ),
     );
 
-    let vm = acc
-        .seed_windows_vm(
-            "web01",
-            json!([{"name": "opsadmin", "password": "Forgotten-Passw0rd!", "enabled": false}]),
-        )
-        .await;
+    let vm = acc.emu.seed_locked_out_vm("web01").await;
     acc.tf.write_main(&reset_block(
         "web",
         &vm,
@@ -634,16 +614,16 @@ async fn fixture(server: &StaticHttps, cli_config: &str, source: &str) -> Accept
     acc
 }
 
-fn init(acc: &Acceptance) -> support::terraform::TfOutput {
+fn init(acc: &Acceptance) -> TfOutput {
     acc.run(&["init", "-no-color", "-input=false"])
 }
 
-/// stdout and stderr with terraform's line wrapping undone.
-fn flat(out: &support::terraform::TfOutput) -> String {
-    format!("{} {}", out.stdout, out.stderr)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+/// `init` failed to install the provider, saying why (`reasons`), and wrote no lock file.
+fn assert_install_refused(acc: &Acceptance, out: &TfOutput, reasons: &[&str]) {
+    out.assert_failure()
+        .assert_mentions(&["Error: Failed to install provider"])
+        .assert_mentions(reasons);
+    acc.assert_no_lock_file();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -665,13 +645,8 @@ async fn terraform_init_from_a_registry_verifies_and_installs_the_release() {
         )),
         "{out}"
     );
-    let lock = std::fs::read_to_string(acc.tf.work_dir().join(".terraform.lock.hcl")).unwrap();
-    assert!(lock.contains(&format!("provider \"{source}\"")), "{lock}");
-    assert!(
-        lock.contains(&format!("\"zh:{}\"", release.zip_sha256())),
-        "{lock}"
-    );
-    assert!(lock.contains("\"h1:"), "{lock}");
+    let zip_hash = format!("\"zh:{}\"", release.zip_sha256());
+    acc.assert_lock_file(&source, &[&zip_hash, "\"h1:"]);
     let requests = registry.server.requests();
     for path in [
         "/.well-known/terraform.json".to_string(),
@@ -702,18 +677,12 @@ async fn registry_init_refuses_a_tampered_zip() {
     let source = format!("{}/vmaccess/vm", registry.server.host());
     let acc = fixture(&registry.server, "", &source).await;
 
-    let out = init(&acc);
-    out.assert_failure();
-    let text = flat(&out);
-    assert!(text.contains("Error: Failed to install provider"), "{out}");
-    assert!(
-        text.contains(&format!(
-            "archive has incorrect checksum zh:{}",
-            sha256_hex(&zip_served)
-        )) && text.contains(&format!("(expected zh:{})", release.zip_sha256())),
-        "{out}"
+    let served = format!(
+        "archive has incorrect checksum zh:{}",
+        sha256_hex(&zip_served)
     );
-    assert!(!acc.tf.work_dir().join(".terraform.lock.hcl").exists());
+    let expected = format!("(expected zh:{})", release.zip_sha256());
+    assert_install_refused(&acc, &init(&acc), &[&served, &expected]);
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -748,20 +717,16 @@ async fn registry_init_refuses_a_signature_by_another_key() {
     let source = format!("{}/vmaccess/vm", registry.server.host());
     let acc = fixture(&registry.server, "", &source).await;
 
-    let out = init(&acc);
-    out.assert_failure();
-    let text = flat(&out);
-    assert!(text.contains("Error: Failed to install provider"), "{out}");
-    assert!(
-        text.contains("authentication signature from unknown issuer"),
-        "{out}"
+    assert_install_refused(
+        &acc,
+        &init(&acc),
+        &["authentication signature from unknown issuer"],
     );
-    assert!(!acc.tf.work_dir().join(".terraform.lock.hcl").exists());
 }
 
 /// A network mirror (`provider_installation { network_mirror { … } }`) serving the release zip
 /// for the ordinary `vmaccess/vm` source; `tamper` flips a byte of the served zip.
-async fn network_mirror(tamper: bool) -> (Acceptance, support::terraform::TfOutput) {
+async fn network_mirror(tamper: bool) -> (Acceptance, TfOutput) {
     let gpg = Gpg::new("mirror");
     let release = Release::package(&gpg);
     let server = StaticHttps::start().await;
@@ -807,13 +772,8 @@ async fn terraform_init_from_a_network_mirror() {
             .contains(&format!("Installed vmaccess/vm v{VERSION}")),
         "{out}"
     );
-    let lock = std::fs::read_to_string(acc.tf.work_dir().join(".terraform.lock.hcl")).unwrap();
-    assert!(
-        lock.contains("provider \"registry.terraform.io/vmaccess/vm\""),
-        "{lock}"
-    );
     // A mirror's hashes are checked but not recorded: the lock holds the package's own h1 hash.
-    assert!(lock.contains("\"h1:"), "{lock}");
+    acc.assert_lock_file("registry.terraform.io/vmaccess/vm", &["\"h1:"]);
     let plan = acc.plan_json(&[]);
     assert_eq!(actions_of(&plan, "vm_access_reset.web"), vec!["create"]);
 }
@@ -821,12 +781,9 @@ async fn terraform_init_from_a_network_mirror() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn network_mirror_init_refuses_a_tampered_zip() {
     let (acc, out) = network_mirror(true).await;
-    out.assert_failure();
-    let text = flat(&out);
-    assert!(text.contains("Error: Failed to install provider"), "{out}");
-    assert!(
-        text.contains("provider package doesn't match the expected checksum \"zh:"),
-        "{out}"
+    assert_install_refused(
+        &acc,
+        &out,
+        &["provider package doesn't match the expected checksum \"zh:"],
     );
-    assert!(!acc.tf.work_dir().join(".terraform.lock.hcl").exists());
 }

@@ -26,27 +26,24 @@ use crate::vmaccess::{
     WindowsVmAccess,
 };
 
-pub const TYPE_NAME: &str = "vm_access_reset";
+pub(crate) const TYPE_NAME: &str = "vm_access_reset";
 /// The extension this action runs.
 type Kind = WindowsVmAccess;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Checking the VM at plan time is a single read.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-pub struct VmAccessResetAction {
-    schema: Schema,
+pub(crate) struct VmAccessResetAction {
     runtime: Arc<Runtime>,
 }
 
 impl VmAccessResetAction {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessResetAction {
-        VmAccessResetAction {
-            schema: schema(),
-            runtime,
-        }
+        VmAccessResetAction { runtime }
     }
 }
 
+/// The action's `config` block.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Runs the `VMAccessAgent` extension once on an Azure Windows VM to reset a local administrator's password, or its \
@@ -119,7 +116,7 @@ impl Config {
 }
 
 /// The resource's rules on the action's attributes; values still unknown are checked at invoke.
-pub fn validate_config(config: &Object) -> Diagnostics {
+pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let username_null = config.is_null("username") && !config.is_unknown("username");
     let password_null = config.is_null("password") && !config.is_unknown("password");
@@ -149,16 +146,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
     if let Some(pw) = config.get_string("password") {
         diags.0.extend(validation::password(pw, "password"));
     }
-    if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = validation::vm_id(id, "virtual_machine_id")
-    {
-        diags.push(d);
-    }
-    if let Some(v) = config.get_string("type_handler_version") {
-        diags
-            .0
-            .extend(validation::handler_version(v, "type_handler_version"));
-    }
+    diags.extend(validation::target(config));
     if let Some(t) = config.get_string("timeout")
         && let Err(e) = parse_duration(t)
     {
@@ -178,14 +166,6 @@ pub fn validate_config(config: &Object) -> Diagnostics {
 
 #[async_trait::async_trait]
 impl Action for VmAccessResetAction {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         validate_config(config)
     }

@@ -147,7 +147,12 @@ mod tests {
 
     /// A PFX made by OpenSSL with the given key/certificate encryption (None: OpenSSL 3's default,
     /// PBES2 with AES-256-CBC), plus the certificate's DER.
-    fn pfx(password: &str, alg: Option<Nid>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    /// A fresh self-signed certificate and key in a PFX encrypted with `password`, the
+    /// builder's algorithms set by `configure`; with the certificate and the public key (DER).
+    fn pfx_with(
+        password: &str,
+        configure: impl FnOnce(&mut openssl::pkcs12::Pkcs12Builder),
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
         let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
         let mut name = x509::X509NameBuilder::new().unwrap();
@@ -166,12 +171,19 @@ mod tests {
         let cert = cert.build();
         let mut builder = openssl::pkcs12::Pkcs12::builder();
         builder.name("principal").pkey(&key).cert(&cert);
-        if let Some(alg) = alg {
-            builder.key_algorithm(alg).cert_algorithm(alg);
-        }
+        configure(&mut builder);
         let der = builder.build2(password).unwrap().to_der().unwrap();
         let spki = key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
         (der, cert.to_der().unwrap(), spki)
+    }
+
+    /// As [`pfx_with`], with `alg` (when given) for both the key and the certificates.
+    fn pfx(password: &str, alg: Option<Nid>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        pfx_with(password, |builder| {
+            if let Some(alg) = alg {
+                builder.key_algorithm(alg).cert_algorithm(alg);
+            }
+        })
     }
 
     fn decode(part: &str) -> serde_json::Value {
@@ -222,28 +234,13 @@ mod tests {
         // 3DES for the key. OpenSSL 3 keeps RC2 in its legacy provider.
         let _legacy = openssl::provider::Provider::try_load(None, "legacy", true)
             .expect("OpenSSL's legacy provider (RC2) is installed");
-        use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
-        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut cert = x509::X509Builder::new().unwrap();
-        cert.set_pubkey(&key).unwrap();
-        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        cert.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-            .unwrap();
-        cert.sign(&key, MessageDigest::sha256()).unwrap();
-        let cert = cert.build();
-        let der = openssl::pkcs12::Pkcs12::builder()
-            .pkey(&key)
-            .cert(&cert)
-            .key_algorithm(Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC)
-            .cert_algorithm(Nid::PBE_WITHSHA1AND40BITRC2_CBC)
-            .mac_md(MessageDigest::sha1())
-            .build2("pw")
-            .unwrap()
-            .to_der()
-            .unwrap();
-        let spki = key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
-        check(&der, &cert.to_der().unwrap(), &spki, Some("pw"));
+        let (p, c, k) = pfx_with("pw", |builder| {
+            builder
+                .key_algorithm(Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC)
+                .cert_algorithm(Nid::PBE_WITHSHA1AND40BITRC2_CBC)
+                .mac_md(openssl::hash::MessageDigest::sha1());
+        });
+        check(&p, &c, &k, Some("pw"));
     }
 
     #[test]

@@ -10,18 +10,18 @@ use super::error::AzureError;
 use super::settings::Environment;
 
 /// Metadata API version understood by ARM and Azure Stack Hub.
-pub const METADATA_API_VERSION: &str = "2022-09-01";
+pub(crate) const METADATA_API_VERSION: &str = "2022-09-01";
 
 /// Where to send ARM requests and how to get tokens for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloudEndpoints {
+pub(crate) struct CloudEndpoints {
     /// e.g. `https://management.azure.com` (no trailing slash).
-    pub resource_manager: String,
+    pub(crate) resource_manager: String,
     /// e.g. `https://login.microsoftonline.com` (no trailing slash).
-    pub authority_host: String,
+    pub(crate) authority_host: String,
     /// `{audience without its trailing slash}/.default`, e.g.
     /// `https://management.core.windows.net/.default` (never a doubled slash).
-    pub token_scope: String,
+    pub(crate) token_scope: String,
 }
 
 impl CloudEndpoints {
@@ -34,7 +34,7 @@ impl CloudEndpoints {
     }
 
     /// The built-in endpoints of a well-known cloud.
-    pub fn for_environment(env: Environment) -> CloudEndpoints {
+    pub(crate) fn for_environment(env: Environment) -> CloudEndpoints {
         match env {
             Environment::Public => CloudEndpoints::new(
                 "https://management.azure.com",
@@ -56,7 +56,7 @@ impl CloudEndpoints {
 
     /// Decodes the metadata endpoint's answer. Older hosts return an array of clouds; the first
     /// entry is the one the host describes.
-    pub fn from_metadata(body: &[u8]) -> Result<CloudEndpoints, AzureError> {
+    pub(crate) fn from_metadata(body: &[u8]) -> Result<CloudEndpoints, AzureError> {
         let invalid = |detail: String| AzureError::Configuration {
             setting: super::settings::Setting::MetadataHost,
             message: format!("the metadata endpoint returned an unusable document: {detail}"),
@@ -87,13 +87,13 @@ impl CloudEndpoints {
 }
 
 /// `{audience}/.default` without a doubled slash.
-pub fn scope_for_audience(audience: &str) -> String {
+pub(crate) fn scope_for_audience(audience: &str) -> String {
     format!("{}/.default", audience.trim_end_matches('/'))
 }
 
 /// The metadata URL for a host given as `host[:port]` (a scheme, if present, is ignored:
 /// metadata is only served over HTTPS).
-pub fn metadata_url(metadata_host: &str) -> String {
+pub(crate) fn metadata_url(metadata_host: &str) -> String {
     let host = metadata_host
         .trim()
         .trim_start_matches("https://")

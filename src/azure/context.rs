@@ -35,11 +35,7 @@ impl OpContext {
         }
     }
 
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    pub fn cancel_token(&self) -> &CancellationToken {
+    pub(crate) fn cancel_token(&self) -> &CancellationToken {
         &self.cancel
     }
 
@@ -49,12 +45,12 @@ impl OpContext {
     }
 
     /// Time since the operation started.
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// Whether waiting `wait` from now would end after the deadline.
-    pub fn would_pass_deadline(&self, wait: Duration) -> bool {
+    pub(crate) fn would_pass_deadline(&self, wait: Duration) -> bool {
         wait > self.remaining()
     }
 
@@ -69,7 +65,7 @@ impl OpContext {
     /// Runs `fut` until it completes, the operation is cancelled or the deadline passes.
     /// `what` completes the sentence "timed out after Ns while …". The errors say nothing was
     /// sent; the pipeline marks them otherwise when a request was on its way.
-    pub async fn run<T, F>(&self, what: &str, fut: F) -> Result<T, AzureError>
+    pub(crate) async fn run<T, F>(&self, what: &str, fut: F) -> Result<T, AzureError>
     where
         F: Future<Output = Result<T, AzureError>>,
     {
@@ -85,7 +81,7 @@ impl OpContext {
     }
 
     /// Sleeps for `wait`, cut short by cancellation or by the deadline (then an error).
-    pub async fn sleep(&self, wait: Duration, what: &str) -> Result<(), AzureError> {
+    pub(crate) async fn sleep(&self, wait: Duration, what: &str) -> Result<(), AzureError> {
         self.run(what, async {
             tokio::time::sleep(wait).await;
             Ok(())

@@ -563,33 +563,27 @@ mod tests {
         let mut s = base();
         s.client_secret = Some(SecretString::from("x"));
         s.client_certificate_path = Some("/tmp/c.pfx".into());
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::Certificate { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(
+            p,
+            CredentialPlan::Certificate { .. }
+        )));
         s.client_certificate_path = None;
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::Secret { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(p, CredentialPlan::Secret { .. })));
         s.client_secret = None;
         s.use_oidc = true;
         s.oidc_token = Some(SecretString::from("jwt"));
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::Oidc { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(p, CredentialPlan::Oidc { .. })));
         s.use_oidc = false;
         s.use_msi = true;
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::ManagedIdentity { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(
+            p,
+            CredentialPlan::ManagedIdentity { .. }
+        )));
         s.use_msi = false;
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::AzureCli { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(
+            p,
+            CredentialPlan::AzureCli { .. }
+        )));
         s.use_cli = false;
         assert!(matches!(
             CredentialPlan::choose(&s),
@@ -598,6 +592,11 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Whether the plan chosen for `s` is the one `want` matches.
+    fn chooses(s: &AzureSettings, want: fn(&CredentialPlan) -> bool) -> bool {
+        CredentialPlan::choose(s).as_ref().is_ok_and(want)
     }
 
     fn setting_of(s: &AzureSettings) -> Option<Setting> {
@@ -637,10 +636,10 @@ mod tests {
         s.ado_pipeline_service_connection_id = Some("sc".into());
         assert_eq!(setting_of(&s), Some(Setting::SystemAccessToken));
         s.system_access_token = Some(SecretString::from("job-token"));
-        assert!(matches!(
-            CredentialPlan::choose(&s),
-            Ok(CredentialPlan::AzurePipelines { .. })
-        ));
+        assert!(chooses(&s, |p| matches!(
+            p,
+            CredentialPlan::AzurePipelines { .. }
+        )));
     }
 
     /// azure_identity's own pipeline retries I/O errors for about a minute; an untrusted

@@ -16,43 +16,69 @@ pub enum AzureError {
     /// A provider setting is missing, malformed or contradicts another one. The setting is
     /// typed: the provider's boundary names its Terraform attribute and environment variables.
     #[error("invalid provider configuration ({setting}): {message}")]
-    Configuration { setting: Setting, message: String },
+    Configuration {
+        /// The setting at fault.
+        setting: Setting,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Microsoft Entra ID refused to issue a token, or ARM refused the one we sent.
     #[error("authentication with Microsoft Entra ID failed: {message}")]
-    Authentication { message: String },
+    Authentication {
+        /// Entra's or ARM's reason.
+        message: String,
+    },
     /// The resource (or its parent) does not exist.
     #[error("{resource} was not found ({code}): {message}")]
     NotFound {
+        /// What was looked for ("VM extension …").
         resource: String,
+        /// ARM's error code (`ResourceNotFound`, `ParentResourceNotFound`, …).
         code: String,
+        /// ARM's message, or ours when there is none.
         message: String,
     },
     /// Compute refuses to change extensions of a VM that is stopped or deallocated.
     #[error(
         "the virtual machine is not running, so its extensions cannot be changed: {message} Start the VM and try again."
     )]
-    VmNotRunning { message: String },
+    VmNotRunning {
+        /// Compute's message.
+        message: String,
+    },
     /// A 409 that is not retryable (and not the stopped-VM case).
     #[error("Azure reported a conflict ({code}): {message}")]
-    Conflict { code: String, message: String },
+    Conflict {
+        /// ARM's error code.
+        code: String,
+        /// ARM's message, or ours when there is none.
+        message: String,
+    },
     /// The long-running operation ended Failed or Canceled; `statuses` holds the extension's
     /// instance-view messages (the in-guest reason, e.g. "does not support Domain Controller").
     #[error("the VM extension operation failed ({code}): {message}{}", format_statuses(.statuses))]
     ExtensionFailed {
+        /// The operation's error code.
         code: String,
+        /// The operation's error message.
         message: String,
+        /// The extension's own status and substatus messages.
         statuses: Vec<String>,
     },
     /// Azure throttled the request and the wait it asked for ends after the operation's deadline.
     #[error("Azure throttled the request and asked to wait {}s before retrying, which is past this operation's timeout; increase the timeout or retry later: {message}", .retry_after.as_secs())]
     Throttled {
+        /// The wait Azure asked for.
         retry_after: Duration,
+        /// ARM's message, or ours when there is none.
         message: String,
     },
     /// The operation's timeout elapsed. Azure may still be working on it when `sent`.
     #[error("timed out after {}s while {what}{}", .elapsed.as_secs(), if *.sent { "; Azure may still be processing the request" } else { "" })]
     DeadlineExceeded {
+        /// What was under way ("reading VM …").
         what: String,
+        /// The timeout that ran out.
         elapsed: Duration,
         /// Whether the request may have reached Azure before the deadline.
         sent: bool,
@@ -66,6 +92,7 @@ pub enum AzureError {
     /// No (complete) HTTP response: DNS, connection, TLS, a connection dropped mid-exchange.
     #[error("could not reach Azure: {message}")]
     Transport {
+        /// The cause, with a hint for certificate problems.
         message: String,
         /// False when the failure happened before any byte of the request could reach Azure
         /// (connect, TLS handshake, building the client).
@@ -74,23 +101,39 @@ pub enum AzureError {
     /// Any other error status from ARM, with its code kept so callers can match on it.
     #[error("Azure rejected the request (HTTP {status}, {code}{}): {message}", .inner_code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// ARM's error code.
         code: String,
+        /// ARM's message, or ours when there is none.
         message: String,
+        /// Compute's `innererror.internalErrorCode`, when given.
         inner_code: Option<String>,
+        /// The part of the request the error is about, when ARM says.
         target: Option<String>,
     },
     /// A response we cannot make sense of (a real HTTP status from Azure).
     #[error("unexpected response from Azure (HTTP {status}): {detail}")]
-    UnexpectedResponse { status: u16, detail: String },
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What could not be understood.
+        detail: String,
+    },
     /// The client refused to send a request: e.g. a status URL on a foreign host (the bearer token
     /// must never leave the resource manager). Nothing was sent.
     #[error("refused to send the request: {detail}")]
-    Refused { detail: String },
+    Refused {
+        /// Why.
+        detail: String,
+    },
     /// A bug in this client (a body that cannot be encoded, an impossible branch). Nothing was
     /// sent by the step that failed.
     #[error("internal error in the Azure client: {detail}; please report this")]
-    Internal { detail: String },
+    Internal {
+        /// What went wrong.
+        detail: String,
+    },
 }
 
 fn format_statuses(statuses: &[String]) -> String {
@@ -106,7 +149,7 @@ impl AzureError {
     /// it. False for failures before anything was sent (configuration, token acquisition,
     /// refused or unencodable requests, connect/TLS failures) and for definite answers from Azure
     /// that refuse the request (4xx): a failed create must then not be kept in state.
-    pub fn may_have_reached_azure(&self) -> bool {
+    pub(crate) fn may_have_reached_azure(&self) -> bool {
         match self {
             AzureError::DeadlineExceeded { sent, .. }
             | AzureError::Cancelled { sent }
@@ -143,17 +186,6 @@ impl AzureError {
                 sent: true,
             },
             other => other,
-        }
-    }
-
-    /// The ARM error code, when the error came from an ARM error body.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            AzureError::NotFound { code, .. }
-            | AzureError::Conflict { code, .. }
-            | AzureError::ExtensionFailed { code, .. }
-            | AzureError::Api { code, .. } => Some(code),
-            _ => None,
         }
     }
 
@@ -210,44 +242,34 @@ pub(crate) fn body_excerpt(body: &[u8]) -> String {
 /// An ARM error: `{"error": {...}}` (CloudError) or the bare `{"code","message"}` that
 /// throttling responses use.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct CloudError {
+pub(crate) struct CloudError {
     #[serde(default)]
-    pub code: String,
+    pub(crate) code: String,
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
     #[serde(default)]
-    pub target: Option<String>,
+    pub(crate) target: Option<String>,
     #[serde(default)]
-    pub details: Vec<CloudErrorDetail>,
+    /// ARM's `ErrorDetail` is recursive: each detail has the same shape.
+    pub(crate) details: Vec<CloudError>,
     #[serde(default, rename = "innererror", alias = "innerError")]
-    pub inner_error: Option<InnerError>,
-}
-
-/// One entry of `details[]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct CloudErrorDetail {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub target: Option<String>,
+    pub(crate) inner_error: Option<InnerError>,
 }
 
 /// Compute's `innererror`; `internalErrorCode` is what distinguishes e.g. a stopped VM.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct InnerError {
+pub(crate) struct InnerError {
     #[serde(default, rename = "internalErrorCode")]
-    pub internal_error_code: Option<String>,
+    pub(crate) internal_error_code: Option<String>,
     #[serde(default, rename = "exceptiontype")]
-    pub exception_type: Option<String>,
+    pub(crate) exception_type: Option<String>,
     #[serde(default, rename = "errordetail")]
-    pub error_detail: Option<String>,
+    pub(crate) error_detail: Option<String>,
 }
 
 impl CloudError {
     /// Parses either error shape; `None` when the body is not an ARM error at all.
-    pub fn parse(body: &[u8]) -> Option<CloudError> {
+    pub(crate) fn parse(body: &[u8]) -> Option<CloudError> {
         #[derive(Deserialize)]
         struct Wrapped {
             error: CloudError,
@@ -261,7 +283,7 @@ impl CloudError {
         }
     }
 
-    pub fn internal_code(&self) -> Option<&str> {
+    pub(crate) fn internal_code(&self) -> Option<&str> {
         self.inner_error
             .as_ref()
             .and_then(|i| i.internal_error_code.as_deref())

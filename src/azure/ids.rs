@@ -48,6 +48,7 @@ impl VirtualMachineId {
         }
     }
 
+    /// Reads an ARM VM ID (`/subscriptions/…/virtualMachines/…`).
     pub fn parse(input: &str) -> Result<VirtualMachineId, ParseError> {
         let err = |reason: &str| ParseError {
             kind: "virtual machine",
@@ -65,14 +66,17 @@ impl VirtualMachineId {
         parse_vm_segments(&segments).map_err(|r| err(&r))
     }
 
+    /// The subscription the VM is in.
     pub fn subscription_id(&self) -> &str {
         &self.subscription_id
     }
 
+    /// The VM's resource group.
     pub fn resource_group(&self) -> &str {
         &self.resource_group
     }
 
+    /// The VM's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -101,6 +105,7 @@ impl VirtualMachineId {
 }
 
 impl ExtensionId {
+    /// Reads an ARM VM extension ID (a VM ID followed by `/extensions/<name>`).
     pub fn parse(input: &str) -> Result<ExtensionId, ParseError> {
         let err = |reason: &str| ParseError {
             kind: "VM extension",
@@ -127,11 +132,11 @@ impl ExtensionId {
     }
 
     /// The VM this extension belongs to.
-    pub fn vm(&self) -> &VirtualMachineId {
+    pub(crate) fn vm(&self) -> &VirtualMachineId {
         &self.vm
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 

@@ -12,13 +12,13 @@ use super::context::OpContext;
 use super::error::AzureError;
 use super::ids::VirtualMachineId;
 use super::models::{ExtensionWire, VirtualMachine, VmExtension};
-use super::operations::{ArmClient, COMPUTE_API_VERSION};
+use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmListScope {
-    pub subscription_id: String,
-    pub resource_group: Option<String>,
+    pub(crate) subscription_id: String,
+    pub(crate) resource_group: Option<String>,
 }
 
 impl std::fmt::Display for VmListScope {
@@ -37,8 +37,8 @@ impl std::fmt::Display for VmListScope {
 /// One page of a VM list. `next_link` is ARM's continuation, to pass back unchanged.
 #[derive(Debug, Clone, Default)]
 pub struct VmPage {
-    pub vms: Vec<VirtualMachine>,
-    pub next_link: Option<String>,
+    pub(crate) vms: Vec<VirtualMachine>,
+    pub(crate) next_link: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +52,7 @@ impl ArmClient {
     /// Reads one page of VMs in `scope`: the first page when `next_link` is `None`, else the
     /// page `next_link` (from the previous page) names. VMs come without instance view; their
     /// `resources` hold only extension IDs.
-    pub async fn list_virtual_machines_page(
+    pub(crate) async fn list_virtual_machines_page(
         &self,
         scope: &VmListScope,
         next_link: Option<&str>,
@@ -94,7 +94,7 @@ impl ArmClient {
 
     /// Lists the extensions of a VM (one request; ARM does not page this list). Public settings
     /// are included, protected settings never are.
-    pub async fn list_extensions(
+    pub(crate) async fn list_extensions(
         &self,
         vm: &VirtualMachineId,
         ctx: &OpContext,
@@ -115,18 +115,10 @@ impl ArmClient {
 /// The URL of a `nextLink`, accepted only on the resource manager's origin; our api-version is
 /// added when the link has none.
 fn next_link_url(resource_manager: &str, link: &str) -> Result<Url, AzureError> {
-    let bad = |detail: String| AzureError::UnexpectedResponse { status: 0, detail };
-    let mut url =
-        Url::parse(link).map_err(|e| bad(format!("the next page link is invalid: {e}")))?;
-    let arm = Url::parse(resource_manager)
-        .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
-    if url.origin() != arm.origin() {
-        return Err(bad(format!(
-            "the next page link points to {}, not to the resource manager {}; refusing to send credentials there",
-            url.host_str().unwrap_or("?"),
-            arm.host_str().unwrap_or("?")
-        )));
-    }
+    // Refused, not followed: the bearer token must never leave the resource manager.
+    let mut url = arm_origin_url(resource_manager, link, "the next page link", |detail| {
+        AzureError::Refused { detail }
+    })?;
     if !url.query_pairs().any(|(k, _)| k == "api-version") {
         url.query_pairs_mut()
             .append_pair("api-version", COMPUTE_API_VERSION);
@@ -160,7 +152,7 @@ mod tests {
         ] {
             let err = next_link_url(ARM, foreign).expect_err(foreign);
             assert!(
-                matches!(err, AzureError::UnexpectedResponse { .. }),
+                matches!(err, AzureError::Refused { .. }),
                 "{foreign}: {err}"
             );
         }

@@ -23,8 +23,11 @@ use super::pipeline::{ArmResponse, parse_retry_after};
 /// longer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
+    /// The wait before the first read.
     pub initial: Duration,
+    /// How much each wait grows over the one before.
     pub factor: f64,
+    /// The longest wait between reads.
     pub max: Duration,
 }
 
@@ -40,27 +43,15 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The wait before the first status read.
-    pub fn first(&self) -> Duration {
+    pub(crate) fn first(&self) -> Duration {
         self.initial / 4
     }
 
     /// The gap before the next status read, `elapsed` after the operation was accepted.
-    pub fn gap(&self, elapsed: Duration) -> Duration {
+    pub(crate) fn gap(&self, elapsed: Duration) -> Duration {
         elapsed
             .mul_f64((self.factor - 1.0).clamp(0.0, 100.0))
             .clamp(self.initial, self.max.max(self.initial))
-    }
-
-    /// How many status reads this schedule makes in the first `window` of an operation that
-    /// does not end (no server `Retry-After`).
-    pub fn reads_within(&self, window: Duration) -> u32 {
-        let mut at = self.first();
-        let mut reads = 0;
-        while at <= window {
-            reads += 1;
-            at += self.gap(at);
-        }
-        reads
     }
 }
 
@@ -124,11 +115,6 @@ impl PendingOperation {
     /// True when the initial response was already final.
     pub fn is_done(&self) -> bool {
         self.target == PollTarget::Done
-    }
-
-    /// The extension the operation works on.
-    pub fn extension_id(&self) -> &ExtensionId {
-        &self.extension
     }
 
     /// Whether the operation is tracked through `Azure-AsyncOperation` (else `Location` or none).
@@ -245,6 +231,21 @@ fn outcome_of(status: &str, error: Option<CloudError>) -> PollOutcome {
             }
         }
         _ => PollOutcome::InProgress,
+    }
+}
+
+#[cfg(test)]
+impl PollPolicy {
+    /// How many status reads this schedule makes in the first `window` of an operation that
+    /// does not end (no server `Retry-After`).
+    fn reads_within(&self, window: Duration) -> u32 {
+        let mut at = self.first();
+        let mut reads = 0;
+        while at <= window {
+            reads += 1;
+            at += self.gap(at);
+        }
+        reads
     }
 }
 

@@ -25,27 +25,29 @@ mod pipeline;
 mod settings;
 mod transport;
 
-pub use cloud::{CloudEndpoints, METADATA_API_VERSION};
 pub use context::OpContext;
-pub use error::{AzureError, CloudError, CloudErrorDetail, InnerError};
+pub use error::AzureError;
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
 pub use listing::{VmListScope, VmPage};
-pub use lro::{PendingOperation, PollPolicy};
-pub use models::{
-    AgentStatus, ExtensionPut, InstanceViewStatus, OsType, ProtectedSettings, VirtualMachine,
-    VmExtension,
-};
-pub use operations::{ArmClient, ArmClientBuilder, COMPUTE_API_VERSION};
-pub use pipeline::{RetryPolicy, parse_retry_after};
+pub(crate) use lro::PendingOperation;
+pub use lro::PollPolicy;
+pub(crate) use models::{AgentStatus, VirtualMachine, VmExtension};
+pub use models::{ExtensionPut, OsType, ProtectedSettings};
+pub use operations::ArmClient;
+pub use operations::ArmClientBuilder;
+pub use pipeline::RetryPolicy;
 pub use settings::{AzureSettings, Environment, Setting};
 
 /// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz_access {
+    pub(crate) use super::cloud::CloudEndpoints;
+    pub(crate) use super::error::CloudError;
     pub(crate) use super::lro::{PollTarget, interpret};
     pub(crate) use super::models::ExtensionWire;
     pub(crate) use super::pipeline::ArmResponse;
     pub(crate) use super::pipeline::logging::{redact_body, redact_url};
+    pub(crate) use super::pipeline::parse_retry_after;
 
     pub(crate) fn pending_from_initial(
         resp: &ArmResponse,

@@ -11,18 +11,20 @@ use serde_json::{Value, json};
 /// `{code, level, displayStatus, message, time}`
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct InstanceViewStatus {
-    pub code: Option<String>,
-    pub level: Option<String>,
-    pub display_status: Option<String>,
-    pub message: Option<String>,
-    pub time: Option<String>,
+pub(crate) struct InstanceViewStatus {
+    pub(crate) code: Option<String>,
+    pub(crate) level: Option<String>,
+    pub(crate) display_status: Option<String>,
+    pub(crate) message: Option<String>,
+    pub(crate) time: Option<String>,
 }
 
 /// The OS family of a VM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OsType {
+    /// A Windows guest.
     Windows,
+    /// A Linux guest.
     Linux,
 }
 
@@ -31,88 +33,88 @@ pub enum OsType {
 pub struct AgentStatus {
     /// `displayStatus == "Ready"`: the agent accepts new extension configurations.
     pub ready: bool,
-    pub display_status: Option<String>,
-    pub message: Option<String>,
+    pub(crate) display_status: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 /// A VM read with `$expand=instanceView`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualMachine {
-    pub id: String,
+    pub(crate) id: String,
     pub name: String,
     pub location: String,
-    pub properties: VirtualMachineProperties,
+    pub(crate) properties: VirtualMachineProperties,
     /// Child extension resources.
-    pub resources: Vec<VmExtensionResource>,
+    pub(crate) resources: Vec<VmExtensionResource>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct VirtualMachineProperties {
-    pub provisioning_state: Option<String>,
-    pub storage_profile: Option<StorageProfile>,
-    pub os_profile: Option<OsProfile>,
-    pub instance_view: Option<VmInstanceView>,
+pub(crate) struct VirtualMachineProperties {
+    pub(crate) provisioning_state: Option<String>,
+    pub(crate) storage_profile: Option<StorageProfile>,
+    pub(crate) os_profile: Option<OsProfile>,
+    pub(crate) instance_view: Option<VmInstanceView>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct StorageProfile {
-    pub os_disk: Option<OsDisk>,
+pub(crate) struct StorageProfile {
+    pub(crate) os_disk: Option<OsDisk>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct OsDisk {
-    pub os_type: Option<String>,
+pub(crate) struct OsDisk {
+    pub(crate) os_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct OsProfile {
-    pub computer_name: Option<String>,
-    pub admin_username: Option<String>,
-    pub windows_configuration: Option<Value>,
-    pub linux_configuration: Option<Value>,
+pub(crate) struct OsProfile {
+    pub(crate) computer_name: Option<String>,
+    pub(crate) admin_username: Option<String>,
+    pub(crate) windows_configuration: Option<Value>,
+    pub(crate) linux_configuration: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct VmInstanceView {
-    pub os_name: Option<String>,
-    pub os_version: Option<String>,
-    pub vm_agent: Option<VmAgentInstanceView>,
-    pub extensions: Vec<ExtensionInstanceView>,
-    pub statuses: Vec<InstanceViewStatus>,
+pub(crate) struct VmInstanceView {
+    pub(crate) os_name: Option<String>,
+    pub(crate) os_version: Option<String>,
+    pub(crate) vm_agent: Option<VmAgentInstanceView>,
+    pub(crate) extensions: Vec<ExtensionInstanceView>,
+    pub(crate) statuses: Vec<InstanceViewStatus>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct VmAgentInstanceView {
-    pub vm_agent_version: Option<String>,
-    pub statuses: Vec<InstanceViewStatus>,
+pub(crate) struct VmAgentInstanceView {
+    pub(crate) vm_agent_version: Option<String>,
+    pub(crate) statuses: Vec<InstanceViewStatus>,
 }
 
 /// An extension's instance view: `type` is `<publisher>.<type>` here.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct ExtensionInstanceView {
-    pub name: Option<String>,
+pub(crate) struct ExtensionInstanceView {
+    pub(crate) name: Option<String>,
     #[serde(rename = "type")]
-    pub extension_type: Option<String>,
-    pub type_handler_version: Option<String>,
-    pub statuses: Vec<InstanceViewStatus>,
-    pub substatuses: Vec<InstanceViewStatus>,
+    pub(crate) extension_type: Option<String>,
+    pub(crate) type_handler_version: Option<String>,
+    pub(crate) statuses: Vec<InstanceViewStatus>,
+    pub(crate) substatuses: Vec<InstanceViewStatus>,
 }
 
 /// An entry of the VM's `resources[]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct VmExtensionResource {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub properties: ExtensionProperties,
+pub(crate) struct VmExtensionResource {
+    pub(crate) id: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) properties: ExtensionProperties,
 }
 
 impl VirtualMachine {
@@ -225,16 +227,16 @@ impl VirtualMachine {
 /// The `properties` of an extension as ARM returns them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct ExtensionProperties {
-    pub publisher: Option<String>,
+pub(crate) struct ExtensionProperties {
+    pub(crate) publisher: Option<String>,
     #[serde(rename = "type")]
-    pub extension_type: Option<String>,
-    pub type_handler_version: Option<String>,
-    pub auto_upgrade_minor_version: Option<bool>,
-    pub force_update_tag: Option<String>,
-    pub settings: Option<Value>,
-    pub provisioning_state: Option<String>,
-    pub instance_view: Option<ExtensionInstanceView>,
+    pub(crate) extension_type: Option<String>,
+    pub(crate) type_handler_version: Option<String>,
+    pub(crate) auto_upgrade_minor_version: Option<bool>,
+    pub(crate) force_update_tag: Option<String>,
+    pub(crate) settings: Option<Value>,
+    pub(crate) provisioning_state: Option<String>,
+    pub(crate) instance_view: Option<ExtensionInstanceView>,
 }
 
 impl ExtensionProperties {
@@ -253,29 +255,29 @@ impl ExtensionProperties {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct ExtensionWire {
-    pub id: String,
-    pub name: String,
-    pub location: Option<String>,
-    pub properties: ExtensionProperties,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) location: Option<String>,
+    pub(crate) properties: ExtensionProperties,
 }
 
 /// A VM extension read with `$expand=instanceView`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VmExtension {
-    pub id: String,
-    pub name: String,
-    pub location: Option<String>,
-    pub publisher: String,
-    pub extension_type: String,
-    pub type_handler_version: String,
-    pub auto_upgrade_minor_version: bool,
-    pub force_update_tag: Option<String>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) location: Option<String>,
+    pub(crate) publisher: String,
+    pub(crate) extension_type: String,
+    pub(crate) type_handler_version: String,
+    pub(crate) auto_upgrade_minor_version: bool,
+    pub(crate) force_update_tag: Option<String>,
     /// Public settings (`protectedSettings` are never returned by ARM).
     pub settings: Value,
     /// ARM omits the state only when it is `Succeeded`.
     pub provisioning_state: String,
-    pub statuses: Vec<InstanceViewStatus>,
-    pub substatuses: Vec<InstanceViewStatus>,
+    pub(crate) statuses: Vec<InstanceViewStatus>,
+    pub(crate) substatuses: Vec<InstanceViewStatus>,
 }
 
 impl From<ExtensionWire> for VmExtension {
@@ -313,7 +315,7 @@ impl VmExtension {
 
     /// The human-readable messages of the instance view (statuses then substatuses), the in-guest
     /// explanation of a failure.
-    pub fn status_messages(&self) -> Vec<String> {
+    pub(crate) fn status_messages(&self) -> Vec<String> {
         self.statuses
             .iter()
             .chain(self.substatuses.iter())
@@ -339,6 +341,7 @@ impl VmExtension {
 pub struct ProtectedSettings(Value);
 
 impl ProtectedSettings {
+    /// Wraps the JSON to send.
     pub fn new(value: Value) -> ProtectedSettings {
         ProtectedSettings(value)
     }
@@ -355,13 +358,21 @@ impl std::fmt::Debug for ProtectedSettings {
 /// "protectedSettings"}}`. Absent settings are sent as `{}` (not null), like the Az cmdlets.
 #[derive(Clone, Debug)]
 pub struct ExtensionPut {
+    /// The VM's region (an extension lives where its VM does).
     pub location: String,
+    /// The extension's publisher, e.g. `Microsoft.Compute`.
     pub publisher: String,
+    /// The extension's type, e.g. `VMAccessAgent`.
     pub extension_type: String,
+    /// The handler version, `major.minor`.
     pub type_handler_version: String,
+    /// Whether Azure may move to newer minor versions.
     pub auto_upgrade_minor_version: bool,
+    /// A value that changes on every run, so ARM reruns an unchanged extension.
     pub force_update_tag: String,
+    /// The public settings.
     pub settings: Value,
+    /// The secret settings.
     pub protected_settings: ProtectedSettings,
 }
 

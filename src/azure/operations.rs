@@ -18,12 +18,12 @@ use super::ids::{ExtensionId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
 use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
 use super::pacing::Pacer;
-use super::pipeline::{ArmRequest, ArmResponse, Pipeline, PollPlan, RetryPolicy};
+use super::pipeline::{ArmRequest, ArmResponse, Handling, Pipeline, PollPlan, RetryPolicy};
 use super::settings::{AzureSettings, Setting};
 use super::transport::build_http_client;
 
 /// The Compute API version every call uses (stable, used by Pulumi azure-native v3).
-pub const COMPUTE_API_VERSION: &str = "2024-11-01";
+pub(crate) const COMPUTE_API_VERSION: &str = "2024-11-01";
 
 enum CloudSource {
     Known(CloudEndpoints),
@@ -72,11 +72,13 @@ impl ArmClientBuilder {
         self
     }
 
+    /// How requests are retried (tests shorten the waits).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> ArmClientBuilder {
         self.retry = retry;
         self
     }
 
+    /// How long-running operations are polled.
     pub fn with_poll_policy(mut self, poll: PollPolicy) -> ArmClientBuilder {
         self.poll = poll;
         self
@@ -127,6 +129,7 @@ impl ArmClient {
         ArmClient::builder(settings).build()
     }
 
+    /// A client with non-default trust, retries or polling.
     pub fn builder(settings: AzureSettings) -> ArmClientBuilder {
         ArmClientBuilder {
             settings,
@@ -136,13 +139,14 @@ impl ArmClient {
         }
     }
 
+    /// The subscription requests go to.
     pub fn subscription_id(&self) -> &str {
         &self.inner.subscription_id
     }
 
     /// The cloud's endpoints; for a custom cloud, discovered once (concurrent first callers share
     /// the one request).
-    pub async fn cloud(&self, ctx: &OpContext) -> Result<&CloudEndpoints, AzureError> {
+    pub(crate) async fn cloud(&self, ctx: &OpContext) -> Result<&CloudEndpoints, AzureError> {
         match &self.inner.cloud_source {
             CloudSource::Known(c) => Ok(c),
             CloudSource::Metadata(host) => {
@@ -165,9 +169,11 @@ impl ArmClient {
             method: Method::GET,
             url,
             body: None,
-            authenticated: false,
-            what: format!("reading the cloud metadata from {host}"),
-            poll: None,
+            handling: Handling {
+                authenticated: false,
+                what: format!("reading the cloud metadata from {host}"),
+                poll: None,
+            },
         };
         let resp = self.inner.pipeline.send(req, None, ctx).await?;
         if !resp.status.is_success() {
@@ -226,11 +232,32 @@ impl ArmClient {
             method,
             url,
             body,
-            authenticated: true,
-            what,
-            poll: None,
+            handling: Handling {
+                authenticated: true,
+                what,
+                poll: None,
+            },
         };
         self.inner.pipeline.send(req, Some(cloud), ctx).await
+    }
+
+    /// Sends `method` to extension `id` (a `GET` with its instance view); `doing` starts the
+    /// sentence of messages ("reading", …). Returns the response and the name errors use.
+    async fn on_extension(
+        &self,
+        method: Method,
+        id: &ExtensionId,
+        body: Option<Vec<u8>>,
+        doing: &str,
+        ctx: &OpContext,
+    ) -> Result<(ArmResponse, String), AzureError> {
+        let expand = method == Method::GET;
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), expand)?;
+        let resource = format!("VM extension {id}");
+        let resp = self
+            .send(method, url, body, format!("{doing} {resource}"), ctx)
+            .await?;
+        Ok((resp, resource))
     }
 
     /// `GET` the VM with its instance view (power state, agent, extensions).
@@ -253,10 +280,8 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<VmExtension>, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), true)?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(Method::GET, url, None, format!("reading {resource}"), ctx)
+        let (resp, resource) = self
+            .on_extension(Method::GET, id, None, "reading", ctx)
             .await?;
         if resp.status.as_u16() == 404 && !is_missing_scope(&resp) {
             return Ok(None);
@@ -273,21 +298,13 @@ impl ArmClient {
         body: &ExtensionPut,
         ctx: &OpContext,
     ) -> Result<PendingOperation, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
         let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
             detail: format!("cannot encode the extension body: {e}"),
         })?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(
-                Method::PUT,
-                url,
-                Some(payload),
-                format!("writing {resource}"),
-                ctx,
-            )
-            .await?
-            .error_for_status(&resource)?;
+        let (resp, resource) = self
+            .on_extension(Method::PUT, id, Some(payload), "writing", ctx)
+            .await?;
+        let resp = resp.error_for_status(&resource)?;
         Ok(PendingOperation::from_initial(
             &resp,
             id.clone(),
@@ -301,16 +318,8 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<PendingOperation>, AzureError> {
-        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
-        let resource = format!("VM extension {id}");
-        let resp = self
-            .send(
-                Method::DELETE,
-                url,
-                None,
-                format!("deleting {resource}"),
-                ctx,
-            )
+        let (resp, resource) = self
+            .on_extension(Method::DELETE, id, None, "deleting", ctx)
             .await?;
         match resp.status.as_u16() {
             // ARM answers 204 to a DELETE of something that does not exist.
@@ -348,14 +357,16 @@ impl ArmClient {
             method: Method::GET,
             url,
             body: None,
-            authenticated: true,
-            what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
-            poll: Some(PollPlan {
-                target: op.target.clone(),
-                schedule: self.inner.poll,
-                accepted_at: op.accepted_at,
-                retry_after: op.retry_after,
-            }),
+            handling: Handling {
+                authenticated: true,
+                what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
+                poll: Some(PollPlan {
+                    target: op.target.clone(),
+                    schedule: self.inner.poll,
+                    accepted_at: op.accepted_at,
+                    retry_after: op.retry_after,
+                }),
+            },
         };
         let resp = self.inner.pipeline.send(req, Some(cloud), ctx).await?;
         if !resp.status.is_success() {
@@ -414,19 +425,12 @@ impl ArmClient {
     /// The status URL, accepted only on the ARM endpoint's origin so that the bearer token is
     /// never sent to another host.
     fn status_url(&self, cloud: &CloudEndpoints, raw: &str) -> Result<Url, AzureError> {
-        let bad = |detail: String| AzureError::Refused { detail };
-        let url = Url::parse(raw)
-            .map_err(|e| bad(format!("the operation status URL is invalid: {e}")))?;
-        let arm = Url::parse(&cloud.resource_manager)
-            .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
-        if url.origin() != arm.origin() {
-            return Err(bad(format!(
-                "the operation status URL points to {}, not to the resource manager {}; refusing to send credentials there",
-                url.host_str().unwrap_or("?"),
-                arm.host_str().unwrap_or("?")
-            )));
-        }
-        Ok(url)
+        arm_origin_url(
+            &cloud.resource_manager,
+            raw,
+            "the operation status URL",
+            |detail| AzureError::Refused { detail },
+        )
     }
 }
 
@@ -446,4 +450,25 @@ fn is_missing_scope(resp: &ArmResponse) -> bool {
         e.code.eq_ignore_ascii_case("SubscriptionNotFound")
             || e.code.eq_ignore_ascii_case("InvalidSubscriptionId")
     })
+}
+
+/// `raw` (a link ARM handed us) as a URL, accepted only on the resource manager's origin so that
+/// the bearer token is never sent to another host; `bad` makes the error of a refused one.
+pub(super) fn arm_origin_url(
+    resource_manager: &str,
+    raw: &str,
+    what: &str,
+    bad: impl Fn(String) -> AzureError,
+) -> Result<Url, AzureError> {
+    let url = Url::parse(raw).map_err(|e| bad(format!("{what} is invalid: {e}")))?;
+    let arm = Url::parse(resource_manager)
+        .map_err(|e| bad(format!("the resource manager endpoint is invalid: {e}")))?;
+    if url.origin() != arm.origin() {
+        return Err(bad(format!(
+            "{what} points to {}, not to the resource manager {}; refusing to send credentials there",
+            url.host_str().unwrap_or("?"),
+            arm.host_str().unwrap_or("?")
+        )));
+    }
+    Ok(url)
 }

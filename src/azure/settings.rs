@@ -16,23 +16,39 @@ use super::error::AzureError;
 /// no Terraform attribute or environment variable names; the provider maps each setting to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Setting {
+    /// [`AzureSettings::subscription_id`].
     SubscriptionId,
+    /// [`AzureSettings::tenant_id`].
     TenantId,
+    /// [`AzureSettings::client_id`].
     ClientId,
+    /// [`AzureSettings::client_secret`].
     ClientSecret,
+    /// [`AzureSettings::client_certificate_path`].
     ClientCertificatePath,
+    /// [`AzureSettings::client_certificate_password`].
     ClientCertificatePassword,
+    /// [`AzureSettings::use_oidc`].
     UseOidc,
+    /// [`AzureSettings::oidc_token`].
     OidcToken,
+    /// [`AzureSettings::oidc_token_file_path`].
     OidcTokenFilePath,
+    /// [`AzureSettings::oidc_request_url`].
     OidcRequestUrl,
+    /// [`AzureSettings::oidc_request_token`].
     OidcRequestToken,
+    /// [`AzureSettings::ado_pipeline_service_connection_id`].
     AdoPipelineServiceConnectionId,
     /// The Azure Pipelines job access token (`System.AccessToken`).
     SystemAccessToken,
+    /// [`AzureSettings::use_msi`].
     UseMsi,
+    /// [`AzureSettings::use_cli`].
     UseCli,
+    /// [`AzureSettings::environment`].
     Environment,
+    /// [`AzureSettings::metadata_host`].
     MetadataHost,
 }
 
@@ -64,9 +80,12 @@ impl fmt::Display for Setting {
 /// The Azure cloud to talk to when no `metadata_host` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Environment {
+    /// Azure public cloud.
     #[default]
     Public,
+    /// Azure Government (US).
     UsGovernment,
+    /// Azure operated by 21Vianet (China).
     China,
 }
 
@@ -104,23 +123,39 @@ impl fmt::Display for Environment {
 /// Already-resolved provider settings.
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
+    /// The subscription ARM requests go to.
     pub subscription_id: Option<String>,
+    /// The Entra tenant that issues tokens.
     pub tenant_id: Option<String>,
+    /// The application (client) ID of a service principal or user-assigned identity.
     pub client_id: Option<String>,
+    /// A service principal's client secret.
     pub client_secret: Option<SecretString>,
+    /// A PKCS#12 file with a service principal's certificate and key.
     pub client_certificate_path: Option<PathBuf>,
+    /// The password of that file.
     pub client_certificate_password: Option<SecretString>,
+    /// Exchange an OpenID Connect token (workload identity federation).
     pub use_oidc: bool,
+    /// The OIDC token itself.
     pub oidc_token: Option<SecretString>,
+    /// A file holding the OIDC token, read at each use.
     pub oidc_token_file_path: Option<PathBuf>,
+    /// Where to request an OIDC token (GitHub Actions, Azure Pipelines).
     pub oidc_request_url: Option<String>,
+    /// The bearer token for that request.
     pub oidc_request_token: Option<SecretString>,
+    /// The Azure Pipelines service connection to request the token for.
     pub ado_pipeline_service_connection_id: Option<String>,
     /// Azure Pipelines' job access token, for the service-connection exchange.
     pub system_access_token: Option<SecretString>,
+    /// Use the managed identity of the machine.
     pub use_msi: bool,
+    /// Use the Azure CLI's login.
     pub use_cli: bool,
+    /// The cloud, when `metadata_host` is not set.
     pub environment: Environment,
+    /// A custom cloud's metadata host, whose endpoints replace the environment's.
     pub metadata_host: Option<String>,
 }
 

@@ -28,19 +28,16 @@ const NAME_FILTERS: &str = "name_filters";
 const INCLUDE_WITHOUT_EXTENSION: &str = "include_vms_without_extension";
 
 pub(crate) struct VmAccessResetList {
-    schema: Schema,
     runtime: Arc<Runtime>,
 }
 
 impl VmAccessResetList {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessResetList {
-        VmAccessResetList {
-            schema: schema(),
-            runtime,
-        }
+        VmAccessResetList { runtime }
     }
 }
 
+/// The `list` block's `config`: where to look and what to report.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Finds Azure Windows VMs whose local administrator password or Remote Desktop configuration was reset with the \
@@ -77,14 +74,6 @@ pub fn schema() -> Schema {
 
 #[async_trait::async_trait]
 impl ListResource for VmAccessResetList {
-    fn type_name(&self) -> &'static str {
-        resource::TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         match Filters::from_config(config) {
             Ok(_) => Diagnostics::new(),

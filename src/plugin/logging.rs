@@ -27,7 +27,7 @@ pub(crate) fn timestamp() -> String {
 }
 
 /// The level Terraform asked for; `None` means logging is off.
-pub fn level_from_env(get: impl Fn(&str) -> Option<String>) -> Option<Level> {
+pub(crate) fn level_from_env(get: impl Fn(&str) -> Option<String>) -> Option<Level> {
     let value = get("TF_LOG_PROVIDER").or_else(|| get("TF_LOG"))?;
     match value.trim().to_ascii_uppercase().as_str() {
         "TRACE" | "JSON" => Some(Level::TRACE),
@@ -55,17 +55,17 @@ pub fn init() {
 }
 
 /// Formats events as hclog JSON and writes each as one line.
-pub struct HclogLayer<W> {
+pub(crate) struct HclogLayer<W> {
     make_writer: W,
 }
 
 impl<W> HclogLayer<W> {
-    pub fn new(make_writer: W) -> HclogLayer<W> {
+    pub(crate) fn new(make_writer: W) -> HclogLayer<W> {
         HclogLayer { make_writer }
     }
 }
 
-pub fn format_line(event: &Event<'_>) -> String {
+pub(crate) fn format_line(event: &Event<'_>) -> String {
     let mut fields = serde_json::Map::new();
     event.record(&mut JsonVisitor(&mut fields));
     let message = fields

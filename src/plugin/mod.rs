@@ -7,7 +7,8 @@ pub mod logging;
 pub mod panic;
 pub mod serve;
 pub mod services;
-pub mod tls;
+pub(crate) mod tls;
 
 pub use handshake::{HandshakeEnv, HandshakeError};
 pub use serve::{Mode, ServeError, serve};
+pub use tls::TlsError;

@@ -75,7 +75,7 @@ fn report_lines(
 /// Wraps a gRPC service so that each request's handler runs under its RPC's name: the method
 /// of `/package.Service/Method`.
 #[derive(Debug, Clone)]
-pub struct NamedRpcs<S>(pub S);
+pub(crate) struct NamedRpcs<S>(pub S);
 
 impl<S: NamedService> NamedService for NamedRpcs<S> {
     const NAME: &'static str = S::NAME;

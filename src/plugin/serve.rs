@@ -14,18 +14,23 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::handshake::{HandshakeEnv, handshake_line};
-use super::services::{Broker, Controller, Stdio, proto as go_plugin};
+use super::services::{Companion, proto as go_plugin};
 use super::tls;
 use crate::tfprotocol::server::{MAX_MESSAGE, ProtocolServer};
 
+/// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// AutoMTLS could not be set up.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The socket could not be created.
     #[error("could not listen: {0}")]
     Listen(std::io::Error),
+    /// Terraform could not be told where to connect.
     #[error("could not write the handshake: {0}")]
     Handshake(std::io::Error),
+    /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
 }
@@ -35,9 +40,13 @@ pub enum Mode {
     /// Started by Terraform: handshake on stdout, AutoMTLS when asked.
     Managed(HandshakeEnv),
     /// `--debug`: plain gRPC on a unix socket; prints TF_REATTACH_PROVIDERS.
-    Debug { provider_address: String },
+    Debug {
+        /// The provider's source address, the key of `TF_REATTACH_PROVIDERS`.
+        provider_address: String,
+    },
 }
 
+/// Serves `server` until Terraform stops the plugin (or, in debug mode, until interrupted).
 pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError> {
     let shutdown = CancellationToken::new();
     let (listener, network, addr, _socket_dir) = bind(&mode).await.map_err(ServeError::Listen)?;
@@ -59,21 +68,20 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
+    let companion = Companion {
+        shutdown: shutdown.clone(),
+    };
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(
-            go_plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
-                shutdown: shutdown.clone(),
-            }),
+            go_plugin::grpc_controller_server::GrpcControllerServer::new(companion.clone()),
         )
-        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(Stdio {
-            shutdown: shutdown.clone(),
-        }))
+        .add_service(go_plugin::grpc_stdio_server::GrpcStdioServer::new(
+            companion.clone(),
+        ))
         .add_service(
-            go_plugin::grpc_broker_server::GrpcBrokerServer::new(Broker {
-                shutdown: shutdown.clone(),
-            })
-            .max_decoding_message_size(MAX_MESSAGE),
+            go_plugin::grpc_broker_server::GrpcBrokerServer::new(companion)
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(super::panic::NamedRpcs(server.into_service()));
 
@@ -193,12 +201,12 @@ async fn bind(mode: &Mode) -> std::io::Result<(Listener, String, String, SocketD
     }
     #[cfg(not(unix))]
     {
-        let (min, max) = match mode {
-            Mode::Managed(env) => (env.min_port, env.max_port),
-            Mode::Debug { .. } => (0, 0),
+        let ports = match mode {
+            Mode::Managed(env) => env.ports.clone(),
+            Mode::Debug { .. } => 0..=0,
         };
         let mut last_err = None;
-        for port in min..=max {
+        for port in ports {
             match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
                 Ok(l) => {
                     let addr = l.local_addr()?.to_string();

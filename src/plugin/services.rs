@@ -9,8 +9,8 @@ use futures_util::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-/// Generated from `proto/plugin/go_plugin.proto`.
-#[allow(clippy::all, clippy::pedantic)]
+/// Generated from `proto/plugin/go_plugin.proto`; documented there.
+#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod proto {
     tonic::include_proto!("plugin");
 }
@@ -24,12 +24,15 @@ fn silent_until<T: Send + 'static>(shutdown: CancellationToken) -> SilentStream<
     Box::pin(ended.filter_map(|()| std::future::ready(None)))
 }
 
-pub struct Controller {
-    pub shutdown: CancellationToken,
+/// The three companion services, which share only the plugin's shutdown token (each is cloned
+/// into its own tonic service).
+#[derive(Clone)]
+pub(crate) struct Companion {
+    pub(crate) shutdown: CancellationToken,
 }
 
 #[async_trait::async_trait]
-impl proto::grpc_controller_server::GrpcController for Controller {
+impl proto::grpc_controller_server::GrpcController for Companion {
     async fn shutdown(&self, _: Request<proto::Empty>) -> Result<Response<proto::Empty>, Status> {
         tracing::debug!("shutdown requested by terraform");
         self.shutdown.cancel();
@@ -37,12 +40,8 @@ impl proto::grpc_controller_server::GrpcController for Controller {
     }
 }
 
-pub struct Stdio {
-    pub shutdown: CancellationToken,
-}
-
 #[async_trait::async_trait]
-impl proto::grpc_stdio_server::GrpcStdio for Stdio {
+impl proto::grpc_stdio_server::GrpcStdio for Companion {
     type StreamStdioStream = SilentStream<proto::StdioData>;
 
     async fn stream_stdio(
@@ -53,12 +52,8 @@ impl proto::grpc_stdio_server::GrpcStdio for Stdio {
     }
 }
 
-pub struct Broker {
-    pub shutdown: CancellationToken,
-}
-
 #[async_trait::async_trait]
-impl proto::grpc_broker_server::GrpcBroker for Broker {
+impl proto::grpc_broker_server::GrpcBroker for Companion {
     type StartStreamStream = SilentStream<proto::ConnInfo>;
 
     async fn start_stream(

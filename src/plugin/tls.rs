@@ -16,24 +16,28 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
+/// Why AutoMTLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// Terraform's certificate is unreadable.
     #[error("PLUGIN_CLIENT_CERT does not hold a PEM certificate")]
     BadClientCert,
+    /// The provider's own certificate could not be made.
     #[error("could not generate the server certificate: {0}")]
     CertGeneration(#[from] rcgen::Error),
+    /// rustls refused the configuration.
     #[error("could not set up TLS: {0}")]
     Config(#[from] rustls::Error),
 }
 
-pub struct ServerIdentity {
-    pub cert_der: CertificateDer<'static>,
+pub(crate) struct ServerIdentity {
+    pub(crate) cert_der: CertificateDer<'static>,
     key_der: PrivateKeyDer<'static>,
 }
 
 /// A throwaway certificate for `localhost`, which is the name Terraform
 /// verifies. P-256 keeps generation fast.
-pub fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
+pub(crate) fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
     params
@@ -62,12 +66,12 @@ pub fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
     })
 }
 
-pub fn crypto_provider() -> Arc<CryptoProvider> {
+pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// The rustls server configuration for AutoMTLS with ALPN `h2`.
-pub fn server_config(
+pub(crate) fn server_config(
     identity: &ServerIdentity,
     client_cert_pem: &str,
 ) -> Result<rustls::ServerConfig, TlsError> {
@@ -86,13 +90,13 @@ pub fn server_config(
 }
 
 #[derive(Debug)]
-pub struct PinnedClientCert {
+pub(crate) struct PinnedClientCert {
     expected: CertificateDer<'static>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl PinnedClientCert {
-    pub fn from_pem(
+    pub(crate) fn from_pem(
         pem: &str,
         algorithms: WebPkiSupportedAlgorithms,
     ) -> Result<PinnedClientCert, TlsError> {

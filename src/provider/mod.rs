@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actions::vm_access_reset::VmAccessResetAction;
 use crate::list_resources::vm_access_reset::VmAccessResetList;
-use crate::resources::vm_access_reset::VmAccessReset;
+use crate::resources::vm_access_reset::{self, VmAccessReset};
 use crate::runtime::Runtime;
 use crate::tfprotocol::{
-    Action, Block, Diagnostics, ListResource, Object, Provider, Resource, Schema,
+    Action, Block, Declared, Diagnostics, ListResource, Object, Provider, Resource, Schema,
 };
+use crate::{actions, list_resources};
 
 mod resolve;
 mod settings;
@@ -25,8 +26,7 @@ mod settings;
 pub(crate) use settings::setting_source;
 pub use settings::{SETTINGS, Setting};
 
-pub const TYPE_NAME: &str = "vm";
-
+/// The provider block's schema: one attribute per [`SETTINGS`] entry.
 pub fn schema() -> Schema {
     let block = SETTINGS.iter().fold(
         Block::new(
@@ -38,44 +38,48 @@ pub fn schema() -> Schema {
     Schema { version: 0, block }
 }
 
-pub struct VmProvider {
+pub(crate) struct VmProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
     runtime: Arc<Runtime>,
 }
 
 impl VmProvider {
-    pub fn new(stop: CancellationToken) -> VmProvider {
-        let runtime = Arc::new(Runtime::new(stop));
-        let resources: Vec<Arc<dyn Resource>> = vec![Arc::new(VmAccessReset::new(runtime.clone()))];
+    pub(crate) fn new(stop: CancellationToken) -> VmProvider {
         VmProvider {
             schema: schema(),
-            resources,
-            runtime,
+            runtime: Arc::new(Runtime::new(stop)),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Provider for VmProvider {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
     fn schema(&self) -> &Schema {
         &self.schema
     }
 
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
+    fn resources(&self) -> Vec<Declared<dyn Resource>> {
+        vec![Declared::new(
+            vm_access_reset::TYPE_NAME,
+            vm_access_reset::schema(),
+            Arc::new(VmAccessReset::new(self.runtime.clone())),
+        )]
     }
 
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
-        vec![Arc::new(VmAccessResetAction::new(self.runtime.clone()))]
+    fn actions(&self) -> Vec<Declared<dyn Action>> {
+        vec![Declared::new(
+            actions::vm_access_reset::TYPE_NAME,
+            actions::vm_access_reset::schema(),
+            Arc::new(VmAccessResetAction::new(self.runtime.clone())),
+        )]
     }
 
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
-        vec![Arc::new(VmAccessResetList::new(self.runtime.clone()))]
+    fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {
+        vec![Declared::new(
+            vm_access_reset::TYPE_NAME,
+            list_resources::vm_access_reset::schema(),
+            Arc::new(VmAccessResetList::new(self.runtime.clone())),
+        )]
     }
 
     fn validate(&self, config: &Object) -> Diagnostics {

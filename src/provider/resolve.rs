@@ -130,9 +130,14 @@ mod tests {
         }
     }
 
+    /// The settings from the environment `pairs` alone (no configuration).
+    fn from_env(pairs: &'static [(&'static str, &'static str)]) -> ResolvedSettings {
+        resolve(&Object::new(), env(pairs)).unwrap()
+    }
+
     #[test]
     fn system_access_token_is_resolved_from_the_environment() {
-        let s = resolve(&Object::new(), env(&[("SYSTEM_ACCESSTOKEN", "job-token")])).unwrap();
+        let s = from_env(&[("SYSTEM_ACCESSTOKEN", "job-token")]);
         assert_eq!(
             s.azure
                 .system_access_token
@@ -157,24 +162,16 @@ mod tests {
 
     #[test]
     fn github_actions_variables_are_the_second_fallback() {
-        let s = resolve(
-            &Object::new(),
-            env(&[
-                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
-                ("ARM_USE_OIDC", "true"),
-            ]),
-        )
-        .unwrap();
+        let s = from_env(&[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
+            ("ARM_USE_OIDC", "true"),
+        ]);
         assert_eq!(s.azure.oidc_request_url.as_deref(), Some("https://gh"));
         assert!(s.azure.use_oidc);
-        let s = resolve(
-            &Object::new(),
-            env(&[
-                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
-                ("ARM_OIDC_REQUEST_URL", "https://arm"),
-            ]),
-        )
-        .unwrap();
+        let s = from_env(&[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh"),
+            ("ARM_OIDC_REQUEST_URL", "https://arm"),
+        ]);
         assert_eq!(s.azure.oidc_request_url.as_deref(), Some("https://arm"));
     }
 
@@ -192,11 +189,7 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug() {
-        let s = resolve(
-            &Object::new(),
-            env(&[("ARM_CLIENT_SECRET", "hunter2-secret")]),
-        )
-        .unwrap();
+        let s = from_env(&[("ARM_CLIENT_SECRET", "hunter2-secret")]);
         assert!(!format!("{s:?}").contains("hunter2"));
         let secret = s.azure.client_secret.as_ref().map(|s| s.expose_secret());
         assert_eq!(secret, Some("hunter2-secret"));
@@ -204,7 +197,7 @@ mod tests {
 
     #[test]
     fn defaults_hold_when_nothing_is_set() {
-        let s = resolve(&Object::new(), env(&[])).unwrap();
+        let s = from_env(&[]);
         assert!(s.azure.use_cli && !s.azure.use_msi && !s.azure.use_oidc);
         assert_eq!(format!("{s:?}"), "[]");
     }

@@ -11,9 +11,11 @@ use crate::tfprotocol::Attribute;
 /// One provider argument.
 #[derive(Debug)]
 pub struct Setting {
+    /// The Terraform argument.
     pub name: &'static str,
+    /// The environment variables read when the argument is not set, in order.
     pub env: &'static [&'static str],
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     pub(crate) fill: Fill,
 }
 
@@ -61,6 +63,7 @@ fn environment(s: &mut AzureSettings, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Every provider argument, in schema order.
 pub const SETTINGS: &[Setting] = &[
     setting(
         "subscription_id",

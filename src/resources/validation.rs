@@ -3,7 +3,7 @@
 //! repeat a password.
 
 use crate::azure::VirtualMachineId;
-use crate::tfprotocol::Diagnostic;
+use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
 /// Characters Windows does not allow in a local user name.
 const FORBIDDEN_USERNAME_CHARS: &[char] = &[
@@ -24,12 +24,12 @@ const DISALLOWED_PASSWORDS: &[&str] = &[
     "Password22",
 ];
 
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_RECOMMENDED_MIN: usize = 12;
-pub const PASSWORD_MAX: usize = 123;
+pub(crate) const PASSWORD_MIN: usize = 8;
+pub(crate) const PASSWORD_RECOMMENDED_MIN: usize = 12;
+pub(crate) const PASSWORD_MAX: usize = 123;
 
 /// Returns what is wrong with a Windows local user name, if anything.
-pub fn username_problem(name: &str) -> Option<String> {
+pub(crate) fn username_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 20 {
         return Some(format!(
@@ -51,7 +51,7 @@ pub fn username_problem(name: &str) -> Option<String> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum PasswordCheck {
+pub(crate) enum PasswordCheck {
     Ok,
     /// Azure accepts it, but the portal would not.
     Weak(String),
@@ -60,7 +60,7 @@ pub enum PasswordCheck {
 
 /// Azure's rules for Windows passwords: 8–123 characters, three of the four
 /// character classes, not on the deny list.
-pub fn check_password(password: &str) -> PasswordCheck {
+pub(crate) fn check_password(password: &str) -> PasswordCheck {
     let len = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
         return PasswordCheck::Rejected(format!(
@@ -94,7 +94,7 @@ pub fn check_password(password: &str) -> PasswordCheck {
 }
 
 /// The handler version must be `major.minor` with major 2 or later.
-pub fn handler_version_problem(version: &str) -> Option<String> {
+pub(crate) fn handler_version_problem(version: &str) -> Option<String> {
     let parsed = version.split_once('.').and_then(|(major, minor)| {
         let major: u32 = major.parse().ok()?;
         minor.parse::<u32>().ok()?;
@@ -135,6 +135,21 @@ pub(crate) fn handler_version(version: &str, attr: &str) -> Option<Diagnostic> {
 pub(crate) fn vm_id(text: &str, attr: &str) -> Result<VirtualMachineId, Diagnostic> {
     VirtualMachineId::parse(text)
         .map_err(|e| Diagnostic::error("Invalid virtual machine ID", e.to_string()).at_attr(attr))
+}
+
+/// The checks of where and with what a run happens (`virtual_machine_id`,
+/// `type_handler_version`), shared by every object that runs VMAccess.
+pub(crate) fn target(config: &Object) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Some(id) = config.get_string("virtual_machine_id")
+        && let Err(d) = vm_id(id, "virtual_machine_id")
+    {
+        diags.push(d);
+    }
+    if let Some(v) = config.get_string("type_handler_version") {
+        diags.0.extend(handler_version(v, "type_handler_version"));
+    }
+    diags
 }
 
 #[cfg(test)]

@@ -33,15 +33,16 @@ mod private;
 use model::{Model, Timeouts};
 use private::Private;
 
+/// The resource type (also the name of its action and list resource).
 pub const TYPE_NAME: &str = "vm_access_reset";
 /// The extension this resource runs.
 type Kind = WindowsVmAccess;
 const DEFAULT_EXTENSION_NAME: &str = Kind::KIND.default_name;
 const DEFAULT_HANDLER_VERSION: &str = Kind::KIND.default_handler_version;
+/// Each operation's timeout when `timeouts` does not set it.
 pub const DEFAULT_TIMEOUTS: [(Operation, Duration); 4] = Timeouts::DEFAULT.table();
 
-pub struct VmAccessReset {
-    schema: Schema,
+pub(crate) struct VmAccessReset {
     identity: identity::VmAccessIdentity,
     runtime: Arc<Runtime>,
 }
@@ -49,13 +50,13 @@ pub struct VmAccessReset {
 impl VmAccessReset {
     pub(crate) fn new(runtime: Arc<Runtime>) -> VmAccessReset {
         VmAccessReset {
-            schema: schema(),
             identity: identity::VmAccessIdentity::new(runtime.clone()),
             runtime,
         }
     }
 }
 
+/// The resource's schema.
 pub fn schema() -> Schema {
     let block = Block::new(
         "Resets a local administrator's password on an Azure Windows VM, or its Remote Desktop configuration, by running the \
@@ -131,7 +132,7 @@ pub fn schema() -> Schema {
 }
 
 /// Plan-time validation; values still unknown are checked at apply.
-pub fn validate_config(config: &Object) -> Diagnostics {
+pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let username_set = !config.is_null("username");
     let password_set = !config.is_null("password");
@@ -205,17 +206,7 @@ pub fn validate_config(config: &Object) -> Diagnostics {
         }
     }
 
-    if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = parse_vm_id(id)
-    {
-        diags.push(d);
-    }
-
-    if let Some(v) = config.get_string("type_handler_version") {
-        diags
-            .0
-            .extend(validation::handler_version(v, "type_handler_version"));
-    }
+    diags.extend(validation::target(config));
 
     if let Err(d) = Timeouts::from_object(config) {
         diags.extend(d);
@@ -225,14 +216,6 @@ pub fn validate_config(config: &Object) -> Diagnostics {
 
 #[async_trait::async_trait]
 impl Resource for VmAccessReset {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
     fn validate(&self, config: &Object) -> Diagnostics {
         validate_config(config)
     }

@@ -6,19 +6,14 @@
 
 use tokio::sync::mpsc;
 
+use super::declared::Declared;
 use super::diagnostics::Diagnostics;
-use super::schema::Schema;
 use super::value::Object;
 
+/// Its schema (see [`Declared`](super::Declared)) describes the action's `config` block: mark a
+/// secret `write_only` (ephemeral values are accepted only there) and `sensitive`.
 #[async_trait::async_trait]
-pub trait Action: Send + Sync + 'static {
-    fn type_name(&self) -> &'static str;
-
-    /// The schema of the action's `config` block. Mark a secret
-    /// `write_only` (ephemeral values are accepted only there) and
-    /// `sensitive`.
-    fn schema(&self) -> &Schema;
-
+pub(crate) trait Action: Send + Sync + 'static {
     /// Checks the configuration without side effects; it may hold unknowns.
     fn validate(&self, _config: &Object) -> Diagnostics {
         Diagnostics::new()
@@ -39,26 +34,26 @@ pub trait Action: Send + Sync + 'static {
 /// messages, then exactly one completion. Both variants carry a value, so an
 /// event without one (which crashes Terraform) cannot be built.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ActionEvent {
+pub(crate) enum ActionEvent {
     Progress(String),
     Completed(Diagnostics),
 }
 
 /// Sends progress messages of a running action to Terraform.
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     events: mpsc::Sender<ActionEvent>,
 }
 
 impl Progress {
-    pub fn new(events: mpsc::Sender<ActionEvent>) -> Progress {
+    pub(crate) fn new(events: mpsc::Sender<ActionEvent>) -> Progress {
         Progress { events }
     }
 
     /// Shows `message` to the user ("Action action.T.N (triggered by …):
     /// message"). Returns false once Terraform stopped listening; the action
     /// then decides whether to finish or give up.
-    pub async fn send(&self, message: impl Into<String>) -> bool {
+    pub(crate) async fn send(&self, message: impl Into<String>) -> bool {
         self.events
             .send(ActionEvent::Progress(message.into()))
             .await
@@ -68,8 +63,8 @@ impl Progress {
 
 /// Runs `action` and feeds its events into `events`, ending with the
 /// completion. The caller turns the receiver into the gRPC stream.
-pub async fn run(
-    action: std::sync::Arc<dyn Action>,
+pub(crate) async fn run(
+    action: std::sync::Arc<Declared<dyn Action>>,
     config: Object,
     events: mpsc::Sender<ActionEvent>,
 ) {

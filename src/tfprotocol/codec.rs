@@ -9,7 +9,10 @@ use super::{CodecError, json, msgpack, proto};
 
 /// Decodes a `DynamicValue` as core does: msgpack first, then JSON; absent
 /// or empty means null.
-pub fn decode_dynamic(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, CodecError> {
+pub(crate) fn decode_dynamic(
+    dv: Option<&proto::DynamicValue>,
+    ty: &Type,
+) -> Result<Value, CodecError> {
     match dv {
         Some(dv) if !dv.msgpack.is_empty() => msgpack::decode(&dv.msgpack, ty),
         Some(dv) if !dv.json.is_empty() => json::decode(&dv.json, ty),
@@ -18,7 +21,7 @@ pub fn decode_dynamic(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Val
 }
 
 /// Always msgpack: Terraform does not reliably accept JSON replies.
-pub fn encode_dynamic(value: &Value, ty: &Type) -> Result<proto::DynamicValue, CodecError> {
+pub(crate) fn encode_dynamic(value: &Value, ty: &Type) -> Result<proto::DynamicValue, CodecError> {
     Ok(proto::DynamicValue {
         msgpack: msgpack::encode(value, ty)?,
         json: Vec::new(),

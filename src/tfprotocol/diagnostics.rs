@@ -6,21 +6,21 @@ use super::proto;
 use super::value::{AttributePath, PathStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub severity: Severity,
-    pub summary: String,
+    pub(crate) severity: Severity,
+    pub(crate) summary: String,
     pub detail: String,
     pub path: Option<AttributePath>,
 }
 
 impl Diagnostic {
-    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             summary: summary.into(),
@@ -29,7 +29,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             summary: summary.into(),
@@ -38,16 +38,16 @@ impl Diagnostic {
         }
     }
 
-    pub fn at(mut self, path: AttributePath) -> Diagnostic {
+    pub(crate) fn at(mut self, path: AttributePath) -> Diagnostic {
         self.path = Some(path);
         self
     }
 
-    pub fn at_attr(self, name: &str) -> Diagnostic {
+    pub(crate) fn at_attr(self, name: &str) -> Diagnostic {
         self.at(AttributePath::attr(name))
     }
 
-    pub fn to_proto(&self) -> proto::Diagnostic {
+    pub(crate) fn to_proto(&self) -> proto::Diagnostic {
         proto::Diagnostic {
             severity: match self.severity {
                 Severity::Error => proto::diagnostic::Severity::Error as i32,
@@ -60,7 +60,7 @@ impl Diagnostic {
     }
 }
 
-pub fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
+pub(crate) fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
     use proto::attribute_path::step::Selector;
     proto::AttributePath {
         steps: path
@@ -69,7 +69,6 @@ pub fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
             .map(|s| proto::attribute_path::Step {
                 selector: Some(match s {
                     PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
-                    PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
                     PathStep::Index(i) => Selector::ElementKeyInt(*i),
                 }),
             })
@@ -78,30 +77,31 @@ pub fn path_to_proto(path: &AttributePath) -> proto::AttributePath {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub(crate) struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    pub fn new() -> Diagnostics {
+    pub(crate) fn new() -> Diagnostics {
         Diagnostics::default()
     }
 
-    pub fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
 
-    pub fn extend(&mut self, other: Diagnostics) {
+    pub(crate) fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
-    pub fn to_proto(&self) -> Vec<proto::Diagnostic> {
+    pub(crate) fn to_proto(&self) -> Vec<proto::Diagnostic> {
         self.0.iter().map(Diagnostic::to_proto).collect()
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::action::Action;
 use super::codec::{decode_object, encode_object};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::ResourceIdentity;
 use super::list::ListResource;
 use super::proto;
 use super::provider::Provider;
@@ -72,45 +74,41 @@ pub(crate) fn unknown<'a>(
 
 /// Everything a provider offers, by type name.
 pub(crate) struct Registry {
-    pub resources: BTreeMap<&'static str, Arc<dyn Resource>>,
-    pub actions: BTreeMap<&'static str, Arc<dyn Action>>,
-    pub lists: BTreeMap<&'static str, Arc<dyn ListResource>>,
+    pub(crate) resources: BTreeMap<&'static str, Arc<Declared<dyn Resource>>>,
+    pub(crate) actions: BTreeMap<&'static str, Arc<Declared<dyn Action>>>,
+    pub(crate) lists: BTreeMap<&'static str, Arc<Declared<dyn ListResource>>>,
+}
+
+/// By type name.
+fn by_name<T: ?Sized>(declared: Vec<Declared<T>>) -> BTreeMap<&'static str, Arc<Declared<T>>> {
+    declared
+        .into_iter()
+        .map(|d| (d.type_name, Arc::new(d)))
+        .collect()
 }
 
 impl Registry {
-    pub fn new(provider: &dyn Provider) -> Registry {
+    pub(crate) fn new(provider: &dyn Provider) -> Registry {
         Registry {
-            resources: provider
-                .resources()
-                .iter()
-                .map(|r| (r.type_name(), r.clone()))
-                .collect(),
-            actions: provider
-                .actions()
-                .into_iter()
-                .map(|a| (a.type_name(), a))
-                .collect(),
-            lists: provider
-                .list_resources()
-                .into_iter()
-                .map(|l| (l.type_name(), l))
-                .collect(),
+            resources: by_name(provider.resources()),
+            actions: by_name(provider.actions()),
+            lists: by_name(provider.list_resources()),
         }
     }
 
-    pub fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+    pub(crate) fn resource(&self, name: &str) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
         self.resources
             .get(name)
             .ok_or_else(|| unknown(Kind::Resource, name, self.resources.keys().copied()).into())
     }
 
-    pub fn action(&self, name: &str) -> Result<&Arc<dyn Action>, Diagnostics> {
+    pub(crate) fn action(&self, name: &str) -> Result<&Arc<Declared<dyn Action>>, Diagnostics> {
         self.actions
             .get(name)
             .ok_or_else(|| unknown(Kind::Action, name, self.actions.keys().copied()).into())
     }
 
-    pub fn list(&self, name: &str) -> Result<&Arc<dyn ListResource>, Diagnostics> {
+    pub(crate) fn list(&self, name: &str) -> Result<&Arc<Declared<dyn ListResource>>, Diagnostics> {
         self.lists
             .get(name)
             .ok_or_else(|| unknown(Kind::ListResource, name, self.lists.keys().copied()).into())
@@ -118,7 +116,10 @@ impl Registry {
 
     /// The listed resource type with its identity: a list resource without
     /// one is a provider bug Terraform would reject anyway.
-    pub fn listed_resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+    pub(crate) fn listed_resource(
+        &self,
+        name: &str,
+    ) -> Result<&Arc<Declared<dyn Resource>>, Diagnostics> {
         match self.resources.get(name) {
             Some(r) if r.identity().is_some() => Ok(r),
             _ => Err(Diagnostic::error(
@@ -135,7 +136,7 @@ impl Registry {
 /// The identity of `state` for a reply, derived from the state itself;
 /// `None` for resources without identity and for objects not known yet.
 pub(crate) fn identity_of(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     state: Option<&Object>,
 ) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
     let (Some(capability), Some(state)) = (res.identity(), state) else {
@@ -150,9 +151,25 @@ pub(crate) fn identity_of(
     }))
 }
 
+/// The resource type's identity capability, for a request that needs one:
+/// without it, an error `summary` whose detail says the type has none, then `advice`.
+pub(crate) fn required_identity<'r>(
+    res: &'r Declared<dyn Resource>,
+    summary: &str,
+    advice: &str,
+) -> Result<&'r dyn ResourceIdentity, Diagnostics> {
+    res.identity().ok_or_else(|| {
+        Diagnostic::error(
+            summary,
+            format!("{:?} has no identity{advice}", res.type_name),
+        )
+        .into()
+    })
+}
+
 /// An identity Terraform sent for the resource type (null → `None`).
 pub(crate) fn decode_identity(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     data: Option<&proto::ResourceIdentityData>,
 ) -> Result<Option<Object>, Diagnostics> {
     let Some(capability) = res.identity() else {

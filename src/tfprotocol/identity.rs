@@ -16,22 +16,27 @@ use super::value::{Object, Value};
 /// Whether an identity attribute must be given in an `import` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportRule {
+    /// The `import` block must set it.
     Required,
+    /// The `import` block may leave it out.
     Optional,
 }
 
 #[derive(Debug, Clone)]
+/// One attribute of a resource identity.
 pub struct IdentityAttribute {
+    /// Its name.
     pub name: String,
-    pub ty: Type,
+    pub(crate) ty: Type,
+    /// Whether an import must give it.
     pub import: ImportRule,
-    pub description: String,
+    pub(crate) description: String,
 }
 
 impl IdentityAttribute {
     /// Identity types may be primitives or lists, never maps, sets or
     /// objects (Terraform 1.15 rejects those); this provider needs strings.
-    pub fn string(name: &str, import: ImportRule, description: &str) -> IdentityAttribute {
+    pub(crate) fn string(name: &str, import: ImportRule, description: &str) -> IdentityAttribute {
         IdentityAttribute {
             name: name.to_string(),
             ty: Type::String,
@@ -44,11 +49,14 @@ impl IdentityAttribute {
 /// The identity schema, versioned independently of the resource schema.
 #[derive(Debug, Clone, Default)]
 pub struct IdentitySchema {
+    /// Bumped when the attributes change.
     pub version: i64,
+    /// The attributes, in order.
     pub attributes: Vec<IdentityAttribute>,
 }
 
 impl IdentitySchema {
+    /// The object type identities of this schema are encoded with.
     pub fn implied_type(&self) -> Type {
         Type::Object(
             self.attributes
@@ -58,7 +66,7 @@ impl IdentitySchema {
         )
     }
 
-    pub fn to_proto(&self) -> proto::ResourceIdentitySchema {
+    pub(crate) fn to_proto(&self) -> proto::ResourceIdentitySchema {
         proto::ResourceIdentitySchema {
             version: self.version,
             identity_attributes: self
@@ -77,7 +85,7 @@ impl IdentitySchema {
 
     /// Checks an identity from an `import` block: every required attribute
     /// set, every value known. Errors name the attribute.
-    pub fn check_import(&self, identity: &Object) -> Diagnostics {
+    pub(crate) fn check_import(&self, identity: &Object) -> Diagnostics {
         let mut diags = Diagnostics::new();
         for a in &self.attributes {
             let value = identity.get(&a.name);
@@ -113,7 +121,7 @@ impl IdentitySchema {
 
 /// The identity capability of a resource.
 #[async_trait::async_trait]
-pub trait ResourceIdentity: Send + Sync {
+pub(crate) trait ResourceIdentity: Send + Sync {
     fn schema(&self) -> &IdentitySchema;
 
     /// The identity of the object in `state`, derived from what the provider

@@ -9,13 +9,14 @@ use super::CodecError;
 use super::types::Type;
 use super::value::{Number, Object, Value, is_decimal_literal};
 
+/// Reads stored state JSON as a value of type `ty`.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let json: Json = serde_json::from_slice(bytes)
         .map_err(|e| CodecError::new(format!("state is not valid JSON: {e}")))?;
     from_json(&json, ty)
 }
 
-pub fn from_json(json: &Json, ty: &Type) -> Result<Value, CodecError> {
+pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Value, CodecError> {
     // The offending value is never quoted: it may be a secret from state.
     let wrong = || {
         CodecError::new(format!(

@@ -7,41 +7,36 @@
 use tokio::sync::mpsc;
 
 use super::diagnostics::Diagnostics;
-use super::schema::Schema;
 use super::value::Object;
 
 /// What a `list` block asks for.
 #[derive(Debug, Clone)]
-pub struct ListRequest {
+pub(crate) struct ListRequest {
     /// The `config` block; Terraform sends every attribute null when the
     /// block is absent.
-    pub config: Object,
+    pub(crate) config: Object,
     /// Whether each result should carry the full resource object.
-    pub include_resource_object: bool,
+    pub(crate) include_resource_object: bool,
     /// How many results Terraform reads before it closes the stream.
-    pub limit: i64,
+    pub(crate) limit: i64,
 }
 
 /// One object found.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ListResult {
+pub(crate) struct ListResult {
     /// In the resource type's identity schema; required for every result.
-    pub identity: Object,
-    pub display_name: String,
+    pub(crate) identity: Object,
+    pub(crate) display_name: String,
     /// The object in the resource schema, when the request asked for it.
-    pub resource_object: Option<Object>,
+    pub(crate) resource_object: Option<Object>,
     /// Warnings about this result (errors stop the listing).
-    pub diagnostics: Diagnostics,
+    pub(crate) diagnostics: Diagnostics,
 }
 
+/// Declared under the name of the managed resource type it lists, with the schema of the `list`
+/// block's `config`.
 #[async_trait::async_trait]
-pub trait ListResource: Send + Sync + 'static {
-    /// The managed resource type listed.
-    fn type_name(&self) -> &'static str;
-
-    /// The schema of the `list` block's `config`.
-    fn schema(&self) -> &Schema;
-
+pub(crate) trait ListResource: Send + Sync + 'static {
     /// Checks the configuration without side effects; it may hold unknowns.
     fn validate(&self, _config: &Object) -> Diagnostics {
         Diagnostics::new()
@@ -57,30 +52,26 @@ pub trait ListResource: Send + Sync + 'static {
 /// Terraform stopped reading: stop listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("Terraform closed the list stream")]
-pub struct Closed;
+pub(crate) struct Closed;
 
 /// Where a listing sends its results.
 #[derive(Clone)]
-pub struct ListSink {
+pub(crate) struct ListSink {
     results: mpsc::Sender<ListResult>,
 }
 
 impl ListSink {
-    pub fn new(results: mpsc::Sender<ListResult>) -> ListSink {
+    pub(crate) fn new(results: mpsc::Sender<ListResult>) -> ListSink {
         ListSink { results }
     }
 
-    pub async fn send(&self, result: ListResult) -> Result<(), Closed> {
+    pub(crate) async fn send(&self, result: ListResult) -> Result<(), Closed> {
         self.results.send(result).await.map_err(|_| Closed)
     }
 
     /// Resolves when Terraform closed the stream, for listings that wait on
     /// something else in between results.
-    pub async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         self.results.closed().await;
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.results.is_closed()
     }
 }

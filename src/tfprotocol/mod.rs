@@ -9,41 +9,45 @@
 //! - [`server`]: the thin tonic adapter, helped by `codec`, `dispatch`,
 //!   `plan_rules`, `capabilities`, `upgrade` and `streams`.
 
-pub mod action;
+pub(crate) mod action;
 mod capabilities;
-pub mod codec;
-pub mod diagnostics;
+pub(crate) mod codec;
+pub(crate) mod declared;
+pub(crate) mod diagnostics;
 mod dispatch;
 pub mod identity;
 pub mod json;
 pub mod list;
 pub mod msgpack;
 mod plan_rules;
-pub mod provider;
-pub mod resource;
-pub mod schema;
-pub mod server;
+pub(crate) mod provider;
+pub(crate) mod resource;
+pub(crate) mod schema;
+pub(crate) mod server;
 mod streams;
 #[cfg(test)]
 mod tests;
 pub mod timeouts;
-pub mod types;
+pub(crate) mod types;
 mod upgrade;
-pub mod value;
+pub(crate) mod value;
 
-/// Generated from `proto/tfplugin6.proto`.
-#[allow(clippy::all, clippy::pedantic)]
+/// Generated from `proto/tfplugin6.proto`; documented there.
+#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 pub mod proto {
     tonic::include_proto!("tfplugin6");
 }
 
-pub use action::{Action, ActionEvent, Progress};
-pub use diagnostics::{Diagnostic, Diagnostics, Severity};
-pub use identity::{IdentityAttribute, IdentitySchema, ImportRule, ResourceIdentity};
-pub use list::{Closed, ListRequest, ListResource, ListResult, ListSink};
-pub use provider::Provider;
-pub use resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
-pub use schema::{Attribute, Block, Schema};
+pub(crate) use action::{Action, Progress};
+pub(crate) use declared::Declared;
+pub(crate) use diagnostics::{Diagnostic, Diagnostics};
+pub use identity::ImportRule;
+pub(crate) use identity::{IdentityAttribute, IdentitySchema, ResourceIdentity};
+pub(crate) use list::{ListRequest, ListResource, ListResult, ListSink};
+pub(crate) use provider::Provider;
+pub(crate) use resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
+pub(crate) use schema::Schema;
+pub use schema::{Attribute, Block};
 pub use types::Type;
 pub use value::{AttributePath, Number, Object, Value};
 
@@ -54,7 +58,7 @@ pub use value::{AttributePath, Number, Object, Value};
 pub struct CodecError(String);
 
 impl CodecError {
-    pub fn new(message: String) -> CodecError {
+    pub(crate) fn new(message: String) -> CodecError {
         CodecError(message)
     }
 }

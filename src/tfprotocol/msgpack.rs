@@ -19,12 +19,14 @@ const UNKNOWN_EXT: i8 = 0;
 /// Deeper nesting than this is certainly not a Terraform value of ours.
 const MAX_DEPTH: usize = 64;
 
+/// Encodes `value` as Terraform's msgpack for type `ty` (unknowns as the extension Terraform reads).
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(128);
     encode_into(&mut out, value, ty)?;
     Ok(out)
 }
 
+/// Decodes Terraform's msgpack of type `ty`; refuses input that does not fit the type.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let mut reader = Reader {
         buf: bytes,
@@ -189,6 +191,24 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    /// A string or binary whose length is in the next `width` bytes.
+    fn take_sized(&mut self, width: usize) -> Result<&'a [u8], CodecError> {
+        let n = self.len_of(width)?;
+        self.take(n)
+    }
+
+    /// A collection whose length is in the next `width` bytes (see [`Reader::count`]).
+    fn count_sized(&mut self, width: usize, min_bytes: usize) -> Result<usize, CodecError> {
+        let n = self.len_of(width)?;
+        self.count(n, min_bytes)
+    }
+
+    /// An extension whose payload length is in the next `width` bytes.
+    fn ext_sized(&mut self, width: usize) -> Result<Item<'a>, CodecError> {
+        let n = self.len_of(width)?;
+        self.ext(n)
+    }
+
     fn len_of(&mut self, bytes: usize) -> Result<usize, CodecError> {
         Ok(match bytes {
             1 => usize::from(u8::from_be_bytes(self.be()?)),
@@ -249,48 +269,18 @@ impl<'a> Reader<'a> {
             Marker::F32 => Item::Float(f64::from(f32::from_be_bytes(self.be()?))),
             Marker::F64 => Item::Float(f64::from_be_bytes(self.be()?)),
             Marker::FixStr(n) => Item::Str(self.take(usize::from(n))?),
-            Marker::Str8 => {
-                let n = self.len_of(1)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Str16 => {
-                let n = self.len_of(2)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Str32 => {
-                let n = self.len_of(4)?;
-                Item::Str(self.take(n)?)
-            }
-            Marker::Bin8 => {
-                let n = self.len_of(1)?;
-                Item::Bin(self.take(n)?)
-            }
-            Marker::Bin16 => {
-                let n = self.len_of(2)?;
-                Item::Bin(self.take(n)?)
-            }
-            Marker::Bin32 => {
-                let n = self.len_of(4)?;
-                Item::Bin(self.take(n)?)
-            }
+            Marker::Str8 => Item::Str(self.take_sized(1)?),
+            Marker::Str16 => Item::Str(self.take_sized(2)?),
+            Marker::Str32 => Item::Str(self.take_sized(4)?),
+            Marker::Bin8 => Item::Bin(self.take_sized(1)?),
+            Marker::Bin16 => Item::Bin(self.take_sized(2)?),
+            Marker::Bin32 => Item::Bin(self.take_sized(4)?),
             Marker::FixArray(n) => Item::Array(self.count(usize::from(n), MIN_ELEMENT)?),
-            Marker::Array16 => {
-                let n = self.len_of(2)?;
-                Item::Array(self.count(n, MIN_ELEMENT)?)
-            }
-            Marker::Array32 => {
-                let n = self.len_of(4)?;
-                Item::Array(self.count(n, MIN_ELEMENT)?)
-            }
+            Marker::Array16 => Item::Array(self.count_sized(2, MIN_ELEMENT)?),
+            Marker::Array32 => Item::Array(self.count_sized(4, MIN_ELEMENT)?),
             Marker::FixMap(n) => Item::Map(self.count(usize::from(n), MIN_ENTRY)?),
-            Marker::Map16 => {
-                let n = self.len_of(2)?;
-                Item::Map(self.count(n, MIN_ENTRY)?)
-            }
-            Marker::Map32 => {
-                let n = self.len_of(4)?;
-                Item::Map(self.count(n, MIN_ENTRY)?)
-            }
+            Marker::Map16 => Item::Map(self.count_sized(2, MIN_ENTRY)?),
+            Marker::Map32 => Item::Map(self.count_sized(4, MIN_ENTRY)?),
             // Any extension is an unknown value. Type 12 carries refinements
             // (not-null, prefixes, bounds) that this provider does not need,
             // so the payload is skipped whatever its type.
@@ -299,18 +289,9 @@ impl<'a> Reader<'a> {
             Marker::FixExt4 => self.ext(4)?,
             Marker::FixExt8 => self.ext(8)?,
             Marker::FixExt16 => self.ext(16)?,
-            Marker::Ext8 => {
-                let n = self.len_of(1)?;
-                self.ext(n)?
-            }
-            Marker::Ext16 => {
-                let n = self.len_of(2)?;
-                self.ext(n)?
-            }
-            Marker::Ext32 => {
-                let n = self.len_of(4)?;
-                self.ext(n)?
-            }
+            Marker::Ext8 => self.ext_sized(1)?,
+            Marker::Ext16 => self.ext_sized(2)?,
+            Marker::Ext32 => self.ext_sized(4)?,
             Marker::Reserved => {
                 return Err(CodecError::new(format!(
                     "reserved msgpack marker 0x{byte:02x}"
@@ -437,6 +418,13 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// `s` as a msgpack string.
+    fn msgpack_str(s: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        rmp::encode::write_str(&mut bytes, s).expect("encode");
+        bytes
+    }
+
     fn list_of(depth: usize) -> Type {
         (0..depth).fold(Type::String, |t, _| Type::List(Box::new(t)))
     }
@@ -482,8 +470,7 @@ mod tests {
             ".",
             "1 ",
         ] {
-            let mut bytes = Vec::new();
-            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            let bytes = msgpack_str(s);
             assert!(decode(&bytes, &Type::Number).is_err(), "{s:?}");
         }
         let nan = [0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0];
@@ -496,8 +483,7 @@ mod tests {
             "+4.",
             ".5E+2",
         ] {
-            let mut bytes = Vec::new();
-            rmp::encode::write_str(&mut bytes, s).expect("encode");
+            let bytes = msgpack_str(s);
             assert_eq!(
                 decode(&bytes, &Type::Number),
                 Ok(Value::Number(Number::Decimal(s.to_string()))),

@@ -2,9 +2,8 @@
 //! object is an optional capability that defaults to none, so offering one
 //! is additive (like terraform-plugin-framework's `ProviderWithActions`).
 
-use std::sync::Arc;
-
 use super::action::Action;
+use super::declared::Declared;
 use super::diagnostics::Diagnostics;
 use super::list::ListResource;
 use super::resource::Resource;
@@ -12,20 +11,19 @@ use super::schema::Schema;
 use super::value::Object;
 
 #[async_trait::async_trait]
-pub trait Provider: Send + Sync + 'static {
-    /// The provider type name, which prefixes every type name it offers.
-    fn type_name(&self) -> &'static str;
+pub(crate) trait Provider: Send + Sync + 'static {
     fn schema(&self) -> &Schema;
-    fn resources(&self) -> &[Arc<dyn Resource>];
+    /// Asked once, when the server starts.
+    fn resources(&self) -> Vec<Declared<dyn Resource>>;
 
     /// Actions (Terraform 1.14+); none by default.
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
+    fn actions(&self) -> Vec<Declared<dyn Action>> {
         Vec::new()
     }
 
     /// List resources for `terraform query` (Terraform 1.14+); none by
     /// default. Each lists a resource type that has an identity.
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+    fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {
         Vec::new()
     }
 

@@ -5,43 +5,41 @@
 
 use super::diagnostics::Diagnostics;
 use super::identity::ResourceIdentity;
-use super::schema::Schema;
 use super::value::{AttributePath, Object};
 
-pub struct PlanRequest {
+pub(crate) struct PlanRequest {
     /// `None` when the resource is being created.
-    pub prior: Option<Object>,
-    pub config: Object,
-    pub prior_private: Vec<u8>,
+    pub(crate) prior: Option<Object>,
+    pub(crate) prior_private: Vec<u8>,
 }
 
-pub struct PlanResponse {
-    pub planned: Object,
-    pub requires_replace: Vec<AttributePath>,
-    pub planned_private: Vec<u8>,
-    pub diagnostics: Diagnostics,
+pub(crate) struct PlanResponse {
+    pub(crate) planned: Object,
+    pub(crate) requires_replace: Vec<AttributePath>,
+    pub(crate) planned_private: Vec<u8>,
+    pub(crate) diagnostics: Diagnostics,
 }
 
-pub struct ApplyRequest {
-    pub prior: Option<Object>,
-    pub planned: Object,
+pub(crate) struct ApplyRequest {
+    pub(crate) prior: Option<Object>,
+    pub(crate) planned: Object,
     /// The only place write-only values arrive.
-    pub config: Object,
-    pub planned_private: Vec<u8>,
+    pub(crate) config: Object,
+    pub(crate) planned_private: Vec<u8>,
 }
 
 /// The result of a lifecycle call. A state returned together with errors is
 /// saved by Terraform (tainted after a failed create), which is how a
 /// half-finished operation stays tracked.
 #[derive(Default)]
-pub struct StateResponse {
-    pub state: Option<Object>,
-    pub private: Vec<u8>,
-    pub diagnostics: Diagnostics,
+pub(crate) struct StateResponse {
+    pub(crate) state: Option<Object>,
+    pub(crate) private: Vec<u8>,
+    pub(crate) diagnostics: Diagnostics,
 }
 
 impl StateResponse {
-    pub fn error(diagnostics: impl Into<Diagnostics>) -> StateResponse {
+    pub(crate) fn error(diagnostics: impl Into<Diagnostics>) -> StateResponse {
         StateResponse {
             state: None,
             private: Vec::new(),
@@ -51,10 +49,7 @@ impl StateResponse {
 }
 
 #[async_trait::async_trait]
-pub trait Resource: Send + Sync + 'static {
-    fn type_name(&self) -> &'static str;
-    fn schema(&self) -> &Schema;
-
+pub(crate) trait Resource: Send + Sync + 'static {
     /// Plan-time checks of the configuration. Values still unknown are
     /// skipped here and checked at apply.
     fn validate(&self, _config: &Object) -> Diagnostics {

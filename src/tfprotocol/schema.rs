@@ -8,48 +8,73 @@ use super::value::{Object, Value};
 
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    pub version: i64,
+    pub(crate) version: i64,
     pub block: Block,
 }
 
+/// The attributes and nested blocks of a schema or of a nested block.
 #[derive(Debug, Clone, Default)]
 pub struct Block {
-    pub description: String,
+    pub(crate) description: String,
+    /// In declaration order.
     pub attributes: Vec<Attribute>,
+    /// In declaration order.
     pub blocks: Vec<NestedBlock>,
 }
 
 /// Only single nested blocks are needed (`timeouts`).
 #[derive(Debug, Clone)]
 pub struct NestedBlock {
+    /// The block's name in configuration.
     pub type_name: String,
+    /// What it holds.
     pub block: Block,
 }
 
+/// One attribute, with the flags Terraform's schema gives it.
 #[derive(Debug, Clone)]
 pub struct Attribute {
+    /// Its name in configuration.
     pub name: String,
-    pub ty: Type,
-    pub description: String,
+    pub(crate) ty: Type,
+    pub(crate) description: String,
+    /// The configuration must set it.
     pub required: bool,
+    /// The configuration may set it.
     pub optional: bool,
+    /// The provider may set it (when optional too: if the configuration does not).
     pub computed: bool,
+    /// Terraform hides its value in output.
     pub sensitive: bool,
+    /// Accepted in configuration, never stored in plan or state.
     pub write_only: bool,
     /// A change to this attribute replaces the resource.
-    pub requires_replace: bool,
+    pub(crate) requires_replace: bool,
     /// Planned when the configuration leaves the attribute null.
     pub default: Option<Value>,
     /// A computed value that does not change on update keeps its prior value
     /// instead of becoming "known after apply".
-    pub use_state_for_unknown: bool,
+    pub(crate) use_state_for_unknown: bool,
     /// Environment variables consulted when the configuration is null
     /// (provider settings); documented in the description.
-    pub env: Vec<&'static str>,
+    pub(crate) env: Vec<&'static str>,
+}
+
+/// Builder setters that switch one of an attribute's flags on.
+macro_rules! flags {
+    ($($flag:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Marks the attribute `", stringify!($flag), "`.")]
+            pub(crate) fn $flag(mut self) -> Attribute {
+                self.$flag = true;
+                self
+            }
+        )*
+    };
 }
 
 impl Attribute {
-    pub fn new(name: &str, ty: Type) -> Attribute {
+    pub(crate) fn new(name: &str, ty: Type) -> Attribute {
         Attribute {
             name: name.to_string(),
             ty,
@@ -66,68 +91,43 @@ impl Attribute {
         }
     }
 
-    pub fn string(name: &str) -> Attribute {
+    pub(crate) fn string(name: &str) -> Attribute {
         Attribute::new(name, Type::String)
     }
 
-    pub fn bool(name: &str) -> Attribute {
+    pub(crate) fn bool(name: &str) -> Attribute {
         Attribute::new(name, Type::Bool)
     }
 
-    pub fn number(name: &str) -> Attribute {
+    pub(crate) fn number(name: &str) -> Attribute {
         Attribute::new(name, Type::Number)
     }
 
-    pub fn required(mut self) -> Attribute {
-        self.required = true;
-        self
-    }
-
-    pub fn optional(mut self) -> Attribute {
-        self.optional = true;
-        self
-    }
-
-    pub fn computed(mut self) -> Attribute {
-        self.computed = true;
-        self
-    }
-
-    pub fn sensitive(mut self) -> Attribute {
-        self.sensitive = true;
-        self
-    }
-
-    pub fn write_only(mut self) -> Attribute {
-        self.write_only = true;
-        self
-    }
-
-    pub fn requires_replace(mut self) -> Attribute {
-        self.requires_replace = true;
-        self
-    }
-
-    pub fn use_state_for_unknown(mut self) -> Attribute {
-        self.use_state_for_unknown = true;
-        self
+    flags! {
+        required,
+        optional,
+        computed,
+        sensitive,
+        write_only,
+        requires_replace,
+        use_state_for_unknown,
     }
 
     /// A default makes the attribute optional and computed, as Terraform
     /// needs to accept a planned value the configuration did not set.
-    pub fn default(mut self, value: Value) -> Attribute {
+    pub(crate) fn default(mut self, value: Value) -> Attribute {
         self.optional = true;
         self.computed = true;
         self.default = Some(value);
         self
     }
 
-    pub fn env(mut self, vars: &[&'static str]) -> Attribute {
+    pub(crate) fn env(mut self, vars: &[&'static str]) -> Attribute {
         self.env = vars.to_vec();
         self
     }
 
-    pub fn description(mut self, text: &str) -> Attribute {
+    pub(crate) fn description(mut self, text: &str) -> Attribute {
         self.description = text.to_string();
         self
     }
@@ -149,28 +149,24 @@ impl Attribute {
 }
 
 impl Block {
-    pub fn new(description: &str) -> Block {
+    pub(crate) fn new(description: &str) -> Block {
         Block {
             description: description.to_string(),
             ..Block::default()
         }
     }
 
-    pub fn attribute(mut self, attr: Attribute) -> Block {
+    pub(crate) fn attribute(mut self, attr: Attribute) -> Block {
         self.attributes.push(attr);
         self
     }
 
-    pub fn block(mut self, type_name: &str, block: Block) -> Block {
+    pub(crate) fn block(mut self, type_name: &str, block: Block) -> Block {
         self.blocks.push(NestedBlock {
             type_name: type_name.to_string(),
             block,
         });
         self
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Attribute> {
-        self.attributes.iter().find(|a| a.name == name)
     }
 
     /// The object type Terraform encodes this block's values with.
@@ -188,13 +184,13 @@ impl Block {
 
     /// Nulls every write-only attribute: Terraform rejects them in plan,
     /// state and read results.
-    pub fn null_write_only(&self, obj: &mut Object) {
+    pub(crate) fn null_write_only(&self, obj: &mut Object) {
         for a in self.attributes.iter().filter(|a| a.write_only) {
             obj.set(&a.name, Value::Null);
         }
     }
 
-    pub fn to_proto(&self) -> proto::schema::Block {
+    pub(crate) fn to_proto(&self) -> proto::schema::Block {
         proto::schema::Block {
             version: 0,
             attributes: self.attributes.iter().map(Attribute::to_proto).collect(),
@@ -237,7 +233,7 @@ impl Attribute {
 }
 
 impl Schema {
-    pub fn to_proto(&self) -> proto::Schema {
+    pub(crate) fn to_proto(&self) -> proto::Schema {
         proto::Schema {
             version: self.version,
             block: Some(self.block.to_proto()),

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::codec::{decode_block, encode_block};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
-use super::dispatch::{Kind, Registry, decode_identity, identity_of, unknown};
+use super::dispatch::{Kind, Registry, decode_identity, identity_of, required_identity, unknown};
 use super::list::ListRequest;
 use super::proto::{self, provider_server};
 use super::provider::Provider;
@@ -28,7 +29,7 @@ pub struct ProtocolServer {
 
 impl ProtocolServer {
     /// `stop` is cancelled by `StopProvider`; resource code waits on it.
-    pub fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> ProtocolServer {
+    pub(crate) fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> ProtocolServer {
         ProtocolServer {
             registry: Registry::new(provider.as_ref()),
             provider,
@@ -37,7 +38,7 @@ impl ProtocolServer {
         }
     }
 
-    pub fn into_service(self) -> provider_server::ProviderServer<ProtocolServer> {
+    pub(crate) fn into_service(self) -> provider_server::ProviderServer<ProtocolServer> {
         // Terraform's own providers allow 256 MiB; tonic's default is 4 MiB.
         provider_server::ProviderServer::new(self)
             .max_decoding_message_size(MAX_MESSAGE)
@@ -51,18 +52,18 @@ impl ProtocolServer {
             resource_schemas: r
                 .resources
                 .iter()
-                .map(|(name, res)| (name.to_string(), res.schema().to_proto()))
+                .map(|(name, res)| (name.to_string(), res.schema.to_proto()))
                 .collect(),
             list_resource_schemas: r
                 .lists
                 .iter()
-                .map(|(name, l)| (name.to_string(), l.schema().to_proto()))
+                .map(|(name, l)| (name.to_string(), l.schema.to_proto()))
                 .collect(),
             action_schemas: r
                 .actions
                 .iter()
                 .map(|(name, a)| {
-                    let schema = Some(a.schema().to_proto());
+                    let schema = Some(a.schema.to_proto());
                     (name.to_string(), proto::ActionSchema { schema })
                 })
                 .collect(),
@@ -77,7 +78,7 @@ impl ProtocolServer {
     }
 }
 
-pub const MAX_MESSAGE: usize = 256 << 20;
+pub(crate) const MAX_MESSAGE: usize = 256 << 20;
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
@@ -100,8 +101,60 @@ fn not_offered<T>(rpc: &str) -> RpcResult<T> {
     )))
 }
 
-#[async_trait::async_trait]
-impl provider_server::Provider for ProtocolServer {
+/// The tonic service: the RPCs of kinds of object this provider has none of, and of features it
+/// does not offer, come from the two tables; every other RPC is a handler written out after them.
+macro_rules! provider_service {
+    (
+        none_of_kind { $($none:ident: $module:ident, $kind:expr;)* }
+        not_offered { $($stub:ident: $req:ty => $resp:ty, $rpc:literal;)* }
+        $($handlers:tt)*
+    ) => {
+        #[async_trait::async_trait]
+        impl provider_server::Provider for ProtocolServer {
+            $(
+                // Some of these responses hold only diagnostics.
+                #[allow(clippy::needless_update)]
+                async fn $none(
+                    &self,
+                    req: Request<proto::$module::Request>,
+                ) -> RpcResult<proto::$module::Response> {
+                    let diag = unknown($kind, &req.into_inner().type_name, []);
+                    ok(proto::$module::Response {
+                        diagnostics: vec![diag.to_proto()],
+                        ..Default::default()
+                    })
+                }
+            )*
+            $(
+                async fn $stub(&self, _: Request<$req>) -> RpcResult<$resp> {
+                    not_offered($rpc)
+                }
+            )*
+            $($handlers)*
+        }
+    };
+}
+
+provider_service! {
+    none_of_kind {
+        validate_data_resource_config: validate_data_resource_config, Kind::DataSource;
+        read_data_source: read_data_source, Kind::DataSource;
+        validate_ephemeral_resource_config: validate_ephemeral_resource_config, Kind::EphemeralResource;
+        open_ephemeral_resource: open_ephemeral_resource, Kind::EphemeralResource;
+        renew_ephemeral_resource: renew_ephemeral_resource, Kind::EphemeralResource;
+        close_ephemeral_resource: close_ephemeral_resource, Kind::EphemeralResource;
+    }
+    not_offered {
+        generate_resource_config: proto::generate_resource_config::Request => proto::generate_resource_config::Response, "GenerateResourceConfig";
+        validate_state_store_config: proto::validate_state_store::Request => proto::validate_state_store::Response, "ValidateStateStoreConfig";
+        configure_state_store: proto::configure_state_store::Request => proto::configure_state_store::Response, "ConfigureStateStore";
+        read_state_bytes: proto::read_state_bytes::Request => Self::ReadStateBytesStream, "ReadStateBytes";
+        write_state_bytes: tonic::Streaming<proto::write_state_bytes::RequestChunk> => proto::write_state_bytes::Response, "WriteStateBytes";
+        lock_state: proto::lock_state::Request => proto::lock_state::Response, "LockState";
+        unlock_state: proto::unlock_state::Request => proto::unlock_state::Response, "UnlockState";
+        get_states: proto::get_states::Request => proto::get_states::Response, "GetStates";
+        delete_state: proto::delete_state::Request => proto::delete_state::Response, "DeleteState";
+    }
     async fn get_metadata(
         &self,
         _: Request<proto::get_metadata::Request>,
@@ -180,9 +233,8 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = (|| {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
-            let config = decode_block(req.config.as_ref(), block, "resource configuration")?
-                .unwrap_or_default();
+            let block = &res.schema.block;
+            let config = res.config(req.config.as_ref(), "resource configuration")?;
             let mut diags =
                 capabilities::check_write_only(block, &config, req.client_capabilities.as_ref());
             diags.extend(res.validate(&config));
@@ -193,24 +245,15 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    async fn validate_data_resource_config(
-        &self,
-        req: Request<proto::validate_data_resource_config::Request>,
-    ) -> RpcResult<proto::validate_data_resource_config::Response> {
-        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
-        ok(proto::validate_data_resource_config::Response {
-            diagnostics: vec![diag.to_proto()],
-        })
-    }
-
     async fn upgrade_resource_state(
         &self,
         req: Request<proto::upgrade_resource_state::Request>,
     ) -> RpcResult<proto::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let result = self.registry.resource(&req.type_name).and_then(|res| {
-            upgrade::state(res.as_ref(), req.version, req.raw_state.unwrap_or_default())
-        });
+        let result = self
+            .registry
+            .resource(&req.type_name)
+            .and_then(|res| upgrade::state(res, req.version, req.raw_state.unwrap_or_default()));
         ok(match result {
             Ok(state) => proto::upgrade_resource_state::Response {
                 upgraded_state: Some(state),
@@ -229,11 +272,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::upgrade_resource_identity::Response> {
         let req = req.into_inner();
         let result = self.registry.resource(&req.type_name).and_then(|res| {
-            upgrade::identity(
-                res.as_ref(),
-                req.version,
-                req.raw_identity.unwrap_or_default(),
-            )
+            upgrade::identity(res, req.version, req.raw_identity.unwrap_or_default())
         });
         ok(match result {
             Ok(upgraded_identity) => proto::upgrade_resource_identity::Response {
@@ -271,7 +310,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let out = match decode_block(req.current_state.as_ref(), block, "current state")? {
                 Some(state) => res.read(state, req.private.clone()).await,
                 None => StateResponse {
@@ -279,7 +318,7 @@ impl provider_server::Provider for ProtocolServer {
                     ..StateResponse::default()
                 },
             };
-            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let identity = identity_of(res, out.state.as_ref())?;
             Ok::<_, Diagnostics>(proto::read_resource::Response {
                 new_state: Some(encode_block(out.state, block)?),
                 diagnostics: out.diagnostics.to_proto(),
@@ -306,7 +345,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
             let proposed =
                 decode_block(req.proposed_new_state.as_ref(), block, "proposed new state")?;
@@ -322,7 +361,6 @@ impl provider_server::Provider for ProtocolServer {
             let requires_replace = plan_rules::apply(block, &config, prior.as_ref(), &mut planned);
             let request = PlanRequest {
                 prior,
-                config,
                 prior_private: req.prior_private.clone(),
             };
             let mut response = PlanResponse {
@@ -332,7 +370,7 @@ impl provider_server::Provider for ProtocolServer {
                 diagnostics: Diagnostics::new(),
             };
             res.modify_plan(&request, &mut response).await;
-            let planned_identity = identity_of(res.as_ref(), Some(&response.planned))?;
+            let planned_identity = identity_of(res, Some(&response.planned))?;
             Ok::<_, Diagnostics>(proto::plan_resource_change::Response {
                 planned_state: Some(encode_block(Some(response.planned), block)?),
                 requires_replace: response
@@ -362,7 +400,7 @@ impl provider_server::Provider for ProtocolServer {
         let req = req.into_inner();
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema().block;
+            let block = &res.schema.block;
             let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
             let planned = decode_block(req.planned_state.as_ref(), block, "planned state")?;
             let config = decode_block(req.config.as_ref(), block, "configuration")?;
@@ -384,7 +422,7 @@ impl provider_server::Provider for ProtocolServer {
                 }
                 (None, None) => StateResponse::default(),
             };
-            let new_identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let new_identity = identity_of(res, out.state.as_ref())?;
             Ok::<_, Diagnostics>(proto::apply_resource_change::Response {
                 new_state: Some(encode_block(out.state, block)?),
                 private: out.private,
@@ -417,17 +455,17 @@ impl provider_server::Provider for ProtocolServer {
         let result = async {
             let res = self.registry.resource(&req.type_name)?;
             let id = match (req.id.is_empty(), &req.identity) {
-                (true, Some(data)) => import_id(res.as_ref(), data).await?,
+                (true, Some(data)) => import_id(res, data).await?,
                 _ => req.id.clone(),
             };
             let out = res.import(&id).await;
             if out.diagnostics.has_errors() {
                 return Err(out.diagnostics);
             }
-            let identity = identity_of(res.as_ref(), out.state.as_ref())?;
+            let identity = identity_of(res, out.state.as_ref())?;
             let imported = proto::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
-                state: Some(encode_block(out.state, &res.schema().block)?),
+                state: Some(encode_block(out.state, &res.schema.block)?),
                 private: out.private,
                 identity,
             };
@@ -460,66 +498,6 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    async fn read_data_source(
-        &self,
-        req: Request<proto::read_data_source::Request>,
-    ) -> RpcResult<proto::read_data_source::Response> {
-        let diag = unknown(Kind::DataSource, &req.into_inner().type_name, []);
-        ok(proto::read_data_source::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn generate_resource_config(
-        &self,
-        _: Request<proto::generate_resource_config::Request>,
-    ) -> RpcResult<proto::generate_resource_config::Response> {
-        not_offered("GenerateResourceConfig")
-    }
-
-    async fn validate_ephemeral_resource_config(
-        &self,
-        req: Request<proto::validate_ephemeral_resource_config::Request>,
-    ) -> RpcResult<proto::validate_ephemeral_resource_config::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::validate_ephemeral_resource_config::Response {
-            diagnostics: vec![diag.to_proto()],
-        })
-    }
-
-    async fn open_ephemeral_resource(
-        &self,
-        req: Request<proto::open_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::open_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::open_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn renew_ephemeral_resource(
-        &self,
-        req: Request<proto::renew_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::renew_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::renew_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
-        })
-    }
-
-    async fn close_ephemeral_resource(
-        &self,
-        req: Request<proto::close_ephemeral_resource::Request>,
-    ) -> RpcResult<proto::close_ephemeral_resource::Response> {
-        let diag = unknown(Kind::EphemeralResource, &req.into_inner().type_name, []);
-        ok(proto::close_ephemeral_resource::Response {
-            diagnostics: vec![diag.to_proto()],
-        })
-    }
-
     type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
 
     /// Streams results as the list resource finds them. When Terraform has
@@ -533,12 +511,7 @@ impl provider_server::Provider for ProtocolServer {
         let setup = (|| {
             let list = self.registry.list(&req.type_name)?.clone();
             let res = self.registry.listed_resource(&req.type_name)?.clone();
-            let config = decode_block(
-                req.config.as_ref(),
-                &list.schema().block,
-                "list configuration",
-            )?
-            .unwrap_or_default();
+            let config = list.config(req.config.as_ref(), "list configuration")?;
             Ok::<_, Diagnostics>((list, res, config))
         })();
         match setup {
@@ -563,12 +536,7 @@ impl provider_server::Provider for ProtocolServer {
         // 1.15.5 does not even send them.
         let result = self.registry.list(&req.type_name).and_then(|list| {
             self.registry.listed_resource(&req.type_name)?;
-            let config = decode_block(
-                req.config.as_ref(),
-                &list.schema().block,
-                "list configuration",
-            )?
-            .unwrap_or_default();
+            let config = list.config(req.config.as_ref(), "list configuration")?;
             Ok(list.validate(&config))
         });
         ok(proto::validate_list_resource_config::Response {
@@ -597,63 +565,7 @@ impl provider_server::Provider for ProtocolServer {
         })
     }
 
-    async fn validate_state_store_config(
-        &self,
-        _: Request<proto::validate_state_store::Request>,
-    ) -> RpcResult<proto::validate_state_store::Response> {
-        not_offered("ValidateStateStoreConfig")
-    }
-
-    async fn configure_state_store(
-        &self,
-        _: Request<proto::configure_state_store::Request>,
-    ) -> RpcResult<proto::configure_state_store::Response> {
-        not_offered("ConfigureStateStore")
-    }
-
     type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
-
-    async fn read_state_bytes(
-        &self,
-        _: Request<proto::read_state_bytes::Request>,
-    ) -> RpcResult<Self::ReadStateBytesStream> {
-        not_offered("ReadStateBytes")
-    }
-
-    async fn write_state_bytes(
-        &self,
-        _: Request<tonic::Streaming<proto::write_state_bytes::RequestChunk>>,
-    ) -> RpcResult<proto::write_state_bytes::Response> {
-        not_offered("WriteStateBytes")
-    }
-
-    async fn lock_state(
-        &self,
-        _: Request<proto::lock_state::Request>,
-    ) -> RpcResult<proto::lock_state::Response> {
-        not_offered("LockState")
-    }
-
-    async fn unlock_state(
-        &self,
-        _: Request<proto::unlock_state::Request>,
-    ) -> RpcResult<proto::unlock_state::Response> {
-        not_offered("UnlockState")
-    }
-
-    async fn get_states(
-        &self,
-        _: Request<proto::get_states::Request>,
-    ) -> RpcResult<proto::get_states::Response> {
-        not_offered("GetStates")
-    }
-
-    async fn delete_state(
-        &self,
-        _: Request<proto::delete_state::Request>,
-    ) -> RpcResult<proto::delete_state::Response> {
-        not_offered("DeleteState")
-    }
 
     async fn plan_action(
         &self,
@@ -661,12 +573,8 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::plan_action::Response> {
         let req = req.into_inner();
         let result = match self.registry.action(&req.action_type) {
-            Ok(action) => match decode_block(
-                req.config.as_ref(),
-                &action.schema().block,
-                "action configuration",
-            ) {
-                Ok(config) => Ok(action.plan(&config.unwrap_or_default()).await),
+            Ok(action) => match action.config(req.config.as_ref(), "action configuration") {
+                Ok(config) => Ok(action.plan(&config).await),
                 Err(d) => Err(d),
             },
             Err(d) => Err(d),
@@ -686,12 +594,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<Self::InvokeActionStream> {
         let req = req.into_inner();
         let setup = self.registry.action(&req.action_type).and_then(|action| {
-            let config = decode_block(
-                req.config.as_ref(),
-                &action.schema().block,
-                "action configuration",
-            )?
-            .unwrap_or_default();
+            let config = action.config(req.config.as_ref(), "action configuration")?;
             Ok((action.clone(), config))
         });
         ok(match setup {
@@ -706,12 +609,7 @@ impl provider_server::Provider for ProtocolServer {
     ) -> RpcResult<proto::validate_action_config::Response> {
         let req = req.into_inner();
         let result = self.registry.action(&req.type_name).and_then(|action| {
-            let config = decode_block(
-                req.config.as_ref(),
-                &action.schema().block,
-                "action configuration",
-            )?
-            .unwrap_or_default();
+            let config = action.config(req.config.as_ref(), "action configuration")?;
             Ok(action.validate(&config))
         });
         ok(proto::validate_action_config::Response {
@@ -733,19 +631,14 @@ impl provider_server::Provider for ProtocolServer {
 
 /// The import ID an `import { identity = … }` stands for.
 async fn import_id(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     data: &proto::ResourceIdentityData,
 ) -> Result<String, Diagnostics> {
-    let Some(capability) = res.identity() else {
-        return Err(Diagnostic::error(
-            "Import by identity not supported",
-            format!(
-                "{:?} has no identity; import it by ID (`import {{ id = … }}`).",
-                res.type_name()
-            ),
-        )
-        .into());
-    };
+    let capability = required_identity(
+        res,
+        "Import by identity not supported",
+        "; import it by ID (`import { id = … }`).",
+    )?;
     let identity = decode_identity(res, Some(data))?.unwrap_or_default();
     let identity = capability.schema().complete(identity);
     let problems = capability.schema().check_import(&identity);

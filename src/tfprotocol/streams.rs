@@ -15,13 +15,14 @@ use tonic::Status;
 
 use super::action::{self, Action, ActionEvent};
 use super::codec::{encode_block, encode_object};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::list::{ListRequest, ListResource, ListResult, ListSink};
 use super::proto;
 use super::resource::Resource;
 use super::value::Object;
 
-pub type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+pub(crate) type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// A stream of exactly the given events.
 fn stream_of<T: Send + 'static>(events: Vec<T>) -> EventStream<T> {
@@ -32,8 +33,8 @@ fn stream_of<T: Send + 'static>(events: Vec<T>) -> EventStream<T> {
 /// listing's own diagnostics if it has any. `res` is the listed resource
 /// type, whose identity and resource schemas encode the results.
 pub(crate) fn list(
-    list: Arc<dyn ListResource>,
-    res: Arc<dyn Resource>,
+    list: Arc<Declared<dyn ListResource>>,
+    res: Arc<Declared<dyn Resource>>,
     request: ListRequest,
 ) -> EventStream<proto::list_resource::Event> {
     let include = request.include_resource_object;
@@ -73,7 +74,7 @@ pub(crate) fn list_failed(diags: Diagnostics) -> EventStream<proto::list_resourc
 /// The event for one result: identity always, the resource object only
 /// when Terraform asked for it.
 fn list_event(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     result: ListResult,
     include_resource_object: bool,
 ) -> Result<proto::list_resource::Event, Diagnostics> {
@@ -82,14 +83,14 @@ fn list_event(
             "List resource without an identity",
             format!(
                 "{:?} has no identity schema. This is a bug in the provider; please report it.",
-                res.type_name()
+                res.type_name
             ),
         )
     })?;
     let identity = capability.schema().complete(result.identity);
     let identity = encode_object(Some(identity), &capability.schema().implied_type())?;
     let resource_object = match result.resource_object {
-        Some(obj) if include_resource_object => Some(encode_block(Some(obj), &res.schema().block)?),
+        Some(obj) if include_resource_object => Some(encode_block(Some(obj), &res.schema.block)?),
         _ => None,
     };
     Ok(proto::list_resource::Event {
@@ -111,7 +112,7 @@ fn list_error(diags: Diagnostics) -> proto::list_resource::Event {
 
 /// Runs the action and streams its progress, then its completion.
 pub(crate) fn invoke(
-    action: Arc<dyn Action>,
+    action: Arc<Declared<dyn Action>>,
     config: Object,
 ) -> EventStream<proto::invoke_action::Event> {
     let (events, rx) = mpsc::channel(16);

@@ -19,8 +19,7 @@ const THING: &str = "test_thing";
 const ECHO: &str = "test_echo";
 
 struct Thing {
-    schema: Schema,
-    identity: ThingIdentity,
+    identity: Option<ThingIdentity>,
 }
 
 struct ThingIdentity(IdentitySchema);
@@ -50,12 +49,6 @@ impl ResourceIdentity for ThingIdentity {
 
 #[async_trait::async_trait]
 impl Resource for Thing {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
     async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
         StateResponse {
             state: Some(state),
@@ -87,20 +80,14 @@ impl Resource for Thing {
         }
     }
     fn identity(&self) -> Option<&dyn ResourceIdentity> {
-        Some(&self.identity)
+        self.identity.as_ref().map(|i| i as &dyn ResourceIdentity)
     }
 }
 
-struct Echo(Schema);
+struct Echo;
 
 #[async_trait::async_trait]
 impl Action for Echo {
-    fn type_name(&self) -> &'static str {
-        ECHO
-    }
-    fn schema(&self) -> &Schema {
-        &self.0
-    }
     fn validate(&self, config: &Object) -> Diagnostics {
         match config.get_string("message") {
             Some("") => Diagnostic::error("Empty message", "say something")
@@ -122,7 +109,6 @@ impl Action for Echo {
 
 /// Lists `count` things and records whether Terraform stopped it.
 struct ThingList {
-    schema: Schema,
     count: usize,
     saw_closed: Arc<AtomicBool>,
     sent: Arc<Mutex<usize>>,
@@ -130,12 +116,6 @@ struct ThingList {
 
 #[async_trait::async_trait]
 impl ListResource for ThingList {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
     async fn list(&self, request: ListRequest, results: ListSink) -> Diagnostics {
         let prefix = request
             .config
@@ -150,7 +130,7 @@ impl ListResource for ThingList {
                 resource_object: Some(thing_state(&name)),
                 diagnostics: Diagnostics::new(),
             };
-            if results.send(result).await == Err(Closed) {
+            if results.send(result).await == Err(list::Closed) {
                 self.saw_closed.store(true, Ordering::SeqCst);
                 return Diagnostics::new();
             }
@@ -160,28 +140,33 @@ impl ListResource for ThingList {
     }
 }
 
+/// The methods every test provider has alike (`async fn`s cannot come from a macro inside
+/// an `#[async_trait]` impl, so `configure` is written out).
+macro_rules! provider_basics {
+    () => {
+        fn schema(&self) -> &Schema {
+            &self.schema
+        }
+        fn resources(&self) -> Vec<Declared<dyn Resource>> {
+            self.resources.clone()
+        }
+    };
+}
+
 struct TestProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
-    actions: Vec<Arc<dyn Action>>,
-    lists: Vec<Arc<dyn ListResource>>,
+    resources: Vec<Declared<dyn Resource>>,
+    actions: Vec<Declared<dyn Action>>,
+    lists: Vec<Declared<dyn ListResource>>,
 }
 
 #[async_trait::async_trait]
 impl Provider for TestProvider {
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
-    }
-    fn actions(&self) -> Vec<Arc<dyn Action>> {
+    provider_basics!();
+    fn actions(&self) -> Vec<Declared<dyn Action>> {
         self.actions.clone()
     }
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+    fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {
         self.lists.clone()
     }
     async fn configure(&self, _: &Object, _: &str) -> Diagnostics {
@@ -193,69 +178,56 @@ impl Provider for TestProvider {
 /// for everything optional.
 struct MinimalProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
+    resources: Vec<Declared<dyn Resource>>,
 }
 
 #[async_trait::async_trait]
 impl Provider for MinimalProvider {
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
-    }
+    provider_basics!();
     async fn configure(&self, _: &Object, _: &str) -> Diagnostics {
         Diagnostics::new()
     }
 }
 
-struct NoIdentity(Thing);
-
-#[async_trait::async_trait]
-impl Resource for NoIdentity {
-    fn type_name(&self) -> &'static str {
-        THING
-    }
-    fn schema(&self) -> &Schema {
-        &self.0.schema
-    }
-    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
-        self.0.read(state, private).await
-    }
-    async fn modify_plan(&self, _: &PlanRequest, _: &mut PlanResponse) {}
-    async fn create(&self, request: ApplyRequest) -> StateResponse {
-        self.0.create(request).await
-    }
-    async fn update(&self, request: ApplyRequest) -> StateResponse {
-        self.0.update(request).await
-    }
-    async fn delete(&self, prior: Object, private: Vec<u8>) -> StateResponse {
-        self.0.delete(prior, private).await
-    }
-    async fn import(&self, id: &str) -> StateResponse {
-        self.0.import(id).await
+fn thing_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block::new("a thing")
+            .attribute(Attribute::string("id").computed().use_state_for_unknown())
+            .attribute(Attribute::string("name").required()),
     }
 }
 
-fn thing() -> Thing {
-    Thing {
-        schema: Schema {
-            version: 0,
-            block: Block::new("a thing")
-                .attribute(Attribute::string("id").computed().use_state_for_unknown())
-                .attribute(Attribute::string("name").required()),
-        },
-        identity: ThingIdentity(IdentitySchema {
-            version: 2,
-            attributes: vec![IdentityAttribute::string(
-                "name",
-                ImportRule::Required,
-                "The thing's name.",
-            )],
-        }),
+/// The thing resource, with or without its identity.
+fn declared_thing(with_identity: bool) -> Declared<dyn Resource> {
+    let thing = Thing {
+        identity: with_identity.then(thing_identity),
+    };
+    Declared::new(THING, thing_schema(), Arc::new(thing))
+}
+
+fn thing_identity() -> ThingIdentity {
+    ThingIdentity(IdentitySchema {
+        version: 2,
+        attributes: vec![IdentityAttribute::string(
+            "name",
+            ImportRule::Required,
+            "The thing's name.",
+        )],
+    })
+}
+
+fn echo_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block::new("echo")
+            .attribute(Attribute::string("message").required())
+            .attribute(
+                Attribute::string("secret")
+                    .optional()
+                    .write_only()
+                    .sensitive(),
+            ),
     }
 }
 
@@ -270,27 +242,20 @@ fn fixture(count: usize) -> Fixture {
     let sent = Arc::new(Mutex::new(0));
     let provider = TestProvider {
         schema: Schema::default(),
-        resources: vec![Arc::new(thing())],
-        actions: vec![Arc::new(Echo(Schema {
-            version: 0,
-            block: Block::new("echo")
-                .attribute(Attribute::string("message").required())
-                .attribute(
-                    Attribute::string("secret")
-                        .optional()
-                        .write_only()
-                        .sensitive(),
-                ),
-        }))],
-        lists: vec![Arc::new(ThingList {
-            schema: Schema {
+        resources: vec![declared_thing(true)],
+        actions: vec![Declared::new(ECHO, echo_schema(), Arc::new(Echo))],
+        lists: vec![Declared::new(
+            THING,
+            Schema {
                 version: 0,
                 block: Block::new("list").attribute(Attribute::string("prefix").optional()),
             },
-            count,
-            saw_closed: saw_closed.clone(),
-            sent: sent.clone(),
-        })],
+            Arc::new(ThingList {
+                count,
+                saw_closed: saw_closed.clone(),
+                sent: sent.clone(),
+            }),
+        )],
     };
     Fixture {
         server: ProtocolServer::new(Arc::new(provider), CancellationToken::new()),
@@ -299,16 +264,36 @@ fn fixture(count: usize) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// `PlanResourceChange` of the thing (a create when `prior` is `None`).
+    async fn plan(
+        &self,
+        prior: Option<&Object>,
+        proposed: &Object,
+        config: &Object,
+    ) -> proto::plan_resource_change::Response {
+        let block = thing_block();
+        let request = proto::plan_resource_change::Request {
+            type_name: THING.into(),
+            prior_state: prior.and_then(|p| dv(p, &block)),
+            proposed_new_state: dv(proposed, &block),
+            config: dv(config, &block),
+            ..Default::default()
+        };
+        reply(self.server.plan_resource_change(Request::new(request))).await
+    }
+}
+
 fn dv(obj: &Object, block: &Block) -> Option<proto::DynamicValue> {
     Some(encode_dynamic(&Value::Object(obj.clone()), &block.implied_type()).unwrap())
 }
 
 fn thing_block() -> Block {
-    thing().schema.block
+    thing_schema().block
 }
 
 fn identity_type() -> Type {
-    thing().identity.0.implied_type()
+    thing_identity().0.implied_type()
 }
 
 fn identity_data(name: &str) -> Option<proto::ResourceIdentityData> {
@@ -324,6 +309,16 @@ fn identity_name(data: Option<&proto::ResourceIdentityData>) -> Option<String> {
     value.as_object()?.get_string("name").map(str::to_string)
 }
 
+#[track_caller]
+fn assert_identity(data: Option<&proto::ResourceIdentityData>, name: &str) {
+    assert_eq!(identity_name(data).as_deref(), Some(name));
+}
+
+/// The answer of an RPC that must succeed.
+async fn reply<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
+    call.await.unwrap().into_inner()
+}
+
 fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
     let error = proto::diagnostic::Severity::Error as i32;
     diags.iter().filter(|d| d.severity == error).collect()
@@ -332,12 +327,11 @@ fn errors(diags: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
 #[tokio::test]
 async fn schemas_and_metadata_list_actions_lists_and_identities() {
     let f = fixture(0);
-    let schema = f
-        .server
-        .get_provider_schema(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = reply(
+        f.server
+            .get_provider_schema(Request::new(Default::default())),
+    )
+    .await;
     let action = schema.action_schemas[ECHO]
         .schema
         .as_ref()
@@ -355,21 +349,15 @@ async fn schemas_and_metadata_list_actions_lists_and_identities() {
     assert!(schema.list_resource_schemas[THING].block.is_some());
     assert!(!schema.server_capabilities.unwrap().generate_resource_config);
 
-    let meta = f
-        .server
-        .get_metadata(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let meta = reply(f.server.get_metadata(Request::new(Default::default()))).await;
     assert_eq!(meta.actions[0].type_name, ECHO);
     assert_eq!(meta.list_resources[0].type_name, THING);
 
-    let ids = f
-        .server
-        .get_resource_identity_schemas(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let ids = reply(
+        f.server
+            .get_resource_identity_schemas(Request::new(Default::default())),
+    )
+    .await;
     assert!(ids.diagnostics.is_empty());
     let schema = &ids.identity_schemas[THING];
     assert_eq!(schema.version, 2);
@@ -385,41 +373,31 @@ async fn schemas_and_metadata_list_actions_lists_and_identities() {
 async fn a_provider_without_optional_capabilities_offers_none_and_no_error() {
     let provider = MinimalProvider {
         schema: Schema::default(),
-        resources: vec![Arc::new(NoIdentity(thing()))],
+        resources: vec![declared_thing(false)],
     };
     let server = ProtocolServer::new(Arc::new(provider), CancellationToken::new());
-    let ids = server
-        .get_resource_identity_schemas(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let ids = reply(server.get_resource_identity_schemas(Request::new(Default::default()))).await;
     assert!(ids.identity_schemas.is_empty() && ids.diagnostics.is_empty());
-    let schema = server
-        .get_provider_schema(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = reply(server.get_provider_schema(Request::new(Default::default()))).await;
     assert!(schema.action_schemas.is_empty() && schema.list_resource_schemas.is_empty());
     // Reads carry no identity for a resource without one.
-    let read = server
-        .read_resource(Request::new(proto::read_resource::Request {
+    let read = reply(
+        server.read_resource(Request::new(proto::read_resource::Request {
             type_name: THING.into(),
             current_state: dv(&thing_state("a"), &thing_block()),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        })),
+    )
+    .await;
     assert!(read.new_identity.is_none());
     // Unknown kinds get the one "no X of that name" diagnostic.
-    let plan = server
-        .plan_action(Request::new(proto::plan_action::Request {
+    let plan = reply(
+        server.plan_action(Request::new(proto::plan_action::Request {
             action_type: "test_reboot".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        })),
+    )
+    .await;
     assert_eq!(errors(&plan.diagnostics)[0].summary, "Unknown action");
     assert!(
         plan.diagnostics[0]
@@ -433,14 +411,7 @@ async fn a_provider_without_optional_capabilities_offers_none_and_no_error() {
 #[tokio::test]
 async fn invoke_streams_progress_then_one_completion() {
     let f = fixture(0);
-    let block = Block::new("")
-        .attribute(Attribute::string("message").required())
-        .attribute(
-            Attribute::string("secret")
-                .optional()
-                .write_only()
-                .sensitive(),
-        );
+    let block = echo_schema().block;
     let invoke = |message: &str| proto::invoke_action::Request {
         action_type: ECHO.into(),
         config: dv(
@@ -453,12 +424,8 @@ async fn invoke_streams_progress_then_one_completion() {
     };
     use proto::invoke_action::event::Type;
     for (message, want_errors) in [("hello", 0), ("fail", 1)] {
-        let events: Vec<_> = f
-            .server
-            .invoke_action(Request::new(invoke(message)))
+        let events: Vec<_> = reply(f.server.invoke_action(Request::new(invoke(message))))
             .await
-            .unwrap()
-            .into_inner()
             .collect()
             .await;
         let events: Vec<Type> = events
@@ -480,17 +447,15 @@ async fn invoke_streams_progress_then_one_completion() {
     }
 
     // An unknown action completes at once with the error.
-    let events: Vec<_> = f
-        .server
-        .invoke_action(Request::new(proto::invoke_action::Request {
+    let events: Vec<_> = reply(f.server.invoke_action(Request::new(
+        proto::invoke_action::Request {
             action_type: "test_nope".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
+        },
+    )))
+    .await
+    .collect()
+    .await;
     assert_eq!(events.len(), 1);
     let Some(Type::Completed(done)) = &events[0].as_ref().unwrap().r#type else {
         panic!("{events:?}")
@@ -502,16 +467,14 @@ async fn invoke_streams_progress_then_one_completion() {
     );
 
     // Validate and plan reach the action with typed config.
-    let diags = f
-        .server
-        .validate_action_config(Request::new(proto::validate_action_config::Request {
+    let diags = reply(f.server.validate_action_config(Request::new(
+        proto::validate_action_config::Request {
             type_name: ECHO.into(),
             config: invoke("").config,
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics;
+        },
+    )))
+    .await
+    .diagnostics;
     assert_eq!(errors(&diags)[0].summary, "Empty message");
     let plan = f
         .server
@@ -520,10 +483,7 @@ async fn invoke_streams_progress_then_one_completion() {
             config: invoke("").config,
             client_capabilities: None,
         }));
-    assert_eq!(
-        errors(&plan.await.unwrap().into_inner().diagnostics).len(),
-        1
-    );
+    assert_eq!(errors(&reply(plan).await.diagnostics).len(), 1);
 }
 
 fn list_request(include: bool, limit: i64) -> proto::list_resource::Request {
@@ -542,20 +502,16 @@ fn list_request(include: bool, limit: i64) -> proto::list_resource::Request {
 async fn list_streams_identities_and_ends_with_its_diagnostics() {
     let f = fixture(2);
     for include in [false, true] {
-        let events: Vec<_> = f
-            .server
-            .list_resource(Request::new(list_request(include, 100)))
-            .await
-            .unwrap()
-            .into_inner()
-            .map(Result::unwrap)
-            .collect()
-            .await;
+        let events: Vec<_> = reply(
+            f.server
+                .list_resource(Request::new(list_request(include, 100))),
+        )
+        .await
+        .map(Result::unwrap)
+        .collect()
+        .await;
         assert_eq!(events.len(), 3, "{events:?}");
-        assert_eq!(
-            identity_name(events[0].identity.as_ref()).as_deref(),
-            Some("x0")
-        );
+        assert_identity(events[0].identity.as_ref(), "x0");
         assert_eq!(events[1].display_name, "Thing x1");
         assert_eq!(events[0].resource_object.is_some(), include);
         if include {
@@ -573,12 +529,8 @@ async fn list_streams_identities_and_ends_with_its_diagnostics() {
     // Unknown list type: one event with the error.
     let mut req = list_request(false, 1);
     req.type_name = "test_other".into();
-    let events: Vec<_> = f
-        .server
-        .list_resource(Request::new(req))
+    let events: Vec<_> = reply(f.server.list_resource(Request::new(req)))
         .await
-        .unwrap()
-        .into_inner()
         .collect()
         .await;
     assert_eq!(events.len(), 1);
@@ -591,12 +543,7 @@ async fn list_streams_identities_and_ends_with_its_diagnostics() {
 #[tokio::test]
 async fn list_stops_when_terraform_closes_the_stream() {
     let f = fixture(1_000);
-    let mut stream = f
-        .server
-        .list_resource(Request::new(list_request(false, 2)))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = reply(f.server.list_resource(Request::new(list_request(false, 2)))).await;
     for _ in 0..2 {
         stream.next().await.expect("a result").unwrap();
     }
@@ -621,91 +568,55 @@ async fn identity_comes_from_state_in_every_reply() {
     let f = fixture(0);
     let block = thing_block();
     // Read: a stale identity in the request is not echoed.
-    let read = f
-        .server
-        .read_resource(Request::new(proto::read_resource::Request {
-            type_name: THING.into(),
-            current_state: dv(&thing_state("a"), &block),
-            current_identity: identity_data("stale"),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        identity_name(read.new_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+    let read = reply(
+        f.server
+            .read_resource(Request::new(proto::read_resource::Request {
+                type_name: THING.into(),
+                current_state: dv(&thing_state("a"), &block),
+                current_identity: identity_data("stale"),
+                ..Default::default()
+            })),
+    )
+    .await;
+    assert_identity(read.new_identity.as_ref(), "a");
 
     // Plan of an update from a prior without identity (old state).
     let config = Object::new()
         .with("id", Value::Null)
         .with("name", Value::string("a"));
     let plan = f
-        .server
-        .plan_resource_change(Request::new(proto::plan_resource_change::Request {
-            type_name: THING.into(),
-            prior_state: dv(&thing_state("a"), &block),
-            proposed_new_state: dv(&thing_state("a"), &block),
-            config: dv(&config, &block),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+        .plan(Some(&thing_state("a")), &thing_state("a"), &config)
+        .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
-    assert_eq!(
-        identity_name(plan.planned_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+    assert_identity(plan.planned_identity.as_ref(), "a");
 
     // Plan of a create: the ID is unknown, so is the identity (null).
-    let plan = f
-        .server
-        .plan_resource_change(Request::new(proto::plan_resource_change::Request {
-            type_name: THING.into(),
-            proposed_new_state: dv(&config, &block),
-            config: dv(&config, &block),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let plan = f.plan(None, &config, &config).await;
     assert!(plan.planned_identity.is_none());
 
     // Apply of the create.
     let planned = config.clone().with("id", Value::Unknown);
-    let apply = f
-        .server
-        .apply_resource_change(Request::new(proto::apply_resource_change::Request {
+    let apply = reply(f.server.apply_resource_change(Request::new(
+        proto::apply_resource_change::Request {
             type_name: THING.into(),
             planned_state: dv(&planned, &block),
             config: dv(&config, &block),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        identity_name(apply.new_identity.as_ref()).as_deref(),
-        Some("a")
-    );
+        },
+    )))
+    .await;
+    assert_identity(apply.new_identity.as_ref(), "a");
 
     // Import by ID also returns the identity.
-    let import = f
-        .server
-        .import_resource_state(Request::new(proto::import_resource_state::Request {
+    let import = reply(f.server.import_resource_state(Request::new(
+        proto::import_resource_state::Request {
             type_name: THING.into(),
             id: "thing/b".into(),
             ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        identity_name(import.imported_resources[0].identity.as_ref()).as_deref(),
-        Some("b")
-    );
+        },
+    )))
+    .await;
+    assert_identity(import.imported_resources[0].identity.as_ref(), "b");
 }
 
 #[tokio::test]
@@ -720,13 +631,10 @@ async fn import_by_identity_resolves_checks_and_returns_it() {
                 ..Default::default()
             }))
     };
-    let resp = import(identity_data("c")).await.unwrap().into_inner();
+    let resp = reply(import(identity_data("c"))).await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     let imported = &resp.imported_resources[0];
-    assert_eq!(
-        identity_name(imported.identity.as_ref()).as_deref(),
-        Some("c")
-    );
+    assert_identity(imported.identity.as_ref(), "c");
     let state = decode_dynamic(imported.state.as_ref(), &thing_block().implied_type()).unwrap();
     assert_eq!(state, Value::Object(thing_state("c")));
 
@@ -740,7 +648,7 @@ async fn import_by_identity_resolves_checks_and_returns_it() {
             .unwrap(),
         ),
     });
-    let resp = import(null_name).await.unwrap().into_inner();
+    let resp = reply(import(null_name)).await;
     assert!(resp.imported_resources.is_empty());
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1);
@@ -762,34 +670,36 @@ async fn identity_upgrade_of_state_without_identity_is_null() {
             },
         ))
     };
-    let resp = upgrade(0, b"").await.unwrap().into_inner();
+    let resp = reply(upgrade(0, b"")).await;
     assert!(resp.diagnostics.is_empty() && resp.upgraded_identity.is_none());
     // The default keeps a stored identity, completed to the current schema.
-    let resp = upgrade(1, br#"{"name":"d"}"#).await.unwrap().into_inner();
-    assert_eq!(
-        identity_name(resp.upgraded_identity.as_ref()).as_deref(),
-        Some("d")
-    );
+    let resp = reply(upgrade(1, br#"{"name":"d"}"#)).await;
+    assert_identity(resp.upgraded_identity.as_ref(), "d");
     // From a newer provider, or garbage: errors.
-    let resp = upgrade(3, br#"{"name":"d"}"#).await.unwrap().into_inner();
+    let resp = reply(upgrade(3, br#"{"name":"d"}"#)).await;
     assert_eq!(errors(&resp.diagnostics).len(), 1);
-    let resp = upgrade(1, b"{").await.unwrap().into_inner();
+    let resp = reply(upgrade(1, b"{")).await;
     assert_eq!(errors(&resp.diagnostics).len(), 1);
 }
 
 #[tokio::test]
 async fn state_store_and_config_generation_are_unimplemented() {
     let f = fixture(0);
-    let status = f
-        .server
-        .lock_state(Request::new(Default::default()))
-        .await
-        .expect_err("not offered");
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-    let status = f
-        .server
-        .generate_resource_config(Request::new(Default::default()))
-        .await
-        .expect_err("not offered");
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    let refusals = [
+        f.server
+            .lock_state(Request::new(Default::default()))
+            .await
+            .err(),
+        f.server
+            .generate_resource_config(Request::new(Default::default()))
+            .await
+            .err(),
+    ];
+    for status in refusals {
+        assert_eq!(
+            status.map(|s| s.code()),
+            Some(tonic::Code::Unimplemented),
+            "not offered"
+        );
+    }
 }

@@ -7,22 +7,21 @@ use super::diagnostics::Diagnostic;
 use super::schema::{Attribute, Block};
 use super::value::{AttributePath, Object};
 
+/// A lifecycle operation that has a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// `create`
     Create,
+    /// `read`
     Read,
+    /// `update`
     Update,
+    /// `delete`
     Delete,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::Create,
-        Operation::Read,
-        Operation::Update,
-        Operation::Delete,
-    ];
-
+    /// Its attribute in the `timeouts` block.
     pub fn name(self) -> &'static str {
         match self {
             Operation::Create => "create",
@@ -34,7 +33,7 @@ impl Operation {
 }
 
 /// The block to add to a resource schema, documenting the defaults.
-pub fn block(defaults: &[(Operation, Duration)]) -> Block {
+pub(crate) fn block(defaults: &[(Operation, Duration)]) -> Block {
     defaults.iter().fold(
         Block::new("How long each operation may take before Terraform gives up on it."),
         |b, (op, d)| {
@@ -82,8 +81,10 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Why a duration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
+    /// Not a Go duration.
     #[error("not a duration")]
     Invalid,
+    /// Above [`MAX_TIMEOUT`].
     #[error("longer than the maximum timeout")]
     TooLong,
 }
@@ -126,6 +127,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     Ok(total)
 }
 
+/// The shortest Go duration for `d` ("30m", "1h30m", "90s"), for messages and docs.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs();
     match (secs / 3600, secs % 3600 / 60, secs % 60) {

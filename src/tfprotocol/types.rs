@@ -8,29 +8,41 @@ use serde_json::Value as Json;
 
 use super::CodecError;
 
+/// A cty type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Type {
+    /// `string`
     String,
+    /// `number`
     Number,
+    /// `bool`
     Bool,
     /// The dynamic pseudo-type: the concrete type travels with the value.
     Dynamic,
+    /// `list(element)`
     List(Box<Type>),
+    /// `set(element)`
     Set(Box<Type>),
+    /// `map(element)`
     Map(Box<Type>),
+    /// `object({name = type, …})`
     Object(BTreeMap<String, Type>),
+    /// `tuple([type, …])`
     Tuple(Vec<Type>),
 }
 
 impl Type {
+    /// `list(element)`
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }
 
+    /// `set(element)`
     pub fn set(element: Type) -> Type {
         Type::Set(Box::new(element))
     }
 
+    /// `map(element)`
     pub fn map(element: Type) -> Type {
         Type::Map(Box::new(element))
     }
@@ -61,17 +73,18 @@ impl Type {
         }
     }
 
-    pub fn to_json_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_json_bytes(&self) -> Vec<u8> {
         self.to_json().to_string().into_bytes()
     }
 
+    /// Reads the compact JSON form (as in a schema or a `DynamicValue` with a dynamic type).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, CodecError> {
         let json: Json = serde_json::from_slice(bytes)
             .map_err(|e| CodecError::new(format!("type is not valid JSON: {e}")))?;
         Type::from_json(&json)
     }
 
-    pub fn from_json(json: &Json) -> Result<Type, CodecError> {
+    pub(crate) fn from_json(json: &Json) -> Result<Type, CodecError> {
         let bad = || CodecError::new(format!("unsupported type description {json}"));
         match json {
             Json::String(s) => match s.as_str() {

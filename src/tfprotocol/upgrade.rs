@@ -3,7 +3,9 @@
 //! `UpgradeResourceIdentity` when the stored identity version is older.
 
 use super::codec::{decode_json_object, encode_block, encode_object};
+use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::dispatch::required_identity;
 use super::proto;
 use super::resource::Resource;
 
@@ -20,11 +22,11 @@ fn newer(what: &str, stored: i64, current: i64) -> Diagnostics {
 /// The stored JSON re-encoded as msgpack. Only version 0 exists so far, so
 /// nothing is transformed; attributes missing from older state read null.
 pub(crate) fn state(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     version: i64,
     raw: proto::RawState,
 ) -> Result<proto::DynamicValue, Diagnostics> {
-    let schema = res.schema();
+    let schema = &res.schema;
     if version > schema.version {
         return Err(newer("state", version, schema.version));
     }
@@ -43,20 +45,15 @@ pub(crate) fn state(
 /// The stored identity in the current identity schema; `None` when there
 /// is none yet (the next read computes it).
 pub(crate) fn identity(
-    res: &dyn Resource,
+    res: &Declared<dyn Resource>,
     version: i64,
     raw: proto::RawState,
 ) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
-    let Some(capability) = res.identity() else {
-        return Err(Diagnostic::error(
-            "Resource type has no identity",
-            format!(
-                "{:?} has no identity schema, so there is no identity to upgrade. Remove the identity from the state, or use the provider version that wrote it.",
-                res.type_name()
-            ),
-        )
-        .into());
-    };
+    let capability = required_identity(
+        res,
+        "Resource type has no identity",
+        " schema, so there is no identity to upgrade. Remove the identity from the state, or use the provider version that wrote it.",
+    )?;
     let schema = capability.schema();
     if version > schema.version {
         return Err(newer("identity", version, schema.version));

@@ -12,8 +12,11 @@ use super::types::Type;
 /// are floats, or decimal strings when neither is exact (as cty sends them).
 #[derive(Debug, Clone)]
 pub enum Number {
+    /// An integer that fits in 64 bits.
     Int(i64),
+    /// A number a float holds exactly.
     Float(f64),
+    /// Any other number, as cty wrote it.
     Decimal(String),
 }
 
@@ -28,15 +31,7 @@ impl Number {
         }
     }
 
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Number::Int(i) => Some(*i),
-            Number::Float(_) => None,
-            Number::Decimal(s) => s.parse().ok(),
-        }
-    }
-
-    pub fn as_f64(&self) -> f64 {
+    pub(crate) fn as_f64(&self) -> f64 {
         match self {
             Number::Int(i) => *i as f64,
             Number::Float(f) => *f,
@@ -48,7 +43,7 @@ impl Number {
 /// Whether `s` is a number written in decimal (`-12`, `0.5`, `1e-3`): what cty sends as a
 /// string when a number is not exact as an `f64`. Rust's `f64` parser would also take "NaN",
 /// "inf" and "infinity", which are not numbers cty can hold (issue 14).
-pub fn is_decimal_literal(s: &str) -> bool {
+pub(crate) fn is_decimal_literal(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
     let digits = |i: &mut usize| {
@@ -98,49 +93,47 @@ impl std::fmt::Display for Number {
     }
 }
 
+/// A Terraform value of any type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`
     Null,
     /// Not known until apply. Refinements Terraform sends are accepted and
     /// dropped: this provider never needs them.
     Unknown,
+    /// A `bool`.
     Bool(bool),
+    /// A `number`.
     Number(Number),
+    /// A `string`.
     String(String),
+    /// A `list`.
     List(Vec<Value>),
+    /// A `set`, its elements in Terraform's order.
     Set(Vec<Value>),
+    /// A `map`.
     Map(BTreeMap<String, Value>),
+    /// An `object`.
     Object(Object),
+    /// A `tuple`.
     Tuple(Vec<Value>),
     /// A value of the dynamic pseudo-type with its concrete type.
     Dynamic(Type, Box<Value>),
 }
 
 impl Value {
+    /// Null, also inside a dynamic value.
     pub fn is_null(&self) -> bool {
         matches!(self.concrete(), Value::Null)
     }
 
     /// True when the value or anything inside it is unknown.
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         matches!(self.concrete(), Value::Unknown)
     }
 
-    pub fn is_wholly_known(&self) -> bool {
-        match self {
-            Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
-                v.iter().all(Value::is_wholly_known)
-            }
-            Value::Map(m) => m.values().all(Value::is_wholly_known),
-            Value::Object(o) => o.attrs.values().all(Value::is_wholly_known),
-            Value::Dynamic(_, v) => v.is_wholly_known(),
-            _ => true,
-        }
-    }
-
     /// The kind of value, for error text that must not quote the value.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Unknown => "unknown",
@@ -157,13 +150,14 @@ impl Value {
     }
 
     /// Looks through the dynamic wrapper.
-    pub fn concrete(&self) -> &Value {
+    pub(crate) fn concrete(&self) -> &Value {
         match self {
             Value::Dynamic(_, v) => v.concrete(),
             v => v,
         }
     }
 
+    /// The string, when this is a known string.
     pub fn as_str(&self) -> Option<&str> {
         match self.concrete() {
             Value::String(s) => Some(s),
@@ -171,20 +165,14 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.concrete() {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub fn as_number(&self) -> Option<&Number> {
-        match self.concrete() {
-            Value::Number(n) => Some(n),
-            _ => None,
-        }
-    }
-
+    /// The object, when this is a known object.
     pub fn as_object(&self) -> Option<&Object> {
         match self.concrete() {
             Value::Object(o) => Some(o),
@@ -192,15 +180,17 @@ impl Value {
         }
     }
 
+    /// A string value.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
     /// A string, or null when absent.
-    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
+    pub(crate) fn opt_string(s: Option<impl Into<String>>) -> Value {
         s.map_or(Value::Null, |s| Value::String(s.into()))
     }
 
+    /// A number value holding an integer.
     pub fn int(i: i64) -> Value {
         Value::Number(Number::Int(i))
     }
@@ -209,10 +199,12 @@ impl Value {
 /// The attributes of an object or block, by name.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object {
+    /// By attribute name.
     pub attrs: BTreeMap<String, Value>,
 }
 
 impl Object {
+    /// An object without attributes.
     pub fn new() -> Object {
         Object::default()
     }
@@ -222,19 +214,22 @@ impl Object {
         self.attrs.get(name).unwrap_or(&Value::Null)
     }
 
+    /// Sets (or replaces) an attribute.
     pub fn set(&mut self, name: &str, value: Value) {
         self.attrs.insert(name.to_string(), value);
     }
 
+    /// The object with one more attribute, for building objects in one expression.
     pub fn with(mut self, name: &str, value: Value) -> Object {
         self.set(name, value);
         self
     }
 
-    pub fn is_unknown(&self, name: &str) -> bool {
+    pub(crate) fn is_unknown(&self, name: &str) -> bool {
         self.get(name).is_unknown()
     }
 
+    /// Whether the attribute is null (or absent).
     pub fn is_null(&self, name: &str) -> bool {
         self.get(name).is_null()
     }
@@ -244,27 +239,12 @@ impl Object {
         self.get(name).as_str()
     }
 
-    pub fn get_bool(&self, name: &str) -> Option<bool> {
+    pub(crate) fn get_bool(&self, name: &str) -> Option<bool> {
         self.get(name).as_bool()
     }
 
-    pub fn get_i64(&self, name: &str) -> Option<i64> {
-        self.get(name).as_number().and_then(Number::as_i64)
-    }
-
-    pub fn get_object(&self, name: &str) -> Option<&Object> {
+    pub(crate) fn get_object(&self, name: &str) -> Option<&Object> {
         self.get(name).as_object()
-    }
-
-    /// A map of strings; `None` when null or unknown (or any element is).
-    pub fn get_string_map(&self, name: &str) -> Option<BTreeMap<String, String>> {
-        match self.get(name).concrete() {
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect(),
-            _ => None,
-        }
     }
 }
 
@@ -277,38 +257,30 @@ impl From<Object> for Value {
 /// Where in a value something is, for diagnostics and `requires_replace`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttributePath {
-    pub steps: Vec<PathStep>,
+    pub(crate) steps: Vec<PathStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathStep {
+pub(crate) enum PathStep {
     Attribute(String),
-    Key(String),
     Index(i64),
 }
 
 impl AttributePath {
-    pub fn root() -> AttributePath {
-        AttributePath::default()
-    }
-
+    /// The path of a top-level attribute.
     pub fn attr(name: &str) -> AttributePath {
         AttributePath {
             steps: vec![PathStep::Attribute(name.to_string())],
         }
     }
 
+    /// The path of an attribute of the object at this path.
     pub fn then_attr(mut self, name: &str) -> AttributePath {
         self.steps.push(PathStep::Attribute(name.to_string()));
         self
     }
 
-    pub fn then_key(mut self, key: &str) -> AttributePath {
-        self.steps.push(PathStep::Key(key.to_string()));
-        self
-    }
-
-    pub fn then_index(mut self, index: i64) -> AttributePath {
+    pub(crate) fn then_index(mut self, index: i64) -> AttributePath {
         self.steps.push(PathStep::Index(index));
         self
     }
@@ -320,7 +292,6 @@ impl std::fmt::Display for AttributePath {
             match step {
                 PathStep::Attribute(a) if i == 0 => f.write_str(a)?,
                 PathStep::Attribute(a) => write!(f, ".{a}")?,
-                PathStep::Key(k) => write!(f, "[{k:?}]")?,
                 PathStep::Index(n) => write!(f, "[{n}]")?,
             }
         }

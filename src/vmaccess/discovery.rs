@@ -36,10 +36,10 @@ use crate::azure::{
 
 /// Extension reads in flight at once unless asked otherwise. Each VM is read once, so Compute's
 /// per-VM budget is never the limit; ARM's subscription read bucket (250, refilled at 25/s) is.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
 
 /// How long a whole discovery may take unless asked otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The ARM reads discovery needs, so that its decisions can be tested against a fake.
 #[async_trait::async_trait]
@@ -93,17 +93,18 @@ pub enum DiscoveryMode {
 /// Where to look and what to report.
 #[derive(Debug, Clone)]
 pub struct DiscoveryRequest {
-    pub subscription_id: String,
+    pub(crate) subscription_id: String,
     /// Empty: the whole subscription. Otherwise each group is listed on its own.
     pub resource_groups: Vec<String>,
     /// Case-insensitive globs over VM names; empty: every name.
     pub name_filters: Vec<String>,
+    /// What to report.
     pub mode: DiscoveryMode,
     /// Stop after this many results.
     pub limit: Option<usize>,
     /// Most reads in flight at once (at least 1).
     pub concurrency: usize,
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl DiscoveryRequest {
@@ -125,17 +126,17 @@ impl DiscoveryRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmAccessExtension {
     /// Its resource name (`VMAccessAgent`, `enablevmaccess`, …).
-    pub name: String,
+    pub(crate) name: String,
     /// `Succeeded`, `Failed`, `Updating`, … (ARM omits it only when it is `Succeeded`).
     pub provisioning_state: String,
     /// The user of its last run, from the public settings (`UserName`); `None` for a Remote
     /// Desktop–only run or when the settings do not say.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// What an import needs besides: the handler version and minor-upgrade flag it runs with, and
     /// the `forceUpdateTag` of its last run.
-    pub type_handler_version: String,
-    pub auto_upgrade_minor_version: bool,
-    pub force_update_tag: Option<String>,
+    pub(crate) type_handler_version: String,
+    pub(crate) auto_upgrade_minor_version: bool,
+    pub(crate) force_update_tag: Option<String>,
 }
 
 impl From<&VmAccessExtension> for super::Status {
@@ -156,35 +157,52 @@ impl From<&VmAccessExtension> for super::Status {
 /// One VM found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredVm {
+    /// The VM.
     pub id: VirtualMachineId,
-    pub os: OsType,
+    pub(crate) os: OsType,
+    /// Its VMAccess extension, when it has one.
     pub vmaccess: Option<VmAccessExtension>,
 }
 
 /// Why discovery could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
+    /// A request that cannot be run.
     #[error("invalid {field} {value:?}: {reason}")]
     InvalidRequest {
+        /// The field at fault.
         field: &'static str,
+        /// Its value.
         value: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// Listing the VMs of a scope failed.
     #[error("cannot list the virtual machines of {scope}: {source}")]
     List {
+        /// The subscription or resource group.
         scope: String,
+        /// Why.
         #[source]
         source: Box<AzureError>,
     },
+    /// Listing one VM's extensions failed.
     #[error("cannot list the extensions of virtual machine {vm}: {source}")]
     Extensions {
+        /// The VM.
         vm: String,
+        /// Why.
         #[source]
         source: Box<AzureError>,
     },
     /// A listed VM whose ID is not a VM ID (ARM returned something unexpected).
     #[error("the list of {scope} returned a VM with an unusable ID {id:?}")]
-    UnexpectedVmId { scope: String, id: String },
+    UnexpectedVmId {
+        /// The subscription or resource group listed.
+        scope: String,
+        /// The ID ARM returned.
+        id: String,
+    },
 }
 
 type Item = Result<DiscoveredVm, DiscoveryError>;

@@ -4,14 +4,11 @@
 //! its CA trusted through `SSL_CERT_FILE`. Terraform runs the provider binary
 //! built for this test run through `dev_overrides`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use terraform_provider_vm::azure::VirtualMachineId;
 
-use super::azure_emulator::AzureEmulator;
-use super::terraform::{TfDir, TfOutput};
-
-/// The forgotten password of the locked-out seed.
-pub const LOCKED_OUT_PASSWORD: &str = "Forgotten-Passw0rd!";
+use crate::azure_emulator::AzureEmulator;
+use crate::terraform::{TfDir, TfOutput};
 
 pub struct Acceptance {
     pub emu: AzureEmulator,
@@ -58,6 +55,21 @@ impl Acceptance {
         out
     }
 
+    /// Applies, then [`Self::assert_settled`].
+    pub async fn apply_and_settle(&self, vm: &VirtualMachineId, username: &str, password: &str) {
+        self.apply();
+        self.assert_settled(vm, username, password).await;
+    }
+
+    /// The guest of `vm` accepts `username`/`password`, and the next plan has nothing to do.
+    pub async fn assert_settled(&self, vm: &VirtualMachineId, username: &str, password: &str) {
+        assert!(
+            self.emu.login(vm, username, password).await,
+            "{username}'s password does not work after the apply"
+        );
+        assert_eq!(self.plan_exit_code(&[]), 0, "not settled after the apply");
+    }
+
     /// `plan -detailed-exitcode`: 0 = no changes, 2 = changes.
     pub fn plan_exit_code(&self, extra: &[&str]) -> i32 {
         let mut args = vec!["plan", "-detailed-exitcode", "-no-color", "-input=false"];
@@ -96,57 +108,33 @@ impl Acceptance {
             .unwrap_or(Value::Null)
     }
 
+    /// The dependency lock file `init` wrote, after checking it names the provider `source` and
+    /// holds every one of `phrases` (hashes, the version).
+    pub fn assert_lock_file(&self, source: &str, phrases: &[&str]) -> String {
+        let lock = std::fs::read_to_string(self.lock_file_path())
+            .unwrap_or_else(|e| panic!("init wrote no lock file: {e}"));
+        let provider = format!("provider \"{source}\"");
+        for phrase in std::iter::once(provider.as_str()).chain(phrases.iter().copied()) {
+            assert!(
+                lock.contains(phrase),
+                "{phrase:?} not in the lock file:\n{lock}"
+            );
+        }
+        lock
+    }
+
+    /// Panics if `init` wrote a dependency lock file.
+    pub fn assert_no_lock_file(&self) {
+        let path = self.lock_file_path();
+        assert!(!path.exists(), "{} exists", path.display());
+    }
+
+    fn lock_file_path(&self) -> std::path::PathBuf {
+        self.tf.work_dir().join(".terraform.lock.hcl")
+    }
+
     pub fn state_file(&self) -> String {
         std::fs::read_to_string(self.tf.work_dir().join("terraform.tfstate")).unwrap_or_default()
-    }
-
-    pub async fn seed_windows_vm(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        self.emu.seed_windows_vm_with(name, accounts).await
-    }
-
-    /// The VM of the README's story: a running Windows VM whose administrator `opsadmin` is
-    /// disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
-    pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
-        let accounts =
-            json!([{"name": "opsadmin", "password": LOCKED_OUT_PASSWORD, "enabled": false}]);
-        self.seed_windows_vm(name, accounts).await
-    }
-
-    fn vm_path(id: &VirtualMachineId) -> String {
-        format!(
-            "vms/{}/{}/{}",
-            id.subscription_id(),
-            id.resource_group(),
-            id.name()
-        )
-    }
-
-    /// Out-of-band changes to the VM (power state, agent, domain controller…).
-    pub async fn patch_vm(&self, id: &VirtualMachineId, patch: Value) -> Value {
-        self.emu
-            .admin(reqwest::Method::PATCH, &Self::vm_path(id), Some(patch))
-            .await
-    }
-
-    /// Out-of-band changes to an extension (provisioning state, tag…).
-    pub async fn patch_extension(&self, id: &VirtualMachineId, name: &str, patch: Value) -> Value {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu
-            .admin(reqwest::Method::PATCH, &path, Some(patch))
-            .await
-    }
-
-    /// Creates an extension directly, as the portal or another tool would.
-    pub async fn put_extension(&self, id: &VirtualMachineId, name: &str, body: Value) -> Value {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu
-            .admin(reqwest::Method::PUT, &path, Some(body))
-            .await
-    }
-
-    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
-        let path = format!("{}/extensions/{name}", Self::vm_path(id));
-        self.emu.admin(reqwest::Method::DELETE, &path, None).await;
     }
 }
 

@@ -1,26 +1,40 @@
 //! Shared fixture: an in-process `vm-emulator` plus helpers to build an `ArmClient` against it
-//! and to drive the emulator's admin API (seed VMs, inject faults, read the request log).
+//! and to drive the emulator's admin API through its typed client (seed VMs, inject faults,
+//! read the request log).
 //!
-//! Include it with `#[path = "support/azure_emulator.rs"] mod azure_emulator;`. Every helper
-//! talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
+//! Every helper talks real HTTPS to the emulator, trusting its CA explicitly (never through the process-wide
 //! SSL_CERT_FILE, so tests can run in parallel).
-
-#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde_json::{Value, json};
 use terraform_provider_vm::azure::{
     ArmClient, AzureSettings, OpContext, PollPolicy, RetryPolicy, VirtualMachineId,
 };
 use tokio_util::sync::CancellationToken;
-use vm_emulator::{Emulator, EmulatorConfig};
+use vm_emulator::admin::{
+    AdminClient, AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, ListingChange,
+    VmRef,
+};
+use vm_emulator::{
+    AccountSeed, Emulator, EmulatorConfig, ExtensionView, FaultSpec, LoggedRequest, LroStyle,
+    ThrottleSettings, VmPatch, VmSeed, VmView,
+};
+
+pub use vm_emulator::LOCKED_OUT_PASSWORD;
+
+/// The `force_update_tag` of [`AzureEmulator::put_portal_reset`]'s extension.
+pub const PORTAL_TAG: &str = "portal-run-1";
+
+/// The resource group of every seed that does not name one.
+pub const RESOURCE_GROUP: &str = "rg-test";
 
 pub struct AzureEmulator {
     pub emulator: Emulator,
-    admin: reqwest::Client,
+    /// The emulator's typed admin client. The methods below are its shorthands for tests: they
+    /// take the provider's [`VirtualMachineId`] and fail the test on an admin error.
+    pub admin: AdminClient,
 }
 
 impl AzureEmulator {
@@ -36,11 +50,7 @@ impl AzureEmulator {
 
     pub async fn start_with(config: EmulatorConfig) -> AzureEmulator {
         let emulator = Emulator::start(config).await.expect("emulator starts");
-        let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA PEM");
-        let admin = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .build()
-            .expect("admin client");
+        let admin = succeeded(AdminClient::for_emulator(&emulator), "admin client");
         AzureEmulator { emulator, admin }
     }
 
@@ -101,128 +111,274 @@ impl AzureEmulator {
         self.client_for(self.settings())
     }
 
-    fn admin_url(&self, path: &str) -> String {
-        format!(
-            "{}/_emulator/{}",
-            self.endpoint(),
-            path.trim_start_matches('/')
-        )
+    // VMs
+
+    /// Seeds a VM in [`RESOURCE_GROUP`].
+    pub async fn seed_vm(&self, name: &str, seed: &VmSeed) -> VirtualMachineId {
+        self.seed_vm_in(RESOURCE_GROUP, name, seed).await
     }
 
-    /// Calls the emulator's admin API (`/_emulator/{path}`) and returns its JSON.
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.admin.request(method.clone(), self.admin_url(path));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("admin request");
-        let status = resp.status();
-        let text = resp.text().await.expect("admin body");
-        assert!(
-            status.is_success(),
-            "admin {method} {path}: {status} {text}"
-        );
-        if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("admin JSON")
-        }
-    }
-
-    /// Seeds a VM (see the emulator's `VmSeed`) in the default resource group "rg-test".
-    pub async fn seed_vm(&self, name: &str, seed: Value) -> VirtualMachineId {
-        let sub = self.subscription_id().to_owned();
-        self.admin(
-            reqwest::Method::PUT,
-            &format!("vms/{sub}/rg-test/{name}"),
-            Some(seed),
-        )
-        .await;
-        VirtualMachineId::new(sub, "rg-test", name)
+    /// Seeds a VM in `resource_group`.
+    pub async fn seed_vm_in(
+        &self,
+        resource_group: &str,
+        name: &str,
+        seed: &VmSeed,
+    ) -> VirtualMachineId {
+        let id = VirtualMachineId::new(self.subscription_id(), resource_group, name);
+        succeeded(self.admin.seed_vm(&vm_ref(&id), seed).await, "seed a VM");
+        id
     }
 
     /// A running Windows VM with a ready agent and one administrator account.
     pub async fn seed_windows_vm(&self, name: &str) -> VirtualMachineId {
-        let admin = json!([{"name": "azureadmin", "password": "Initial-Passw0rd!", "enabled": true, "administrator": true}]);
-        self.seed_windows_vm_with(name, admin).await
+        self.seed_windows_vm_with(name, [AccountSeed::new("azureadmin", "Initial-Passw0rd!")])
+            .await
     }
 
-    /// A running Windows VM with a ready agent and these accounts (see the emulator's
-    /// `AccountSeed`): the one seed of a healthy Windows VM every test starts from.
-    pub async fn seed_windows_vm_with(&self, name: &str, accounts: Value) -> VirtualMachineId {
-        let seed = json!({"os_type": "Windows", "power_state": "running", "agent_ready": true, "accounts": accounts});
-        self.seed_vm(name, seed).await
+    /// A running Windows VM with a ready agent and these accounts.
+    pub async fn seed_windows_vm_with(
+        &self,
+        name: &str,
+        accounts: impl IntoIterator<Item = AccountSeed>,
+    ) -> VirtualMachineId {
+        self.seed_vm(name, &VmSeed::windows(accounts)).await
     }
 
-    pub async fn vm_view(&self, id: &VirtualMachineId) -> Value {
-        self.admin(
-            reqwest::Method::GET,
-            &format!(
-                "vms/{}/{}/{}",
-                id.subscription_id(),
-                id.resource_group(),
-                id.name()
-            ),
-            None,
-        )
-        .await
+    /// The VM of the README's story ([`VmSeed::locked_out`]): a running Windows VM whose
+    /// administrator `opsadmin` is disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
+    pub async fn seed_locked_out_vm(&self, name: &str) -> VirtualMachineId {
+        self.seed_locked_out_vm_in(RESOURCE_GROUP, name).await
+    }
+
+    /// [`Self::seed_locked_out_vm`] in `resource_group`.
+    pub async fn seed_locked_out_vm_in(
+        &self,
+        resource_group: &str,
+        name: &str,
+    ) -> VirtualMachineId {
+        self.seed_vm_in(resource_group, name, &VmSeed::locked_out())
+            .await
+    }
+
+    /// Many VMs in one request.
+    pub async fn seed_fleet(&self, fleet: &Fleet) {
+        succeeded(self.admin.seed_fleet(fleet).await, "seed a fleet");
+    }
+
+    /// VMs per page of a VM list.
+    pub async fn set_list_page_size(&self, page_size: usize) {
+        let change = ListingChange {
+            page_size: Some(page_size),
+            ..ListingChange::default()
+        };
+        succeeded(
+            self.admin.set_listing(&change).await,
+            "change the page size",
+        );
+    }
+
+    pub async fn vm_view(&self, id: &VirtualMachineId) -> VmView {
+        succeeded(self.admin.vm(&vm_ref(id)).await, "read a VM")
     }
 
     /// Whether the guest accepts this username/password.
     pub async fn login(&self, id: &VirtualMachineId, username: &str, password: &str) -> bool {
-        let v = self
-            .admin(
-                reqwest::Method::POST,
-                &format!(
-                    "vms/{}/{}/{}/login",
-                    id.subscription_id(),
-                    id.resource_group(),
-                    id.name()
-                ),
-                Some(json!({"username": username, "password": password})),
-            )
-            .await;
-        v["ok"].as_bool().unwrap_or(false)
+        succeeded(
+            self.admin.login(&vm_ref(id), username, password).await,
+            "try a login",
+        )
+        .ok
     }
 
-    pub async fn add_fault(&self, fault: Value) {
-        self.admin(reqwest::Method::POST, "faults", Some(fault))
-            .await;
+    pub async fn delete_vm(&self, id: &VirtualMachineId) {
+        succeeded(self.admin.delete_vm(&vm_ref(id)).await, "delete a VM");
+    }
+
+    /// Out-of-band changes to the VM (power state, agent, domain controller…): `change` fills
+    /// in a [`VmPatch`] whose other fields are left alone.
+    pub async fn patch_vm(
+        &self,
+        id: &VirtualMachineId,
+        change: impl FnOnce(&mut VmPatch),
+    ) -> VmView {
+        let mut patch = VmPatch::default();
+        change(&mut patch);
+        succeeded(self.admin.patch_vm(&vm_ref(id), &patch).await, "patch a VM")
+    }
+
+    // Extensions
+
+    /// Creates an extension directly, as the portal or another tool would.
+    pub async fn put_extension(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        seed: &ExtensionSeed,
+    ) -> ExtensionView {
+        succeeded(
+            self.admin.put_extension(&vm_ref(id), name, seed).await,
+            "put an extension",
+        )
+    }
+
+    /// Out-of-band changes to an extension (provisioning state, tag…): `change` fills in an
+    /// [`ExtensionPatch`] whose other fields are left alone.
+    pub async fn patch_extension(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        change: impl FnOnce(&mut ExtensionPatch),
+    ) -> ExtensionView {
+        let mut patch = ExtensionPatch::default();
+        change(&mut patch);
+        succeeded(
+            self.admin.patch_extension(&vm_ref(id), name, &patch).await,
+            "patch an extension",
+        )
+    }
+
+    pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
+        succeeded(
+            self.admin.delete_extension(&vm_ref(id), name).await,
+            "delete an extension",
+        );
+    }
+
+    /// What the portal's "Reset password" leaves behind: a VMAccess extension `name` (the
+    /// portal's is `enablevmaccess`) whose last run was for `opsadmin`, tagged [`PORTAL_TAG`].
+    pub async fn put_portal_reset(&self, id: &VirtualMachineId, name: &str) {
+        let seed = ExtensionSeed {
+            settings: Some(serde_json::json!({"UserName": "opsadmin"})),
+            force_update_tag: Some(PORTAL_TAG.into()),
+            ..ExtensionSeed::default()
+        };
+        self.put_extension(id, name, &seed).await;
+    }
+
+    /// An extension of another kind (Azure Monitor's agent) named `name`.
+    pub async fn put_monitoring_agent(&self, id: &VirtualMachineId, name: &str) {
+        let seed = ExtensionSeed {
+            publisher: "Microsoft.Azure.Monitor".into(),
+            extension_type: "AzureMonitorWindowsAgent".into(),
+            type_handler_version: "1.0".into(),
+            ..ExtensionSeed::default()
+        };
+        self.put_extension(id, name, &seed).await;
+    }
+
+    // Faults, tokens, settings
+
+    pub async fn add_fault(&self, fault: &FaultSpec) {
+        succeeded(self.admin.add_fault(fault).await, "arm a fault");
+    }
+
+    /// Whether every armed fault has fired as often as it was armed to.
+    pub async fn faults_used_up(&self) -> bool {
+        succeeded(self.admin.faults().await, "list the faults").is_empty()
     }
 
     pub async fn clear_faults(&self) {
-        self.admin(reqwest::Method::DELETE, "faults", None).await;
+        succeeded(self.admin.clear_faults().await, "clear the faults");
     }
 
     pub async fn expire_tokens(&self) {
-        self.admin(reqwest::Method::POST, "tokens/expire", None)
-            .await;
+        succeeded(self.admin.expire_tokens().await, "expire the tokens");
     }
 
-    pub async fn set_config(&self, change: Value) {
-        self.admin(reqwest::Method::POST, "config", Some(change))
-            .await;
+    /// How long-running operations answer: `Azure-AsyncOperation` or `Location` only.
+    pub async fn set_lro_style(&self, lro_style: LroStyle) {
+        let change = ConfigChange {
+            lro_style: Some(lro_style),
+            ..ConfigChange::default()
+        };
+        succeeded(self.admin.set_config(&change).await, "change the LRO style");
     }
+
+    /// Enforces ARM's and Compute's request budgets: `throttling` with `enabled` set, and
+    /// fresh buckets.
+    pub async fn throttle(&self, throttling: ThrottleSettings) {
+        let throttling = ThrottleSettings {
+            enabled: true,
+            ..throttling
+        };
+        succeeded(
+            self.admin.set_throttling(throttling).await,
+            "enable throttling",
+        );
+    }
+
+    // Identity
+
+    /// A federated (workload-identity) token from the emulator's issuer, as a platform would
+    /// hand one to a job (`POST /_emulator/oidc/token`). Not an admin call, so not in the admin
+    /// client: fetched here over HTTPS trusting only the emulator's CA.
+    pub async fn federated_token(&self) -> String {
+        let ca = reqwest::Certificate::from_pem(self.emulator.ca_pem().as_bytes()).expect("CA PEM");
+        let http = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .expect("HTTPS client");
+        let answer: serde_json::Value = http
+            .post(format!("{}/_emulator/oidc/token", self.endpoint()))
+            .body("{}")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("a federated token")
+            .json()
+            .await
+            .expect("a JSON answer");
+        answer["value"]
+            .as_str()
+            .map(str::to_owned)
+            .expect("the token in `value`")
+    }
+
+    // The request log
 
     /// The emulator's log of non-admin requests.
-    pub async fn requests(&self) -> Vec<Value> {
-        match self.admin(reqwest::Method::GET, "requests", None).await {
-            Value::Array(items) => items,
-            _ => Vec::new(),
+    pub async fn requests(&self) -> Vec<LoggedRequest> {
+        succeeded(self.admin.requests().await, "read the request log")
+    }
+
+    /// The logged requests whose path ends with `suffix`.
+    pub async fn requests_ending_with(&self, suffix: &str) -> Vec<LoggedRequest> {
+        let mut requests = self.requests().await;
+        requests.retain(|r| r.path.ends_with(suffix));
+        requests
+    }
+
+    /// Waits (polling the log) until a request with this method and a path containing
+    /// `fragment` has been logged; fails the test after 30 s.
+    pub async fn wait_for_request(&self, method: &str, fragment: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.count_requests(method, fragment).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {method} …{fragment}… reached the emulator within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// How many logged requests have this method and a path containing `fragment`.
     pub async fn count_requests(&self, method: &str, fragment: &str) -> usize {
-        self.requests()
-            .await
-            .iter()
-            .filter(|r| {
-                r["method"].as_str() == Some(method)
-                    && r["path"].as_str().is_some_and(|p| p.contains(fragment))
-            })
-            .count()
+        succeeded(
+            self.admin.count_requests(method, fragment).await,
+            "read the request log",
+        )
     }
+}
+
+/// The answer of an admin call that must succeed: a failure fails the test, saying `what` failed.
+fn succeeded<T>(answer: Result<T, AdminError>, what: &str) -> T {
+    answer.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// The admin API's name of a VM.
+pub fn vm_ref(id: &VirtualMachineId) -> VmRef {
+    VmRef::new(id.subscription_id(), id.resource_group(), id.name())
 }
 
 /// An operation context with `secs` of budget and a fresh cancel token.

@@ -1,21 +1,46 @@
 //! A seeded fleet for listing tests and the listing benchmark: VMs spread over resource groups,
 //! Windows and Linux, with VMAccess extensions under both usual names and in both end states,
 //! and other extensions beside them. Seeded in one request through `/_emulator/fleet`.
-//!
-//! Include it with `#[path = "support/fleet.rs"] mod fleet;`.
 
-#![allow(dead_code)]
+use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use vm_emulator::admin::{ExtensionSeed, Fleet as FleetBody, FleetVm};
+use vm_emulator::{OsType, SeededVm, VmSeed};
+
+use crate::azure_emulator::AzureEmulator;
 
 /// What the fleet holds, for assertions.
 pub struct Fleet {
-    /// The `/_emulator/fleet` body.
-    pub body: Value,
+    /// What to seed ([`crate::azure_emulator::AzureEmulator::seed_fleet`]).
+    pub body: FleetBody,
     /// Windows VMs with a VMAccess extension, as `(resource group, VM name)`, in list order.
     pub with_vmaccess: Vec<(String, String)>,
     pub windows: usize,
     pub linux: usize,
+}
+
+/// [`fleet`] seeded in `emu`, whose VM lists have `page_size` VMs a page.
+pub async fn seeded_fleet(
+    emu: &AzureEmulator,
+    groups: usize,
+    per_group: usize,
+    page_size: usize,
+) -> Fleet {
+    let fleet = fleet(groups, per_group);
+    emu.seed_fleet(&fleet.body).await;
+    emu.set_list_page_size(page_size).await;
+    fleet
+}
+
+/// An extension of another publisher and type.
+fn other_extension(publisher: &str, extension_type: &str, version: &str) -> ExtensionSeed {
+    ExtensionSeed {
+        publisher: publisher.into(),
+        extension_type: extension_type.into(),
+        type_handler_version: version.into(),
+        ..ExtensionSeed::default()
+    }
 }
 
 /// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…). A quarter are Linux
@@ -32,41 +57,67 @@ pub fn fleet(groups: usize, per_group: usize) -> Fleet {
         for v in 0..per_group {
             let name = format!("vm-{v:03}");
             let is_linux = v % 4 == 3;
-            let mut extensions = json!({});
+            let mut extensions = BTreeMap::new();
             if is_linux {
                 linux += 1;
                 if v % 3 == 0 {
-                    extensions["enablevmaccess"] = json!({"publisher": "Microsoft.OSTCExtensions", "type": "VMAccessForLinux", "type_handler_version": "1.5"});
+                    let linux_vmaccess =
+                        other_extension("Microsoft.OSTCExtensions", "VMAccessForLinux", "1.5");
+                    extensions.insert("enablevmaccess".to_string(), linux_vmaccess);
                 }
             } else {
                 windows += 1;
                 match v % 3 {
                     0 => {
-                        extensions["VMAccessAgent"] = json!({"settings": {"UserName": "ops"}});
+                        let seed = ExtensionSeed {
+                            settings: Some(json!({"UserName": "ops"})),
+                            ..ExtensionSeed::default()
+                        };
+                        extensions.insert("VMAccessAgent".to_string(), seed);
                         with_vmaccess.push((rg.clone(), name.clone()));
                     }
                     1 => {
                         let state = if v % 5 == 0 { "Failed" } else { "Succeeded" };
-                        extensions["enablevmaccess"] =
-                            json!({"settings": {}, "provisioning_state": state});
+                        let seed = ExtensionSeed {
+                            settings: Some(json!({})),
+                            provisioning_state: state.into(),
+                            ..ExtensionSeed::default()
+                        };
+                        extensions.insert("enablevmaccess".to_string(), seed);
                         with_vmaccess.push((rg.clone(), name.clone()));
                     }
                     _ => {}
                 }
             }
             if v % 2 == 0 {
-                extensions["MicrosoftMonitoringAgent"] = json!({"publisher": "Microsoft.EnterpriseCloud.Monitoring", "type": "MicrosoftMonitoringAgent", "type_handler_version": "1.0"});
+                let monitoring = other_extension(
+                    "Microsoft.EnterpriseCloud.Monitoring",
+                    "MicrosoftMonitoringAgent",
+                    "1.0",
+                );
+                extensions.insert("MicrosoftMonitoringAgent".to_string(), monitoring);
             }
-            vms.push(json!({
-                "resource_group": rg,
-                "name": name,
-                "os_type": if is_linux { "Linux" } else { "Windows" },
-                "extensions": extensions,
-            }));
+            let os_type = if is_linux {
+                OsType::Linux
+            } else {
+                OsType::Windows
+            };
+            vms.push(FleetVm {
+                vm: SeededVm {
+                    subscription: None,
+                    resource_group: rg.clone(),
+                    name,
+                    vm: VmSeed {
+                        os_type,
+                        ..VmSeed::default()
+                    },
+                },
+                extensions,
+            });
         }
     }
     Fleet {
-        body: json!({ "vms": vms }),
+        body: FleetBody { vms },
         with_vmaccess,
         windows,
         linux,

@@ -14,11 +14,6 @@
 //! (Go accepts it), so the server certificate is checked the way Go's single
 //! root pool effectively checks it: it must be byte-identical to the announced
 //! one, valid for `localhost`, and the handshake signature must verify.
-//!
-//! Shared with `benches/launch.rs` through `#[path]`, so it must not refer
-//! to sibling modules.
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -51,9 +46,25 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The provider binary cargo built for this test or bench target.
+/// The provider binary cargo built for this test or bench target. Cargo
+/// gives its path to the running test (`CARGO_BIN_EXE_<name>`); a test
+/// executable started by hand finds it beside its own `deps/` directory.
 pub fn provider_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-vm"))
+    const NAME: &str = "terraform-provider-vm";
+    let path = std::env::var_os(format!("CARGO_BIN_EXE_{NAME}"))
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            let profile_dir = exe.parent()?.parent()?;
+            Some(profile_dir.join(format!("{NAME}{}", std::env::consts::EXE_SUFFIX)))
+        })
+        .expect("the path of the test executable");
+    assert!(
+        path.is_file(),
+        "the provider binary is missing at {} (run the tests through cargo)",
+        path.display()
+    );
+    path
 }
 
 /// A client identity shaped like go-plugin's `generateCert()`.
@@ -313,6 +324,13 @@ impl PluginProcess {
             Ok(c) => c,
             Err(e) => panic!("mTLS connection failed: {e:?}; stderr: {}", self.stderr()),
         }
+    }
+
+    /// [`PluginProcess::start`] and a provider client connected to it.
+    pub async fn start_provider() -> (PluginProcess, ProviderClient<Channel>) {
+        let plugin = PluginProcess::start();
+        let client = plugin.provider().await;
+        (plugin, client)
     }
 
     pub async fn provider(&self) -> ProviderClient<Channel> {

@@ -6,8 +6,34 @@ use tonic::transport::Channel;
 use terraform_provider_vm::tfprotocol::proto::{self, provider_client::ProviderClient};
 use terraform_provider_vm::tfprotocol::{Object, Value, msgpack};
 
-use super::azure_emulator::AzureEmulator;
-use super::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+use crate::azure_emulator::AzureEmulator;
+use crate::plugin::{ClientIdentity, PluginProcess, provider_binary, terraform_command};
+
+/// The reply of an RPC that must answer (with whatever diagnostics), not fail at the gRPC level.
+pub async fn answer<T>(call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
+    call.await
+        .unwrap_or_else(|status| panic!("the RPC failed: {status:?}"))
+        .into_inner()
+}
+
+/// The error diagnostics among `diagnostics`.
+pub fn errors(diagnostics: &[proto::Diagnostic]) -> Vec<&proto::Diagnostic> {
+    let error = proto::diagnostic::Severity::Error as i32;
+    diagnostics.iter().filter(|d| d.severity == error).collect()
+}
+
+/// Fails, showing every diagnostic, if any of them is an error.
+pub fn assert_no_errors(diagnostics: &[proto::Diagnostic]) {
+    assert!(errors(diagnostics).is_empty(), "{diagnostics:?}");
+}
+
+/// The one error among `diagnostics` (fails, showing them all, unless there is exactly one).
+pub fn one_error(diagnostics: &[proto::Diagnostic]) -> &proto::Diagnostic {
+    match errors(diagnostics)[..] {
+        [error] => error,
+        _ => panic!("expected exactly one error: {diagnostics:?}"),
+    }
+}
 
 /// The plugin with the emulator's CA trusted, configured for the emulator.
 pub async fn configured(
@@ -37,8 +63,8 @@ pub async fn configured(
     let provider_type = terraform_provider_vm::provider::schema()
         .block
         .implied_type();
-    let resp = client
-        .configure_provider(proto::configure_provider::Request {
+    let resp = answer(
+        client.configure_provider(proto::configure_provider::Request {
             terraform_version: "1.15.5".into(),
             config: Some(proto::DynamicValue {
                 msgpack: msgpack::encode(&Value::Object(config), &provider_type)
@@ -49,10 +75,9 @@ pub async fn configured(
                 deferral_allowed: false,
                 write_only_attributes_allowed: true,
             }),
-        })
-        .await
-        .expect("ConfigureProvider answers")
-        .into_inner();
+        }),
+    )
+    .await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     (plugin, client, dir)
 }

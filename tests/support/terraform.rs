@@ -5,8 +5,6 @@
 //! Every `TfDir` is its own temporary directory holding the CLI
 //! configuration, the data directory and the working directory, so tests
 //! run in parallel without sharing anything.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,16 +50,39 @@ fn find_terraform_binary() -> PathBuf {
         );
         return p;
     }
+    terraform_on_path().unwrap_or_else(|| {
+        panic!(
+            "acceptance tests need the terraform CLI (>= 1.11), but `terraform` is not on PATH \
+             and TF_ACC_TERRAFORM_PATH is not set. Install terraform or set TF_ACC_TERRAFORM_PATH."
+        )
+    })
+}
+
+/// The first `terraform` on `PATH`.
+fn terraform_on_path() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join("terraform"))
         .find(|p| p.is_file())
+}
+
+/// A Terraform older than `newer` (for tests of what an older Terraform wrote):
+/// `TF_ACC_TERRAFORM_OLD_PATH`, else `terraform` on PATH (1.11.4 in CI). Fails the test, naming
+/// `what` needs it, when there is none or it is not older.
+pub fn older_terraform(newer: TerraformVersion, what: &str) -> PathBuf {
+    let binary = std::env::var_os("TF_ACC_TERRAFORM_OLD_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(terraform_on_path)
         .unwrap_or_else(|| {
-            panic!(
-                "acceptance tests need the terraform CLI (>= 1.11), but `terraform` is not on PATH \
-                 and TF_ACC_TERRAFORM_PATH is not set. Install terraform or set TF_ACC_TERRAFORM_PATH."
-            )
-        })
+            panic!("{what} needs a Terraform older than {newer}: set TF_ACC_TERRAFORM_OLD_PATH")
+        });
+    let version = version_of(&binary);
+    assert!(
+        version < newer,
+        "{what}: TF_ACC_TERRAFORM_OLD_PATH must be a Terraform older than {newer}, found {version}"
+    );
+    binary
 }
 
 /// A Terraform release, `major.minor.patch` (pre-release suffixes ignored).
@@ -154,7 +175,7 @@ fn require_terraform_at(binary: &Path, needed: TerraformVersion, feature: &str) 
 
 /// The directory holding the provider binary cargo built for this run.
 pub fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_terraform-provider-vm"))
+    crate::plugin::provider_binary()
         .parent()
         .expect("binary has a parent directory")
         .to_path_buf()
@@ -371,6 +392,38 @@ impl TfOutput {
             "terraform {} unexpectedly succeeded:\n{self}",
             self.args.join(" ")
         );
+        self
+    }
+
+    /// stdout, then stderr.
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// stdout and stderr with the diagnostic boxes' drawing removed and whitespace runs as one
+    /// space: Terraform wraps diagnostics, and a wrapped detail matches as one line.
+    pub fn flat(&self) -> String {
+        let text = self.text();
+        let unboxed: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']))
+            .collect();
+        unboxed
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Panics with the full output unless its [`flat`](Self::flat) text contains every phrase.
+    pub fn assert_mentions(&self, phrases: &[&str]) -> &TfOutput {
+        let flat = self.flat();
+        for phrase in phrases {
+            assert!(
+                flat.contains(phrase),
+                "expected {phrase:?} in terraform's output:\n{self}"
+            );
+        }
         self
     }
 

@@ -121,11 +121,7 @@ async fn a_full_bucket_does_not_pace() {
 async fn a_429_closes_the_gate_for_every_write() {
     let fake = Fake::new(|_, i| {
         if i == 0 {
-            Reply::Status(
-                429,
-                vec![("retry-after", "5".into())],
-                r#"{"code":"TooManyRequests","message":"m"}"#.into(),
-            )
+            Reply::throttled(5, "TooManyRequests")
         } else {
             Reply::Status(
                 201,
@@ -163,13 +159,7 @@ async fn a_429_closes_the_gate_for_every_write() {
 /// A deadline that ends while a write waits at the gate: nothing was sent.
 #[tokio::test(start_paused = true)]
 async fn a_deadline_at_the_gate_means_nothing_was_sent() {
-    let fake = Fake::new(|_, _| {
-        Reply::Status(
-            429,
-            vec![("retry-after", "30".into())],
-            r#"{"code":"TooManyRequests","message":"m"}"#.into(),
-        )
-    });
+    let fake = Fake::new(|_, _| Reply::throttled(30, "TooManyRequests"));
     let pacer = Arc::new(Pacer::default());
     let p = pipeline(&fake, &pacer);
     // Closes the gate for 30 s (the deadline of this one is longer).

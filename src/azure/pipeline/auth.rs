@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use azure_core::http::Request;
+use azure_core::http::policies::PolicyResult;
 use secrecy::ExposeSecret;
 
 use super::super::credentials::TokenSource;
 use super::super::error::{AzureError, CloudError};
-use super::{buffer, call, rebuild, wrap};
+use super::{Next, Step, buffer, rebuild, wrap};
 
 pub(crate) struct Auth {
     tokens: Arc<TokenSource>,
@@ -28,16 +28,11 @@ impl Auth {
 }
 
 #[async_trait::async_trait]
-impl Policy for Auth {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
-        let call = call(ctx)?;
-        if !call.authenticated {
-            return super::next(ctx, request, next).await;
+impl Step for Auth {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
+        let call = next.call()?;
+        if !call.handling.authenticated {
+            return next.send(request).await;
         }
         let cloud = call.cloud.as_ref().ok_or_else(|| {
             wrap(AzureError::Internal {
@@ -52,7 +47,7 @@ impl Policy for Auth {
                 .await
                 .map_err(wrap)?;
             request.insert_header("authorization", format!("Bearer {}", token.expose_secret()));
-            let (status, headers, body) = buffer(super::next(ctx, request, next).await?).await?;
+            let (status, headers, body) = buffer(next.send(request).await?).await?;
             if status.as_u16() == 401
                 && !refreshed
                 && CloudError::parse(&body).is_some_and(|e| e.is_stale_token())

@@ -14,18 +14,19 @@ use tokio::time::Instant;
 use super::super::context::OpContext;
 use super::super::credentials::TokenSource;
 use super::super::error::AzureError;
+use super::super::lro::{PollPolicy, PollTarget};
 use super::super::pacing::Pacer;
-use super::{ArmRequest, Pipeline, RetryPolicy, rebuild, wrap, wrap_retryable};
+use super::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_retryable};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
 #[allow(dead_code)] // method and url show in assertion messages
 pub(crate) struct Seen {
-    pub method: &'static str,
-    pub url: String,
-    pub at: Instant,
-    pub request_id: Option<String>,
-    pub authorization: Option<String>,
+    pub(crate) method: &'static str,
+    pub(crate) url: String,
+    pub(crate) at: Instant,
+    pub(crate) request_id: Option<String>,
+    pub(crate) authorization: Option<String>,
 }
 
 /// What the fake answers.
@@ -35,11 +36,37 @@ pub(crate) enum Reply {
     ConnectFailure,
 }
 
+impl Reply {
+    /// A status with a JSON body and no headers.
+    pub(crate) fn json(code: u16, body: &str) -> Reply {
+        Reply::Status(code, vec![], body.into())
+    }
+
+    /// `200 {}`.
+    pub(crate) fn ok() -> Reply {
+        Reply::json(200, "{}")
+    }
+
+    /// A long-running operation's status read that says "still running".
+    pub(crate) fn in_progress() -> Reply {
+        Reply::json(200, r#"{"status":"InProgress"}"#)
+    }
+
+    /// `429` with `Retry-After: secs` and an ARM error `code`.
+    pub(crate) fn throttled(secs: u64, code: &str) -> Reply {
+        Reply::Status(
+            429,
+            vec![("retry-after", secs.to_string())],
+            format!(r#"{{"code":"{code}","message":"m"}}"#),
+        )
+    }
+}
+
 type Handler = Box<dyn Fn(&Seen, usize) -> Reply + Send + Sync>;
 
 pub(crate) struct Fake {
     handler: Handler,
-    pub seen: Mutex<Vec<Seen>>,
+    pub(crate) seen: Mutex<Vec<Seen>>,
 }
 
 impl std::fmt::Debug for Fake {
@@ -135,6 +162,11 @@ pub(crate) fn pipeline(fake: &Arc<Fake>, pacer: &Arc<Pacer>) -> Pipeline {
     )
 }
 
+/// The chain with `fake` as transport and a write gate of its own.
+pub(crate) fn pipeline_alone(fake: &Arc<Fake>) -> Pipeline {
+    pipeline(fake, &Arc::new(Pacer::default()))
+}
+
 pub(crate) fn ctx(secs: u64) -> OpContext {
     OpContext::new(
         Duration::from_secs(secs),
@@ -148,10 +180,24 @@ pub(crate) fn request(method: reqwest::Method, path: &str) -> ArmRequest {
         url: reqwest::Url::parse(&format!("https://arm.test{path}"))
             .unwrap_or_else(|e| panic!("{e}")),
         body: None,
-        authenticated: false,
-        what: "testing".into(),
-        poll: None,
+        handling: Handling {
+            authenticated: false,
+            what: "testing".into(),
+            poll: None,
+        },
     }
+}
+
+/// A status read of a long-running operation accepted just now, on the default poll schedule.
+pub(crate) fn poll_request() -> ArmRequest {
+    let mut req = request(reqwest::Method::GET, "/op");
+    req.handling.poll = Some(PollPlan {
+        target: PollTarget::AsyncOperation("u".into()),
+        schedule: PollPolicy::default(),
+        accepted_at: Instant::now(),
+        retry_after: None,
+    });
+    req
 }
 
 pub(crate) const EXT: &str = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm{}/extensions/e?api-version=1";

@@ -1,23 +1,18 @@
 //! One debug line per exchange (method, redacted URL, status, time, ARM's request id) and, at
 //! trace level, bodies with every secret value replaced.
 
-use std::sync::Arc;
+use azure_core::http::Request;
+use azure_core::http::policies::PolicyResult;
 
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use super::{Next, Step};
 use tokio::time::Instant;
 
 #[derive(Debug)]
 pub(crate) struct Logging;
 
 #[async_trait::async_trait]
-impl Policy for Logging {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+impl Step for Logging {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
         let method = request.method().as_str();
         let url = redact_url(request.url());
         if let azure_core::http::Body::Bytes(b) = request.body() {
@@ -27,7 +22,7 @@ impl Policy for Logging {
         }
         tracing::debug!(method, url = %url, "sending request");
         let started = Instant::now();
-        let result = super::next(ctx, request, next).await;
+        let result = next.send(request).await;
         let elapsed_ms = started.elapsed().as_millis();
         match result {
             Ok(response) => {

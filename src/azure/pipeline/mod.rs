@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use azure_core::error::ErrorKind;
 use azure_core::http::headers::Headers;
-use azure_core::http::policies::Policy;
+use azure_core::http::policies::{Policy, PolicyResult};
 use azure_core::http::{AsyncRawResponse, Context, Request};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -47,49 +47,54 @@ use super::error::AzureError;
 use super::lro::{PollPolicy, PollTarget};
 use super::pacing::Pacer;
 
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::RetryPolicy;
+pub(crate) use retry::parse_retry_after;
 
 /// A request to send. Bodies are JSON.
 pub(crate) struct ArmRequest {
-    pub method: reqwest::Method,
-    pub url: reqwest::Url,
-    pub body: Option<Vec<u8>>,
+    pub(crate) method: reqwest::Method,
+    pub(crate) url: reqwest::Url,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) handling: Handling,
+}
+
+/// How the pipeline treats a request; every policy sees it in the [`Call`].
+#[derive(Debug, Clone)]
+pub(crate) struct Handling {
     /// Whether to attach the bearer token (false for the metadata endpoint).
-    pub authenticated: bool,
+    pub(crate) authenticated: bool,
     /// Completes "timed out after Ns while …".
-    pub what: String,
+    pub(crate) what: String,
     /// Set for the status reads of a long-running operation: the pipeline polls until the
     /// operation is no longer running.
-    pub poll: Option<PollPlan>,
+    pub(crate) poll: Option<PollPlan>,
 }
 
 /// How to poll a long-running operation's status URL.
 #[derive(Debug, Clone)]
 pub(crate) struct PollPlan {
-    pub target: PollTarget,
-    pub schedule: PollPolicy,
+    pub(crate) target: PollTarget,
+    pub(crate) schedule: PollPolicy,
     /// When Azure accepted the operation (the schedule grows with the time since).
-    pub accepted_at: Instant,
+    pub(crate) accepted_at: Instant,
     /// `Retry-After` of the initial response.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 /// What every policy may need to know about the call, carried in the `azure_core` [`Context`].
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
-    pub op: OpContext,
-    pub what: String,
-    pub authenticated: bool,
-    pub cloud: Option<CloudEndpoints>,
-    pub poll: Option<PollPlan>,
+    pub(crate) op: OpContext,
+    pub(crate) cloud: Option<CloudEndpoints>,
+    pub(crate) handling: Handling,
 }
 
 /// A final response: success, or an error status that is not retried (or ran out of retries).
 #[derive(Debug)]
 pub(crate) struct ArmResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl ArmResponse {
@@ -132,7 +137,7 @@ impl Pipeline {
         retry: RetryPolicy,
         pacer: Arc<Pacer>,
     ) -> Pipeline {
-        Pipeline::with_transport(tokens, retry, pacer, Arc::new(send::Send::new(http)))
+        Pipeline::with_transport(tokens, retry, pacer, policy(send::Send::new(http)))
     }
 
     /// The chain with another last policy (tests use a fake transport).
@@ -144,10 +149,10 @@ impl Pipeline {
     ) -> Pipeline {
         Pipeline {
             policies: vec![
-                Arc::new(request_id::RequestId),
-                Arc::new(retry::Retry::new(retry, pacer)),
-                Arc::new(auth::Auth::new(tokens)),
-                Arc::new(logging::Logging),
+                policy(request_id::RequestId),
+                policy(retry::Retry::new(retry, pacer)),
+                policy(auth::Auth::new(tokens)),
+                policy(logging::Logging),
                 transport,
             ],
         }
@@ -159,7 +164,7 @@ impl Pipeline {
         cloud: Option<&CloudEndpoints>,
         ctx: &OpContext,
     ) -> Result<ArmResponse, AzureError> {
-        if req.authenticated && cloud.is_none() {
+        if req.handling.authenticated && cloud.is_none() {
             return Err(AzureError::Internal {
                 detail: "an authenticated request without cloud endpoints".into(),
             });
@@ -184,10 +189,8 @@ impl Pipeline {
         }
         let context = Context::new().with_value(Call {
             op: ctx.clone(),
-            what: req.what,
-            authenticated: req.authenticated,
             cloud: cloud.cloned(),
-            poll: req.poll,
+            handling: req.handling,
         });
         let (first, rest) = self
             .policies
@@ -277,18 +280,55 @@ pub(crate) fn header<'a>(headers: &'a Headers, name: &'static str) -> Option<&'a
 #[cfg(test)]
 pub(crate) mod fake;
 
-/// Calls the rest of the chain.
-pub(crate) async fn next(
-    ctx: &Context<'_>,
-    request: &mut Request,
-    next: &[Arc<dyn Policy>],
-) -> azure_core::http::policies::PolicyResult {
-    let (first, rest) = next.split_first().ok_or_else(|| {
-        wrap(AzureError::Internal {
-            detail: "a pipeline without a transport".into(),
-        })
-    })?;
-    first.send(ctx, request, rest).await
+/// One of our policies: `azure_core`'s [`Policy`] with the context and the rest of the chain
+/// handed over together as [`Next`], since every one of them needs the [`Call`] or passes the
+/// request on. [`policy`] puts one in the chain.
+#[async_trait::async_trait]
+pub(crate) trait Step: std::fmt::Debug + Send + Sync {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult;
+}
+
+/// What follows a [`Step`] in the chain.
+pub(crate) struct Next<'a, 'c> {
+    ctx: &'a Context<'c>,
+    rest: &'a [Arc<dyn Policy>],
+}
+
+impl Next<'_, '_> {
+    /// The call's details (see [`call`]).
+    pub(crate) fn call(&self) -> azure_core::Result<&Call> {
+        call(self.ctx)
+    }
+
+    /// Passes the request to the rest of the chain.
+    pub(crate) async fn send(&self, request: &mut Request) -> PolicyResult {
+        let (first, rest) = self.rest.split_first().ok_or_else(|| {
+            wrap(AzureError::Internal {
+                detail: "a pipeline without a transport".into(),
+            })
+        })?;
+        first.send(self.ctx, request, rest).await
+    }
+}
+
+/// A [`Step`] as the `azure_core` [`Policy`] the chain holds.
+fn policy(step: impl Step + 'static) -> Arc<dyn Policy> {
+    #[derive(Debug)]
+    struct AsPolicy<S>(S);
+
+    #[async_trait::async_trait]
+    impl<S: Step> Policy for AsPolicy<S> {
+        async fn send(
+            &self,
+            ctx: &Context,
+            request: &mut Request,
+            next: &[Arc<dyn Policy>],
+        ) -> PolicyResult {
+            self.0.send(request, Next { ctx, rest: next }).await
+        }
+    }
+
+    Arc::new(AsPolicy(step))
 }
 
 #[cfg(test)]

@@ -1,22 +1,17 @@
 //! `x-ms-client-request-id`: one per call, kept across retries so ARM's logs tie them together.
 
-use std::sync::Arc;
+use azure_core::http::Request;
+use azure_core::http::policies::PolicyResult;
 
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use super::{Next, Step};
 
 #[derive(Debug)]
 pub(crate) struct RequestId;
 
 #[async_trait::async_trait]
-impl Policy for RequestId {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+impl Step for RequestId {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
         request.insert_header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
-        super::next(ctx, request, next).await
+        next.send(request).await
     }
 }

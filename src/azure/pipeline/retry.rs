@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::error::ErrorKind;
+use azure_core::http::Request;
 use azure_core::http::headers::Headers;
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use azure_core::http::policies::PolicyResult;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use time::OffsetDateTime;
@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use super::super::error::{AzureError, CloudError, body_excerpt};
 use super::super::lro::still_running;
 use super::super::pacing::Pacer;
-use super::{buffer, call, header, into_azure, rebuild, wrap};
+use super::{Next, Step, buffer, header, into_azure, rebuild, wrap};
 
 /// Backoff for retried requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl RetryPolicy {
     /// `max_delay`, i.e. uniformly between half and all of the step. Half is fixed so that a
     /// retry is never immediate (CRP asks for no immediate retries); the random half spreads
     /// out clients that failed together.
-    pub fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let exp = retry.saturating_sub(1).min(30);
         let step = self.base.saturating_mul(1u32 << exp).min(self.max_delay);
         let half = step / 2;
@@ -69,7 +69,7 @@ impl RetryPolicy {
 
 /// Parses the server's requested wait: `x-ms-retry-after-ms`, `retry-after-ms`, then
 /// `Retry-After` as seconds or as an HTTP date (relative to `now`).
-pub fn parse_retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
     retry_after_from(|name| headers.get(name).and_then(|v| v.to_str().ok()), now)
 }
 
@@ -157,26 +157,21 @@ impl Retry {
 }
 
 #[async_trait::async_trait]
-impl Policy for Retry {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
-        let call = call(ctx)?;
+impl Step for Retry {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
+        let call = next.call()?;
         let op = &call.op;
         let write = !request.method().is_safe();
         let mut retries: u32 = 0;
         // Whether an earlier attempt may have reached Azure (for a deadline's "sent").
         let mut maybe_sent = false;
-        if let Some(poll) = &call.poll {
+        if let Some(poll) = &call.handling.poll {
             let first = poll
                 .schedule
                 .first()
                 .saturating_sub(poll.accepted_at.elapsed())
                 .max(poll.retry_after.unwrap_or_default());
-            op.sleep(first, &call.what)
+            op.sleep(first, &call.handling.what)
                 .await
                 .map_err(|e| wrap(e.while_sending()))?;
         }
@@ -184,14 +179,14 @@ impl Policy for Retry {
             let ticket = if write {
                 Some(
                     self.pacer
-                        .admit(request.url(), op, &call.what)
+                        .admit(request.url(), op, &call.handling.what)
                         .await
                         .map_err(|e| wrap(if maybe_sent { e.while_sending() } else { e }))?,
                 )
             } else {
                 None
             };
-            let outcome = super::next(ctx, &mut request.clone(), next).await;
+            let outcome = next.send(&mut request.clone()).await;
             let (verdict, last) = match outcome {
                 Err(e) if e.kind() == &ErrorKind::Io => {
                     let error = into_azure(e);
@@ -210,12 +205,12 @@ impl Policy for Retry {
                         self.pacer.observe(ticket, status, &headers);
                     }
                     let verdict = classify(status, &body, &headers);
-                    if let (Verdict::Done, Some(poll)) = (&verdict, &call.poll) {
+                    if let (Verdict::Done, Some(poll)) = (&verdict, &call.handling.poll) {
                         if status.is_success() && still_running(&poll.target, status, &body) {
                             let gap = poll.schedule.gap(poll.accepted_at.elapsed());
                             let server = retry_after_of(&headers, OffsetDateTime::now_utc())
                                 .unwrap_or_default();
-                            op.sleep(gap.max(server), &call.what)
+                            op.sleep(gap.max(server), &call.handling.what)
                                 .await
                                 .map_err(|e| wrap(e.while_sending()))?;
                             retries = 0;
@@ -263,7 +258,7 @@ impl Policy for Retry {
                 } else {
                     let e = op.deadline_exceeded(format!(
                         "{} ({reason}; the next retry would be in {}s)",
-                        call.what,
+                        call.handling.what,
                         wait.as_secs()
                     ));
                     if maybe_sent { e.while_sending() } else { e }
@@ -277,7 +272,7 @@ impl Policy for Retry {
                     .close_for(request.url(), last.as_ref().ok().map(|(_, h, _)| h), wait);
                 continue;
             }
-            op.sleep(wait, &call.what)
+            op.sleep(wait, &call.handling.what)
                 .await
                 .map_err(|e| wrap(if maybe_sent { e.while_sending() } else { e }))?;
         }

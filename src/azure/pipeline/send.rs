@@ -2,18 +2,16 @@
 //! deadline and cancel token, with the whole body read. A failure says whether anything may have
 //! reached Azure: connect and TLS failures did not, a connection lost mid-exchange may have.
 
-use std::sync::Arc;
-
+use azure_core::http::Request;
 use azure_core::http::headers::Headers;
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{Context, Request};
+use azure_core::http::policies::PolicyResult;
 use reqwest::header::HeaderValue;
 
 use super::super::error::AzureError;
 use super::super::transport::{
     certificate_hint, describe_reqwest_error, is_certificate_error_chain,
 };
-use super::{call, wrap, wrap_retryable};
+use super::{Next, Step, wrap, wrap_retryable};
 
 #[derive(Debug)]
 pub(crate) struct Send {
@@ -27,14 +25,9 @@ impl Send {
 }
 
 #[async_trait::async_trait]
-impl Policy for Send {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        _next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
-        let call = call(ctx)?;
+impl Step for Send {
+    async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
+        let call = next.call()?;
         let method =
             reqwest::Method::from_bytes(request.method().as_str().as_bytes()).map_err(|e| {
                 wrap(AzureError::Internal {
@@ -85,7 +78,7 @@ impl Policy for Send {
         };
         let outcome = call
             .op
-            .run(&call.what, async { Ok(exchange.await) })
+            .run(&call.handling.what, async { Ok(exchange.await) })
             .await
             .map_err(|e| wrap(e.while_sending()))?;
         match outcome {

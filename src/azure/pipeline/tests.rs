@@ -8,25 +8,27 @@ use reqwest::Method;
 use tokio::time::Instant;
 
 use super::super::error::AzureError;
-use super::super::lro::{PollPolicy, PollTarget};
-use super::super::pacing::Pacer;
-use super::fake::{Fake, Reply, ctx, ext_path, pipeline, request};
-use super::{Call, PollPlan};
+use super::fake::{Fake, Reply, ctx, ext_path, pipeline_alone, poll_request, request};
+use super::{Call, Handling};
 
-fn ok() -> Reply {
-    Reply::Status(200, vec![], "{}".into())
+/// A PUT through a pipeline of its own, with a deadline of `secs`, that must fail.
+async fn failed_put(fake: &Arc<Fake>, secs: u64) -> AzureError {
+    pipeline_alone(fake)
+        .send(request(Method::PUT, &ext_path(1)), None, &ctx(secs))
+        .await
+        .expect_err("the PUT fails")
 }
 
 #[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_with_one_request_id() {
     let fake = Fake::new(|_, i| {
         if i < 2 {
-            Reply::Status(503, vec![], String::new())
+            Reply::json(503, "")
         } else {
-            ok()
+            Reply::ok()
         }
     });
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
+    let p = pipeline_alone(&fake);
     let resp = p
         .send(request(Method::GET, "/x"), None, &ctx(60))
         .await
@@ -42,15 +44,15 @@ async fn server_errors_are_retried_with_one_request_id() {
 
 #[tokio::test(start_paused = true)]
 async fn bearer_token_is_attached_only_to_authenticated_requests() {
-    let fake = Fake::new(|_, _| ok());
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
+    let fake = Fake::new(|_, _| Reply::ok());
+    let p = pipeline_alone(&fake);
     let cloud = super::super::cloud::CloudEndpoints {
         resource_manager: "https://arm.test".into(),
         authority_host: "https://login.test".into(),
         token_scope: "https://arm.test/.default".into(),
     };
     let mut req = request(Method::GET, "/x");
-    req.authenticated = true;
+    req.handling.authenticated = true;
     p.send(req, Some(&cloud), &ctx(60)).await.expect("ok");
     p.send(request(Method::GET, "/y"), None, &ctx(60))
         .await
@@ -62,14 +64,8 @@ async fn bearer_token_is_attached_only_to_authenticated_requests() {
 
 #[tokio::test(start_paused = true)]
 async fn throttling_past_the_deadline_fails_at_once() {
-    let fake = Fake::new(|_, _| {
-        Reply::Status(
-            429,
-            vec![("retry-after", "1200".into())],
-            r#"{"code":"OperationNotAllowed","message":"m"}"#.into(),
-        )
-    });
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
+    let fake = Fake::new(|_, _| Reply::throttled(1200, "OperationNotAllowed"));
+    let p = pipeline_alone(&fake);
     let started = Instant::now();
     let err = p
         .send(request(Method::GET, "/x"), None, &ctx(20))
@@ -86,11 +82,7 @@ async fn throttling_past_the_deadline_fails_at_once() {
 #[tokio::test(start_paused = true)]
 async fn connection_failures_say_nothing_was_sent() {
     let fake = Fake::new(|_, _| Reply::ConnectFailure);
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
-    let err = p
-        .send(request(Method::PUT, &ext_path(1)), None, &ctx(600))
-        .await
-        .expect_err("fails");
+    let err = failed_put(&fake, 600).await;
     assert!(
         matches!(err, AzureError::Transport { sent: false, .. }),
         "{err:?}"
@@ -103,11 +95,7 @@ async fn connection_failures_say_nothing_was_sent() {
 async fn a_deadline_after_a_server_error_may_have_reached_azure() {
     let fake =
         Fake::new(|_, _| Reply::Status(500, vec![("retry-after", "30".into())], String::new()));
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
-    let err = p
-        .send(request(Method::PUT, &ext_path(1)), None, &ctx(10))
-        .await
-        .expect_err("fails");
+    let err = failed_put(&fake, 10).await;
     assert!(
         matches!(err, AzureError::DeadlineExceeded { sent: true, .. }),
         "{err:?}"
@@ -117,10 +105,10 @@ async fn a_deadline_after_a_server_error_may_have_reached_azure() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refusal_before_sending_is_not_an_unknown_outcome() {
-    let fake = Fake::new(|_, _| ok());
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
+    let fake = Fake::new(|_, _| Reply::ok());
+    let p = pipeline_alone(&fake);
     let mut req = request(Method::GET, "/x");
-    req.authenticated = true;
+    req.handling.authenticated = true;
     let err = p.send(req, None, &ctx(10)).await.expect_err("no cloud");
     assert!(matches!(err, AzureError::Internal { .. }), "{err:?}");
     assert!(!err.may_have_reached_azure());
@@ -132,24 +120,17 @@ async fn a_refusal_before_sending_is_not_an_unknown_outcome() {
 #[tokio::test(start_paused = true)]
 async fn polls_follow_the_schedule_and_honour_retry_after() {
     let fake = Fake::new(|_, i| match i {
-        0 | 1 => Reply::Status(200, vec![], r#"{"status":"InProgress"}"#.into()),
+        0 | 1 => Reply::in_progress(),
         2 => Reply::Status(
             200,
             vec![("retry-after", "3".into())],
             r#"{"status":"InProgress"}"#.into(),
         ),
-        3 => Reply::Status(503, vec![], String::new()),
-        _ => Reply::Status(200, vec![], r#"{"status":"Succeeded"}"#.into()),
+        3 => Reply::json(503, ""),
+        _ => Reply::json(200, r#"{"status":"Succeeded"}"#),
     });
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
-    let schedule = PollPolicy::default();
-    let mut req = request(Method::GET, "/op");
-    req.poll = Some(PollPlan {
-        target: PollTarget::AsyncOperation("u".into()),
-        schedule,
-        accepted_at: Instant::now(),
-        retry_after: None,
-    });
+    let p = pipeline_alone(&fake);
+    let req = poll_request();
     let started = Instant::now();
     let resp = p.send(req, None, &ctx(60)).await.expect("ok");
     assert!(String::from_utf8_lossy(&resp.body).contains("Succeeded"));
@@ -167,15 +148,9 @@ async fn polls_follow_the_schedule_and_honour_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn a_poll_cut_by_the_deadline_may_have_reached_azure() {
-    let fake = Fake::new(|_, _| Reply::Status(200, vec![], r#"{"status":"InProgress"}"#.into()));
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
-    let mut req = request(Method::GET, "/op");
-    req.poll = Some(PollPlan {
-        target: PollTarget::AsyncOperation("u".into()),
-        schedule: PollPolicy::default(),
-        accepted_at: Instant::now(),
-        retry_after: None,
-    });
+    let fake = Fake::new(|_, _| Reply::in_progress());
+    let p = pipeline_alone(&fake);
+    let req = poll_request();
     let err = p.send(req, None, &ctx(5)).await.expect_err("deadline");
     assert!(
         matches!(err, AzureError::DeadlineExceeded { sent: true, .. }),
@@ -196,14 +171,8 @@ async fn a_long_operation_is_polled_at_most_30_times_in_its_first_minute() {
             r#"{"status":"InProgress"}"#.into(),
         )
     });
-    let p = pipeline(&fake, &Arc::new(Pacer::default()));
-    let mut req = request(Method::GET, "/op");
-    req.poll = Some(PollPlan {
-        target: PollTarget::AsyncOperation("u".into()),
-        schedule: PollPolicy::default(),
-        accepted_at: Instant::now(),
-        retry_after: None,
-    });
+    let p = pipeline_alone(&fake);
+    let req = poll_request();
     let _ = p.send(req, None, &ctx(60)).await;
     let reads = count.load(Ordering::SeqCst);
     assert!((15..=30).contains(&reads), "{reads}");
@@ -213,10 +182,12 @@ async fn a_long_operation_is_polled_at_most_30_times_in_its_first_minute() {
 fn call_context_is_typed() {
     let ctx = azure_core::http::Context::new().with_value(Call {
         op: ctx(1),
-        what: "x".into(),
-        authenticated: false,
         cloud: None,
-        poll: None,
+        handling: Handling {
+            authenticated: false,
+            what: "x".into(),
+            poll: None,
+        },
     });
     assert!(super::call(&ctx).is_ok());
     assert!(super::call(&azure_core::http::Context::new()).is_err());

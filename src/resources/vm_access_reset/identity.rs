@@ -18,15 +18,16 @@ use crate::vmaccess::{ExtensionKind, Lookup, RunError};
 
 use super::{DEFAULT_EXTENSION_NAME, Kind};
 
-pub const VERSION: i64 = 1;
-pub const SUBSCRIPTION_ID: &str = "subscription_id";
-pub const RESOURCE_GROUP_NAME: &str = "resource_group_name";
-pub const VIRTUAL_MACHINE_NAME: &str = "virtual_machine_name";
-pub const EXTENSION_NAME: &str = "extension_name";
+pub(crate) const VERSION: i64 = 1;
+pub(crate) const SUBSCRIPTION_ID: &str = "subscription_id";
+pub(crate) const RESOURCE_GROUP_NAME: &str = "resource_group_name";
+pub(crate) const VIRTUAL_MACHINE_NAME: &str = "virtual_machine_name";
+pub(crate) const EXTENSION_NAME: &str = "extension_name";
 
 /// How long resolving an import identity may take (two GETs).
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+/// The resource identity: the VM and the extension name.
 pub fn schema() -> IdentitySchema {
     IdentitySchema {
         version: VERSION,
@@ -68,7 +69,7 @@ pub fn of_extension(id: &ExtensionId) -> Object {
 
 /// The identity of a VM that has no VMAccess extension yet: its `extension_name` is null, and
 /// importing it adopts the VM (see `import_id`).
-pub fn of_vm(vm: &VirtualMachineId) -> Object {
+pub(crate) fn of_vm(vm: &VirtualMachineId) -> Object {
     Object::new()
         .with(SUBSCRIPTION_ID, Value::string(vm.subscription_id()))
         .with(RESOURCE_GROUP_NAME, Value::string(vm.resource_group()))
@@ -76,7 +77,7 @@ pub fn of_vm(vm: &VirtualMachineId) -> Object {
         .with(EXTENSION_NAME, Value::Null)
 }
 
-pub struct VmAccessIdentity {
+pub(crate) struct VmAccessIdentity {
     schema: IdentitySchema,
     runtime: Arc<Runtime>,
 }

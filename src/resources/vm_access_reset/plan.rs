@@ -6,7 +6,7 @@ use crate::tfprotocol::{AttributePath, Diagnostic, Object, PlanRequest, PlanResp
 use super::private::Private;
 
 /// Inputs whose change reruns the extension in place.
-pub const RERUN_INPUTS: &[&str] = &[
+pub(crate) const RERUN_INPUTS: &[&str] = &[
     "username",
     "password",
     "password_wo_version",
@@ -23,7 +23,7 @@ const LIKELY_ACTION: &str = "The likely cause is a `vm_access_reset` action invo
 const RUN_OUTPUTS: &[&str] = &["force_update_tag", "last_run_at", "provisioning_state"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rerun {
+pub(crate) enum Rerun {
     /// The configuration asks for it.
     InputChanged(&'static str),
     /// Refresh found the extension in a state other than Succeeded.
@@ -37,11 +37,11 @@ pub enum Rerun {
 }
 
 impl Rerun {
-    pub fn is_drift(&self) -> bool {
+    pub(crate) fn is_drift(&self) -> bool {
         !matches!(self, Rerun::InputChanged(_))
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Rerun::InputChanged(attr) => format!("`{attr}` changed"),
             Rerun::NotSucceeded(state) => format!(
@@ -64,7 +64,7 @@ impl Rerun {
 
 /// Why an existing extension must run again, or `None` to leave it alone.
 /// `planned` already carries defaults, so it compares like the prior state.
-pub fn rerun_reason(prior: &Object, planned: &Object, private: &Private) -> Option<Rerun> {
+pub(crate) fn rerun_reason(prior: &Object, planned: &Object, private: &Private) -> Option<Rerun> {
     if private.awaiting_first_run {
         return Some(Rerun::FirstRun);
     }
@@ -89,13 +89,13 @@ pub fn rerun_reason(prior: &Object, planned: &Object, private: &Private) -> Opti
 
 /// Two VM IDs that differ only in casing name the same VM: ARM's segment
 /// names and resource names are case-insensitive.
-pub fn same_vm_id(a: &str, b: &str) -> bool {
+pub(crate) fn same_vm_id(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
 /// Completes the plan the server derived from the schema.
-pub fn modify(request: &PlanRequest, response: &mut PlanResponse, type_name: &str) {
+pub(crate) fn modify(request: &PlanRequest, response: &mut PlanResponse, type_name: &str) {
     let Some(prior) = &request.prior else { return };
     let planned = &mut response.planned;
 
@@ -263,7 +263,6 @@ pub(super) mod tests {
     fn plan(prior: Object, planned: Object, private: Private) -> PlanResponse {
         let request = PlanRequest {
             prior: Some(prior),
-            config: planned.clone(),
             prior_private: private.encode(),
         };
         let mut response = PlanResponse {
@@ -321,7 +320,6 @@ pub(super) mod tests {
         let planned = prior().with("virtual_machine_id", Value::string(upper));
         let request = PlanRequest {
             prior: Some(prior()),
-            config: planned.clone(),
             prior_private: ours().encode(),
         };
         let mut response = PlanResponse {
