@@ -1,5 +1,5 @@
 //! A typed client of the emulator's admin API, for tests and benchmarks (cargo feature
-//! `client`).
+//! `client`, on by default).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vm_emulator::admin::AdminError> {
