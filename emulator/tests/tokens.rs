@@ -72,6 +72,23 @@ async fn published(f: &Fixture) -> Published {
 }
 
 /// Verifies signature, issuer, audience and lifetime; returns the claims.
+/// A 200 token answer for `resource`: its body, its access token and the token's verified claims.
+async fn issued(
+    published: &Published,
+    response: reqwest::Response,
+    resource: &str,
+) -> (Value, String, Value) {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["resource"], resource);
+    let token = body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let claims = verify(published, &token, resource);
+    (body, token, claims)
+}
+
 fn verify(published: &Published, token: &str, audience: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).expect("JWT header");
     assert_eq!(header.alg, Algorithm::RS256);
@@ -225,11 +242,7 @@ async fn managed_identity_token_verifies_and_names_the_identity() {
         .send()
         .await
         .expect("send");
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(body["resource"], "https://management.azure.com/");
-    let token = body["access_token"].as_str().expect("access_token");
-    let claims = verify(&published, token, "https://management.azure.com/");
+    let (_, token, claims) = issued(&published, response, "https://management.azure.com/").await;
     check_app_claims(&f, &claims, client_id, "2");
     assert_eq!(
         claims["xms_mirid"],
@@ -238,7 +251,7 @@ async fn managed_identity_token_verifies_and_names_the_identity() {
             f.sub()
         )
     );
-    arm_accepts(&f, token).await;
+    arm_accepts(&f, &token).await;
 }
 
 #[tokio::test]
@@ -257,14 +270,11 @@ async fn v1_endpoint_issues_the_same_tokens_with_string_numbers() {
             ],
         )
         .await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("json");
+    let (body, token, claims) =
+        issued(&published, response, "https://management.core.windows.net/").await;
     assert!(body["expires_in"].is_string() && body["expires_on"].is_string());
-    assert_eq!(body["resource"], "https://management.core.windows.net/");
-    let token = body["access_token"].as_str().expect("access_token");
-    let claims = verify(&published, token, "https://management.core.windows.net/");
     check_app_claims(&f, &claims, &config.client_id, "1");
-    arm_accepts(&f, token).await;
+    arm_accepts(&f, &token).await;
 }
 
 #[tokio::test]

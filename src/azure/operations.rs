@@ -260,6 +260,24 @@ impl ArmClient {
         Ok((resp, resource))
     }
 
+    /// [`Self::on_extension`] without a body, `None` when the extension (or its VM) is not
+    /// there: a 404 that is not about a missing subscription or group, or the 204 ARM answers to
+    /// a DELETE of something that does not exist. Any other failure is an error.
+    async fn on_existing_extension(
+        &self,
+        method: Method,
+        id: &ExtensionId,
+        doing: &str,
+        ctx: &OpContext,
+    ) -> Result<Option<ArmResponse>, AzureError> {
+        let (resp, resource) = self.on_extension(method, id, None, doing, ctx).await?;
+        match resp.status.as_u16() {
+            204 => Ok(None),
+            404 if !is_missing_scope(&resp) => Ok(None),
+            _ => resp.error_for_status(&resource).map(Some),
+        }
+    }
+
     /// `GET` the VM with its instance view (power state, agent, extensions).
     pub async fn get_virtual_machine(
         &self,
@@ -280,13 +298,13 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<VmExtension>, AzureError> {
-        let (resp, resource) = self
-            .on_extension(Method::GET, id, None, "reading", ctx)
-            .await?;
-        if resp.status.as_u16() == 404 && !is_missing_scope(&resp) {
+        let Some(resp) = self
+            .on_existing_extension(Method::GET, id, "reading", ctx)
+            .await?
+        else {
             return Ok(None);
-        }
-        let wire: ExtensionWire = resp.error_for_status(&resource)?.json("the VM extension")?;
+        };
+        let wire: ExtensionWire = resp.json("the VM extension")?;
         Ok(Some(wire.into()))
     }
 
@@ -318,16 +336,12 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<PendingOperation>, AzureError> {
-        let (resp, resource) = self
-            .on_extension(Method::DELETE, id, None, "deleting", ctx)
-            .await?;
-        match resp.status.as_u16() {
-            // ARM answers 204 to a DELETE of something that does not exist.
-            204 => return Ok(None),
-            404 if !is_missing_scope(&resp) => return Ok(None),
-            _ => {}
-        }
-        let resp = resp.error_for_status(&resource)?;
+        let Some(resp) = self
+            .on_existing_extension(Method::DELETE, id, "deleting", ctx)
+            .await?
+        else {
+            return Ok(None);
+        };
         let op = PendingOperation::from_initial(&resp, id.clone(), "deleting");
         Ok(Some(if op.is_done() && resp.status.as_u16() == 200 {
             PendingOperation::done(id.clone(), "deleting")
