@@ -953,7 +953,13 @@ async fn fifty_vms_under_throttling_all_converge() {
     let puts = matching(&log, "PUT", "/extensions/");
     let throttled = puts.iter().filter(|r| r.status == Some(429)).count();
     println!("{} extension PUTs, {throttled} throttled", puts.len());
-    assert!(throttled >= 1, "throttling really happened");
+    // The bucket really constrained the run: ARM refused writes, or the provider's write gate
+    // held them back to the refill rate (a perfect gate needs no 429 at all).
+    let floor = Duration::from_secs_f64((N as f64 - 5.0) / 4.0);
+    assert!(
+        throttled >= 1 || elapsed >= floor,
+        "throttling really happened: {throttled} throttled, {elapsed:?} against a {floor:?} floor"
+    );
     assert_eq!(
         puts.iter().filter(|r| r.status == Some(201)).count(),
         N,
