@@ -106,6 +106,10 @@ struct Bucket {
     probing: bool,
     /// Writes admitted so far (a sequence number for each write).
     admitted: u64,
+    /// Admitted writes whose answer has not come back yet.
+    in_flight: u64,
+    /// The newest write (by sequence number) whose count was learned.
+    newest_seen: u64,
     /// Closed after a 429 until this instant.
     closed_until: Option<Instant>,
 }
@@ -121,6 +125,8 @@ impl Bucket {
             unreported: false,
             probing: false,
             admitted: 0,
+            in_flight: 0,
+            newest_seen: 0,
             closed_until: None,
         }
     }
@@ -164,7 +170,21 @@ impl Bucket {
             self.at = now;
         }
         self.admitted += 1;
+        self.in_flight += 1;
         self.admitted
+    }
+
+    /// The count one answer reported, `remaining` after write `seq` was counted. Other writes
+    /// still out may reach ARM before or after it (connections differ), so none of them is
+    /// assumed counted; answers to newer writes may raise the estimate, a late answer to an older
+    /// one only lowers it.
+    fn learn(&mut self, seq: u64, remaining: f64, now: Instant) {
+        let tokens = remaining - self.in_flight as f64;
+        if seq > self.newest_seen || tokens < self.estimate(now) {
+            self.tokens = tokens;
+            self.at = now;
+        }
+        self.newest_seen = self.newest_seen.max(seq);
     }
 }
 
@@ -196,6 +216,7 @@ impl Drop for Ticket {
             for (scope, _) in &self.seqs {
                 if let Some(b) = buckets.get_mut(scope) {
                     b.probing = false;
+                    b.in_flight = b.in_flight.saturating_sub(1);
                 }
             }
             drop(buckets);
@@ -287,6 +308,7 @@ impl Pacer {
                     continue;
                 };
                 b.probing = false;
+                b.in_flight = b.in_flight.saturating_sub(1);
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     // `close_for` handles the refusal.
                     continue;
@@ -296,11 +318,7 @@ impl Pacer {
                         b.known = true;
                         b.unreported = false;
                         b.capacity = b.capacity.max(remaining + 1.0);
-                        // Writes admitted after this one were not counted yet (or were: then we
-                        // are conservative until their own responses arrive).
-                        let later = b.admitted.saturating_sub(*seq) as f64;
-                        b.tokens = remaining - later;
-                        b.at = now;
+                        b.learn(*seq, remaining, now);
                     }
                     None if !b.known => {
                         b.known = true;

@@ -200,3 +200,46 @@ fn scopes_and_header_formats() {
     );
     assert_eq!(scopes[1].remaining(&h), None);
 }
+
+/// Answers come back in another order than their writes were admitted (each write has its own
+/// connection): an early answer to a later write must not count the writes still out as done.
+#[tokio::test(start_paused = true)]
+async fn an_answer_that_overtakes_others_does_not_reopen_the_bucket() {
+    let pacer = Arc::new(Pacer::default());
+    let url = |i| reqwest::Url::parse(&format!("https://arm.test{}", ext_path(i))).expect("url");
+    let counted = |remaining: u32| {
+        let mut h = azure_core::http::headers::Headers::new();
+        h.insert(
+            "x-ms-ratelimit-remaining-subscription-writes",
+            remaining.to_string(),
+        );
+        h
+    };
+    let op = ctx(60);
+    // The probe learns a bucket of 10 with 9 left; 8 more writes go at once (one token kept).
+    let probe = pacer.admit(&url(0), &op, "w").await.expect("probe");
+    pacer.observe(probe, reqwest::StatusCode::CREATED, &counted(9));
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for i in 1..=8 {
+        out.push(pacer.admit(&url(i), &op, "w").await.expect("admitted"));
+    }
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "the burst the count allows"
+    );
+    // The sixth of them reaches ARM first: 8 left when it was counted, 7 others still out.
+    let sixth = out.remove(5);
+    pacer.observe(sixth, reqwest::StatusCode::CREATED, &counted(8));
+    let next = pacer
+        .admit(&url(9), &op, "w")
+        .await
+        .expect("admitted later");
+    assert!(
+        started.elapsed() >= Duration::from_millis(90),
+        "the next write waits for the refill, not {:?}",
+        started.elapsed()
+    );
+    drop((out, next));
+}
