@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use vm_emulator::admin::{ExtensionSeed, FleetVm};
-use vm_emulator::{OsType, SeededVm, ThrottleSettings, VmSeed};
+use vm_emulator::{OsType, ThrottleSettings};
 use vm_test_support::acceptance::Acceptance;
 use vm_test_support::fleet::{Fleet, seeded_fleet};
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
@@ -343,21 +343,13 @@ async fn the_example_query_finds_what_it_says() {
             settings: Some(json!({"UserName": "opsadmin"})),
             ..ExtensionSeed::default()
         };
-        FleetVm {
-            vm: SeededVm {
-                subscription: None,
-                resource_group: rg.into(),
-                name: name.into(),
-                vm: VmSeed {
-                    os_type,
-                    ..VmSeed::default()
-                },
-            },
-            extensions: match vmaccess {
-                true => BTreeMap::from([("enablevmaccess".to_string(), portal_reset)]),
-                false => BTreeMap::new(),
-            },
+        let mut fleet_vm = FleetVm::new(rg, name, os_type);
+        if vmaccess {
+            fleet_vm
+                .extensions
+                .insert("enablevmaccess".to_string(), portal_reset);
         }
+        fleet_vm
     };
     let body = vm_emulator::admin::Fleet {
         vms: vec![

@@ -3,13 +3,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{API, Fixture, expect_error, header_values, item_fields, item_named, items, start};
 use vm_emulator::admin::{ExtensionSeed, Fleet, FleetVm, ListingChange, VmRef};
-use vm_emulator::{BucketSpec, ComputeReadSettings, OsType, SeededVm, ThrottleSettings, VmSeed};
+use vm_emulator::{BucketSpec, ComputeReadSettings, OsType, ThrottleSettings};
 
 /// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…): every fourth Linux,
 /// every other Windows VM with `enablevmaccess` (last run for `ops`), every third with a
@@ -19,40 +17,29 @@ fn fleet(groups: usize, per_group: usize) -> Fleet {
     for g in 0..groups {
         for v in 0..per_group {
             let linux = v % 4 == 3;
-            let mut extensions = BTreeMap::new();
-            if v % 2 == 0 && !linux {
-                let vmaccess = ExtensionSeed {
-                    settings: Some(json!({"UserName": "ops"})),
-                    ..ExtensionSeed::default()
-                };
-                extensions.insert("enablevmaccess".to_string(), vmaccess);
-            }
-            if v % 3 == 0 {
-                let monitoring = ExtensionSeed {
-                    publisher: "Microsoft.EnterpriseCloud.Monitoring".into(),
-                    extension_type: "MicrosoftMonitoringAgent".into(),
-                    type_handler_version: "1.0".into(),
-                    ..ExtensionSeed::default()
-                };
-                extensions.insert("MicrosoftMonitoringAgent".to_string(), monitoring);
-            }
             let os_type = if linux {
                 OsType::Linux
             } else {
                 OsType::Windows
             };
-            vms.push(FleetVm {
-                vm: SeededVm {
-                    subscription: None,
-                    resource_group: format!("rg-{g:02}"),
-                    name: format!("vm-{v:03}"),
-                    vm: VmSeed {
-                        os_type,
-                        ..VmSeed::default()
-                    },
-                },
-                extensions,
-            });
+            let mut vm = FleetVm::new(format!("rg-{g:02}"), format!("vm-{v:03}"), os_type);
+            if v % 2 == 0 && !linux {
+                let vmaccess = ExtensionSeed {
+                    settings: Some(json!({"UserName": "ops"})),
+                    ..ExtensionSeed::default()
+                };
+                vm.extensions.insert("enablevmaccess".to_string(), vmaccess);
+            }
+            if v % 3 == 0 {
+                let monitoring = ExtensionSeed::of(
+                    "Microsoft.EnterpriseCloud.Monitoring",
+                    "MicrosoftMonitoringAgent",
+                    "1.0",
+                );
+                vm.extensions
+                    .insert("MicrosoftMonitoringAgent".to_string(), monitoring);
+            }
+            vms.push(vm);
         }
     }
     Fleet { vms }

@@ -258,12 +258,7 @@ impl AzureEmulator {
 
     /// An extension of another kind (Azure Monitor's agent) named `name`.
     pub async fn put_monitoring_agent(&self, id: &VirtualMachineId, name: &str) {
-        let seed = ExtensionSeed {
-            publisher: "Microsoft.Azure.Monitor".into(),
-            extension_type: "AzureMonitorWindowsAgent".into(),
-            type_handler_version: "1.0".into(),
-            ..ExtensionSeed::default()
-        };
+        let seed = ExtensionSeed::of("Microsoft.Azure.Monitor", "AzureMonitorWindowsAgent", "1.0");
         self.put_extension(id, name, &seed).await;
     }
 

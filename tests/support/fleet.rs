@@ -2,11 +2,9 @@
 //! Windows and Linux, with VMAccess extensions under both usual names and in both end states,
 //! and other extensions beside them. Seeded in one request through `/_emulator/fleet`.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
+use vm_emulator::OsType;
 use vm_emulator::admin::{ExtensionSeed, Fleet as FleetBody, FleetVm};
-use vm_emulator::{OsType, SeededVm, VmSeed};
 
 use crate::azure_emulator::AzureEmulator;
 
@@ -33,16 +31,6 @@ pub async fn seeded_fleet(
     fleet
 }
 
-/// An extension of another publisher and type.
-fn other_extension(publisher: &str, extension_type: &str, version: &str) -> ExtensionSeed {
-    ExtensionSeed {
-        publisher: publisher.into(),
-        extension_type: extension_type.into(),
-        type_handler_version: version.into(),
-        ..ExtensionSeed::default()
-    }
-}
-
 /// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…). A quarter are Linux
 /// (some carrying the Linux VMAccess extension, which must be ignored); of the Windows VMs a
 /// third have `VMAccessAgent` (Succeeded, last run for `ops`), a third `enablevmaccess`
@@ -57,12 +45,18 @@ pub fn fleet(groups: usize, per_group: usize) -> Fleet {
         for v in 0..per_group {
             let name = format!("vm-{v:03}");
             let is_linux = v % 4 == 3;
-            let mut extensions = BTreeMap::new();
+            let os_type = if is_linux {
+                OsType::Linux
+            } else {
+                OsType::Windows
+            };
+            let mut vm = FleetVm::new(&rg, &name, os_type);
+            let extensions = &mut vm.extensions;
             if is_linux {
                 linux += 1;
                 if v % 3 == 0 {
                     let linux_vmaccess =
-                        other_extension("Microsoft.OSTCExtensions", "VMAccessForLinux", "1.5");
+                        ExtensionSeed::of("Microsoft.OSTCExtensions", "VMAccessForLinux", "1.5");
                     extensions.insert("enablevmaccess".to_string(), linux_vmaccess);
                 }
             } else {
@@ -90,30 +84,14 @@ pub fn fleet(groups: usize, per_group: usize) -> Fleet {
                 }
             }
             if v % 2 == 0 {
-                let monitoring = other_extension(
+                let monitoring = ExtensionSeed::of(
                     "Microsoft.EnterpriseCloud.Monitoring",
                     "MicrosoftMonitoringAgent",
                     "1.0",
                 );
                 extensions.insert("MicrosoftMonitoringAgent".to_string(), monitoring);
             }
-            let os_type = if is_linux {
-                OsType::Linux
-            } else {
-                OsType::Windows
-            };
-            vms.push(FleetVm {
-                vm: SeededVm {
-                    subscription: None,
-                    resource_group: rg.clone(),
-                    name,
-                    vm: VmSeed {
-                        os_type,
-                        ..VmSeed::default()
-                    },
-                },
-                extensions,
-            });
+            vms.push(vm);
         }
     }
     Fleet {

@@ -89,6 +89,18 @@ impl Default for ExtensionSeed {
     }
 }
 
+impl ExtensionSeed {
+    /// A succeeded extension of another kind (a monitoring agent, Linux VMAccess, …).
+    pub fn of(publisher: &str, extension_type: &str, type_handler_version: &str) -> ExtensionSeed {
+        ExtensionSeed {
+            publisher: publisher.into(),
+            extension_type: extension_type.into(),
+            type_handler_version: type_handler_version.into(),
+            ..ExtensionSeed::default()
+        }
+    }
+}
+
 /// Out-of-band changes to an extension (admin `PATCH …/extensions/{name}`). Absent fields
 /// are left alone; a status message replaces the status, at the (new) provisioning state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -109,6 +121,29 @@ pub struct FleetVm {
     pub vm: SeededVm,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, ExtensionSeed>,
+}
+
+impl FleetVm {
+    /// A running VM of `os_type` in `resource_group` of the emulator's subscription, with no
+    /// accounts and no extensions yet.
+    pub fn new(
+        resource_group: impl Into<String>,
+        name: impl Into<String>,
+        os_type: OsType,
+    ) -> FleetVm {
+        FleetVm {
+            vm: SeededVm {
+                subscription: None,
+                resource_group: resource_group.into(),
+                name: name.into(),
+                vm: crate::VmSeed {
+                    os_type,
+                    ..crate::VmSeed::default()
+                },
+            },
+            extensions: BTreeMap::new(),
+        }
+    }
 }
 
 /// Many VMs created in one request (`POST /_emulator/fleet`).
