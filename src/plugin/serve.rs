@@ -89,8 +89,7 @@ pub async fn serve(server: ProtocolServer, mode: Mode) -> Result<(), ServeError>
     tokio::spawn(accept_loop(listener, tls_config, conn_tx, shutdown.clone()));
 
     // Before the handshake: from then on Terraform may be interrupted.
-    ignore_interrupts();
-    super::lifetime::end_with_host(&shutdown, matches!(mode, Mode::Managed(_)));
+    super::lifetime::install(&shutdown, matches!(mode, Mode::Managed(_)));
     announce(&mode, &network, &addr, cert_der.as_deref()).map_err(ServeError::Handshake)?;
 
     let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
@@ -126,33 +125,6 @@ fn announce(
         }
     }
     stdout.flush()
-}
-
-/// Ctrl-C reaches the whole process group; Terraform handles it and sends
-/// StopProvider, so the plugin itself must not die of it.
-/// The handler is registered before this returns, not when a task first
-/// runs, so no interrupt can slip in between.
-fn ignore_interrupts() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::interrupt()) {
-            Ok(mut interrupts) => {
-                tokio::spawn(async move {
-                    while interrupts.recv().await.is_some() {
-                        tracing::debug!("interrupt ignored: terraform sends StopProvider");
-                    }
-                });
-            }
-            Err(e) => tracing::warn!(error = %e, "could not install the interrupt handler"),
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::spawn(async {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            tracing::debug!("interrupt ignored: terraform sends StopProvider");
-        }
-    });
 }
 
 enum Listener {
