@@ -298,14 +298,13 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<VmExtension>, AzureError> {
-        let Some(resp) = self
-            .on_existing_extension(Method::GET, id, "reading", ctx)
+        self.on_existing_extension(Method::GET, id, "reading", ctx)
             .await?
-        else {
-            return Ok(None);
-        };
-        let wire: ExtensionWire = resp.json("the VM extension")?;
-        Ok(Some(wire.into()))
+            .map(|resp| {
+                resp.json::<ExtensionWire>("the VM extension")
+                    .map(Into::into)
+            })
+            .transpose()
     }
 
     /// Starts the PUT of the VMAccess extension. The returned operation must be passed to
@@ -336,17 +335,16 @@ impl ArmClient {
         id: &ExtensionId,
         ctx: &OpContext,
     ) -> Result<Option<PendingOperation>, AzureError> {
-        let Some(resp) = self
+        let started = self
             .on_existing_extension(Method::DELETE, id, "deleting", ctx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let op = PendingOperation::from_initial(&resp, id.clone(), "deleting");
-        Ok(Some(if op.is_done() && resp.status.as_u16() == 200 {
-            PendingOperation::done(id.clone(), "deleting")
-        } else {
-            op
+            .await?;
+        Ok(started.map(|resp| {
+            let op = PendingOperation::from_initial(&resp, id.clone(), "deleting");
+            if op.is_done() && resp.status.as_u16() == 200 {
+                PendingOperation::done(id.clone(), "deleting")
+            } else {
+                op
+            }
         }))
     }
 

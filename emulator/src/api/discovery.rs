@@ -5,14 +5,18 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::identity::discovery_tenant_error;
 use super::json_response;
 use crate::state::{AppState, lock};
+
+type AppStateRef = State<Arc<AppState>>;
 
 /// The two generations of Entra's endpoints: v1 (`/{tenant}/oauth2/token`) and v2.0
 /// (`/{tenant}/oauth2/v2.0/token`). ARM and Graph tokens are v1 whichever issued them.
@@ -32,20 +36,31 @@ impl Version {
     }
 }
 
-/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_configuration_v2(
-    State(app): State<Arc<AppState>>,
-    Path(tenant): Path<String>,
-) -> Response {
-    openid_configuration(&app, &tenant, Version::V2)
-}
-
-/// `GET /{tenant}/.well-known/openid-configuration` (v1).
-pub async fn openid_configuration_v1(
-    State(app): State<Arc<AppState>>,
-    Path(tenant): Path<String>,
-) -> Response {
-    openid_configuration(&app, &tenant, Version::V1)
+/// Both versions' discovery documents and signing keys:
+/// `/{tenant}[/v2.0]/.well-known/openid-configuration` and `/{tenant}/discovery[/v2.0]/keys`.
+pub fn routes() -> Router<Arc<AppState>> {
+    [Version::V1, Version::V2]
+        .into_iter()
+        .fold(Router::new(), |router, version| {
+            let v = version.path();
+            router
+                .route(
+                    &format!("/{{tenant}}{v}/.well-known/openid-configuration"),
+                    get(
+                        move |State(app): AppStateRef, Path(tenant): Path<String>| async move {
+                            openid_configuration(&app, &tenant, version)
+                        },
+                    ),
+                )
+                .route(
+                    &format!("/{{tenant}}/discovery{v}/keys"),
+                    get(
+                        move |State(app): AppStateRef, Path(tenant): Path<String>| async move {
+                            keys(&app, &tenant, version)
+                        },
+                    ),
+                )
+        })
 }
 
 /// The discovery document: what both versions publish, plus the fields only one has.
@@ -95,16 +110,6 @@ fn openid_configuration(app: &AppState, tenant: &str, version: Version) -> Respo
         document.extend(fields);
     }
     cacheable(document)
-}
-
-/// `GET /{tenant}/discovery/v2.0/keys`.
-pub async fn keys_v2(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
-    keys(&app, &tenant, Version::V2)
-}
-
-/// `GET /{tenant}/discovery/keys`.
-pub async fn keys_v1(State(app): State<Arc<AppState>>, Path(tenant): Path<String>) -> Response {
-    keys(&app, &tenant, Version::V1)
 }
 
 fn keys(app: &AppState, tenant: &str, version: Version) -> Response {

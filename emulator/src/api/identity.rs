@@ -11,16 +11,30 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::json_response;
+
+/// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:
+/// CI systems' OIDC tokens and the managed-identity endpoint.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/{tenant}/oauth2/token", post(token_v1))
+        .route("/_emulator/oidc/github", get(github_id_token))
+        .route("/_emulator/oidc/ado", post(pipelines_id_token))
+        .route("/_emulator/oidc/token", post(issue_federated))
+        .route("/_emulator/msi/token", get(managed_identity_token))
+}
 use super::tokens::{
     GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
 };
@@ -278,7 +292,7 @@ impl EntraError {
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` (`scope=`; numbers in the answer).
-pub async fn token(
+async fn token(
     State(app): State<Arc<AppState>>,
     Path(tenant): Path<String>,
     body: Bytes,
@@ -300,7 +314,7 @@ pub async fn token(
 
 /// `POST /{tenant}/oauth2/token`, the v1 endpoint the v1 discovery document
 /// names (`resource=`; strings in the answer, as Entra sends them).
-pub async fn token_v1(
+async fn token_v1(
     State(app): State<Arc<AppState>>,
     Path(tenant): Path<String>,
     body: Bytes,
@@ -626,7 +640,7 @@ pub struct AudienceQuery {
 
 /// `GET /_emulator/oidc/github?audience=…`: the GitHub Actions ID-token request
 /// protocol (`ACTIONS_ID_TOKEN_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
-pub async fn github_id_token(
+async fn github_id_token(
     State(app): State<Arc<AppState>>,
     Query(query): Query<AudienceQuery>,
     headers: HeaderMap,
@@ -655,7 +669,7 @@ pub struct PipelinesQuery {
 /// `POST /_emulator/oidc/ado?api-version=7.1&serviceConnectionId=…` with
 /// `Authorization: Bearer $(System.AccessToken)`: the Azure Pipelines OIDC
 /// request (`SYSTEM_OIDCREQUESTURI`), answered with `{"oidcToken": …}`.
-pub async fn pipelines_id_token(
+async fn pipelines_id_token(
     State(app): State<Arc<AppState>>,
     Query(query): Query<PipelinesQuery>,
     headers: HeaderMap,
@@ -686,7 +700,7 @@ pub struct FederatedRequest {
 }
 
 /// `POST /_emulator/oidc/token`: a federated token for `ARM_OIDC_TOKEN`-style tests.
-pub async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: FederatedRequest = serde_json::from_slice(&body).unwrap_or_default();
     let token = federated_token(
         &app,
@@ -705,7 +719,7 @@ pub struct ManagedIdentityQuery {
 
 /// `GET /_emulator/msi/token?resource=…&api-version=2019-08-01` with
 /// `X-IDENTITY-HEADER`: the App Service managed-identity protocol.
-pub async fn managed_identity_token(
+async fn managed_identity_token(
     State(app): State<Arc<AppState>>,
     Query(query): Query<ManagedIdentityQuery>,
     headers: HeaderMap,

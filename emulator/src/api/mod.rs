@@ -35,26 +35,9 @@ const REDACTED: &str = "[REDACTED]";
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/metadata/endpoints", get(metadata::endpoints))
-        .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
-        .route("/{tenant}/oauth2/token", post(identity::token_v1))
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v2),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v1),
-        )
-        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
-        .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
+        .merge(identity::routes())
+        .merge(discovery::routes())
         .route("/_emulator/subscriptions", post(subscriptions::register))
-        .route("/_emulator/oidc/github", get(identity::github_id_token))
-        .route("/_emulator/oidc/ado", post(identity::pipelines_id_token))
-        .route("/_emulator/oidc/token", post(identity::issue_federated))
-        .route(
-            "/_emulator/msi/token",
-            get(identity::managed_identity_token),
-        )
         .merge(admin::routes())
         .merge(listing::admin_routes())
         .fallback(arm::dispatch)
