@@ -26,6 +26,13 @@ struct Published {
     keys: HashMap<String, Value>,
 }
 
+/// A fresh emulator and what its discovery endpoints publish.
+async fn start_and_read_published_keys() -> (Fixture, Published) {
+    let f = support::start().await;
+    let published = published(&f).await;
+    (f, published)
+}
+
 async fn published(f: &Fixture) -> Published {
     let tenant = &f.emulator.config().tenant_id;
     let v1 = get_json(
@@ -187,23 +194,15 @@ async fn federated_assertion_for(f: &Fixture, client_id: &str, assertion: &str) 
 
 #[tokio::test]
 async fn client_secret_token_verifies_against_the_published_keys() {
-    let f = support::start().await;
-    let published = published(&f).await;
-    let config = f.emulator.config();
-    let token = f
-        .token(
-            &config.client_id,
-            Credential::Secret(&config.client_secret),
-            ARM_SCOPE,
-        )
-        .await;
-    check_arm_token(&f, &published, &token, &config.client_id, "1").await;
+    let (f, published) = start_and_read_published_keys().await;
+    let token = f.secret_token(ARM_SCOPE).await;
+    let client_id = &f.emulator.config().client_id;
+    check_arm_token(&f, &published, &token, client_id, "1").await;
 }
 
 #[tokio::test]
 async fn client_certificate_token_verifies_against_the_published_keys() {
-    let f = support::start().await;
-    let published = published(&f).await;
+    let (f, published) = start_and_read_published_keys().await;
     let client_id = "00000000-0000-0000-0000-0000000000de";
     let client = CertificateClient::register(&f, client_id).await;
     let token = federated_assertion_for(&f, client_id, &client.assertion(&f, 600)).await;
@@ -212,8 +211,7 @@ async fn client_certificate_token_verifies_against_the_published_keys() {
 
 #[tokio::test]
 async fn federated_tokens_from_github_and_azure_pipelines_verify() {
-    let f = support::start().await;
-    let published = published(&f).await;
+    let (f, published) = start_and_read_published_keys().await;
     let client_id = f.emulator.config().client_id.clone();
     let github = f.github_id_token().await;
     let request = f.http.post(f.url(
@@ -230,8 +228,7 @@ async fn federated_tokens_from_github_and_azure_pipelines_verify() {
 
 #[tokio::test]
 async fn managed_identity_token_verifies_and_names_the_identity() {
-    let f = support::start().await;
-    let published = published(&f).await;
+    let (f, published) = start_and_read_published_keys().await;
     let client_id = "00000000-0000-0000-0000-000000000042";
     let response = f
         .http
@@ -256,8 +253,7 @@ async fn managed_identity_token_verifies_and_names_the_identity() {
 
 #[tokio::test]
 async fn v1_endpoint_issues_the_same_tokens_with_string_numbers() {
-    let f = support::start().await;
-    let published = published(&f).await;
+    let (f, published) = start_and_read_published_keys().await;
     let config = f.emulator.config();
     let response = f
         .post_form(
@@ -279,8 +275,7 @@ async fn v1_endpoint_issues_the_same_tokens_with_string_numbers() {
 
 #[tokio::test]
 async fn every_arm_scope_form_is_accepted_and_graph_is_refused_by_arm() {
-    let f = support::start().await;
-    let published = published(&f).await;
+    let (f, published) = start_and_read_published_keys().await;
     let config = f.emulator.config();
     let endpoint = f.emulator.endpoint();
     let secret = Credential::Secret(&config.client_secret);

@@ -128,16 +128,28 @@ async fn failed_message(
     )
 }
 
+/// Runs VMAccess, which must fail with `code` and a message containing `says`.
+async fn assert_run_fails(
+    f: &support::Fixture,
+    (settings, protected): (Value, Value),
+    code: &str,
+    says: &str,
+) {
+    let (actual_code, message) = failed_message(f, settings, protected).await;
+    assert_eq!(actual_code, code, "{message}");
+    assert!(message.contains(says), "{message}");
+}
+
 #[tokio::test]
 async fn domain_controller_fails_the_operation() {
     let f = support::seeded_with(|vm| vm.domain_controller = true).await;
-    let (s, p) = credentials("azureadmin", "New-Passw0rd!");
-    let (code, message) = failed_message(&f, s, p).await;
-    assert_eq!(code, "VMExtensionProvisioningError");
-    assert!(
-        message.contains("Error message: 'VMAccess Extension does not support Domain Controller.'"),
-        "{message}"
-    );
+    assert_run_fails(
+        &f,
+        credentials("azureadmin", "New-Passw0rd!"),
+        "VMExtensionProvisioningError",
+        "Error message: 'VMAccess Extension does not support Domain Controller.'",
+    )
+    .await;
     assert!(
         f.login("azureadmin", "Old-Passw0rd!").await.ok,
         "password unchanged"
@@ -151,21 +163,25 @@ async fn domain_controller_fails_the_operation() {
 #[tokio::test]
 async fn linux_vm_fails_the_operation() {
     let f = support::seeded_with(|vm| vm.os_type = OsType::Linux).await;
-    let (code, message) = failed_message(&f, json!({}), json!({})).await;
-    assert_eq!(code, "VMExtensionHandlerNonTransientError");
-    assert!(message.contains("not supported on Linux"), "{message}");
+    assert_run_fails(
+        &f,
+        (json!({}), json!({})),
+        "VMExtensionHandlerNonTransientError",
+        "not supported on Linux",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn weak_password_fails_with_the_policy_message() {
     let f = support::seeded().await;
-    let (s, p) = credentials("azureadmin", "short");
-    let (code, message) = failed_message(&f, s, p).await;
-    assert_eq!(code, "VMExtensionProvisioningError");
-    assert!(
-        message.contains("The password does not meet the password policy requirements."),
-        "{message}"
-    );
+    assert_run_fails(
+        &f,
+        credentials("azureadmin", "short"),
+        "VMExtensionProvisioningError",
+        "The password does not meet the password policy requirements.",
+    )
+    .await;
     assert!(f.login("azureadmin", "Old-Passw0rd!").await.ok);
     let (_, ext) = f
         .get(&format!(

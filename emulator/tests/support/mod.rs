@@ -223,11 +223,16 @@ impl Fixture {
             .to_string()
     }
 
-    /// A token for the configured client's secret.
+    /// A token for the configured client's secret, for the emulator's own ARM audience.
     pub async fn fresh_token(&self) -> String {
+        self.secret_token(EMULATOR_SCOPE).await
+    }
+
+    /// A token for the configured client's secret and `scope`.
+    pub async fn secret_token(&self, scope: &str) -> String {
         let config = self.emulator.config();
         let secret = Credential::Secret(&config.client_secret);
-        self.token(&config.client_id, secret, EMULATOR_SCOPE).await
+        self.token(&config.client_id, secret, scope).await
     }
 
     /// An ID token from the GitHub Actions OIDC endpoint, as a workflow asks for one.
