@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_emulator::{
-    AccountSeed, AccountView, BucketSpec, FaultAction, FaultSpec, LoggedRequest, PowerState,
+    AccountSeed, AccountView, BucketSpec, DEFAULT_GITHUB_REQUEST_TOKEN,
+    DEFAULT_PIPELINES_ACCESS_TOKEN, FaultAction, FaultSpec, LoggedRequest, PowerState,
     ThrottleSettings, VmView,
 };
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
@@ -22,6 +23,11 @@ const ADDR: &str = "vm_access_reset.web";
 const USER: &str = "opsadmin";
 const OLD_PW: &str = vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 const PW: &str = "Fresh-Passw0rd!2026";
+const APPLY: &[&str] = &["apply", "-auto-approve", "-no-color", "-input=false"];
+const PLAN_TO_FILE: &[&str] = &["plan", "-out=tfplan", "-no-color", "-input=false"];
+const SHOW_PLAN_FILE: &[&str] = &["show", "-json", "tfplan"];
+/// A saved plan applies without asking.
+const APPLY_PLAN_FILE: &[&str] = &["apply", "-no-color", "-input=false", "tfplan"];
 
 const VARS: &str = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\nvariable \"ver\" {\n  type = number\n}\n";
 
@@ -58,6 +64,35 @@ fn matching<'a>(log: &'a [LoggedRequest], method: &str, fragment: &str) -> Vec<&
     log.iter()
         .filter(|r| r.method == method && r.path.to_ascii_lowercase().contains(&fragment))
         .collect()
+}
+
+/// No request of `method` to a path containing `fragment` is in the log (`why` says what that
+/// proves).
+fn assert_none_sent(log: &[LoggedRequest], method: &str, fragment: &str, why: &str) {
+    let sent = matching(log, method, fragment);
+    assert!(sent.is_empty(), "{why}: {method} {fragment} sent {sent:?}");
+}
+
+/// What tells a rerun from a state-only update: the run's tag in state and the PUTs Azure
+/// received.
+struct RunMark {
+    tag: serde_json::Value,
+    puts: usize,
+}
+
+impl RunMark {
+    async fn now(acc: &Acceptance) -> RunMark {
+        let tag = acc.state_values(ADDR)["force_update_tag"].clone();
+        let puts = matching(&acc.emu.requests().await, "PUT", "/extensions/").len();
+        RunMark { tag, puts }
+    }
+
+    /// Nothing ran since the mark: the same tag in state and no PUT sent.
+    async fn assert_no_rerun(&self, acc: &Acceptance, why: &str) {
+        let now = RunMark::now(acc).await;
+        assert_eq!(now.tag, self.tag, "no rerun: {why}");
+        assert_eq!(now.puts, self.puts, "{why}");
+    }
 }
 
 fn statuses(requests: &[&LoggedRequest]) -> Vec<Option<u16>> {
@@ -267,15 +302,9 @@ async fn cli_import_plans_only_an_in_place_rerun_and_nothing_when_the_version_is
         "no attribute changes: {change:#}"
     );
     assert!(!is_replace(&actions_of(&plan, ADDR)), "{change:#}");
-    let tag = acc.state_values(ADDR)["force_update_tag"].clone();
-    let puts = matching(&acc.emu.requests().await, "PUT", "/extensions/").len();
+    let before = RunMark::now(&acc).await;
     acc.apply();
-    assert_eq!(acc.state_values(ADDR)["force_update_tag"], tag);
-    assert_eq!(
-        matching(&acc.emu.requests().await, "PUT", "/extensions/").len(),
-        puts,
-        "nothing sent to Azure"
-    );
+    before.assert_no_rerun(&acc, "nothing sent to Azure").await;
     assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 }
@@ -476,18 +505,14 @@ async fn destroy_keeps_the_extension_when_asked_to() {
     assert_eq!(ext.len(), 1, "the extension stays: {view:#?}");
     assert_eq!(ext[0].provisioning_state, "Succeeded");
     let log = acc.emu.requests().await;
-    assert!(
-        matching(&log, "DELETE", "/extensions/").is_empty(),
-        "no DELETE was sent"
-    );
+    assert_none_sent(&log, "DELETE", "/extensions/", "the extension is kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turning_off_removal_later_updates_state_without_rerunning_and_destroy_keeps_it() {
     let (acc, vm) = wo_setup().await;
     acc.apply();
-    let tag = acc.state_values(ADDR)["force_update_tag"].clone();
-    let puts_before = matching(&acc.emu.requests().await, "PUT", "/extensions/").len();
+    let before = RunMark::now(&acc).await;
 
     acc.tf.write_main(&wo_config(
         &vm,
@@ -496,14 +521,9 @@ async fn turning_off_removal_later_updates_state_without_rerunning_and_destroy_k
     ));
     assert_eq!(acc.planned_actions(ADDR), vec!["update"]);
     acc.apply();
-    let values = acc.state_values(ADDR);
-    assert_eq!(values["remove_extension_on_destroy"], false);
-    assert_eq!(values["force_update_tag"], tag, "no rerun");
-    assert_eq!(
-        matching(&acc.emu.requests().await, "PUT", "/extensions/").len(),
-        puts_before,
-        "a Terraform-only setting sends nothing to Azure"
-    );
+    assert_eq!(acc.state_values(ADDR)["remove_extension_on_destroy"], false);
+    let why = "a Terraform-only setting sends nothing to Azure";
+    before.assert_no_rerun(&acc, why).await;
     assert_eq!(acc.emu.vm_view(&vm).await.vmaccess_runs, 1);
     assert_eq!(acc.plan_exit_code(&[]), 0);
 
@@ -578,11 +598,7 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
         .add_fault(&FaultSpec::new(FaultAction::SlowOperationMs(SLOW_MS)).on("PUT", "/extensions/"))
         .await;
 
-    let (child, root) = spawn_terraform(
-        &acc,
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[("TF_VAR_pw", PW), ("TF_VAR_ver", "1")],
-    );
+    let (child, root) = spawn_terraform(&acc, APPLY, &[("TF_VAR_pw", PW), ("TF_VAR_ver", "1")]);
     let mut guard = ChildGuard(Some(child));
     let pid = guard.0.as_ref().unwrap().id();
 
@@ -724,21 +740,40 @@ fn assert_clean(what: &str, text: &str, secrets: &[(&str, &str)]) {
     assert_eq!(find_token(text), None, "an access token found in {what}");
 }
 
-/// Runs `args` with TF_LOG=trace into its own log file; returns output and log.
-fn traced(
-    acc: &Acceptance,
-    args: &[&str],
-    env: &[(&str, &str)],
-    log_name: &str,
-) -> (String, String) {
-    let log_path = acc.tf.work_dir().join("..").join(log_name);
-    let log_str = log_path.to_string_lossy().into_owned();
-    let mut all = vec![("TF_LOG", "trace"), ("TF_LOG_PATH", log_str.as_str())];
-    all.extend_from_slice(env);
-    let out = acc.run_with_env(args, &all);
-    out.assert_success();
-    let log = read(&log_path);
-    (out.stdout + &out.stderr, log)
+/// Terraform runs with `TF_LOG=trace`, each into a log file of its own, kept so that a test can
+/// search every log for secrets.
+struct Traced<'a> {
+    acc: &'a Acceptance,
+    logs: Vec<String>,
+}
+
+impl<'a> Traced<'a> {
+    fn new(acc: &'a Acceptance) -> Self {
+        Traced {
+            acc,
+            logs: Vec::new(),
+        }
+    }
+
+    /// Runs `args`, which must succeed; returns what terraform printed.
+    fn run(&mut self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let log_path =
+            (self.acc.tf.work_dir().join("..")).join(format!("trace-{}.log", self.logs.len() + 1));
+        let log_str = log_path.to_string_lossy().into_owned();
+        let mut all = vec![("TF_LOG", "trace"), ("TF_LOG_PATH", log_str.as_str())];
+        all.extend_from_slice(env);
+        let out = self.acc.run_with_env(args, &all);
+        out.assert_success();
+        self.logs.push(read(&log_path));
+        out.stdout + &out.stderr
+    }
+
+    /// Every log so far, checked to be a full trace.
+    fn logs(&self) -> String {
+        let logs = self.logs.concat();
+        assert_log_is_meaningful(&logs);
+        logs
+    }
 }
 
 /// The provider's own trace output made it into the log, bodies redacted,
@@ -768,38 +803,19 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
     );
     let client_secret = acc.emu.client_secret().to_string();
 
-    let (out1, log1) = traced(
-        &acc,
-        &["apply", "-auto-approve", "-no-color", "-input=false"],
-        &[],
-        "apply.log",
-    );
+    let mut trace = Traced::new(&acc);
+    let out1 = trace.run(APPLY, &[]);
     assert!(acc.emu.login(&vm, USER, PW).await);
-    let (out2, log2) = traced(
-        &acc,
-        &["plan", "-out=tfplan", "-no-color", "-input=false"],
-        &[("TF_VAR_pw", PW2), ("TF_VAR_ver", "2")],
-        "plan.log",
-    );
-    let (plan_json, log3) = traced(&acc, &["show", "-json", "tfplan"], &[], "show.log");
+    let rotation = [("TF_VAR_pw", PW2), ("TF_VAR_ver", "2")];
+    let out2 = trace.run(PLAN_TO_FILE, &rotation);
+    let plan_json = trace.run(SHOW_PLAN_FILE, &[]);
     let plan: Value = serde_json::from_str(plan_json.trim()).expect("plan JSON");
     assert_eq!(
         actions_of(&plan, ADDR),
         vec!["update"],
         "the plan carries the rotation"
     );
-    let (out4, log4) = traced(
-        &acc,
-        &[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "tfplan",
-        ],
-        &[("TF_VAR_pw", PW2), ("TF_VAR_ver", "2")],
-        "apply2.log",
-    );
+    let out4 = trace.run(APPLY_PLAN_FILE, &rotation);
     assert!(
         acc.emu.login(&vm, USER, PW2).await,
         "the rotated password was really sent"
@@ -813,9 +829,7 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
     ];
     assert_clean("the state file", &acc.state_file(), &secrets);
     assert_clean("the plan JSON", &plan_json, &secrets);
-    let logs = [log1, log2, log3, log4].concat();
-    assert_log_is_meaningful(&logs);
-    assert_clean("the trace logs", &logs, &secrets);
+    assert_clean("the trace logs", &trace.logs(), &secrets);
     assert_clean("terraform's output", &(out1 + &out2 + &out4), &secrets);
     let requests = acc.emu.requests().await;
     assert!(
@@ -842,13 +856,9 @@ async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
     acc.tf.set_env("TF_VAR_pw", PW);
     let client_secret = acc.emu.client_secret().to_string();
 
-    let (plan_out, log1) = traced(
-        &acc,
-        &["plan", "-out=tfplan", "-no-color", "-input=false"],
-        &[],
-        "plan.log",
-    );
-    let (plan_json, log2) = traced(&acc, &["show", "-json", "tfplan"], &[], "show.log");
+    let mut trace = Traced::new(&acc);
+    let plan_out = trace.run(PLAN_TO_FILE, &[]);
+    let plan_json = trace.run(SHOW_PLAN_FILE, &[]);
     let plan: Value = serde_json::from_str(plan_json.trim()).expect("plan JSON");
     let change = &plan["resource_changes"][0]["change"];
     assert_eq!(change["actions"], json!(["create"]));
@@ -856,18 +866,7 @@ async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
         change["after_sensitive"]["password"], true,
         "the plan marks the password sensitive: {change:#}"
     );
-    let (apply_out, log3) = traced(
-        &acc,
-        &[
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "tfplan",
-        ],
-        &[],
-        "apply.log",
-    );
+    let apply_out = trace.run(APPLY_PLAN_FILE, &[]);
     assert!(
         acc.emu.login(&vm, USER, PW).await,
         "the password was really sent"
@@ -877,8 +876,7 @@ async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
         "the CLI shows the password as sensitive:\n{plan_out}"
     );
 
-    let logs = [log1, log2, log3].concat();
-    assert_log_is_meaningful(&logs);
+    let logs = trace.logs();
     let secrets = [
         ("password", PW),
         ("ARM_CLIENT_SECRET", client_secret.as_str()),
@@ -1033,34 +1031,39 @@ async fn operations_on_one_vm_are_serialised_and_other_vms_run_in_parallel() {
 // Pipelines: GitHub Actions OIDC, environment only.
 // ---------------------------------------------------------------------------
 
-/// Runs terraform with no client secret, the switch (`ARM_USE_OIDC`, `ARM_USE_MSI`) on, and
-/// the credential's variables.
-fn run_without_a_secret(
-    acc: &Acceptance,
-    args: &[&str],
-    switch: &str,
-    credentials: &[(&str, &str)],
-) -> TfOutput {
-    let mut env = vec![("ARM_CLIENT_SECRET", ""), (switch, "true")];
-    env.extend_from_slice(credentials);
-    acc.run_with_env(args, &env)
+/// A login without a client secret: the switch (`ARM_USE_OIDC`, `ARM_USE_MSI`) on, the
+/// credential's own variables set, and `ARM_CLIENT_SECRET` emptied.
+#[derive(Clone)]
+struct Secretless<'a> {
+    /// Names the credential in failure messages.
+    named: &'a str,
+    env: Vec<(&'a str, &'a str)>,
 }
 
-/// Applies with no client secret and these credential variables instead; the reset must have
-/// run on `vm` (`with` names the credential in the failure message).
-async fn apply_without_a_secret(
-    acc: &Acceptance,
-    vm: &VirtualMachineId,
-    switch: &str,
-    credentials: &[(&str, &str)],
-    with: &str,
-) {
-    let apply = ["apply", "-auto-approve", "-no-color", "-input=false"];
-    run_without_a_secret(acc, &apply, switch, credentials).assert_success();
-    assert!(
-        acc.emu.login(vm, USER, PW).await,
-        "the reset ran with {with}"
-    );
+impl<'a> Secretless<'a> {
+    fn new(switch: &'a str, named: &'a str) -> Self {
+        let env = vec![("ARM_CLIENT_SECRET", ""), (switch, "true")];
+        Secretless { named, env }
+    }
+
+    fn with(mut self, variable: &'a str, value: &'a str) -> Self {
+        self.env.push((variable, value));
+        self
+    }
+
+    fn run(&self, acc: &Acceptance, args: &[&str]) -> TfOutput {
+        acc.run_with_env(args, &self.env)
+    }
+
+    /// Applies with this login; the reset must have run on `vm`.
+    async fn apply(&self, acc: &Acceptance, vm: &VirtualMachineId) {
+        self.run(acc, APPLY).assert_success();
+        let named = self.named;
+        assert!(
+            acc.emu.login(vm, USER, PW).await,
+            "the reset ran with {named}"
+        );
+    }
 }
 
 /// The variables a GitHub Actions job with `id-token: write` has, and no
@@ -1072,14 +1075,14 @@ async fn github_actions_oidc_from_the_environment_alone_applies() {
         "{}/_emulator/oidc/github?api-version=2.0",
         acc.emu.endpoint()
     );
-    let credentials = [
-        ("ACTIONS_ID_TOKEN_REQUEST_URL", request_url.as_str()),
-        (
+    Secretless::new("ARM_USE_OIDC", "OIDC credentials")
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url)
+        .with(
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-            vm_emulator::DEFAULT_GITHUB_REQUEST_TOKEN,
-        ),
-    ];
-    apply_without_a_secret(&acc, &vm, "ARM_USE_OIDC", &credentials, "OIDC credentials").await;
+            DEFAULT_GITHUB_REQUEST_TOKEN,
+        )
+        .apply(&acc, &vm)
+        .await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 }
 
@@ -1108,18 +1111,11 @@ fn assert_only_federated_token_exchanges(log: &[LoggedRequest]) {
 async fn managed_identity_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let endpoint = format!("{}/_emulator/msi/token", acc.emu.endpoint());
-    let credentials = [
-        ("IDENTITY_ENDPOINT", endpoint.as_str()),
-        ("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER),
-    ];
-    apply_without_a_secret(
-        &acc,
-        &vm,
-        "ARM_USE_MSI",
-        &credentials,
-        "the managed identity",
-    )
-    .await;
+    Secretless::new("ARM_USE_MSI", "the managed identity")
+        .with("IDENTITY_ENDPOINT", &endpoint)
+        .with("IDENTITY_HEADER", vm_emulator::DEFAULT_IDENTITY_HEADER)
+        .apply(&acc, &vm)
+        .await;
     let log = acc.emu.requests().await;
     let msi = matching(&log, "GET", "/_emulator/msi/token");
     assert!(
@@ -1127,10 +1123,8 @@ async fn managed_identity_from_the_environment_alone_applies() {
         "{:?}",
         statuses(&msi)
     );
-    assert!(
-        matching(&log, "POST", "/oauth2/v2.0/token").is_empty(),
-        "no secret or assertion exchange"
-    );
+    let why = "no secret or assertion exchange";
+    assert_none_sent(&log, "POST", "/oauth2/v2.0/token", why);
 }
 
 /// An Azure Pipelines step with a workload-identity service connection:
@@ -1139,34 +1133,23 @@ async fn managed_identity_from_the_environment_alone_applies() {
 async fn azure_pipelines_service_connection_from_the_environment_alone_applies() {
     let (acc, vm) = wo_setup().await;
     let oidc_request_uri = format!("{}/_emulator/oidc/ado", acc.emu.endpoint());
-    let service_connection = [
-        (
+    let service_connection = Secretless::new("ARM_USE_OIDC", "the pipeline's identity")
+        .with(
             "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
             "sc-terraform-prod",
-        ),
-        ("SYSTEM_OIDCREQUESTURI", oidc_request_uri.as_str()),
-    ];
-    let mut credentials = service_connection.to_vec();
-    credentials.push((
-        "SYSTEM_ACCESSTOKEN",
-        vm_emulator::DEFAULT_PIPELINES_ACCESS_TOKEN,
-    ));
-    apply_without_a_secret(
-        &acc,
-        &vm,
-        "ARM_USE_OIDC",
-        &credentials,
-        "the pipeline's identity",
-    )
-    .await;
+        )
+        .with("SYSTEM_OIDCREQUESTURI", &oidc_request_uri);
+    service_connection
+        .clone()
+        .with("SYSTEM_ACCESSTOKEN", DEFAULT_PIPELINES_ACCESS_TOKEN)
+        .apply(&acc, &vm)
+        .await;
     assert_only_federated_token_exchanges(&acc.emu.requests().await);
 
     // Without the access token mapped into the step, the error says so.
-    let out = run_without_a_secret(
+    let out = service_connection.run(
         &acc,
         &["plan", "-no-color", "-input=false", "-refresh=true"],
-        "ARM_USE_OIDC",
-        &service_connection,
     );
     assert!(!out.success(), "{out}");
     assert!(out.stderr.contains("SYSTEM_ACCESSTOKEN"), "{out}");

@@ -18,6 +18,54 @@ const PW: &str = "Adopted-Passw0rd!2026";
 
 const PASSWORD_VARIABLE: &str = "variable \"admin_password\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
 
+/// Every VMAccess VM, some filtered, the Windows VMs of one group, and the first three.
+const FIND_QUERY: &str = r#"
+list "vm_access_reset" "all" {
+  provider = vm
+}
+
+list "vm_access_reset" "filtered" {
+  provider = vm
+  config {
+    resource_group_names = ["RG-01"]
+    name_filters         = ["VM-00?", "nomatch-*"]
+  }
+}
+
+list "vm_access_reset" "windows" {
+  provider = vm
+  config {
+    resource_group_names          = ["rg-02"]
+    include_vms_without_extension = true
+  }
+}
+
+list "vm_access_reset" "first" {
+  provider = vm
+  limit    = 3
+}
+"#;
+
+/// The whole fleet, VMs without the extension included, for `-generate-config-out`.
+const ADOPT_QUERY: &str = r#"
+list "vm_access_reset" "fleet" {
+  provider = vm
+  config {
+    include_vms_without_extension = true
+  }
+}
+"#;
+
+/// A subscription the credentials cannot read.
+const OTHER_SUBSCRIPTION_QUERY: &str = r#"
+list "vm_access_reset" "other" {
+  provider = vm
+  config {
+    subscription_id = "11111111-1111-1111-1111-111111111111"
+  }
+}
+"#;
+
 /// An emulator with `fleet(groups, per_group)` listed `page_size` VMs a page, and an empty root
 /// module.
 async fn setup(groups: usize, per_group: usize, page_size: usize) -> (Acceptance, Fleet) {
@@ -72,7 +120,9 @@ fn vms(found: &[Found]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn query(acc: &Acceptance, extra: &[&str]) -> TfOutput {
+/// Writes `hcl` as the root module's query file and runs `terraform query` with `extra`.
+fn query(acc: &Acceptance, hcl: &str, extra: &[&str]) -> TfOutput {
+    acc.tf.write("query.tfquery.hcl", hcl);
     let mut args = vec!["query", "-no-color"];
     args.extend_from_slice(extra);
     acc.run(&args)
@@ -81,36 +131,7 @@ fn query(acc: &Acceptance, extra: &[&str]) -> TfOutput {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_lists_exactly_the_vmaccess_vms_across_pages_with_filters_and_limit() {
     let (acc, fleet) = setup(3, 12, 5).await;
-    acc.tf.write(
-        "find.tfquery.hcl",
-        r#"
-list "vm_access_reset" "all" {
-  provider = vm
-}
-
-list "vm_access_reset" "filtered" {
-  provider = vm
-  config {
-    resource_group_names = ["RG-01"]
-    name_filters         = ["VM-00?", "nomatch-*"]
-  }
-}
-
-list "vm_access_reset" "windows" {
-  provider = vm
-  config {
-    resource_group_names          = ["rg-02"]
-    include_vms_without_extension = true
-  }
-}
-
-list "vm_access_reset" "first" {
-  provider = vm
-  limit    = 3
-}
-"#,
-    );
-    let out = query(&acc, &["-json"]);
+    let out = query(&acc, FIND_QUERY, &["-json"]);
     out.assert_success();
     let found = results(&out);
 
@@ -181,18 +202,7 @@ async fn generated_configuration_imports_all_in_one_apply_then_plans_nothing() {
     // rg-00: vm-000/006/009 VMAccessAgent for `ops`; vm-001/004 enablevmaccess RDP-only
     // Succeeded; vm-010 enablevmaccess Failed; vm-002/005/008 no extension; vm-003/007 Linux.
     let (acc, _) = setup(1, 11, 4).await;
-    acc.tf.write(
-        "adopt.tfquery.hcl",
-        r#"
-list "vm_access_reset" "fleet" {
-  provider = vm
-  config {
-    include_vms_without_extension = true
-  }
-}
-"#,
-    );
-    let out = query(&acc, &["-generate-config-out=generated.tf"]);
+    let out = query(&acc, ADOPT_QUERY, &["-generate-config-out=generated.tf"]);
     out.assert_success();
     let generated = std::fs::read_to_string(acc.tf.work_dir().join("generated.tf"))
         .unwrap_or_else(|e| panic!("no generated.tf ({e}):\n{out}"));
@@ -307,12 +317,12 @@ fn supply_password(generated: &str) -> String {
 async fn a_thousand_vms_list_without_a_429_reaching_the_user() {
     let (acc, fleet) = setup(10, 100, 50).await;
     acc.emu.throttle(ThrottleSettings::default()).await;
-    acc.tf.write(
-        "fleet.tfquery.hcl",
-        "list \"vm_access_reset\" \"fleet\" {\n  provider = vm\n  limit    = 1000\n}\n",
-    );
     let started = Instant::now();
-    let out = query(&acc, &["-json"]);
+    let out = query(
+        &acc,
+        "list \"vm_access_reset\" \"fleet\" {\n  provider = vm\n  limit    = 1000\n}\n",
+        &["-json"],
+    );
     let wall = started.elapsed();
     out.assert_success();
     let found = results(&out);
@@ -368,8 +378,7 @@ async fn the_example_query_finds_what_it_says() {
             .join("examples/list-resources/vm_access_reset/list.tfquery.hcl"),
     )
     .expect("the example");
-    acc.tf.write("list.tfquery.hcl", &example);
-    let out = query(&acc, &["-json"]);
+    let out = query(&acc, &example, &["-json"]);
     out.assert_success();
     let found = results(&out);
     let names = |list: &str| -> Vec<String> {
@@ -393,18 +402,7 @@ async fn the_example_query_finds_what_it_says() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_subscription_is_a_clear_error_not_an_empty_list() {
     let (acc, _) = setup(1, 4, 5).await;
-    acc.tf.write(
-        "other.tfquery.hcl",
-        r#"
-list "vm_access_reset" "other" {
-  provider = vm
-  config {
-    subscription_id = "11111111-1111-1111-1111-111111111111"
-  }
-}
-"#,
-    );
-    let out = query(&acc, &[]);
+    let out = query(&acc, OTHER_SUBSCRIPTION_QUERY, &[]);
     out.assert_failure();
     let text = format!("{}{}", out.stdout, out.stderr);
     eprintln!("--- query over an unreadable subscription:\n{}", out.stderr);
@@ -417,11 +415,11 @@ list "vm_access_reset" "other" {
     assert!(!text.contains("returned 0 results"), "{out}");
 
     // A bad filter is named before anything is read.
-    acc.tf.write(
-        "other.tfquery.hcl",
+    let out = query(
+        &acc,
         "list \"vm_access_reset\" \"bad\" {\n  provider = vm\n  config {\n    resource_group_names = [\"rg/oops\"]\n  }\n}\n",
+        &[],
     );
-    let out = query(&acc, &[]);
     out.assert_failure();
     assert!(
         out.stderr
@@ -436,11 +434,11 @@ list "vm_access_reset" "other" {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_limit_reads_little() {
     let (acc, fleet) = setup(3, 12, 5).await;
-    acc.tf.write(
-        "two.tfquery.hcl",
+    let out = query(
+        &acc,
         "list \"vm_access_reset\" \"two\" {\n  provider = vm\n  limit    = 2\n}\n",
+        &["-json"],
     );
-    let out = query(&acc, &["-json"]);
     out.assert_success();
     assert_eq!(
         vms(&results(&out)["list.vm_access_reset.two"]),
