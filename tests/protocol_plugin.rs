@@ -14,7 +14,7 @@ use terraform_provider_vm::tfprotocol::proto;
 use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use terraform_provider_vm::tfprotocol::{Object, Type, Value, msgpack};
 use vm_test_support::plugin::{
-    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect, provider_binary,
+    BoxError, ClientIdentity, MAGIC_COOKIE_KEY, PluginProcess, connect_offering, provider_binary,
     provider_client, terraform_command,
 };
 use vm_test_support::protocol::{answer, assert_no_errors, errors, one_error};
@@ -130,8 +130,17 @@ fn run_to_exit(mut cmd: Command) -> Output {
 /// Connects with `identity` and makes one RPC; returns why that failed,
 /// panicking if it succeeded.
 async fn refused(plugin: &PluginProcess, identity: Option<&ClientIdentity>) -> String {
+    refused_offering(plugin, identity, rustls::DEFAULT_VERSIONS).await
+}
+
+/// [`refused`], with a client that offers only the TLS `versions` given.
+async fn refused_offering(
+    plugin: &PluginProcess,
+    identity: Option<&ClientIdentity>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> String {
     let attempt = async {
-        let channel = connect(&plugin.handshake, identity).await?;
+        let channel = connect_offering(&plugin.handshake, identity, versions).await?;
         provider_client(channel)
             .get_metadata(proto::get_metadata::Request {})
             .await
@@ -327,6 +336,15 @@ async fn shutdown_exits_0_within_2s_with_streams_open() {
     });
     assert!(status.success(), "exit {status:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// The plugin speaks TLS 1.3 only, which every Terraform offers; a TLS 1.2-only client holding
+/// Terraform's own certificate is refused.
+#[tokio::test]
+async fn a_client_offering_only_tls_1_2_is_refused() {
+    let plugin = PluginProcess::start();
+    let why = refused_offering(&plugin, Some(&plugin.identity), &[&rustls::version::TLS12]).await;
+    assert!(why.contains("ProtocolVersion"), "{why}");
 }
 
 #[tokio::test]

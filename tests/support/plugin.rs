@@ -386,6 +386,15 @@ pub async fn connect(
     handshake: &Handshake,
     identity: Option<&ClientIdentity>,
 ) -> Result<Channel, BoxError> {
+    connect_offering(handshake, identity, rustls::DEFAULT_VERSIONS).await
+}
+
+/// [`connect`], offering only the TLS `versions` given.
+pub async fn connect_offering(
+    handshake: &Handshake,
+    identity: Option<&ClientIdentity>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Channel, BoxError> {
     if handshake.network != "unix" {
         return Err(format!("unsupported network {:?}", handshake.network).into());
     }
@@ -395,7 +404,7 @@ pub async fn connect(
         algorithms: provider.signature_verification_algorithms,
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+        .with_protocol_versions(versions)?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
     let mut config = match identity {
@@ -455,13 +464,14 @@ impl ServerCertVerifier for PinnedServerCert {
         Ok(ServerCertVerified::assertion())
     }
 
+    /// Unreachable: the plugin speaks TLS 1.3 only (a test checks that it refuses 1.2).
     fn verify_tls12_signature(
         &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        Err(rustls::PeerIncompatible::Tls12NotOffered.into())
     }
 
     fn verify_tls13_signature(
