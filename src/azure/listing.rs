@@ -34,6 +34,15 @@ impl std::fmt::Display for VmListScope {
     }
 }
 
+/// Which page of a scope's VMs to read: the first, or the one a previous page's `nextLink`
+/// names.
+#[derive(Debug, Clone, Copy)]
+pub struct VmPageAt<'a> {
+    pub(crate) scope: &'a VmListScope,
+    /// The previous page's `next_link`; `None` for the first page.
+    pub(crate) next_link: Option<&'a str>,
+}
+
 /// One page of a VM list. `next_link` is ARM's continuation, to pass back unchanged.
 #[derive(Debug, Clone, Default)]
 pub struct VmPage {
@@ -49,13 +58,11 @@ struct ListWire<T> {
 }
 
 impl ArmClient {
-    /// Reads one page of VMs in `scope`: the first page when `next_link` is `None`, else the
-    /// page `next_link` (from the previous page) names. VMs come without instance view; their
-    /// `resources` hold only extension IDs.
+    /// Reads one page of VMs: the first page of the scope, or the page a `nextLink` names.
+    /// VMs come without instance view; their `resources` hold only extension IDs.
     pub(crate) async fn list_virtual_machines_page(
         &self,
-        scope: &VmListScope,
-        next_link: Option<&str>,
+        VmPageAt { scope, next_link }: VmPageAt<'_>,
         ctx: &OpContext,
     ) -> Result<VmPage, AzureError> {
         let cloud = self.cloud(ctx).await?;

@@ -28,7 +28,7 @@ mod transport;
 pub use context::OpContext;
 pub use error::AzureError;
 pub use ids::{ExtensionId, ParseError, VirtualMachineId};
-pub use listing::{VmListScope, VmPage};
+pub use listing::{VmListScope, VmPage, VmPageAt};
 pub use lro::{PendingOperation, PollPolicy};
 pub(crate) use models::{AgentStatus, VmExtension};
 pub use models::{ExtensionPut, OsType, ProtectedSettings, VirtualMachine};

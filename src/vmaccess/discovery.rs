@@ -31,7 +31,7 @@ use wildmatch::WildMatch;
 use super::{ExtensionKind, WindowsVmAccess};
 use crate::azure::{
     ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
-    VmListScope, VmPage,
+    VmListScope, VmPage, VmPageAt,
 };
 
 /// Extension reads in flight at once unless asked otherwise. Each VM is read once, so Compute's
@@ -44,13 +44,8 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The ARM reads discovery needs, so that its decisions can be tested against a fake.
 #[async_trait::async_trait]
 pub trait FleetReader: Send + Sync + 'static {
-    /// One page of VMs of `scope` (the first when `next_link` is `None`).
-    async fn vm_page(
-        &self,
-        scope: &VmListScope,
-        next_link: Option<&str>,
-        ctx: &OpContext,
-    ) -> Result<VmPage, AzureError>;
+    /// One page of VMs.
+    async fn vm_page(&self, at: VmPageAt<'_>, ctx: &OpContext) -> Result<VmPage, AzureError>;
 
     /// Every extension of the VM.
     async fn extensions(
@@ -62,13 +57,8 @@ pub trait FleetReader: Send + Sync + 'static {
 
 #[async_trait::async_trait]
 impl FleetReader for ArmClient {
-    async fn vm_page(
-        &self,
-        scope: &VmListScope,
-        next_link: Option<&str>,
-        ctx: &OpContext,
-    ) -> Result<VmPage, AzureError> {
-        self.list_virtual_machines_page(scope, next_link, ctx).await
+    async fn vm_page(&self, at: VmPageAt<'_>, ctx: &OpContext) -> Result<VmPage, AzureError> {
+        self.list_virtual_machines_page(at, ctx).await
     }
 
     async fn extensions(
@@ -413,7 +403,11 @@ impl Run {
                 let scope = self.plan.scopes[index].clone();
                 let link = self.cursor.next_link.clone();
                 self.page_read = Some(Box::pin(async move {
-                    let result = reader.vm_page(&scope, link.as_deref(), &ctx).await;
+                    let at = VmPageAt {
+                        scope: &scope,
+                        next_link: link.as_deref(),
+                    };
+                    let result = reader.vm_page(at, &ctx).await;
                     (index, result)
                 }));
             } else {

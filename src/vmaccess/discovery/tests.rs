@@ -139,12 +139,8 @@ impl Drop for InFlight<'_> {
 
 #[async_trait::async_trait]
 impl FleetReader for FakeFleet {
-    async fn vm_page(
-        &self,
-        scope: &VmListScope,
-        next_link: Option<&str>,
-        ctx: &OpContext,
-    ) -> Result<VmPage, AzureError> {
+    async fn vm_page(&self, at: VmPageAt<'_>, ctx: &OpContext) -> Result<VmPage, AzureError> {
+        let VmPageAt { scope, next_link } = at;
         self.page_reads.fetch_add(1, Ordering::SeqCst);
         self.scopes_listed.lock().expect("lock").push(scope.clone());
         self.enter(ctx, false).await?;
