@@ -23,6 +23,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::json_response;
+use super::tokens::{
+    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
+};
+use crate::state::{AppState, lock, now_rfc3339};
+use crate::{ARM_AUDIENCE, EmulatorConfig};
 
 /// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:
 /// CI systems' OIDC tokens and the managed-identity endpoint.
@@ -35,11 +40,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/_emulator/oidc/token", post(issue_federated))
         .route("/_emulator/msi/token", get(managed_identity_token))
 }
-use super::tokens::{
-    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
-};
-use crate::state::{AppState, lock, now_rfc3339};
-use crate::{ARM_AUDIENCE, EmulatorConfig};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
