@@ -106,8 +106,8 @@ async fn an_unreadable_subscription_is_an_error_not_an_empty_list() {
 }
 
 /// 1,000 VMs in 10 resource groups under ARM's real read budget (bucket 250, 25 per second)
-/// and Compute's: every VMAccess VM is found, and no 429 reaches the caller. Wall time and
-/// request counts are printed by `scripts/bench-listing.sh`, not asserted here.
+/// and Compute's: every VMAccess VM is found, no 429 reaches the caller and hardly any is sent.
+/// Wall time and request counts are printed by `scripts/bench-listing.sh`, not asserted here.
 #[tokio::test]
 async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
     let (emu, fleet) = seeded(10, 100, 50).await;
@@ -115,4 +115,13 @@ async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
     let items = collect(&emu, DiscoveryRequest::new(emu.subscription_id())).await;
     assert_eq!(found(&items).len(), fleet.with_vmaccess.len());
     assert_eq!(found(&items), fleet.with_vmaccess);
+    // The reads wait for the subscription's read budget instead of running into it: before they
+    // were paced, 8 extension reads in flight drew about 150 429s here.
+    let throttled = emu
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.status == Some(429))
+        .count();
+    assert!(throttled <= 20, "{throttled} reads were answered 429");
 }

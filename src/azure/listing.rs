@@ -13,6 +13,7 @@ use super::error::AzureError;
 use super::ids::VirtualMachineId;
 use super::models::{ExtensionWire, VirtualMachine, VmExtension};
 use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
+use super::pipeline::{ArmResponse, Handling};
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +79,7 @@ impl ArmClient {
             Some(link) => next_link_url(&cloud.resource_manager, link)?,
         };
         let what = format!("the virtual machines of {scope}");
-        let resp = self
-            .send(Method::GET, url, None, format!("listing {what}"), ctx)
-            .await?
-            .error_for_status(&what)?;
+        let resp = self.read_listing(url, &what, ctx).await?;
         let page: ListWire<VirtualMachine> = resp.json("a page of virtual machines")?;
         if let (Some(next), Some(current)) = (&page.next_link, next_link) {
             if next == current {
@@ -111,11 +109,23 @@ impl ArmClient {
         let url = Self::url(self.cloud(ctx).await?, &segments, false)?;
         let what = format!("the extensions of virtual machine {vm}");
         let list: ListWire<ExtensionWire> = self
-            .send(Method::GET, url, None, format!("listing {what}"), ctx)
+            .read_listing(url, &what, ctx)
             .await?
-            .error_for_status(&what)?
             .json("a list of VM extensions")?;
         Ok(list.value.into_iter().map(VmExtension::from).collect())
+    }
+
+    /// One read of a listing (paced by the subscription's read budget); `what` is listed.
+    async fn read_listing(
+        &self,
+        url: Url,
+        what: &str,
+        ctx: &OpContext,
+    ) -> Result<ArmResponse, AzureError> {
+        let handling = Handling::listing(format!("listing {what}"));
+        self.send(Method::GET, url, None, handling, ctx)
+            .await?
+            .error_for_status(what)
     }
 }
 

@@ -3,9 +3,9 @@
 //! Layers, bottom up: `transport` (the one HTTPS client and its trust store), `credentials`
 //! (which Entra credential, token cache), `pipeline` (`azure_core` policies: request id,
 //! retries and polling, auth, redacted logging, the exchange — the only code that sends
-//! requests), `pacing` (the per-subscription write gate), `lro` (long-running operations),
-//! `operations` (the [`ArmClient`] methods the resources call) and `listing` (its list
-//! operations). `models`, `ids`, `error`,
+//! requests), `pacing` (the per-subscription gate for writes and listing reads), `lro`
+//! (long-running operations), `operations` (the [`ArmClient`] methods the resources call) and
+//! `listing` (its list operations). `models`, `ids`, `error`,
 //! `context` and `settings` are the types they exchange.
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.

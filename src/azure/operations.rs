@@ -171,8 +171,7 @@ impl ArmClient {
             body: None,
             handling: Handling {
                 authenticated: false,
-                what: format!("reading the cloud metadata from {host}"),
-                poll: None,
+                ..Handling::arm(format!("reading the cloud metadata from {host}"))
             },
         };
         let resp = self.inner.pipeline.send(req, None, ctx).await?;
@@ -219,12 +218,13 @@ impl ArmClient {
         Ok(url)
     }
 
+    /// Sends one request to the resource manager.
     pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
-        what: String,
+        handling: Handling,
         ctx: &OpContext,
     ) -> Result<ArmResponse, AzureError> {
         let cloud = self.cloud(ctx).await?;
@@ -232,11 +232,7 @@ impl ArmClient {
             method,
             url,
             body,
-            handling: Handling {
-                authenticated: true,
-                what,
-                poll: None,
-            },
+            handling,
         };
         self.inner.pipeline.send(req, Some(cloud), ctx).await
     }
@@ -254,9 +250,8 @@ impl ArmClient {
         let expand = method == Method::GET;
         let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), expand)?;
         let resource = format!("VM extension {id}");
-        let resp = self
-            .send(method, url, body, format!("{doing} {resource}"), ctx)
-            .await?;
+        let handling = Handling::arm(format!("{doing} {resource}"));
+        let resp = self.send(method, url, body, handling, ctx).await?;
         Ok((resp, resource))
     }
 
@@ -286,7 +281,8 @@ impl ArmClient {
     ) -> Result<VirtualMachine, AzureError> {
         let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), true)?;
         let resource = format!("virtual machine {id}");
-        self.send(Method::GET, url, None, format!("reading {resource}"), ctx)
+        let handling = Handling::arm(format!("reading {resource}"));
+        self.send(Method::GET, url, None, handling, ctx)
             .await?
             .error_for_status(&resource)?
             .json("the virtual machine")
@@ -370,14 +366,16 @@ impl ArmClient {
             url,
             body: None,
             handling: Handling {
-                authenticated: true,
-                what: format!("waiting for Azure to finish {} {}", op.action, op.extension),
                 poll: Some(PollPlan {
                     target: op.target.clone(),
                     schedule: self.inner.poll,
                     accepted_at: op.accepted_at,
                     retry_after: op.retry_after,
                 }),
+                ..Handling::arm(format!(
+                    "waiting for Azure to finish {} {}",
+                    op.action, op.extension
+                ))
             },
         };
         let resp = self.inner.pipeline.send(req, Some(cloud), ctx).await?;

@@ -1,17 +1,21 @@
-//! Pacing writes under ARM's and Compute's token buckets.
+//! Pacing writes, and the reads of a listing, under ARM's and Compute's token buckets.
 //!
-//! Every operation of one provider process shares one [`Pacer`]. For each bucket that a write
-//! draws from — the subscription's writes (`x-ms-ratelimit-remaining-subscription-writes`, ARM:
-//! 200, refilled 10/s) and the VM's `UpdateVM` policy (`x-ms-ratelimit-remaining-resource:
-//! Microsoft.Compute/UpdateVM…;N`, Compute: 12, refilled 4/min) — it keeps an estimate of the
-//! tokens left: the last reported count, minus the writes admitted since that request, plus the
-//! refill since. A write is admitted while the estimate stays above a one-token reserve, so the
-//! bucket is never emptied by us; otherwise it waits for the refill. Until the first count is
-//! known, one write goes alone (a probe) instead of a blind burst.
+//! Every operation of one provider process shares one [`Pacer`]. For each bucket that a request
+//! draws from — for writes, the subscription's writes (`x-ms-ratelimit-remaining-subscription-writes`,
+//! ARM: 200, refilled 10/s) and the VM's `UpdateVM` policy (`x-ms-ratelimit-remaining-resource:
+//! Microsoft.Compute/UpdateVM…;N`, Compute: 12, refilled 4/min); for a listing's reads, the
+//! subscription's reads (`x-ms-ratelimit-remaining-subscription-reads`, ARM: 250, refilled 25/s) —
+//! it keeps an estimate of the tokens left: the last reported count, minus the requests admitted
+//! since, plus the refill since. A request is admitted while the estimate stays above a one-token
+//! reserve, so the bucket is never emptied by us; otherwise it waits for the refill. Until the
+//! first count is known, one request goes alone (a probe) instead of a blind burst.
 //!
-//! After a 429 the bucket is *closed* until its `Retry-After` has passed: every write on that
-//! subscription (or VM) waits for that one instant — one gate, not a timer per operation — and
-//! the assumed refill rate is lowered, since the bucket ran dry faster than we thought.
+//! After a 429 the bucket is *closed* until its `Retry-After` has passed: every request on that
+//! bucket waits for that one instant — one gate, not a timer per operation — and the assumed
+//! refill rate is lowered, since the bucket ran dry faster than we thought.
+//!
+//! Single reads (a VM before a run, an operation's status) are not paced: they come one at a time
+//! per operation, and a status poll that waited at a gate would delay `apply`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,32 +31,34 @@ use super::error::AzureError;
 use super::pipeline::header;
 
 const SUBSCRIPTION_WRITES_HEADER: &str = "x-ms-ratelimit-remaining-subscription-writes";
+const SUBSCRIPTION_READS_HEADER: &str = "x-ms-ratelimit-remaining-subscription-reads";
 const RESOURCE_HEADER: &str = "x-ms-ratelimit-remaining-resource";
 /// ARM's documented refill of the subscription write bucket.
 const SUBSCRIPTION_WRITES_PER_SEC: f64 = 10.0;
+/// ARM's documented refill of the subscription read bucket.
+const SUBSCRIPTION_READS_PER_SEC: f64 = 25.0;
 /// Compute's documented refill of a VM's `UpdateVM` bucket (4 per minute).
 const VM_UPDATES_PER_SEC: f64 = 4.0 / 60.0;
 
 /// Which bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Scope {
+    /// The subscription's writes.
     Subscription(String),
+    /// One VM's `UpdateVM` policy.
     Vm(String),
+    /// The subscription's reads.
+    SubscriptionReads(String),
 }
 
 impl Scope {
     /// The buckets a write to `url` draws from.
-    pub(crate) fn of(url: &reqwest::Url) -> Vec<Scope> {
-        let segments: Vec<String> = url
-            .path_segments()
-            .map(|s| s.map(str::to_ascii_lowercase).collect())
-            .unwrap_or_default();
-        let mut scopes = Vec::new();
-        if let Some(i) = segments.iter().position(|s| s == "subscriptions") {
-            if let Some(sub) = segments.get(i + 1) {
-                scopes.push(Scope::Subscription(sub.clone()));
-            }
-        }
+    pub(crate) fn writes_to(url: &reqwest::Url) -> Vec<Scope> {
+        let segments = lowercase_segments(url);
+        let mut scopes: Vec<Scope> = subscription_of(&segments)
+            .map(Scope::Subscription)
+            .into_iter()
+            .collect();
         if let Some(i) = segments.iter().position(|s| s == "virtualmachines") {
             if i + 1 < segments.len() {
                 scopes.push(Scope::Vm(segments[..=i + 1].join("/")));
@@ -61,20 +67,32 @@ impl Scope {
         scopes
     }
 
+    /// The bucket a listing's read of `url` is paced by.
+    pub(crate) fn reads_of(url: &reqwest::Url) -> Vec<Scope> {
+        subscription_of(&lowercase_segments(url))
+            .map(Scope::SubscriptionReads)
+            .into_iter()
+            .collect()
+    }
+
+    fn is_subscription(&self) -> bool {
+        matches!(self, Scope::Subscription(_) | Scope::SubscriptionReads(_))
+    }
+
     fn default_rate(&self) -> f64 {
         match self {
             Scope::Subscription(_) => SUBSCRIPTION_WRITES_PER_SEC,
             Scope::Vm(_) => VM_UPDATES_PER_SEC,
+            Scope::SubscriptionReads(_) => SUBSCRIPTION_READS_PER_SEC,
         }
     }
 
     /// The remaining count this bucket reports in `headers`.
     fn remaining(&self, headers: &Headers) -> Option<f64> {
+        let count = |name| header(headers, name)?.trim().parse::<f64>().ok();
         match self {
-            Scope::Subscription(_) => header(headers, SUBSCRIPTION_WRITES_HEADER)?
-                .trim()
-                .parse::<f64>()
-                .ok(),
+            Scope::Subscription(_) => count(SUBSCRIPTION_WRITES_HEADER),
+            Scope::SubscriptionReads(_) => count(SUBSCRIPTION_READS_HEADER),
             Scope::Vm(_) => header(headers, RESOURCE_HEADER)?
                 .split(',')
                 .filter_map(|entry| {
@@ -87,6 +105,17 @@ impl Scope {
                 .reduce(f64::min),
         }
     }
+}
+
+fn lowercase_segments(url: &reqwest::Url) -> Vec<String> {
+    url.path_segments()
+        .map(|s| s.map(str::to_ascii_lowercase).collect())
+        .unwrap_or_default()
+}
+
+fn subscription_of(segments: &[String]) -> Option<String> {
+    let i = segments.iter().position(|s| s == "subscriptions")?;
+    segments.get(i + 1).cloned()
 }
 
 #[derive(Debug)]
@@ -102,13 +131,13 @@ struct Bucket {
     known: bool,
     /// Responses carry no count for this bucket: nothing to pace by.
     unreported: bool,
-    /// A write is out to learn the count.
+    /// A request is out to learn the count.
     probing: bool,
-    /// Writes admitted so far (a sequence number for each write).
+    /// Requests admitted so far (a sequence number for each).
     admitted: u64,
-    /// Admitted writes whose answer has not come back yet.
+    /// Admitted requests whose answer has not come back yet.
     in_flight: u64,
-    /// The newest write (by sequence number) whose count was learned.
+    /// The newest request (by sequence number) whose count was learned.
     newest_seen: u64,
     /// Closed after a 429 until this instant.
     closed_until: Option<Instant>,
@@ -140,7 +169,7 @@ impl Bucket {
         if self.capacity >= 3.0 { 1.0 } else { 0.0 }
     }
 
-    /// `None` when a write may go now, else what to wait for.
+    /// `None` when a request may go now, else what to wait for.
     fn blocked(&self, now: Instant) -> Option<Wait> {
         if let Some(until) = self.closed_until.filter(|u| *u > now) {
             return Some(Wait::Until(until));
@@ -174,9 +203,9 @@ impl Bucket {
         self.admitted
     }
 
-    /// The count one answer reported, `remaining` after write `seq` was counted. Other writes
+    /// The count one answer reported, `remaining` after request `seq` was counted. Other requests
     /// still out may reach ARM before or after it (connections differ), so none of them is
-    /// assumed counted; answers to newer writes may raise the estimate, a late answer to an older
+    /// assumed counted; answers to newer requests may raise the estimate, a late answer to an older
     /// one only lowers it.
     fn learn(&mut self, seq: u64, remaining: f64, now: Instant) {
         let tokens = remaining - self.in_flight as f64;
@@ -193,14 +222,14 @@ enum Wait {
     Probe,
 }
 
-/// The write gate of one provider process.
+/// The gate of one provider process, for writes and for the reads of listings.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     buckets: Mutex<HashMap<Scope, Bucket>>,
     changed: Notify,
 }
 
-/// An admitted write: its sequence number in each of its buckets.
+/// An admitted request: its sequence number in each of its buckets.
 #[derive(Debug)]
 pub(crate) struct Ticket {
     pacer: Arc<Pacer>,
@@ -209,7 +238,7 @@ pub(crate) struct Ticket {
 }
 
 impl Drop for Ticket {
-    /// A write that got no response (connection failure) ends its probe.
+    /// A request that got no response (connection failure) ends its probe.
     fn drop(&mut self) {
         if !self.observed {
             let mut buckets = self.pacer.lock();
@@ -231,14 +260,13 @@ impl Pacer {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until a write to `url` may go, within the operation's deadline.
+    /// Waits until a request drawing from `scopes` may go, within the operation's deadline.
     pub(crate) async fn admit(
         self: &Arc<Self>,
-        url: &reqwest::Url,
+        scopes: &[Scope],
         op: &OpContext,
         what: &str,
     ) -> Result<Ticket, AzureError> {
-        let scopes = Scope::of(url);
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -247,7 +275,7 @@ impl Pacer {
                 let mut buckets = self.lock();
                 let now = Instant::now();
                 let mut wait = None;
-                for scope in &scopes {
+                for scope in scopes {
                     let b = buckets
                         .entry(scope.clone())
                         .or_insert_with(|| Bucket::new(scope, now));
@@ -274,7 +302,7 @@ impl Pacer {
                 Some(Wait::Until(t)) => {
                     tracing::trace!(
                         wait_ms = t.saturating_duration_since(Instant::now()).as_millis(),
-                        "write paced"
+                        "request paced"
                     );
                     op.run(what, async {
                         tokio::select! {
@@ -297,7 +325,7 @@ impl Pacer {
         }
     }
 
-    /// Learns the remaining counts from the response to an admitted write.
+    /// Learns the remaining counts from the response to an admitted request.
     pub(crate) fn observe(&self, mut ticket: Ticket, status: StatusCode, headers: &Headers) {
         ticket.observed = true;
         let now = Instant::now();
@@ -331,14 +359,14 @@ impl Pacer {
         self.changed.notify_waiters();
     }
 
-    /// After a 429 on a write to `url`: closes the bucket that refused it for `wait`.
-    pub(crate) fn close_for(&self, url: &reqwest::Url, headers: Option<&Headers>, wait: Duration) {
-        let scopes = Scope::of(url);
+    /// After a 429 on a request drawing from `scopes`: closes the bucket that refused it for
+    /// `wait`.
+    pub(crate) fn close_for(&self, scopes: &[Scope], headers: Option<&Headers>, wait: Duration) {
         // The refusing bucket reports 0; without counts, it is the subscription's.
         let refusing = scopes
             .iter()
             .find(|s| headers.and_then(|h| s.remaining(h)) == Some(0.0))
-            .or_else(|| scopes.iter().find(|s| matches!(s, Scope::Subscription(_))))
+            .or_else(|| scopes.iter().find(|s| s.is_subscription()))
             .cloned();
         let Some(scope) = refusing else { return };
         let now = Instant::now();
@@ -356,7 +384,7 @@ impl Pacer {
             b.at = until;
             // It ran dry sooner than our estimate: assume a slower refill from now on.
             b.rate = (b.rate * 0.8).max(scope.default_rate() / 8.0);
-            tracing::debug!(scope = ?scope, wait_ms = wait.as_millis(), rate = b.rate, "write gate closed after a 429");
+            tracing::debug!(scope = ?scope, wait_ms = wait.as_millis(), rate = b.rate, "gate closed after a 429");
         }
         self.changed.notify_waiters();
     }

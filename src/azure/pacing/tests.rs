@@ -1,4 +1,4 @@
-//! The write gate against a fake ARM with a real token bucket, on tokio's paused clock.
+//! The gate against a fake ARM with a real token bucket, on tokio's paused clock.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -6,11 +6,16 @@ use std::time::Duration;
 use reqwest::Method;
 use tokio::time::Instant;
 
+use super::super::pipeline::ArmRequest;
 use super::super::pipeline::fake::{Fake, Reply, ctx, ext_path, pipeline, request};
 use super::{Pacer, Scope};
 
-/// ARM's subscription write bucket: `capacity` tokens, `rate` per second, 429 + Retry-After
-/// (whole seconds, as ARM sends) when empty, the remaining count on every answer.
+const WRITES: &str = "x-ms-ratelimit-remaining-subscription-writes";
+const READS: &str = "x-ms-ratelimit-remaining-subscription-reads";
+
+/// One of ARM's subscription buckets: `capacity` tokens, `rate` per second, 429 + Retry-After
+/// (whole seconds, as ARM sends) when empty, the remaining count in the `counted` header on
+/// every answer.
 struct Bucket {
     capacity: f64,
     rate: f64,
@@ -19,7 +24,7 @@ struct Bucket {
     throttled: usize,
 }
 
-fn arm(capacity: f64, rate: f64) -> (Arc<Fake>, Arc<Mutex<Bucket>>) {
+fn arm(capacity: f64, rate: f64, counted: &'static str) -> (Arc<Fake>, Arc<Mutex<Bucket>>) {
     let bucket = Arc::new(Mutex::new(Bucket {
         capacity,
         rate,
@@ -38,10 +43,7 @@ fn arm(capacity: f64, rate: f64) -> (Arc<Fake>, Arc<Mutex<Bucket>>) {
             let wait = ((1.0 - b.tokens) / b.rate).ceil().max(1.0) as u64;
             return Reply::Status(
                 429,
-                vec![
-                    ("retry-after", wait.to_string()),
-                    ("x-ms-ratelimit-remaining-subscription-writes", "0".into()),
-                ],
+                vec![("retry-after", wait.to_string()), (counted, "0".into())],
                 r#"{"error":{"code":"SubscriptionRequestsThrottled","message":"m"}}"#.into(),
             );
         }
@@ -49,10 +51,7 @@ fn arm(capacity: f64, rate: f64) -> (Arc<Fake>, Arc<Mutex<Bucket>>) {
         Reply::Status(
             201,
             vec![
-                (
-                    "x-ms-ratelimit-remaining-subscription-writes",
-                    (b.tokens.floor() as u64).to_string(),
-                ),
+                (counted, (b.tokens.floor() as u64).to_string()),
                 (
                     "x-ms-ratelimit-remaining-resource",
                     "Microsoft.Compute/UpdateVM3Min;11".into(),
@@ -65,6 +64,16 @@ fn arm(capacity: f64, rate: f64) -> (Arc<Fake>, Arc<Mutex<Bucket>>) {
 }
 
 async fn writes(n: usize, parallel: usize, fake: &Arc<Fake>) -> Duration {
+    send_all(n, parallel, fake, |i| request(Method::PUT, &ext_path(i))).await
+}
+
+/// Sends `n` requests (`make(i)`), `parallel` at a time, through one pipeline; each must succeed.
+async fn send_all(
+    n: usize,
+    parallel: usize,
+    fake: &Arc<Fake>,
+    make: fn(usize) -> ArmRequest,
+) -> Duration {
     let pacer = Arc::new(Pacer::default());
     let p = Arc::new(pipeline(fake, &pacer));
     let started = Instant::now();
@@ -79,9 +88,9 @@ async fn writes(n: usize, parallel: usize, fake: &Arc<Fake>) -> Duration {
                     return;
                 }
                 let resp = p
-                    .send(request(Method::PUT, &ext_path(i)), None, &ctx(1800))
+                    .send(make(i), None, &ctx(1800))
                     .await
-                    .expect("write succeeds");
+                    .expect("request succeeds");
                 assert_eq!(resp.status.as_u16(), 201);
             }
         }));
@@ -96,7 +105,7 @@ async fn writes(n: usize, parallel: usize, fake: &Arc<Fake>) -> Duration {
 /// the 20 s floor with at most 20 throttled writes.
 #[tokio::test(start_paused = true)]
 async fn writes_are_paced_under_the_subscription_bucket() {
-    let (fake, bucket) = arm(10.0, 10.0);
+    let (fake, bucket) = arm(10.0, 10.0, WRITES);
     let elapsed = writes(200, 30, &fake).await;
     let throttled = bucket.lock().map(|b| b.throttled).unwrap_or(usize::MAX);
     println!(
@@ -106,10 +115,54 @@ async fn writes_are_paced_under_the_subscription_bucket() {
     assert!(elapsed <= Duration::from_secs(23), "{elapsed:?}");
 }
 
+/// A listing's reads (extension lists, by the hundred) wait for the subscription's read budget
+/// as writes do for theirs: 300 reads at 8 in flight against a bucket of 50 refilled 25/s take
+/// the 10 s floor, with hardly a 429.
+#[tokio::test(start_paused = true)]
+async fn listing_reads_are_paced_under_the_subscription_read_bucket() {
+    let (fake, bucket) = arm(50.0, 25.0, READS);
+    let elapsed = send_all(300, 8, &fake, |i| {
+        let mut read = request(Method::GET, &ext_path(i));
+        read.handling.bulk_read = true;
+        read
+    })
+    .await;
+    let throttled = bucket.lock().map(|b| b.throttled).unwrap_or(usize::MAX);
+    assert!(throttled <= 5, "{throttled} throttled");
+    assert!(elapsed <= Duration::from_millis(11_500), "{elapsed:?}");
+}
+
+/// Single reads (a VM before a run, a status poll) never wait at the gate, even when the read
+/// bucket reports nothing left; a listing's reads against the same answers do.
+#[tokio::test(start_paused = true)]
+async fn single_reads_are_not_paced() {
+    let fake = Fake::new(|_, _| Reply::Status(200, vec![(READS, "0".into())], "{}".into()));
+    let p = pipeline(&fake, &Arc::new(Pacer::default()));
+    let reads = |bulk_read: bool| {
+        let p = &p;
+        async move {
+            let started = Instant::now();
+            for i in 0..20 {
+                let mut read = request(Method::GET, &ext_path(i));
+                read.handling.bulk_read = bulk_read;
+                let resp = p.send(read, None, &ctx(60)).await.expect("read");
+                assert_eq!(resp.status.as_u16(), 200);
+            }
+            started.elapsed()
+        }
+    };
+    // Only the fake's 5 ms a request.
+    assert_eq!(reads(false).await, Duration::from_millis(20 * 5));
+    // After the probe, each waits for a token of ARM's 25 a second.
+    let paced = reads(true).await;
+    assert!(paced >= Duration::from_millis(19 * 40), "{paced:?}");
+    assert_eq!(fake.seen().len(), 40);
+}
+
 /// A big bucket does not slow anyone down.
 #[tokio::test(start_paused = true)]
 async fn a_full_bucket_does_not_pace() {
-    let (fake, bucket) = arm(200.0, 10.0);
+    let (fake, bucket) = arm(200.0, 10.0, WRITES);
     let elapsed = writes(100, 30, &fake).await;
     assert_eq!(bucket.lock().map(|b| b.throttled).ok(), Some(0));
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
@@ -167,7 +220,9 @@ async fn a_deadline_at_the_gate_means_nothing_was_sent() {
         .send(request(Method::PUT, &ext_path(0)), None, &ctx(5))
         .await;
     pacer.close_for(
-        &reqwest::Url::parse("https://arm.test/subscriptions/sub/x").expect("url"),
+        &Scope::writes_to(
+            &reqwest::Url::parse("https://arm.test/subscriptions/sub/x").expect("url"),
+        ),
         None,
         Duration::from_secs(30),
     );
@@ -182,7 +237,7 @@ async fn a_deadline_at_the_gate_means_nothing_was_sent() {
 #[test]
 fn scopes_and_header_formats() {
     let url = reqwest::Url::parse(&format!("https://arm.test{}", ext_path(3))).expect("url");
-    let scopes = Scope::of(&url);
+    let scopes = Scope::writes_to(&url);
     assert_eq!(scopes[0], Scope::Subscription("sub".into()));
     assert!(matches!(&scopes[1], Scope::Vm(v) if v.ends_with("virtualmachines/vm3")));
     let mut h = azure_core::http::headers::Headers::new();
@@ -206,7 +261,10 @@ fn scopes_and_header_formats() {
 #[tokio::test(start_paused = true)]
 async fn an_answer_that_overtakes_others_does_not_reopen_the_bucket() {
     let pacer = Arc::new(Pacer::default());
-    let url = |i| reqwest::Url::parse(&format!("https://arm.test{}", ext_path(i))).expect("url");
+    let url = |i| {
+        let url = reqwest::Url::parse(&format!("https://arm.test{}", ext_path(i))).expect("url");
+        Scope::writes_to(&url)
+    };
     let counted = |remaining: u32| {
         let mut h = azure_core::http::headers::Headers::new();
         h.insert(

@@ -1,4 +1,4 @@
-//! A fake transport for unit tests of the policies, the write gate and the poll schedule: a
+//! A fake transport for unit tests of the policies, the gate and the poll schedule: a
 //! scripted ARM that answers from a closure and records what it was sent, on tokio's clock (the
 //! tests run with time paused, so minutes of backoff take milliseconds).
 
@@ -162,7 +162,7 @@ pub(crate) fn pipeline(fake: &Arc<Fake>, pacer: &Arc<Pacer>) -> Pipeline {
     )
 }
 
-/// The chain with `fake` as transport and a write gate of its own.
+/// The chain with `fake` as transport and a gate of its own.
 pub(crate) fn pipeline_alone(fake: &Arc<Fake>) -> Pipeline {
     pipeline(fake, &Arc::new(Pacer::default()))
 }
@@ -182,8 +182,7 @@ pub(crate) fn request(method: reqwest::Method, path: &str) -> ArmRequest {
         body: None,
         handling: Handling {
             authenticated: false,
-            what: "testing".into(),
-            poll: None,
+            ..Handling::arm("testing".into())
         },
     }
 }

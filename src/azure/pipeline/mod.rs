@@ -5,7 +5,7 @@
 //!
 //! 1. [`request_id::RequestId`] — one `x-ms-client-request-id` per call;
 //! 2. [`retry::Retry`] — retries (408/429/5xx/retryable 409/connection failures), `Retry-After`,
-//!    the per-subscription write gate ([`super::pacing::Pacer`]) and, for long-running-operation
+//!    the gate for writes and listing reads ([`super::pacing::Pacer`]) and, for long-running-operation
 //!    status reads, the poll schedule: a status read that says "still running" is retried on the
 //!    poll schedule by the same loop, so polling and retrying are one mechanism;
 //! 3. [`auth::Auth`] — bearer token, re-acquired once when ARM calls it stale;
@@ -18,7 +18,7 @@
 //! `AsyncRawResponse`. What does not: `azure_core`'s own `RetryPolicy`/`RetryOptions` and
 //! `BearerTokenCredentialPolicy`, because they cannot honour a deadline-bounded `Retry-After` of any
 //! length with a typed "throttled past your timeout" error, retry ARM's retryable 409s, share a
-//! write gate across operations, or poll on a schedule; and its reqwest transport, because the
+//! gate across operations, or poll on a schedule; and its reqwest transport, because the
 //! certificate/connect/in-flight distinction of a failure (was anything sent?) would be lost.
 //! Errors travel through the chain as `azure_core::Error` wrapping our [`AzureError`]
 //! (kind `Io` = a retryable connection failure), and are unwrapped at the end.
@@ -65,9 +65,32 @@ pub(crate) struct Handling {
     pub(crate) authenticated: bool,
     /// Completes "timed out after Ns while …".
     pub(crate) what: String,
+    /// A read of a listing, which can come by the hundred: it waits for the subscription's read
+    /// budget at the pacer, as writes wait for theirs.
+    pub(crate) bulk_read: bool,
     /// Set for the status reads of a long-running operation: the pipeline polls until the
     /// operation is no longer running.
     pub(crate) poll: Option<PollPlan>,
+}
+
+impl Handling {
+    /// An authenticated resource-manager request, neither a listing's read nor a status poll.
+    pub(crate) fn arm(what: String) -> Handling {
+        Handling {
+            authenticated: true,
+            what,
+            bulk_read: false,
+            poll: None,
+        }
+    }
+
+    /// A read of a listing.
+    pub(crate) fn listing(what: String) -> Handling {
+        Handling {
+            bulk_read: true,
+            ..Handling::arm(what)
+        }
+    }
 }
 
 /// How to poll a long-running operation's status URL.

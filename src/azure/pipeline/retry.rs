@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use super::super::error::{AzureError, CloudError, body_excerpt};
 use super::super::lro::still_running;
-use super::super::pacing::Pacer;
+use super::super::pacing::{Pacer, Scope};
 use super::{Next, Step, buffer, header, into_azure, rebuild, wrap};
 
 /// Backoff for retried requests.
@@ -162,6 +162,13 @@ impl Step for Retry {
         let call = next.call()?;
         let op = &call.op;
         let write = !request.method().is_safe();
+        let paced_by = if write {
+            Scope::writes_to(request.url())
+        } else if call.handling.bulk_read {
+            Scope::reads_of(request.url())
+        } else {
+            Vec::new()
+        };
         let mut retries: u32 = 0;
         // Whether an earlier attempt may have reached Azure (for a deadline's "sent").
         let mut maybe_sent = false;
@@ -176,10 +183,10 @@ impl Step for Retry {
                 .map_err(|e| wrap(e.while_sending()))?;
         }
         loop {
-            let ticket = if write {
+            let ticket = if !paced_by.is_empty() {
                 Some(
                     self.pacer
-                        .admit(request.url(), op, &call.handling.what)
+                        .admit(&paced_by, op, &call.handling.what)
                         .await
                         .map_err(|e| wrap(if maybe_sent { e.while_sending() } else { e }))?,
                 )
@@ -266,10 +273,10 @@ impl Step for Retry {
                 return Err(wrap(error));
             }
             tracing::debug!(retries, wait_ms = wait.as_millis(), reason = %reason, "retrying request");
-            if throttled && write {
-                // One gate for the subscription: every write (this one included) waits there.
+            if throttled && !paced_by.is_empty() {
+                // One gate for the bucket: every request on it (this one included) waits there.
                 self.pacer
-                    .close_for(request.url(), last.as_ref().ok().map(|(_, h, _)| h), wait);
+                    .close_for(&paced_by, last.as_ref().ok().map(|(_, h, _)| h), wait);
                 continue;
             }
             op.sleep(wait, &call.handling.what)

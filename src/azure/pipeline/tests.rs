@@ -185,8 +185,7 @@ fn call_context_is_typed() {
         cloud: None,
         handling: Handling {
             authenticated: false,
-            what: "x".into(),
-            poll: None,
+            ..Handling::arm("x".into())
         },
     });
     assert!(super::call(&ctx).is_ok());
