@@ -1,14 +1,17 @@
 //! Pacing writes, and the reads of a listing, under ARM's and Compute's token buckets.
 //!
 //! Every operation of one provider process shares one [`Pacer`]. For each bucket that a request
-//! draws from — for writes, the subscription's writes (`x-ms-ratelimit-remaining-subscription-writes`,
-//! ARM: 200, refilled 10/s) and the VM's `UpdateVM` policy (`x-ms-ratelimit-remaining-resource:
-//! Microsoft.Compute/UpdateVM…;N`, Compute: 12, refilled 4/min); for a listing's reads, the
-//! subscription's reads (`x-ms-ratelimit-remaining-subscription-reads`, ARM: 250, refilled 25/s) —
-//! it keeps an estimate of the tokens left: the last reported count, minus the requests admitted
-//! since, plus the refill since. A request is admitted while the estimate stays above a one-token
-//! reserve, so the bucket is never emptied by us; otherwise it waits for the refill. Until the
-//! first count is known, one request goes alone (a probe) instead of a blind burst.
+//! draws from, it keeps an estimate of the tokens left: the last reported count, minus the
+//! requests admitted since, plus the refill since. The buckets:
+//! - a write: the subscription's writes (`x-ms-ratelimit-remaining-subscription-writes`, ARM:
+//!   200, refilled 10/s) and the VM's `UpdateVM` policy (`x-ms-ratelimit-remaining-resource:
+//!   Microsoft.Compute/UpdateVM…;N`, Compute: 12, refilled 4/min);
+//! - a listing's read: the subscription's reads (`x-ms-ratelimit-remaining-subscription-reads`,
+//!   ARM: 250, refilled 25/s).
+//!
+//! A request is admitted while the estimate stays above a one-token reserve, so the bucket is
+//! never emptied by us; otherwise it waits for the refill. Until the first count is known, one
+//! request goes alone (a probe) instead of a blind burst.
 //!
 //! After a 429 the bucket is *closed* until its `Retry-After` has passed: every request on that
 //! bucket waits for that one instant — one gate, not a timer per operation — and the assumed

@@ -5,9 +5,10 @@
 //!
 //! 1. [`request_id::RequestId`] — one `x-ms-client-request-id` per call;
 //! 2. [`retry::Retry`] — retries (408/429/5xx/retryable 409/connection failures), `Retry-After`,
-//!    the gate for writes and listing reads ([`super::pacing::Pacer`]) and, for long-running-operation
-//!    status reads, the poll schedule: a status read that says "still running" is retried on the
-//!    poll schedule by the same loop, so polling and retrying are one mechanism;
+//!    the gate for writes and listing reads ([`super::pacing::Pacer`]) and, for
+//!    long-running-operation status reads, the poll schedule: a status read that says "still
+//!    running" is retried on the poll schedule by the same loop, so polling and retrying are one
+//!    mechanism;
 //! 3. [`auth::Auth`] — bearer token, re-acquired once when ARM calls it stale;
 //! 4. [`logging::Logging`] — one debug line per exchange, trace bodies with secrets redacted;
 //! 5. [`send::Send`] — the exchange itself over the shared `reqwest` client, under the
