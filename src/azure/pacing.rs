@@ -206,6 +206,13 @@ impl Bucket {
         self.admitted
     }
 
+    /// An admitted request is no longer out (answered, or failed without an answer); a probe
+    /// ends with it.
+    fn answered(&mut self) {
+        self.probing = false;
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
     /// The count one answer reported, `remaining` after request `seq` was counted. Other requests
     /// still out may reach ARM before or after it (connections differ), so none of them is
     /// assumed counted; answers to newer requests may raise the estimate, a late answer to an older
@@ -247,8 +254,7 @@ impl Drop for Ticket {
             let mut buckets = self.pacer.lock();
             for (scope, _) in &self.seqs {
                 if let Some(b) = buckets.get_mut(scope) {
-                    b.probing = false;
-                    b.in_flight = b.in_flight.saturating_sub(1);
+                    b.answered();
                 }
             }
             drop(buckets);
@@ -338,8 +344,7 @@ impl Pacer {
                 let Some(b) = buckets.get_mut(scope) else {
                     continue;
                 };
-                b.probing = false;
-                b.in_flight = b.in_flight.saturating_sub(1);
+                b.answered();
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     // `close_for` handles the refusal.
                     continue;

@@ -5,8 +5,8 @@
 //!   however long they are; if the wait would end past the deadline we fail right away with
 //!   `Throttled`/`DeadlineExceeded` saying how long Azure asked to wait;
 //! * otherwise the wait is exponential with jitter; TLS certificate errors are never retried;
-//! * writes pass the subscription's [`Pacer`] gate first; a throttled write closes the gate for
-//!   every operation on that subscription until `Retry-After` has passed;
+//! * writes, and the reads of a listing, pass the [`Pacer`] gate first; a throttled one closes
+//!   its bucket for every request that draws from it until `Retry-After` has passed;
 //! * a status read of a long-running operation that says "still running" is sent again after
 //!   the poll schedule's gap (or the server's longer `Retry-After`).
 
