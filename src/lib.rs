@@ -21,6 +21,7 @@ pub mod plugin;
 pub mod provider;
 pub mod resources;
 mod runtime;
+pub mod surface;
 pub mod tfprotocol;
 pub mod vmaccess;
 

@@ -10,7 +10,7 @@ use terraform_provider_vm::azure::{
     ArmClient, AzureError, AzureSettings, ExtensionId, ExtensionPut, OpContext, OsType,
     PendingOperation, ProtectedSettings, VirtualMachine, VirtualMachineId,
 };
-use terraform_provider_vm::resources::azure_diagnostics::general_diagnostic;
+use terraform_provider_vm::surface::diagnostics::general_diagnostic;
 use tokio_util::sync::CancellationToken;
 use vm_emulator::admin::ClientRegistration;
 use vm_emulator::{AccountSeed, FaultAction, FaultSpec, LroStyle, PowerState, VmSeed};

@@ -14,9 +14,14 @@ use secrecy::SecretString;
 use tokio::sync::mpsc;
 
 use crate::azure::{AzureError, VirtualMachineId};
-use crate::resources::azure_diagnostics::{diagnostic, run_error};
-use crate::resources::validation;
 use crate::runtime::Runtime;
+use crate::surface;
+use crate::surface::attributes::{
+    EXTENSION_NAME, PASSWORD, REMOVE_EXTENSION_AFTER_SUCCESS, TIMEOUT, TYPE_HANDLER_VERSION,
+    USERNAME, VIRTUAL_MACHINE_ID,
+};
+use crate::surface::diagnostics::{diagnostic, reusing_existing, run_error};
+use crate::surface::validation::{self, PasswordAttributes};
 use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
 use crate::tfprotocol::{
     Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema,
@@ -51,33 +56,33 @@ pub fn schema() -> Schema {
          (`terraform apply -invoke=action.vm_access_reset.NAME`) or from an `action_trigger`; use the `vm_access_reset` \
          resource to keep a password under Terraform's management.",
     )
-    .attribute(Attribute::string("virtual_machine_id").required().description(
+    .attribute(Attribute::string(VIRTUAL_MACHINE_ID).required().description(
         "The ARM ID of the Windows VM, `/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{name}`.",
     ))
-    .attribute(Attribute::string("username").optional().description(
+    .attribute(Attribute::string(USERNAME).optional().description(
         "The local administrator whose password is reset. An account that does not exist is created as an administrator; a \
          disabled one is enabled. Leave it out to reset the Remote Desktop configuration only (enable Remote Desktop and its \
          firewall rule for port 3389).",
     ))
-    .attribute(Attribute::string("password").optional().sensitive().write_only().description(
+    .attribute(Attribute::string(PASSWORD).optional().sensitive().write_only().description(
         "The new password; required with `username`. Write-only, so an `ephemeral` variable or an ephemeral resource can \
          supply it: it goes to Azure's protected settings and is never stored in the plan, the state or any message. Azure's \
          Windows rules apply: 8 to 123 characters with three of lower case, upper case, digit and special character.",
     ))
-    .attribute(Attribute::string("extension_name").optional().description(
+    .attribute(Attribute::string(EXTENSION_NAME).optional().description(
         "The name of the extension resource on the VM. Defaults to the name of a VMAccessAgent extension already on the VM \
          (the portal and the Azure CLI use `enablevmaccess`), else `VMAccessAgent`. A VM can have only one VMAccessAgent \
          extension, so a name different from an existing one is an error.",
     ))
-    .attribute(Attribute::string("type_handler_version").optional().description(
+    .attribute(Attribute::string(TYPE_HANDLER_VERSION).optional().description(
         "The VMAccessAgent handler version, `2.0` or later (version 1 is deprecated). Defaults to `2.4`.",
     ))
-    .attribute(Attribute::bool("remove_extension_after_success").optional().description(
+    .attribute(Attribute::bool(REMOVE_EXTENSION_AFTER_SUCCESS).optional().description(
         "Whether to remove the extension from the VM after a successful run (the account and its new password stay). \
          Defaults to `false`. Removing it leaves no VMAccessAgent extension behind, so the VM's extension list shows no \
          trace of the reset and a later reset (or a `vm_access_reset` resource) starts clean.",
     ))
-    .attribute(Attribute::string("timeout").optional().description(
+    .attribute(Attribute::string(TIMEOUT).optional().description(
         "How long to wait for Azure to run the extension, a duration such as `10m` or `1h`. Defaults to `30m`.",
     ));
     Schema { version: 0, block }
@@ -98,56 +103,33 @@ impl Config {
     fn from_object(o: &Object) -> Config {
         let string = |name: &str| o.get_string(name).map(str::to_string);
         Config {
-            vm: string("virtual_machine_id"),
-            username: string("username"),
-            password: o.get_string("password").map(SecretString::from),
-            extension_name: string("extension_name"),
-            handler_version: string("type_handler_version")
+            vm: string(VIRTUAL_MACHINE_ID),
+            username: string(USERNAME),
+            password: o.get_string(PASSWORD).map(SecretString::from),
+            extension_name: string(EXTENSION_NAME),
+            handler_version: string(TYPE_HANDLER_VERSION)
                 .unwrap_or_else(|| Kind::KIND.default_handler_version.to_string()),
-            remove_after_success: o
-                .get_bool("remove_extension_after_success")
-                .unwrap_or(false),
+            remove_after_success: o.get_bool(REMOVE_EXTENSION_AFTER_SUCCESS).unwrap_or(false),
             timeout: o
-                .get_string("timeout")
+                .get_string(TIMEOUT)
                 .and_then(|t| parse_duration(t).ok())
                 .unwrap_or(DEFAULT_TIMEOUT),
         }
     }
 }
 
+/// Where the action takes a new password from.
+const PASSWORDS: PasswordAttributes = PasswordAttributes {
+    names: &[PASSWORD],
+    missing_at: PASSWORD,
+    missing_advice: "A `username` needs a new `password`.",
+};
+
 /// The resource's rules on the action's attributes; values still unknown are checked at invoke.
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let username_null = config.is_null("username") && !config.is_unknown("username");
-    let password_null = config.is_null("password") && !config.is_unknown("password");
-
-    if let Some(name) = config.get_string("username") {
-        diags.0.extend(validation::username(name, "username"));
-    }
-    if !username_null && password_null {
-        diags.push(
-            Diagnostic::error(
-                "Missing password",
-                "A `username` needs a new `password`. Leave out `username` to reset only the Remote Desktop configuration.",
-            )
-            .at_attr("password"),
-        );
-    }
-    if username_null && !password_null {
-        diags.push(
-            Diagnostic::error(
-                "Password without a user name",
-                "`password` is set but `username` is not. Set `username` to the account whose password to reset, or remove \
-                 `password` to reset only the Remote Desktop configuration.",
-            )
-            .at_attr("password"),
-        );
-    }
-    if let Some(pw) = config.get_string("password") {
-        diags.0.extend(validation::password(pw, "password"));
-    }
+    let mut diags = validation::account(config, &PASSWORDS);
     diags.extend(validation::target(config));
-    if let Some(t) = config.get_string("timeout")
+    if let Some(t) = config.get_string(TIMEOUT)
         && let Err(e) = parse_duration(t)
     {
         diags.push(
@@ -158,7 +140,7 @@ pub(crate) fn validate_config(config: &Object) -> Diagnostics {
                     format_duration(MAX_TIMEOUT)
                 ),
             )
-            .at_attr("timeout"),
+            .at_attr(TIMEOUT),
         );
     }
     diags
@@ -174,7 +156,7 @@ impl Action for VmAccessResetAction {
     /// is running with a ready agent, and which extension name the run will use.
     async fn plan(&self, config: &Object) -> Diagnostics {
         let mut diags = validate_config(config);
-        if diags.has_errors() || config.is_unknown("extension_name") {
+        if diags.has_errors() || config.is_unknown(EXTENSION_NAME) {
             return diags;
         }
         let settings = Config::from_object(config);
@@ -182,15 +164,15 @@ impl Action for VmAccessResetAction {
         let Some(vm) = settings
             .vm
             .as_deref()
-            .and_then(|id| validation::vm_id(id, "virtual_machine_id").ok())
+            .and_then(|id| validation::vm_id(id, VIRTUAL_MACHINE_ID).ok())
         else {
             return diags;
         };
         let doing = format!("checking VM {:?}", vm.name());
-        let engine = match self.runtime.engine() {
+        let engine = match surface::engine(&self.runtime) {
             Ok(engine) => engine,
-            Err(e) => {
-                diags.push(diagnostic(&e, "setting up the Azure client", Kind::KIND));
+            Err(d) => {
+                diags.push(d);
                 return diags;
             }
         };
@@ -200,7 +182,7 @@ impl Action for VmAccessResetAction {
             Ok(checked) => {
                 tracing::debug!(vm = %vm, extension = %checked.name, "vm_access_reset action planned");
                 if let Some(existing) = checked.adopted {
-                    diags.push(reusing_existing(vm.name(), &existing));
+                    diags.push(reusing_existing(vm.name(), &existing, Kind::KIND, REUSED));
                 }
             }
             Err(e) => diags.push(run_error(&e, &doing, Kind::KIND)),
@@ -217,7 +199,7 @@ impl Action for VmAccessResetAction {
         let settings = Config::from_object(&config);
         let vm = match validation::vm_id(
             settings.vm.as_deref().unwrap_or_default(),
-            "virtual_machine_id",
+            VIRTUAL_MACHINE_ID,
         ) {
             Ok(vm) => vm,
             Err(d) => {
@@ -225,10 +207,10 @@ impl Action for VmAccessResetAction {
                 return diags;
             }
         };
-        let engine = match self.runtime.engine() {
+        let engine = match surface::engine(&self.runtime) {
             Ok(engine) => engine,
-            Err(e) => {
-                diags.push(diagnostic(&e, "setting up the Azure client", Kind::KIND));
+            Err(d) => {
+                diags.push(d);
                 return diags;
             }
         };
@@ -280,7 +262,7 @@ impl Action for VmAccessResetAction {
             }
         };
         if let Some(existing) = &run.adopted {
-            diags.push(reusing_existing(vm.name(), existing));
+            diags.push(reusing_existing(vm.name(), existing, Kind::KIND, REUSED));
         }
         match &run.outcome {
             Outcome::Succeeded => {}
@@ -359,15 +341,8 @@ fn describe(progress: &RunProgress, what: &str, elapsed: Duration) -> String {
     }
 }
 
-fn reusing_existing(vm: &str, existing: &str) -> Diagnostic {
-    Diagnostic::warning(
-        "Reusing the VM's existing VMAccess extension",
-        format!(
-            "VM {vm:?} already has a VMAccessAgent extension named {existing:?} (the portal and the Azure CLI create it under \
-             that name). A VM can have only one, so the action runs that one."
-        ),
-    )
-}
+/// What the action does with a VMAccess extension it finds under another name.
+const REUSED: &str = "the action runs that one";
 
 /// The run was sent but its end is unknown (interrupted, timed out, connection lost).
 fn may_still_run(err: &AzureError, vm: &VirtualMachineId, extension: &str) -> Diagnostic {

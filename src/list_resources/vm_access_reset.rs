@@ -10,17 +10,17 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use crate::azure::VirtualMachineId;
-use crate::resources::azure_diagnostics::diagnostic;
 use crate::resources::vm_access_reset::{self as resource, identity};
 use crate::runtime::Runtime;
+use crate::surface;
+use crate::surface::diagnostics::discovery_error;
 use crate::tfprotocol::{
     Attribute, Block, Diagnostic, Diagnostics, ListRequest, ListResource, ListResult, ListSink,
     Object, Schema, Type, Value,
 };
 use crate::vmaccess::discovery::{
-    DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, VmAccessExtension, discover,
+    DiscoveredVm, DiscoveryMode, DiscoveryRequest, VmAccessExtension, discover,
 };
-use crate::vmaccess::{ExtensionKind, WindowsVmAccess};
 
 const SUBSCRIPTION_ID: &str = "subscription_id";
 const RESOURCE_GROUP_NAMES: &str = "resource_group_names";
@@ -103,11 +103,9 @@ impl ListResource for VmAccessResetList {
                 .into();
             }
         };
-        let reader = match self.runtime.fleet_reader() {
+        let reader = match surface::fleet_reader(&self.runtime) {
             Ok(r) => r,
-            Err(e) => {
-                return diagnostic(&e, "setting up the Azure client", WindowsVmAccess::KIND).into();
-            }
+            Err(d) => return d.into(),
         };
         let discovery = DiscoveryRequest {
             resource_groups: filters.resource_groups,
@@ -118,7 +116,7 @@ impl ListResource for VmAccessResetList {
         };
         let mut found = match discover(reader, discovery, self.runtime.stop_token()) {
             Ok(found) => found,
-            Err(e) => return discovery_error(&e),
+            Err(e) => return discovery_error(&e).into(),
         };
         loop {
             // Terraform closes the stream once it has `limit` results; dropping `found` then
@@ -129,7 +127,7 @@ impl ListResource for VmAccessResetList {
             };
             match next {
                 None => return Diagnostics::new(),
-                Some(Err(e)) => return discovery_error(&e),
+                Some(Err(e)) => return discovery_error(&e).into(),
                 Some(Ok(vm)) => {
                     let result = list_result(&vm, request.include_resource_object);
                     if results.send(result).await.is_err() {
@@ -222,35 +220,6 @@ fn strings(
         }
     }
     out
-}
-
-/// Discovery's errors, named for a person running `terraform query`.
-fn discovery_error(e: &DiscoveryError) -> Diagnostics {
-    match e {
-        DiscoveryError::InvalidRequest { field, .. } => {
-            Diagnostic::error("Invalid list configuration", format!("{e}. Fix `{field}` in the list block's `config`.")).into()
-        }
-        DiscoveryError::List { scope, source } => Diagnostic::error(
-            format!("Cannot list the virtual machines of {scope}"),
-            format!(
-                "Azure answered: {source}\n\nThe listing needs read access to the virtual machines and their \
-                 extensions (the Reader role has it) on the subscription or resource groups searched. Check \
-                 `subscription_id` and `resource_group_names` in the list block's `config`, and the principal's role \
-                 assignments."
-            ),
-        )
-        .into(),
-        DiscoveryError::Extensions { vm, source } => {
-            let mut d = diagnostic(source, &format!("listing the extensions of VM {vm}"), WindowsVmAccess::KIND);
-            d.summary = "Cannot list a VM's extensions".to_string();
-            d.into()
-        }
-        DiscoveryError::UnexpectedVmId { .. } => Diagnostic::error(
-            "Unexpected answer from Azure",
-            format!("{e}. This is a bug in Azure or in the provider; please report it."),
-        )
-        .into(),
-    }
 }
 
 /// One VM found: the identity of its VMAccess extension (or, without one, of the VM with a null

@@ -1,9 +1,9 @@
 //! The `vm` provider: its configuration (named and defaulted like azurerm's,
 //! so existing pipelines work unchanged) and its resources.
 //!
-//! `settings` is the table of arguments, `resolve` turns configuration and
-//! environment into typed settings, and this file is the [`Provider`] the
-//! protocol server calls. Configuration is only resolved and checked here;
+//! The table of arguments is the shared surface layer's ([`crate::surface::settings`]), `resolve`
+//! turns configuration and environment into typed settings, and this file is the [`Provider`] the
+//! protocol server calls: it composes the resource, the action and the list resource. Configuration is only resolved and checked here;
 //! authentication happens on the first Azure call, so `validate` and empty
 //! plans never touch the network.
 
@@ -21,10 +21,8 @@ use crate::tfprotocol::{
 use crate::{actions, list_resources};
 
 mod resolve;
-mod settings;
 
-pub(crate) use settings::setting_source;
-pub use settings::{SETTINGS, Setting};
+pub use crate::surface::settings::{SETTINGS, Setting};
 
 /// The provider block's schema: one attribute per [`SETTINGS`] entry.
 pub fn schema() -> Schema {

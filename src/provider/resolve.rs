@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use crate::azure::AzureSettings;
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
-use super::settings::{Fill, SETTINGS, SYSTEM_ACCESSTOKEN, Setting};
+use crate::surface::settings::{Fill, SETTINGS, SYSTEM_ACCESSTOKEN, Setting};
 
 /// Settings as resolved by `configure`; `Debug` names the settings given, never their values.
 #[derive(Clone, Default)]

@@ -1,6 +1,5 @@
-//! The provider's resources, one module each, and the boundary where Azure
-//! errors become diagnostics.
+//! The provider's resources, one module each. What they share with the action and the list
+//! resource (validation, diagnostics, attribute names) is the surface layer's
+//! ([`crate::surface`]).
 
-pub mod azure_diagnostics;
-pub mod validation;
 pub mod vm_access_reset;

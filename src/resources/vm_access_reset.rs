@@ -12,9 +12,15 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 
 use crate::azure::{ArmClient, ExtensionId, OpContext, VirtualMachineId};
-use crate::resources::azure_diagnostics::{diagnostic, run_error};
-use crate::resources::validation;
 use crate::runtime::Runtime;
+use crate::surface;
+use crate::surface::attributes::{
+    AUTO_UPGRADE_MINOR_VERSION, EXTENSION_NAME, FORCE_UPDATE_TAG, ID, LAST_RUN_AT, PASSWORD,
+    PASSWORD_WO, PASSWORD_WO_VERSION, PROVISIONING_STATE, REMOVE_EXTENSION_ON_DESTROY, TIMEOUTS,
+    TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+};
+use crate::surface::diagnostics::{diagnostic, reusing_existing, run_error};
+use crate::surface::validation::{self, PasswordAttributes};
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
     ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
@@ -66,148 +72,102 @@ pub fn schema() -> Schema {
          per VM: a VM has a single VMAccessAgent extension, so two resources would see each other's runs as drift.",
     )
     .attribute(
-        Attribute::string("id")
+        Attribute::string(ID)
             .computed()
             .use_state_for_unknown()
             .description("The ARM ID of the VMAccessAgent extension on the VM."),
     )
     .attribute(
-        Attribute::string("virtual_machine_id").required().requires_replace().description(
+        Attribute::string(VIRTUAL_MACHINE_ID).required().requires_replace().description(
             "The ARM ID of the Windows VM, `/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{name}`. \
              Segment names are matched case-insensitively. Changing it replaces the resource.",
         ),
     )
-    .attribute(Attribute::string("username").optional().description(
+    .attribute(Attribute::string(USERNAME).optional().description(
         "The local administrator whose password is reset. An account that does not exist is created as an administrator; a \
          disabled one is enabled. Leave it out to reset the Remote Desktop configuration only (enable Remote Desktop and its \
          firewall rule for port 3389).",
     ))
-    .attribute(Attribute::string("password").optional().sensitive().description(
+    .attribute(Attribute::string(PASSWORD).optional().sensitive().description(
         "The new password, stored (marked sensitive) in state. For Terraform older than 1.11 only: prefer `password_wo`, which \
          never reaches plan or state. Azure's Windows rules apply: 8 to 123 characters with three of lower case, upper case, \
          digit and special character.",
     ))
-    .attribute(Attribute::string("password_wo").optional().write_only().description(
+    .attribute(Attribute::string(PASSWORD_WO).optional().write_only().description(
         "The new password, write-only: sent to Azure, never stored in plan or state (Terraform 1.11 or later). Terraform cannot \
          see a change of a write-only value, so changing it alone does nothing: bump `password_wo_version` to rotate.",
     ))
-    .attribute(Attribute::number("password_wo_version").optional().description(
+    .attribute(Attribute::number(PASSWORD_WO_VERSION).optional().description(
         "Required with `password_wo`. Any change of this number reruns the reset with the current `password_wo`; bump it \
          whenever the password changes.",
     ))
-    .attribute(Attribute::new("triggers", Type::map(Type::String)).optional().description(
+    .attribute(Attribute::new(TRIGGERS, Type::map(Type::String)).optional().description(
         "Arbitrary values; any change reruns the extension in place. Useful to rerun a Remote Desktop reset on demand.",
     ))
     .attribute(
-        Attribute::string("extension_name").optional().computed().requires_replace().use_state_for_unknown().description(
+        Attribute::string(EXTENSION_NAME).optional().computed().requires_replace().use_state_for_unknown().description(
             "The name of the extension resource on the VM. Defaults to the name of a VMAccessAgent extension already on the VM \
              (the portal and the Azure CLI use `enablevmaccess`), else `VMAccessAgent`. A VM can have only one VMAccessAgent \
              extension, so a name different from an existing one is an error. Changing it replaces the resource.",
         ),
     )
-    .attribute(Attribute::string("type_handler_version").default(Value::string(DEFAULT_HANDLER_VERSION)).description(
+    .attribute(Attribute::string(TYPE_HANDLER_VERSION).default(Value::string(DEFAULT_HANDLER_VERSION)).description(
         "The VMAccessAgent handler version, `2.0` or later (version 1 is deprecated). Defaults to `2.4`. A change reruns the \
          extension.",
     ))
-    .attribute(Attribute::bool("auto_upgrade_minor_version").default(Value::Bool(true)).description(
+    .attribute(Attribute::bool(AUTO_UPGRADE_MINOR_VERSION).default(Value::Bool(true)).description(
         "Whether Azure may use a newer minor handler version when the extension runs. Defaults to `true`. A change reruns the \
          extension.",
     ))
-    .attribute(Attribute::bool("remove_extension_on_destroy").default(Value::Bool(true)).description(
+    .attribute(Attribute::bool(REMOVE_EXTENSION_ON_DESTROY).default(Value::Bool(true)).description(
         "Whether destroying the resource removes the extension from the VM (the account and its password stay as they are). \
          Defaults to `true`. When the VM is stopped the extension cannot be removed; destroy then succeeds with a warning.",
     ))
-    .attribute(Attribute::string("force_update_tag").computed().description(
+    .attribute(Attribute::string(FORCE_UPDATE_TAG).computed().description(
         "The `forceUpdateTag` this provider sent on its last run: a fresh UUID every run, which makes Azure rerun the extension. \
          A different tag found on refresh means someone else reran the extension, and plans a rerun.",
     ))
     .attribute(
-        Attribute::string("provisioning_state")
+        Attribute::string(PROVISIONING_STATE)
             .computed()
             .description("The extension's provisioning state in Azure as last read, for example `Succeeded` or `Failed`."),
     )
-    .attribute(Attribute::string("last_run_at").computed().description("When this provider last ran the extension (RFC 3339)."))
-    .block("timeouts", timeouts::block(&DEFAULT_TIMEOUTS));
+    .attribute(Attribute::string(LAST_RUN_AT).computed().description("When this provider last ran the extension (RFC 3339)."))
+    .block(TIMEOUTS, timeouts::block(&DEFAULT_TIMEOUTS));
     Schema { version: 0, block }
 }
 
+/// Where the resource takes a new password from.
+const PASSWORDS: PasswordAttributes = PasswordAttributes {
+    names: &[PASSWORD, PASSWORD_WO],
+    missing_at: USERNAME,
+    missing_advice: "A `username` needs a new password: set `password_wo` (with `password_wo_version`), or `password`.",
+};
+
 /// Plan-time validation; values still unknown are checked at apply.
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let username_set = !config.is_null("username");
-    let password_set = !config.is_null("password");
-    let password_wo_set = !config.is_null("password_wo");
-
-    if let Some(name) = config.get_string("username") {
-        diags.0.extend(validation::username(name, "username"));
-    }
-
-    if username_set && password_set && password_wo_set {
-        diags.push(
-            Diagnostic::error(
-                "Conflicting passwords",
-                "Set only one of `password` and `password_wo`. Prefer `password_wo`, which is never stored in state.",
-            )
-            .at_attr("password"),
-        );
-    } else if username_set && !password_set && !password_wo_set {
-        diags.push(
-            Diagnostic::error(
-                "Missing password",
-                "A `username` needs a new password: set `password_wo` (with `password_wo_version`), or `password`. Leave out \
-                 `username` to reset only the Remote Desktop configuration.",
-            )
-            .at_attr("username"),
-        );
-    } else if !username_set && !config.is_unknown("username") {
-        for attr in ["password", "password_wo"]
-            .into_iter()
-            .filter(|a| !config.is_null(a))
-        {
-            diags.push(
-                Diagnostic::error(
-                    "Password without a user name",
-                    format!(
-                        "`{attr}` is set but `username` is not. Set `username` to the account whose password to reset, or \
-                         remove `{attr}` to reset only the Remote Desktop configuration."
-                    ),
-                )
-                .at_attr(attr),
-            );
-        }
-    }
-
-    if password_wo_set && config.is_null("password_wo_version") {
+    let mut diags = validation::account(config, &PASSWORDS);
+    let password_wo_set = !config.is_null(PASSWORD_WO);
+    if password_wo_set && config.is_null(PASSWORD_WO_VERSION) {
         diags.push(
             Diagnostic::error(
                 "Missing password_wo_version",
                 "`password_wo` needs `password_wo_version`: Terraform cannot see changes of write-only values, so the version \
                  number is what tells it to rerun. Set it to 1 and bump it whenever the password changes.",
             )
-            .at_attr("password_wo_version"),
+            .at_attr(PASSWORD_WO_VERSION),
         );
     }
-    if !password_wo_set
-        && !config.is_unknown("password_wo")
-        && !config.is_null("password_wo_version")
-    {
+    if !password_wo_set && !config.is_unknown(PASSWORD_WO) && !config.is_null(PASSWORD_WO_VERSION) {
         diags.push(
             Diagnostic::error(
                 "password_wo_version without password_wo",
                 "`password_wo_version` only has a meaning together with `password_wo`. Remove it, or set `password_wo`.",
             )
-            .at_attr("password_wo_version"),
+            .at_attr(PASSWORD_WO_VERSION),
         );
     }
-
-    for attr in ["password", "password_wo"] {
-        if let Some(pw) = config.get_string(attr) {
-            diags.0.extend(validation::password(pw, attr));
-        }
-    }
-
     diags.extend(validation::target(config));
-
     if let Err(d) = Timeouts::from_object(config) {
         diags.extend(d);
     }
@@ -261,7 +221,7 @@ impl VmAccessReset {
         // The plan leaves the run outputs known only when nothing asks for a
         // rerun (a change of `timeouts` or `remove_extension_on_destroy`): record
         // the new settings as planned, without touching Azure.
-        if !creating && !request.planned.is_unknown("force_update_tag") {
+        if !creating && !request.planned.is_unknown(FORCE_UPDATE_TAG) {
             return StateResponse {
                 state: Some(request.planned),
                 private: request.planned_private,
@@ -293,7 +253,7 @@ impl VmAccessReset {
             name: match &request.prior {
                 Some(prior) => NameChoice::Keep(
                     prior
-                        .get_string("extension_name")
+                        .get_string(EXTENSION_NAME)
                         .unwrap_or(DEFAULT_EXTENSION_NAME)
                         .to_string(),
                 ),
@@ -317,13 +277,11 @@ impl VmAccessReset {
             }
         };
         if let Some(existing) = &run.adopted {
-            diags.push(Diagnostic::warning(
-                "Reusing the VM's existing VMAccess extension",
-                format!(
-                    "VM {:?} already has a VMAccessAgent extension named {existing:?} (the portal and the Azure CLI create \
-                     it under that name). A VM can have only one, so this resource manages that one.",
-                    run.extension.vm().name()
-                ),
+            diags.push(reusing_existing(
+                run.extension.vm().name(),
+                existing,
+                Kind::KIND,
+                "this resource manages that one",
             ));
         }
         // What Terraform records even if the run failed: the extension may
@@ -538,9 +496,7 @@ impl VmAccessReset {
     }
 
     fn engine(&self) -> Result<Engine<ArmClient>, Diagnostic> {
-        self.runtime
-            .engine()
-            .map_err(|e| diagnostic(&e, "setting up the Azure client", Kind::KIND))
+        surface::engine(&self.runtime)
     }
 
     /// The operation's deadline from the resource's `timeouts`.
@@ -560,12 +516,12 @@ fn log_progress(progress: Progress) {
 }
 
 fn parse_vm_id(text: &str) -> Result<VirtualMachineId, Diagnostic> {
-    validation::vm_id(text, "virtual_machine_id")
+    validation::vm_id(text, VIRTUAL_MACHINE_ID)
 }
 
 fn state_id(id: Option<&str>) -> Result<ExtensionId, Diagnostic> {
     ExtensionId::parse(id.unwrap_or_default())
-        .map_err(|e| Diagnostic::error("Invalid resource ID in state", e.to_string()).at_attr("id"))
+        .map_err(|e| Diagnostic::error("Invalid resource ID in state", e.to_string()).at_attr(ID))
 }
 
 fn now_rfc3339() -> String {

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::azure::{ExtensionId, VirtualMachineId};
-use crate::resources::azure_diagnostics::{diagnostic, run_error};
 use crate::runtime::Runtime;
+use crate::surface;
+use crate::surface::attributes::ID;
+use crate::surface::diagnostics::{diagnostic, run_error};
 use crate::tfprotocol::{
     Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportRule, Object,
     ResourceIdentity, Value,
@@ -132,7 +134,7 @@ impl ResourceIdentity for VmAccessIdentity {
     }
 
     fn identity_of_state(&self, state: &Object) -> Option<Object> {
-        let id = ExtensionId::parse(state.get_string("id")?).ok()?;
+        let id = ExtensionId::parse(state.get_string(ID)?).ok()?;
         Some(of_extension(&id))
     }
 
@@ -161,10 +163,7 @@ impl ResourceIdentity for VmAccessIdentity {
         };
         let vm_id = VirtualMachineId::new(subscription, resource_group, vm_name);
         let kind = Kind::KIND;
-        let engine = self
-            .runtime
-            .engine()
-            .map_err(|e| diagnostic(&e, "setting up the Azure client", kind))?;
+        let engine = surface::engine(&self.runtime)?;
         let ctx = self.runtime.context(IMPORT_TIMEOUT);
         let vm = match engine.inspect(&vm_id, kind, &ctx).await {
             Ok(vm) => vm,

@@ -1,10 +1,15 @@
 //! The typed `vm_access_reset` object and its `timeouts`: the rest of the resource reads and
-//! writes these, never attribute names.
+//! writes these; the attribute names are the surface layer's constants.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::surface::attributes::{
+    AUTO_UPGRADE_MINOR_VERSION, EXTENSION_NAME, FORCE_UPDATE_TAG, ID, LAST_RUN_AT, PASSWORD,
+    PASSWORD_WO, PASSWORD_WO_VERSION, PROVISIONING_STATE, REMOVE_EXTENSION_ON_DESTROY, TIMEOUTS,
+    TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+};
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{Diagnostics, Object, Value};
 
@@ -44,21 +49,21 @@ impl Model {
         let string = |name: &str| o.get_string(name).map(str::to_string);
         let secret = |name: &str| o.get_string(name).map(SecretString::from);
         Model {
-            id: string("id"),
-            virtual_machine_id: string("virtual_machine_id"),
-            username: string("username"),
-            password: secret("password"),
-            password_wo: secret("password_wo"),
-            password_wo_version: o.get("password_wo_version").clone(),
-            triggers: o.get("triggers").clone(),
-            extension_name: string("extension_name"),
-            type_handler_version: string("type_handler_version"),
-            auto_upgrade_minor_version: o.get_bool("auto_upgrade_minor_version"),
-            remove_extension_on_destroy: o.get_bool("remove_extension_on_destroy"),
-            force_update_tag: string("force_update_tag"),
-            provisioning_state: string("provisioning_state"),
-            last_run_at: string("last_run_at"),
-            timeouts: o.get("timeouts").clone(),
+            id: string(ID),
+            virtual_machine_id: string(VIRTUAL_MACHINE_ID),
+            username: string(USERNAME),
+            password: secret(PASSWORD),
+            password_wo: secret(PASSWORD_WO),
+            password_wo_version: o.get(PASSWORD_WO_VERSION).clone(),
+            triggers: o.get(TRIGGERS).clone(),
+            extension_name: string(EXTENSION_NAME),
+            type_handler_version: string(TYPE_HANDLER_VERSION),
+            auto_upgrade_minor_version: o.get_bool(AUTO_UPGRADE_MINOR_VERSION),
+            remove_extension_on_destroy: o.get_bool(REMOVE_EXTENSION_ON_DESTROY),
+            force_update_tag: string(FORCE_UPDATE_TAG),
+            provisioning_state: string(PROVISIONING_STATE),
+            last_run_at: string(LAST_RUN_AT),
+            timeouts: o.get(TIMEOUTS).clone(),
         }
     }
 
@@ -68,36 +73,36 @@ impl Model {
             |s: Option<SecretString>| Value::opt_string(s.map(|s| s.expose_secret().to_string()));
         let flag = |b: Option<bool>| b.map_or(Value::Null, Value::Bool);
         Object::new()
-            .with("id", Value::opt_string(self.id))
+            .with(ID, Value::opt_string(self.id))
             .with(
-                "virtual_machine_id",
+                VIRTUAL_MACHINE_ID,
                 Value::opt_string(self.virtual_machine_id),
             )
-            .with("username", Value::opt_string(self.username))
-            .with("password", secret(self.password))
-            .with("password_wo", Value::Null)
-            .with("password_wo_version", self.password_wo_version)
-            .with("triggers", self.triggers)
-            .with("extension_name", Value::opt_string(self.extension_name))
+            .with(USERNAME, Value::opt_string(self.username))
+            .with(PASSWORD, secret(self.password))
+            .with(PASSWORD_WO, Value::Null)
+            .with(PASSWORD_WO_VERSION, self.password_wo_version)
+            .with(TRIGGERS, self.triggers)
+            .with(EXTENSION_NAME, Value::opt_string(self.extension_name))
             .with(
-                "type_handler_version",
+                TYPE_HANDLER_VERSION,
                 Value::opt_string(self.type_handler_version),
             )
             .with(
-                "auto_upgrade_minor_version",
+                AUTO_UPGRADE_MINOR_VERSION,
                 flag(self.auto_upgrade_minor_version),
             )
             .with(
-                "remove_extension_on_destroy",
+                REMOVE_EXTENSION_ON_DESTROY,
                 flag(self.remove_extension_on_destroy),
             )
-            .with("force_update_tag", Value::opt_string(self.force_update_tag))
+            .with(FORCE_UPDATE_TAG, Value::opt_string(self.force_update_tag))
             .with(
-                "provisioning_state",
+                PROVISIONING_STATE,
                 Value::opt_string(self.provisioning_state),
             )
-            .with("last_run_at", Value::opt_string(self.last_run_at))
-            .with("timeouts", self.timeouts)
+            .with(LAST_RUN_AT, Value::opt_string(self.last_run_at))
+            .with(TIMEOUTS, self.timeouts)
     }
 
     /// The new password: `password`, else the write-only `password_wo`.

@@ -1,18 +1,22 @@
 //! When a `vm_access_reset` plans a rerun, and why. The whole decision is
 //! the `match`-like chain in [`rerun_reason`]; the rest keeps the plan honest.
 
+use crate::surface::attributes::{
+    AUTO_UPGRADE_MINOR_VERSION, FORCE_UPDATE_TAG, LAST_RUN_AT, PASSWORD, PASSWORD_WO_VERSION,
+    PROVISIONING_STATE, TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+};
 use crate::tfprotocol::{AttributePath, Diagnostic, Object, PlanRequest, PlanResponse, Value};
 
 use super::private::Private;
 
 /// Inputs whose change reruns the extension in place.
 pub(crate) const RERUN_INPUTS: &[&str] = &[
-    "username",
-    "password",
-    "password_wo_version",
-    "triggers",
-    "type_handler_version",
-    "auto_upgrade_minor_version",
+    USERNAME,
+    PASSWORD,
+    PASSWORD_WO_VERSION,
+    TRIGGERS,
+    TYPE_HANDLER_VERSION,
+    AUTO_UPGRADE_MINOR_VERSION,
 ];
 
 /// The usual cause of foreign runs once actions exist: the same extension, run without this resource.
@@ -20,7 +24,7 @@ const LIKELY_ACTION: &str = "The likely cause is a `vm_access_reset` action invo
                              -invoke` or an `action_trigger`), else a reset from the portal, the Azure CLI or PowerShell.";
 
 /// Decided by apply on every run.
-const RUN_OUTPUTS: &[&str] = &["force_update_tag", "last_run_at", "provisioning_state"];
+const RUN_OUTPUTS: &[&str] = &[FORCE_UPDATE_TAG, LAST_RUN_AT, PROVISIONING_STATE];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rerun {
@@ -69,19 +73,19 @@ pub(crate) fn rerun_reason(prior: &Object, planned: &Object, private: &Private) 
         return Some(Rerun::FirstRun);
     }
     if let Some(attr) = RERUN_INPUTS.iter().find(|a| planned.get(a) != prior.get(a)) {
-        if *attr == "username" && private.username_drifted {
+        if *attr == USERNAME && private.username_drifted {
             return Some(Rerun::UserNameChanged);
         }
         return Some(Rerun::InputChanged(attr));
     }
     // Failed, or still running from an interrupted apply: either way the
     // configuration is not known to be in effect.
-    if let Some(state) = prior.get_string("provisioning_state")
+    if let Some(state) = prior.get_string(PROVISIONING_STATE)
         && !state.eq_ignore_ascii_case("Succeeded")
     {
         return Some(Rerun::NotSucceeded(state.to_string()));
     }
-    match (&private.last_tag, prior.get_string("force_update_tag")) {
+    match (&private.last_tag, prior.get_string(FORCE_UPDATE_TAG)) {
         (Some(ours), Some(theirs)) if ours != theirs => Some(Rerun::TagChanged),
         _ => None,
     }
@@ -101,15 +105,15 @@ pub(crate) fn modify(request: &PlanRequest, response: &mut PlanResponse, type_na
 
     // Normalisation is not a change: keep the prior spelling of the VM ID.
     if let (Some(p), Some(c)) = (
-        prior.get_string("virtual_machine_id"),
-        planned.get_string("virtual_machine_id"),
+        prior.get_string(VIRTUAL_MACHINE_ID),
+        planned.get_string(VIRTUAL_MACHINE_ID),
     ) && p != c
         && same_vm_id(p, c)
     {
-        planned.set("virtual_machine_id", Value::string(p));
+        planned.set(VIRTUAL_MACHINE_ID, Value::string(p));
         response
             .requires_replace
-            .retain(|path| *path != AttributePath::attr("virtual_machine_id"));
+            .retain(|path| *path != AttributePath::attr(VIRTUAL_MACHINE_ID));
     }
     if !response.requires_replace.is_empty() {
         return; // A replacement creates afresh; nothing to decide here.
@@ -123,7 +127,7 @@ pub(crate) fn modify(request: &PlanRequest, response: &mut PlanResponse, type_na
             }
             if reason.is_drift() {
                 let vm = prior
-                    .get_string("virtual_machine_id")
+                    .get_string(VIRTUAL_MACHINE_ID)
                     .and_then(|id| id.rsplit('/').next())
                     .unwrap_or("?");
                 response.diagnostics.push(Diagnostic::warning(

@@ -1,11 +1,15 @@
-//! The one place Azure and engine errors become Terraform diagnostics: a summary a human reads in
-//! a pipeline log, and a detail that says what to do. Extension-specific wording comes from the
-//! engine's [`Kind`].
+//! The one place Azure and engine errors become Terraform diagnostics, for every surface: a
+//! summary a human reads in a pipeline log, and a detail that says what to do. Extension-specific
+//! wording comes from the engine's [`Kind`]. The warnings more than one surface gives live here
+//! too.
 
 use crate::azure::AzureError;
-use crate::provider::setting_source;
 use crate::tfprotocol::Diagnostic;
+use crate::vmaccess::discovery::DiscoveryError;
 use crate::vmaccess::{Kind, RunError, START_THE_VM};
+
+use super::attributes::{EXTENSION_NAME, VIRTUAL_MACHINE_ID};
+use super::settings::setting_source;
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
 pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnostic {
@@ -36,8 +40,13 @@ pub(crate) fn diagnostic(err: &AzureError, doing: &str, kind: &Kind) -> Diagnost
 /// The diagnostic for an error whose wording does not depend on the extension kind (provider
 /// configuration, authentication, transport, throttling …).
 pub fn general_diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
+    general_with_summary(err, doing, None)
+}
+
+/// [`general_diagnostic`], under `summary` when the caller knows better what failed.
+fn general_with_summary(err: &AzureError, doing: &str, summary: Option<&str>) -> Diagnostic {
     let named;
-    let (summary, advice): (&str, &str) = match err {
+    let (summary_of_kind, advice): (&str, &str) = match err {
         AzureError::Configuration { setting, .. } => {
             let (attribute, env) = setting_source(*setting);
             named = match attribute {
@@ -97,12 +106,13 @@ pub fn general_diagnostic(err: &AzureError, doing: &str) -> Diagnostic {
             "Nothing was changed by the failed step. Please report it with the TF_LOG=debug output.",
         ),
     };
+    let summary = summary.unwrap_or(summary_of_kind);
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
 }
 
 /// Why a run stopped before anything was sent, with the fix, on the attribute to change.
 pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic {
-    let vm_attr = "virtual_machine_id";
+    let vm_attr = VIRTUAL_MACHINE_ID;
     match err {
         RunError::VmNotFound { vm } => Diagnostic::error(
             "Virtual machine not found",
@@ -133,7 +143,49 @@ pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic 
                 "{err}. Remove `extension_name` (or set it to {existing:?}) to reuse it, or delete that extension first."
             ),
         )
-        .at_attr("extension_name"),
+        .at_attr(EXTENSION_NAME),
         RunError::Azure(e) => diagnostic(e, doing, kind).at_attr(vm_attr),
     }
+}
+
+/// Fleet discovery's errors, named for a person running `terraform query`.
+pub(crate) fn discovery_error(e: &DiscoveryError) -> Diagnostic {
+    match e {
+        DiscoveryError::InvalidRequest { field, .. } => Diagnostic::error(
+            "Invalid list configuration",
+            format!("{e}. Fix `{field}` in the list block's `config`."),
+        ),
+        DiscoveryError::List { scope, source } => Diagnostic::error(
+            format!("Cannot list the virtual machines of {scope}"),
+            format!(
+                "Azure answered: {source}\n\nThe listing needs read access to the virtual machines and their \
+                 extensions (the Reader role has it) on the subscription or resource groups searched. Check \
+                 `subscription_id` and `resource_group_names` in the list block's `config`, and the principal's role \
+                 assignments."
+            ),
+        ),
+        // Listing reads no extension settings, so no extension-specific wording applies.
+        DiscoveryError::Extensions { vm, source } => general_with_summary(
+            source,
+            &format!("listing the extensions of VM {vm}"),
+            Some("Cannot list a VM's extensions"),
+        ),
+        DiscoveryError::UnexpectedVmId { .. } => Diagnostic::error(
+            "Unexpected answer from Azure",
+            format!("{e}. This is a bug in Azure or in the provider; please report it."),
+        ),
+    }
+}
+
+/// A run found the VM's VMAccess extension under another name and uses it; `so` says what the
+/// surface does with it ("this resource manages that one").
+pub(crate) fn reusing_existing(vm: &str, existing: &str, kind: &Kind, so: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Reusing the VM's existing VMAccess extension",
+        format!(
+            "VM {vm:?} already has a {} extension named {existing:?} (the portal and the Azure CLI create it under \
+             that name). A VM can have only one, so {so}.",
+            kind.extension_type
+        ),
+    )
 }

@@ -1,5 +1,8 @@
 //! The provider's settings table: each setting's attribute, its environment variables (in the
-//! order they are consulted) and how its value fills the Azure layer's [`AzureSettings`].
+//! order they are consulted), the Azure client setting it is, and how its value fills the Azure
+//! layer's [`AzureSettings`]. Both directions read this one table: the provider resolves
+//! configuration through it, and diagnostics name the attribute of an [`AzureSetting`] an Azure
+//! error is about.
 
 use std::path::PathBuf;
 
@@ -16,6 +19,8 @@ pub struct Setting {
     /// The environment variables read when the argument is not set, in order.
     pub env: &'static [&'static str],
     pub(crate) description: &'static str,
+    /// The Azure client setting this argument is.
+    pub(crate) azure: AzureSetting,
     pub(crate) fill: Fill,
 }
 
@@ -46,6 +51,7 @@ impl Setting {
 
 const fn setting(
     name: &'static str,
+    azure: AzureSetting,
     fill: Fill,
     env: &'static [&'static str],
     description: &'static str,
@@ -54,6 +60,7 @@ const fn setting(
         name,
         env,
         description,
+        azure,
         fill,
     }
 }
@@ -67,72 +74,84 @@ fn environment(s: &mut AzureSettings, text: &str) -> Result<(), String> {
 pub const SETTINGS: &[Setting] = &[
     setting(
         "subscription_id",
+        AzureSetting::SubscriptionId,
         Fill::Text(|s, v| s.subscription_id = Some(v)),
         &["ARM_SUBSCRIPTION_ID"],
         "The subscription of the VMs.",
     ),
     setting(
         "tenant_id",
+        AzureSetting::TenantId,
         Fill::Text(|s, v| s.tenant_id = Some(v)),
         &["ARM_TENANT_ID"],
         "The Microsoft Entra tenant to authenticate in.",
     ),
     setting(
         "client_id",
+        AzureSetting::ClientId,
         Fill::Text(|s, v| s.client_id = Some(v)),
         &["ARM_CLIENT_ID"],
         "The client (application) ID of the service principal or managed identity.",
     ),
     setting(
         "client_secret",
+        AzureSetting::ClientSecret,
         Fill::Secret(|s, v| s.client_secret = Some(v)),
         &["ARM_CLIENT_SECRET"],
         "The service principal's client secret.",
     ),
     setting(
         "client_certificate_path",
+        AzureSetting::ClientCertificatePath,
         Fill::Text(|s, v| s.client_certificate_path = Some(PathBuf::from(v))),
         &["ARM_CLIENT_CERTIFICATE_PATH"],
         "Path to a PKCS#12 (.pfx) file with the service principal's certificate and private key.",
     ),
     setting(
         "client_certificate_password",
+        AzureSetting::ClientCertificatePassword,
         Fill::Secret(|s, v| s.client_certificate_password = Some(v)),
         &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
         "The password of the certificate file.",
     ),
     setting(
         "use_oidc",
+        AzureSetting::UseOidc,
         Fill::Flag(|s, v| s.use_oidc = v),
         &["ARM_USE_OIDC"],
         "Authenticate with an OpenID Connect token (workload identity federation).",
     ),
     setting(
         "oidc_token",
+        AzureSetting::OidcToken,
         Fill::Secret(|s, v| s.oidc_token = Some(v)),
         &["ARM_OIDC_TOKEN"],
         "An OIDC ID token to exchange for an Azure token.",
     ),
     setting(
         "oidc_token_file_path",
+        AzureSetting::OidcTokenFilePath,
         Fill::Text(|s, v| s.oidc_token_file_path = Some(PathBuf::from(v))),
         &["ARM_OIDC_TOKEN_FILE_PATH"],
         "A file holding an OIDC ID token, read at each use.",
     ),
     setting(
         "oidc_request_url",
+        AzureSetting::OidcRequestUrl,
         Fill::Text(|s, v| s.oidc_request_url = Some(v)),
         &["ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL"],
         "The URL to request an OIDC token from (GitHub Actions sets it).",
     ),
     setting(
         "oidc_request_token",
+        AzureSetting::OidcRequestToken,
         Fill::Secret(|s, v| s.oidc_request_token = Some(v)),
         &["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
         "The bearer token for `oidc_request_url` (GitHub Actions sets it).",
     ),
     setting(
         "ado_pipeline_service_connection_id",
+        AzureSetting::AdoPipelineServiceConnectionId,
         Fill::Text(|s, v| s.ado_pipeline_service_connection_id = Some(v)),
         &[
             "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
@@ -142,18 +161,21 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "use_msi",
+        AzureSetting::UseMsi,
         Fill::Flag(|s, v| s.use_msi = v),
         &["ARM_USE_MSI"],
         "Authenticate with the managed identity of the machine running Terraform.",
     ),
     setting(
         "use_cli",
+        AzureSetting::UseCli,
         Fill::Flag(|s, v| s.use_cli = v),
         &["ARM_USE_CLI"],
         "Authenticate with the Azure CLI's login when nothing else is configured. Defaults to `true`.",
     ),
     setting(
         "environment",
+        AzureSetting::Environment,
         Fill::Choice {
             summary: "Unknown Azure environment",
             fill: environment,
@@ -163,6 +185,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "metadata_host",
+        AzureSetting::MetadataHost,
         Fill::Text(|s, v| s.metadata_host = Some(v)),
         &["ARM_METADATA_HOSTNAME"],
         "The host of a custom cloud's metadata endpoint (Azure Stack Hub, or the bundled emulator); its endpoints replace `environment`'s.",
@@ -174,33 +197,18 @@ pub(crate) const SYSTEM_ACCESSTOKEN: &str = "SYSTEM_ACCESSTOKEN";
 
 /// Where the user sets an Azure client setting: its provider attribute (none for
 /// `SYSTEM_ACCESSTOKEN`, which only a pipeline sets) and its environment variables. Azure errors
-/// name an [`AzureSetting`]; this is how the provider's boundary names it to the user.
+/// name an [`AzureSetting`]; this is how a diagnostic names it to the user.
 pub(crate) fn setting_source(
     setting: AzureSetting,
 ) -> (Option<&'static str>, &'static [&'static str]) {
-    let name = match setting {
-        AzureSetting::SubscriptionId => "subscription_id",
-        AzureSetting::TenantId => "tenant_id",
-        AzureSetting::ClientId => "client_id",
-        AzureSetting::ClientSecret => "client_secret",
-        AzureSetting::ClientCertificatePath => "client_certificate_path",
-        AzureSetting::ClientCertificatePassword => "client_certificate_password",
-        AzureSetting::UseOidc => "use_oidc",
-        AzureSetting::OidcToken => "oidc_token",
-        AzureSetting::OidcTokenFilePath => "oidc_token_file_path",
-        AzureSetting::OidcRequestUrl => "oidc_request_url",
-        AzureSetting::OidcRequestToken => "oidc_request_token",
-        AzureSetting::AdoPipelineServiceConnectionId => "ado_pipeline_service_connection_id",
-        AzureSetting::SystemAccessToken => return (None, &[SYSTEM_ACCESSTOKEN]),
-        AzureSetting::UseMsi => "use_msi",
-        AzureSetting::UseCli => "use_cli",
-        AzureSetting::Environment => "environment",
-        AzureSetting::MetadataHost => "metadata_host",
-    };
-    match SETTINGS.iter().find(|s| s.name == name) {
-        Some(s) => (Some(s.name), s.env),
-        None => (Some(name), &[]),
+    if setting == AzureSetting::SystemAccessToken {
+        return (None, &[SYSTEM_ACCESSTOKEN]);
     }
+    // Every other setting has a row (tested below).
+    SETTINGS
+        .iter()
+        .find(|s| s.azure == setting)
+        .map_or((None, &[]), |s| (Some(s.name), s.env))
 }
 
 #[cfg(test)]

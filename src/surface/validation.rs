@@ -1,9 +1,12 @@
-//! Plan-time checks of what the user typed, with Azure's rules for Windows
-//! local accounts. Messages say what is wrong and how to fix it, and never
+//! Plan-time checks of what the user typed, for every surface that runs VMAccess: Azure's rules
+//! for Windows local accounts, the account rules (a user name needs a password, a password needs
+//! a user name), and the target of a run. Messages say what is wrong and how to fix it, and never
 //! repeat a password.
 
 use crate::azure::VirtualMachineId;
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
+
+use super::attributes::{TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID};
 
 /// Characters Windows does not allow in a local user name.
 const FORBIDDEN_USERNAME_CHARS: &[char] = &[
@@ -141,13 +144,87 @@ pub(crate) fn vm_id(text: &str, attr: &str) -> Result<VirtualMachineId, Diagnost
 /// `type_handler_version`), shared by every object that runs VMAccess.
 pub(crate) fn target(config: &Object) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    if let Some(id) = config.get_string("virtual_machine_id")
-        && let Err(d) = vm_id(id, "virtual_machine_id")
+    if let Some(id) = config.get_string(VIRTUAL_MACHINE_ID)
+        && let Err(d) = vm_id(id, VIRTUAL_MACHINE_ID)
     {
         diags.push(d);
     }
-    if let Some(v) = config.get_string("type_handler_version") {
-        diags.0.extend(handler_version(v, "type_handler_version"));
+    if let Some(v) = config.get_string(TYPE_HANDLER_VERSION) {
+        diags.0.extend(handler_version(v, TYPE_HANDLER_VERSION));
+    }
+    diags
+}
+
+/// Where a surface takes an account's new password from.
+pub(crate) struct PasswordAttributes {
+    /// The attributes a password can be given in; at most one may be set.
+    pub(crate) names: &'static [&'static str],
+    /// The attribute "Missing password" points at.
+    pub(crate) missing_at: &'static str,
+    /// What "Missing password" says a `username` needs.
+    pub(crate) missing_advice: &'static str,
+}
+
+/// The account rules: a valid user name; with a user name, exactly one new password, valid by
+/// Azure's rules; without one (a Remote Desktop reset), no password. Values still unknown pass.
+pub(crate) fn account(config: &Object, passwords: &PasswordAttributes) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    // Unknown counts as given: it will be known at apply.
+    let given = |attr: &str| !config.is_null(attr);
+    let username_given = given(USERNAME);
+    let set: Vec<&str> = passwords
+        .names
+        .iter()
+        .copied()
+        .filter(|a| given(a))
+        .collect();
+
+    if let Some(name) = config.get_string(USERNAME) {
+        diags.0.extend(username(name, USERNAME));
+    }
+    if username_given && set.len() > 1 {
+        diags.push(
+            Diagnostic::error(
+                "Conflicting passwords",
+                format!(
+                    "Set only one of {}. Prefer `password_wo`, which is never stored in state.",
+                    set.iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            )
+            .at_attr(set[0]),
+        );
+    } else if username_given && set.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                "Missing password",
+                format!(
+                    "{} Leave out `username` to reset only the Remote Desktop configuration.",
+                    passwords.missing_advice
+                ),
+            )
+            .at_attr(passwords.missing_at),
+        );
+    } else if !username_given && !config.is_unknown(USERNAME) {
+        for attr in set {
+            diags.push(
+                Diagnostic::error(
+                    "Password without a user name",
+                    format!(
+                        "`{attr}` is set but `username` is not. Set `username` to the account whose password to reset, or \
+                         remove `{attr}` to reset only the Remote Desktop configuration."
+                    ),
+                )
+                .at_attr(attr),
+            );
+        }
+    }
+    for attr in passwords.names {
+        if let Some(pw) = config.get_string(attr) {
+            diags.0.extend(password(pw, attr));
+        }
     }
     diags
 }
@@ -155,6 +232,84 @@ pub(crate) fn target(config: &Object) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tfprotocol::Value;
+
+    const TWO: PasswordAttributes = PasswordAttributes {
+        names: &["password", "password_wo"],
+        missing_at: "username",
+        missing_advice: "Needs one.",
+    };
+    const ONE: PasswordAttributes = PasswordAttributes {
+        names: &["password"],
+        missing_at: "password",
+        missing_advice: "Needs one.",
+    };
+
+    /// (summary, attribute) of each diagnostic.
+    fn account_findings(config: &Object, passwords: &PasswordAttributes) -> Vec<(String, String)> {
+        account(config, passwords)
+            .iter()
+            .map(|d| {
+                let at = d
+                    .path
+                    .as_ref()
+                    .map(|p| format!("{p:?}"))
+                    .unwrap_or_default();
+                (d.summary.clone(), at)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn account_rules_pair_user_and_password_on_either_surface() {
+        let pw = Value::string("Correct-Horse-42");
+        let user = Object::new().with("username", Value::string("opsadmin"));
+        for passwords in [&TWO, &ONE] {
+            assert!(
+                account(&user.clone().with("password", pw.clone()), passwords)
+                    .0
+                    .is_empty()
+            );
+            let missing = account_findings(&user, passwords);
+            assert_eq!(missing.len(), 1);
+            assert_eq!(missing[0].0, "Missing password");
+            assert!(missing[0].1.contains(passwords.missing_at), "{missing:?}");
+            let orphan = account_findings(&Object::new().with("password", pw.clone()), passwords);
+            assert_eq!(orphan.len(), 1);
+            assert_eq!(orphan[0].0, "Password without a user name");
+            // Unknown values pass: they are checked again once known.
+            let unknown = Object::new()
+                .with("username", Value::Unknown)
+                .with("password", Value::Unknown);
+            assert!(account(&unknown, passwords).0.is_empty());
+            assert!(
+                account(&Object::new().with("username", Value::Unknown), passwords).has_errors()
+            );
+            // No user name at all: any password, even one not known yet, is one too many.
+            assert!(
+                account(&Object::new().with("password", Value::Unknown), passwords).has_errors()
+            );
+            // A Remote Desktop reset: neither.
+            assert!(account(&Object::new(), passwords).0.is_empty());
+        }
+        let both = user.with("password", pw.clone()).with("password_wo", pw);
+        assert_eq!(account_findings(&both, &TWO)[0].0, "Conflicting passwords");
+    }
+
+    #[test]
+    fn account_rules_check_the_user_name_and_every_password_attribute() {
+        let config = Object::new()
+            .with("username", Value::string("ops@admin"))
+            .with("password_wo", Value::string("short"));
+        let summaries: Vec<_> = account_findings(&config, &TWO)
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(
+            summaries,
+            ["Invalid user name", "Password does not meet Azure's rules"]
+        );
+    }
 
     #[test]
     fn usernames() {

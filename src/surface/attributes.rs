@@ -1,0 +1,39 @@
+//! The names of the attributes of `vm_access_reset` (resource, action and list result), once:
+//! schemas, typed models, validation and diagnostics name an attribute through these.
+
+/// The VM to run VMAccess on (resource and action).
+pub(crate) const VIRTUAL_MACHINE_ID: &str = "virtual_machine_id";
+/// The account to reset (resource and action).
+pub(crate) const USERNAME: &str = "username";
+/// The new password: sensitive on the resource, write-only on the action.
+pub(crate) const PASSWORD: &str = "password";
+/// The extension resource's name on the VM (resource and action).
+pub(crate) const EXTENSION_NAME: &str = "extension_name";
+/// The VMAccess handler version (resource and action).
+pub(crate) const TYPE_HANDLER_VERSION: &str = "type_handler_version";
+
+/// The resource's ARM ID of the extension.
+pub(crate) const ID: &str = "id";
+/// The resource's write-only password.
+pub(crate) const PASSWORD_WO: &str = "password_wo";
+/// Bumped to rerun with the current `password_wo`.
+pub(crate) const PASSWORD_WO_VERSION: &str = "password_wo_version";
+/// Arbitrary values whose change reruns the extension.
+pub(crate) const TRIGGERS: &str = "triggers";
+/// Whether Azure may use a newer minor handler version.
+pub(crate) const AUTO_UPGRADE_MINOR_VERSION: &str = "auto_upgrade_minor_version";
+/// Whether destroying the resource removes the extension.
+pub(crate) const REMOVE_EXTENSION_ON_DESTROY: &str = "remove_extension_on_destroy";
+/// The tag of the resource's last run.
+pub(crate) const FORCE_UPDATE_TAG: &str = "force_update_tag";
+/// The extension's provisioning state as last read.
+pub(crate) const PROVISIONING_STATE: &str = "provisioning_state";
+/// When the resource last ran the extension.
+pub(crate) const LAST_RUN_AT: &str = "last_run_at";
+/// The resource's `timeouts` block.
+pub(crate) const TIMEOUTS: &str = "timeouts";
+
+/// Whether the action removes the extension after a successful run.
+pub(crate) const REMOVE_EXTENSION_AFTER_SUCCESS: &str = "remove_extension_after_success";
+/// How long the action waits.
+pub(crate) const TIMEOUT: &str = "timeout";
