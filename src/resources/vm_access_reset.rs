@@ -23,8 +23,9 @@ use crate::surface::diagnostics::{diagnostic, reusing_existing, run_error};
 use crate::surface::validation::{self, PasswordAttributes};
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{
-    ApplyRequest, Attribute, Block, Diagnostic, Diagnostics, Object, PlanRequest, PlanResponse,
-    Resource, ResourceIdentity, Schema, StateResponse, Type, Value,
+    ApplyRequest, Attribute, Block, DeleteRequest, Diagnostic, Diagnostics, ImportRequest, Object,
+    PlanRequest, PlanResponse, ReadRequest, Resource, ResourceIdentity, Schema, StateResponse,
+    Type, ValidateRequest, Value,
 };
 use crate::vmaccess::{
     AccountReset, Engine, ExtensionKind, Lookup, NameChoice, Outcome, Progress, Removal, RunError,
@@ -176,11 +177,11 @@ pub(crate) fn validate_config(config: &Object) -> Diagnostics {
 
 #[async_trait::async_trait]
 impl Resource for VmAccessReset {
-    fn validate(&self, config: &Object) -> Diagnostics {
-        validate_config(config)
+    fn validate(&self, request: ValidateRequest<'_>) -> Diagnostics {
+        validate_config(request.config)
     }
 
-    async fn modify_plan(&self, request: &PlanRequest, response: &mut PlanResponse) {
+    async fn plan(&self, request: &PlanRequest, response: &mut PlanResponse) {
         plan::modify(request, response, TYPE_NAME);
     }
 
@@ -192,16 +193,155 @@ impl Resource for VmAccessReset {
         self.apply(request).await
     }
 
-    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
-        self.refresh(state, private).await
+    /// What Azure says now, for the plan to compare.
+    async fn read(&self, request: ReadRequest) -> StateResponse {
+        let ReadRequest {
+            state: current,
+            private,
+        } = request;
+        let mut state = Model::from_object(&current);
+        let lookup = async {
+            let ctx = self.context(&current, |t| t.read)?;
+            let id = state_id(state.id.as_deref())?;
+            self.engine()?
+                .status::<Kind>(&id, &ctx)
+                .await
+                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND).into())
+        };
+        let status = match lookup.await {
+            Ok(Lookup::Found(status)) => status,
+            // Adopted before its first run: nothing to find yet; the plan runs it.
+            Ok(Lookup::Missing) if Private::decode(&private).awaiting_first_run => {
+                return StateResponse {
+                    state: Some(current),
+                    private,
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            // Gone, its VM gone, or replaced by another kind of extension:
+            // Terraform plans a create, which is the rerun.
+            Ok(Lookup::Missing | Lookup::OtherKind { .. }) => {
+                return StateResponse {
+                    state: None,
+                    private,
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            Err(diagnostics) => {
+                return StateResponse {
+                    state: Some(current),
+                    private,
+                    diagnostics,
+                };
+            }
+        };
+        let mut private = Private::decode(&private);
+        private.username_drifted = status.username != state.username;
+        state.username = status.username;
+        state.force_update_tag = status.force_update_tag;
+        state.provisioning_state = Some(status.provisioning_state);
+        StateResponse {
+            state: Some(state.into_object()),
+            private: private.encode(),
+            diagnostics: Diagnostics::new(),
+        }
     }
 
-    async fn delete(&self, prior: Object, _private: Vec<u8>) -> StateResponse {
-        self.remove(prior).await
+    async fn delete(&self, request: DeleteRequest) -> StateResponse {
+        let prior = request.prior;
+        let model = Model::from_object(&prior);
+        if model.remove_extension_on_destroy == Some(false) {
+            return StateResponse::default();
+        }
+        let removal = async {
+            let ctx = self.context(&prior, |t| t.delete)?;
+            let id = state_id(model.id.as_deref())?;
+            let removal = self.engine()?.remove(&id, &ctx).await;
+            removal
+                .map(|r| (r, id.clone()))
+                .map_err(|e| diagnostic(&e, &format!("removing extension {id}"), Kind::KIND).into())
+        };
+        match removal.await {
+            Ok((Removal::Removed, _)) => StateResponse::default(),
+            // A destroy must not wedge on a stopped VM.
+            Ok((Removal::VmNotRunning, id)) => StateResponse {
+                diagnostics: Diagnostic::warning(
+                    "The VMAccess extension stays on the stopped VM",
+                    format!(
+                        "VM {:?} is not running, so Azure cannot remove the extension {:?}. Terraform forgets it; the \
+                         account and its password are unaffected. Start the VM and remove the extension by hand if you \
+                         want it gone.",
+                        id.vm().name(),
+                        id.name()
+                    ),
+                )
+                .into(),
+                ..StateResponse::default()
+            },
+            Err(diagnostics) => StateResponse {
+                state: Some(prior),
+                private: Vec::new(),
+                diagnostics,
+            },
+        }
     }
 
-    async fn import(&self, id: &str) -> StateResponse {
-        self.adopt(id).await
+    /// Import by the ARM ID of the VMAccessAgent extension, or by the VM's ARM ID: that adopts
+    /// the VM's VMAccess extension whatever its name, or, when the VM has none yet, the VM itself
+    /// (the first apply then runs the extension). Secrets cannot be read back, so the first plan
+    /// after an import reruns unless the configuration ignores them.
+    async fn import(&self, request: ImportRequest<'_>) -> StateResponse {
+        let id_text = request.id;
+        let id = match self.import_target(id_text).await {
+            Ok(Target::Extension(id)) => id,
+            Ok(Target::VmWithoutExtension(vm)) => {
+                let (state, private) = awaiting_first_run(&vm);
+                return StateResponse {
+                    state: Some(state),
+                    private: private.encode(),
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            Err(d) => return StateResponse::error(d),
+        };
+        let lookup = async {
+            let ctx = self.runtime.context(Timeouts::DEFAULT.read);
+            self.engine()?
+                .status::<Kind>(&id, &ctx)
+                .await
+                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND))
+        };
+        let status = match lookup.await {
+            Ok(Lookup::Found(status)) => status,
+            Ok(Lookup::Missing) => {
+                return StateResponse::error(Diagnostic::error(
+                    "Cannot import a non-existent extension",
+                    format!(
+                        "There is no extension at {id}. Check the ID; `az vm extension list` shows a VM's extensions. \
+                         Import by the VM's ID to adopt a VM that has no VMAccess extension yet."
+                    ),
+                ));
+            }
+            Ok(Lookup::OtherKind {
+                publisher,
+                extension_type,
+            }) => {
+                return StateResponse::error(Diagnostic::error(
+                    "Not a VMAccess extension",
+                    format!(
+                        "{id} is a {publisher}/{extension_type} extension; vm_access_reset manages only \
+                         Microsoft.Compute/VMAccessAgent extensions."
+                    ),
+                ));
+            }
+            Err(d) => return StateResponse::error(d),
+        };
+        let (state, private) = adopted(&id, status);
+        StateResponse {
+            state: Some(state),
+            private: private.encode(),
+            diagnostics: Diagnostics::new(),
+        }
     }
 
     fn identity(&self) -> Option<&dyn ResourceIdentity> {
@@ -309,151 +449,6 @@ impl VmAccessReset {
             state: (!keep).then(|| state.into_object()),
             private: Private::ours(run.tag).encode(),
             diagnostics: diags,
-        }
-    }
-
-    /// Refresh: what Azure says now, for the plan to compare.
-    async fn refresh(&self, current: Object, private: Vec<u8>) -> StateResponse {
-        let mut state = Model::from_object(&current);
-        let lookup = async {
-            let ctx = self.context(&current, |t| t.read)?;
-            let id = state_id(state.id.as_deref())?;
-            self.engine()?
-                .status::<Kind>(&id, &ctx)
-                .await
-                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND).into())
-        };
-        let status = match lookup.await {
-            Ok(Lookup::Found(status)) => status,
-            // Adopted before its first run: nothing to find yet; the plan runs it.
-            Ok(Lookup::Missing) if Private::decode(&private).awaiting_first_run => {
-                return StateResponse {
-                    state: Some(current),
-                    private,
-                    diagnostics: Diagnostics::new(),
-                };
-            }
-            // Gone, its VM gone, or replaced by another kind of extension:
-            // Terraform plans a create, which is the rerun.
-            Ok(Lookup::Missing | Lookup::OtherKind { .. }) => {
-                return StateResponse {
-                    state: None,
-                    private,
-                    diagnostics: Diagnostics::new(),
-                };
-            }
-            Err(diagnostics) => {
-                return StateResponse {
-                    state: Some(current),
-                    private,
-                    diagnostics,
-                };
-            }
-        };
-        let mut private = Private::decode(&private);
-        private.username_drifted = status.username != state.username;
-        state.username = status.username;
-        state.force_update_tag = status.force_update_tag;
-        state.provisioning_state = Some(status.provisioning_state);
-        StateResponse {
-            state: Some(state.into_object()),
-            private: private.encode(),
-            diagnostics: Diagnostics::new(),
-        }
-    }
-
-    async fn remove(&self, prior: Object) -> StateResponse {
-        let model = Model::from_object(&prior);
-        if model.remove_extension_on_destroy == Some(false) {
-            return StateResponse::default();
-        }
-        let removal = async {
-            let ctx = self.context(&prior, |t| t.delete)?;
-            let id = state_id(model.id.as_deref())?;
-            let removal = self.engine()?.remove(&id, &ctx).await;
-            removal
-                .map(|r| (r, id.clone()))
-                .map_err(|e| diagnostic(&e, &format!("removing extension {id}"), Kind::KIND).into())
-        };
-        match removal.await {
-            Ok((Removal::Removed, _)) => StateResponse::default(),
-            // A destroy must not wedge on a stopped VM.
-            Ok((Removal::VmNotRunning, id)) => StateResponse {
-                diagnostics: Diagnostic::warning(
-                    "The VMAccess extension stays on the stopped VM",
-                    format!(
-                        "VM {:?} is not running, so Azure cannot remove the extension {:?}. Terraform forgets it; the \
-                         account and its password are unaffected. Start the VM and remove the extension by hand if you \
-                         want it gone.",
-                        id.vm().name(),
-                        id.name()
-                    ),
-                )
-                .into(),
-                ..StateResponse::default()
-            },
-            Err(diagnostics) => StateResponse {
-                state: Some(prior),
-                private: Vec::new(),
-                diagnostics,
-            },
-        }
-    }
-
-    /// Import by the ARM ID of the VMAccessAgent extension, or by the VM's ARM ID: that adopts
-    /// the VM's VMAccess extension whatever its name, or, when the VM has none yet, the VM itself
-    /// (the first apply then runs the extension). Secrets cannot be read back, so the first plan
-    /// after an import reruns unless the configuration ignores them.
-    async fn adopt(&self, id_text: &str) -> StateResponse {
-        let id = match self.import_target(id_text).await {
-            Ok(Target::Extension(id)) => id,
-            Ok(Target::VmWithoutExtension(vm)) => {
-                let (state, private) = awaiting_first_run(&vm);
-                return StateResponse {
-                    state: Some(state),
-                    private: private.encode(),
-                    diagnostics: Diagnostics::new(),
-                };
-            }
-            Err(d) => return StateResponse::error(d),
-        };
-        let lookup = async {
-            let ctx = self.runtime.context(Timeouts::DEFAULT.read);
-            self.engine()?
-                .status::<Kind>(&id, &ctx)
-                .await
-                .map_err(|e| diagnostic(&e, &format!("reading extension {id}"), Kind::KIND))
-        };
-        let status = match lookup.await {
-            Ok(Lookup::Found(status)) => status,
-            Ok(Lookup::Missing) => {
-                return StateResponse::error(Diagnostic::error(
-                    "Cannot import a non-existent extension",
-                    format!(
-                        "There is no extension at {id}. Check the ID; `az vm extension list` shows a VM's extensions. \
-                         Import by the VM's ID to adopt a VM that has no VMAccess extension yet."
-                    ),
-                ));
-            }
-            Ok(Lookup::OtherKind {
-                publisher,
-                extension_type,
-            }) => {
-                return StateResponse::error(Diagnostic::error(
-                    "Not a VMAccess extension",
-                    format!(
-                        "{id} is a {publisher}/{extension_type} extension; vm_access_reset manages only \
-                         Microsoft.Compute/VMAccessAgent extensions."
-                    ),
-                ));
-            }
-            Err(d) => return StateResponse::error(d),
-        };
-        let (state, private) = adopted(&id, status);
-        StateResponse {
-            state: Some(state),
-            private: private.encode(),
-            diagnostics: Diagnostics::new(),
         }
     }
 

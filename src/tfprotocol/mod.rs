@@ -45,7 +45,10 @@ pub use identity::ImportRule;
 pub(crate) use identity::{IdentityAttribute, IdentitySchema, ResourceIdentity};
 pub(crate) use list::{ListRequest, ListResource, ListResult, ListSink};
 pub(crate) use provider::Provider;
-pub(crate) use resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
+pub(crate) use resource::{
+    ApplyRequest, DeleteRequest, ImportRequest, PlanRequest, PlanResponse, ReadRequest, Resource,
+    StateResponse, ValidateRequest,
+};
 pub(crate) use schema::Schema;
 pub use schema::{Attribute, Block};
 pub use types::Type;

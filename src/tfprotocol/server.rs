@@ -3,6 +3,12 @@
 //! ([`dispatch`](super::dispatch)), calls it, and encodes the answer. Plan
 //! rules, capabilities, upgrades and the two event streams live in their own
 //! modules; nothing here knows about Azure.
+//!
+//! Every RPC the provider serves is an ordinary method of [`ProtocolServer`] with the RPC's name,
+//! returning its response, or `Err(Diagnostics)` when the request itself is unusable; its
+//! [`Fallback`] then says what the response keeps. The `provider_service!` macro only wires these
+//! methods into tonic's trait, and answers the RPCs of kinds of object and features the provider
+//! does not have from two tables.
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,7 +22,10 @@ use super::dispatch::{Kind, Registry, decode_identity, identity_of, required_ide
 use super::list::ListRequest;
 use super::proto::{self, provider_server};
 use super::provider::Provider;
-use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, StateResponse};
+use super::resource::{
+    ApplyRequest, DeleteRequest, ImportRequest, PlanRequest, PlanResponse, ReadRequest, Resource,
+    StateResponse, ValidateRequest,
+};
 use super::value::Object;
 use super::{capabilities, plan_rules, streams, upgrade};
 
@@ -82,14 +91,79 @@ pub(crate) const MAX_MESSAGE: usize = 256 << 20;
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
-fn ok<T>(t: T) -> RpcResult<T> {
-    Ok(Response::new(t))
+/// What an RPC answers when its request is unusable (an unknown type, a value that does not
+/// decode): the diagnostics, and whatever Terraform must keep.
+trait Fallback<R>: Sized {
+    fn fallback(request: R, diagnostics: Diagnostics) -> Self;
 }
 
-/// Diagnostics either way: errors of the request itself, or those of the
-/// call plus what it produced.
-fn diagnostics(result: Result<Diagnostics, Diagnostics>) -> Vec<proto::Diagnostic> {
-    result.unwrap_or_else(|d| d).to_proto()
+/// Responses that carry nothing but the diagnostics when the request is unusable.
+macro_rules! fallback_to_diagnostics {
+    ($($rpc:ident),* $(,)?) => {
+        $(
+            impl Fallback<proto::$rpc::Request> for proto::$rpc::Response {
+                // Some of these responses hold only diagnostics.
+                #[allow(clippy::needless_update)]
+                fn fallback(_: proto::$rpc::Request, diagnostics: Diagnostics) -> Self {
+                    proto::$rpc::Response {
+                        diagnostics: diagnostics.to_proto(),
+                        ..Default::default()
+                    }
+                }
+            }
+        )*
+    };
+}
+
+fallback_to_diagnostics!(
+    validate_provider_config,
+    validate_resource_config,
+    upgrade_resource_state,
+    upgrade_resource_identity,
+    configure_provider,
+    plan_resource_change,
+    import_resource_state,
+    validate_list_resource_config,
+    plan_action,
+    validate_action_config,
+);
+
+/// Keep what Terraform had when the request itself is unusable.
+impl Fallback<proto::read_resource::Request> for proto::read_resource::Response {
+    fn fallback(request: proto::read_resource::Request, diagnostics: Diagnostics) -> Self {
+        proto::read_resource::Response {
+            new_state: request.current_state,
+            diagnostics: diagnostics.to_proto(),
+            private: request.private,
+            deferred: None,
+            new_identity: request.current_identity,
+        }
+    }
+}
+
+/// Keep what Terraform had: a null new state with errors keeps the prior.
+impl Fallback<proto::apply_resource_change::Request> for proto::apply_resource_change::Response {
+    fn fallback(request: proto::apply_resource_change::Request, diagnostics: Diagnostics) -> Self {
+        proto::apply_resource_change::Response {
+            new_state: request.prior_state,
+            private: request.planned_private,
+            diagnostics: diagnostics.to_proto(),
+            legacy_type_system: false,
+            new_identity: None,
+        }
+    }
+}
+
+impl Fallback<proto::list_resource::Request> for streams::EventStream<proto::list_resource::Event> {
+    fn fallback(_: proto::list_resource::Request, diagnostics: Diagnostics) -> Self {
+        streams::list_failed(diagnostics)
+    }
+}
+
+impl Fallback<proto::invoke_action::Request> for streams::EventStream<proto::invoke_action::Event> {
+    fn fallback(_: proto::invoke_action::Request, diagnostics: Diagnostics) -> Self {
+        streams::invoke_failed(diagnostics)
+    }
 }
 
 /// Offered by no provider of this kind: Terraform asks only after reading a
@@ -101,13 +175,17 @@ fn not_offered<T>(rpc: &str) -> RpcResult<T> {
     )))
 }
 
-/// The tonic service: the RPCs of kinds of object this provider has none of, and of features it
-/// does not offer, come from the two tables; every other RPC is a handler written out after them.
+/// Tonic's service trait over [`ProtocolServer`]'s methods: the RPCs of kinds of object this
+/// provider has none of and of features it does not offer come from the two tables; `answered`
+/// RPCs call a method that always answers, `handled` ones a method whose error the response's
+/// [`Fallback`] carries.
 macro_rules! provider_service {
     (
-        none_of_kind { $($none:ident: $module:ident, $kind:expr;)* }
+        none_of_kind { $($none:ident: $kind:expr;)* }
         not_offered { $($stub:ident: $req:ty => $resp:ty, $rpc:literal;)* }
-        $($handlers:tt)*
+        streams { $(type $stream:ident = $stream_ty:ty;)* }
+        answered { $($answered:ident: $areq:ty => $aresp:ty;)* }
+        handled { $($handled:ident: $hreq:ty => $hresp:ty;)* }
     ) => {
         #[async_trait::async_trait]
         impl provider_server::Provider for ProtocolServer {
@@ -116,13 +194,13 @@ macro_rules! provider_service {
                 #[allow(clippy::needless_update)]
                 async fn $none(
                     &self,
-                    req: Request<proto::$module::Request>,
-                ) -> RpcResult<proto::$module::Response> {
+                    req: Request<proto::$none::Request>,
+                ) -> RpcResult<proto::$none::Response> {
                     let diag = unknown($kind, &req.into_inner().type_name, []);
-                    ok(proto::$module::Response {
+                    Ok(Response::new(proto::$none::Response {
                         diagnostics: vec![diag.to_proto()],
                         ..Default::default()
-                    })
+                    }))
                 }
             )*
             $(
@@ -130,19 +208,31 @@ macro_rules! provider_service {
                     not_offered($rpc)
                 }
             )*
-            $($handlers)*
+            $(type $stream = $stream_ty;)*
+            $(
+                async fn $answered(&self, req: Request<$areq>) -> RpcResult<$aresp> {
+                    Ok(Response::new(ProtocolServer::$answered(self, req.into_inner()).await))
+                }
+            )*
+            $(
+                async fn $handled(&self, req: Request<$hreq>) -> RpcResult<$hresp> {
+                    let req = req.into_inner();
+                    let answer = ProtocolServer::$handled(self, &req).await;
+                    Ok(Response::new(answer.unwrap_or_else(|d| Fallback::fallback(req, d))))
+                }
+            )*
         }
     };
 }
 
 provider_service! {
     none_of_kind {
-        validate_data_resource_config: validate_data_resource_config, Kind::DataSource;
-        read_data_source: read_data_source, Kind::DataSource;
-        validate_ephemeral_resource_config: validate_ephemeral_resource_config, Kind::EphemeralResource;
-        open_ephemeral_resource: open_ephemeral_resource, Kind::EphemeralResource;
-        renew_ephemeral_resource: renew_ephemeral_resource, Kind::EphemeralResource;
-        close_ephemeral_resource: close_ephemeral_resource, Kind::EphemeralResource;
+        validate_data_resource_config: Kind::DataSource;
+        read_data_source: Kind::DataSource;
+        validate_ephemeral_resource_config: Kind::EphemeralResource;
+        open_ephemeral_resource: Kind::EphemeralResource;
+        renew_ephemeral_resource: Kind::EphemeralResource;
+        close_ephemeral_resource: Kind::EphemeralResource;
     }
     not_offered {
         generate_resource_config: proto::generate_resource_config::Request => proto::generate_resource_config::Response, "GenerateResourceConfig";
@@ -155,13 +245,44 @@ provider_service! {
         get_states: proto::get_states::Request => proto::get_states::Response, "GetStates";
         delete_state: proto::delete_state::Request => proto::delete_state::Response, "DeleteState";
     }
-    async fn get_metadata(
-        &self,
-        _: Request<proto::get_metadata::Request>,
-    ) -> RpcResult<proto::get_metadata::Response> {
+    streams {
+        type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
+        type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
+        type InvokeActionStream = streams::EventStream<proto::invoke_action::Event>;
+    }
+    answered {
+        get_metadata: proto::get_metadata::Request => proto::get_metadata::Response;
+        get_provider_schema: proto::get_provider_schema::Request => proto::get_provider_schema::Response;
+        get_resource_identity_schemas: proto::get_resource_identity_schemas::Request => proto::get_resource_identity_schemas::Response;
+        move_resource_state: proto::move_resource_state::Request => proto::move_resource_state::Response;
+        get_functions: proto::get_functions::Request => proto::get_functions::Response;
+        call_function: proto::call_function::Request => proto::call_function::Response;
+        stop_provider: proto::stop_provider::Request => proto::stop_provider::Response;
+    }
+    handled {
+        validate_provider_config: proto::validate_provider_config::Request => proto::validate_provider_config::Response;
+        configure_provider: proto::configure_provider::Request => proto::configure_provider::Response;
+        validate_resource_config: proto::validate_resource_config::Request => proto::validate_resource_config::Response;
+        upgrade_resource_state: proto::upgrade_resource_state::Request => proto::upgrade_resource_state::Response;
+        upgrade_resource_identity: proto::upgrade_resource_identity::Request => proto::upgrade_resource_identity::Response;
+        read_resource: proto::read_resource::Request => proto::read_resource::Response;
+        plan_resource_change: proto::plan_resource_change::Request => proto::plan_resource_change::Response;
+        apply_resource_change: proto::apply_resource_change::Request => proto::apply_resource_change::Response;
+        import_resource_state: proto::import_resource_state::Request => proto::import_resource_state::Response;
+        validate_list_resource_config: proto::validate_list_resource_config::Request => proto::validate_list_resource_config::Response;
+        list_resource: proto::list_resource::Request => streams::EventStream<proto::list_resource::Event>;
+        validate_action_config: proto::validate_action_config::Request => proto::validate_action_config::Response;
+        plan_action: proto::plan_action::Request => proto::plan_action::Response;
+        invoke_action: proto::invoke_action::Request => streams::EventStream<proto::invoke_action::Event>;
+    }
+}
+
+/// The RPCs that always answer.
+impl ProtocolServer {
+    async fn get_metadata(&self, _: proto::get_metadata::Request) -> proto::get_metadata::Response {
         use proto::get_metadata::{ActionMetadata, ListResourceMetadata, ResourceMetadata};
         let r = &self.registry;
-        ok(proto::get_metadata::Response {
+        proto::get_metadata::Response {
             server_capabilities: Some(capabilities::server()),
             resources: r
                 .resources
@@ -185,263 +306,245 @@ provider_service! {
                 })
                 .collect(),
             ..Default::default()
-        })
+        }
     }
 
     async fn get_provider_schema(
         &self,
-        _: Request<proto::get_provider_schema::Request>,
-    ) -> RpcResult<proto::get_provider_schema::Response> {
-        ok(self.schema.get_or_init(|| self.build_schema()).clone())
+        _: proto::get_provider_schema::Request,
+    ) -> proto::get_provider_schema::Response {
+        self.schema.get_or_init(|| self.build_schema()).clone()
     }
 
     /// Terraform ≥ 1.12 asks right after every `GetProviderSchema`; an
     /// empty map (never an error) means no resource has an identity.
     async fn get_resource_identity_schemas(
         &self,
-        _: Request<proto::get_resource_identity_schemas::Request>,
-    ) -> RpcResult<proto::get_resource_identity_schemas::Response> {
+        _: proto::get_resource_identity_schemas::Request,
+    ) -> proto::get_resource_identity_schemas::Response {
         let identity_schemas = self
             .registry
             .resources
             .iter()
             .filter_map(|(name, r)| Some((name.to_string(), r.identity()?.schema().to_proto())))
             .collect();
-        ok(proto::get_resource_identity_schemas::Response {
+        proto::get_resource_identity_schemas::Response {
             identity_schemas,
             diagnostics: vec![],
-        })
+        }
     }
 
+    async fn move_resource_state(
+        &self,
+        _: proto::move_resource_state::Request,
+    ) -> proto::move_resource_state::Response {
+        let diag = Diagnostic::error(
+            "Moving resources is not supported",
+            "This provider cannot take over state from another resource type. Use `terraform import` instead.",
+        );
+        proto::move_resource_state::Response {
+            diagnostics: vec![diag.to_proto()],
+            ..Default::default()
+        }
+    }
+
+    async fn get_functions(
+        &self,
+        _: proto::get_functions::Request,
+    ) -> proto::get_functions::Response {
+        proto::get_functions::Response::default()
+    }
+
+    async fn call_function(
+        &self,
+        req: proto::call_function::Request,
+    ) -> proto::call_function::Response {
+        proto::call_function::Response {
+            result: None,
+            error: Some(proto::FunctionError {
+                text: unknown(Kind::Function, &req.name, []).detail,
+                function_argument: None,
+            }),
+        }
+    }
+
+    async fn stop_provider(
+        &self,
+        _: proto::stop_provider::Request,
+    ) -> proto::stop_provider::Response {
+        tracing::info!("StopProvider received: cancelling in-flight operations");
+        self.stop.cancel();
+        proto::stop_provider::Response {
+            error: String::new(),
+        }
+    }
+}
+
+/// The provider's configuration.
+impl ProtocolServer {
     async fn validate_provider_config(
         &self,
-        req: Request<proto::validate_provider_config::Request>,
-    ) -> RpcResult<proto::validate_provider_config::Response> {
-        let req = req.into_inner();
-        let result = self
-            .provider_config(req.config.as_ref())
-            .map(|config| self.provider.validate(&config));
-        ok(proto::validate_provider_config::Response {
-            diagnostics: diagnostics(result),
-        })
-    }
-
-    async fn validate_resource_config(
-        &self,
-        req: Request<proto::validate_resource_config::Request>,
-    ) -> RpcResult<proto::validate_resource_config::Response> {
-        let req = req.into_inner();
-        let result = (|| {
-            let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema.block;
-            let config = res.config(req.config.as_ref(), "resource configuration")?;
-            let mut diags =
-                capabilities::check_write_only(block, &config, req.client_capabilities.as_ref());
-            diags.extend(res.validate(&config));
-            Ok(diags)
-        })();
-        ok(proto::validate_resource_config::Response {
-            diagnostics: diagnostics(result),
-        })
-    }
-
-    async fn upgrade_resource_state(
-        &self,
-        req: Request<proto::upgrade_resource_state::Request>,
-    ) -> RpcResult<proto::upgrade_resource_state::Response> {
-        let req = req.into_inner();
-        let result = self
-            .registry
-            .resource(&req.type_name)
-            .and_then(|res| upgrade::state(res, req.version, req.raw_state.unwrap_or_default()));
-        ok(match result {
-            Ok(state) => proto::upgrade_resource_state::Response {
-                upgraded_state: Some(state),
-                diagnostics: vec![],
-            },
-            Err(d) => proto::upgrade_resource_state::Response {
-                upgraded_state: None,
-                diagnostics: d.to_proto(),
-            },
-        })
-    }
-
-    async fn upgrade_resource_identity(
-        &self,
-        req: Request<proto::upgrade_resource_identity::Request>,
-    ) -> RpcResult<proto::upgrade_resource_identity::Response> {
-        let req = req.into_inner();
-        let result = self.registry.resource(&req.type_name).and_then(|res| {
-            upgrade::identity(res, req.version, req.raw_identity.unwrap_or_default())
-        });
-        ok(match result {
-            Ok(upgraded_identity) => proto::upgrade_resource_identity::Response {
-                upgraded_identity,
-                diagnostics: vec![],
-            },
-            Err(d) => proto::upgrade_resource_identity::Response {
-                upgraded_identity: None,
-                diagnostics: d.to_proto(),
-            },
+        req: &proto::validate_provider_config::Request,
+    ) -> Result<proto::validate_provider_config::Response, Diagnostics> {
+        let config = self.provider_config(req.config.as_ref())?;
+        Ok(proto::validate_provider_config::Response {
+            diagnostics: self.provider.validate(&config).to_proto(),
         })
     }
 
     async fn configure_provider(
         &self,
-        req: Request<proto::configure_provider::Request>,
-    ) -> RpcResult<proto::configure_provider::Response> {
-        let req = req.into_inner();
-        let result = match self.provider_config(req.config.as_ref()) {
-            Ok(config) => Ok(self
-                .provider
-                .configure(&config, &req.terraform_version)
-                .await),
-            Err(d) => Err(d),
-        };
-        ok(proto::configure_provider::Response {
-            diagnostics: diagnostics(result),
+        req: &proto::configure_provider::Request,
+    ) -> Result<proto::configure_provider::Response, Diagnostics> {
+        let config = self.provider_config(req.config.as_ref())?;
+        let diagnostics = self
+            .provider
+            .configure(&config, &req.terraform_version)
+            .await;
+        Ok(proto::configure_provider::Response {
+            diagnostics: diagnostics.to_proto(),
+        })
+    }
+}
+
+/// Managed resources.
+impl ProtocolServer {
+    async fn validate_resource_config(
+        &self,
+        req: &proto::validate_resource_config::Request,
+    ) -> Result<proto::validate_resource_config::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let block = &res.schema.block;
+        let config = res.config(req.config.as_ref(), "resource configuration")?;
+        let mut diags =
+            capabilities::check_write_only(block, &config, req.client_capabilities.as_ref());
+        diags.extend(res.validate(ValidateRequest { config: &config }));
+        Ok(proto::validate_resource_config::Response {
+            diagnostics: diags.to_proto(),
+        })
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: &proto::upgrade_resource_state::Request,
+    ) -> Result<proto::upgrade_resource_state::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let raw = req.raw_state.clone().unwrap_or_default();
+        Ok(proto::upgrade_resource_state::Response {
+            upgraded_state: Some(upgrade::state(res, req.version, &raw)?),
+            diagnostics: vec![],
+        })
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: &proto::upgrade_resource_identity::Request,
+    ) -> Result<proto::upgrade_resource_identity::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let raw = req.raw_identity.clone().unwrap_or_default();
+        Ok(proto::upgrade_resource_identity::Response {
+            upgraded_identity: upgrade::identity(res, req.version, &raw)?,
+            diagnostics: vec![],
         })
     }
 
     async fn read_resource(
         &self,
-        req: Request<proto::read_resource::Request>,
-    ) -> RpcResult<proto::read_resource::Response> {
-        let req = req.into_inner();
-        let result = async {
-            let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema.block;
-            let out = match decode_block(req.current_state.as_ref(), block, "current state")? {
-                Some(state) => res.read(state, req.private.clone()).await,
-                None => StateResponse {
-                    private: req.private.clone(),
-                    ..StateResponse::default()
-                },
-            };
-            let identity = identity_of(res, out.state.as_ref())?;
-            Ok::<_, Diagnostics>(proto::read_resource::Response {
-                new_state: Some(encode_block(out.state, block)?),
-                diagnostics: out.diagnostics.to_proto(),
-                private: out.private,
-                deferred: None,
-                new_identity: identity,
-            })
-        }
-        .await;
-        // Keep what Terraform had when the request itself is unusable.
-        ok(result.unwrap_or_else(|d| proto::read_resource::Response {
-            new_state: req.current_state,
-            diagnostics: d.to_proto(),
-            private: req.private,
+        req: &proto::read_resource::Request,
+    ) -> Result<proto::read_resource::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let block = &res.schema.block;
+        let out = match decode_block(req.current_state.as_ref(), block, "current state")? {
+            Some(state) => {
+                let private = req.private.clone();
+                res.read(ReadRequest { state, private }).await
+            }
+            None => StateResponse {
+                private: req.private.clone(),
+                ..StateResponse::default()
+            },
+        };
+        let identity = identity_of(res, out.state.as_ref())?;
+        Ok(proto::read_resource::Response {
+            new_state: Some(encode_block(out.state, block)?),
+            diagnostics: out.diagnostics.to_proto(),
+            private: out.private,
             deferred: None,
-            new_identity: req.current_identity,
-        }))
+            new_identity: identity,
+        })
     }
 
     async fn plan_resource_change(
         &self,
-        req: Request<proto::plan_resource_change::Request>,
-    ) -> RpcResult<proto::plan_resource_change::Response> {
-        let req = req.into_inner();
-        let result = async {
-            let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema.block;
-            let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
-            let proposed =
-                decode_block(req.proposed_new_state.as_ref(), block, "proposed new state")?;
-            let config = decode_block(req.config.as_ref(), block, "configuration")?;
-            let (Some(mut planned), Some(config)) = (proposed, config) else {
-                // Destroy: the plan must be null.
-                return Ok(proto::plan_resource_change::Response {
-                    planned_state: Some(encode_block(None, block)?),
-                    planned_private: req.prior_private.clone(),
-                    ..Default::default()
-                });
-            };
-            let requires_replace = plan_rules::apply(block, &config, prior.as_ref(), &mut planned);
-            let request = PlanRequest {
-                prior,
-                prior_private: req.prior_private.clone(),
-            };
-            let mut response = PlanResponse {
-                planned,
-                requires_replace,
+        req: &proto::plan_resource_change::Request,
+    ) -> Result<proto::plan_resource_change::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let block = &res.schema.block;
+        let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
+        let proposed = decode_block(req.proposed_new_state.as_ref(), block, "proposed new state")?;
+        let config = decode_block(req.config.as_ref(), block, "configuration")?;
+        let (Some(mut planned), Some(config)) = (proposed, config) else {
+            // Destroy: the plan must be null.
+            return Ok(proto::plan_resource_change::Response {
+                planned_state: Some(encode_block(None, block)?),
                 planned_private: req.prior_private.clone(),
-                diagnostics: Diagnostics::new(),
-            };
-            res.modify_plan(&request, &mut response).await;
-            let planned_identity = identity_of(res, Some(&response.planned))?;
-            Ok::<_, Diagnostics>(proto::plan_resource_change::Response {
-                planned_state: Some(encode_block(Some(response.planned), block)?),
-                requires_replace: response
-                    .requires_replace
-                    .iter()
-                    .map(path_to_proto)
-                    .collect(),
-                planned_private: response.planned_private,
-                diagnostics: response.diagnostics.to_proto(),
-                planned_identity,
                 ..Default::default()
-            })
-        }
-        .await;
-        ok(
-            result.unwrap_or_else(|d| proto::plan_resource_change::Response {
-                diagnostics: d.to_proto(),
-                ..Default::default()
-            }),
-        )
+            });
+        };
+        let requires_replace = plan_rules::apply(block, &config, prior.as_ref(), &mut planned);
+        let request = PlanRequest {
+            prior,
+            prior_private: req.prior_private.clone(),
+        };
+        let mut response = PlanResponse {
+            planned,
+            requires_replace,
+            planned_private: req.prior_private.clone(),
+            diagnostics: Diagnostics::new(),
+        };
+        res.plan(&request, &mut response).await;
+        let planned_identity = identity_of(res, Some(&response.planned))?;
+        Ok(proto::plan_resource_change::Response {
+            planned_state: Some(encode_block(Some(response.planned), block)?),
+            requires_replace: response
+                .requires_replace
+                .iter()
+                .map(path_to_proto)
+                .collect(),
+            planned_private: response.planned_private,
+            diagnostics: response.diagnostics.to_proto(),
+            planned_identity,
+            ..Default::default()
+        })
     }
 
     async fn apply_resource_change(
         &self,
-        req: Request<proto::apply_resource_change::Request>,
-    ) -> RpcResult<proto::apply_resource_change::Response> {
-        let req = req.into_inner();
-        let result = async {
-            let res = self.registry.resource(&req.type_name)?;
-            let block = &res.schema.block;
-            let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
-            let planned = decode_block(req.planned_state.as_ref(), block, "planned state")?;
-            let config = decode_block(req.config.as_ref(), block, "configuration")?;
-            let out: StateResponse = match (prior, planned) {
-                (Some(prior), None) => res.delete(prior, req.planned_private.clone()).await,
-                (prior, Some(planned)) => {
-                    let creating = prior.is_none();
-                    let request = ApplyRequest {
-                        config: config.unwrap_or_default(),
-                        planned,
-                        planned_private: req.planned_private.clone(),
-                        prior,
-                    };
-                    if creating {
-                        res.create(request).await
-                    } else {
-                        res.update(request).await
-                    }
-                }
-                (None, None) => StateResponse::default(),
-            };
-            let new_identity = identity_of(res, out.state.as_ref())?;
-            Ok::<_, Diagnostics>(proto::apply_resource_change::Response {
-                new_state: Some(encode_block(out.state, block)?),
-                private: out.private,
-                diagnostics: out.diagnostics.to_proto(),
-                legacy_type_system: false,
-                new_identity,
-            })
-        }
-        .await;
-        // Keep what Terraform had: a null new state with errors keeps the prior.
-        ok(
-            result.unwrap_or_else(|d| proto::apply_resource_change::Response {
-                new_state: req.prior_state,
-                private: req.planned_private,
-                diagnostics: d.to_proto(),
-                legacy_type_system: false,
-                new_identity: None,
-            }),
-        )
+        req: &proto::apply_resource_change::Request,
+    ) -> Result<proto::apply_resource_change::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let block = &res.schema.block;
+        let prior = decode_block(req.prior_state.as_ref(), block, "prior state")?;
+        let planned = decode_block(req.planned_state.as_ref(), block, "planned state")?;
+        let config = decode_block(req.config.as_ref(), block, "configuration")?;
+        let private = req.planned_private.clone();
+        let out = match (prior, planned) {
+            (Some(prior), None) => res.delete(DeleteRequest { prior }).await,
+            (None, Some(planned)) => res.create(apply(None, planned, config, private)).await,
+            (Some(prior), Some(planned)) => {
+                res.update(apply(Some(prior), planned, config, private))
+                    .await
+            }
+            (None, None) => StateResponse::default(),
+        };
+        let new_identity = identity_of(res, out.state.as_ref())?;
+        Ok(proto::apply_resource_change::Response {
+            new_state: Some(encode_block(out.state, block)?),
+            private: out.private,
+            diagnostics: out.diagnostics.to_proto(),
+            legacy_type_system: false,
+            new_identity,
+        })
     }
 
     /// By ID (`terraform import`, `import { id = … }`) or by identity
@@ -449,183 +552,115 @@ provider_service! {
     /// resolves to an ID; either way the reply carries the identity.
     async fn import_resource_state(
         &self,
-        req: Request<proto::import_resource_state::Request>,
-    ) -> RpcResult<proto::import_resource_state::Response> {
-        let req = req.into_inner();
-        let result = async {
-            let res = self.registry.resource(&req.type_name)?;
-            let id = match (req.id.is_empty(), &req.identity) {
-                (true, Some(data)) => import_id(res, data).await?,
-                _ => req.id.clone(),
-            };
-            let out = res.import(&id).await;
-            if out.diagnostics.has_errors() {
-                return Err(out.diagnostics);
-            }
-            let identity = identity_of(res, out.state.as_ref())?;
-            let imported = proto::import_resource_state::ImportedResource {
-                type_name: req.type_name.clone(),
-                state: Some(encode_block(out.state, &res.schema.block)?),
-                private: out.private,
-                identity,
-            };
-            Ok::<_, Diagnostics>(proto::import_resource_state::Response {
-                imported_resources: vec![imported],
-                diagnostics: out.diagnostics.to_proto(),
-                deferred: None,
-            })
+        req: &proto::import_resource_state::Request,
+    ) -> Result<proto::import_resource_state::Response, Diagnostics> {
+        let res = self.registry.resource(&req.type_name)?;
+        let id = match (req.id.is_empty(), &req.identity) {
+            (true, Some(data)) => import_id(res, data).await?,
+            _ => req.id.clone(),
+        };
+        let out = res.import(ImportRequest { id: &id }).await;
+        if out.diagnostics.has_errors() {
+            return Err(out.diagnostics);
         }
-        .await;
-        ok(
-            result.unwrap_or_else(|d| proto::import_resource_state::Response {
-                diagnostics: d.to_proto(),
-                ..Default::default()
-            }),
-        )
-    }
-
-    async fn move_resource_state(
-        &self,
-        _: Request<proto::move_resource_state::Request>,
-    ) -> RpcResult<proto::move_resource_state::Response> {
-        let diag = Diagnostic::error(
-            "Moving resources is not supported",
-            "This provider cannot take over state from another resource type. Use `terraform import` instead.",
-        );
-        ok(proto::move_resource_state::Response {
-            diagnostics: vec![diag.to_proto()],
-            ..Default::default()
+        let identity = identity_of(res, out.state.as_ref())?;
+        let imported = proto::import_resource_state::ImportedResource {
+            type_name: req.type_name.clone(),
+            state: Some(encode_block(out.state, &res.schema.block)?),
+            private: out.private,
+            identity,
+        };
+        Ok(proto::import_resource_state::Response {
+            imported_resources: vec![imported],
+            diagnostics: out.diagnostics.to_proto(),
+            deferred: None,
         })
     }
+}
 
-    type ListResourceStream = streams::EventStream<proto::list_resource::Event>;
+/// List resources (`terraform query`).
+impl ProtocolServer {
+    async fn validate_list_resource_config(
+        &self,
+        req: &proto::validate_list_resource_config::Request,
+    ) -> Result<proto::validate_list_resource_config::Response, Diagnostics> {
+        // `include_resource_object` and `limit` are Terraform's to check;
+        // 1.15.5 does not even send them.
+        let list = self.registry.list(&req.type_name)?;
+        self.registry.listed_resource(&req.type_name)?;
+        let config = list.config(req.config.as_ref(), "list configuration")?;
+        Ok(proto::validate_list_resource_config::Response {
+            diagnostics: list.validate(&config).to_proto(),
+        })
+    }
 
     /// Streams results as the list resource finds them. When Terraform has
     /// read `limit` results it cancels the call: tonic drops this stream,
     /// and the listing's next send reports [`Closed`](super::list::Closed).
     async fn list_resource(
         &self,
-        req: Request<proto::list_resource::Request>,
-    ) -> RpcResult<Self::ListResourceStream> {
-        let req = req.into_inner();
-        let setup = (|| {
-            let list = self.registry.list(&req.type_name)?.clone();
-            let res = self.registry.listed_resource(&req.type_name)?.clone();
-            let config = list.config(req.config.as_ref(), "list configuration")?;
-            Ok::<_, Diagnostics>((list, res, config))
-        })();
-        match setup {
-            Ok((list, res, config)) => {
-                let request = ListRequest {
-                    config,
-                    include_resource_object: req.include_resource_object,
-                    limit: req.limit,
-                };
-                ok(streams::list(list, res, request))
-            }
-            Err(d) => ok(streams::list_failed(d)),
-        }
+        req: &proto::list_resource::Request,
+    ) -> Result<streams::EventStream<proto::list_resource::Event>, Diagnostics> {
+        let list = self.registry.list(&req.type_name)?.clone();
+        let res = self.registry.listed_resource(&req.type_name)?.clone();
+        let config = list.config(req.config.as_ref(), "list configuration")?;
+        let request = ListRequest {
+            config,
+            include_resource_object: req.include_resource_object,
+            limit: req.limit,
+        };
+        Ok(streams::list(list, res, request))
     }
+}
 
-    async fn validate_list_resource_config(
+/// Actions.
+impl ProtocolServer {
+    async fn validate_action_config(
         &self,
-        req: Request<proto::validate_list_resource_config::Request>,
-    ) -> RpcResult<proto::validate_list_resource_config::Response> {
-        let req = req.into_inner();
-        // `include_resource_object` and `limit` are Terraform's to check;
-        // 1.15.5 does not even send them.
-        let result = self.registry.list(&req.type_name).and_then(|list| {
-            self.registry.listed_resource(&req.type_name)?;
-            let config = list.config(req.config.as_ref(), "list configuration")?;
-            Ok(list.validate(&config))
-        });
-        ok(proto::validate_list_resource_config::Response {
-            diagnostics: diagnostics(result),
+        req: &proto::validate_action_config::Request,
+    ) -> Result<proto::validate_action_config::Response, Diagnostics> {
+        let action = self.registry.action(&req.type_name)?;
+        let config = action.config(req.config.as_ref(), "action configuration")?;
+        Ok(proto::validate_action_config::Response {
+            diagnostics: action.validate(&config).to_proto(),
         })
     }
-
-    async fn get_functions(
-        &self,
-        _: Request<proto::get_functions::Request>,
-    ) -> RpcResult<proto::get_functions::Response> {
-        ok(proto::get_functions::Response::default())
-    }
-
-    async fn call_function(
-        &self,
-        req: Request<proto::call_function::Request>,
-    ) -> RpcResult<proto::call_function::Response> {
-        let name = req.into_inner().name;
-        ok(proto::call_function::Response {
-            result: None,
-            error: Some(proto::FunctionError {
-                text: unknown(Kind::Function, &name, []).detail,
-                function_argument: None,
-            }),
-        })
-    }
-
-    type ReadStateBytesStream = streams::EventStream<proto::read_state_bytes::Response>;
 
     async fn plan_action(
         &self,
-        req: Request<proto::plan_action::Request>,
-    ) -> RpcResult<proto::plan_action::Response> {
-        let req = req.into_inner();
-        let result = match self.registry.action(&req.action_type) {
-            Ok(action) => match action.config(req.config.as_ref(), "action configuration") {
-                Ok(config) => Ok(action.plan(&config).await),
-                Err(d) => Err(d),
-            },
-            Err(d) => Err(d),
-        };
-        ok(proto::plan_action::Response {
-            diagnostics: diagnostics(result),
+        req: &proto::plan_action::Request,
+    ) -> Result<proto::plan_action::Response, Diagnostics> {
+        let action = self.registry.action(&req.action_type)?;
+        let config = action.config(req.config.as_ref(), "action configuration")?;
+        Ok(proto::plan_action::Response {
+            diagnostics: action.plan(&config).await.to_proto(),
             deferred: None,
         })
     }
 
-    type InvokeActionStream = streams::EventStream<proto::invoke_action::Event>;
-
     /// Progress events as the action sends them, then one completion.
     async fn invoke_action(
         &self,
-        req: Request<proto::invoke_action::Request>,
-    ) -> RpcResult<Self::InvokeActionStream> {
-        let req = req.into_inner();
-        let setup = self.registry.action(&req.action_type).and_then(|action| {
-            let config = action.config(req.config.as_ref(), "action configuration")?;
-            Ok((action.clone(), config))
-        });
-        ok(match setup {
-            Ok((action, config)) => streams::invoke(action, config),
-            Err(d) => streams::invoke_failed(d),
-        })
+        req: &proto::invoke_action::Request,
+    ) -> Result<streams::EventStream<proto::invoke_action::Event>, Diagnostics> {
+        let action = self.registry.action(&req.action_type)?;
+        let config = action.config(req.config.as_ref(), "action configuration")?;
+        Ok(streams::invoke(action.clone(), config))
     }
+}
 
-    async fn validate_action_config(
-        &self,
-        req: Request<proto::validate_action_config::Request>,
-    ) -> RpcResult<proto::validate_action_config::Response> {
-        let req = req.into_inner();
-        let result = self.registry.action(&req.type_name).and_then(|action| {
-            let config = action.config(req.config.as_ref(), "action configuration")?;
-            Ok(action.validate(&config))
-        });
-        ok(proto::validate_action_config::Response {
-            diagnostics: diagnostics(result),
-        })
-    }
-
-    async fn stop_provider(
-        &self,
-        _: Request<proto::stop_provider::Request>,
-    ) -> RpcResult<proto::stop_provider::Response> {
-        tracing::info!("StopProvider received: cancelling in-flight operations");
-        self.stop.cancel();
-        ok(proto::stop_provider::Response {
-            error: String::new(),
-        })
+/// A create's or an update's request.
+fn apply(
+    prior: Option<Object>,
+    planned: Object,
+    config: Option<Object>,
+    planned_private: Vec<u8>,
+) -> ApplyRequest {
+    ApplyRequest {
+        prior,
+        planned,
+        config: config.unwrap_or_default(),
+        planned_private,
     }
 }
 

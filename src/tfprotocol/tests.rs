@@ -49,14 +49,14 @@ impl ResourceIdentity for ThingIdentity {
 
 #[async_trait::async_trait]
 impl Resource for Thing {
-    async fn read(&self, state: Object, private: Vec<u8>) -> StateResponse {
+    async fn read(&self, request: ReadRequest) -> StateResponse {
         StateResponse {
-            state: Some(state),
-            private,
+            state: Some(request.state),
+            private: request.private,
             diagnostics: Diagnostics::new(),
         }
     }
-    async fn modify_plan(&self, _: &PlanRequest, _: &mut PlanResponse) {}
+    async fn plan(&self, _: &PlanRequest, _: &mut PlanResponse) {}
     async fn create(&self, request: ApplyRequest) -> StateResponse {
         let name = request.planned.get_string("name").unwrap_or_default();
         StateResponse {
@@ -67,10 +67,11 @@ impl Resource for Thing {
     async fn update(&self, request: ApplyRequest) -> StateResponse {
         self.create(request).await
     }
-    async fn delete(&self, _: Object, _: Vec<u8>) -> StateResponse {
+    async fn delete(&self, _: DeleteRequest) -> StateResponse {
         StateResponse::default()
     }
-    async fn import(&self, id: &str) -> StateResponse {
+    async fn import(&self, request: ImportRequest<'_>) -> StateResponse {
+        let id = request.id;
         match id.strip_prefix("thing/") {
             Some(name) => StateResponse {
                 state: Some(thing_state(name)),

@@ -24,7 +24,7 @@ fn newer(what: &str, stored: i64, current: i64) -> Diagnostics {
 pub(crate) fn state(
     res: &Declared<dyn Resource>,
     version: i64,
-    raw: proto::RawState,
+    raw: &proto::RawState,
 ) -> Result<proto::DynamicValue, Diagnostics> {
     let schema = &res.schema;
     if version > schema.version {
@@ -47,7 +47,7 @@ pub(crate) fn state(
 pub(crate) fn identity(
     res: &Declared<dyn Resource>,
     version: i64,
-    raw: proto::RawState,
+    raw: &proto::RawState,
 ) -> Result<Option<proto::ResourceIdentityData>, Diagnostics> {
     let capability = required_identity(
         res,
