@@ -2,10 +2,20 @@
 //! administrator passwords and Remote Desktop settings of Azure Windows VMs
 //! through the VMAccessAgent extension.
 //!
-//! Layers, from Terraform inwards: [`plugin`] (go-plugin handshake, AutoMTLS,
-//! serving), [`tfprotocol`] (protocol 6, values, schemas, diagnostics),
-//! [`provider`], [`resources`] and [`actions`] (what users configure), and [`azure`] (the
-//! Resource Manager client).
+//! Layers, from Terraform inwards; each imports only layers below it (`docs/architecture.md`,
+//! enforced by `tests/layers.rs`):
+//!
+//! - [`plugin`]: go-plugin handshake, AutoMTLS, serving; imports [`tfprotocol`].
+//! - [`provider`]: the provider's configuration; composes the objects below it.
+//! - [`list_resources`]: `terraform query`; lists instances of a resource, so it builds their
+//!   identities and objects through [`resources`].
+//! - [`resources`] and [`actions`]: what users configure; neither imports the other.
+//! - [`surface`]: what every surface shares (attribute names, validation, the settings table,
+//!   errors as diagnostics, shared warnings).
+//! - `runtime`: the configured Azure client and engine the surfaces share.
+//! - [`vmaccess`]: the engine; knows nothing of Terraform.
+//! - [`azure`]: the Resource Manager and Entra ID client.
+//! - [`tfprotocol`]: protocol 6, values, schemas, diagnostics; knows nothing of Azure.
 //!
 //! The public items are what the binary, the integration tests, the benchmarks and the fuzz
 //! targets use; everything else is `pub(crate)`.

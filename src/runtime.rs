@@ -1,7 +1,8 @@
 //! What every Terraform object shares at run time: the Azure settings once Terraform has
 //! configured the provider, one lazily built ARM client (one connection pool, one token cache),
-//! the per-VM locks, and the token StopProvider cancels. The provider fills it; resources (and
-//! later actions and list resources) use it; neither depends on the other.
+//! the per-VM locks, and the token StopProvider cancels. The provider fills it; the resource, the
+//! action and the list resource use it (through [`crate::surface`] where an error must become a
+//! diagnostic). It imports only the engine and the Azure client.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
