@@ -15,11 +15,12 @@ use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use super::action::Action;
 use super::codec::{decode_block, encode_block};
 use super::declared::Declared;
 use super::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
 use super::dispatch::{Kind, Registry, decode_identity, identity_of, required_identity, unknown};
-use super::list::ListRequest;
+use super::list::{ListRequest, ListResource};
 use super::proto::{self, provider_server};
 use super::provider::Provider;
 use super::resource::{
@@ -586,11 +587,9 @@ impl ProtocolServer {
     ) -> Result<proto::validate_list_resource_config::Response, Diagnostics> {
         // `include_resource_object` and `limit` are Terraform's to check;
         // 1.15.5 does not even send them.
-        let list = self.registry.list(&req.type_name)?;
-        self.registry.listed_resource(&req.type_name)?;
-        let config = list.config(req.config.as_ref(), "list configuration")?;
+        let list = self.list_config(&req.type_name, req.config.as_ref())?;
         Ok(proto::validate_list_resource_config::Response {
-            diagnostics: list.validate(&config).to_proto(),
+            diagnostics: list.object.validate(&list.config).to_proto(),
         })
     }
 
@@ -601,15 +600,29 @@ impl ProtocolServer {
         &self,
         req: &proto::list_resource::Request,
     ) -> Result<streams::EventStream<proto::list_resource::Event>, Diagnostics> {
-        let list = self.registry.list(&req.type_name)?.clone();
+        let list = self.list_config(&req.type_name, req.config.as_ref())?;
         let res = self.registry.listed_resource(&req.type_name)?.clone();
-        let config = list.config(req.config.as_ref(), "list configuration")?;
         let request = ListRequest {
-            config,
+            config: list.config,
             include_resource_object: req.include_resource_object,
             limit: req.limit,
         };
-        Ok(streams::list(list, res, request))
+        Ok(streams::list(list.object.clone(), res, request))
+    }
+
+    /// The list resource a request names, the resource it lists, and its configuration.
+    fn list_config(
+        &self,
+        type_name: &str,
+        config: Option<&proto::DynamicValue>,
+    ) -> Result<Configured<'_, dyn ListResource>, Diagnostics> {
+        let list = self.registry.list(type_name)?;
+        self.registry.listed_resource(type_name)?;
+        let config = list.config(config, "list configuration")?;
+        Ok(Configured {
+            object: list,
+            config,
+        })
     }
 }
 
@@ -619,10 +632,9 @@ impl ProtocolServer {
         &self,
         req: &proto::validate_action_config::Request,
     ) -> Result<proto::validate_action_config::Response, Diagnostics> {
-        let action = self.registry.action(&req.type_name)?;
-        let config = action.config(req.config.as_ref(), "action configuration")?;
+        let action = self.action_config(&req.type_name, req.config.as_ref())?;
         Ok(proto::validate_action_config::Response {
-            diagnostics: action.validate(&config).to_proto(),
+            diagnostics: action.object.validate(&action.config).to_proto(),
         })
     }
 
@@ -630,10 +642,9 @@ impl ProtocolServer {
         &self,
         req: &proto::plan_action::Request,
     ) -> Result<proto::plan_action::Response, Diagnostics> {
-        let action = self.registry.action(&req.action_type)?;
-        let config = action.config(req.config.as_ref(), "action configuration")?;
+        let action = self.action_config(&req.action_type, req.config.as_ref())?;
         Ok(proto::plan_action::Response {
-            diagnostics: action.plan(&config).await.to_proto(),
+            diagnostics: action.object.plan(&action.config).await.to_proto(),
             deferred: None,
         })
     }
@@ -643,10 +654,29 @@ impl ProtocolServer {
         &self,
         req: &proto::invoke_action::Request,
     ) -> Result<streams::EventStream<proto::invoke_action::Event>, Diagnostics> {
-        let action = self.registry.action(&req.action_type)?;
-        let config = action.config(req.config.as_ref(), "action configuration")?;
-        Ok(streams::invoke(action.clone(), config))
+        let action = self.action_config(&req.action_type, req.config.as_ref())?;
+        Ok(streams::invoke(action.object.clone(), action.config))
     }
+
+    /// The action a request names, and its configuration.
+    fn action_config(
+        &self,
+        type_name: &str,
+        config: Option<&proto::DynamicValue>,
+    ) -> Result<Configured<'_, dyn Action>, Diagnostics> {
+        let action = self.registry.action(type_name)?;
+        let config = action.config(config, "action configuration")?;
+        Ok(Configured {
+            object: action,
+            config,
+        })
+    }
+}
+
+/// An object a request names, with the configuration the request carries for it.
+struct Configured<'a, T: ?Sized> {
+    object: &'a Arc<Declared<T>>,
+    config: Object,
 }
 
 /// A create's or an update's request.
