@@ -1,6 +1,6 @@
 //! The plan rules a schema declares (defaults, write-only nulling, unknown
 //! computed values, keeping prior values, replacement), applied to the
-//! proposed new state before the resource's own `modify_plan`.
+//! proposed new state before the resource's own `plan`.
 
 use super::schema::Block;
 use super::value::{AttributePath, Object, Value};
