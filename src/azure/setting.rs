@@ -8,7 +8,8 @@
 
 use std::fmt;
 
-/// A setting of the Azure client, named in [`AzureError::Configuration`]. The Azure layer knows
+/// A setting of the Azure client, named in
+/// [`AzureError::Configuration`](super::AzureError::Configuration). The Azure layer knows
 /// no Terraform attribute or environment variable names; the provider maps each setting to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Setting {
