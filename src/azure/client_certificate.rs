@@ -12,6 +12,8 @@
 //! and `sub` (the client ID), `jti`, `nbf`, `iat` and `exp` (ten minutes).
 //!
 //! [`ClientAssertionCredential`]: azure_identity::ClientAssertionCredential
+//!
+//! A leaf: imports nothing of the Azure layer.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -3,10 +3,13 @@
 //! The three well-known clouds are constants. A custom cloud (Azure Stack, the emulator) is
 //! discovered from `https://{metadata_host}/metadata/endpoints`, lazily on the first operation so
 //! that building the client makes no network call.
+//!
+//! Imports `error`, `setting` and `settings` only.
 
 use serde::Deserialize;
 
 use super::error::AzureError;
+use super::setting::Setting;
 use super::settings::Environment;
 
 /// Metadata API version understood by ARM and Azure Stack Hub.
@@ -58,7 +61,7 @@ impl CloudEndpoints {
     /// entry is the one the host describes.
     pub(crate) fn from_metadata(body: &[u8]) -> Result<CloudEndpoints, AzureError> {
         let invalid = |detail: String| AzureError::Configuration {
-            setting: super::settings::Setting::MetadataHost,
+            setting: Setting::MetadataHost,
             message: format!("the metadata endpoint returned an unusable document: {detail}"),
         };
         let value: serde_json::Value =

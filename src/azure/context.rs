@@ -3,6 +3,8 @@
 //! Every wait in this module tree (HTTP exchange, token acquisition, retry backoff, LRO poll
 //! interval) goes through [`OpContext`], so a Terraform timeout or interrupt stops work within
 //! milliseconds instead of after the next poll.
+//!
+//! Imports `error` only.
 
 use std::future::Future;
 use std::time::Duration;

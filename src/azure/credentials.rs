@@ -8,6 +8,9 @@
 //! [`TokenSource`] adds what `azure_identity` does not give us: one in-flight acquisition shared by
 //! concurrent operations, and a way to throw a token away when ARM says it is stale (the
 //! credential is rebuilt, which also empties `azure_identity`'s internal cache).
+//!
+//! Imports `client_certificate`, `cloud`, `error`, `setting`, `settings` and `transport`; nothing
+//! of the pipeline (the pipeline's `auth` policy calls [`TokenSource`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +31,8 @@ use tokio::sync::Mutex;
 use super::client_certificate::CertificateAssertion;
 use super::cloud::CloudEndpoints;
 use super::error::AzureError;
-use super::settings::{AzureSettings, Setting};
+use super::setting::Setting;
+use super::settings::AzureSettings;
 use super::transport::{identity_transport, is_certificate_error_chain};
 
 /// Tokens are renewed this long before they expire, so a request never leaves with a token that

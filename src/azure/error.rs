@@ -3,12 +3,14 @@
 //! Every variant's `Display` is written for the person running `terraform apply`: it says what
 //! happened and, where it helps, what to do. No variant ever carries a token, secret or password:
 //! the texts come from ARM error bodies, Entra error messages and our own wording only.
+//!
+//! Imports `setting` only (the name a configuration error carries).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::settings::Setting;
+use super::setting::Setting;
 
 /// An error from the Azure Resource Manager client.
 #[derive(Debug, thiserror::Error)]

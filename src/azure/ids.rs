@@ -3,6 +3,8 @@
 //! ARM treats the segment keywords (`subscriptions`, `resourceGroups`, `providers`, …) and the
 //! names case-insensitively. We accept any casing of the keywords, print them in the canonical
 //! form, and keep the user's casing of the names so that Terraform sees back what it was given.
+//!
+//! A leaf: imports nothing of the Azure layer.
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,6 +4,9 @@
 //! Pages are read one call at a time so that a caller that needs only a few VMs reads only the
 //! pages it needs. A `nextLink` is followed only when it points at the resource manager's own
 //! origin (the bearer token must not travel anywhere else) and is not the page just read.
+//!
+//! The top of the Azure layer: imports `operations` (whose [`ArmClient`] it extends), `pipeline`,
+//! `response` and the types below them; nothing imports it except `mod.rs`'s re-exports.
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -13,7 +16,8 @@ use super::error::AzureError;
 use super::ids::VirtualMachineId;
 use super::models::{ExtensionWire, VirtualMachine, VmExtension};
 use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
-use super::pipeline::{ArmResponse, Handling};
+use super::pipeline::Handling;
+use super::response::ArmResponse;
 
 /// Where to list VMs: a whole subscription, or one resource group in it.
 #[derive(Debug, Clone, PartialEq, Eq)]

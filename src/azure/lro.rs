@@ -1,8 +1,12 @@
 //! Long-running operations: what the initial response tells us to poll, and what each poll means.
 //!
 //! `Azure-AsyncOperation` is preferred, `Location` is the fallback, and an immediate 200/201/204
-//! with neither header is already done. The polling loop itself lives in `operations.rs`
-//! (`ArmClient::wait`) because a failure needs one more ARM call (the extension's instance view).
+//! with neither header is already done. The status reads are sent on the [`PollPolicy`] schedule
+//! by the pipeline's retry policy; `ArmClient::wait` in `operations.rs` starts them and, on a
+//! failure, makes the one more ARM call the error needs (the extension's instance view).
+//!
+//! Imports `error`, `ids` and `response`; the pipeline imports this module (the poll plan's
+//! types, `still_running`), never the other way round.
 
 use std::time::Duration;
 
@@ -11,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::error::{AzureError, CloudError};
 use super::ids::ExtensionId;
-use super::pipeline::{ArmResponse, parse_retry_after};
+use super::response::{ArmResponse, parse_retry_after};
 
 /// Poll cadence. The first status read comes `initial / 4` after Azure accepted the operation (a
 /// short operation is seen done at once); after that the gap grows with the time since —

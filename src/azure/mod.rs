@@ -1,12 +1,22 @@
 //! Azure Resource Manager client for the VMAccessAgent extension.
 //!
-//! Layers, bottom up: `transport` (the one HTTPS client and its trust store), `credentials`
-//! (which Entra credential, token cache), `pipeline` (`azure_core` policies: request id,
-//! retries and polling, auth, redacted logging, the exchange — the only code that sends
-//! requests), `pacing` (the per-subscription gate for writes and listing reads), `lro`
-//! (long-running operations), `operations` (the [`ArmClient`] methods the resources call) and
-//! `listing` (its list operations). `models`, `ids`, `error`,
-//! `context` and `settings` are the types they exchange.
+//! The modules, bottom up; each imports only modules on the lines above its own, so no two of
+//! them import each other (`tests/layers.rs` fails on any circle):
+//!
+//! - `setting`, `ids`, `models`, `client_certificate` — leaves: the name of a setting, resource
+//!   IDs, the ARM documents, the certificate assertion;
+//! - `error` — the one [`AzureError`] (it names a `Setting`);
+//! - `context` (deadline and cancellation), `transport` (the one HTTPS client), `settings` (the
+//!   values of the settings), `response` (a buffered response, headers, `Retry-After`);
+//! - `cloud` (endpoints), `lro` (what a long-running operation's responses mean), `pacing` (the
+//!   per-subscription gate for writes and listing reads);
+//! - `credentials` (which Entra credential, token cache);
+//! - `pipeline` — `azure_core` policies: request id, retries and polling, auth, redacted logging,
+//!   the exchange; the only code that sends requests;
+//! - `operations` — the [`ArmClient`] methods the engine calls;
+//! - `listing` — its list operations.
+//!
+//! This file only declares the modules and re-exports what the rest of the crate uses.
 //!
 //! Not here: Terraform types. The provider maps [`AzureError`] to diagnostics at its boundary.
 
@@ -22,6 +32,8 @@ mod models;
 mod operations;
 mod pacing;
 mod pipeline;
+mod response;
+mod setting;
 mod settings;
 mod transport;
 
@@ -35,7 +47,8 @@ pub use models::{ExtensionPut, OsType, ProtectedSettings, VirtualMachine};
 pub use operations::ArmClient;
 pub use operations::ArmClientBuilder;
 pub use pipeline::RetryPolicy;
-pub use settings::{AzureSettings, Environment, Setting};
+pub use setting::Setting;
+pub use settings::{AzureSettings, Environment};
 
 /// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
@@ -44,9 +57,8 @@ pub(crate) mod fuzz_access {
     pub(crate) use super::error::CloudError;
     pub(crate) use super::lro::{PollTarget, interpret};
     pub(crate) use super::models::ExtensionWire;
-    pub(crate) use super::pipeline::ArmResponse;
     pub(crate) use super::pipeline::logging::{redact_body, redact_url};
-    pub(crate) use super::pipeline::parse_retry_after;
+    pub(crate) use super::response::{ArmResponse, parse_retry_after};
 
     pub(crate) fn pending_from_initial(
         resp: &ArmResponse,

@@ -4,6 +4,8 @@
 //! ARM omits fields freely. [`ExtensionPut`] holds the protected settings (passwords): they are
 //! serialised for the wire only, and its `Debug` never shows them. Which extension, and what its
 //! settings mean, is the engine's business (`crate::vmaccess`), not this layer's.
+//!
+//! A leaf: imports nothing of the Azure layer.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -1,9 +1,12 @@
 //! `ArmClient`: the operations the resource code calls.
 //!
 //! Each operation builds a URL and maybe a body, sends it through the pipeline, and decodes a
-//! typed model; retries, throttling, auth and logging happen in `pipeline.rs`. Building the client
+//! typed model; retries, throttling, auth and logging happen in `pipeline`. Building the client
 //! makes no network call: the cloud metadata (custom clouds) and the token are fetched on first
 //! use and shared by every clone of the client.
+//!
+//! Imports every module below it (`pipeline`, `pacing`, `lro`, `credentials`, …) and is imported
+//! only by `listing` and by `mod.rs`'s re-exports.
 
 use std::sync::Arc;
 
@@ -18,8 +21,10 @@ use super::ids::{ExtensionId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
 use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
 use super::pacing::Pacer;
-use super::pipeline::{ArmRequest, ArmResponse, Handling, Pipeline, PollPlan, RetryPolicy};
-use super::settings::{AzureSettings, Setting};
+use super::pipeline::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy};
+use super::response::ArmResponse;
+use super::setting::Setting;
+use super::settings::AzureSettings;
 use super::transport::build_http_client;
 
 /// The Compute API version every call uses (stable, used by Pulumi azure-native v3).

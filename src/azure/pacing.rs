@@ -19,6 +19,9 @@
 //!
 //! Single reads (a VM before a run, an operation's status) are not paced: they come one at a time
 //! per operation, and a status poll that waited at a gate would delay `apply`.
+//!
+//! Imports `context`, `error` and `response`; the pipeline's `retry` policy imports this module,
+//! never the other way round.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,7 +34,7 @@ use tokio::time::Instant;
 
 use super::context::OpContext;
 use super::error::AzureError;
-use super::pipeline::header;
+use super::response::header;
 
 const SUBSCRIPTION_WRITES_HEADER: &str = "x-ms-ratelimit-remaining-subscription-writes";
 const SUBSCRIPTION_READS_HEADER: &str = "x-ms-ratelimit-remaining-subscription-reads";

@@ -3,6 +3,8 @@
 //! The provider resolves Terraform configuration and `ARM_*` environment fallbacks before it
 //! builds [`AzureSettings`]; this layer only validates them (see `credentials.rs`). The secrets
 //! are `SecretString`s so that `Debug` and logs never show them.
+//!
+//! Imports `error` and `setting` only.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,71 +13,7 @@ use std::str::FromStr;
 use secrecy::SecretString;
 
 use super::error::AzureError;
-
-/// A setting of the Azure client, named in [`AzureError::Configuration`]. The Azure layer knows
-/// no Terraform attribute or environment variable names; the provider maps each setting to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Setting {
-    /// [`AzureSettings::subscription_id`].
-    SubscriptionId,
-    /// [`AzureSettings::tenant_id`].
-    TenantId,
-    /// [`AzureSettings::client_id`].
-    ClientId,
-    /// [`AzureSettings::client_secret`].
-    ClientSecret,
-    /// [`AzureSettings::client_certificate_path`].
-    ClientCertificatePath,
-    /// [`AzureSettings::client_certificate_password`].
-    ClientCertificatePassword,
-    /// [`AzureSettings::use_oidc`].
-    UseOidc,
-    /// [`AzureSettings::oidc_token`].
-    OidcToken,
-    /// [`AzureSettings::oidc_token_file_path`].
-    OidcTokenFilePath,
-    /// [`AzureSettings::oidc_request_url`].
-    OidcRequestUrl,
-    /// [`AzureSettings::oidc_request_token`].
-    OidcRequestToken,
-    /// [`AzureSettings::ado_pipeline_service_connection_id`].
-    AdoPipelineServiceConnectionId,
-    /// The Azure Pipelines job access token (`System.AccessToken`).
-    SystemAccessToken,
-    /// [`AzureSettings::use_msi`].
-    UseMsi,
-    /// [`AzureSettings::use_cli`].
-    UseCli,
-    /// [`AzureSettings::environment`].
-    Environment,
-    /// [`AzureSettings::metadata_host`].
-    MetadataHost,
-}
-
-impl fmt::Display for Setting {
-    /// A plain-language name, for messages of the Azure layer itself.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Setting::SubscriptionId => "subscription ID",
-            Setting::TenantId => "tenant ID",
-            Setting::ClientId => "client ID",
-            Setting::ClientSecret => "client secret",
-            Setting::ClientCertificatePath => "client certificate path",
-            Setting::ClientCertificatePassword => "client certificate password",
-            Setting::UseOidc => "OIDC switch",
-            Setting::OidcToken => "OIDC token",
-            Setting::OidcTokenFilePath => "OIDC token file path",
-            Setting::OidcRequestUrl => "OIDC request URL",
-            Setting::OidcRequestToken => "OIDC request token",
-            Setting::AdoPipelineServiceConnectionId => "Azure DevOps service connection ID",
-            Setting::SystemAccessToken => "Azure Pipelines system access token",
-            Setting::UseMsi => "managed identity switch",
-            Setting::UseCli => "Azure CLI switch",
-            Setting::Environment => "cloud environment",
-            Setting::MetadataHost => "metadata host",
-        })
-    }
-}
+use super::setting::Setting;
 
 /// The Azure cloud to talk to when no `metadata_host` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

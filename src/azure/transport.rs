@@ -6,6 +6,8 @@
 //!
 //! Certificate failures are never retried: a wrong CA does not fix itself, and the user should
 //! learn within seconds that SSL_CERT_FILE is the knob, not after a minute of backoff.
+//!
+//! Imports `error` only.
 
 use std::error::Error as StdError;
 use std::sync::Arc;

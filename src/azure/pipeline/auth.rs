@@ -8,8 +8,8 @@ use azure_core::http::policies::PolicyResult;
 use secrecy::ExposeSecret;
 
 use super::super::credentials::TokenSource;
-use super::super::error::{AzureError, CloudError};
-use super::{Next, Step, buffer, rebuild, wrap};
+use super::super::error::CloudError;
+use super::step::{Next, Step, buffer, rebuild, wrap};
 
 pub(crate) struct Auth {
     tokens: Arc<TokenSource>,
@@ -31,14 +31,10 @@ impl Auth {
 impl Step for Auth {
     async fn send(&self, request: &mut Request, next: Next<'_, '_>) -> PolicyResult {
         let call = next.call()?;
-        if !call.handling.authenticated {
+        let Some(cloud) = &call.cloud else {
+            // Not authenticated (`Pipeline::send` sets the cloud for exactly those that are).
             return next.send(request).await;
-        }
-        let cloud = call.cloud.as_ref().ok_or_else(|| {
-            wrap(AzureError::Internal {
-                detail: "an authenticated request without cloud endpoints".into(),
-            })
-        })?;
+        };
         let mut refreshed = false;
         loop {
             let token = call

@@ -16,7 +16,8 @@ use super::super::credentials::TokenSource;
 use super::super::error::AzureError;
 use super::super::lro::{PollPolicy, PollTarget};
 use super::super::pacing::Pacer;
-use super::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy, rebuild, wrap, wrap_retryable};
+use super::step::{rebuild, wrap, wrap_retryable};
+use super::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy};
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]

@@ -4,8 +4,10 @@
 use azure_core::http::Request;
 use azure_core::http::policies::PolicyResult;
 
-use super::{Next, Step};
 use tokio::time::Instant;
+
+use super::super::response::header;
+use super::step::{Next, Step, buffer, rebuild};
 
 #[derive(Debug)]
 pub(crate) struct Logging;
@@ -26,19 +28,19 @@ impl Step for Logging {
         let elapsed_ms = started.elapsed().as_millis();
         match result {
             Ok(response) => {
-                let (status, headers, body) = super::buffer(response).await?;
+                let (status, headers, body) = buffer(response).await?;
                 tracing::debug!(
                     method,
                     url = %url,
                     status = status.as_u16(),
                     elapsed_ms,
-                    request_id = super::header(&headers, "x-ms-request-id").unwrap_or(""),
+                    request_id = header(&headers, "x-ms-request-id").unwrap_or(""),
                     "received response"
                 );
                 if !body.is_empty() {
                     tracing::trace!(status = status.as_u16(), body = %redact_body(&body), "response body");
                 }
-                Ok(super::rebuild(status, headers, body))
+                Ok(rebuild(status, headers, body))
             }
             Err(e) => {
                 tracing::debug!(method, url = %url, elapsed_ms, error = %e, "request failed without a response");

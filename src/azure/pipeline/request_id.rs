@@ -3,7 +3,7 @@
 use azure_core::http::Request;
 use azure_core::http::policies::PolicyResult;
 
-use super::{Next, Step};
+use super::step::{Next, Step};
 
 #[derive(Debug)]
 pub(crate) struct RequestId;

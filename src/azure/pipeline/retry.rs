@@ -18,13 +18,13 @@ use azure_core::http::Request;
 use azure_core::http::headers::Headers;
 use azure_core::http::policies::PolicyResult;
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use time::OffsetDateTime;
 
 use super::super::error::{AzureError, CloudError, body_excerpt};
 use super::super::lro::still_running;
 use super::super::pacing::{Pacer, Scope};
-use super::{Next, Step, buffer, header, into_azure, rebuild, wrap};
+use super::super::response::retry_after_of;
+use super::step::{Next, Step, buffer, into_azure, rebuild, wrap};
 
 /// Backoff for retried requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,44 +65,6 @@ impl RetryPolicy {
         };
         half + Duration::from_millis(extra)
     }
-}
-
-/// Parses the server's requested wait: `x-ms-retry-after-ms`, `retry-after-ms`, then
-/// `Retry-After` as seconds or as an HTTP date (relative to `now`).
-pub(crate) fn parse_retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
-    retry_after_from(|name| headers.get(name).and_then(|v| v.to_str().ok()), now)
-}
-
-pub(crate) fn retry_after_of(headers: &Headers, now: OffsetDateTime) -> Option<Duration> {
-    retry_after_from(|name| header(headers, name), now)
-}
-
-fn retry_after_from<'a>(
-    get: impl Fn(&'static str) -> Option<&'a str>,
-    now: OffsetDateTime,
-) -> Option<Duration> {
-    for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
-        if let Some(ms) = get(name).and_then(|v| v.trim().parse::<u64>().ok()) {
-            return Some(Duration::from_millis(ms));
-        }
-    }
-    let value = get("retry-after")?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
-        }
-    }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let when = time::PrimitiveDateTime::parse(value, &format)
-        .ok()?
-        .assume_utc();
-    let secs = (when - now).whole_milliseconds().max(0);
-    Some(Duration::from_millis(u64::try_from(secs).unwrap_or(0)))
 }
 
 /// Whether a response is final or worth another try.
@@ -289,35 +251,6 @@ impl Step for Retry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_forms() {
-        let now = time::macros::datetime!(2024-01-01 00:00:00 UTC);
-        let mut h = HeaderMap::new();
-        assert_eq!(parse_retry_after(&h, now), None);
-        h.insert("retry-after", HeaderValue::from_static("1200"));
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(1200)));
-        h.insert(
-            "retry-after",
-            HeaderValue::from_static("Mon, 01 Jan 2024 00:00:30 GMT"),
-        );
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(30)));
-        h.insert(
-            "retry-after",
-            HeaderValue::from_static("Sun, 31 Dec 2023 00:00:30 GMT"),
-        );
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::ZERO));
-        h.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(parse_retry_after(&h, now), None);
-        h.insert("retry-after-ms", HeaderValue::from_static("250"));
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_millis(250)));
-        h.insert("x-ms-retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(
-            parse_retry_after(&h, now),
-            Some(Duration::from_millis(1500))
-        );
-    }
 
     #[test]
     fn backoff_is_bounded_and_never_immediate() {

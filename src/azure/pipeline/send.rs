@@ -11,7 +11,7 @@ use super::super::error::AzureError;
 use super::super::transport::{
     certificate_hint, describe_reqwest_error, is_certificate_error_chain,
 };
-use super::{Next, Step, wrap, wrap_retryable};
+use super::step::{Next, Step, rebuild, wrap, wrap_retryable};
 
 #[derive(Debug)]
 pub(crate) struct Send {
@@ -82,7 +82,7 @@ impl Step for Send {
             .await
             .map_err(|e| wrap(e.while_sending()))?;
         match outcome {
-            Ok((status, headers, body)) => Ok(super::rebuild(status, headers, body)),
+            Ok((status, headers, body)) => Ok(rebuild(status, headers, body)),
             Err(e) if is_certificate_error_chain(&e) => Err(wrap(AzureError::Transport {
                 message: certificate_hint(&describe_reqwest_error(&e)),
                 sent: false,

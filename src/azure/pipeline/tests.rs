@@ -188,6 +188,6 @@ fn call_context_is_typed() {
             ..Handling::arm("x".into())
         },
     });
-    assert!(super::call(&ctx).is_ok());
-    assert!(super::call(&azure_core::http::Context::new()).is_err());
+    assert!(super::step::call(&ctx).is_ok());
+    assert!(super::step::call(&azure_core::http::Context::new()).is_err());
 }
