@@ -2,7 +2,7 @@
 //! administrator passwords and Remote Desktop settings of Azure Windows VMs
 //! through the VMAccessAgent extension.
 //!
-//! Layers, from Terraform inwards; each imports only layers below it (`docs/architecture.md`,
+//! Layers, from Terraform inwards; each imports only layers below it (`ARCHITECTURE.md`,
 //! enforced by `tests/layers.rs`):
 //!
 //! - [`plugin`]: go-plugin handshake, AutoMTLS, serving; imports [`tfprotocol`].

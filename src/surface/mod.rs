@@ -5,7 +5,7 @@
 //!
 //! It sits below `resources`, `actions`, `list_resources` and `provider`, and above `runtime`,
 //! `vmaccess`, `azure` and `tfprotocol`: it imports only those lower layers, never a surface or
-//! the provider (`docs/architecture.md`, checked by `tests/layers.rs`).
+//! the provider (`ARCHITECTURE.md`, checked by `tests/layers.rs`).
 
 pub(crate) mod attributes;
 pub mod diagnostics;

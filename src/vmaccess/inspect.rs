@@ -3,7 +3,7 @@
 
 use crate::azure::{AgentStatus, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId};
 
-use super::run::RunError;
+use super::error::RunError;
 use super::{Arm, Engine, Kind};
 
 /// A VM as the engine sees it.

@@ -8,6 +8,7 @@
 
 mod arm;
 pub mod discovery;
+mod error;
 mod inspect;
 mod kind;
 mod locks;
@@ -19,10 +20,10 @@ mod tests;
 use std::sync::Arc;
 
 pub(crate) use arm::Arm;
-pub(crate) use inspect::VmFacts;
+pub(crate) use error::RunError;
 pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess};
 pub(crate) use locks::VmLocks;
-pub(crate) use run::{NameChoice, Outcome, Progress, RunError, RunRequest};
+pub(crate) use run::{NameChoice, Outcome, Progress, RunRequest};
 pub(crate) use status::{Lookup, Removal, Status};
 
 /// Advice for a stopped VM, wherever the engine or Azure finds one.

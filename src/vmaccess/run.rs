@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use crate::azure::{AzureError, ExtensionId, ExtensionPut, OpContext, OsType, VirtualMachineId};
+use crate::azure::{AzureError, ExtensionId, ExtensionPut, OpContext, VirtualMachineId};
 
+use super::error::RunError;
+use super::inspect::VmFacts;
 use super::{Arm, Engine, ExtensionKind, Kind};
 
 /// How often a long wait reports that Azure is still running the extension.
@@ -91,35 +93,6 @@ pub(crate) struct Run {
     pub(crate) outcome: Outcome,
 }
 
-/// Why a run stopped before anything was sent to the extension.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum RunError {
-    #[error("no VM exists at {vm}")]
-    VmNotFound { vm: VirtualMachineId },
-    #[error("VM {vm:?} runs {found:?}, and {} is the {:?} extension", kind.extension_type, kind.os)]
-    WrongOs {
-        vm: String,
-        found: OsType,
-        kind: &'static Kind,
-    },
-    #[error("VM {vm:?} is {power}")]
-    NotRunning { vm: String, power: String },
-    #[error("the Azure VM agent on {vm:?} reports {status:?}: {message}")]
-    AgentNotReady {
-        vm: String,
-        status: String,
-        message: String,
-    },
-    #[error("VM {vm:?} has a {} extension named {existing:?}, and a VM can have only one", kind.extension_type)]
-    NameTaken {
-        vm: String,
-        existing: String,
-        kind: &'static Kind,
-    },
-    #[error(transparent)]
-    Azure(AzureError),
-}
-
 /// Failures of the PUT after which Azure may have started the run: the Azure layer knows whether
 /// the request may have reached Azure (a refused or internal failure never does).
 fn put_may_have_started(err: &AzureError) -> bool {
@@ -131,7 +104,7 @@ fn put_may_have_started(err: &AzureError) -> bool {
 /// under a name other than the default.
 fn choose_name(
     wanted: Option<&str>,
-    vm: &super::VmFacts,
+    vm: &VmFacts,
     kind: &'static Kind,
 ) -> Result<(String, Option<String>), RunError> {
     match (wanted, &vm.existing_name) {
@@ -155,7 +128,7 @@ fn choose_name(
 /// What a run would do, found without changing anything.
 #[derive(Debug)]
 pub(crate) struct Checked {
-    pub(crate) vm: super::VmFacts,
+    pub(crate) vm: VmFacts,
     pub(crate) name: String,
     /// As [`Run::adopted`].
     pub(crate) adopted: Option<String>,
