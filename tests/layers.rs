@@ -134,6 +134,18 @@ fn check_demo(files: &[(&str, &str)]) -> Findings {
     rules::check(&tree, DEMO_LAYERS)
 }
 
+/// The text of the only violation found.
+fn the_one_violation(findings: &Findings) -> String {
+    let text = findings.violations.join("\n");
+    assert_eq!(findings.violations.len(), 1, "{text}");
+    text
+}
+
+/// Asserts that the findings' text says `expected`.
+fn says(text: &str, expected: &str) {
+    assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+}
+
 #[test]
 fn an_upward_import_is_reported_with_its_file_and_line() {
     let findings = check_demo(&[
@@ -146,17 +158,12 @@ fn an_upward_import_is_reported_with_its_file_and_line() {
     ]);
     let text = findings.violations.join("\n");
     assert_eq!(findings.violations.len(), 2, "{text}");
-    assert!(
-        text.contains(
-            "rule 1 (ranked layers): net.rs:3: `use crate::app::App`: net (rank 1) imports app (rank 2), a layer above it"
-        ),
-        "{text}"
+    says(
+        &text,
+        "rule 1 (ranked layers): net.rs:3: `use crate::app::App`: net (rank 1) imports app (rank 2), a layer above it",
     );
     // Through the crate root's re-export, in code.
-    assert!(
-        text.contains("net.rs:5: `crate::App`: net (rank 1) imports app"),
-        "{text}"
-    );
+    says(&text, "net.rs:5: `crate::App`: net (rank 1) imports app");
 }
 
 #[test]
@@ -168,9 +175,9 @@ fn modules_of_one_rank_may_not_import_each_other() {
     ]);
     let findings = rules::check(&tree, &[("lib.rs", 2), ("app", 1), ("net", 1)]);
     let text = findings.violations.join("\n");
-    assert!(
-        text.contains("net.rs:1: `use crate::app::App`: net and app share rank 1"),
-        "{text}"
+    says(
+        &text,
+        "net.rs:1: `use crate::app::App`: net and app share rank 1",
     );
 }
 
@@ -189,20 +196,13 @@ fn siblings_importing_each_other_are_reported_with_each_edge() {
         ),
         ("net/udp.rs", "use super::{tcp::Stream, tls::Config};\n"),
     ]);
-    let text = findings.violations.join("\n");
-    assert_eq!(findings.violations.len(), 1, "{text}");
-    assert!(
-        text.contains("rule 2 (no circles among siblings): in net/ (crate::net), tcp, tls import each other in a circle:"),
-        "{text}"
+    let text = the_one_violation(&findings);
+    says(
+        &text,
+        "rule 2 (no circles among siblings): in net/ (crate::net), tcp, tls import each other in a circle:",
     );
-    assert!(
-        text.contains("tcp -> tls: net/tcp.rs:1: `use super::tls::Config`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tls -> tcp: net/tls.rs:2: `super::tcp::Stream`"),
-        "{text}"
-    );
+    says(&text, "tcp -> tls: net/tcp.rs:1: `use super::tls::Config`");
+    says(&text, "tls -> tcp: net/tls.rs:2: `super::tcp::Stream`");
     // udp imports both but neither imports udp: no circle through it.
     assert!(!text.contains("udp"), "{text}");
 }
@@ -217,16 +217,9 @@ fn a_longer_circle_through_a_folder_is_one_component() {
         ("net/b/deep.rs", "use crate::net::c::C;\n"),
         ("net/c.rs", "pub struct C;\nuse super::a::A;\n"),
     ]);
-    let text = findings.violations.join("\n");
-    assert_eq!(findings.violations.len(), 1, "{text}");
-    assert!(
-        text.contains("a, b, c import each other in a circle"),
-        "{text}"
-    );
-    assert!(
-        text.contains("b -> c: net/b/deep.rs:1: `use crate::net::c::C`"),
-        "{text}"
-    );
+    let text = the_one_violation(&findings);
+    says(&text, "a, b, c import each other in a circle");
+    says(&text, "b -> c: net/b/deep.rs:1: `use crate::net::c::C`");
 }
 
 #[test]
