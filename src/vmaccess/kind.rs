@@ -1,6 +1,9 @@
 //! What the engine needs to know about one kind of access extension: who publishes it, which OS
-//! it serves, and how its settings are built from the caller's input. A second kind (for example
-//! `VMAccessForLinux`) is another [`Kind`] value and another [`ExtensionKind`] impl.
+//! it serves, and how its settings are built from the caller's input. Windows' `VMAccessAgent` is
+//! below; Linux's `VMAccessForLinux` is another [`Kind`] value and another [`ExtensionKind`] impl
+//! (`kind/linux.rs`).
+
+pub(crate) mod linux;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};

@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::run::Run;
 use super::*;
+
+/// The same engine running `VMAccessForLinux`.
+mod linux;
 use crate::azure::{
     AzureError, ExtensionId, ExtensionPut, OpContext, VirtualMachine, VirtualMachineId, VmExtension,
 };
