@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::admin::ArmedFaultView;
+use crate::clock::now_rfc3339;
 
 /// A fault as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,7 +126,7 @@ impl StatusFault {
 
 /// Compute's throttling body, which is **not** wrapped in `"error"`.
 pub fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
-    let now = crate::state::now_rfc3339();
+    let now = now_rfc3339();
     let detail = json!({
         "operationGroup": policy,
         "startTime": now,

@@ -16,6 +16,7 @@
 
 pub mod admin;
 pub mod api;
+mod clock;
 pub mod compute_reads;
 pub mod faults;
 pub mod model;

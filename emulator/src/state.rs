@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::api::identity::Identity;
 use crate::api::subscriptions::Subscriptions;
@@ -174,11 +172,4 @@ impl AppState {
         }
         Ok(())
     }
-}
-
-/// The current UTC time in RFC 3339, as ARM writes times.
-pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }

@@ -23,12 +23,13 @@ use super::identity::{TokenCheck, challenge};
 use super::versions::ResourceType;
 use super::{arm_error, bearer, catalogue, json_response, subscriptions, versions};
 use crate::LroStyle;
+use crate::clock::now_rfc3339;
 use crate::faults::{FaultAction, throttled_body};
 use crate::model::extension::{Extension, ExtensionBody, ExtensionConfig, InstanceStatus};
 use crate::model::operations::{Operation, OperationKind, OperationStatus};
 use crate::model::vm::{OsType, PowerState, Vm};
 use crate::model::vmaccess::OperationError;
-use crate::state::{AppState, World, lock, now_rfc3339};
+use crate::state::{AppState, World, lock};
 use crate::throttle::{Draw, Policy};
 
 /// A VM addressed by an ARM path.

@@ -24,9 +24,10 @@ use serde_json::{Value, json};
 
 use super::json_response;
 use super::tokens::{
-    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
+    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey,
 };
-use crate::state::{AppState, lock, now_rfc3339};
+use crate::clock::{now_rfc3339, unix_now};
+use crate::state::{AppState, lock};
 use crate::{ARM_AUDIENCE, EmulatorConfig};
 
 /// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:

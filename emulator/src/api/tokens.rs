@@ -5,8 +5,6 @@
 //!
 //! Claims follow `shared/facts/azure-identity-and-arm-shapes.md` §3.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, PublicKeyComponents};
 use aws_lc_rs::signature::{
@@ -17,6 +15,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rcgen::{CertificateParams, DnType, PKCS_RSA_SHA256};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::clock::unix_now;
 
 /// Microsoft Graph's application ID, the `aud` of tokens asked for with it.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -175,13 +175,6 @@ impl SigningKey {
             .map_err(|_| Rejection::BadSignature)?;
         serde_json::from_slice(&decode(claims)?).map_err(|_| Rejection::Malformed)
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// A stable GUID-shaped ID derived from `seed` (object IDs of principals).

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::vm::Vm;
+use crate::clock::now_rfc3339;
 
 pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
 pub const VMACCESS_TYPE: &str = "VMAccessAgent";
@@ -130,7 +131,7 @@ impl InstanceStatus {
             level: level.into(),
             display_status: display.into(),
             message: Some(message.to_string()),
-            time: Some(crate::state::now_rfc3339()),
+            time: Some(now_rfc3339()),
         }
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::extension::{ExtensionConfig, InstanceStatus};
 use super::vm::Vm;
 use super::vmaccess::{self, OperationError};
+use crate::clock::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationStatus {
@@ -87,7 +88,7 @@ impl Operation {
 
     /// Applies the operation to its VM (`None` if the VM was deleted meanwhile).
     pub fn complete(&mut self, vm: Option<&mut Vm>) {
-        self.ended = Some(crate::state::now_rfc3339());
+        self.ended = Some(now_rfc3339());
         let result = match vm {
             None => Err(OperationError::new(
                 "ResourceNotFound",
