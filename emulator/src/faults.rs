@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::admin::ArmedFaultView;
 use crate::clock::now_rfc3339;
 
 /// A fault as posted to `/_emulator/faults`.
@@ -141,11 +140,13 @@ pub fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
     })
 }
 
+/// A posted fault and how many more times it fires.
 #[derive(Debug, Clone)]
-struct ArmedFault {
-    id: String,
-    spec: FaultSpec,
-    remaining: Option<u32>,
+pub struct ArmedFault {
+    pub id: String,
+    pub spec: FaultSpec,
+    /// `None` fires until cleared.
+    pub remaining: Option<u32>,
 }
 
 /// The armed faults, in the order they were posted.
@@ -170,15 +171,9 @@ impl FaultSet {
         self.faults.clear();
     }
 
-    pub fn list(&self) -> Vec<ArmedFaultView> {
-        self.faults
-            .iter()
-            .map(|f| ArmedFaultView {
-                id: f.id.clone(),
-                spec: f.spec.clone(),
-                remaining: f.remaining,
-            })
-            .collect()
+    /// The armed faults, in the order they were posted.
+    pub fn armed(&self) -> &[ArmedFault] {
+        &self.faults
     }
 
     /// Takes the first armed fault that matches the request and is of the

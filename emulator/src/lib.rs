@@ -29,19 +29,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use admin::{Credentials, VmPatch};
+pub use admin::messages::{
+    AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
+    LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed, VmView,
+};
 pub use compute_reads::ComputeReadSettings;
 pub use faults::{FaultAction, FaultSpec, StatusFault};
-pub use model::extension::ExtensionView;
-pub use model::vm::{
-    AccountSeed, AccountView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER, OsType, PowerState, VmSeed,
-    VmView,
-};
-pub use state::{LoggedRequest, Seed, SeededVm};
+pub use model::vm::{OsType, PowerState};
 pub use throttle::{BucketSpec, ThrottleSettings};
 
 /// The bearer token the GitHub Actions ID-token endpoint
@@ -59,19 +56,6 @@ pub const ARM_AUDIENCE: &str = "https://management.emulator.local/";
 
 /// VMs per list page unless configured otherwise (Compute does not document its page size).
 pub const DEFAULT_LIST_PAGE_SIZE: usize = 50;
-
-/// How the emulator tells clients to poll long-running operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LroStyle {
-    /// `Azure-AsyncOperation` header pointing at an operation-status resource.
-    #[default]
-    #[serde(alias = "async")]
-    AsyncOperation,
-    /// Only a `Location` header; the poll answers 202 until done, then the result.
-    #[serde(alias = "location")]
-    LocationOnly,
-}
 
 /// Start-up configuration.
 #[derive(Debug, Clone)]
@@ -154,7 +138,11 @@ impl Emulator {
         let endpoint = format!("https://{addr}");
         let state = Arc::new(state::AppState::new(config.clone(), endpoint, signing_key));
         if let Some(seed) = &config.seed {
-            state.apply_seed(seed).map_err(EmulatorError::Seed)?;
+            let mut world = state.world();
+            for seeded in &seed.0 {
+                api::insert_seeded(&mut world, &config.subscription_id, seeded)
+                    .map_err(EmulatorError::Seed)?;
+            }
         }
         let router = api::router(state.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -6,34 +6,16 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
+use crate::EmulatorConfig;
+use crate::admin::messages::{LoggedRequest, LroStyle};
 use crate::api::identity::Identity;
 use crate::api::subscriptions::Subscriptions;
 use crate::api::tokens::SigningKey;
 use crate::compute_reads::ComputeReads;
 use crate::faults::FaultSet;
 use crate::model::operations::Operation;
-use crate::model::vm::{Vm, VmSeed};
+use crate::model::vm::Vm;
 use crate::throttle::Throttle;
-use crate::{EmulatorConfig, LroStyle};
-
-/// VMs to create at start-up: a JSON list of `{subscription?, resource_group, name, …VmSeed}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Seed(pub Vec<SeededVm>);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SeededVm {
-    /// Defaults to the configured subscription.
-    #[serde(default)]
-    pub subscription: Option<String>,
-    pub resource_group: String,
-    pub name: String,
-    #[serde(flatten)]
-    pub vm: VmSeed,
-}
 
 /// Settings that `/_emulator/config` can change while running.
 #[derive(Debug, Clone)]
@@ -83,18 +65,6 @@ impl World {
         let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
         self.vms.keys().any(|k| k.starts_with(&prefix))
     }
-}
-
-/// One request as `/_emulator/requests` reports it; secrets are redacted.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoggedRequest {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// `None` when no response was sent (a dropped connection).
-    pub status: Option<u16>,
-    pub authorized: bool,
-    pub body: Option<Value>,
 }
 
 pub struct AppState {
@@ -152,24 +122,5 @@ impl AppState {
 
     pub fn runtime(&self) -> Runtime {
         lock(&self.runtime).clone()
-    }
-
-    pub fn apply_seed(&self, seed: &Seed) -> Result<(), String> {
-        let mut world = self.world();
-        for entry in &seed.0 {
-            let subscription = entry
-                .subscription
-                .clone()
-                .unwrap_or_else(|| self.config.subscription_id.clone());
-            if entry.name.is_empty() || entry.resource_group.is_empty() {
-                return Err("every VM needs a resource_group and a name".into());
-            }
-            let vm = Vm::from_seed(&subscription, &entry.resource_group, &entry.name, &entry.vm);
-            world.vms.insert(
-                World::key(&subscription, &entry.resource_group, &entry.name),
-                vm,
-            );
-        }
-        Ok(())
     }
 }

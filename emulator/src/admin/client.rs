@@ -30,15 +30,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::messages::{
-    ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch,
-    ExtensionSeed, FaultAdded, Fleet, FleetCreated, ListingChange, ListingConfig, LoginOutcome,
-    RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
+    ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, Credentials,
+    ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, ListingChange,
+    ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SubscriptionChange,
+    SubscriptionsSummary, VmPatch, VmSeed, VmView,
 };
-use super::messages::{Credentials, VmPatch};
 use crate::faults::FaultSpec;
-use crate::model::extension::ExtensionView;
-use crate::model::vm::{VmSeed, VmView};
-use crate::state::LoggedRequest;
 use crate::throttle::ThrottleSettings;
 
 /// Where a VM is: subscription, resource group and name.

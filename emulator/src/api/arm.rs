@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::identity::{TokenCheck, challenge};
 use super::versions::ResourceType;
 use super::{arm_error, bearer, catalogue, json_response, subscriptions, versions};
-use crate::LroStyle;
+use crate::admin::messages::LroStyle;
 use crate::clock::now_rfc3339;
 use crate::faults::{FaultAction, throttled_body};
 use crate::model::extension::{Extension, ExtensionBody, ExtensionConfig, InstanceStatus};

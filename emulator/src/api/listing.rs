@@ -31,8 +31,9 @@ use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
 use super::arm::{self, VmPath};
+use super::convert::{extension_from_seed, insert_seeded};
 use super::{arm_error, json_response};
-use crate::admin::{Fleet, FleetCreated, ListingChange, ListingConfig};
+use crate::admin::messages::{Fleet, FleetCreated, ListingChange, ListingConfig};
 use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
@@ -358,31 +359,14 @@ async fn seed_fleet(
     let mut world = app.world();
     let mut created = 0usize;
     for entry in fleet.vms {
-        let seeded = entry.vm;
-        if seeded.name.is_empty() || seeded.resource_group.is_empty() {
-            return admin_error(
-                StatusCode::BAD_REQUEST,
-                "every VM needs a resource_group and a name",
-            );
-        }
-        let subscription = seeded
-            .subscription
-            .clone()
-            .unwrap_or_else(|| app.config.subscription_id.clone());
-        let mut vm = Vm::from_seed(
-            &subscription,
-            &seeded.resource_group,
-            &seeded.name,
-            &seeded.vm,
-        );
+        let vm = match insert_seeded(&mut world, &app.config.subscription_id, &entry.vm) {
+            Ok(vm) => vm,
+            Err(message) => return admin_error(StatusCode::BAD_REQUEST, message),
+        };
         for (name, extension) in entry.extensions {
-            let extension = extension.into_extension(&name, &vm.location);
+            let extension = extension_from_seed(extension, &name, &vm.location);
             vm.extensions.insert(name.to_ascii_lowercase(), extension);
         }
-        world.vms.insert(
-            World::key(&subscription, &seeded.resource_group, &seeded.name),
-            vm,
-        );
         created += 1;
     }
     Json(FleetCreated { created }).into_response()

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod arm;
 pub mod catalogue;
+mod convert;
 pub mod discovery;
 pub mod identity;
 pub mod listing;
@@ -23,9 +24,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
+use crate::admin::messages::LoggedRequest;
 use crate::faults::{FaultAction, StatusFault};
 use crate::server::ConnectionKiller;
-use crate::state::{AppState, LoggedRequest, lock};
+use crate::state::{AppState, lock};
+
+pub(crate) use convert::insert_seeded;
 
 const MAX_BODY: usize = 4 * 1024 * 1024;
 const REDACTED: &str = "[REDACTED]";

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::admin::{AdminJson, admin_error};
 use super::{arm_error, json_response};
 use crate::EmulatorConfig;
-use crate::admin::{SubscriptionChange, SubscriptionsSummary};
+use crate::admin::messages::{SubscriptionChange, SubscriptionsSummary};
 use crate::state::{AppState, lock};
 
 /// Real ARM pages subscriptions at this size.

@@ -195,34 +195,4 @@ impl Extension {
         view.insert("statuses".into(), json!(self.statuses));
         Value::Object(view)
     }
-
-    pub fn view(&self) -> ExtensionView {
-        ExtensionView {
-            name: self.name.clone(),
-            publisher: self.config.publisher.clone(),
-            extension_type: self.config.extension_type.clone(),
-            type_handler_version: self.config.type_handler_version.clone(),
-            force_update_tag: self.config.options.force_update_tag.clone(),
-            provisioning_state: self.provisioning_state.clone(),
-            settings: self.config.options.settings.clone(),
-            status_message: self.statuses.first().and_then(|s| s.message.clone()),
-        }
-    }
-}
-
-/// What the admin API shows of an extension (no protected settings).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExtensionView {
-    /// In the casing it was created with.
-    pub name: String,
-    pub publisher: String,
-    #[serde(rename = "type")]
-    pub extension_type: String,
-    pub type_handler_version: String,
-    pub force_update_tag: Option<String>,
-    /// `Creating`, `Updating`, `Deleting`, `Succeeded` or `Failed`.
-    pub provisioning_state: String,
-    pub settings: Option<Value>,
-    /// The message of the extension's first status.
-    pub status_message: Option<String>,
 }
