@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::EmulatorConfig;
 use crate::admin::messages::{LoggedRequest, LroStyle};
-use crate::api::identity::Identity;
-use crate::api::subscriptions::Subscriptions;
-use crate::api::tokens::SigningKey;
 use crate::compute_reads::ComputeReads;
+use crate::config::{DEFAULT_GITHUB_REQUEST_TOKEN, EmulatorConfig};
 use crate::faults::FaultSet;
 use crate::model::operations::Operation;
 use crate::model::vm::Vm;
+use crate::tenant::identity::Identity;
+use crate::tenant::subscriptions::Subscriptions;
+use crate::tenant::tokens::SigningKey;
 use crate::throttle::Throttle;
 
 /// Settings that `/_emulator/config` can change while running.
@@ -98,7 +98,7 @@ impl AppState {
                 operation_delay: config.operation_delay,
                 lro_style: config.lro_style,
                 poll_retry_after_secs: config.poll_retry_after_secs,
-                github_request_token: crate::DEFAULT_GITHUB_REQUEST_TOKEN.into(),
+                github_request_token: DEFAULT_GITHUB_REQUEST_TOKEN.into(),
             }),
             identity: Mutex::new(Identity::new(&config, &endpoint, signing_key)),
             subscriptions: Mutex::new(Subscriptions::new(&config)),

@@ -35,6 +35,7 @@ use super::messages::{
     ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SubscriptionChange,
     SubscriptionsSummary, VmPatch, VmSeed, VmView,
 };
+use crate::emulator::Emulator;
 use crate::faults::FaultSpec;
 use crate::throttle::ThrottleSettings;
 
@@ -109,7 +110,7 @@ impl AdminClient {
     }
 
     /// A client of an in-process emulator.
-    pub fn for_emulator(emulator: &crate::Emulator) -> Result<AdminClient, AdminError> {
+    pub fn for_emulator(emulator: &Emulator) -> Result<AdminClient, AdminError> {
         AdminClient::new(&emulator.endpoint(), emulator.ca_pem())
     }
 

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::identity::{TokenCheck, challenge};
+use super::identity::challenge;
 use super::versions::ResourceType;
 use super::{arm_error, bearer, catalogue, json_response, subscriptions, versions};
 use crate::admin::messages::LroStyle;
@@ -30,6 +30,7 @@ use crate::model::operations::{Operation, OperationKind, OperationStatus};
 use crate::model::vm::{OsType, PowerState, Vm};
 use crate::model::vmaccess::OperationError;
 use crate::state::{AppState, World, lock};
+use crate::tenant::identity::TokenCheck;
 use crate::throttle::{Draw, Policy};
 
 /// A VM addressed by an ARM path.

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::identity::discovery_tenant_error;
 use super::json_response;
 use crate::state::{AppState, lock};
+use crate::tenant::tokens::GRAPH_RESOURCE;
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -96,7 +97,7 @@ fn openid_configuration(app: &AppState, tenant: &str, version: Version) -> Respo
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "request_uri_parameter_supported": false,
-            "userinfo_endpoint": format!("{}/oidc/userinfo", super::tokens::GRAPH_RESOURCE.trim_end_matches('/')),
+            "userinfo_endpoint": format!("{}/oidc/userinfo", GRAPH_RESOURCE.trim_end_matches('/')),
         }),
         Version::V1 => json!({
             "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],

@@ -11,9 +11,9 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_response;
-use super::tokens::GRAPH_RESOURCE;
-use crate::ARM_AUDIENCE;
+use crate::config::ARM_AUDIENCE;
 use crate::state::AppState;
+use crate::tenant::tokens::GRAPH_RESOURCE;
 
 /// `GET /metadata/endpoints?api-version=2022-09-01`.
 pub async fn endpoints(State(app): State<Arc<AppState>>) -> Response {

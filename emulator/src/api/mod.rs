@@ -10,7 +10,6 @@ pub mod identity;
 pub mod listing;
 pub mod metadata;
 pub mod subscriptions;
-pub mod tokens;
 pub mod versions;
 
 use std::sync::Arc;
@@ -28,6 +27,7 @@ use crate::admin::messages::LoggedRequest;
 use crate::faults::{FaultAction, StatusFault};
 use crate::server::ConnectionKiller;
 use crate::state::{AppState, lock};
+use crate::tenant::identity::TokenCheck;
 
 pub(crate) use convert::insert_seeded;
 
@@ -63,8 +63,7 @@ async fn front(State(app): State<Arc<AppState>>, request: Request, next: Next) -
             json!({"error": {"code": "RequestTooLarge", "message": "The request body is too large."}}),
         );
     };
-    let authorized =
-        lock(&app.identity).check(bearer(&parts.headers)) == identity::TokenCheck::Valid;
+    let authorized = lock(&app.identity).check(bearer(&parts.headers)) == TokenCheck::Valid;
     let index = {
         let mut log = lock(&app.requests);
         log.push(LoggedRequest {

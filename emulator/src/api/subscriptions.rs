@@ -14,63 +14,9 @@ use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
 use super::{arm_error, json_response};
-use crate::EmulatorConfig;
 use crate::admin::messages::{SubscriptionChange, SubscriptionsSummary};
 use crate::state::{AppState, lock};
-
-/// Real ARM pages subscriptions at this size.
-const DEFAULT_PAGE_SIZE: usize = 100;
-
-#[derive(Debug, Clone)]
-struct Subscription {
-    id: String,
-    display_name: String,
-    state: String,
-}
-
-/// The tenant's subscriptions, in creation order.
-#[derive(Debug)]
-pub struct Subscriptions {
-    tenant: String,
-    list: Vec<Subscription>,
-    page_size: usize,
-}
-
-impl Subscriptions {
-    pub fn new(config: &EmulatorConfig) -> Subscriptions {
-        Subscriptions {
-            tenant: config.tenant_id.clone(),
-            list: vec![Subscription {
-                id: config.subscription_id.clone(),
-                display_name: "Emulator Subscription".into(),
-                state: "Enabled".into(),
-            }],
-            page_size: DEFAULT_PAGE_SIZE,
-        }
-    }
-
-    /// Whether ARM serves resources under `id`.
-    pub fn exists(&self, id: &str) -> bool {
-        self.list.iter().any(|s| s.id.eq_ignore_ascii_case(id))
-    }
-
-    fn body(&self, s: &Subscription) -> Value {
-        json!({
-            "id": format!("/subscriptions/{}", s.id),
-            "authorizationSource": "RoleBased",
-            "managedByTenants": [],
-            "subscriptionId": s.id,
-            "tenantId": self.tenant,
-            "displayName": s.display_name,
-            "state": s.state,
-            "subscriptionPolicies": {
-                "locationPlacementId": "Public_2014-09-01",
-                "quotaId": "PayAsYouGo_2014-09-01",
-                "spendingLimit": "Off",
-            },
-        })
-    }
-}
+use crate::tenant::subscriptions::Subscription;
 
 /// `GET /subscriptions?api-version=…[&$skiptoken=N]`.
 pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
