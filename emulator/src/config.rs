@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::admin::messages::{LroStyle, Seed};
+use crate::admin_messages::{LroStyle, Seed};
 
 /// The bearer token the GitHub Actions ID-token endpoint
 /// (`/_emulator/oidc/github`) accepts unless changed through `/_emulator/config`.

@@ -15,6 +15,7 @@
 //! the resources and behaviours the provider depends on exist here.
 
 pub mod admin;
+mod admin_messages;
 pub mod api;
 mod clock;
 pub mod compute_reads;
@@ -28,7 +29,7 @@ mod tenant;
 pub mod throttle;
 mod tls;
 
-pub use admin::messages::{
+pub use admin_messages::{
     AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
     LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed, VmView,
 };

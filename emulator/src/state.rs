@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::admin::messages::{LoggedRequest, LroStyle};
+use crate::admin_messages::{LoggedRequest, LroStyle};
 use crate::compute_reads::ComputeReads;
 use crate::config::{DEFAULT_GITHUB_REQUEST_TOKEN, EmulatorConfig};
 use crate::faults::FaultSet;

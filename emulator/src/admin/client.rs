@@ -22,14 +22,14 @@
 //! ```
 //!
 //! Every method returns [`AdminError`] instead of panicking: a test decides with `expect`.
-//! The bodies are the types of [`super::messages`] and the crate's models, the same ones the
+//! The bodies are the admin messages (re-exported by [`crate::admin`]), the same types the
 //! server decodes, so client and server cannot drift apart.
 
 use reqwest::{Certificate, Client, Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::messages::{
+use crate::admin_messages::{
     ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, Credentials,
     ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, ListingChange,
     ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SubscriptionChange,

@@ -26,8 +26,8 @@ use super::convert::{
     apply_extension_patch, apply_patch, armed_faults, extension_from_seed, extension_view,
     replace_if_some, vm_from_seed, vm_view,
 };
-use super::json_response;
-use crate::admin::messages::{
+use super::response::json_response;
+use crate::admin_messages::{
     ClientRegistered, ClientRegistration, ConfigChange, Credentials, ExtensionPatch, ExtensionSeed,
     FaultAdded, LoginOutcome, RuntimeConfig, VmPatch, VmSeed,
 };

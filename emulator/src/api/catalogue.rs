@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::json_response;
+use super::response::json_response;
 use super::versions::ResourceType;
 use crate::state::AppState;
 

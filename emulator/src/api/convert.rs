@@ -1,9 +1,9 @@
-//! Conversions between the admin API's bodies (`admin::messages`) and the model: seeds become
+//! Conversions between the admin API's bodies (`admin_messages`) and the model: seeds become
 //! VMs, accounts and extensions; patches change them; views show them. The admin handlers,
 //! the fleet endpoint and the start-up seed all go through here, so the model never needs to
 //! know the admin API's types.
 
-use crate::admin::messages::{
+use crate::admin_messages::{
     AccountSeed, AccountView, ArmedFaultView, ExtensionPatch, ExtensionSeed, ExtensionView,
     SeededVm, VmPatch, VmSeed, VmView,
 };

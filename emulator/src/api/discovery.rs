@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::identity::discovery_tenant_error;
-use super::json_response;
+use super::response::json_response;
 use crate::state::{AppState, lock};
 use crate::tenant::tokens::GRAPH_RESOURCE;
 

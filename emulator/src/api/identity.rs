@@ -14,7 +14,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
@@ -22,7 +22,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_response;
+use super::request::bearer;
+use super::response::json_response;
 use crate::clock::{now_rfc3339, unix_now};
 use crate::config::{DEFAULT_IDENTITY_HEADER, DEFAULT_PIPELINES_ACCESS_TOKEN};
 use crate::state::{AppState, lock};
@@ -444,7 +445,7 @@ async fn github_id_token(
     headers: HeaderMap,
 ) -> Response {
     let expected = app.runtime().github_request_token;
-    if super::bearer(&headers) != Some(expected.as_str()) {
+    if bearer(&headers) != Some(expected.as_str()) {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"message": "Bad credentials"}),
@@ -472,7 +473,7 @@ async fn pipelines_id_token(
     Query(query): Query<PipelinesQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if super::bearer(&headers) != Some(DEFAULT_PIPELINES_ACCESS_TOKEN) {
+    if bearer(&headers) != Some(DEFAULT_PIPELINES_ACCESS_TOKEN) {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"message": "TF400813: The user is not authorized to access this resource."}),
@@ -561,16 +562,5 @@ async fn managed_identity_token(
             "token_type": "Bearer",
             "client_id": client_id,
         }),
-    )
-}
-
-/// The `WWW-Authenticate` challenge ARM sends with a 401.
-pub fn challenge(app: &AppState, error: &str) -> (header::HeaderName, String) {
-    (
-        header::WWW_AUTHENTICATE,
-        format!(
-            "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{error}\"",
-            app.endpoint, app.config.tenant_id
-        ),
     )
 }

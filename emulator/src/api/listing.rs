@@ -30,10 +30,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
-use super::arm::{self, VmPath};
 use super::convert::{extension_from_seed, insert_seeded};
-use super::{arm_error, json_response};
-use crate::admin::messages::{Fleet, FleetCreated, ListingChange, ListingConfig};
+use super::request::{
+    Incoming, VmPath, add_remaining, api_version, authenticate, draw, find_vm, unknown_subscription,
+};
+use super::response::{arm_error, json_response};
+use super::vms::vm_body;
+use crate::admin_messages::{Fleet, FleetCreated, ListingChange, ListingConfig};
 use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
@@ -116,19 +119,14 @@ impl<'a> ListRoute<'a> {
 
 /// Handles a GET on one of the list paths; `None` for every other request (ARM's router
 /// takes it).
-pub(super) fn handle(
-    app: &AppState,
-    method: &Method,
-    path: &str,
-    query: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Option<Response> {
-    if method != Method::GET {
+pub(super) fn handle(app: &AppState, incoming: &Incoming<'_>) -> Option<Response> {
+    if incoming.method != Method::GET {
         return None;
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let segments: Vec<&str> = incoming.path.trim_matches('/').split('/').collect();
     let route = ListRoute::parse(&segments)?;
-    Some(respond(app, &route, query, headers).unwrap_or_else(|response| response))
+    let answer = respond(app, &route, incoming.query, incoming.headers);
+    Some(answer.unwrap_or_else(|response| response))
 }
 
 fn respond(
@@ -137,15 +135,15 @@ fn respond(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> Result<Response, Response> {
-    if let Some(response) = arm::authenticate(app, headers) {
+    if let Some(response) = authenticate(app, headers) {
         return Err(response);
     }
-    let api_version = arm::api_version(query)?;
-    if let Some(response) = arm::unknown_subscription(app, route.subscription()) {
+    let api_version = api_version(query)?;
+    if let Some(response) = unknown_subscription(app, route.subscription()) {
         return Err(response);
     }
     let subscription = route.subscription().to_ascii_lowercase();
-    let arm_remaining = arm::draw(
+    let arm_remaining = draw(
         app,
         route.subscription(),
         &[(Policy::SubscriptionReads, subscription)],
@@ -181,7 +179,7 @@ fn respond(
         }
         ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
     };
-    arm::add_remaining(&mut response, &arm_remaining);
+    add_remaining(&mut response, &arm_remaining);
     for (policy, count) in compute_remaining {
         let value = format!("{};{count}", policy.header_name());
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -274,12 +272,12 @@ fn list_vms(
 
 /// A VM as a list returns it: `resources` holds only the extensions' IDs.
 fn listed_vm(vm: &Vm, with_instance_view: bool) -> Value {
-    let mut body = arm::vm_body(vm, with_instance_view);
+    let mut body = vm_body(vm, with_instance_view);
     if !vm.extensions.is_empty() {
         body["resources"] = Value::Array(
             vm.extensions
                 .values()
-                .map(|e| json!({"id": format!("{}/extensions/{}", vm.id(), e.name)}))
+                .map(|e| json!({"id": e.id(&vm.id())}))
                 .collect(),
         );
     }
@@ -335,11 +333,11 @@ fn list_extensions(
     with_instance_view: bool,
 ) -> Result<Response, Response> {
     let world = app.world();
-    let vm = arm::find_vm(&world, path)?;
+    let vm = find_vm(&world, path)?;
     let value: Vec<Value> = vm
         .extensions
         .values()
-        .map(|e| e.to_arm(vm, with_instance_view))
+        .map(|e| e.to_arm(&vm.id(), with_instance_view))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }

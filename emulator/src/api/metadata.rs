@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::json_response;
+use super::response::json_response;
 use crate::config::ARM_AUDIENCE;
 use crate::state::AppState;
 use crate::tenant::tokens::GRAPH_RESOURCE;

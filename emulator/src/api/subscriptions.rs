@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
-use super::{arm_error, json_response};
-use crate::admin::messages::{SubscriptionChange, SubscriptionsSummary};
+use super::request::subscription_not_found;
+use super::response::{arm_error, json_response};
+use crate::admin_messages::{SubscriptionChange, SubscriptionsSummary};
 use crate::state::{AppState, lock};
 use crate::tenant::subscriptions::Subscription;
 
@@ -59,17 +60,8 @@ pub fn get(app: &AppState, id: &str) -> Response {
         .find(|s| s.id.eq_ignore_ascii_case(id))
     {
         Some(s) => json_response(StatusCode::OK, subscriptions.body(s)),
-        None => not_found(id),
+        None => subscription_not_found(id),
     }
-}
-
-/// ARM's answer for an unknown subscription.
-pub fn not_found(id: &str) -> Response {
-    arm_error(
-        StatusCode::NOT_FOUND,
-        "SubscriptionNotFound",
-        format!("The subscription '{id}' could not be found."),
-    )
 }
 
 /// `POST /_emulator/subscriptions` with `{"subscription_id", "display_name"?,

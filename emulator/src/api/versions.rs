@@ -10,7 +10,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::arm_error;
+use super::response::arm_error;
 
 /// Microsoft.Compute's published versions, newest first.
 const COMPUTE: &[&str] = &[

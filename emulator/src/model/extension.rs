@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::vm::Vm;
 use crate::clock::now_rfc3339;
 
 pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
@@ -147,12 +146,14 @@ pub struct Extension {
 }
 
 impl Extension {
-    pub fn id(&self, vm: &Vm) -> String {
-        format!("{}/extensions/{}", vm.id(), self.name)
+    /// The extension's ARM ID, below its VM's (`vm_arm_id`, see `Vm::id`).
+    pub fn id(&self, vm_arm_id: &str) -> String {
+        format!("{vm_arm_id}/extensions/{}", self.name)
     }
 
-    /// The ARM JSON. `protectedSettings` is never included.
-    pub fn to_arm(&self, vm: &Vm, with_instance_view: bool) -> Value {
+    /// The ARM JSON of the extension of the VM `vm_arm_id`. `protectedSettings` is never
+    /// included.
+    pub fn to_arm(&self, vm_arm_id: &str, with_instance_view: bool) -> Value {
         let c = &self.config;
         let mut props = match serde_json::to_value(&c.options) {
             Ok(Value::Object(options)) => options,
@@ -167,7 +168,7 @@ impl Extension {
         }
         let mut body = Map::new();
         body.insert("name".into(), json!(self.name));
-        body.insert("id".into(), json!(self.id(vm)));
+        body.insert("id".into(), json!(self.id(vm_arm_id)));
         body.insert(
             "type".into(),
             json!("Microsoft.Compute/virtualMachines/extensions"),
