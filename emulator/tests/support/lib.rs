@@ -1,6 +1,9 @@
-//! Test fixture: an in-process emulator, an HTTPS client that trusts its CA, and the
-//! emulator's typed admin client.
-#![allow(dead_code)]
+//! The fixtures the emulator's integration tests share: an in-process emulator, an HTTPS
+//! client that trusts its CA, a token for the emulator's ARM audience, and the typed admin
+//! client; helpers for ARM requests, operation polls, lists and error answers.
+//!
+//! A crate of its own rather than a `tests/support/mod.rs` that every test file compiles
+//! again (each would warn about the helpers it does not use).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,7 @@ pub const VM: &str = "vm-test";
 pub const API: &str = "api-version=2025-04-01";
 /// The scope of the emulator's own ARM audience.
 pub const EMULATOR_SCOPE: &str = "https://management.emulator.local/.default";
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// How a client proves itself in a client-credentials request.
 #[derive(Debug, Clone, Copy)]
@@ -139,7 +142,7 @@ pub async fn start_location_style() -> Fixture {
     .await
 }
 
-pub async fn start_with(config: EmulatorConfig) -> Fixture {
+async fn start_with(config: EmulatorConfig) -> Fixture {
     let emulator = Emulator::start(config).await.expect("emulator starts");
     let ca = Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA parses");
     let http = Client::builder()
@@ -348,7 +351,7 @@ impl Fixture {
 
     /// GETs `url` every 10 ms while `running(status, body)` holds, and returns the first answer
     /// that is not running: a wait for the emulator, never a guess of its speed. Fails after
-    /// [`POLL_DEADLINE`].
+    /// `POLL_DEADLINE` (30 s).
     pub async fn poll(&self, url: &str, running: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
         let deadline = Instant::now() + POLL_DEADLINE;
         loop {
@@ -397,7 +400,7 @@ pub fn seed() -> VmSeed {
 
 /// How long a poll waits for the emulator before the test fails: generous, because a loaded
 /// machine is slow, and harmless, because a poll returns as soon as the condition holds.
-pub const POLL_DEADLINE: Duration = Duration::from_secs(30);
+const POLL_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Sends a request; returns the status and the JSON body (`null` when it is empty).
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
