@@ -25,15 +25,25 @@ pub const DEFAULT_LIST_PAGE_SIZE: usize = 50;
 /// Start-up configuration.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
+    /// The Entra tenant that issues tokens and owns the subscriptions.
     pub tenant_id: String,
+    /// The application registered at start, with [`client_secret`](Self::client_secret).
     pub client_id: String,
+    /// The secret of [`client_id`](Self::client_id); random unless set.
     pub client_secret: String,
+    /// The subscription that always exists (and the default of seeded VMs).
     pub subscription_id: String,
+    /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// How long a long-running extension operation takes.
     pub operation_delay: Duration,
+    /// The `Retry-After` of operation responses and polls.
     pub poll_retry_after_secs: u64,
+    /// How long issued access tokens are valid.
     pub token_lifetime: Duration,
+    /// How clients are told to poll operations.
     pub lro_style: LroStyle,
+    /// VMs to create at start.
     pub seed: Option<Seed>,
     /// VMs per page of `GET …/virtualMachines` (ARM pages with `nextLink`).
     pub list_page_size: usize,

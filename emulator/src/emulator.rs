@@ -16,13 +16,18 @@ use crate::{api, server, tls};
 /// Errors starting the emulator.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
+    /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// The configured address.
         addr: SocketAddr,
+        /// Why binding failed.
         source: std::io::Error,
     },
+    /// The certificates or the token signing key could not be generated.
     #[error("cannot generate TLS material: {0}")]
     Tls(String),
+    /// A seeded VM has no resource group or name.
     #[error("invalid seed: {0}")]
     Seed(String),
 }
@@ -82,6 +87,7 @@ impl Emulator {
         })
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -101,6 +107,7 @@ impl Emulator {
         &self.ca_pem
     }
 
+    /// The configuration it started with.
     pub fn config(&self) -> &EmulatorConfig {
         &self.config
     }

@@ -16,17 +16,17 @@
 
 pub mod admin;
 mod admin_messages;
-pub mod api;
+mod api;
 mod clock;
-pub mod compute_reads;
+mod compute_reads;
 mod config;
 mod emulator;
-pub mod faults;
-pub mod model;
+mod faults;
+mod model;
 mod server;
-pub mod state;
+mod state;
 mod tenant;
-pub mod throttle;
+mod throttle;
 mod tls;
 
 pub use admin_messages::{

@@ -19,27 +19,27 @@ use crate::throttle::Throttle;
 
 /// Settings that `/_emulator/config` can change while running.
 #[derive(Debug, Clone)]
-pub struct Runtime {
-    pub operation_delay: Duration,
-    pub lro_style: LroStyle,
-    pub poll_retry_after_secs: u64,
-    pub github_request_token: String,
+pub(crate) struct Runtime {
+    pub(crate) operation_delay: Duration,
+    pub(crate) lro_style: LroStyle,
+    pub(crate) poll_retry_after_secs: u64,
+    pub(crate) github_request_token: String,
 }
 
 /// VMs (keyed by lower-cased `subscription/resource_group/name`) and operations.
 #[derive(Debug, Default)]
-pub struct World {
-    pub vms: HashMap<String, Vm>,
-    pub operations: HashMap<String, Operation>,
+pub(crate) struct World {
+    pub(crate) vms: HashMap<String, Vm>,
+    pub(crate) operations: HashMap<String, Operation>,
 }
 
 impl World {
-    pub fn key(subscription: &str, resource_group: &str, name: &str) -> String {
+    pub(crate) fn key(subscription: &str, resource_group: &str, name: &str) -> String {
         format!("{subscription}/{resource_group}/{name}").to_ascii_lowercase()
     }
 
     /// Completes every operation that is due, oldest first.
-    pub fn settle(&mut self, now: Instant) {
+    pub(crate) fn settle(&mut self, now: Instant) {
         let mut due: Vec<(Instant, String)> = self
             .operations
             .values()
@@ -55,44 +55,48 @@ impl World {
         }
     }
 
-    pub fn running_operation(&self, vm_key: &str) -> Option<&Operation> {
+    pub(crate) fn running_operation(&self, vm_key: &str) -> Option<&Operation> {
         self.operations
             .values()
             .find(|op| op.is_running() && op.vm_key == vm_key)
     }
 
-    pub fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
+    pub(crate) fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
         let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
         self.vms.keys().any(|k| k.starts_with(&prefix))
     }
 }
 
-pub struct AppState {
+pub(crate) struct AppState {
     /// `https://127.0.0.1:PORT`.
-    pub endpoint: String,
-    pub config: EmulatorConfig,
-    pub runtime: Mutex<Runtime>,
-    pub world: Mutex<World>,
-    pub identity: Mutex<Identity>,
-    pub subscriptions: Mutex<Subscriptions>,
-    pub faults: Mutex<FaultSet>,
-    pub throttle: Mutex<Throttle>,
+    pub(crate) endpoint: String,
+    pub(crate) config: EmulatorConfig,
+    pub(crate) runtime: Mutex<Runtime>,
+    pub(crate) world: Mutex<World>,
+    pub(crate) identity: Mutex<Identity>,
+    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) faults: Mutex<FaultSet>,
+    pub(crate) throttle: Mutex<Throttle>,
     /// Compute's read budgets (VM lists, extension lists); see `compute_reads.rs`.
-    pub compute_reads: Mutex<ComputeReads>,
+    pub(crate) compute_reads: Mutex<ComputeReads>,
     /// VMs per page of a VM list; changed through `/_emulator/listing`.
-    pub list_page_size: std::sync::atomic::AtomicUsize,
-    pub requests: Mutex<Vec<LoggedRequest>>,
+    pub(crate) list_page_size: std::sync::atomic::AtomicUsize,
+    pub(crate) requests: Mutex<Vec<LoggedRequest>>,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AppState {
-    pub fn new(config: EmulatorConfig, endpoint: String, signing_key: SigningKey) -> AppState {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        endpoint: String,
+        signing_key: SigningKey,
+    ) -> AppState {
         AppState {
             runtime: Mutex::new(Runtime {
                 operation_delay: config.operation_delay,
@@ -114,13 +118,13 @@ impl AppState {
     }
 
     /// The world with all due operations completed.
-    pub fn world(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         let mut world = lock(&self.world);
         world.settle(Instant::now());
         world
     }
 
-    pub fn runtime(&self) -> Runtime {
+    pub(crate) fn runtime(&self) -> Runtime {
         lock(&self.runtime).clone()
     }
 }

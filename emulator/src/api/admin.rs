@@ -37,7 +37,7 @@ use crate::state::{AppState, World, lock};
 
 type AppStateRef = State<Arc<AppState>>;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_emulator/vms", get(list_vms))
         .route(

@@ -39,7 +39,7 @@ impl Version {
 
 /// Both versions' discovery documents and signing keys:
 /// `/{tenant}[/v2.0]/.well-known/openid-configuration` and `/{tenant}/discovery[/v2.0]/keys`.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     [Version::V1, Version::V2]
         .into_iter()
         .fold(Router::new(), |router, version| {

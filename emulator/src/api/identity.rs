@@ -32,7 +32,7 @@ use crate::tenant::tokens::{Principal, Resource};
 
 /// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:
 /// CI systems' OIDC tokens and the managed-identity endpoint.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/{tenant}/oauth2/token", post(token_v1))
@@ -165,7 +165,7 @@ fn unknown_tenant(tenant: &str) -> EntraError {
 
 /// The discovery answer for a tenant path segment: the configured tenant,
 /// or `common` / `organizations`; anything else is Entra's AADSTS90002.
-pub fn discovery_tenant_error(app: &AppState, tenant: &str) -> Option<Response> {
+pub(super) fn discovery_tenant_error(app: &AppState, tenant: &str) -> Option<Response> {
     let known = tenant.eq_ignore_ascii_case(&app.config.tenant_id)
         || tenant.eq_ignore_ascii_case("common")
         || tenant.eq_ignore_ascii_case("organizations");
@@ -433,7 +433,7 @@ fn federated_token(app: &AppState, audience: &str, subject: &str) -> String {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AudienceQuery {
+pub(super) struct AudienceQuery {
     audience: Option<String>,
 }
 
@@ -460,7 +460,7 @@ async fn github_id_token(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct PipelinesQuery {
+pub(super) struct PipelinesQuery {
     #[serde(rename = "serviceConnectionId")]
     service_connection_id: Option<String>,
 }
@@ -493,7 +493,7 @@ async fn pipelines_id_token(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct FederatedRequest {
+pub(super) struct FederatedRequest {
     audience: Option<String>,
     subject: Option<String>,
 }
@@ -510,7 +510,7 @@ async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> Respo
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ManagedIdentityQuery {
+pub(super) struct ManagedIdentityQuery {
     resource: Option<String>,
     /// A user-assigned identity's client ID.
     client_id: Option<String>,

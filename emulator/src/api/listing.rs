@@ -344,7 +344,7 @@ fn list_extensions(
 
 /// `/_emulator/fleet` (many VMs with their extensions in one request) and `/_emulator/listing`
 /// (page size and Compute's read budgets).
-pub fn admin_routes() -> Router<Arc<AppState>> {
+pub(super) fn admin_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_emulator/fleet", post(seed_fleet))
         .route("/_emulator/listing", post(set_listing).get(get_listing))

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::tenant::tokens::GRAPH_RESOURCE;
 
 /// `GET /metadata/endpoints?api-version=2022-09-01`.
-pub async fn endpoints(State(app): State<Arc<AppState>>) -> Response {
+pub(super) async fn endpoints(State(app): State<Arc<AppState>>) -> Response {
     let base = format!("{}/", app.endpoint);
     json_response(
         StatusCode::OK,

@@ -20,7 +20,7 @@ use crate::state::{AppState, lock};
 use crate::tenant::subscriptions::Subscription;
 
 /// `GET /subscriptions?api-version=…[&$skiptoken=N]`.
-pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
+pub(super) fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
     let subscriptions = lock(&app.subscriptions);
     let start = match skip_token.map(str::parse::<usize>) {
         None => 0,
@@ -52,7 +52,7 @@ pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Resp
 }
 
 /// `GET /subscriptions/{id}`.
-pub fn get(app: &AppState, id: &str) -> Response {
+pub(super) fn get(app: &AppState, id: &str) -> Response {
     let subscriptions = lock(&app.subscriptions);
     match subscriptions
         .list

@@ -6,72 +6,72 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::now_rfc3339;
 
-pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
-pub const VMACCESS_TYPE: &str = "VMAccessAgent";
+pub(crate) const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
+pub(crate) const VMACCESS_TYPE: &str = "VMAccessAgent";
 
 /// The PUT body of a VM extension, as clients send it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionBody {
-    pub location: Option<String>,
-    pub tags: Option<Value>,
-    pub properties: Option<ExtensionBodyProperties>,
+pub(crate) struct ExtensionBody {
+    pub(crate) location: Option<String>,
+    pub(crate) tags: Option<Value>,
+    pub(crate) properties: Option<ExtensionBodyProperties>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionBodyProperties {
-    pub publisher: Option<String>,
+pub(crate) struct ExtensionBodyProperties {
+    pub(crate) publisher: Option<String>,
     #[serde(rename = "type")]
-    pub extension_type: Option<String>,
-    pub type_handler_version: Option<String>,
+    pub(crate) extension_type: Option<String>,
+    pub(crate) type_handler_version: Option<String>,
     #[serde(flatten)]
-    pub options: ExtensionOptions,
+    pub(crate) options: ExtensionOptions,
 }
 
 /// The optional properties a client sets on an extension, named as in ARM's JSON. They
 /// serialize as ARM returns them: absent ones left out, `protectedSettings` never.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionOptions {
+pub(crate) struct ExtensionOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auto_upgrade_minor_version: Option<bool>,
+    pub(crate) auto_upgrade_minor_version: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_automatic_upgrade: Option<bool>,
+    pub(crate) enable_automatic_upgrade: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppress_failures: Option<bool>,
+    pub(crate) suppress_failures: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub force_update_tag: Option<String>,
+    pub(crate) force_update_tag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Value>,
+    pub(crate) settings: Option<Value>,
     /// Write-only: the guest handler reads it, ARM never returns it.
     #[serde(skip_serializing)]
-    pub protected_settings: Option<Value>,
+    pub(crate) protected_settings: Option<Value>,
 }
 
 /// The user-controlled configuration of an extension.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExtensionConfig {
-    pub location: String,
-    pub tags: Option<Value>,
-    pub publisher: String,
-    pub extension_type: String,
-    pub type_handler_version: String,
-    pub options: ExtensionOptions,
+pub(crate) struct ExtensionConfig {
+    pub(crate) location: String,
+    pub(crate) tags: Option<Value>,
+    pub(crate) publisher: String,
+    pub(crate) extension_type: String,
+    pub(crate) type_handler_version: String,
+    pub(crate) options: ExtensionOptions,
 }
 
 impl ExtensionConfig {
-    pub fn is_vmaccess(&self) -> bool {
+    pub(crate) fn is_vmaccess(&self) -> bool {
         self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
             && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
     }
 
     /// `Publisher.Type`, the handler name ARM reports in instance views.
-    pub fn handler(&self) -> String {
+    pub(crate) fn handler(&self) -> String {
         format!("{}.{}", self.publisher, self.extension_type)
     }
 
-    pub fn same_handler(&self, other: &ExtensionConfig) -> bool {
+    pub(crate) fn same_handler(&self, other: &ExtensionConfig) -> bool {
         self.publisher.eq_ignore_ascii_case(&other.publisher)
             && self
                 .extension_type
@@ -81,7 +81,7 @@ impl ExtensionConfig {
     /// Whether the guest handler runs when `self` replaces `previous`: a new
     /// extension, a changed `forceUpdateTag`, changed (protected) settings or
     /// a changed handler version. Otherwise the goal state is unchanged.
-    pub fn needs_guest_run(&self, previous: Option<&ExtensionConfig>) -> bool {
+    pub(crate) fn needs_guest_run(&self, previous: Option<&ExtensionConfig>) -> bool {
         let Some(previous) = previous else {
             return true;
         };
@@ -104,22 +104,22 @@ fn normalized(value: &Option<Value>) -> Value {
 /// `InstanceViewStatus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InstanceStatus {
-    pub code: String,
-    pub level: String,
-    pub display_status: String,
+pub(crate) struct InstanceStatus {
+    pub(crate) code: String,
+    pub(crate) level: String,
+    pub(crate) display_status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
+    pub(crate) time: Option<String>,
 }
 
 impl InstanceStatus {
-    pub fn succeeded(message: &str) -> InstanceStatus {
+    pub(crate) fn succeeded(message: &str) -> InstanceStatus {
         InstanceStatus::provisioning("succeeded", "Info", "Provisioning succeeded", message)
     }
 
-    pub fn failed(message: &str) -> InstanceStatus {
+    pub(crate) fn failed(message: &str) -> InstanceStatus {
         InstanceStatus::provisioning("failed/1", "Error", "Provisioning failed", message)
     }
 
@@ -137,23 +137,23 @@ impl InstanceStatus {
 
 /// A stored extension resource.
 #[derive(Debug, Clone)]
-pub struct Extension {
-    pub name: String,
-    pub config: ExtensionConfig,
-    pub provisioning_state: String,
-    pub statuses: Vec<InstanceStatus>,
-    pub substatuses: Vec<InstanceStatus>,
+pub(crate) struct Extension {
+    pub(crate) name: String,
+    pub(crate) config: ExtensionConfig,
+    pub(crate) provisioning_state: String,
+    pub(crate) statuses: Vec<InstanceStatus>,
+    pub(crate) substatuses: Vec<InstanceStatus>,
 }
 
 impl Extension {
     /// The extension's ARM ID, below its VM's (`vm_arm_id`, see `Vm::id`).
-    pub fn id(&self, vm_arm_id: &str) -> String {
+    pub(crate) fn id(&self, vm_arm_id: &str) -> String {
         format!("{vm_arm_id}/extensions/{}", self.name)
     }
 
     /// The ARM JSON of the extension of the VM `vm_arm_id`. `protectedSettings` is never
     /// included.
-    pub fn to_arm(&self, vm_arm_id: &str, with_instance_view: bool) -> Value {
+    pub(crate) fn to_arm(&self, vm_arm_id: &str, with_instance_view: bool) -> Value {
         let c = &self.config;
         let mut props = match serde_json::to_value(&c.options) {
             Ok(Value::Object(options)) => options,
@@ -182,7 +182,7 @@ impl Extension {
     }
 
     /// `VirtualMachineExtensionInstanceView`, also used in the VM's instance view.
-    pub fn instance_view(&self) -> Value {
+    pub(crate) fn instance_view(&self) -> Value {
         let mut view = Map::new();
         view.insert("name".into(), json!(self.name));
         view.insert("type".into(), json!(self.config.handler()));

@@ -13,14 +13,14 @@ use super::vmaccess::{self, OperationError};
 use crate::clock::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperationStatus {
+pub(crate) enum OperationStatus {
     InProgress,
     Succeeded,
     Failed,
 }
 
 impl OperationStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OperationStatus::InProgress => "InProgress",
             OperationStatus::Succeeded => "Succeeded",
@@ -30,7 +30,7 @@ impl OperationStatus {
 }
 
 #[derive(Debug, Clone)]
-pub enum OperationKind {
+pub(crate) enum OperationKind {
     /// Create (`created`) or update an extension with `config`.
     Put {
         created: bool,
@@ -41,35 +41,35 @@ pub enum OperationKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct Operation {
-    pub id: String,
+pub(crate) struct Operation {
+    pub(crate) id: String,
     /// Lower-cased `subscription/resource_group/vm`.
-    pub vm_key: String,
-    pub subscription: String,
-    pub location: String,
-    pub extension_key: String,
-    pub kind: OperationKind,
-    pub started: String,
-    pub due: Instant,
-    pub forced_failure: Option<OperationError>,
-    pub status: OperationStatus,
-    pub error: Option<OperationError>,
-    pub ended: Option<String>,
+    pub(crate) vm_key: String,
+    pub(crate) subscription: String,
+    pub(crate) location: String,
+    pub(crate) extension_key: String,
+    pub(crate) kind: OperationKind,
+    pub(crate) started: String,
+    pub(crate) due: Instant,
+    pub(crate) forced_failure: Option<OperationError>,
+    pub(crate) status: OperationStatus,
+    pub(crate) error: Option<OperationError>,
+    pub(crate) ended: Option<String>,
 }
 
 impl Operation {
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.status == OperationStatus::InProgress
     }
 
     /// Whether a new PUT of `config` to `extension_key` is the same request.
-    pub fn is_same_put(&self, extension_key: &str, config: &ExtensionConfig) -> bool {
+    pub(crate) fn is_same_put(&self, extension_key: &str, config: &ExtensionConfig) -> bool {
         matches!(&self.kind, OperationKind::Put { config: c, .. } if **c == *config)
             && self.extension_key == extension_key
     }
 
     /// The operation-status body (`Azure-AsyncOperation` style).
-    pub fn status_body(&self) -> Value {
+    pub(crate) fn status_body(&self) -> Value {
         let mut body = Map::new();
         body.insert("startTime".into(), json!(self.started));
         if let Some(ended) = &self.ended {
@@ -87,7 +87,7 @@ impl Operation {
     }
 
     /// Applies the operation to its VM (`None` if the VM was deleted meanwhile).
-    pub fn complete(&mut self, vm: Option<&mut Vm>) {
+    pub(crate) fn complete(&mut self, vm: Option<&mut Vm>) {
         self.ended = Some(now_rfc3339());
         let result = match vm {
             None => Err(OperationError::new(

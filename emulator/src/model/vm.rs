@@ -8,24 +8,32 @@ use sha2::{Digest, Sha256};
 
 use super::extension::Extension;
 
+/// The guest operating system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OsType {
+    /// Windows Server; VMAccessAgent runs on it.
     #[default]
     Windows,
+    /// Linux; VMAccessAgent refuses to run on it.
     Linux,
 }
 
+/// Whether the VM runs. Only a running VM takes extension changes and logins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PowerState {
+    /// Running.
     #[default]
     Running,
+    /// Stopped, still allocated.
     Stopped,
+    /// Stopped and deallocated.
     Deallocated,
 }
 
 impl PowerState {
-    pub fn code(self) -> &'static str {
+    /// The `PowerState/{code}` of ARM's instance view.
+    pub(crate) fn code(self) -> &'static str {
         match self {
             PowerState::Running => "running",
             PowerState::Stopped => "stopped",
@@ -36,17 +44,17 @@ impl PowerState {
 
 /// A local account. Only a salted hash of the password is kept.
 #[derive(Debug, Clone)]
-pub struct Account {
-    pub name: String,
+pub(crate) struct Account {
+    pub(crate) name: String,
     salt: String,
     password_hash: Option<String>,
-    pub enabled: bool,
-    pub administrator: bool,
-    pub password_set_count: u32,
+    pub(crate) enabled: bool,
+    pub(crate) administrator: bool,
+    pub(crate) password_set_count: u32,
 }
 
 impl Account {
-    pub fn new(name: &str, administrator: bool) -> Account {
+    pub(crate) fn new(name: &str, administrator: bool) -> Account {
         Account {
             name: name.to_string(),
             salt: String::new(),
@@ -57,13 +65,13 @@ impl Account {
         }
     }
 
-    pub fn set_password(&mut self, password: &str) {
+    pub(crate) fn set_password(&mut self, password: &str) {
         self.salt = uuid::Uuid::new_v4().simple().to_string();
         self.password_hash = Some(hash(&self.salt, password));
         self.password_set_count += 1;
     }
 
-    pub fn password_matches(&self, password: &str) -> bool {
+    pub(crate) fn password_matches(&self, password: &str) -> bool {
         self.password_hash.as_deref() == Some(hash(&self.salt, password).as_str())
     }
 }
@@ -78,42 +86,42 @@ fn hash(salt: &str, password: &str) -> String {
 
 /// A virtual machine.
 #[derive(Debug, Clone)]
-pub struct Vm {
-    pub subscription: String,
-    pub resource_group: String,
-    pub name: String,
-    pub vm_id: String,
-    pub location: String,
-    pub os_type: OsType,
-    pub power_state: PowerState,
-    pub agent_ready: bool,
-    pub agent_status_message: String,
-    pub domain_controller: bool,
-    pub password_min_length: usize,
-    pub accounts: Vec<Account>,
-    pub rdp_enabled: bool,
-    pub rdp_firewall_rule: bool,
-    pub vmaccess_runs: u32,
+pub(crate) struct Vm {
+    pub(crate) subscription: String,
+    pub(crate) resource_group: String,
+    pub(crate) name: String,
+    pub(crate) vm_id: String,
+    pub(crate) location: String,
+    pub(crate) os_type: OsType,
+    pub(crate) power_state: PowerState,
+    pub(crate) agent_ready: bool,
+    pub(crate) agent_status_message: String,
+    pub(crate) domain_controller: bool,
+    pub(crate) password_min_length: usize,
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) rdp_enabled: bool,
+    pub(crate) rdp_firewall_rule: bool,
+    pub(crate) vmaccess_runs: u32,
     /// Keyed by lower-cased name; each keeps its own casing.
-    pub extensions: BTreeMap<String, Extension>,
+    pub(crate) extensions: BTreeMap<String, Extension>,
 }
 
 impl Vm {
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
             self.subscription, self.resource_group, self.name
         )
     }
 
-    pub fn account_mut(&mut self, name: &str) -> Option<&mut Account> {
+    pub(crate) fn account_mut(&mut self, name: &str) -> Option<&mut Account> {
         self.accounts
             .iter_mut()
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// The account ARM reports as `osProfile.adminUsername`: the first administrator.
-    pub fn admin_username(&self) -> Option<&str> {
+    pub(crate) fn admin_username(&self) -> Option<&str> {
         self.accounts
             .iter()
             .find(|a| a.administrator)
@@ -121,7 +129,7 @@ impl Vm {
     }
 
     /// Models an RDP login: the reason it fails, if it does.
-    pub fn login(&self, username: &str, password: &str) -> Result<(), &'static str> {
+    pub(crate) fn login(&self, username: &str, password: &str) -> Result<(), &'static str> {
         if self.power_state != PowerState::Running {
             return Err("the VM is not running");
         }
@@ -147,7 +155,7 @@ impl Vm {
 
     /// Whether `password` satisfies the guest's password policy for `username`:
     /// minimum length, 3 of 4 character classes, and not containing the account name.
-    pub fn password_meets_policy(&self, username: &str, password: &str) -> bool {
+    pub(crate) fn password_meets_policy(&self, username: &str, password: &str) -> bool {
         let classes = [
             password.chars().any(|c| c.is_ascii_lowercase()),
             password.chars().any(|c| c.is_ascii_uppercase()),

@@ -32,7 +32,7 @@ struct IssuedToken {
 
 /// The result of checking a bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenCheck {
+pub(crate) enum TokenCheck {
     Missing,
     Invalid,
     /// Issued for another resource (the `aud` claim).
@@ -45,7 +45,7 @@ pub enum TokenCheck {
 
 /// Registered clients, the signing key and issued tokens.
 #[derive(Debug)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub(crate) tenant: String,
     lifetime: Duration,
     /// `https://127.0.0.1:PORT`.
@@ -60,7 +60,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn new(config: &EmulatorConfig, endpoint: &str, key: SigningKey) -> Identity {
+    pub(crate) fn new(config: &EmulatorConfig, endpoint: &str, key: SigningKey) -> Identity {
         let mut identity = Identity {
             tenant: config.tenant_id.clone(),
             lifetime: config.token_lifetime,
@@ -75,7 +75,7 @@ impl Identity {
     }
 
     /// Adds a client, or more credentials to an existing one.
-    pub fn register(
+    pub(crate) fn register(
         &mut self,
         client_id: &str,
         secret: Option<&str>,
@@ -89,28 +89,19 @@ impl Identity {
         client.certificates.extend(certificate_der);
     }
 
-    pub fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    pub fn signing_key(&self) -> &SigningKey {
+    pub(crate) fn signing_key(&self) -> &SigningKey {
         &self.key
     }
 
     /// The issuer of v1 tokens (what ARM and Graph receive):
     /// `{authority}/{tenant}/`, as `https://sts.windows.net/{tenant}/` is for Azure.
-    pub fn v1_issuer(&self) -> String {
+    pub(crate) fn v1_issuer(&self) -> String {
         format!("{}/{}/", self.endpoint, self.tenant)
-    }
-
-    /// The issuer the v2.0 discovery document names.
-    pub fn v2_issuer(&self) -> String {
-        format!("{}/{}/v2.0", self.endpoint, self.tenant)
     }
 
     /// Every `aud` ARM accepts: Azure's four spellings, the metadata
     /// audience and the emulator's own Resource Manager URL.
-    pub fn arm_audiences(&self) -> Vec<String> {
+    pub(crate) fn arm_audiences(&self) -> Vec<String> {
         arm_resources(&self.endpoint)
             .iter()
             .flat_map(|r| [r.clone(), format!("{r}/")])
@@ -119,7 +110,7 @@ impl Identity {
 
     /// The resource a `/.default` scope (or a v1 `resource`) names, and the
     /// audience to issue: the resource as the client spelled it.
-    pub fn resource_for(&self, requested: &str) -> Option<(Resource, String)> {
+    pub(crate) fn resource_for(&self, requested: &str) -> Option<(Resource, String)> {
         let normalized = requested.trim_end_matches('/');
         if arm_resources(&self.endpoint)
             .iter()
@@ -136,7 +127,7 @@ impl Identity {
     }
 
     /// Issues an access token; returns it and its lifetime in seconds.
-    pub fn issue(
+    pub(crate) fn issue(
         &mut self,
         client_id: &str,
         principal: &Principal,
@@ -166,7 +157,7 @@ impl Identity {
 
     /// Checks a bearer token presented to ARM: signature, issuer, audience,
     /// lifetime, and that this emulator issued it and has not expired it.
-    pub fn check(&self, token: Option<&str>) -> TokenCheck {
+    pub(crate) fn check(&self, token: Option<&str>) -> TokenCheck {
         let Some(token) = token else {
             return TokenCheck::Missing;
         };
@@ -190,7 +181,7 @@ impl Identity {
     }
 
     /// Makes every issued access token expired.
-    pub fn expire_all(&mut self) {
+    pub(crate) fn expire_all(&mut self) {
         let past = Instant::now();
         for token in self.tokens.values_mut() {
             token.expires_at = past;
@@ -199,7 +190,12 @@ impl Identity {
 
     /// Issues a federated (workload identity) token the token endpoint
     /// accepts as a client assertion.
-    pub fn issue_federated(&mut self, issuer: &str, audience: &str, subject: &str) -> String {
+    pub(crate) fn issue_federated(
+        &mut self,
+        issuer: &str,
+        audience: &str,
+        subject: &str,
+    ) -> String {
         let now = unix_now();
         let claims = json!({
             "iss": issuer, "sub": subject, "aud": audience,

@@ -3,6 +3,6 @@
 //! ([`subscriptions`]). Plain state with no HTTP in it; `state::AppState` holds it behind
 //! locks and `api` serves it.
 
-pub mod identity;
-pub mod subscriptions;
-pub mod tokens;
+pub(crate) mod identity;
+pub(crate) mod subscriptions;
+pub(crate) mod tokens;

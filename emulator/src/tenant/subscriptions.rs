@@ -20,7 +20,7 @@ pub(crate) struct Subscription {
 
 /// The tenant's subscriptions, in creation order.
 #[derive(Debug)]
-pub struct Subscriptions {
+pub(crate) struct Subscriptions {
     tenant: String,
     pub(crate) list: Vec<Subscription>,
     /// Subscriptions per page of the list.
@@ -28,7 +28,7 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    pub fn new(config: &EmulatorConfig) -> Subscriptions {
+    pub(crate) fn new(config: &EmulatorConfig) -> Subscriptions {
         Subscriptions {
             tenant: config.tenant_id.clone(),
             list: vec![Subscription {
@@ -41,7 +41,7 @@ impl Subscriptions {
     }
 
     /// Whether ARM serves resources under `id`.
-    pub fn exists(&self, id: &str) -> bool {
+    pub(crate) fn exists(&self, id: &str) -> bool {
         self.list.iter().any(|s| s.id.eq_ignore_ascii_case(id))
     }
 
