@@ -71,14 +71,14 @@ impl Default for ComputeReadSettings {
 /// A refused read: which policy, its capacity and when a token is back.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadThrottled {
-    pub(crate) policy: ReadPolicy,
-    pub(crate) capacity: u64,
-    pub(crate) retry_after_secs: u64,
+    pub policy: ReadPolicy,
+    pub capacity: u64,
+    pub retry_after_secs: u64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct ComputeReads {
-    pub(crate) settings: ComputeReadSettings,
+    pub settings: ComputeReadSettings,
     /// (policy, scope) → (tokens, last refill).
     buckets: HashMap<(ReadPolicy, String), (f64, Instant)>,
 }

@@ -157,10 +157,10 @@ pub(crate) fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value
 /// A posted fault and how many more times it fires.
 #[derive(Debug, Clone)]
 pub(crate) struct ArmedFault {
-    pub(crate) id: String,
-    pub(crate) spec: FaultSpec,
+    pub id: String,
+    pub spec: FaultSpec,
     /// `None` fires until cleared.
-    pub(crate) remaining: Option<u32>,
+    pub remaining: Option<u32>,
 }
 
 /// The armed faults, in the order they were posted.

@@ -20,17 +20,21 @@ use crate::throttle::Throttle;
 /// Settings that `/_emulator/config` can change while running.
 #[derive(Debug, Clone)]
 pub(crate) struct Runtime {
-    pub(crate) operation_delay: Duration,
-    pub(crate) lro_style: LroStyle,
-    pub(crate) poll_retry_after_secs: u64,
-    pub(crate) github_request_token: String,
+    /// How long operations started from now on take.
+    pub operation_delay: Duration,
+    /// How operation responses tell clients to poll.
+    pub lro_style: LroStyle,
+    /// The `Retry-After` of operation responses and polls.
+    pub poll_retry_after_secs: u64,
+    /// The bearer token the GitHub Actions ID-token endpoint accepts.
+    pub github_request_token: String,
 }
 
 /// VMs (keyed by lower-cased `subscription/resource_group/name`) and operations.
 #[derive(Debug, Default)]
 pub(crate) struct World {
-    pub(crate) vms: HashMap<String, Vm>,
-    pub(crate) operations: HashMap<String, Operation>,
+    pub vms: HashMap<String, Vm>,
+    pub operations: HashMap<String, Operation>,
 }
 
 impl World {
@@ -69,19 +73,19 @@ impl World {
 
 pub(crate) struct AppState {
     /// `https://127.0.0.1:PORT`.
-    pub(crate) endpoint: String,
-    pub(crate) config: EmulatorConfig,
-    pub(crate) runtime: Mutex<Runtime>,
-    pub(crate) world: Mutex<World>,
-    pub(crate) identity: Mutex<Identity>,
-    pub(crate) subscriptions: Mutex<Subscriptions>,
-    pub(crate) faults: Mutex<FaultSet>,
-    pub(crate) throttle: Mutex<Throttle>,
+    pub endpoint: String,
+    pub config: EmulatorConfig,
+    pub runtime: Mutex<Runtime>,
+    pub world: Mutex<World>,
+    pub identity: Mutex<Identity>,
+    pub subscriptions: Mutex<Subscriptions>,
+    pub faults: Mutex<FaultSet>,
+    pub throttle: Mutex<Throttle>,
     /// Compute's read budgets (VM lists, extension lists); see `compute_reads.rs`.
-    pub(crate) compute_reads: Mutex<ComputeReads>,
+    pub compute_reads: Mutex<ComputeReads>,
     /// VMs per page of a VM list; changed through `/_emulator/listing`.
-    pub(crate) list_page_size: std::sync::atomic::AtomicUsize,
-    pub(crate) requests: Mutex<Vec<LoggedRequest>>,
+    pub list_page_size: std::sync::atomic::AtomicUsize,
+    pub requests: Mutex<Vec<LoggedRequest>>,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.

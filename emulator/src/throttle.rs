@@ -119,7 +119,7 @@ pub(crate) enum Draw {
 
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
-    pub(crate) settings: ThrottleSettings,
+    pub settings: ThrottleSettings,
     buckets: HashMap<(String, String), Bucket>,
 }
 

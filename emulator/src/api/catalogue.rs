@@ -122,8 +122,8 @@ impl<'a> Path<'a> {
 /// Query options of the versions list.
 #[derive(Debug, Default)]
 pub(super) struct ListOptions<'a> {
-    pub(crate) top: Option<&'a str>,
-    pub(crate) orderby: Option<&'a str>,
+    pub top: Option<&'a str>,
+    pub orderby: Option<&'a str>,
 }
 
 /// Publisher (canonical casing) → type → versions.

@@ -25,19 +25,19 @@ use crate::throttle::{Draw, Policy};
 /// An ARM request as the router's fallback received it, before any routing or check.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Incoming<'a> {
-    pub(super) method: &'a Method,
-    pub(super) path: &'a str,
-    pub(super) query: &'a HashMap<String, String>,
-    pub(super) headers: &'a HeaderMap,
-    pub(super) body: &'a [u8],
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a HashMap<String, String>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
 }
 
 /// A VM addressed by an ARM path.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct VmPath<'a> {
-    pub(super) subscription: &'a str,
-    pub(super) resource_group: &'a str,
-    pub(super) name: &'a str,
+    pub subscription: &'a str,
+    pub resource_group: &'a str,
+    pub name: &'a str,
 }
 
 impl VmPath<'_> {
@@ -50,17 +50,17 @@ impl VmPath<'_> {
 /// An extension of a VM, addressed by an ARM path.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtensionPath<'a> {
-    pub(super) vm: VmPath<'a>,
-    pub(super) name: &'a str,
+    pub vm: VmPath<'a>,
+    pub name: &'a str,
 }
 
 /// What a handler needs of a request that passed ARM's checks.
 pub(super) struct ArmRequest<'a> {
-    pub(super) method: &'a Method,
-    pub(super) api_version: &'a str,
-    pub(super) expand_instance_view: bool,
-    pub(super) monitor: bool,
-    pub(super) body: &'a [u8],
+    pub method: &'a Method,
+    pub api_version: &'a str,
+    pub expand_instance_view: bool,
+    pub monitor: bool,
+    pub body: &'a [u8],
 }
 
 /// The bearer token of a request, if any.

@@ -13,20 +13,20 @@ pub(crate) const VMACCESS_TYPE: &str = "VMAccessAgent";
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ExtensionBody {
-    pub(crate) location: Option<String>,
-    pub(crate) tags: Option<Value>,
-    pub(crate) properties: Option<ExtensionBodyProperties>,
+    pub location: Option<String>,
+    pub tags: Option<Value>,
+    pub properties: Option<ExtensionBodyProperties>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ExtensionBodyProperties {
-    pub(crate) publisher: Option<String>,
+    pub publisher: Option<String>,
     #[serde(rename = "type")]
-    pub(crate) extension_type: Option<String>,
-    pub(crate) type_handler_version: Option<String>,
+    pub extension_type: Option<String>,
+    pub type_handler_version: Option<String>,
     #[serde(flatten)]
-    pub(crate) options: ExtensionOptions,
+    pub options: ExtensionOptions,
 }
 
 /// The optional properties a client sets on an extension, named as in ARM's JSON. They
@@ -35,29 +35,29 @@ pub(crate) struct ExtensionBodyProperties {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ExtensionOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) auto_upgrade_minor_version: Option<bool>,
+    pub auto_upgrade_minor_version: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) enable_automatic_upgrade: Option<bool>,
+    pub enable_automatic_upgrade: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) suppress_failures: Option<bool>,
+    pub suppress_failures: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) force_update_tag: Option<String>,
+    pub force_update_tag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) settings: Option<Value>,
+    pub settings: Option<Value>,
     /// Write-only: the guest handler reads it, ARM never returns it.
     #[serde(skip_serializing)]
-    pub(crate) protected_settings: Option<Value>,
+    pub protected_settings: Option<Value>,
 }
 
 /// The user-controlled configuration of an extension.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ExtensionConfig {
-    pub(crate) location: String,
-    pub(crate) tags: Option<Value>,
-    pub(crate) publisher: String,
-    pub(crate) extension_type: String,
-    pub(crate) type_handler_version: String,
-    pub(crate) options: ExtensionOptions,
+    pub location: String,
+    pub tags: Option<Value>,
+    pub publisher: String,
+    pub extension_type: String,
+    pub type_handler_version: String,
+    pub options: ExtensionOptions,
 }
 
 impl ExtensionConfig {
@@ -105,13 +105,13 @@ fn normalized(value: &Option<Value>) -> Value {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceStatus {
-    pub(crate) code: String,
-    pub(crate) level: String,
-    pub(crate) display_status: String,
+    pub code: String,
+    pub level: String,
+    pub display_status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) message: Option<String>,
+    pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) time: Option<String>,
+    pub time: Option<String>,
 }
 
 impl InstanceStatus {
@@ -138,11 +138,11 @@ impl InstanceStatus {
 /// A stored extension resource.
 #[derive(Debug, Clone)]
 pub(crate) struct Extension {
-    pub(crate) name: String,
-    pub(crate) config: ExtensionConfig,
-    pub(crate) provisioning_state: String,
-    pub(crate) statuses: Vec<InstanceStatus>,
-    pub(crate) substatuses: Vec<InstanceStatus>,
+    pub name: String,
+    pub config: ExtensionConfig,
+    pub provisioning_state: String,
+    pub statuses: Vec<InstanceStatus>,
+    pub substatuses: Vec<InstanceStatus>,
 }
 
 impl Extension {

@@ -40,21 +40,33 @@ pub(crate) enum OperationKind {
     Delete,
 }
 
+/// A long-running extension operation: what it does, to which extension, and how it ended.
 #[derive(Debug, Clone)]
 pub(crate) struct Operation {
-    pub(crate) id: String,
+    /// The operation ID in its status URL.
+    pub id: String,
     /// Lower-cased `subscription/resource_group/vm`.
-    pub(crate) vm_key: String,
-    pub(crate) subscription: String,
-    pub(crate) location: String,
-    pub(crate) extension_key: String,
-    pub(crate) kind: OperationKind,
-    pub(crate) started: String,
-    pub(crate) due: Instant,
-    pub(crate) forced_failure: Option<OperationError>,
-    pub(crate) status: OperationStatus,
-    pub(crate) error: Option<OperationError>,
-    pub(crate) ended: Option<String>,
+    pub vm_key: String,
+    /// The VM's subscription; polls from another subscription find nothing.
+    pub subscription: String,
+    /// The VM's normalized location, part of the status URL.
+    pub location: String,
+    /// The extension's lower-cased name.
+    pub extension_key: String,
+    /// Create, update or delete.
+    pub kind: OperationKind,
+    /// RFC 3339, as the status body's `startTime`.
+    pub started: String,
+    /// When it completes (on the first read of the world after this).
+    pub due: Instant,
+    /// An injected `fail_operation` fault: it ends Failed with this error.
+    pub forced_failure: Option<OperationError>,
+    /// In progress, succeeded or failed.
+    pub status: OperationStatus,
+    /// Why it failed.
+    pub error: Option<OperationError>,
+    /// RFC 3339, as the status body's `endTime`, once it completed.
+    pub ended: Option<String>,
 }
 
 impl Operation {

@@ -45,12 +45,12 @@ impl PowerState {
 /// A local account. Only a salted hash of the password is kept.
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
-    pub(crate) name: String,
+    pub name: String,
     salt: String,
     password_hash: Option<String>,
-    pub(crate) enabled: bool,
-    pub(crate) administrator: bool,
-    pub(crate) password_set_count: u32,
+    pub enabled: bool,
+    pub administrator: bool,
+    pub password_set_count: u32,
 }
 
 impl Account {
@@ -87,23 +87,35 @@ fn hash(salt: &str, password: &str) -> String {
 /// A virtual machine.
 #[derive(Debug, Clone)]
 pub(crate) struct Vm {
-    pub(crate) subscription: String,
-    pub(crate) resource_group: String,
-    pub(crate) name: String,
-    pub(crate) vm_id: String,
-    pub(crate) location: String,
-    pub(crate) os_type: OsType,
-    pub(crate) power_state: PowerState,
-    pub(crate) agent_ready: bool,
-    pub(crate) agent_status_message: String,
-    pub(crate) domain_controller: bool,
-    pub(crate) password_min_length: usize,
-    pub(crate) accounts: Vec<Account>,
-    pub(crate) rdp_enabled: bool,
-    pub(crate) rdp_firewall_rule: bool,
-    pub(crate) vmaccess_runs: u32,
+    /// The subscription, resource group and name, in the casing they were created with.
+    pub subscription: String,
+    pub resource_group: String,
+    pub name: String,
+    /// ARM's `vmId`, a GUID.
+    pub vm_id: String,
+    /// The region, as seeded.
+    pub location: String,
+    pub os_type: OsType,
+    /// Only a running VM takes extension changes and logins.
+    pub power_state: PowerState,
+    /// A VM agent that is not ready fails every extension operation.
+    pub agent_ready: bool,
+    /// What the agent's status says while it is not ready.
+    pub agent_status_message: String,
+    /// A domain controller has no local accounts, so VMAccess fails on it.
+    pub domain_controller: bool,
+    /// The guest's password policy: at least this many characters.
+    pub password_min_length: usize,
+    /// The guest's local accounts.
+    pub accounts: Vec<Account>,
+    /// Remote Desktop connections allowed (`fDenyTSConnections` = 0).
+    pub rdp_enabled: bool,
+    /// The firewall lets port 3389 in.
+    pub rdp_firewall_rule: bool,
+    /// How many times the VMAccess handler ran in the guest.
+    pub vmaccess_runs: u32,
     /// Keyed by lower-cased name; each keeps its own casing.
-    pub(crate) extensions: BTreeMap<String, Extension>,
+    pub extensions: BTreeMap<String, Extension>,
 }
 
 impl Vm {

@@ -13,8 +13,8 @@ use super::vm::{Account, OsType, Vm};
 /// How an operation failed, as the operation-status `error` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OperationError {
-    pub(crate) code: String,
-    pub(crate) message: String,
+    pub code: String,
+    pub message: String,
 }
 
 impl OperationError {
@@ -30,8 +30,8 @@ impl OperationError {
 /// reported in the extension's instance view.
 #[derive(Debug, Clone)]
 pub(crate) struct GuestFailure {
-    pub(crate) error: OperationError,
-    pub(crate) guest_message: String,
+    pub error: OperationError,
+    pub guest_message: String,
 }
 
 const PASSWORD_POLICY: &str = "Cannot update Remote Desktop Connection settings for Administrator account. Exception: System.Runtime.InteropServices.COMException (0x800708C5): The password does not meet the password policy requirements. Check the minimum password length, password complexity, and password history requirements.";

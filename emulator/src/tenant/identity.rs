@@ -20,9 +20,9 @@ use crate::config::{ARM_AUDIENCE, EmulatorConfig};
 /// A registered application: what it may authenticate with.
 #[derive(Debug, Default)]
 pub(crate) struct Client {
-    pub(crate) secrets: Vec<String>,
+    pub secrets: Vec<String>,
     /// DER certificates whose keys may sign client assertions.
-    pub(crate) certificates: Vec<Vec<u8>>,
+    pub certificates: Vec<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -46,17 +46,17 @@ pub(crate) enum TokenCheck {
 /// Registered clients, the signing key and issued tokens.
 #[derive(Debug)]
 pub(crate) struct Identity {
-    pub(crate) tenant: String,
+    pub tenant: String,
     lifetime: Duration,
     /// `https://127.0.0.1:PORT`.
     endpoint: String,
     key: SigningKey,
     /// By lower-cased client ID.
-    pub(crate) clients: HashMap<String, Client>,
+    pub clients: HashMap<String, Client>,
     /// Issued access tokens by `uti`.
     tokens: HashMap<String, IssuedToken>,
     /// Federated tokens this emulator issued, and when each expires.
-    pub(crate) federated: HashMap<String, Instant>,
+    pub federated: HashMap<String, Instant>,
 }
 
 impl Identity {

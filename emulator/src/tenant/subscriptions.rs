@@ -12,19 +12,19 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 /// A subscription of the tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct Subscription {
-    pub(crate) id: String,
-    pub(crate) display_name: String,
+    pub id: String,
+    pub display_name: String,
     /// `Enabled`, `Disabled`, `Warned`, `PastDue` or `Deleted`.
-    pub(crate) state: String,
+    pub state: String,
 }
 
 /// The tenant's subscriptions, in creation order.
 #[derive(Debug)]
 pub(crate) struct Subscriptions {
     tenant: String,
-    pub(crate) list: Vec<Subscription>,
+    pub list: Vec<Subscription>,
     /// Subscriptions per page of the list.
-    pub(crate) page_size: usize,
+    pub page_size: usize,
 }
 
 impl Subscriptions {

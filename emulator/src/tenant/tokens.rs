@@ -185,16 +185,16 @@ pub(crate) fn derived_guid(seed: &str) -> String {
 
 /// What a token is issued for.
 pub(crate) struct Grant<'a> {
-    pub(crate) tenant: &'a str,
-    pub(crate) issuer: &'a str,
-    pub(crate) client_id: &'a str,
-    pub(crate) principal: &'a Principal,
+    pub tenant: &'a str,
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub principal: &'a Principal,
     /// The `aud` claim: the resource as the client spelled it.
-    pub(crate) audience: &'a str,
-    pub(crate) resource: Resource,
-    pub(crate) lifetime_secs: u64,
+    pub audience: &'a str,
+    pub resource: Resource,
+    pub lifetime_secs: u64,
     /// The `uti` claim, by which ARM finds the token's server-side expiry.
-    pub(crate) uti: &'a str,
+    pub uti: &'a str,
 }
 
 /// The v1 app-only claims Entra puts in ARM and Graph tokens.
