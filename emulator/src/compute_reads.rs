@@ -37,7 +37,7 @@ impl ReadPolicy {
 }
 
 /// Compute's read budgets; every field defaults to Azure's documented figures. Enforced only
-/// when throttling is enabled ([`ThrottleSettings`](crate::ThrottleSettings)).
+/// when throttling is enabled (`ThrottleSettings::enabled`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ComputeReadSettings {

@@ -11,8 +11,30 @@
 //! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
 //!
 //! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
-//! is modelled in [`model::vmaccess`]. It is not a general Azure emulator: only
+//! is modelled in `model::vmaccess`. It is not a general Azure emulator: only
 //! the resources and behaviours the provider depends on exist here.
+//!
+//! # Layers
+//!
+//! A module imports modules of its own layer or of lower ones, never of a higher one, and
+//! no two modules import each other:
+//!
+//! 0. `clock`, `server`, `tls`: wall-clock time, HTTPS serving of a router, TLS material.
+//!    They import nothing from the crate.
+//! 1. `model`, `faults`, `throttle`, `compute_reads`: the emulated world and the mechanics
+//!    around it (`compute_reads` uses `throttle`'s bucket).
+//! 2. `admin_messages`: the admin API's bodies, shared with the client and re-exported by
+//!    [`admin`].
+//! 3. `config`: [`EmulatorConfig`] and the fixed values clients need.
+//! 4. `tenant`: Entra's directory, the token signing key, the subscriptions.
+//! 5. `state`: all of the above behind locks (`AppState`).
+//! 6. `api`: the HTTP surface, in layers of its own (see its module doc).
+//! 7. `emulator`: [`Emulator::start`] and [`Emulator::shutdown`].
+//! 8. [`admin`]: the typed client, and the admin messages re-exported.
+//! 9. This file: the public API, as modules and re-exports.
+//!
+//! The public items are what the binary, the tests (the emulator's and the provider's) and
+//! the benchmarks use; everything else is `pub(crate)`.
 
 pub mod admin;
 mod admin_messages;

@@ -1,6 +1,10 @@
 //! The emulator's shared state: configuration that can change at run time,
-//! the world of VMs and operations, identities, faults, throttling and the
-//! request log. Each part has its own lock; none is held across an await.
+//! the world of VMs and operations, the tenant (directory and subscriptions),
+//! faults, throttling and the request log. Each part has its own lock; none is
+//! held across an await.
+//!
+//! It only holds the lower layers' types together; the HTTP layer (`api`) reads
+//! and changes it, and nothing here knows about requests.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};

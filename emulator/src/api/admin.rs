@@ -1,7 +1,8 @@
 //! The admin API under `/_emulator/`: seed and inspect VMs (including the
 //! guest's accounts), change them out of band, inject faults, expire tokens,
 //! register clients, change run-time settings and read the request log.
-//! No bearer token is needed; errors are `{"error": "<message>"}`.
+//! No bearer token is needed; errors are `{"error": "<message>"}`. Bodies are
+//! the admin messages; their conversions to and from the model are `convert`'s.
 
 // Handlers return early with a finished `Response` as the error; it is built once
 // per request, so its size does not matter.

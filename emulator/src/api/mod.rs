@@ -1,17 +1,22 @@
 //! The HTTP surface: every route, and the fallback that sends the remaining paths to ARM
 //! (lists first, then single resources).
 //!
-//! Submodules, lowest first; each imports only those before it:
-//! - [`response`]: JSON answers and ARM's error shape;
-//! - [`versions`]: `api-version` validation;
-//! - [`request`]: what every ARM handler shares (addressing, authentication, `api-version`,
-//!   subscription check, throttling, finding a VM);
-//! - [`convert`]: admin bodies to and from the model;
-//! - the handlers: [`front`] (request log and faults), [`admin`], [`identity`] and
-//!   [`discovery`] (Entra ID), [`metadata`], [`subscriptions`], [`catalogue`], [`vms`],
-//!   [`operations`], then [`extensions`] (which starts operations) and [`listing`];
-//! - [`arm`]: routing of single ARM resources to their handlers;
-//! - this module: the router.
+//! Submodules in layers; a file imports its own layer or lower ones, and no two files
+//! import each other:
+//! 0. [`response`] (JSON answers, ARM's error shape) and [`convert`] (admin messages to and
+//!    from the model);
+//! 1. [`versions`]: `api-version` validation;
+//! 2. [`request`]: what every ARM handler shares (addressing, bearer token and
+//!    authentication, `api-version`, subscription check, throttling, finding a VM);
+//! 3. handlers of their own paths: [`front`] (request log and faults, before every route),
+//!    [`admin`], [`identity`] (Entra's token endpoints), [`metadata`], and the ARM resources
+//!    [`catalogue`], [`vms`] and [`operations`];
+//! 4. handlers built on layer 3: [`discovery`] (OpenID documents, on `identity`'s tenant
+//!    check), [`subscriptions`] (on `admin`'s body extractor), [`extensions`] (which start
+//!    `operations`) and [`listing`] (VM and extension lists, on `vms`' JSON, and the fleet
+//!    and listing admin endpoints);
+//! 5. [`arm`]: routes a single ARM resource to its handler after ARM's checks;
+//! 6. this module: the router.
 
 mod admin;
 mod arm;

@@ -1,5 +1,10 @@
 //! The emulated world: virtual machines, their guest state, extensions and
-//! the long-running operations that change them.
+//! the long-running operations that change them, with the ARM JSON of an
+//! extension and of an operation status.
+//!
+//! Plain data and rules: no HTTP, no admin messages (their conversions are the
+//! admin handlers'). It imports only `clock`; inside, [`extension`] ← [`vm`] ←
+//! [`vmaccess`] ← [`operations`].
 
 pub(crate) mod extension;
 pub(crate) mod operations;

@@ -87,7 +87,7 @@ fn hash(salt: &str, password: &str) -> String {
 /// A virtual machine.
 #[derive(Debug, Clone)]
 pub(crate) struct Vm {
-    /// The subscription, resource group and name, in the casing they were created with.
+    /// In the casing it was created with, like the resource group and name.
     pub subscription: String,
     pub resource_group: String,
     pub name: String,
