@@ -20,8 +20,6 @@
 //! The public items are what the binary, the integration tests, the benchmarks and the fuzz
 //! targets use; everything else is `pub(crate)`.
 
-#![warn(unreachable_pub, missing_docs)]
-
 pub mod actions;
 pub mod azure;
 #[cfg(feature = "fuzzing")]

@@ -16,7 +16,7 @@ use crate::throttle::BucketSpec;
 
 /// A Compute read policy and the scope its bucket is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReadPolicy {
+pub(crate) enum ReadPolicy {
     /// `List` / `List All` of VMs, per subscription.
     HighCostGet,
     /// A VM-scoped read (extension list), per VM.
@@ -27,7 +27,7 @@ pub enum ReadPolicy {
 
 impl ReadPolicy {
     /// The `x-ms-ratelimit-remaining-resource` entry name.
-    pub fn header_name(self) -> &'static str {
+    pub(crate) fn header_name(self) -> &'static str {
         match self {
             ReadPolicy::HighCostGet => "Microsoft.Compute/HighCostGet",
             ReadPolicy::LowCostGetVm => "Microsoft.Compute/LowCostGet",
@@ -36,11 +36,16 @@ impl ReadPolicy {
     }
 }
 
+/// Compute's read budgets; every field defaults to Azure's documented figures. Enforced only
+/// when throttling is enabled (`ThrottleSettings::enabled`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ComputeReadSettings {
+    /// `HighCostGet`: VM lists, per subscription.
     pub high_cost_get_subscription: BucketSpec,
+    /// `LowCostGet`: VM-scoped reads (extension lists), per VM.
     pub low_cost_get_vm: BucketSpec,
+    /// `LowCostGetSubscription`: the same reads, per subscription.
     pub low_cost_get_subscription: BucketSpec,
 }
 
@@ -65,21 +70,21 @@ impl Default for ComputeReadSettings {
 
 /// A refused read: which policy, its capacity and when a token is back.
 #[derive(Debug, Clone, Copy)]
-pub struct ReadThrottled {
+pub(crate) struct ReadThrottled {
     pub policy: ReadPolicy,
     pub capacity: u64,
     pub retry_after_secs: u64,
 }
 
 #[derive(Debug, Default)]
-pub struct ComputeReads {
+pub(crate) struct ComputeReads {
     pub settings: ComputeReadSettings,
     /// (policy, scope) → (tokens, last refill).
     buckets: HashMap<(ReadPolicy, String), (f64, Instant)>,
 }
 
 impl ComputeReads {
-    pub fn configure(&mut self, settings: ComputeReadSettings) {
+    pub(crate) fn configure(&mut self, settings: ComputeReadSettings) {
         self.settings = settings;
         self.buckets.clear();
     }
@@ -94,7 +99,7 @@ impl ComputeReads {
 
     /// Takes one token from each `(policy, scope)` bucket, or none when one is empty and
     /// `enforce` is set; returns what remains in each.
-    pub fn draw(
+    pub(crate) fn draw(
         &mut self,
         wanted: &[(ReadPolicy, String)],
         enforce: bool,

@@ -5,17 +5,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::admin::ArmedFaultView;
+use crate::clock::now_rfc3339;
 
 /// A fault as posted to `/_emulator/faults`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultSpec {
+    /// Only requests of this method (any case); all methods when absent.
     #[serde(default)]
     pub method: Option<String>,
+    /// Only paths containing this (any case); all paths when absent.
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// How many times it fires; 0 fires until the faults are cleared. 1 when absent.
     #[serde(default = "one")]
     pub times: u32,
+    /// What happens when it fires.
     pub action: FaultAction,
 }
 
@@ -50,6 +54,7 @@ fn one() -> u32 {
     1
 }
 
+/// What a fault does to the request it fires on, or to the operation that request starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultAction {
@@ -60,7 +65,12 @@ pub enum FaultAction {
     /// Wait this long, then handle the request normally.
     DelayMs(u64),
     /// The operation the request starts ends Failed with this error.
-    FailOperation { code: String, message: String },
+    FailOperation {
+        /// The error code the operation status reports.
+        code: String,
+        /// The error message the operation status reports.
+        message: String,
+    },
     /// The operation the request starts takes this long.
     SlowOperationMs(u64),
 }
@@ -86,7 +96,7 @@ impl FaultAction {
 
     /// Whether the action applies to the operation a request starts rather
     /// than to the request itself.
-    pub fn is_operation_fault(&self) -> bool {
+    pub(crate) fn is_operation_fault(&self) -> bool {
         matches!(
             self,
             FaultAction::FailOperation { .. } | FaultAction::SlowOperationMs(_)
@@ -94,18 +104,22 @@ impl FaultAction {
     }
 }
 
+/// An answer given instead of handling the request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusFault {
+    /// The HTTP status.
     pub code: u16,
+    /// The `Retry-After` header, as sent; none when absent.
     #[serde(default)]
     pub retry_after: Option<String>,
+    /// The JSON body; Azure's usual body for the status when absent.
     #[serde(default)]
     pub body: Option<Value>,
 }
 
 impl StatusFault {
     /// The body to send: the given one, or Azure's usual body for the status.
-    pub fn body_or_default(&self) -> Value {
+    pub(crate) fn body_or_default(&self) -> Value {
         if let Some(body) = &self.body {
             return body.clone();
         }
@@ -124,8 +138,8 @@ impl StatusFault {
 }
 
 /// Compute's throttling body, which is **not** wrapped in `"error"`.
-pub fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
-    let now = crate::state::now_rfc3339();
+pub(crate) fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
+    let now = now_rfc3339();
     let detail = json!({
         "operationGroup": policy,
         "startTime": now,
@@ -140,21 +154,23 @@ pub fn throttled_body(policy: &str, allowed: u64, measured: u64) -> Value {
     })
 }
 
+/// A posted fault and how many more times it fires.
 #[derive(Debug, Clone)]
-struct ArmedFault {
-    id: String,
-    spec: FaultSpec,
-    remaining: Option<u32>,
+pub(crate) struct ArmedFault {
+    pub id: String,
+    pub spec: FaultSpec,
+    /// `None` fires until cleared.
+    pub remaining: Option<u32>,
 }
 
 /// The armed faults, in the order they were posted.
 #[derive(Debug, Default)]
-pub struct FaultSet {
+pub(crate) struct FaultSet {
     faults: Vec<ArmedFault>,
 }
 
 impl FaultSet {
-    pub fn add(&mut self, spec: FaultSpec) -> String {
+    pub(crate) fn add(&mut self, spec: FaultSpec) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         let remaining = (spec.times > 0).then_some(spec.times);
         self.faults.push(ArmedFault {
@@ -165,24 +181,23 @@ impl FaultSet {
         id
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.faults.clear();
     }
 
-    pub fn list(&self) -> Vec<ArmedFaultView> {
-        self.faults
-            .iter()
-            .map(|f| ArmedFaultView {
-                id: f.id.clone(),
-                spec: f.spec.clone(),
-                remaining: f.remaining,
-            })
-            .collect()
+    /// The armed faults, in the order they were posted.
+    pub(crate) fn armed(&self) -> &[ArmedFault] {
+        &self.faults
     }
 
     /// Takes the first armed fault that matches the request and is of the
     /// requested kind (request-level or operation-level).
-    pub fn take(&mut self, method: &str, path: &str, operation_fault: bool) -> Option<FaultAction> {
+    pub(crate) fn take(
+        &mut self,
+        method: &str,
+        path: &str,
+        operation_fault: bool,
+    ) -> Option<FaultAction> {
         let path = path.to_ascii_lowercase();
         let index = self.faults.iter().position(|f| {
             f.spec.action.is_operation_fault() == operation_fault

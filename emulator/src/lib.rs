@@ -11,194 +11,56 @@
 //! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
 //!
 //! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
-//! is modelled in [`model::vmaccess`]. It is not a general Azure emulator: only
+//! is modelled in `model::vmaccess`. It is not a general Azure emulator: only
 //! the resources and behaviours the provider depends on exist here.
+//!
+//! # Layers
+//!
+//! A module imports modules of its own layer or of lower ones, never of a higher one, and
+//! no two modules import each other:
+//!
+//! 0. `clock`, `server`, `tls`: wall-clock time, HTTPS serving of a router, TLS material.
+//!    They import nothing from the crate.
+//! 1. `model`, `faults`, `throttle`, `compute_reads`: the emulated world and the mechanics
+//!    around it (`compute_reads` uses `throttle`'s bucket).
+//! 2. `admin_messages`: the admin API's bodies, shared with the client and re-exported by
+//!    [`admin`].
+//! 3. `config`: [`EmulatorConfig`] and the fixed values clients need.
+//! 4. `tenant`: Entra's directory, the token signing key, the subscriptions.
+//! 5. `state`: all of the above behind locks (`AppState`).
+//! 6. `api`: the HTTP surface, in layers of its own (see its module doc).
+//! 7. `emulator`: [`Emulator::start`] and [`Emulator::shutdown`].
+//! 8. [`admin`]: the typed client, and the admin messages re-exported.
+//! 9. This file: the public API, as modules and re-exports.
+//!
+//! The public items are what the binary, the tests (the emulator's and the provider's) and
+//! the benchmarks use; everything else is `pub(crate)`.
 
 pub mod admin;
-pub mod api;
-pub mod compute_reads;
-pub mod faults;
-pub mod model;
+mod admin_messages;
+mod api;
+mod clock;
+mod compute_reads;
+mod config;
+mod emulator;
+mod faults;
+mod model;
 mod server;
-pub mod state;
-pub mod throttle;
+mod state;
+mod tenant;
+mod throttle;
 mod tls;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-pub use admin::{Credentials, VmPatch};
-pub use compute_reads::ComputeReadSettings;
-pub use faults::{FaultAction, FaultSpec, StatusFault};
-pub use model::extension::ExtensionView;
-pub use model::vm::{
-    AccountSeed, AccountView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER, OsType, PowerState, VmSeed,
-    VmView,
+pub use admin_messages::{
+    AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
+    LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed, VmView,
 };
-pub use state::{LoggedRequest, Seed, SeededVm};
+pub use compute_reads::ComputeReadSettings;
+pub use config::{
+    ARM_AUDIENCE, DEFAULT_GITHUB_REQUEST_TOKEN, DEFAULT_IDENTITY_HEADER, DEFAULT_LIST_PAGE_SIZE,
+    DEFAULT_PIPELINES_ACCESS_TOKEN, EmulatorConfig,
+};
+pub use emulator::{Emulator, EmulatorError};
+pub use faults::{FaultAction, FaultSpec, StatusFault};
+pub use model::vm::{OsType, PowerState};
 pub use throttle::{BucketSpec, ThrottleSettings};
-
-/// The bearer token the GitHub Actions ID-token endpoint
-/// (`/_emulator/oidc/github`) accepts unless changed through `/_emulator/config`.
-pub const DEFAULT_GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
-
-/// The `System.AccessToken` the Azure Pipelines OIDC endpoint
-/// (`/_emulator/oidc/ado`) accepts.
-pub const DEFAULT_PIPELINES_ACCESS_TOKEN: &str = "emulator-pipelines-access-token";
-/// The `X-IDENTITY-HEADER` value the managed-identity endpoint
-/// (`/_emulator/msi/token`) accepts.
-pub const DEFAULT_IDENTITY_HEADER: &str = "emulator-identity-header";
-/// The audience ARM tokens are issued for; the token scope is this plus `.default`.
-pub const ARM_AUDIENCE: &str = "https://management.emulator.local/";
-
-/// VMs per list page unless configured otherwise (Compute does not document its page size).
-pub const DEFAULT_LIST_PAGE_SIZE: usize = 50;
-
-/// How the emulator tells clients to poll long-running operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LroStyle {
-    /// `Azure-AsyncOperation` header pointing at an operation-status resource.
-    #[default]
-    #[serde(alias = "async")]
-    AsyncOperation,
-    /// Only a `Location` header; the poll answers 202 until done, then the result.
-    #[serde(alias = "location")]
-    LocationOnly,
-}
-
-/// Start-up configuration.
-#[derive(Debug, Clone)]
-pub struct EmulatorConfig {
-    pub tenant_id: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub subscription_id: String,
-    pub listen: SocketAddr,
-    pub operation_delay: Duration,
-    pub poll_retry_after_secs: u64,
-    pub token_lifetime: Duration,
-    pub lro_style: LroStyle,
-    pub seed: Option<Seed>,
-    /// VMs per page of `GET …/virtualMachines` (ARM pages with `nextLink`).
-    pub list_page_size: usize,
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            tenant_id: "00000000-0000-0000-0000-0000000000aa".into(),
-            client_id: "00000000-0000-0000-0000-0000000000bb".into(),
-            client_secret: format!("emulator-secret-{}", uuid::Uuid::new_v4().simple()),
-            subscription_id: "00000000-0000-0000-0000-0000000000cc".into(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            operation_delay: Duration::from_millis(300),
-            poll_retry_after_secs: 1,
-            token_lifetime: Duration::from_secs(3600),
-            lro_style: LroStyle::AsyncOperation,
-            seed: None,
-            list_page_size: DEFAULT_LIST_PAGE_SIZE,
-        }
-    }
-}
-
-/// Errors starting the emulator.
-#[derive(Debug, thiserror::Error)]
-pub enum EmulatorError {
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot generate TLS material: {0}")]
-    Tls(String),
-    #[error("invalid seed: {0}")]
-    Seed(String),
-}
-
-/// A running emulator. Dropping it leaves the server running until the
-/// runtime stops; call [`Emulator::shutdown`] to stop it.
-pub struct Emulator {
-    addr: SocketAddr,
-    ca_pem: String,
-    config: EmulatorConfig,
-    state: Arc<state::AppState>,
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Emulator {
-    /// Generates TLS material, binds the listener, applies the seed and serves.
-    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| EmulatorError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let material = tls::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
-        let signing_key =
-            api::tokens::SigningKey::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
-        let endpoint = format!("https://{addr}");
-        let state = Arc::new(state::AppState::new(config.clone(), endpoint, signing_key));
-        if let Some(seed) = &config.seed {
-            state.apply_seed(seed).map_err(EmulatorError::Seed)?;
-        }
-        let router = api::router(state.clone());
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(server::serve(
-            listener,
-            material.server_config,
-            router,
-            shutdown_rx,
-        ));
-        Ok(Emulator {
-            addr,
-            ca_pem: material.ca_pem,
-            config,
-            state,
-            shutdown,
-            task,
-        })
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `https://127.0.0.1:PORT`, without a trailing slash.
-    pub fn endpoint(&self) -> String {
-        self.state.endpoint.clone()
-    }
-
-    /// `127.0.0.1:PORT`, the value for `ARM_METADATA_HOST`-style settings.
-    pub fn metadata_host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// The PEM of the certificate authority that signed the server certificate.
-    pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
-    }
-
-    pub fn config(&self) -> &EmulatorConfig {
-        &self.config
-    }
-
-    /// Stops accepting connections and closes the open ones.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
-    }
-}

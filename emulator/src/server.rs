@@ -19,10 +19,10 @@ use tower::ServiceExt;
 
 /// Request extension: notify it to abort the connection the request came on.
 #[derive(Clone)]
-pub(crate) struct ConnectionKiller(pub Arc<Notify>);
+pub(crate) struct ConnectionKiller(Arc<Notify>);
 
 impl ConnectionKiller {
-    pub fn kill(&self) {
+    pub(crate) fn kill(&self) {
         self.0.notify_one();
     }
 }

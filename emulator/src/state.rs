@@ -1,65 +1,53 @@
 //! The emulator's shared state: configuration that can change at run time,
-//! the world of VMs and operations, identities, faults, throttling and the
-//! request log. Each part has its own lock; none is held across an await.
+//! the world of VMs and operations, the tenant (directory and subscriptions),
+//! faults, throttling and the request log. Each part has its own lock; none is
+//! held across an await.
+//!
+//! It only holds the lower layers' types together; the HTTP layer (`api`) reads
+//! and changes it, and nothing here knows about requests.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-use crate::api::identity::Identity;
-use crate::api::subscriptions::Subscriptions;
-use crate::api::tokens::SigningKey;
+use crate::admin_messages::{LoggedRequest, LroStyle};
 use crate::compute_reads::ComputeReads;
+use crate::config::{DEFAULT_GITHUB_REQUEST_TOKEN, EmulatorConfig};
 use crate::faults::FaultSet;
 use crate::model::operations::Operation;
-use crate::model::vm::{Vm, VmSeed};
+use crate::model::vm::Vm;
+use crate::tenant::identity::Identity;
+use crate::tenant::subscriptions::Subscriptions;
+use crate::tenant::tokens::SigningKey;
 use crate::throttle::Throttle;
-use crate::{EmulatorConfig, LroStyle};
-
-/// VMs to create at start-up: a JSON list of `{subscription?, resource_group, name, …VmSeed}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Seed(pub Vec<SeededVm>);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SeededVm {
-    /// Defaults to the configured subscription.
-    #[serde(default)]
-    pub subscription: Option<String>,
-    pub resource_group: String,
-    pub name: String,
-    #[serde(flatten)]
-    pub vm: VmSeed,
-}
 
 /// Settings that `/_emulator/config` can change while running.
 #[derive(Debug, Clone)]
-pub struct Runtime {
+pub(crate) struct Runtime {
+    /// How long operations started from now on take.
     pub operation_delay: Duration,
+    /// How operation responses tell clients to poll.
     pub lro_style: LroStyle,
+    /// The `Retry-After` of operation responses and polls.
     pub poll_retry_after_secs: u64,
+    /// The bearer token the GitHub Actions ID-token endpoint accepts.
     pub github_request_token: String,
 }
 
 /// VMs (keyed by lower-cased `subscription/resource_group/name`) and operations.
 #[derive(Debug, Default)]
-pub struct World {
+pub(crate) struct World {
     pub vms: HashMap<String, Vm>,
     pub operations: HashMap<String, Operation>,
 }
 
 impl World {
-    pub fn key(subscription: &str, resource_group: &str, name: &str) -> String {
+    pub(crate) fn key(subscription: &str, resource_group: &str, name: &str) -> String {
         format!("{subscription}/{resource_group}/{name}").to_ascii_lowercase()
     }
 
     /// Completes every operation that is due, oldest first.
-    pub fn settle(&mut self, now: Instant) {
+    pub(crate) fn settle(&mut self, now: Instant) {
         let mut due: Vec<(Instant, String)> = self
             .operations
             .values()
@@ -75,31 +63,19 @@ impl World {
         }
     }
 
-    pub fn running_operation(&self, vm_key: &str) -> Option<&Operation> {
+    pub(crate) fn running_operation(&self, vm_key: &str) -> Option<&Operation> {
         self.operations
             .values()
             .find(|op| op.is_running() && op.vm_key == vm_key)
     }
 
-    pub fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
+    pub(crate) fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
         let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
         self.vms.keys().any(|k| k.starts_with(&prefix))
     }
 }
 
-/// One request as `/_emulator/requests` reports it; secrets are redacted.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoggedRequest {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// `None` when no response was sent (a dropped connection).
-    pub status: Option<u16>,
-    pub authorized: bool,
-    pub body: Option<Value>,
-}
-
-pub struct AppState {
+pub(crate) struct AppState {
     /// `https://127.0.0.1:PORT`.
     pub endpoint: String,
     pub config: EmulatorConfig,
@@ -117,20 +93,24 @@ pub struct AppState {
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AppState {
-    pub fn new(config: EmulatorConfig, endpoint: String, signing_key: SigningKey) -> AppState {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        endpoint: String,
+        signing_key: SigningKey,
+    ) -> AppState {
         AppState {
             runtime: Mutex::new(Runtime {
                 operation_delay: config.operation_delay,
                 lro_style: config.lro_style,
                 poll_retry_after_secs: config.poll_retry_after_secs,
-                github_request_token: crate::DEFAULT_GITHUB_REQUEST_TOKEN.into(),
+                github_request_token: DEFAULT_GITHUB_REQUEST_TOKEN.into(),
             }),
             identity: Mutex::new(Identity::new(&config, &endpoint, signing_key)),
             subscriptions: Mutex::new(Subscriptions::new(&config)),
@@ -146,39 +126,13 @@ impl AppState {
     }
 
     /// The world with all due operations completed.
-    pub fn world(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         let mut world = lock(&self.world);
         world.settle(Instant::now());
         world
     }
 
-    pub fn runtime(&self) -> Runtime {
+    pub(crate) fn runtime(&self) -> Runtime {
         lock(&self.runtime).clone()
     }
-
-    pub fn apply_seed(&self, seed: &Seed) -> Result<(), String> {
-        let mut world = self.world();
-        for entry in &seed.0 {
-            let subscription = entry
-                .subscription
-                .clone()
-                .unwrap_or_else(|| self.config.subscription_id.clone());
-            if entry.name.is_empty() || entry.resource_group.is_empty() {
-                return Err("every VM needs a resource_group and a name".into());
-            }
-            let vm = Vm::from_seed(&subscription, &entry.resource_group, &entry.name, &entry.vm);
-            world.vms.insert(
-                World::key(&subscription, &entry.resource_group, &entry.name),
-                vm,
-            );
-        }
-        Ok(())
-    }
-}
-
-/// The current UTC time in RFC 3339, as ARM writes times.
-pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }

@@ -11,19 +11,30 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+/// A token bucket: it holds at most `capacity` tokens and gains `refill_per_sec` a second;
+/// each request takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BucketSpec {
+    /// The most tokens it holds (the burst), and what it starts with.
     pub capacity: f64,
+    /// Tokens gained per second.
     pub refill_per_sec: f64,
 }
 
+/// ARM's and Compute's throttling; every field defaults to Azure's documented figures and
+/// `enabled` to `false`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ThrottleSettings {
+    /// Refuse requests (429) when a bucket is empty; buckets are counted either way.
     pub enabled: bool,
+    /// ARM's reads per subscription (and per tenant for the subscription list).
     pub subscription_reads: BucketSpec,
+    /// ARM's writes per subscription.
     pub subscription_writes: BucketSpec,
+    /// Compute's `UpdateVM` policy: extension writes per VM.
     pub vm_updates: BucketSpec,
+    /// Compute's `GetOperation` policy: operation polls per VM.
     pub operation_polls: BucketSpec,
 }
 
@@ -53,7 +64,7 @@ impl Default for ThrottleSettings {
 
 /// Which bucket a request draws from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Policy {
+pub(crate) enum Policy {
     SubscriptionReads,
     SubscriptionWrites,
     UpdateVm,
@@ -62,7 +73,7 @@ pub enum Policy {
 
 impl Policy {
     /// The response header that reports this bucket, and its value prefix.
-    pub fn header(&self) -> (&'static str, &'static str) {
+    pub(crate) fn header(&self) -> (&'static str, &'static str) {
         match self {
             Policy::SubscriptionReads => ("x-ms-ratelimit-remaining-subscription-reads", ""),
             Policy::SubscriptionWrites => ("x-ms-ratelimit-remaining-subscription-writes", ""),
@@ -77,7 +88,7 @@ impl Policy {
         }
     }
 
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Policy::SubscriptionReads => "SubscriptionReads",
             Policy::SubscriptionWrites => "SubscriptionWrites",
@@ -95,7 +106,7 @@ struct Bucket {
 
 /// The outcome of drawing from a set of buckets.
 #[derive(Debug)]
-pub enum Draw {
+pub(crate) enum Draw {
     /// Allowed; the remaining count per policy.
     Allowed(Vec<(Policy, u64)>),
     /// Refused by `policy`; a token is available after `retry_after_secs`.
@@ -107,7 +118,7 @@ pub enum Draw {
 }
 
 #[derive(Debug, Default)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     pub settings: ThrottleSettings,
     buckets: HashMap<(String, String), Bucket>,
 }
@@ -122,14 +133,14 @@ impl Throttle {
         }
     }
 
-    pub fn configure(&mut self, settings: ThrottleSettings) {
+    pub(crate) fn configure(&mut self, settings: ThrottleSettings) {
         self.settings = settings;
         self.buckets.clear();
     }
 
     /// Takes one token from each `(policy, scope)` bucket, or none if any is empty
     /// and throttling is enabled.
-    pub fn draw(&mut self, wanted: &[(Policy, String)], now: Instant) -> Draw {
+    pub(crate) fn draw(&mut self, wanted: &[(Policy, String)], now: Instant) -> Draw {
         for (policy, scope) in wanted {
             let spec = self.spec(policy);
             let bucket = self

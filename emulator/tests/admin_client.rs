@@ -1,10 +1,9 @@
 //! The typed admin client against a real emulator: each operation round-trips, and a refused
 //! call is an error naming the call and the emulator's message, not a panic.
 
-mod support;
-
 use vm_emulator::admin::{AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, VmRef};
 use vm_emulator::{FaultAction, FaultSpec, LroStyle, PowerState, VmPatch, VmSeed};
+use vm_emulator_test_support as support;
 
 #[tokio::test]
 async fn vms_and_extensions_round_trip() {

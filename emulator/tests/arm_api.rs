@@ -1,12 +1,11 @@
 //! ARM wire behaviour: validation errors, authentication, secrets, LRO styles.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{expect_error, header, seed, send};
 use vm_emulator::PowerState;
 use vm_emulator::admin::ConfigChange;
+use vm_emulator_test_support as support;
 
 #[tokio::test]
 async fn second_vmaccess_under_another_name_is_rejected() {

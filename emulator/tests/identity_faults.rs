@@ -1,7 +1,5 @@
 //! Token endpoint, federated credentials, injected faults and throttling.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::Value;
 use support::{
@@ -9,6 +7,7 @@ use support::{
     header, send,
 };
 use vm_emulator::{BucketSpec, FaultAction, FaultSpec, ThrottleSettings};
+use vm_emulator_test_support as support;
 
 #[tokio::test]
 async fn token_endpoint_rejects_wrong_secret_tenant_and_client() {

@@ -1,13 +1,12 @@
 //! VM and extension listing: paging with `nextLink`, list shapes, the fleet seed, and the read
 //! budgets (ARM's subscription reads, Compute's HighCostGet and LowCostGet) with their headers.
 
-mod support;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{API, Fixture, expect_error, header_values, item_fields, item_named, items, start};
 use vm_emulator::admin::{ExtensionSeed, Fleet, FleetVm, ListingChange, VmRef};
 use vm_emulator::{BucketSpec, ComputeReadSettings, OsType, ThrottleSettings};
+use vm_emulator_test_support as support;
 
 /// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…): every fourth Linux,
 /// every other Windows VM with `enablevmaccess` (last run for `ops`), every third with a

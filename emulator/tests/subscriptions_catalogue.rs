@@ -1,10 +1,9 @@
 //! The subscription list (paged), the VM extension image catalogue and
 //! per-type `api-version` validation, shaped as ARM answers them.
 
-mod support;
-
 use serde_json::json;
 use vm_emulator::admin::{ExtensionSeed, SubscriptionChange};
+use vm_emulator_test_support as support;
 
 #[tokio::test]
 async fn subscriptions_are_listed_page_by_page_and_got_by_id() {

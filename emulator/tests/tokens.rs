@@ -3,9 +3,8 @@
 //! for every credential flow the emulator serves; the scope forms Azure
 //! accepts; and ARM's checks of signature, audience and expiry.
 
-mod support;
-
 use std::collections::HashMap;
+use vm_emulator_test_support as support;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};

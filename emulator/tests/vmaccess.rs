@@ -1,11 +1,10 @@
 //! VMAccessAgent semantics, asserted on the guest model (admin API, login).
 
-mod support;
-
 use serde_json::{Value, json};
 use support::credentials;
 use vm_emulator::admin::LoginOutcome;
 use vm_emulator::{AccountSeed, OsType, VmPatch, VmSeed};
+use vm_emulator_test_support as support;
 
 #[tokio::test]
 async fn password_reset_takes_effect_in_the_guest() {

@@ -10,8 +10,11 @@ use terraform_provider_vm::azure::VirtualMachineId;
 use crate::azure_emulator::AzureEmulator;
 use crate::terraform::{TfDir, TfOutput};
 
+/// One test's emulator and terraform working directory, wired together.
 pub struct Acceptance {
+    /// The emulator the provider talks to.
     pub emu: AzureEmulator,
+    /// The working directory, with the `ARM_*` environment set.
     pub tf: TfDir,
 }
 
@@ -22,6 +25,7 @@ impl Acceptance {
         Acceptance::with_emulator(AzureEmulator::start().await)
     }
 
+    /// The fixture around an emulator the test started itself.
     pub fn with_emulator(emu: AzureEmulator) -> Acceptance {
         let mut tf = TfDir::new();
         let ca = tf.work_dir().join("..").join("emulator-ca.pem");
@@ -41,6 +45,7 @@ impl Acceptance {
         tokio::task::block_in_place(|| self.tf.run(args))
     }
 
+    /// [`Self::run`] with extra environment variables.
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> TfOutput {
         tokio::task::block_in_place(|| {
             env.iter()
@@ -49,6 +54,7 @@ impl Acceptance {
         })
     }
 
+    /// `terraform apply -auto-approve`; panics unless it succeeds.
     pub fn apply(&self) -> TfOutput {
         let out = self.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         out.assert_success();
@@ -133,11 +139,13 @@ impl Acceptance {
         self.tf.work_dir().join(".terraform.lock.hcl")
     }
 
+    /// The text of `terraform.tfstate` (empty when there is none).
     pub fn state_file(&self) -> String {
         std::fs::read_to_string(self.tf.work_dir().join("terraform.tfstate")).unwrap_or_default()
     }
 }
 
+/// The planned actions (`create`, `update`, …) of `address` in a JSON plan; none if absent.
 pub fn actions_of(plan: &Value, address: &str) -> Vec<String> {
     plan["resource_changes"]
         .as_array()

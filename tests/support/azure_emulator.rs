@@ -30,7 +30,9 @@ pub const PORTAL_TAG: &str = "portal-run-1";
 /// The resource group of every seed that does not name one.
 pub const RESOURCE_GROUP: &str = "rg-test";
 
+/// An emulator started in this process, with its admin client.
 pub struct AzureEmulator {
+    /// The emulator.
     pub emulator: Emulator,
     /// The emulator's typed admin client. The methods below are its shorthands for tests: they
     /// take the provider's [`VirtualMachineId`] and fail the test on an admin error.
@@ -48,20 +50,24 @@ impl AzureEmulator {
         AzureEmulator::start_with(config).await
     }
 
+    /// An emulator started with `config`.
     pub async fn start_with(config: EmulatorConfig) -> AzureEmulator {
         let emulator = Emulator::start(config).await.expect("emulator starts");
         let admin = succeeded(AdminClient::for_emulator(&emulator), "admin client");
         AzureEmulator { emulator, admin }
     }
 
+    /// `https://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         self.emulator.endpoint()
     }
 
+    /// The configured client's secret.
     pub fn client_secret(&self) -> &str {
         &self.emulator.config().client_secret
     }
 
+    /// The configured subscription.
     pub fn subscription_id(&self) -> &str {
         &self.emulator.config().subscription_id
     }
@@ -89,6 +95,7 @@ impl AzureEmulator {
         }
     }
 
+    /// Polls that start at 200 ms and wait at most 2 s, for short tests.
     pub fn fast_poll() -> PollPolicy {
         PollPolicy {
             initial: Duration::from_millis(200),
@@ -107,6 +114,7 @@ impl AzureEmulator {
             .expect("client builds")
     }
 
+    /// A client for the emulator's default settings ([`Self::client_for`]).
     pub fn client(&self) -> ArmClient {
         self.client_for(self.settings())
     }
@@ -178,6 +186,7 @@ impl AzureEmulator {
         );
     }
 
+    /// The VM as the admin API shows it.
     pub async fn vm_view(&self, id: &VirtualMachineId) -> VmView {
         succeeded(self.admin.vm(&vm_ref(id)).await, "read a VM")
     }
@@ -191,6 +200,7 @@ impl AzureEmulator {
         .ok
     }
 
+    /// Deletes the VM.
     pub async fn delete_vm(&self, id: &VirtualMachineId) {
         succeeded(self.admin.delete_vm(&vm_ref(id)).await, "delete a VM");
     }
@@ -238,6 +248,7 @@ impl AzureEmulator {
         )
     }
 
+    /// Deletes an extension directly, without an operation.
     pub async fn delete_extension(&self, id: &VirtualMachineId, name: &str) {
         succeeded(
             self.admin.delete_extension(&vm_ref(id), name).await,
@@ -264,6 +275,7 @@ impl AzureEmulator {
 
     // Faults, tokens, settings
 
+    /// Arms a fault.
     pub async fn add_fault(&self, fault: &FaultSpec) {
         succeeded(self.admin.add_fault(fault).await, "arm a fault");
     }
@@ -273,10 +285,12 @@ impl AzureEmulator {
         succeeded(self.admin.faults().await, "list the faults").is_empty()
     }
 
+    /// Disarms every fault.
     pub async fn clear_faults(&self) {
         succeeded(self.admin.clear_faults().await, "clear the faults");
     }
 
+    /// Makes every access token issued so far expired.
     pub async fn expire_tokens(&self) {
         succeeded(self.admin.expire_tokens().await, "expire the tokens");
     }
@@ -440,6 +454,7 @@ impl LogCapture {
         CaptureGuard(CURRENT.with(|c| c.replace(Some(self.clone()))))
     }
 
+    /// What was captured so far.
     pub fn text(&self) -> String {
         let buf = self.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&buf).into_owned()

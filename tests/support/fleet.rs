@@ -14,7 +14,9 @@ pub struct Fleet {
     pub body: FleetBody,
     /// Windows VMs with a VMAccess extension, as `(resource group, VM name)`, in list order.
     pub with_vmaccess: Vec<(String, String)>,
+    /// How many of the VMs run Windows.
     pub windows: usize,
+    /// How many of the VMs run Linux.
     pub linux: usize,
 }
 

@@ -35,7 +35,9 @@ use terraform_provider_vm::plugin::services::proto::{
 use terraform_provider_vm::tfprotocol::proto::provider_client::ProviderClient;
 use tonic_health::pb::health_client::HealthClient;
 
+/// The environment variable Terraform sets so the provider knows it runs as a plugin.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+/// Terraform's value of [`MAGIC_COOKIE_KEY`].
 pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// What terraform-plugin-go allows; the client side of the tests uses it too.
@@ -44,6 +46,7 @@ pub const MAX_MESSAGE: usize = 256 << 20;
 /// stricter so a hung binary fails quickly.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Any error, for helpers whose callers only report it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The provider binary cargo built for this test or bench target. Cargo
@@ -69,7 +72,9 @@ pub fn provider_binary() -> PathBuf {
 
 /// A client identity shaped like go-plugin's `generateCert()`.
 pub struct ClientIdentity {
+    /// The certificate, PEM (what `PLUGIN_CLIENT_CERT` carries).
     pub cert_pem: String,
+    /// The same certificate, DER.
     pub cert_der: CertificateDer<'static>,
     key_der: PrivatePkcs8KeyDer<'static>,
 }
@@ -114,6 +119,7 @@ impl ClientIdentity {
         }
     }
 
+    /// The certificate's private key.
     pub fn key(&self) -> PrivateKeyDer<'static> {
         PrivateKeyDer::Pkcs8(self.key_der.clone_key())
     }
@@ -122,12 +128,19 @@ impl ClientIdentity {
 /// The parsed handshake line.
 #[derive(Debug, Clone)]
 pub struct Handshake {
+    /// The line as printed.
     pub line: String,
+    /// go-plugin's core protocol version.
     pub core_version: String,
+    /// The plugin protocol version.
     pub app_version: String,
+    /// `unix` or `tcp`.
     pub network: String,
+    /// The socket path or `host:port`.
     pub address: String,
+    /// The RPC protocol (`grpc`).
     pub protocol: String,
+    /// The provider's server certificate (AutoMTLS).
     pub server_cert: CertificateDer<'static>,
 }
 
@@ -186,7 +199,9 @@ pub struct PluginProcess {
     stdout: Option<BufReader<ChildStdout>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_thread: Option<std::thread::JoinHandle<()>>,
+    /// The handshake it printed.
     pub handshake: Handshake,
+    /// The client certificate it was started with.
     pub identity: ClientIdentity,
 }
 
@@ -197,6 +212,7 @@ impl PluginProcess {
         Self::start_binary(&provider_binary(), ClientIdentity::terraform_like())
     }
 
+    /// Starts `binary` as Terraform would, trusting `identity`; waits for the handshake.
     pub fn start_binary(binary: &Path, identity: ClientIdentity) -> PluginProcess {
         let cmd = terraform_command(binary, Some(&identity));
         Self::spawn(cmd, identity).unwrap_or_else(|e| panic!("plugin did not start: {e}"))
@@ -264,6 +280,7 @@ impl PluginProcess {
         Ok(process)
     }
 
+    /// The process ID.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("process not reaped").id()
     }
@@ -314,6 +331,7 @@ impl PluginProcess {
         (status, usage)
     }
 
+    /// A mutually authenticated channel, or why not.
     pub async fn channel(&self) -> Result<Channel, BoxError> {
         connect(&self.handshake, Some(&self.identity)).await
     }
@@ -333,22 +351,27 @@ impl PluginProcess {
         (plugin, client)
     }
 
+    /// A `tfplugin6` provider client over [`Self::connect`].
     pub async fn provider(&self) -> ProviderClient<Channel> {
         provider_client(self.connect().await)
     }
 
+    /// A go-plugin controller client over [`Self::connect`].
     pub async fn controller(&self) -> GrpcControllerClient<Channel> {
         GrpcControllerClient::new(self.connect().await)
     }
 
+    /// A go-plugin stdio client over [`Self::connect`].
     pub async fn stdio(&self) -> GrpcStdioClient<Channel> {
         GrpcStdioClient::new(self.connect().await)
     }
 
+    /// A go-plugin broker client over [`Self::connect`].
     pub async fn broker(&self) -> GrpcBrokerClient<Channel> {
         GrpcBrokerClient::new(self.connect().await)
     }
 
+    /// A gRPC health client over [`Self::connect`].
     pub async fn health(&self) -> HealthClient<Channel> {
         HealthClient::new(self.connect().await)
     }

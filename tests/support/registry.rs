@@ -13,8 +13,11 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 type Files = Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
 
+/// The running server; it stops when dropped.
 pub struct StaticHttps {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// The CA that signed its certificate.
     pub ca_pem: String,
     files: Files,
     /// Every request path, in order.
@@ -83,6 +86,7 @@ impl StaticHttps {
         format!("localhost:{}", self.addr.port())
     }
 
+    /// Serves `body` at `path` from now on.
     pub fn put(&self, path: &str, body: impl Into<Vec<u8>>) {
         self.files
             .lock()
@@ -90,6 +94,7 @@ impl StaticHttps {
             .insert(path.to_string(), body.into());
     }
 
+    /// Every path requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }

@@ -295,11 +295,13 @@ pub struct TfCommand<'a> {
 }
 
 impl TfCommand<'_> {
+    /// Sets an environment variable for this command only.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.insert(key.to_string(), value.to_string());
         self
     }
 
+    /// Runs the command to the end.
     pub fn run(self) -> TfOutput {
         let mut cmd = Command::new(&self.dir.terraform);
         cmd.args(&self.args)
@@ -359,18 +361,25 @@ impl TfCommand<'_> {
 /// What a terraform command did.
 #[derive(Debug)]
 pub struct TfOutput {
+    /// The arguments after `terraform`.
     pub args: Vec<String>,
+    /// How it exited.
     pub status: ExitStatus,
+    /// Its standard output.
     pub stdout: String,
+    /// Its standard error.
     pub stderr: String,
+    /// How long it ran.
     pub elapsed: Duration,
 }
 
 impl TfOutput {
+    /// The exit code (none if killed by a signal).
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
+    /// Whether it exited 0.
     pub fn success(&self) -> bool {
         self.status.success()
     }

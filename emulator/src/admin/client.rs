@@ -22,34 +22,36 @@
 //! ```
 //!
 //! Every method returns [`AdminError`] instead of panicking: a test decides with `expect`.
-//! The bodies are the types of [`super::messages`] and the crate's models, the same ones the
+//! The bodies are the admin messages (re-exported by [`crate::admin`]), the same types the
 //! server decodes, so client and server cannot drift apart.
 
 use reqwest::{Certificate, Client, Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::messages::{
-    ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch,
-    ExtensionSeed, FaultAdded, Fleet, FleetCreated, ListingChange, ListingConfig, LoginOutcome,
-    RuntimeConfig, SubscriptionChange, SubscriptionsSummary,
+use crate::admin_messages::{
+    ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, Credentials,
+    ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, ListingChange,
+    ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SubscriptionChange,
+    SubscriptionsSummary, VmPatch, VmSeed, VmView,
 };
-use super::messages::{Credentials, VmPatch};
+use crate::emulator::Emulator;
 use crate::faults::FaultSpec;
-use crate::model::extension::ExtensionView;
-use crate::model::vm::{VmSeed, VmView};
-use crate::state::LoggedRequest;
 use crate::throttle::ThrottleSettings;
 
 /// Where a VM is: subscription, resource group and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VmRef {
+    /// The subscription ID.
     pub subscription: String,
+    /// The resource group's name.
     pub resource_group: String,
+    /// The VM's name.
     pub name: String,
 }
 
 impl VmRef {
+    /// The VM `name` in `resource_group` of `subscription`.
     pub fn new(
         subscription: impl Into<String>,
         resource_group: impl Into<String>,
@@ -66,28 +68,45 @@ impl VmRef {
 /// Why an admin call failed. Each variant names the call (`PUT /_emulator/vms/…`).
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// The endpoint is not an http(s) URL.
     #[error("invalid emulator endpoint {endpoint:?}: {reason}")]
-    Endpoint { endpoint: String, reason: String },
+    Endpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built (the CA did not parse, for one).
     #[error("cannot build the admin HTTP client: {0}")]
     Setup(#[source] reqwest::Error),
+    /// The request got no answer.
     #[error("{call}: {source}")]
     Transport {
+        /// The call, as `METHOD /path`.
         call: String,
+        /// Why it got no answer.
         #[source]
         source: reqwest::Error,
     },
     /// The emulator answered with an error status; `message` is its `{"error": …}` text.
     #[error("{call} answered {status}: {message}")]
     Refused {
+        /// The call, as `METHOD /path`.
         call: String,
+        /// The HTTP status.
         status: u16,
+        /// The emulator's error text (or the whole body).
         message: String,
     },
+    /// The answer is not the expected JSON.
     #[error("{call}: unexpected answer ({source}): {body}")]
     Decode {
+        /// The call, as `METHOD /path`.
         call: String,
+        /// Why it did not decode.
         #[source]
         source: serde_json::Error,
+        /// The body as received.
         body: String,
     },
 }
@@ -112,7 +131,7 @@ impl AdminClient {
     }
 
     /// A client of an in-process emulator.
-    pub fn for_emulator(emulator: &crate::Emulator) -> Result<AdminClient, AdminError> {
+    pub fn for_emulator(emulator: &Emulator) -> Result<AdminClient, AdminError> {
         AdminClient::new(&emulator.endpoint(), emulator.ca_pem())
     }
 
@@ -158,6 +177,7 @@ impl AdminClient {
             .await
     }
 
+    /// Deletes a VM (its extensions and operations go with it).
     pub async fn delete_vm(&self, vm: &VmRef) -> Result<(), AdminError> {
         self.call(Method::DELETE, &vm_path(vm, &[]), NO_BODY).await
     }
@@ -201,6 +221,7 @@ impl AdminClient {
         self.call(Method::PATCH, &path, Some(patch)).await
     }
 
+    /// Deletes an extension directly, without an operation.
     pub async fn delete_extension(&self, vm: &VmRef, name: &str) -> Result<(), AdminError> {
         let path = vm_path(vm, &["extensions", name]);
         self.call(Method::DELETE, &path, NO_BODY).await
@@ -219,6 +240,7 @@ impl AdminClient {
         self.call(Method::GET, &["faults"], NO_BODY).await
     }
 
+    /// Disarms every fault.
     pub async fn clear_faults(&self) -> Result<(), AdminError> {
         self.call(Method::DELETE, &["faults"], NO_BODY).await
     }
@@ -253,6 +275,7 @@ impl AdminClient {
 
     // Run-time settings
 
+    /// The run-time settings.
     pub async fn config(&self) -> Result<RuntimeConfig, AdminError> {
         self.call(Method::GET, &["config"], NO_BODY).await
     }
@@ -274,6 +297,7 @@ impl AdminClient {
         self.set_config(&change).await
     }
 
+    /// The VM list's page size and Compute's read budgets.
     pub async fn listing(&self) -> Result<ListingConfig, AdminError> {
         self.call(Method::GET, &["listing"], NO_BODY).await
     }
@@ -290,6 +314,7 @@ impl AdminClient {
         self.call(Method::GET, &["requests"], NO_BODY).await
     }
 
+    /// Empties the request log.
     pub async fn clear_requests(&self) -> Result<(), AdminError> {
         self.call(Method::DELETE, &["requests"], NO_BODY).await
     }

@@ -1,12 +1,13 @@
-//! The admin API's side that tests see: the bodies it takes and returns ([`messages`]) and,
-//! with the cargo feature `client` (on by default), a typed client of it ([`AdminClient`]). The server's
-//! handlers are in [`crate::api::admin`] and [`crate::api::listing`].
-
-pub mod messages;
+//! The admin API as tests see it: the bodies it takes and returns (seeds, patches, views,
+//! settings; defined in the crate's `admin_messages` layer and re-exported here) and, with
+//! the cargo feature `client` (on by default), a typed client of it ([`AdminClient`]).
+//!
+//! The top of the crate: the client can start from a running `Emulator`.
+//! The server's admin handlers are part of the HTTP layer (`api`).
 
 #[cfg(feature = "client")]
 mod client;
 
+pub use crate::admin_messages::*;
 #[cfg(feature = "client")]
 pub use client::{AdminClient, AdminError, VmRef};
-pub use messages::*;

@@ -1,7 +1,8 @@
 //! The admin API under `/_emulator/`: seed and inspect VMs (including the
 //! guest's accounts), change them out of band, inject faults, expire tokens,
 //! register clients, change run-time settings and read the request log.
-//! No bearer token is needed; errors are `{"error": "<message>"}`.
+//! No bearer token is needed; errors are `{"error": "<message>"}`. Bodies are
+//! the admin messages; their conversions to and from the model are `convert`'s.
 
 // Handlers return early with a finished `Response` as the error; it is built once
 // per request, so its size does not matter.
@@ -22,21 +23,22 @@ use rustls::pki_types::pem::PemObject;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::json_response;
-use crate::admin::{
-    ClientRegistered, ClientRegistration, ConfigChange, ExtensionPatch, ExtensionSeed, FaultAdded,
-    LoginOutcome, RuntimeConfig,
+use super::convert::{
+    apply_extension_patch, apply_patch, armed_faults, extension_from_seed, extension_view,
+    replace_if_some, vm_from_seed, vm_view,
 };
-use crate::admin::{Credentials, VmPatch};
+use super::response::json_response;
+use crate::admin_messages::{
+    ClientRegistered, ClientRegistration, ConfigChange, Credentials, ExtensionPatch, ExtensionSeed,
+    FaultAdded, LoginOutcome, RuntimeConfig, VmPatch, VmSeed,
+};
 use crate::faults::FaultSpec;
-use crate::model::extension::{Extension, ExtensionConfig, ExtensionOptions, InstanceStatus};
-use crate::model::replace_if_some;
-use crate::model::vm::{Vm, VmSeed};
+use crate::model::vm::Vm;
 use crate::state::{AppState, World, lock};
 
 type AppStateRef = State<Arc<AppState>>;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_emulator/vms", get(list_vms))
         .route(
@@ -108,7 +110,7 @@ fn with_vm(
 
 async fn list_vms(State(app): AppStateRef) -> Response {
     let world = app.world();
-    let views: Vec<_> = world.vms.values().map(Vm::view).collect();
+    let views: Vec<_> = world.vms.values().map(vm_view).collect();
     Json(views).into_response()
 }
 
@@ -117,14 +119,14 @@ async fn put_vm(
     Path((sub, rg, name)): Path<(String, String, String)>,
     AdminJson(seed): AdminJson<VmSeed>,
 ) -> Response {
-    let vm = Vm::from_seed(&sub, &rg, &name, &seed);
-    let view = vm.view();
+    let vm = vm_from_seed(&sub, &rg, &name, &seed);
+    let view = vm_view(&vm);
     app.world().vms.insert(World::key(&sub, &rg, &name), vm);
     Json(view).into_response()
 }
 
 async fn get_vm(State(app): AppStateRef, Path(path): Path<(String, String, String)>) -> Response {
-    with_vm(&app, &path, |vm| Json(vm.view()).into_response())
+    with_vm(&app, &path, |vm| Json(vm_view(vm)).into_response())
 }
 
 async fn patch_vm(
@@ -132,8 +134,8 @@ async fn patch_vm(
     Path(path): Path<(String, String, String)>,
     AdminJson(patch): AdminJson<VmPatch>,
 ) -> Response {
-    with_vm(&app, &path, |vm| match vm.apply_patch(&patch) {
-        Ok(()) => Json(vm.view()).into_response(),
+    with_vm(&app, &path, |vm| match apply_patch(vm, &patch) {
+        Ok(()) => Json(vm_view(vm)).into_response(),
         Err(message) => admin_error(StatusCode::BAD_REQUEST, message),
     })
 }
@@ -163,55 +165,17 @@ async fn login(
     })
 }
 
-fn status_for(state: &str, message: &str) -> InstanceStatus {
-    if state.eq_ignore_ascii_case("Failed") {
-        InstanceStatus::failed(message)
-    } else {
-        InstanceStatus::succeeded(message)
-    }
-}
-
 async fn put_extension(
     State(app): AppStateRef,
     Path((sub, rg, name, ext)): Path<(String, String, String, String)>,
     AdminJson(seed): AdminJson<ExtensionSeed>,
 ) -> Response {
     with_vm(&app, &(sub, rg, name), |vm| {
-        let extension = seed.into_extension(&ext, &vm.location);
-        let view = extension.view();
+        let extension = extension_from_seed(seed, &ext, &vm.location);
+        let view = extension_view(&extension);
         vm.extensions.insert(ext.to_ascii_lowercase(), extension);
         Json(view).into_response()
     })
-}
-
-impl ExtensionSeed {
-    /// The extension as a finished earlier deployment would have left it.
-    pub(crate) fn into_extension(self, name: &str, location: &str) -> Extension {
-        let message = self
-            .status_message
-            .clone()
-            .unwrap_or_else(|| "Seeded by the emulator admin API.".into());
-        Extension {
-            name: name.to_string(),
-            config: ExtensionConfig {
-                location: location.to_string(),
-                tags: None,
-                publisher: self.publisher,
-                extension_type: self.extension_type,
-                type_handler_version: self.type_handler_version,
-                options: ExtensionOptions {
-                    auto_upgrade_minor_version: self.auto_upgrade_minor_version.or(Some(true)),
-                    force_update_tag: self.force_update_tag,
-                    settings: self.settings,
-                    protected_settings: self.protected_settings,
-                    ..ExtensionOptions::default()
-                },
-            },
-            statuses: vec![status_for(&self.provisioning_state, &message)],
-            substatuses: Vec::new(),
-            provisioning_state: self.provisioning_state,
-        }
-    }
 }
 
 async fn patch_extension(
@@ -223,17 +187,8 @@ async fn patch_extension(
         let Some(extension) = vm.extensions.get_mut(&ext.to_ascii_lowercase()) else {
             return admin_error(StatusCode::NOT_FOUND, format!("no extension {ext}"));
         };
-        let options = &mut extension.config.options;
-        replace_if_some(&mut extension.provisioning_state, &patch.provisioning_state);
-        replace_if_some(
-            &mut options.force_update_tag,
-            &patch.force_update_tag.map(Some),
-        );
-        replace_if_some(&mut options.settings, &patch.settings.map(Some));
-        if let Some(message) = patch.status_message {
-            extension.statuses = vec![status_for(&extension.provisioning_state, &message)];
-        }
-        Json(extension.view()).into_response()
+        apply_extension_patch(extension, patch);
+        Json(extension_view(extension)).into_response()
     })
 }
 
@@ -255,7 +210,7 @@ async fn add_fault(State(app): AppStateRef, AdminJson(spec): AdminJson<FaultSpec
 }
 
 async fn list_faults(State(app): AppStateRef) -> Response {
-    Json(lock(&app.faults).list()).into_response()
+    Json(armed_faults(&lock(&app.faults))).into_response()
 }
 
 async fn clear_faults(State(app): AppStateRef) -> Response {

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::json_response;
+use super::response::json_response;
 use super::versions::ResourceType;
 use crate::state::AppState;
 
@@ -54,7 +54,7 @@ const CATALOGUE: &[(&str, &str, &[&str])] = &[
 
 /// A catalogue path, parsed from the segments after `…/locations/{loc}/`.
 #[derive(Debug, Clone, Copy)]
-pub enum Path<'a> {
+pub(super) enum Path<'a> {
     Publishers,
     Types {
         publisher: &'a str,
@@ -72,7 +72,7 @@ pub enum Path<'a> {
 
 impl<'a> Path<'a> {
     /// `rest` are the segments after the location.
-    pub fn parse(rest: &[&'a str]) -> Option<Path<'a>> {
+    pub(super) fn parse(rest: &[&'a str]) -> Option<Path<'a>> {
         let lower: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
         match lower.as_slice() {
@@ -110,7 +110,7 @@ impl<'a> Path<'a> {
         }
     }
 
-    pub fn resource_type(&self) -> ResourceType {
+    pub(super) fn resource_type(&self) -> ResourceType {
         match self {
             Path::Publishers => ResourceType::Publishers,
             Path::Types { .. } => ResourceType::ExtensionTypes,
@@ -121,7 +121,7 @@ impl<'a> Path<'a> {
 
 /// Query options of the versions list.
 #[derive(Debug, Default)]
-pub struct ListOptions<'a> {
+pub(super) struct ListOptions<'a> {
     pub top: Option<&'a str>,
     pub orderby: Option<&'a str>,
 }
@@ -192,7 +192,7 @@ fn version_key(v: &str) -> Vec<u64> {
 }
 
 /// Answers a catalogue request for `location` in `subscription`.
-pub fn handle(
+pub(super) fn handle(
     app: &AppState,
     subscription: &str,
     location: &str,

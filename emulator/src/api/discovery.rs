@@ -13,8 +13,9 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::identity::discovery_tenant_error;
-use super::json_response;
+use super::response::json_response;
 use crate::state::{AppState, lock};
+use crate::tenant::tokens::GRAPH_RESOURCE;
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -38,7 +39,7 @@ impl Version {
 
 /// Both versions' discovery documents and signing keys:
 /// `/{tenant}[/v2.0]/.well-known/openid-configuration` and `/{tenant}/discovery[/v2.0]/keys`.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     [Version::V1, Version::V2]
         .into_iter()
         .fold(Router::new(), |router, version| {
@@ -96,7 +97,7 @@ fn openid_configuration(app: &AppState, tenant: &str, version: Version) -> Respo
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "request_uri_parameter_supported": false,
-            "userinfo_endpoint": format!("{}/oidc/userinfo", super::tokens::GRAPH_RESOURCE.trim_end_matches('/')),
+            "userinfo_endpoint": format!("{}/oidc/userinfo", GRAPH_RESOURCE.trim_end_matches('/')),
         }),
         Version::V1 => json!({
             "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],

@@ -3,18 +3,18 @@
 //! assertion), the GitHub Actions ID-token protocol that produces federated
 //! tokens, and the App Service managed-identity protocol.
 //!
-//! Access tokens are signed JWTs ([`super::tokens`]); each carries a `uti`
+//! Access tokens are signed JWTs (`tenant::tokens`); each carries a `uti`
 //! that ARM looks up in the issued set, so `/_emulator/tokens/expire` can
 //! still expire them early.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
@@ -22,16 +22,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_response;
-use super::tokens::{
-    GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey, unix_now,
-};
-use crate::state::{AppState, lock, now_rfc3339};
-use crate::{ARM_AUDIENCE, EmulatorConfig};
+use super::request::bearer;
+use super::response::json_response;
+use crate::clock::{now_rfc3339, unix_now};
+use crate::config::{DEFAULT_IDENTITY_HEADER, DEFAULT_PIPELINES_ACCESS_TOKEN};
+use crate::state::{AppState, lock};
+use crate::tenant::identity::{Client, Identity};
+use crate::tenant::tokens::{Principal, Resource};
 
 /// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:
 /// CI systems' OIDC tokens and the managed-identity endpoint.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/{tenant}/oauth2/token", post(token_v1))
@@ -43,208 +44,6 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
-
-#[derive(Debug, Default)]
-struct Client {
-    secrets: Vec<String>,
-    /// DER certificates whose keys may sign client assertions.
-    certificates: Vec<Vec<u8>>,
-}
-
-#[derive(Debug)]
-struct IssuedToken {
-    expires_at: Instant,
-}
-
-/// The result of checking a bearer token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenCheck {
-    Missing,
-    Invalid,
-    /// Issued for another resource (the `aud` claim).
-    WrongAudience(String),
-    /// Issued by another tenant or authority (the `iss` claim).
-    WrongIssuer(String),
-    Expired,
-    Valid,
-}
-
-/// Registered clients, the signing key and issued tokens.
-#[derive(Debug)]
-pub struct Identity {
-    tenant: String,
-    lifetime: Duration,
-    /// `https://127.0.0.1:PORT`.
-    endpoint: String,
-    key: SigningKey,
-    clients: HashMap<String, Client>,
-    /// Issued access tokens by `uti`.
-    tokens: HashMap<String, IssuedToken>,
-    federated: HashMap<String, Instant>,
-}
-
-impl Identity {
-    pub fn new(config: &EmulatorConfig, endpoint: &str, key: SigningKey) -> Identity {
-        let mut identity = Identity {
-            tenant: config.tenant_id.clone(),
-            lifetime: config.token_lifetime,
-            endpoint: endpoint.to_string(),
-            key,
-            clients: HashMap::new(),
-            tokens: HashMap::new(),
-            federated: HashMap::new(),
-        };
-        identity.register(&config.client_id, Some(&config.client_secret), None);
-        identity
-    }
-
-    /// Adds a client, or more credentials to an existing one.
-    pub fn register(
-        &mut self,
-        client_id: &str,
-        secret: Option<&str>,
-        certificate_der: Option<Vec<u8>>,
-    ) {
-        let client = self
-            .clients
-            .entry(client_id.to_ascii_lowercase())
-            .or_default();
-        client.secrets.extend(secret.map(str::to_string));
-        client.certificates.extend(certificate_der);
-    }
-
-    pub fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.key
-    }
-
-    /// The issuer of v1 tokens (what ARM and Graph receive):
-    /// `{authority}/{tenant}/`, as `https://sts.windows.net/{tenant}/` is for Azure.
-    pub fn v1_issuer(&self) -> String {
-        format!("{}/{}/", self.endpoint, self.tenant)
-    }
-
-    /// The issuer the v2.0 discovery document names.
-    pub fn v2_issuer(&self) -> String {
-        format!("{}/{}/v2.0", self.endpoint, self.tenant)
-    }
-
-    /// Every `aud` ARM accepts: Azure's four spellings, the metadata
-    /// audience and the emulator's own Resource Manager URL.
-    pub fn arm_audiences(&self) -> Vec<String> {
-        arm_resources(&self.endpoint)
-            .iter()
-            .flat_map(|r| [r.clone(), format!("{r}/")])
-            .collect()
-    }
-
-    /// The resource a `/.default` scope (or a v1 `resource`) names, and the
-    /// audience to issue: the resource as the client spelled it.
-    pub fn resource_for(&self, requested: &str) -> Option<(Resource, String)> {
-        let normalized = requested.trim_end_matches('/');
-        if arm_resources(&self.endpoint)
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(normalized))
-        {
-            return Some((Resource::Arm, requested.to_string()));
-        }
-        if normalized.eq_ignore_ascii_case(GRAPH_RESOURCE.trim_end_matches('/'))
-            || normalized.eq_ignore_ascii_case(GRAPH_APP_ID)
-        {
-            return Some((Resource::Graph, requested.to_string()));
-        }
-        None
-    }
-
-    /// Issues an access token; returns it and its lifetime in seconds.
-    pub fn issue(
-        &mut self,
-        client_id: &str,
-        principal: &Principal,
-        resource: Resource,
-        audience: &str,
-    ) -> (String, u64) {
-        let uti = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
-        let issuer = self.v1_issuer();
-        let token = self.key.sign(&super::tokens::claims(&Grant {
-            tenant: &self.tenant,
-            issuer: &issuer,
-            client_id,
-            principal,
-            audience,
-            resource,
-            lifetime_secs: self.lifetime.as_secs(),
-            uti: &uti,
-        }));
-        self.tokens.insert(
-            uti,
-            IssuedToken {
-                expires_at: Instant::now() + self.lifetime,
-            },
-        );
-        (token, self.lifetime.as_secs().saturating_sub(1))
-    }
-
-    /// Checks a bearer token presented to ARM: signature, issuer, audience,
-    /// lifetime, and that this emulator issued it and has not expired it.
-    pub fn check(&self, token: Option<&str>) -> TokenCheck {
-        let Some(token) = token else {
-            return TokenCheck::Missing;
-        };
-        let checked = self.key.verify(token).and_then(|claims| {
-            super::tokens::check_arm_claims(&claims, &self.v1_issuer(), &self.arm_audiences())
-        });
-        match checked {
-            Ok(uti) => match self.tokens.get(&uti) {
-                None => TokenCheck::Invalid,
-                Some(t) if t.expires_at <= Instant::now() => TokenCheck::Expired,
-                Some(_) => TokenCheck::Valid,
-            },
-            Err(Rejection::Expired(_)) => TokenCheck::Expired,
-            Err(Rejection::WrongAudience(aud)) => TokenCheck::WrongAudience(aud),
-            Err(Rejection::WrongIssuer(iss)) => TokenCheck::WrongIssuer(iss),
-            Err(Rejection::Malformed | Rejection::BadSignature | Rejection::NotYetValid) => {
-                TokenCheck::Invalid
-            }
-        }
-    }
-
-    /// Makes every issued access token expired.
-    pub fn expire_all(&mut self) {
-        let past = Instant::now();
-        for token in self.tokens.values_mut() {
-            token.expires_at = past;
-        }
-    }
-
-    /// Issues a federated (workload identity) token the token endpoint
-    /// accepts as a client assertion.
-    pub fn issue_federated(&mut self, issuer: &str, audience: &str, subject: &str) -> String {
-        let now = unix_now();
-        let claims = json!({
-            "iss": issuer, "sub": subject, "aud": audience,
-            "iat": now, "nbf": now, "exp": now + self.lifetime.as_secs(),
-            "jti": uuid::Uuid::new_v4().to_string(),
-        });
-        let token = self.key.sign(&claims);
-        self.federated
-            .insert(token.clone(), Instant::now() + self.lifetime);
-        token
-    }
-}
-
-/// The Resource Manager resources tokens can be asked for, without trailing slash.
-fn arm_resources(endpoint: &str) -> [String; 4] {
-    [
-        "https://management.azure.com".into(),
-        "https://management.core.windows.net".into(),
-        ARM_AUDIENCE.trim_end_matches('/').into(),
-        endpoint.trim_end_matches('/').into(),
-    ]
-}
 
 /// An Entra error response.
 struct EntraError {
@@ -366,7 +165,7 @@ fn unknown_tenant(tenant: &str) -> EntraError {
 
 /// The discovery answer for a tenant path segment: the configured tenant,
 /// or `common` / `organizations`; anything else is Entra's AADSTS90002.
-pub fn discovery_tenant_error(app: &AppState, tenant: &str) -> Option<Response> {
+pub(super) fn discovery_tenant_error(app: &AppState, tenant: &str) -> Option<Response> {
     let known = tenant.eq_ignore_ascii_case(&app.config.tenant_id)
         || tenant.eq_ignore_ascii_case("common")
         || tenant.eq_ignore_ascii_case("organizations");
@@ -634,7 +433,7 @@ fn federated_token(app: &AppState, audience: &str, subject: &str) -> String {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AudienceQuery {
+pub(super) struct AudienceQuery {
     audience: Option<String>,
 }
 
@@ -646,7 +445,7 @@ async fn github_id_token(
     headers: HeaderMap,
 ) -> Response {
     let expected = app.runtime().github_request_token;
-    if super::bearer(&headers) != Some(expected.as_str()) {
+    if bearer(&headers) != Some(expected.as_str()) {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"message": "Bad credentials"}),
@@ -661,7 +460,7 @@ async fn github_id_token(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct PipelinesQuery {
+pub(super) struct PipelinesQuery {
     #[serde(rename = "serviceConnectionId")]
     service_connection_id: Option<String>,
 }
@@ -674,7 +473,7 @@ async fn pipelines_id_token(
     Query(query): Query<PipelinesQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if super::bearer(&headers) != Some(crate::DEFAULT_PIPELINES_ACCESS_TOKEN) {
+    if bearer(&headers) != Some(DEFAULT_PIPELINES_ACCESS_TOKEN) {
         return json_response(
             StatusCode::UNAUTHORIZED,
             json!({"message": "TF400813: The user is not authorized to access this resource."}),
@@ -694,7 +493,7 @@ async fn pipelines_id_token(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct FederatedRequest {
+pub(super) struct FederatedRequest {
     audience: Option<String>,
     subject: Option<String>,
 }
@@ -711,7 +510,7 @@ async fn issue_federated(State(app): State<Arc<AppState>>, body: Bytes) -> Respo
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ManagedIdentityQuery {
+pub(super) struct ManagedIdentityQuery {
     resource: Option<String>,
     /// A user-assigned identity's client ID.
     client_id: Option<String>,
@@ -727,7 +526,7 @@ async fn managed_identity_token(
     let header_ok = headers
         .get("x-identity-header")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == crate::DEFAULT_IDENTITY_HEADER);
+        .is_some_and(|v| v == DEFAULT_IDENTITY_HEADER);
     if !header_ok {
         return json_response(
             StatusCode::UNAUTHORIZED,
@@ -763,16 +562,5 @@ async fn managed_identity_token(
             "token_type": "Bearer",
             "client_id": client_id,
         }),
-    )
-}
-
-/// The `WWW-Authenticate` challenge ARM sends with a 401.
-pub fn challenge(app: &AppState, error: &str) -> (header::HeaderName, String) {
-    (
-        header::WWW_AUTHENTICATE,
-        format!(
-            "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{error}\"",
-            app.endpoint, app.config.tenant_id
-        ),
     )
 }

@@ -30,9 +30,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
-use super::arm::{self, VmPath};
-use super::{arm_error, json_response};
-use crate::admin::{Fleet, FleetCreated, ListingChange, ListingConfig};
+use super::convert::{extension_from_seed, insert_seeded};
+use super::request::{
+    Incoming, VmPath, add_remaining, api_version, authenticate, draw, find_vm, unknown_subscription,
+};
+use super::response::{arm_error, json_response};
+use super::vms::vm_body;
+use crate::admin_messages::{Fleet, FleetCreated, ListingChange, ListingConfig};
 use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
@@ -115,19 +119,14 @@ impl<'a> ListRoute<'a> {
 
 /// Handles a GET on one of the list paths; `None` for every other request (ARM's router
 /// takes it).
-pub(super) fn handle(
-    app: &AppState,
-    method: &Method,
-    path: &str,
-    query: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Option<Response> {
-    if method != Method::GET {
+pub(super) fn handle(app: &AppState, incoming: &Incoming<'_>) -> Option<Response> {
+    if incoming.method != Method::GET {
         return None;
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let segments: Vec<&str> = incoming.path.trim_matches('/').split('/').collect();
     let route = ListRoute::parse(&segments)?;
-    Some(respond(app, &route, query, headers).unwrap_or_else(|response| response))
+    let answer = respond(app, &route, incoming.query, incoming.headers);
+    Some(answer.unwrap_or_else(|response| response))
 }
 
 fn respond(
@@ -136,15 +135,15 @@ fn respond(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> Result<Response, Response> {
-    if let Some(response) = arm::authenticate(app, headers) {
+    if let Some(response) = authenticate(app, headers) {
         return Err(response);
     }
-    let api_version = arm::api_version(query)?;
-    if let Some(response) = arm::unknown_subscription(app, route.subscription()) {
+    let api_version = api_version(query)?;
+    if let Some(response) = unknown_subscription(app, route.subscription()) {
         return Err(response);
     }
     let subscription = route.subscription().to_ascii_lowercase();
-    let arm_remaining = arm::draw(
+    let arm_remaining = draw(
         app,
         route.subscription(),
         &[(Policy::SubscriptionReads, subscription)],
@@ -180,7 +179,7 @@ fn respond(
         }
         ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
     };
-    arm::add_remaining(&mut response, &arm_remaining);
+    add_remaining(&mut response, &arm_remaining);
     for (policy, count) in compute_remaining {
         let value = format!("{};{count}", policy.header_name());
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -273,12 +272,12 @@ fn list_vms(
 
 /// A VM as a list returns it: `resources` holds only the extensions' IDs.
 fn listed_vm(vm: &Vm, with_instance_view: bool) -> Value {
-    let mut body = arm::vm_body(vm, with_instance_view);
+    let mut body = vm_body(vm, with_instance_view);
     if !vm.extensions.is_empty() {
         body["resources"] = Value::Array(
             vm.extensions
                 .values()
-                .map(|e| json!({"id": format!("{}/extensions/{}", vm.id(), e.name)}))
+                .map(|e| json!({"id": e.id(&vm.id())}))
                 .collect(),
         );
     }
@@ -334,18 +333,18 @@ fn list_extensions(
     with_instance_view: bool,
 ) -> Result<Response, Response> {
     let world = app.world();
-    let vm = arm::find_vm(&world, path)?;
+    let vm = find_vm(&world, path)?;
     let value: Vec<Value> = vm
         .extensions
         .values()
-        .map(|e| e.to_arm(vm, with_instance_view))
+        .map(|e| e.to_arm(&vm.id(), with_instance_view))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }
 
 /// `/_emulator/fleet` (many VMs with their extensions in one request) and `/_emulator/listing`
 /// (page size and Compute's read budgets).
-pub fn admin_routes() -> Router<Arc<AppState>> {
+pub(super) fn admin_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_emulator/fleet", post(seed_fleet))
         .route("/_emulator/listing", post(set_listing).get(get_listing))
@@ -358,31 +357,14 @@ async fn seed_fleet(
     let mut world = app.world();
     let mut created = 0usize;
     for entry in fleet.vms {
-        let seeded = entry.vm;
-        if seeded.name.is_empty() || seeded.resource_group.is_empty() {
-            return admin_error(
-                StatusCode::BAD_REQUEST,
-                "every VM needs a resource_group and a name",
-            );
-        }
-        let subscription = seeded
-            .subscription
-            .clone()
-            .unwrap_or_else(|| app.config.subscription_id.clone());
-        let mut vm = Vm::from_seed(
-            &subscription,
-            &seeded.resource_group,
-            &seeded.name,
-            &seeded.vm,
-        );
+        let vm = match insert_seeded(&mut world, &app.config.subscription_id, &entry.vm) {
+            Ok(vm) => vm,
+            Err(message) => return admin_error(StatusCode::BAD_REQUEST, message),
+        };
         for (name, extension) in entry.extensions {
-            let extension = extension.into_extension(&name, &vm.location);
+            let extension = extension_from_seed(extension, &name, &vm.location);
             vm.extensions.insert(name.to_ascii_lowercase(), extension);
         }
-        world.vms.insert(
-            World::key(&subscription, &seeded.resource_group, &seeded.name),
-            vm,
-        );
         created += 1;
     }
     Json(FleetCreated { created }).into_response()

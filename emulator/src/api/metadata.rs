@@ -10,13 +10,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::json_response;
-use super::tokens::GRAPH_RESOURCE;
-use crate::ARM_AUDIENCE;
+use super::response::json_response;
+use crate::config::ARM_AUDIENCE;
 use crate::state::AppState;
+use crate::tenant::tokens::GRAPH_RESOURCE;
 
 /// `GET /metadata/endpoints?api-version=2022-09-01`.
-pub async fn endpoints(State(app): State<Arc<AppState>>) -> Response {
+pub(super) async fn endpoints(State(app): State<Arc<AppState>>) -> Response {
     let base = format!("{}/", app.endpoint);
     json_response(
         StatusCode::OK,

@@ -1,38 +1,59 @@
-//! HTTP surface: routing, the front middleware every emulated-Azure request
-//! passes (request log, injected faults), and response helpers.
+//! The HTTP surface: every route, and the fallback that sends the remaining paths to ARM
+//! (lists first, then single resources).
+//!
+//! Submodules in layers; a file imports its own layer or lower ones, and no two files
+//! import each other:
+//! 0. [`response`] (JSON answers, ARM's error shape) and [`convert`] (admin messages to and
+//!    from the model);
+//! 1. [`versions`]: `api-version` validation;
+//! 2. [`request`]: what every ARM handler shares (addressing, bearer token and
+//!    authentication, `api-version`, subscription check, throttling, finding a VM);
+//! 3. handlers of their own paths: [`front`] (request log and faults, before every route),
+//!    [`admin`], [`identity`] (Entra's token endpoints), [`metadata`], and the ARM resources
+//!    [`catalogue`], [`vms`] and [`operations`];
+//! 4. handlers built on layer 3: [`discovery`] (OpenID documents, on `identity`'s tenant
+//!    check), [`subscriptions`] (on `admin`'s body extractor), [`extensions`] (which start
+//!    `operations`) and [`listing`] (VM and extension lists, on `vms`' JSON, and the fleet
+//!    and listing admin endpoints);
+//! 5. [`arm`]: routes a single ARM resource to its handler after ARM's checks;
+//! 6. this module: the router.
 
-pub mod admin;
-pub mod arm;
-pub mod catalogue;
-pub mod discovery;
-pub mod identity;
-pub mod listing;
-pub mod metadata;
-pub mod subscriptions;
-pub mod tokens;
-pub mod versions;
+mod admin;
+mod arm;
+mod catalogue;
+mod convert;
+mod discovery;
+mod extensions;
+mod front;
+mod identity;
+mod listing;
+mod metadata;
+mod operations;
+mod request;
+mod response;
+mod subscriptions;
+mod versions;
+mod vms;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{Map, Value, json};
 
-use crate::faults::{FaultAction, StatusFault};
-use crate::server::ConnectionKiller;
-use crate::state::{AppState, LoggedRequest, lock};
+use crate::state::AppState;
+use request::Incoming;
 
-const MAX_BODY: usize = 4 * 1024 * 1024;
-const REDACTED: &str = "[REDACTED]";
+pub(crate) use convert::insert_seeded;
 
-/// All routes. ARM paths are matched by [`arm::dispatch`] because ARM
+/// All routes. ARM paths are matched by [`arm_fallback`] because ARM
 /// treats segment names case-insensitively.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/metadata/endpoints", get(metadata::endpoints))
         .merge(identity::routes())
@@ -40,147 +61,41 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/subscriptions", post(subscriptions::register))
         .merge(admin::routes())
         .merge(listing::admin_routes())
-        .fallback(arm::dispatch)
-        .layer(middleware::from_fn_with_state(state.clone(), front))
+        .fallback(arm_fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), front::front))
         .with_state(state)
 }
 
-/// Admin requests pass straight through; everything else is logged (with
-/// secrets redacted) and subject to injected request faults.
-async fn front(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    if path.starts_with("/_emulator/") && !path.starts_with("/_emulator/msi/") {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return json_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"error": {"code": "RequestTooLarge", "message": "The request body is too large."}}),
-        );
+/// Fallback handler: every path not routed elsewhere is an ARM request, a list
+/// ([`listing`]) or a single resource ([`arm`]). Both carry ARM's request IDs.
+async fn arm_fallback(
+    State(app): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let incoming = Incoming {
+        method: &method,
+        path: uri.path(),
+        query: &query,
+        headers: &headers,
+        body: &body,
     };
-    let authorized =
-        lock(&app.identity).check(bearer(&parts.headers)) == identity::TokenCheck::Valid;
-    let index = {
-        let mut log = lock(&app.requests);
-        log.push(LoggedRequest {
-            method: parts.method.to_string(),
-            path: path.clone(),
-            query: parts.uri.query().map(str::to_string),
-            status: None,
-            authorized,
-            body: redacted_body(&parts.headers, &bytes),
-        });
-        log.len() - 1
-    };
-    let fault = lock(&app.faults).take(parts.method.as_str(), &path, false);
-    let response = match fault {
-        Some(FaultAction::Status(fault)) => status_fault_response(&fault),
-        Some(FaultAction::DropConnection) => {
-            if let Some(killer) = parts.extensions.get::<ConnectionKiller>() {
-                killer.kill();
-            }
-            // The connection task drops this future when it closes the socket.
-            return std::future::pending::<Response>().await;
-        }
-        Some(FaultAction::DelayMs(ms)) => {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-        _ => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-    };
-    if let Some(entry) = lock(&app.requests).get_mut(index) {
-        entry.status = Some(response.status().as_u16());
-    }
-    response
-}
-
-fn status_fault_response(fault: &StatusFault) -> Response {
-    let status = StatusCode::from_u16(fault.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_response(status, fault.body_or_default());
-    if let Some(retry_after) = fault
-        .retry_after
-        .as_deref()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
+    let mut response =
+        listing::handle(&app, &incoming).unwrap_or_else(|| arm::handle(&app, &incoming));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, retry_after);
+            .insert("x-ms-request-id", value.clone());
+        response
+            .headers_mut()
+            .insert("x-ms-correlation-request-id", value);
     }
     response
-}
-
-/// The request body for the log: JSON or a form, with secrets replaced.
-fn redacted_body(headers: &HeaderMap, bytes: &[u8]) -> Option<Value> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let mut value = if is_form {
-        let map: Map<String, Value> = form_urlencoded::parse(bytes)
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect();
-        Value::Object(map)
-    } else {
-        serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String("<non-JSON body>".into()))
-    };
-    redact(&mut value);
-    Some(value)
-}
-
-/// Replaces every secret-bearing field, at any depth.
-pub fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, field) in map.iter_mut() {
-                let key = key.to_ascii_lowercase();
-                if matches!(
-                    key.as_str(),
-                    "protectedsettings"
-                        | "password"
-                        | "adminpassword"
-                        | "client_secret"
-                        | "client_assertion"
-                        | "access_token"
-                ) {
-                    *field = Value::String(REDACTED.into());
-                } else {
-                    redact(field);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
-
-/// The bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-pub fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// ARM's `{"error":{"code","message"}}`.
-pub fn arm_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    json_response(
-        status,
-        json!({"error": {"code": code, "message": message.into()}}),
-    )
 }

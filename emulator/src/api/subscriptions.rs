@@ -13,67 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
-use super::{arm_error, json_response};
-use crate::EmulatorConfig;
-use crate::admin::{SubscriptionChange, SubscriptionsSummary};
+use super::request::subscription_not_found;
+use super::response::{arm_error, json_response};
+use crate::admin_messages::{SubscriptionChange, SubscriptionsSummary};
 use crate::state::{AppState, lock};
-
-/// Real ARM pages subscriptions at this size.
-const DEFAULT_PAGE_SIZE: usize = 100;
-
-#[derive(Debug, Clone)]
-struct Subscription {
-    id: String,
-    display_name: String,
-    state: String,
-}
-
-/// The tenant's subscriptions, in creation order.
-#[derive(Debug)]
-pub struct Subscriptions {
-    tenant: String,
-    list: Vec<Subscription>,
-    page_size: usize,
-}
-
-impl Subscriptions {
-    pub fn new(config: &EmulatorConfig) -> Subscriptions {
-        Subscriptions {
-            tenant: config.tenant_id.clone(),
-            list: vec![Subscription {
-                id: config.subscription_id.clone(),
-                display_name: "Emulator Subscription".into(),
-                state: "Enabled".into(),
-            }],
-            page_size: DEFAULT_PAGE_SIZE,
-        }
-    }
-
-    /// Whether ARM serves resources under `id`.
-    pub fn exists(&self, id: &str) -> bool {
-        self.list.iter().any(|s| s.id.eq_ignore_ascii_case(id))
-    }
-
-    fn body(&self, s: &Subscription) -> Value {
-        json!({
-            "id": format!("/subscriptions/{}", s.id),
-            "authorizationSource": "RoleBased",
-            "managedByTenants": [],
-            "subscriptionId": s.id,
-            "tenantId": self.tenant,
-            "displayName": s.display_name,
-            "state": s.state,
-            "subscriptionPolicies": {
-                "locationPlacementId": "Public_2014-09-01",
-                "quotaId": "PayAsYouGo_2014-09-01",
-                "spendingLimit": "Off",
-            },
-        })
-    }
-}
+use crate::tenant::subscriptions::Subscription;
 
 /// `GET /subscriptions?api-version=…[&$skiptoken=N]`.
-pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
+pub(super) fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Response {
     let subscriptions = lock(&app.subscriptions);
     let start = match skip_token.map(str::parse::<usize>) {
         None => 0,
@@ -105,7 +52,7 @@ pub fn list(app: &AppState, api_version: &str, skip_token: Option<&str>) -> Resp
 }
 
 /// `GET /subscriptions/{id}`.
-pub fn get(app: &AppState, id: &str) -> Response {
+pub(super) fn get(app: &AppState, id: &str) -> Response {
     let subscriptions = lock(&app.subscriptions);
     match subscriptions
         .list
@@ -113,17 +60,8 @@ pub fn get(app: &AppState, id: &str) -> Response {
         .find(|s| s.id.eq_ignore_ascii_case(id))
     {
         Some(s) => json_response(StatusCode::OK, subscriptions.body(s)),
-        None => not_found(id),
+        None => subscription_not_found(id),
     }
-}
-
-/// ARM's answer for an unknown subscription.
-pub fn not_found(id: &str) -> Response {
-    arm_error(
-        StatusCode::NOT_FOUND,
-        "SubscriptionNotFound",
-        format!("The subscription '{id}' could not be found."),
-    )
 }
 
 /// `POST /_emulator/subscriptions` with `{"subscription_id", "display_name"?,

@@ -10,7 +10,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::arm_error;
+use super::response::arm_error;
 
 /// Microsoft.Compute's published versions, newest first.
 const COMPUTE: &[&str] = &[
@@ -136,7 +136,7 @@ const LOCATIONS: &[&str] = &[
 
 /// A resource type the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceType {
+pub(super) enum ResourceType {
     Subscriptions,
     VirtualMachines,
     Extensions,
@@ -172,7 +172,7 @@ impl ResourceType {
 /// `location` is the resource's location where the route or the resource
 /// gives one (ARM names it in `NoRegisteredProviderFound`).
 #[allow(clippy::result_large_err)]
-pub fn check(
+pub(super) fn check(
     resource_type: ResourceType,
     location: Option<&str>,
     version: &str,

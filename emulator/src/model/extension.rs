@@ -4,15 +4,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::vm::Vm;
+use crate::clock::now_rfc3339;
 
-pub const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
-pub const VMACCESS_TYPE: &str = "VMAccessAgent";
+pub(crate) const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
+pub(crate) const VMACCESS_TYPE: &str = "VMAccessAgent";
 
 /// The PUT body of a VM extension, as clients send it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionBody {
+pub(crate) struct ExtensionBody {
     pub location: Option<String>,
     pub tags: Option<Value>,
     pub properties: Option<ExtensionBodyProperties>,
@@ -20,7 +20,7 @@ pub struct ExtensionBody {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionBodyProperties {
+pub(crate) struct ExtensionBodyProperties {
     pub publisher: Option<String>,
     #[serde(rename = "type")]
     pub extension_type: Option<String>,
@@ -33,7 +33,7 @@ pub struct ExtensionBodyProperties {
 /// serialize as ARM returns them: absent ones left out, `protectedSettings` never.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExtensionOptions {
+pub(crate) struct ExtensionOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_upgrade_minor_version: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,7 +51,7 @@ pub struct ExtensionOptions {
 
 /// The user-controlled configuration of an extension.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExtensionConfig {
+pub(crate) struct ExtensionConfig {
     pub location: String,
     pub tags: Option<Value>,
     pub publisher: String,
@@ -61,17 +61,17 @@ pub struct ExtensionConfig {
 }
 
 impl ExtensionConfig {
-    pub fn is_vmaccess(&self) -> bool {
+    pub(crate) fn is_vmaccess(&self) -> bool {
         self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
             && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
     }
 
     /// `Publisher.Type`, the handler name ARM reports in instance views.
-    pub fn handler(&self) -> String {
+    pub(crate) fn handler(&self) -> String {
         format!("{}.{}", self.publisher, self.extension_type)
     }
 
-    pub fn same_handler(&self, other: &ExtensionConfig) -> bool {
+    pub(crate) fn same_handler(&self, other: &ExtensionConfig) -> bool {
         self.publisher.eq_ignore_ascii_case(&other.publisher)
             && self
                 .extension_type
@@ -81,7 +81,7 @@ impl ExtensionConfig {
     /// Whether the guest handler runs when `self` replaces `previous`: a new
     /// extension, a changed `forceUpdateTag`, changed (protected) settings or
     /// a changed handler version. Otherwise the goal state is unchanged.
-    pub fn needs_guest_run(&self, previous: Option<&ExtensionConfig>) -> bool {
+    pub(crate) fn needs_guest_run(&self, previous: Option<&ExtensionConfig>) -> bool {
         let Some(previous) = previous else {
             return true;
         };
@@ -104,7 +104,7 @@ fn normalized(value: &Option<Value>) -> Value {
 /// `InstanceViewStatus`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InstanceStatus {
+pub(crate) struct InstanceStatus {
     pub code: String,
     pub level: String,
     pub display_status: String,
@@ -115,11 +115,11 @@ pub struct InstanceStatus {
 }
 
 impl InstanceStatus {
-    pub fn succeeded(message: &str) -> InstanceStatus {
+    pub(crate) fn succeeded(message: &str) -> InstanceStatus {
         InstanceStatus::provisioning("succeeded", "Info", "Provisioning succeeded", message)
     }
 
-    pub fn failed(message: &str) -> InstanceStatus {
+    pub(crate) fn failed(message: &str) -> InstanceStatus {
         InstanceStatus::provisioning("failed/1", "Error", "Provisioning failed", message)
     }
 
@@ -130,14 +130,14 @@ impl InstanceStatus {
             level: level.into(),
             display_status: display.into(),
             message: Some(message.to_string()),
-            time: Some(crate::state::now_rfc3339()),
+            time: Some(now_rfc3339()),
         }
     }
 }
 
 /// A stored extension resource.
 #[derive(Debug, Clone)]
-pub struct Extension {
+pub(crate) struct Extension {
     pub name: String,
     pub config: ExtensionConfig,
     pub provisioning_state: String,
@@ -146,12 +146,14 @@ pub struct Extension {
 }
 
 impl Extension {
-    pub fn id(&self, vm: &Vm) -> String {
-        format!("{}/extensions/{}", vm.id(), self.name)
+    /// The extension's ARM ID, below its VM's (`vm_arm_id`, see `Vm::id`).
+    pub(crate) fn id(&self, vm_arm_id: &str) -> String {
+        format!("{vm_arm_id}/extensions/{}", self.name)
     }
 
-    /// The ARM JSON. `protectedSettings` is never included.
-    pub fn to_arm(&self, vm: &Vm, with_instance_view: bool) -> Value {
+    /// The ARM JSON of the extension of the VM `vm_arm_id`. `protectedSettings` is never
+    /// included.
+    pub(crate) fn to_arm(&self, vm_arm_id: &str, with_instance_view: bool) -> Value {
         let c = &self.config;
         let mut props = match serde_json::to_value(&c.options) {
             Ok(Value::Object(options)) => options,
@@ -166,7 +168,7 @@ impl Extension {
         }
         let mut body = Map::new();
         body.insert("name".into(), json!(self.name));
-        body.insert("id".into(), json!(self.id(vm)));
+        body.insert("id".into(), json!(self.id(vm_arm_id)));
         body.insert(
             "type".into(),
             json!("Microsoft.Compute/virtualMachines/extensions"),
@@ -180,7 +182,7 @@ impl Extension {
     }
 
     /// `VirtualMachineExtensionInstanceView`, also used in the VM's instance view.
-    pub fn instance_view(&self) -> Value {
+    pub(crate) fn instance_view(&self) -> Value {
         let mut view = Map::new();
         view.insert("name".into(), json!(self.name));
         view.insert("type".into(), json!(self.config.handler()));
@@ -194,34 +196,4 @@ impl Extension {
         view.insert("statuses".into(), json!(self.statuses));
         Value::Object(view)
     }
-
-    pub fn view(&self) -> ExtensionView {
-        ExtensionView {
-            name: self.name.clone(),
-            publisher: self.config.publisher.clone(),
-            extension_type: self.config.extension_type.clone(),
-            type_handler_version: self.config.type_handler_version.clone(),
-            force_update_tag: self.config.options.force_update_tag.clone(),
-            provisioning_state: self.provisioning_state.clone(),
-            settings: self.config.options.settings.clone(),
-            status_message: self.statuses.first().and_then(|s| s.message.clone()),
-        }
-    }
-}
-
-/// What the admin API shows of an extension (no protected settings).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExtensionView {
-    /// In the casing it was created with.
-    pub name: String,
-    pub publisher: String,
-    #[serde(rename = "type")]
-    pub extension_type: String,
-    pub type_handler_version: String,
-    pub force_update_tag: Option<String>,
-    /// `Creating`, `Updating`, `Deleting`, `Succeeded` or `Failed`.
-    pub provisioning_state: String,
-    pub settings: Option<Value>,
-    /// The message of the extension's first status.
-    pub status_message: Option<String>,
 }

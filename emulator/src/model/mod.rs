@@ -1,14 +1,12 @@
 //! The emulated world: virtual machines, their guest state, extensions and
-//! the long-running operations that change them.
+//! the long-running operations that change them, with the ARM JSON of an
+//! extension and of an operation status.
+//!
+//! Plain data and rules: no HTTP, no admin messages (their conversions are the
+//! admin handlers'). It imports only `clock`; inside, [`extension`] ← [`vm`] ←
+//! [`vmaccess`] ← [`operations`].
 
-pub mod extension;
-pub mod operations;
-pub mod vm;
-pub mod vmaccess;
-
-/// Applies one field of an out-of-band change: absent fields are left alone.
-pub(crate) fn replace_if_some<T: Clone>(target: &mut T, change: &Option<T>) {
-    if let Some(value) = change {
-        *target = value.clone();
-    }
-}
+pub(crate) mod extension;
+pub(crate) mod operations;
+pub(crate) mod vm;
+pub(crate) mod vmaccess;

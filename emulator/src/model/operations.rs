@@ -10,16 +10,17 @@ use serde_json::{Map, Value, json};
 use super::extension::{ExtensionConfig, InstanceStatus};
 use super::vm::Vm;
 use super::vmaccess::{self, OperationError};
+use crate::clock::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperationStatus {
+pub(crate) enum OperationStatus {
     InProgress,
     Succeeded,
     Failed,
 }
 
 impl OperationStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OperationStatus::InProgress => "InProgress",
             OperationStatus::Succeeded => "Succeeded",
@@ -29,7 +30,7 @@ impl OperationStatus {
 }
 
 #[derive(Debug, Clone)]
-pub enum OperationKind {
+pub(crate) enum OperationKind {
     /// Create (`created`) or update an extension with `config`.
     Put {
         created: bool,
@@ -39,36 +40,48 @@ pub enum OperationKind {
     Delete,
 }
 
+/// A long-running extension operation: what it does, to which extension, and how it ended.
 #[derive(Debug, Clone)]
-pub struct Operation {
+pub(crate) struct Operation {
+    /// The operation ID in its status URL.
     pub id: String,
     /// Lower-cased `subscription/resource_group/vm`.
     pub vm_key: String,
+    /// The VM's subscription; polls from another subscription find nothing.
     pub subscription: String,
+    /// The VM's normalized location, part of the status URL.
     pub location: String,
+    /// The extension's lower-cased name.
     pub extension_key: String,
+    /// Create, update or delete.
     pub kind: OperationKind,
+    /// RFC 3339, as the status body's `startTime`.
     pub started: String,
+    /// When it completes (on the first read of the world after this).
     pub due: Instant,
+    /// An injected `fail_operation` fault: it ends Failed with this error.
     pub forced_failure: Option<OperationError>,
+    /// In progress, succeeded or failed.
     pub status: OperationStatus,
+    /// Why it failed.
     pub error: Option<OperationError>,
+    /// RFC 3339, as the status body's `endTime`, once it completed.
     pub ended: Option<String>,
 }
 
 impl Operation {
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.status == OperationStatus::InProgress
     }
 
     /// Whether a new PUT of `config` to `extension_key` is the same request.
-    pub fn is_same_put(&self, extension_key: &str, config: &ExtensionConfig) -> bool {
+    pub(crate) fn is_same_put(&self, extension_key: &str, config: &ExtensionConfig) -> bool {
         matches!(&self.kind, OperationKind::Put { config: c, .. } if **c == *config)
             && self.extension_key == extension_key
     }
 
     /// The operation-status body (`Azure-AsyncOperation` style).
-    pub fn status_body(&self) -> Value {
+    pub(crate) fn status_body(&self) -> Value {
         let mut body = Map::new();
         body.insert("startTime".into(), json!(self.started));
         if let Some(ended) = &self.ended {
@@ -86,8 +99,8 @@ impl Operation {
     }
 
     /// Applies the operation to its VM (`None` if the VM was deleted meanwhile).
-    pub fn complete(&mut self, vm: Option<&mut Vm>) {
-        self.ended = Some(crate::state::now_rfc3339());
+    pub(crate) fn complete(&mut self, vm: Option<&mut Vm>) {
+        self.ended = Some(now_rfc3339());
         let result = match vm {
             None => Err(OperationError::new(
                 "ResourceNotFound",

@@ -12,13 +12,13 @@ use super::vm::{Account, OsType, Vm};
 
 /// How an operation failed, as the operation-status `error` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationError {
+pub(crate) struct OperationError {
     pub code: String,
     pub message: String,
 }
 
 impl OperationError {
-    pub fn new(code: &str, message: impl Into<String>) -> OperationError {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> OperationError {
         OperationError {
             code: code.to_string(),
             message: message.into(),
@@ -29,7 +29,7 @@ impl OperationError {
 /// A failed guest run: the operation error and the message the handler
 /// reported in the extension's instance view.
 #[derive(Debug, Clone)]
-pub struct GuestFailure {
+pub(crate) struct GuestFailure {
     pub error: OperationError,
     pub guest_message: String,
 }
@@ -37,7 +37,7 @@ pub struct GuestFailure {
 const PASSWORD_POLICY: &str = "Cannot update Remote Desktop Connection settings for Administrator account. Exception: System.Runtime.InteropServices.COMException (0x800708C5): The password does not meet the password policy requirements. Check the minimum password length, password complexity, and password history requirements.";
 
 /// Runs the handler against the guest. `Ok` carries the status message.
-pub fn run(
+pub(crate) fn run(
     vm: &mut Vm,
     extension_name: &str,
     config: &ExtensionConfig,

@@ -5,8 +5,6 @@
 //!
 //! Claims follow `shared/facts/azure-identity-and-arm-shapes.md` §3.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, PublicKeyComponents};
 use aws_lc_rs::signature::{
@@ -18,14 +16,16 @@ use rcgen::{CertificateParams, DnType, PKCS_RSA_SHA256};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::clock::unix_now;
+
 /// Microsoft Graph's application ID, the `aud` of tokens asked for with it.
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Microsoft Graph's resource URI (the `microsoftGraphResourceId` of public Azure).
-pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com/";
+pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com/";
 
 /// The resource a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     Arm,
     Graph,
 }
@@ -33,7 +33,7 @@ pub enum Resource {
 /// The kind of principal a token is issued to; it decides `appidacr` and the
 /// managed-identity claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
+pub(crate) enum Principal {
     /// An application authenticated with a client secret.
     Secret,
     /// An application authenticated with a signed assertion: a certificate, or
@@ -45,7 +45,7 @@ pub enum Principal {
 
 /// Why a presented token is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rejection {
+pub(crate) enum Rejection {
     Malformed,
     BadSignature,
     WrongIssuer(String),
@@ -56,7 +56,7 @@ pub enum Rejection {
 }
 
 /// The emulator's signing key and what it publishes about it.
-pub struct SigningKey {
+pub(crate) struct SigningKey {
     key: KeyPair,
     public_key_der: Vec<u8>,
     kid: String,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for SigningKey {
 
 /// Errors generating the signing key (only at start-up).
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     #[error("cannot generate the token signing key: {0}")]
     Rcgen(#[from] rcgen::Error),
     #[error("cannot load the token signing key: {0}")]
@@ -83,7 +83,7 @@ pub enum KeyError {
 
 impl SigningKey {
     /// A fresh RSA-2048 key with a self-signed certificate for `x5c`.
-    pub fn generate() -> Result<SigningKey, KeyError> {
+    pub(crate) fn generate() -> Result<SigningKey, KeyError> {
         let rcgen_key = rcgen::KeyPair::generate_for(&PKCS_RSA_SHA256)?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params
@@ -114,19 +114,15 @@ impl SigningKey {
         })
     }
 
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     /// The key as published, with the issuer it signs for.
-    pub fn jwk(&self, issuer: &str) -> Value {
+    pub(crate) fn jwk(&self, issuer: &str) -> Value {
         let mut jwk = self.jwk.clone();
         jwk["issuer"] = json!(issuer);
         jwk
     }
 
     /// `header.claims.signature`, base64url without padding.
-    pub fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let header = json!({"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid});
         let message = format!(
             "{}.{}",
@@ -152,7 +148,7 @@ impl SigningKey {
     }
 
     /// Checks the signature and returns the claims.
-    pub fn verify(&self, token: &str) -> Result<Value, Rejection> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Value, Rejection> {
         let mut parts = token.split('.');
         let (Some(header), Some(claims), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -177,15 +173,8 @@ impl SigningKey {
     }
 }
 
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 /// A stable GUID-shaped ID derived from `seed` (object IDs of principals).
-pub fn derived_guid(seed: &str) -> String {
+pub(crate) fn derived_guid(seed: &str) -> String {
     let digest = Sha256::digest(seed.as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -195,7 +184,7 @@ pub fn derived_guid(seed: &str) -> String {
 }
 
 /// What a token is issued for.
-pub struct Grant<'a> {
+pub(crate) struct Grant<'a> {
     pub tenant: &'a str,
     pub issuer: &'a str,
     pub client_id: &'a str,
@@ -209,7 +198,7 @@ pub struct Grant<'a> {
 }
 
 /// The v1 app-only claims Entra puts in ARM and Graph tokens.
-pub fn claims(grant: &Grant<'_>) -> Value {
+pub(crate) fn claims(grant: &Grant<'_>) -> Value {
     let now = unix_now();
     let oid = derived_guid(&format!("{}/{}", grant.tenant, grant.client_id));
     let appidacr = match grant.principal {
@@ -249,7 +238,7 @@ pub fn claims(grant: &Grant<'_>) -> Value {
 }
 
 /// Checks issuer, audience and lifetime of verified `claims` for ARM.
-pub fn check_arm_claims(
+pub(crate) fn check_arm_claims(
     claims: &Value,
     issuer: &str,
     audiences: &[String],

@@ -1,6 +1,9 @@
-//! Test fixture: an in-process emulator, an HTTPS client that trusts its CA, and the
-//! emulator's typed admin client.
-#![allow(dead_code)]
+//! The fixtures the emulator's integration tests share: an in-process emulator, an HTTPS
+//! client that trusts its CA, a token for the emulator's ARM audience, and the typed admin
+//! client; helpers for ARM requests, operation polls, lists and error answers.
+//!
+//! A crate of its own rather than a `tests/support/mod.rs` that every test file compiles
+//! again (each would warn about the helpers it does not use).
 
 use std::time::{Duration, Instant};
 
@@ -9,16 +12,20 @@ use serde_json::{Value, json};
 use vm_emulator::admin::{AdminClient, ClientRegistration, LoginOutcome, VmRef};
 use vm_emulator::{AccountSeed, Emulator, EmulatorConfig, FaultSpec, LroStyle, VmSeed, VmView};
 
+/// The test VM's resource group.
 pub const RG: &str = "rg-test";
+/// The test VM's name.
 pub const VM: &str = "vm-test";
+/// The query of an ARM request with a Compute `api-version` the emulator serves.
 pub const API: &str = "api-version=2025-04-01";
 /// The scope of the emulator's own ARM audience.
 pub const EMULATOR_SCOPE: &str = "https://management.emulator.local/.default";
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// How a client proves itself in a client-credentials request.
 #[derive(Debug, Clone, Copy)]
 pub enum Credential<'a> {
+    /// A client secret (`client_secret`).
     Secret(&'a str),
     /// A signed JWT (`client_assertion`).
     Assertion(&'a str),
@@ -45,6 +52,7 @@ pub fn client_credentials<'a>(
     form
 }
 
+/// Base64url without padding, as JWTs encode their parts.
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -53,11 +61,13 @@ pub fn b64(bytes: &[u8]) -> String {
 /// An application registered with a fresh self-signed RSA certificate, which signs its
 /// client assertions.
 pub struct CertificateClient {
+    /// The registered application (client) ID.
     pub client_id: String,
     key: rcgen::KeyPair,
 }
 
 impl CertificateClient {
+    /// Registers `client_id` with a new certificate in `f`'s emulator.
     pub async fn register(f: &Fixture, client_id: &str) -> CertificateClient {
         use rcgen::{CertificateParams, KeyPair, PKCS_RSA_SHA256};
         let key = KeyPair::generate_for(&PKCS_RSA_SHA256).expect("RSA key");
@@ -101,13 +111,19 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// A running emulator and what a test needs to talk to it.
 pub struct Fixture {
+    /// The emulator, started in this process.
     pub emulator: Emulator,
+    /// An HTTPS client that trusts the emulator's CA.
     pub http: Client,
+    /// The admin client, over the same connection pool.
     pub admin: AdminClient,
+    /// A valid ARM token of the configured client.
     pub token: String,
 }
 
+/// A fixture with operations of 50 ms and no VM.
 pub async fn start() -> Fixture {
     start_with(EmulatorConfig {
         operation_delay: Duration::from_millis(50),
@@ -130,6 +146,7 @@ pub async fn seeded_with(change: impl FnOnce(&mut VmSeed)) -> Fixture {
     f
 }
 
+/// [`start`], with operations that clients poll through `Location` only.
 pub async fn start_location_style() -> Fixture {
     start_with(EmulatorConfig {
         operation_delay: Duration::from_millis(50),
@@ -139,7 +156,7 @@ pub async fn start_location_style() -> Fixture {
     .await
 }
 
-pub async fn start_with(config: EmulatorConfig) -> Fixture {
+async fn start_with(config: EmulatorConfig) -> Fixture {
     let emulator = Emulator::start(config).await.expect("emulator starts");
     let ca = Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA parses");
     let http = Client::builder()
@@ -158,14 +175,17 @@ pub async fn start_with(config: EmulatorConfig) -> Fixture {
 }
 
 impl Fixture {
+    /// The URL of `path` on the emulator.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.emulator.endpoint(), path)
     }
 
+    /// The configured subscription.
     pub fn sub(&self) -> String {
         self.emulator.config().subscription_id.clone()
     }
 
+    /// The ARM path of the test VM.
     pub fn vm_path(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/{VM}",
@@ -178,10 +198,12 @@ impl Fixture {
         self.url(&format!("{}?{API}", self.vm_path()))
     }
 
+    /// The ARM URL of the test VM's extension `name`.
     pub fn extension_url(&self, name: &str) -> String {
         self.url(&format!("{}/extensions/{name}?{API}", self.vm_path()))
     }
 
+    /// The tenant's v2.0 token endpoint.
     pub fn token_url(&self) -> String {
         self.url(&format!(
             "/{}/oauth2/v2.0/token",
@@ -283,6 +305,7 @@ impl Fixture {
             .expect("VM seeded")
     }
 
+    /// The test VM as the admin API shows it.
     pub async fn vm(&self) -> VmView {
         self.admin.vm(&self.vm_ref()).await.expect("VM view")
     }
@@ -293,6 +316,7 @@ impl Fixture {
         vm.extension(name).map(|e| e.provisioning_state.clone())
     }
 
+    /// Tries an RDP login on the test VM.
     pub async fn login(&self, username: &str, password: &str) -> LoginOutcome {
         self.admin
             .login(&self.vm_ref(), username, password)
@@ -348,7 +372,7 @@ impl Fixture {
 
     /// GETs `url` every 10 ms while `running(status, body)` holds, and returns the first answer
     /// that is not running: a wait for the emulator, never a guess of its speed. Fails after
-    /// [`POLL_DEADLINE`].
+    /// `POLL_DEADLINE` (30 s).
     pub async fn poll(&self, url: &str, running: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
         let deadline = Instant::now() + POLL_DEADLINE;
         loop {
@@ -397,7 +421,7 @@ pub fn seed() -> VmSeed {
 
 /// How long a poll waits for the emulator before the test fails: generous, because a loaded
 /// machine is slow, and harmless, because a poll returns as soon as the condition holds.
-pub const POLL_DEADLINE: Duration = Duration::from_secs(30);
+const POLL_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Sends a request; returns the status and the JSON body (`null` when it is empty).
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
@@ -455,6 +479,7 @@ pub fn header_values(response: &Response, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// VMAccess settings and protected settings that reset `username`'s password.
 pub fn credentials(username: &str, password: &str) -> (Value, Value) {
     (json!({"UserName": username}), json!({"Password": password}))
 }
