@@ -43,21 +43,24 @@ const PROVIDER_LAYERS: &[(&str, u32)] = &[
     ("tfprotocol", 1),     // protocol 6; knows nothing of Azure
 ];
 
-/// The emulator (`emulator/src/`): its engineer's intended layering at the time of issue 19.
-/// It will be adjusted to match the emulator's modules as they settle (`clock` is yet to come).
+/// The emulator (`emulator/src/`): each top-level module's rank, higher above lower.
 const EMULATOR_LAYERS: &[(&str, u32)] = &[
-    ("lib.rs", 7),        // the crate root
-    ("main.rs", 7),       // the binary
-    ("server", 6),        // serving
-    ("tls", 6),           // the listener's certificates
-    ("api", 5),           // routing and handlers
-    ("faults", 4),        // injected failures
-    ("throttle", 4),      // rate limits
-    ("compute_reads", 4), // Compute's read budget
-    ("state", 3),         // the shared state
-    ("model", 2),         // the emulated world: VMs, extensions, operations
-    ("clock", 1),         // leaf
-    ("admin", 1),         // leaf: the admin API's messages (and its typed client)
+    ("lib.rs", 12),        // the crate root: modules and re-exports
+    ("main.rs", 12),       // the binary (imports the library by name only)
+    ("admin", 11),         // the typed client of the admin API, above everything it drives
+    ("emulator", 10),      // Emulator::start/shutdown: state, API and server together
+    ("api", 9),            // routing and handlers: ARM, Entra ID, metadata, the admin API
+    ("state", 8),          // the shared state: run-time configuration, the world, the request log
+    ("tenant", 7),         // the Entra tenant: directory, subscriptions, signing key, tokens
+    ("config", 6),         // EmulatorConfig and the fixed values
+    ("admin_messages", 5), // the admin API's messages (seeds, views, settings)
+    ("compute_reads", 4),  // Compute's read budgets (a token bucket of throttle's kind)
+    ("model", 3),          // the emulated world: VMs, guest state, extensions, operations
+    ("faults", 3),         // injected failures
+    ("throttle", 3),       // token-bucket throttling
+    ("clock", 1),          // leaf: time
+    ("server", 1),         // leaf: serves a router over HTTPS
+    ("tls", 1),            // leaf: the per-start certificate authority
 ];
 
 fn spec(dir: PathBuf, shown_as: &str, lib_name: &str) -> CrateSpec {
@@ -77,9 +80,11 @@ fn no_file_imports_a_layer_above_it_nor_a_sibling_in_a_circle() {
             spec(root.join("src"), "src/", "terraform_provider_vm"),
             PROVIDER_LAYERS,
         ),
-        // The emulator joins once its layering lands (issue 19, emulator part).
+        (
+            spec(root.join("emulator/src"), "emulator/src/", "vm_emulator"),
+            EMULATOR_LAYERS,
+        ),
     ];
-    let _ = EMULATOR_LAYERS;
     let (mut read, mut skipped, mut imports) = (0, 0, 0);
     let mut violations = Vec::new();
     for (spec, ranks) in &crates {
