@@ -45,19 +45,19 @@ const PROVIDER_LAYERS: &[(&str, u32)] = &[
 
 /// The emulator (`emulator/src/`): each top-level module's rank, higher above lower.
 const EMULATOR_LAYERS: &[(&str, u32)] = &[
-    ("lib.rs", 12),        // the crate root: modules and re-exports
-    ("main.rs", 12),       // the binary (imports the library by name only)
-    ("admin", 11),         // the typed client of the admin API, above everything it drives
-    ("emulator", 10),      // Emulator::start/shutdown: state, API and server together
-    ("api", 9),            // routing and handlers: ARM, Entra ID, metadata, the admin API
-    ("state", 8),          // the shared state: run-time configuration, the world, the request log
-    ("tenant", 7),         // the Entra tenant: directory, subscriptions, signing key, tokens
-    ("config", 6),         // EmulatorConfig and the fixed values
-    ("admin_messages", 5), // the admin API's messages (seeds, views, settings)
-    ("compute_reads", 4),  // Compute's read budgets (a token bucket of throttle's kind)
-    ("model", 3),          // the emulated world: VMs, guest state, extensions, operations
-    ("faults", 3),         // injected failures
-    ("throttle", 3),       // token-bucket throttling
+    ("lib.rs", 11),        // the crate root: modules and re-exports
+    ("main.rs", 11),       // the binary (imports the library by name only)
+    ("admin", 10),         // the typed client of the admin API, above everything it drives
+    ("emulator", 9),       // Emulator::start/shutdown: state, API and server together
+    ("api", 8),            // routing and handlers: ARM, Entra ID, metadata, the admin API
+    ("state", 7),          // the shared state: run-time configuration, the world, the request log
+    ("tenant", 6),         // the Entra tenant: directory, subscriptions, signing key, tokens
+    ("config", 5),         // EmulatorConfig and the fixed values
+    ("admin_messages", 4), // the admin API's messages (seeds, views, settings)
+    ("compute_reads", 3),  // Compute's read budgets (a token bucket of throttle's kind)
+    ("model", 2),          // the emulated world: VMs, guest state, extensions, operations
+    ("faults", 2),         // injected failures
+    ("throttle", 2),       // token-bucket throttling
     ("clock", 1),          // leaf: time
     ("server", 1),         // leaf: serves a router over HTTPS
     ("tls", 1),            // leaf: the per-start certificate authority

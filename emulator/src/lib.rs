@@ -16,22 +16,22 @@
 //!
 //! # Layers
 //!
-//! A module imports modules of its own layer or of lower ones, never of a higher one, and
-//! no two modules import each other:
+//! A module imports only modules of lower layers (`ARCHITECTURE.md`; `tests/layers.rs` checks
+//! it), and no two sibling modules import each other in a circle. Bottom up:
 //!
-//! 0. `clock`, `server`, `tls`: wall-clock time, HTTPS serving of a router, TLS material.
+//! 1. `clock`, `server`, `tls`: wall-clock time, HTTPS serving of a router, TLS material.
 //!    They import nothing from the crate.
-//! 1. `model`, `faults`, `throttle`, `compute_reads`: the emulated world and the mechanics
-//!    around it (`compute_reads` uses `throttle`'s bucket).
-//! 2. `admin_messages`: the admin API's bodies, shared with the client and re-exported by
+//! 2. `model`, `faults`, `throttle`: the emulated world and the mechanics around it.
+//! 3. `compute_reads`: Compute's read budgets, a bucket of `throttle`'s kind.
+//! 4. `admin_messages`: the admin API's bodies, shared with the client and re-exported by
 //!    [`admin`].
-//! 3. `config`: [`EmulatorConfig`] and the fixed values clients need.
-//! 4. `tenant`: Entra's directory, the token signing key, the subscriptions.
-//! 5. `state`: all of the above behind locks (`AppState`).
-//! 6. `api`: the HTTP surface, in layers of its own (see its module doc).
-//! 7. `emulator`: [`Emulator::start`] and [`Emulator::shutdown`].
-//! 8. [`admin`]: the typed client, and the admin messages re-exported.
-//! 9. This file: the public API, as modules and re-exports.
+//! 5. `config`: [`EmulatorConfig`] and the fixed values clients need.
+//! 6. `tenant`: Entra's directory, the token signing key, the subscriptions.
+//! 7. `state`: all of the above behind locks (`AppState`).
+//! 8. `api`: the HTTP surface, in layers of its own (see its module doc).
+//! 9. `emulator`: [`Emulator::start`] and [`Emulator::shutdown`].
+//! 10. [`admin`]: the typed client, and the admin messages re-exported.
+//! 11. This file: the public API, as modules and re-exports.
 //!
 //! The public items are what the binary, the tests (the emulator's and the provider's) and
 //! the benchmarks use; everything else is `pub(crate)`.
