@@ -15,6 +15,9 @@ use serde_json::Value;
 use crate::compute_reads::ComputeReadSettings;
 use crate::faults::FaultSpec;
 use crate::model::extension::{VMACCESS_PUBLISHER, VMACCESS_TYPE};
+pub use crate::model::linux_guest::{
+    LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig,
+};
 use crate::model::vm::{OsType, PowerState};
 use crate::throttle::ThrottleSettings;
 
@@ -114,6 +117,9 @@ pub struct VmSeed {
     /// The firewall lets port 3389 in; `true` when absent.
     #[serde(default = "yes")]
     pub rdp_firewall_rule: bool,
+    /// The guest VMAccessForLinux works on; a Linux VM without it gets the default guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux: Option<LinuxGuestSeed>,
 }
 
 impl Default for VmSeed {
@@ -129,6 +135,7 @@ impl Default for VmSeed {
             accounts: Vec::new(),
             rdp_enabled: true,
             rdp_firewall_rule: true,
+            linux: None,
         }
     }
 }
@@ -142,10 +149,117 @@ impl VmSeed {
         }
     }
 
+    /// A running Linux VM with a ready agent and this guest.
+    pub fn linux(guest: LinuxGuestSeed) -> VmSeed {
+        VmSeed {
+            os_type: OsType::Linux,
+            linux: Some(guest),
+            ..VmSeed::default()
+        }
+    }
+
     /// The VM of the README's story: a running Windows VM whose only administrator
     /// ([`LOCKED_OUT_USER`]) is disabled, with a forgotten password ([`LOCKED_OUT_PASSWORD`]).
     pub fn locked_out() -> VmSeed {
         VmSeed::windows([AccountSeed::new(LOCKED_OUT_USER, LOCKED_OUT_PASSWORD).disabled()])
+    }
+}
+
+/// A key line of the Linux locked-out VM's user ([`LinuxGuestSeed::locked_out`]) whose private
+/// half is lost.
+pub const LOST_PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEJBVsQIYEGV17SQWlLerxAqyUdaU+v13FRmyLlGEfy+ lost@laptop";
+
+fn uid_min() -> u32 {
+    1000
+}
+
+/// A user to create in a Linux guest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinuxUserSeed {
+    /// The user name (case matters on Linux).
+    pub name: String,
+    /// The next uid from `uid_min` up when absent; below `uid_min` makes a system user.
+    pub uid: Option<u32>,
+    /// No password when absent.
+    pub password: Option<String>,
+    /// Shared with the view: sudo, expiry, keys, lock.
+    #[serde(flatten)]
+    pub profile: LinuxUserProfile,
+}
+
+impl LinuxUserSeed {
+    /// A user with password-less sudo, as image provisioning creates the admin user, and
+    /// these `authorized_keys` lines.
+    pub fn new(name: &str, authorized_keys: &[&str]) -> LinuxUserSeed {
+        LinuxUserSeed {
+            name: name.to_string(),
+            profile: LinuxUserProfile {
+                sudo: LinuxSudo::NoPassword,
+                authorized_keys: authorized_keys.iter().map(|k| k.to_string()).collect(),
+                ..LinuxUserProfile::default()
+            },
+            ..LinuxUserSeed::default()
+        }
+    }
+
+    /// The same user with this password.
+    pub fn with_password(self, password: &str) -> LinuxUserSeed {
+        LinuxUserSeed {
+            password: Some(password.to_string()),
+            ..self
+        }
+    }
+}
+
+/// The inside of a Linux VM; every field has a default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinuxGuestSeed {
+    /// Picks the `sshd_config` default `reset_ssh` restores; Ubuntu when absent.
+    #[serde(default)]
+    pub distro: LinuxDistro,
+    /// `UID_MIN` of `/etc/login.defs`; 1000 when absent.
+    #[serde(default = "uid_min")]
+    pub uid_min: u32,
+    /// The guest's users.
+    #[serde(default)]
+    pub users: Vec<LinuxUserSeed>,
+    /// `sshd_config`, its backup, cloud-init's drop-in, port 22 (flattened).
+    #[serde(flatten)]
+    pub ssh: SshState,
+    /// `ovf-env.xml` has provisioning SSH keys (a username alone is then a valid run).
+    #[serde(default)]
+    pub provisioning_keys: bool,
+}
+
+impl Default for LinuxGuestSeed {
+    fn default() -> Self {
+        LinuxGuestSeed {
+            distro: LinuxDistro::default(),
+            uid_min: uid_min(),
+            users: Vec::new(),
+            ssh: SshState::default(),
+            provisioning_keys: false,
+        }
+    }
+}
+
+impl LinuxGuestSeed {
+    /// The Linux story: [`LOCKED_OUT_USER`] has lost the private half of their only key
+    /// ([`LOST_PUBLIC_KEY`]), has no password, and `sshd_config` is broken.
+    pub fn locked_out() -> LinuxGuestSeed {
+        LinuxGuestSeed {
+            users: vec![LinuxUserSeed::new(LOCKED_OUT_USER, &[LOST_PUBLIC_KEY])],
+            ssh: SshState {
+                sshd_config: SshdConfig {
+                    broken: true,
+                    ..SshdConfig::default()
+                },
+                ..SshState::default()
+            },
+            ..LinuxGuestSeed::default()
+        }
     }
 }
 
@@ -409,6 +523,86 @@ pub struct ExtensionView {
     pub settings: Option<Value>,
     /// The message of the extension's first status.
     pub status_message: Option<String>,
+}
+
+/// What the admin API shows of a Linux user. Never a password or hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinuxUserView {
+    /// The user name.
+    pub name: String,
+    /// The user id.
+    pub uid: u32,
+    /// `/home/<name>`.
+    pub home: String,
+    /// Whether a password is set.
+    pub has_password: bool,
+    /// How many times a password was set (seeding counts).
+    pub password_set_count: u32,
+    /// The expiry date has come.
+    pub expired: bool,
+    /// Sudo, expiry date, keys, lock.
+    #[serde(flatten)]
+    pub profile: LinuxUserProfile,
+}
+
+/// What the admin API shows of a Linux guest (`GET …/linux`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinuxGuestView {
+    /// The distribution.
+    pub distro: LinuxDistro,
+    /// `UID_MIN`.
+    pub uid_min: u32,
+    /// The users, system users included.
+    pub users: Vec<LinuxUserView>,
+    /// `sshd_config`, its backup, cloud-init's drop-in, port 22, sshd restarts (flattened).
+    #[serde(flatten)]
+    pub ssh: SshState,
+    /// The `PasswordAuthentication` sshd applies.
+    pub password_authentication: bool,
+    /// The sequence number of the last configuration the handler processed.
+    pub last_sequence_number: Option<u32>,
+    /// What the handler logged in its last run.
+    pub last_log: Vec<String>,
+}
+
+impl LinuxGuestView {
+    /// The user named `name` (case matters).
+    pub fn user(&self, name: &str) -> Option<&LinuxUserView> {
+        self.users.iter().find(|u| u.name == name)
+    }
+}
+
+/// An SSH login attempt (`POST …/ssh-login`): a password or a public key, not both.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SshLogin {
+    /// The user name.
+    pub username: String,
+    /// Log in with this password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Log in with the private half of this OpenSSH public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+impl SshLogin {
+    /// A login of `username` with `password`.
+    pub fn password(username: &str, password: &str) -> SshLogin {
+        SshLogin {
+            username: username.to_string(),
+            password: Some(password.to_string()),
+            public_key: None,
+        }
+    }
+
+    /// A login of `username` with the private half of `public_key` (an OpenSSH line).
+    pub fn public_key(username: &str, public_key: &str) -> SshLogin {
+        SshLogin {
+            username: username.to_string(),
+            password: None,
+            public_key: Some(public_key.to_string()),
+        }
+    }
 }
 
 /// Whether the guest accepted a login, and why not.

@@ -17,6 +17,17 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Today's UTC date as `yyyy-mm-dd`, the form of a Linux account's expiry date.
+pub(crate) fn today() -> String {
+    let date = OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
 /// Seconds since the Unix epoch (JWT `iat`, `nbf`, `exp`; Entra's `expires_on`).
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()

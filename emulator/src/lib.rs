@@ -11,7 +11,8 @@
 //! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
 //!
 //! The guest-side behaviour of the `Microsoft.Compute/VMAccessAgent` extension
-//! is modelled in `model::vmaccess`. It is not a general Azure emulator: only
+//! is modelled in `model::vmaccess`, that of `Microsoft.OSTCExtensions/VMAccessForLinux` in
+//! `model::vmaccess_linux`. It is not a general Azure emulator: only
 //! the resources and behaviours the provider depends on exist here.
 //!
 //! # Layers
@@ -53,7 +54,8 @@ mod tls;
 
 pub use admin_messages::{
     AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
-    LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed, VmView,
+    LinuxGuestSeed, LinuxUserSeed, LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed,
+    VmView,
 };
 pub use compute_reads::ComputeReadSettings;
 pub use config::{
@@ -62,5 +64,6 @@ pub use config::{
 };
 pub use emulator::{Emulator, EmulatorError};
 pub use faults::{FaultAction, FaultSpec, StatusFault};
+pub use model::linux_guest::{LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig};
 pub use model::vm::{OsType, PowerState};
 pub use throttle::{BucketSpec, ThrottleSettings};

@@ -31,9 +31,9 @@ use serde::de::DeserializeOwned;
 
 use crate::admin_messages::{
     ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, Credentials,
-    ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, ListingChange,
-    ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SubscriptionChange,
-    SubscriptionsSummary, VmPatch, VmSeed, VmView,
+    ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, LinuxGuestView,
+    ListingChange, ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SshLogin,
+    SubscriptionChange, SubscriptionsSummary, VmPatch, VmSeed, VmView,
 };
 use crate::emulator::Emulator;
 use crate::faults::FaultSpec;
@@ -194,6 +194,24 @@ impl AdminClient {
             password: password.to_string(),
         };
         self.call(Method::POST, &vm_path(vm, &["login"]), Some(&request))
+            .await
+    }
+
+    /// A Linux VM's guest: users and their keys, `sshd_config`, sshd restarts, the handler's
+    /// last sequence number and log.
+    pub async fn linux_guest(&self, vm: &VmRef) -> Result<LinuxGuestView, AdminError> {
+        self.call(Method::GET, &vm_path(vm, &["linux"]), NO_BODY)
+            .await
+    }
+
+    /// Tries an SSH login on a Linux guest, with a password or a public key
+    /// ([`SshLogin::password`], [`SshLogin::public_key`]).
+    pub async fn ssh_login(
+        &self,
+        vm: &VmRef,
+        login: &SshLogin,
+    ) -> Result<LoginOutcome, AdminError> {
+        self.call(Method::POST, &vm_path(vm, &["ssh-login"]), Some(login))
             .await
     }
 

@@ -25,15 +25,16 @@ use serde_json::json;
 
 use super::convert::{
     apply_extension_patch, apply_patch, armed_faults, extension_from_seed, extension_view,
-    replace_if_some, vm_from_seed, vm_view,
+    linux_guest_view, replace_if_some, vm_from_seed, vm_view,
 };
 use super::response::json_response;
 use crate::admin_messages::{
     ClientRegistered, ClientRegistration, ConfigChange, Credentials, ExtensionPatch, ExtensionSeed,
-    FaultAdded, LoginOutcome, RuntimeConfig, VmPatch, VmSeed,
+    FaultAdded, LoginOutcome, RuntimeConfig, SshLogin, VmPatch, VmSeed,
 };
 use crate::faults::FaultSpec;
-use crate::model::vm::Vm;
+use crate::model::linux_guest::SshCredential;
+use crate::model::vm::{OsType, Vm};
 use crate::state::{AppState, World, lock};
 
 type AppStateRef = State<Arc<AppState>>;
@@ -46,6 +47,14 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
             put(put_vm).get(get_vm).patch(patch_vm).delete(delete_vm),
         )
         .route("/_emulator/vms/{sub}/{rg}/{name}/login", post(login))
+        .route(
+            "/_emulator/vms/{sub}/{rg}/{name}/linux",
+            get(get_linux_guest),
+        )
+        .route(
+            "/_emulator/vms/{sub}/{rg}/{name}/ssh-login",
+            post(ssh_login),
+        )
         .route(
             "/_emulator/vms/{sub}/{rg}/{name}/extensions/{ext}",
             put(put_extension)
@@ -157,6 +166,55 @@ async fn login(
 ) -> Response {
     with_vm(&app, &path, |vm| {
         let refused = vm.login(&request.username, &request.password).err();
+        Json(LoginOutcome {
+            ok: refused.is_none(),
+            reason: refused.map(str::to_string),
+        })
+        .into_response()
+    })
+}
+
+/// Runs `f` on a Linux VM, or answers 404 (no VM) or 409 (a Windows VM).
+fn with_linux_vm(
+    app: &AppState,
+    path: &(String, String, String),
+    f: impl FnOnce(&mut Vm) -> Response,
+) -> Response {
+    with_vm(app, path, |vm| match vm.os_type {
+        OsType::Linux => f(vm),
+        OsType::Windows => admin_error(
+            StatusCode::CONFLICT,
+            format!("VM {} runs Windows: it has no Linux guest", vm.name),
+        ),
+    })
+}
+
+async fn get_linux_guest(
+    State(app): AppStateRef,
+    Path(path): Path<(String, String, String)>,
+) -> Response {
+    with_linux_vm(&app, &path, |vm| {
+        Json(linux_guest_view(&vm.linux)).into_response()
+    })
+}
+
+async fn ssh_login(
+    State(app): AppStateRef,
+    Path(path): Path<(String, String, String)>,
+    AdminJson(request): AdminJson<SshLogin>,
+) -> Response {
+    let credential = match (&request.password, &request.public_key) {
+        (Some(password), None) => SshCredential::Password(password),
+        (None, Some(key)) => SshCredential::PublicKey(key),
+        _ => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "give either password or public_key",
+            );
+        }
+    };
+    with_linux_vm(&app, &path, |vm| {
+        let refused = vm.ssh_login(&request.username, credential).err();
         Json(LoginOutcome {
             ok: refused.is_none(),
             reason: refused.map(str::to_string),

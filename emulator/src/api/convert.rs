@@ -5,10 +5,11 @@
 
 use crate::admin_messages::{
     AccountSeed, AccountView, ArmedFaultView, ExtensionPatch, ExtensionSeed, ExtensionView,
-    SeededVm, VmPatch, VmSeed, VmView,
+    LinuxGuestSeed, LinuxGuestView, LinuxUserView, SeededVm, VmPatch, VmSeed, VmView,
 };
 use crate::faults::FaultSet;
 use crate::model::extension::{Extension, ExtensionConfig, ExtensionOptions, InstanceStatus};
+use crate::model::linux_guest::{LinuxGuest, LinuxUser};
 use crate::model::vm::{Account, Vm};
 use crate::state::World;
 
@@ -32,6 +33,52 @@ fn account_from_seed(seed: &AccountSeed) -> Account {
         account.set_password(password);
     }
     account
+}
+
+/// A Linux guest as `seed` describes it; users without a uid get the next ones.
+fn linux_guest_from_seed(seed: &LinuxGuestSeed) -> LinuxGuest {
+    let mut guest = LinuxGuest {
+        distro: seed.distro,
+        uid_min: seed.uid_min,
+        ssh: seed.ssh.clone(),
+        provisioning_keys: seed.provisioning_keys,
+        ..LinuxGuest::default()
+    };
+    for user_seed in &seed.users {
+        let uid = user_seed.uid.unwrap_or_else(|| guest.next_uid());
+        let mut user = LinuxUser::new(&user_seed.name, uid);
+        if let Some(password) = &user_seed.password {
+            user.set_password(password);
+        }
+        user.profile = user_seed.profile.clone();
+        guest.users.push(user);
+    }
+    guest
+}
+
+/// What the admin API shows of a Linux guest.
+pub(crate) fn linux_guest_view(guest: &LinuxGuest) -> LinuxGuestView {
+    LinuxGuestView {
+        distro: guest.distro,
+        uid_min: guest.uid_min,
+        users: guest
+            .users
+            .iter()
+            .map(|u| LinuxUserView {
+                name: u.name.clone(),
+                uid: u.uid,
+                home: u.home(),
+                has_password: u.password.is_some(),
+                password_set_count: u.password_set_count,
+                expired: u.expired(),
+                profile: u.profile.clone(),
+            })
+            .collect(),
+        ssh: guest.ssh.clone(),
+        password_authentication: guest.password_authentication(),
+        last_sequence_number: guest.last_sequence_number,
+        last_log: guest.last_log.clone(),
+    }
 }
 
 /// A new VM at `subscription/resource_group/name`, as `seed` describes it.
@@ -60,6 +107,7 @@ pub(crate) fn vm_from_seed(
         rdp_enabled: seed.rdp_enabled,
         rdp_firewall_rule: seed.rdp_firewall_rule,
         vmaccess_runs: 0,
+        linux: linux_guest_from_seed(seed.linux.as_ref().unwrap_or(&LinuxGuestSeed::default())),
         extensions: Default::default(),
     }
 }

@@ -8,6 +8,8 @@ use crate::clock::now_rfc3339;
 
 pub(crate) const VMACCESS_PUBLISHER: &str = "Microsoft.Compute";
 pub(crate) const VMACCESS_TYPE: &str = "VMAccessAgent";
+pub(crate) const VMACCESS_LINUX_PUBLISHER: &str = "Microsoft.OSTCExtensions";
+pub(crate) const VMACCESS_LINUX_TYPE: &str = "VMAccessForLinux";
 
 /// The PUT body of a VM extension, as clients send it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,8 +64,16 @@ pub(crate) struct ExtensionConfig {
 
 impl ExtensionConfig {
     pub(crate) fn is_vmaccess(&self) -> bool {
-        self.publisher.eq_ignore_ascii_case(VMACCESS_PUBLISHER)
-            && self.extension_type.eq_ignore_ascii_case(VMACCESS_TYPE)
+        self.is(VMACCESS_PUBLISHER, VMACCESS_TYPE)
+    }
+
+    pub(crate) fn is_vmaccess_linux(&self) -> bool {
+        self.is(VMACCESS_LINUX_PUBLISHER, VMACCESS_LINUX_TYPE)
+    }
+
+    fn is(&self, publisher: &str, extension_type: &str) -> bool {
+        self.publisher.eq_ignore_ascii_case(publisher)
+            && self.extension_type.eq_ignore_ascii_case(extension_type)
     }
 
     /// `Publisher.Type`, the handler name ARM reports in instance views.
@@ -120,7 +130,14 @@ impl InstanceStatus {
     }
 
     pub(crate) fn failed(message: &str) -> InstanceStatus {
-        InstanceStatus::provisioning("failed/1", "Error", "Provisioning failed", message)
+        InstanceStatus::failed_with_code(1, message)
+    }
+
+    /// `ProvisioningState/failed/{code}`: the handler's status code (VMAccessForLinux
+    /// always reports 0).
+    pub(crate) fn failed_with_code(code: u32, message: &str) -> InstanceStatus {
+        let state = format!("failed/{code}");
+        InstanceStatus::provisioning(&state, "Error", "Provisioning failed", message)
     }
 
     /// A `ProvisioningState/{state}` status stamped now.

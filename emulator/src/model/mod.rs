@@ -3,10 +3,13 @@
 //! extension and of an operation status.
 //!
 //! Plain data and rules: no HTTP, no admin messages (their conversions are the
-//! admin handlers'). It imports only `clock`; inside, [`extension`] ← [`vm`] ←
-//! [`vmaccess`] ← [`operations`].
+//! admin handlers'). It imports only `clock`; inside, [`extension`], [`secret`] ←
+//! [`linux_guest`] ← [`vm`] ← [`vmaccess`] ← [`vmaccess_linux`] ← [`operations`].
 
 pub(crate) mod extension;
+pub(crate) mod linux_guest;
 pub(crate) mod operations;
+pub(crate) mod secret;
 pub(crate) mod vm;
 pub(crate) mod vmaccess;
+pub(crate) mod vmaccess_linux;

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::extension::{ExtensionConfig, InstanceStatus};
 use super::vm::Vm;
-use super::vmaccess::{self, OperationError};
+use super::vmaccess::{self, GuestFailure, OperationError};
+use super::vmaccess_linux;
 use crate::clock::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,24 +146,31 @@ impl Operation {
                 guest_run, config, ..
             } => {
                 let outcome = if let Some(error) = &self.forced_failure {
-                    Err((error.clone(), error.message.clone()))
+                    Err((error.clone(), InstanceStatus::failed(&error.message)))
                 } else if !vm.agent_ready {
                     let error = not_reporting();
-                    let message = error.message.clone();
-                    Err((error, message))
-                } else if *guest_run && config.is_vmaccess() {
+                    let status = InstanceStatus::failed(&error.message);
+                    Err((error, status))
+                } else if *guest_run {
                     let name = vm
                         .extensions
                         .get(&self.extension_key)
                         .map(|e| e.name.clone())
                         .unwrap_or_default();
-                    vmaccess::run(vm, &name, config)
+                    run_handler(vm, &name, config)
                         .map(Some)
-                        .map_err(|f| (f.error, f.guest_message))
-                } else if *guest_run {
-                    Ok(Some("Enable succeeded.".to_string()))
+                        .map_err(|f| (f.error.clone(), f.status()))
                 } else {
-                    Ok(None)
+                    // No new goal state: nothing runs; VMAccessForLinux reports its last run.
+                    match vm
+                        .extensions
+                        .get(&self.extension_key)
+                        .filter(|e| e.config.is_vmaccess_linux())
+                        .and_then(vmaccess_linux::last_failure)
+                    {
+                        Some(f) => Err((f.error.clone(), f.status())),
+                        None => Ok(None),
+                    }
                 };
                 match outcome {
                     Ok(message) => {
@@ -173,8 +181,8 @@ impl Operation {
                         );
                         Ok(())
                     }
-                    Err((error, guest_message)) => {
-                        self.mark(vm, "Failed", Some(InstanceStatus::failed(&guest_message)));
+                    Err((error, status)) => {
+                        self.mark(vm, "Failed", Some(status));
                         Err(error)
                     }
                 }
@@ -191,4 +199,17 @@ impl Operation {
             }
         }
     }
+}
+
+/// Runs the guest handler of the extension's kind: VMAccess for Windows or for Linux; any
+/// other extension succeeds without doing anything the emulator models.
+fn run_handler(vm: &mut Vm, name: &str, config: &ExtensionConfig) -> Result<String, GuestFailure> {
+    let handler = if config.is_vmaccess() {
+        &vmaccess::WINDOWS
+    } else if config.is_vmaccess_linux() {
+        &vmaccess_linux::LINUX
+    } else {
+        return Ok("Enable succeeded.".to_string());
+    };
+    vmaccess::run(handler, vm, name, config)
 }

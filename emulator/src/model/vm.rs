@@ -1,12 +1,14 @@
 //! A virtual machine as the emulator models it: ARM-visible properties plus
-//! the guest state VMAccess changes (local accounts, Remote Desktop).
+//! the guest state VMAccess changes (a Windows guest's local accounts and Remote
+//! Desktop here; a Linux guest's in [`super::linux_guest`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::extension::Extension;
+use super::linux_guest::{LinuxGuest, SshCredential};
+use super::secret::Secret;
 
 /// The guest operating system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -14,7 +16,7 @@ pub enum OsType {
     /// Windows Server; VMAccessAgent runs on it.
     #[default]
     Windows,
-    /// Linux; VMAccessAgent refuses to run on it.
+    /// Linux; VMAccessForLinux runs on it, VMAccessAgent refuses to.
     Linux,
 }
 
@@ -42,12 +44,11 @@ impl PowerState {
     }
 }
 
-/// A local account. Only a salted hash of the password is kept.
+/// A local account of a Windows guest.
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
     pub name: String,
-    salt: String,
-    password_hash: Option<String>,
+    password: Option<Secret>,
     pub enabled: bool,
     pub administrator: bool,
     pub password_set_count: u32,
@@ -57,8 +58,7 @@ impl Account {
     pub(crate) fn new(name: &str, administrator: bool) -> Account {
         Account {
             name: name.to_string(),
-            salt: String::new(),
-            password_hash: None,
+            password: None,
             enabled: true,
             administrator,
             password_set_count: 0,
@@ -66,22 +66,13 @@ impl Account {
     }
 
     pub(crate) fn set_password(&mut self, password: &str) {
-        self.salt = uuid::Uuid::new_v4().simple().to_string();
-        self.password_hash = Some(hash(&self.salt, password));
+        self.password = Some(Secret::new(password));
         self.password_set_count += 1;
     }
 
     pub(crate) fn password_matches(&self, password: &str) -> bool {
-        self.password_hash.as_deref() == Some(hash(&self.salt, password).as_str())
+        self.password.as_ref().is_some_and(|s| s.matches(password))
     }
-}
-
-fn hash(salt: &str, password: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(salt.as_bytes())
-        .chain_update(password.as_bytes())
-        .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A virtual machine.
@@ -114,6 +105,8 @@ pub(crate) struct Vm {
     pub rdp_firewall_rule: bool,
     /// How many times the VMAccess handler ran in the guest.
     pub vmaccess_runs: u32,
+    /// What VMAccessForLinux works on when the VM runs Linux.
+    pub linux: LinuxGuest,
     /// Keyed by lower-cased name; each keeps its own casing.
     pub extensions: BTreeMap<String, Extension>,
 }
@@ -132,19 +125,19 @@ impl Vm {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
-    /// The account ARM reports as `osProfile.adminUsername`: the first administrator.
+    /// The account ARM reports as `osProfile.adminUsername`: the first administrator, else
+    /// a Linux guest's first user.
     pub(crate) fn admin_username(&self) -> Option<&str> {
         self.accounts
             .iter()
             .find(|a| a.administrator)
             .map(|a| a.name.as_str())
+            .or_else(|| self.linux.first_login_user())
     }
 
     /// Models an RDP login: the reason it fails, if it does.
     pub(crate) fn login(&self, username: &str, password: &str) -> Result<(), &'static str> {
-        if self.power_state != PowerState::Running {
-            return Err("the VM is not running");
-        }
+        self.running()?;
         let account = self
             .accounts
             .iter()
@@ -163,6 +156,23 @@ impl Vm {
             return Err("the firewall blocks port 3389");
         }
         Ok(())
+    }
+
+    /// Models an SSH login to a Linux guest: the reason it fails, if it does.
+    pub(crate) fn ssh_login(
+        &self,
+        username: &str,
+        credential: SshCredential<'_>,
+    ) -> Result<(), &'static str> {
+        self.running()?;
+        self.linux.ssh_login(username, credential)
+    }
+
+    fn running(&self) -> Result<(), &'static str> {
+        match self.power_state {
+            PowerState::Running => Ok(()),
+            _ => Err("the VM is not running"),
+        }
     }
 
     /// Whether `password` satisfies the guest's password policy for `username`:

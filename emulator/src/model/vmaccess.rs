@@ -1,13 +1,14 @@
 //! What the VMAccessAgent handler does inside a Windows guest when it runs:
 //! reset or create a local administrator, and restore Remote Desktop access.
+//! Also what both VMAccess handlers share ([`Handler`], [`run`]): the refusal on the
+//! other OS, and the failure CRP wraps into a `VMExtensionProvisioningError`.
 //!
 //! Failure texts follow what Azure reports (see
-//! `shared/facts/azure-vmaccess.md` §4): the guest message is wrapped by CRP
-//! into a `VMExtensionProvisioningError`.
+//! `shared/facts/azure-vmaccess.md` §4).
 
 use serde_json::Value;
 
-use super::extension::ExtensionConfig;
+use super::extension::{ExtensionConfig, InstanceStatus, VMACCESS_PUBLISHER, VMACCESS_TYPE};
 use super::vm::{Account, OsType, Vm};
 
 /// How an operation failed, as the operation-status `error` reports it.
@@ -32,34 +33,93 @@ impl OperationError {
 pub(crate) struct GuestFailure {
     pub error: OperationError,
     pub guest_message: String,
+    /// The `n` of the instance view's `ProvisioningState/failed/{n}`.
+    pub status_code: u32,
 }
 
-const PASSWORD_POLICY: &str = "Cannot update Remote Desktop Connection settings for Administrator account. Exception: System.Runtime.InteropServices.COMException (0x800708C5): The password does not meet the password policy requirements. Check the minimum password length, password complexity, and password history requirements.";
+impl GuestFailure {
+    /// The extension's instance-view status after the failure.
+    pub(crate) fn status(&self) -> InstanceStatus {
+        InstanceStatus::failed_with_code(self.status_code, &self.guest_message)
+    }
+}
 
-/// Runs the handler against the guest. `Ok` carries the status message.
+/// A failure the handler reported from the guest, as CRP wraps it.
+pub(crate) fn provisioning_error(
+    extension_name: &str,
+    publisher: &str,
+    extension_type: &str,
+    guest: &str,
+    troubleshooting: &str,
+) -> GuestFailure {
+    GuestFailure {
+        error: OperationError::new(
+            "VMExtensionProvisioningError",
+            format!(
+                "VM has reported a failure when processing extension '{extension_name}' (publisher '{publisher}' and type '{extension_type}'). Error message: '{guest}'. More information on troubleshooting is available at {troubleshooting}"
+            ),
+        ),
+        guest_message: guest.to_string(),
+        status_code: 1,
+    }
+}
+
+/// A VMAccess handler: its `Publisher.Type`, the OS it runs on, what it says on the other
+/// one, and its enable command.
+pub(crate) struct Handler {
+    pub name: &'static str,
+    pub os: OsType,
+    pub other_os: &'static str,
+    pub enable: fn(&mut Vm, &str, &ExtensionConfig) -> Result<String, GuestFailure>,
+}
+
+/// VMAccessAgent, for Windows.
+pub(crate) const WINDOWS: Handler = Handler {
+    name: "Microsoft.Compute.VMAccessAgent",
+    os: OsType::Windows,
+    other_os: "VMAccessAgent is a Windows extension and is not supported on Linux. Use Microsoft.OSTCExtensions.VMAccessForLinux instead.",
+    enable,
+};
+
+/// Runs `handler`'s enable command in the guest as extension `extension_name`. `Ok`
+/// carries the status message. On the other OS the handler fails as a terminal error.
 pub(crate) fn run(
+    handler: &Handler,
     vm: &mut Vm,
     extension_name: &str,
     config: &ExtensionConfig,
 ) -> Result<String, GuestFailure> {
-    if vm.os_type == OsType::Linux {
+    if vm.os_type != handler.os {
         let message = format!(
-            "Handler 'Microsoft.Compute.VMAccessAgent' has reported failure for VM Extension '{extension_name}' with terminal error code '1009' and error message: 'VMAccessAgent is a Windows extension and is not supported on Linux. Use Microsoft.OSTCExtensions.VMAccessForLinux instead.'"
+            "Handler '{}' has reported failure for VM Extension '{extension_name}' with terminal error code '1009' and error message: '{}'",
+            handler.name, handler.other_os
         );
         return Err(GuestFailure {
             error: OperationError::new("VMExtensionHandlerNonTransientError", message.clone()),
             guest_message: message,
+            status_code: 1,
         });
     }
     vm.vmaccess_runs += 1;
-    let provisioning_error = |guest: &str| GuestFailure {
-        error: OperationError::new(
-            "VMExtensionProvisioningError",
-            format!(
-                "VM has reported a failure when processing extension '{extension_name}' (publisher 'Microsoft.Compute' and type 'VMAccessAgent'). Error message: '{guest}'. More information on troubleshooting is available at https://aka.ms/vmextensionwindowstroubleshoot"
-            ),
-        ),
-        guest_message: guest.to_string(),
+    (handler.enable)(vm, extension_name, config)
+}
+
+const PASSWORD_POLICY: &str = "Cannot update Remote Desktop Connection settings for Administrator account. Exception: System.Runtime.InteropServices.COMException (0x800708C5): The password does not meet the password policy requirements. Check the minimum password length, password complexity, and password history requirements.";
+
+/// VMAccessAgent in a Windows guest: reset or create an administrator, restore Remote Desktop.
+fn enable(
+    vm: &mut Vm,
+    extension_name: &str,
+    config: &ExtensionConfig,
+) -> Result<String, GuestFailure> {
+    let provisioning_error = |guest: &str| {
+        provisioning_error(
+            extension_name,
+            VMACCESS_PUBLISHER,
+            VMACCESS_TYPE,
+            guest,
+            "https://aka.ms/vmextensionwindowstroubleshoot",
+        )
     };
     if vm.domain_controller {
         return Err(provisioning_error(

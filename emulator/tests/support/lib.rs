@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Certificate, Client, Method, Response};
 use serde_json::{Value, json};
-use vm_emulator::admin::{AdminClient, ClientRegistration, LoginOutcome, VmRef};
-use vm_emulator::{AccountSeed, Emulator, EmulatorConfig, FaultSpec, LroStyle, VmSeed, VmView};
+use vm_emulator::admin::{
+    AdminClient, ClientRegistration, LinuxGuestView, LoginOutcome, SshLogin, VmRef,
+};
+use vm_emulator::{
+    AccountSeed, Emulator, EmulatorConfig, FaultSpec, LinuxGuestSeed, LroStyle, VmSeed, VmView,
+};
 
 /// The test VM's resource group.
 pub const RG: &str = "rg-test";
@@ -143,6 +147,13 @@ pub async fn seeded_with(change: impl FnOnce(&mut VmSeed)) -> Fixture {
     let mut vm = seed();
     change(&mut vm);
     f.seed_vm(vm).await;
+    f
+}
+
+/// A fixture whose test VM runs Linux with `guest` inside.
+pub async fn seeded_linux(guest: LinuxGuestSeed) -> Fixture {
+    let f = start().await;
+    f.seed_vm(VmSeed::linux(guest)).await;
     f
 }
 
@@ -332,10 +343,36 @@ impl Fixture {
         protected: Value,
         tag: Option<&str>,
     ) -> Response {
+        let handler = ("Microsoft.Compute", "VMAccessAgent", "2.4");
+        self.put_extension(name, handler, settings, protected, tag)
+            .await
+    }
+
+    /// PUTs a VMAccessForLinux extension (1.5, every setting protected); returns the response.
+    pub async fn put_linux_vmaccess(
+        &self,
+        name: &str,
+        protected: Value,
+        tag: Option<&str>,
+    ) -> Response {
+        let handler = ("Microsoft.OSTCExtensions", "VMAccessForLinux", "1.5");
+        self.put_extension(name, handler, json!({}), protected, tag)
+            .await
+    }
+
+    /// PUTs extension `name` of `(publisher, type, typeHandlerVersion)`; returns the response.
+    pub async fn put_extension(
+        &self,
+        name: &str,
+        (publisher, extension_type, version): (&str, &str, &str),
+        settings: Value,
+        protected: Value,
+        tag: Option<&str>,
+    ) -> Response {
         let mut properties = json!({
-            "publisher": "Microsoft.Compute",
-            "type": "VMAccessAgent",
-            "typeHandlerVersion": "2.4",
+            "publisher": publisher,
+            "type": extension_type,
+            "typeHandlerVersion": version,
             "autoUpgradeMinorVersion": true,
             "settings": settings,
             "protectedSettings": protected,
@@ -349,6 +386,48 @@ impl Fixture {
             Some(json!({"location": "westeurope", "properties": properties})),
         )
         .await
+    }
+
+    /// Runs VMAccessForLinux as `enablevmaccess` (the az CLI's name) to the end.
+    pub async fn run_linux_vmaccess(&self, protected: Value, tag: Option<&str>) -> Value {
+        let response = self
+            .put_linux_vmaccess("enablevmaccess", protected, tag)
+            .await;
+        self.wait(response).await
+    }
+
+    /// The test VM's extension `name` with its instance view (`$expand=instanceView`).
+    pub async fn extension_with_instance_view(&self, name: &str) -> Value {
+        let url = format!("{}&$expand=instanceView", self.extension_url(name));
+        let (status, body) = self.get(&url).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The test VM's Linux guest.
+    pub async fn linux_guest(&self) -> LinuxGuestView {
+        self.admin
+            .linux_guest(&self.vm_ref())
+            .await
+            .expect("Linux guest view")
+    }
+
+    /// Tries an SSH login by password on the test VM.
+    pub async fn ssh_password(&self, username: &str, password: &str) -> LoginOutcome {
+        self.ssh_login(&SshLogin::password(username, password))
+            .await
+    }
+
+    /// Tries an SSH login by the private half of `public_key` on the test VM.
+    pub async fn ssh_key(&self, username: &str, public_key: &str) -> LoginOutcome {
+        self.ssh_login(&SshLogin::public_key(username, public_key))
+            .await
+    }
+
+    async fn ssh_login(&self, login: &SshLogin) -> LoginOutcome {
+        let vm = self.vm_ref();
+        let answer = self.admin.ssh_login(&vm, login).await;
+        answer.expect("SSH login answered")
     }
 
     /// Polls the `Azure-AsyncOperation` URL of `response` to a terminal status.
@@ -482,4 +561,24 @@ pub fn header_values(response: &Response, name: &str) -> Vec<String> {
 /// VMAccess settings and protected settings that reset `username`'s password.
 pub fn credentials(username: &str, password: &str) -> (Value, Value) {
     (json!({"UserName": username}), json!({"Password": password}))
+}
+
+/// An OpenSSH `ssh-ed25519` public key line, the same for the same `label` (also its comment).
+pub fn ed25519_key(label: &str) -> String {
+    let mut blob = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), &key_bytes(label)] {
+        blob.extend_from_slice(&u32::try_from(part.len()).expect("short").to_be_bytes());
+        blob.extend_from_slice(part);
+    }
+    use base64::Engine;
+    let blob = base64::engine::general_purpose::STANDARD.encode(blob);
+    format!("ssh-ed25519 {blob} {label}")
+}
+
+/// 32 bytes that depend on `label`.
+fn key_bytes(label: &str) -> Vec<u8> {
+    let seed: Vec<u8> = label.bytes().chain(*b"-key").collect();
+    (0..32u8)
+        .map(|i| seed[usize::from(i) % seed.len()].wrapping_mul(31) ^ i)
+        .collect()
 }
