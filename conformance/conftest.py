@@ -62,6 +62,21 @@ class Emulator:
     def vm(self, name):
         return self.admin("GET", self.vm_path(name))
 
+    def seed_linux_vm(self, **guest):
+        """A running Linux VM with this guest (users, sshd_config, …); returns its name."""
+        name = f"lx-{uuid.uuid4().hex[:8]}"
+        self.admin("PUT", self.vm_path(name), {"os_type": "Linux", "linux": guest})
+        return name
+
+    def linux_guest(self, name):
+        """The Linux guest: users, their authorized_keys, sshd_config, sshd restarts."""
+        return self.admin("GET", f"{self.vm_path(name)}/linux")
+
+    def ssh_login(self, name, username, password=None, public_key=None):
+        """The emulator's SSH login check, by password or by public key."""
+        body = {"username": username, "password": password, "public_key": public_key}
+        return self.admin("POST", f"{self.vm_path(name)}/ssh-login", body)
+
     def login(self, name, username, password):
         """The emulator's guest login check: does this password open the VM?"""
         return self.admin("POST", f"{self.vm_path(name)}/login", {"username": username, "password": password})

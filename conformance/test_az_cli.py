@@ -1,7 +1,10 @@
 """The az CLI, unmodified, against the emulator: sign-in, VM reads, the
 VMAccess password reset, extension management and Azure's error shapes."""
 
+import base64
+import hashlib
 import json
+import struct
 
 from conftest import ADMIN, OLD_PASSWORD, RG
 
@@ -155,3 +158,122 @@ def test_wrong_api_version_is_refused_with_the_supported_list(az, emulator):
     assert code != 0
     assert "NoRegisteredProviderFound" in stderr
     assert "2024-11-01" in stderr
+
+
+# ---- Linux: VMAccessForLinux through `az vm user` and `az vm extension set` ----------------
+
+LINUX_USER = "azureuser"
+
+
+def ed25519_key(label):
+    """An OpenSSH ssh-ed25519 public key line, the same for the same label."""
+    blob = b"".join(struct.pack(">I", len(part)) + part for part in (b"ssh-ed25519", hashlib.sha256(label.encode()).digest()))
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {label}"
+
+
+def seed_linux(emulator, **ssh):
+    """A Linux VM whose admin logs in with the key "old"; passwords are off."""
+    users = [{"name": LINUX_USER, "sudo": "no_password", "authorized_keys": [ed25519_key("old")]},
+             {"name": "leaver", "authorized_keys": [ed25519_key("leaver")]}]
+    return emulator.seed_linux_vm(users=users, **ssh)
+
+
+def linux_user(emulator, name, username):
+    return next((u for u in emulator.linux_guest(name)["users"] if u["name"] == username), None)
+
+
+def vm_user(az, name, command, *args, check=True):
+    return az.run("vm", "user", command, "--resource-group", RG, "--name", name, *args, check=check)
+
+
+def assert_linux_vmaccess(az, name):
+    extension = az("vm", "extension", "show", "--resource-group", RG, "--vm-name", name, "--name", "enablevmaccess")
+    assert extension["publisher"] == "Microsoft.OSTCExtensions"
+    assert extension["typeHandlerVersion"] == "1.5"
+    assert extension["provisioningState"] == "Succeeded"
+    assert extension.get("protectedSettings") is None
+
+
+def test_linux_vm_user_update_password_opens_password_login(az, emulator):
+    name = seed_linux(emulator)
+    password = "Linux-Passw0rd!2026"
+    assert emulator.ssh_login(name, LINUX_USER, password=password)["reason"] == "PasswordAuthentication no"
+    vm_user(az, name, "update", "--username", LINUX_USER, "--password", password)
+    assert emulator.ssh_login(name, LINUX_USER, password=password)["ok"]
+    assert emulator.ssh_login(name, LINUX_USER, public_key=ed25519_key("old"))["ok"], "keys untouched"
+    guest = emulator.linux_guest(name)
+    assert guest["sshd_config"]["password_authentication"], "a password turns PasswordAuthentication on"
+    assert linux_user(emulator, name, LINUX_USER)["sudo"] == "password"
+    assert_linux_vmaccess(az, name)
+
+
+def test_linux_vm_user_update_ssh_key_is_appended(az, emulator):
+    name = seed_linux(emulator)
+    new_key = ed25519_key("new")
+    assert not emulator.ssh_login(name, LINUX_USER, public_key=new_key)["ok"]
+    vm_user(az, name, "update", "--username", LINUX_USER, "--ssh-key-value", new_key)
+    assert emulator.ssh_login(name, LINUX_USER, public_key=new_key)["ok"]
+    assert emulator.ssh_login(name, LINUX_USER, public_key=ed25519_key("old"))["ok"], "appended, not replaced"
+    assert linux_user(emulator, name, LINUX_USER)["authorized_keys"] == [ed25519_key("old"), new_key]
+    assert not emulator.linux_guest(name)["sshd_config"]["password_authentication"]
+    assert_linux_vmaccess(az, name)
+
+
+def test_linux_vm_user_reset_ssh_repairs_a_broken_sshd_config(az, emulator):
+    name = seed_linux(emulator, sshd_config={"broken": True}, ssh_port_open=False)
+    refused = emulator.ssh_login(name, LINUX_USER, public_key=ed25519_key("old"))
+    assert not refused["ok"]
+    vm_user(az, name, "reset-ssh")
+    assert emulator.ssh_login(name, LINUX_USER, public_key=ed25519_key("old"))["ok"]
+    guest = emulator.linux_guest(name)
+    assert guest["sshd_config"]["default_of"] == "ubuntu"
+    assert not guest["sshd_config"]["broken"] and guest["ssh_port_open"]
+    assert_linux_vmaccess(az, name)
+
+
+def test_linux_vm_user_delete_removes_the_user(az, emulator):
+    name = seed_linux(emulator)
+    assert emulator.ssh_login(name, "leaver", public_key=ed25519_key("leaver"))["ok"]
+    vm_user(az, name, "delete", "--username", "leaver")
+    assert linux_user(emulator, name, "leaver") is None
+    assert emulator.ssh_login(name, "leaver", public_key=ed25519_key("leaver"))["reason"] == "no such user"
+    assert linux_user(emulator, name, LINUX_USER) is not None
+    assert_linux_vmaccess(az, name)
+
+
+def test_linux_only_vm_user_delete_is_refused_on_windows_by_the_cli(az, emulator):
+    name = emulator.seed_vm()
+    code, _, stderr = az.run("vm", "user", "delete", "--resource-group", RG, "--name", name, "--username", ADMIN, check=False)
+    assert code != 0
+    assert "not supported on Windows VM" in stderr
+
+
+def test_linux_extension_set_vmaccess_for_linux_replaces_keys(az, emulator):
+    name = seed_linux(emulator)
+    new_key = ed25519_key("replacement")
+    protected = {"username": LINUX_USER, "ssh_key": new_key, "remove_prior_keys": True}
+    extension = az(
+        "vm", "extension", "set",
+        "--resource-group", RG,
+        "--vm-name", name,
+        "--publisher", "Microsoft.OSTCExtensions",
+        "--name", "VMAccessForLinux",
+        "--protected-settings", json.dumps(protected),
+    )
+    # Newest published VMAccessForLinux is 1.5.19; the CLI trims to major.minor.
+    assert extension["typeHandlerVersion"] == "1.5"
+    assert extension["provisioningState"] == "Succeeded"
+    assert emulator.ssh_login(name, LINUX_USER, public_key=new_key)["ok"]
+    assert emulator.ssh_login(name, LINUX_USER, public_key=ed25519_key("old"))["reason"] == "key not in authorized_keys"
+    view = az("vm", "get-instance-view", "--resource-group", RG, "--name", name)
+    statuses = {e["name"]: e for e in view["instanceView"]["extensions"]}
+    assert statuses["VMAccessForLinux"]["type"] == "Microsoft.OSTCExtensions.VMAccessForLinux"
+    assert statuses["VMAccessForLinux"]["statuses"][0]["message"] == "Enable succeeded."
+
+
+def test_linux_vm_user_update_failure_reaches_the_cli_verbatim(az, emulator):
+    name = seed_linux(emulator)
+    code, _, stderr = vm_user(az, name, "update", "--username", LINUX_USER, "--ssh-key-value", "ecdsa-sha2-nistp256 AAAA me", check=False)
+    assert code != 0
+    assert "VMExtensionProvisioningError" in stderr
+    assert "Enable failed: Failed to generate public key file." in stderr
