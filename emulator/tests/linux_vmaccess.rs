@@ -522,3 +522,31 @@ async fn admin_api_refuses_linux_calls_on_a_windows_vm_and_bad_logins() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_locked_password_is_replaced_by_a_reset() {
+    let mut locked = LinuxUserSeed::new("azureuser", &[]).with_password("Old-Passw0rd!");
+    locked.profile.password_locked = true;
+    let f = support::seeded_linux(LinuxGuestSeed {
+        users: vec![locked],
+        ssh: passwords_on(),
+        ..LinuxGuestSeed::default()
+    })
+    .await;
+    let refused = f.ssh_password("azureuser", "Old-Passw0rd!").await;
+    assert_eq!(refused.reason.as_deref(), Some("the password is locked"));
+    succeeds(
+        &f,
+        json!({"username": "azureuser", "password": "New-Passw0rd!"}),
+    )
+    .await;
+    assert!(f.ssh_password("azureuser", "New-Passw0rd!").await.ok);
+    let guest = f.linux_guest().await;
+    assert!(
+        !guest
+            .user("azureuser")
+            .expect("user")
+            .profile
+            .password_locked
+    );
+}
