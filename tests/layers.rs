@@ -43,6 +43,14 @@ const PROVIDER_LAYERS: &[(&str, u32)] = &[
     ("tfprotocol", 1),     // protocol 6; knows nothing of Azure
 ];
 
+/// Layers of the provider that never import each other, whatever their ranks: the protocol
+/// knows nothing of Azure, and the engine and the Azure client nothing of Terraform.
+const PROVIDER_APART: &[(&str, &str)] = &[
+    ("tfprotocol", "azure"),
+    ("tfprotocol", "vmaccess"),
+    ("tfprotocol", "runtime"),
+];
+
 /// The emulator (`emulator/src/`): each top-level module's rank, higher above lower.
 const EMULATOR_LAYERS: &[(&str, u32)] = &[
     ("lib.rs", 11),        // the crate root: modules and re-exports
@@ -79,15 +87,17 @@ fn no_file_imports_a_layer_above_it_nor_a_sibling_in_a_circle() {
         (
             spec(root.join("src"), "src/", "terraform_provider_vm"),
             PROVIDER_LAYERS,
+            PROVIDER_APART,
         ),
         (
             spec(root.join("emulator/src"), "emulator/src/", "vm_emulator"),
             EMULATOR_LAYERS,
+            &[],
         ),
     ];
     let (mut read, mut skipped, mut imports) = (0, 0, 0);
     let mut violations = Vec::new();
-    for (spec, ranks) in &crates {
+    for (spec, ranks, apart) in &crates {
         let tree = CrateTree::load(spec);
         assert!(
             tree.files_in_tree > 5,
@@ -95,7 +105,7 @@ fn no_file_imports_a_layer_above_it_nor_a_sibling_in_a_circle() {
             spec.shown_as,
             tree.files_in_tree
         );
-        let findings = rules::check(&tree, ranks);
+        let findings = rules::check(&tree, ranks, apart);
         read += tree.files_in_tree;
         skipped += tree.files_on_disk - tree.files_in_tree;
         imports += findings.imports_checked;
@@ -136,7 +146,7 @@ fn demo(files: &[(&str, &str)]) -> (tempfile::TempDir, CrateTree) {
 
 fn check_demo(files: &[(&str, &str)]) -> Findings {
     let (_dir, tree) = demo(files);
-    rules::check(&tree, DEMO_LAYERS)
+    rules::check(&tree, DEMO_LAYERS, &[])
 }
 
 /// The text of the only violation found.
@@ -178,11 +188,27 @@ fn modules_of_one_rank_may_not_import_each_other() {
         ("app.rs", "pub struct App;\n"),
         ("net.rs", "use crate::app::App;\n"),
     ]);
-    let findings = rules::check(&tree, &[("lib.rs", 2), ("app", 1), ("net", 1)]);
+    let findings = rules::check(&tree, &[("lib.rs", 2), ("app", 1), ("net", 1)], &[]);
     let text = findings.violations.join("\n");
     says(
         &text,
         "net.rs:1: `use crate::app::App`: net and app share rank 1",
+    );
+}
+
+#[test]
+fn layers_kept_apart_may_not_import_each_other_downwards_either() {
+    let (_dir, tree) = demo(&[
+        ("lib.rs", "mod engine;\nmod protocol;\n"),
+        ("protocol.rs", "pub struct Value;\n"),
+        ("engine.rs", "use crate::protocol::Value;\n"),
+    ]);
+    let ranks = [("lib.rs", 3), ("engine", 2), ("protocol", 1)];
+    assert!(rules::check(&tree, &ranks, &[]).violations.is_empty());
+    let findings = rules::check(&tree, &ranks, &[("protocol", "engine")]);
+    says(
+        &the_one_violation(&findings),
+        "engine.rs:1: `use crate::protocol::Value`: engine and protocol are kept apart",
     );
 }
 

@@ -1,7 +1,8 @@
 //! The two rules, checked on a crate's module tree:
 //!
 //! 1. ranked layers: a file imports only its own top-level module or lower-ranked ones; the
-//!    top rank (the entry points) may import anything;
+//!    top rank (the entry points) may import anything; layers kept apart import each other not
+//!    at all, whatever their ranks;
 //! 2. no circles among siblings: in each module, the child modules that are files of their own
 //!    (`x.rs`, or `x/` with its subtree) import each other in no circle. The parent's own file
 //!    (`mod.rs`, `lib.rs`, `foo.rs` for `foo/`) is not one of them: it declares and re-exports.
@@ -25,8 +26,8 @@ pub(crate) struct Findings {
 const ROOT: &str = "lib.rs";
 
 /// Checks both rules on `tree`; `ranks` gives each top-level module (and `lib.rs`, `main.rs`)
-/// its rank, higher above lower.
-pub(crate) fn check(tree: &CrateTree, ranks: &[(&str, u32)]) -> Findings {
+/// its rank, higher above lower; `apart` names pairs of layers that never import each other.
+pub(crate) fn check(tree: &CrateTree, ranks: &[(&str, u32)], apart: &[(&str, &str)]) -> Findings {
     let mut findings = Findings::default();
     findings
         .violations
@@ -37,7 +38,9 @@ pub(crate) fn check(tree: &CrateTree, ranks: &[(&str, u32)]) -> Findings {
         .filter_map(|import| Some((import, tree.target(import)?)))
         .collect();
     findings.imports_checked = resolved.len();
-    findings.violations.extend(ranked_layers(&resolved, ranks));
+    findings
+        .violations
+        .extend(ranked_layers(&resolved, ranks, apart));
     findings.violations.extend(sibling_circles(tree, &resolved));
     findings
 }
@@ -50,7 +53,16 @@ fn layer_of(module: &[String], file: &str) -> String {
     }
 }
 
-fn ranked_layers(resolved: &[(&Import, ModPath)], ranks: &[(&str, u32)]) -> Vec<String> {
+fn ranked_layers(
+    resolved: &[(&Import, ModPath)],
+    ranks: &[(&str, u32)],
+    apart: &[(&str, &str)],
+) -> Vec<String> {
+    let kept_apart = |a: &str, b: &str| {
+        apart
+            .iter()
+            .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+    };
     let rank = |layer: &str| {
         ranks
             .iter()
@@ -71,6 +83,10 @@ fn ranked_layers(resolved: &[(&Import, ModPath)], ranks: &[(&str, u32)]) -> Vec<
             continue;
         }
         match (rank(&from), rank(&to)) {
+            (Some(_), Some(_)) if kept_apart(&from, &to) => upward
+                .entry((&import.file, import.path.line, from, to))
+                .or_default()
+                .push(import),
             // The entry points, at the top rank, may import anything.
             (Some(from_rank), Some(to_rank)) if from_rank == top || to_rank < from_rank => {}
             (Some(_), Some(_)) => upward
@@ -89,7 +105,9 @@ fn ranked_layers(resolved: &[(&Import, ModPath)], ranks: &[(&str, u32)]) -> Vec<
     let mut out = Vec::new();
     for ((file, line, from, to), imports) in upward {
         let (from_rank, to_rank) = (rank(&from).unwrap_or(0), rank(&to).unwrap_or(0));
-        let why = if to_rank > from_rank {
+        let why = if kept_apart(&from, &to) {
+            format!("{from} and {to} are kept apart; neither imports the other")
+        } else if to_rank > from_rank {
             format!("{from} (rank {from_rank}) imports {to} (rank {to_rank}), a layer above it")
         } else {
             format!(
