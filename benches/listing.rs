@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use terraform_provider_vm::azure::OsType;
 use terraform_provider_vm::vmaccess::discovery::{
     DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
@@ -64,7 +65,8 @@ async fn bench() {
     }
     let mut request = DiscoveryRequest::new(&sub);
     request.resource_groups = (0..GROUPS).map(|g| format!("rg-{g:02}")).collect();
-    request.mode = DiscoveryMode::AllWindows;
+    request.mode = DiscoveryMode::All;
+    request.os = Some(OsType::Windows);
     runs.push(Run {
         label: "10 resource groups, every Windows VM, concurrency 8".into(),
         request,

@@ -5,8 +5,10 @@
 # Builds the provider and the bundled Azure emulator, starts the emulator,
 # seeds a Windows VM whose administrator is locked out (account disabled,
 # password forgotten, Remote Desktop off), then lets Terraform get back in:
-# reset, no-op plan, rotation, recovery from an out-of-band failure, destroy,
-# and (with Terraform 1.14+) a break-glass reset by the action, with no state.
+# reset, no-op plan, rotation, recovery from an out-of-band failure, destroy;
+# then a Linux VM whose user lost their SSH key gets the new key in place of
+# the old one; and (with Terraform 1.14+) a break-glass reset by the action,
+# with no state.
 #
 # Needs only cargo, terraform (>= 1.11), python3 and curl. Nothing reaches
 # Azure or the network: the emulator listens on 127.0.0.1.
@@ -174,11 +176,12 @@ sys.exit(0 if r["ok"] else 1)
 PY
 }
 
-# terraform with its output shown indented and kept in $TMP/last.out;
-# sets TF_RC to the exit code instead of failing.
+# terraform in $TF_DIR with its output shown indented and kept in
+# $TMP/last.out; sets TF_RC to the exit code instead of failing.
+TF_DIR="$TMP/work"
 tf() {
   set +e
-  (cd "$TMP/work" && "$TERRAFORM" "$1" -no-color -input=false "${@:2}") >"$TMP/last.out" 2>&1
+  (cd "$TF_DIR" && "$TERRAFORM" "$1" -no-color -input=false "${@:2}") >"$TMP/last.out" 2>&1
   TF_RC=$?
   set -e
   python3 - "$TMP/last.out" <<'PY'
@@ -303,6 +306,98 @@ expect_out "1 destroyed"
 show_vm
 if admin GET "$ADMIN_VM" | grep -q '"VMAccessAgent"'; then fail "the extension is still on the VM"; fi
 login opsadmin "$TF_VAR_admin_password" || fail "the password stopped working after destroy"
+
+# ---------------------------------------------------------------------------
+step "A Linux VM whose user lost their SSH key: replace it with ssh_public_keys and remove_prior_keys"
+LINUX_VM=app01
+LINUX_VM_ID="/subscriptions/$SUBSCRIPTION/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/$LINUX_VM"
+ADMIN_LINUX_VM="$ENDPOINT/_emulator/vms/$SUBSCRIPTION/$RG/$LINUX_VM"
+# Fixed public keys stand for the lost key pair and the user's new one. The
+# emulator checks a key login by its public half only, so the demo needs no
+# private key and no ssh-keygen.
+LOST_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEJBVsQIYEGV17SQWlLerxAqyUdaU+v13FRmyLlGEfy+ lost@laptop'
+NEW_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2UqqugBUcq15fYUzEo2Bgbp/3qAZNui/VpOuXHzMic ops@new-laptop'
+
+show_linux_vm() {
+  admin GET "$ADMIN_LINUX_VM/linux" >"$TMP/linux.json"
+  admin GET "$ADMIN_LINUX_VM" >"$TMP/vm.json"
+  python3 - "$TMP/linux.json" "$TMP/vm.json" <<'PY'
+import json, sys
+guest, vm = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print("    VM %s (Linux): %s, sshd PasswordAuthentication: %s"
+      % (vm["name"], vm["power_state"], "yes" if guest["password_authentication"] else "no"))
+for u in guest["users"]:
+    keys = ", ".join(k.split()[-1] for k in u["authorized_keys"]) or "none"
+    print("      user %-10s password: %-4s authorized_keys: %s"
+          % (u["name"], "yes" if u["has_password"] else "no", keys))
+for e in vm["extensions"]:
+    print("      extension %s: %s (%s)" % (e.get("name", "?"), e.get("provisioning_state", "?"), e.get("status_message") or ""))
+PY
+}
+
+ssh_login() { # USER PUBLIC_KEY: prints the result, returns 0 if the login worked
+  local body
+  body="$(python3 -c 'import json,sys; print(json.dumps({"username": sys.argv[1], "public_key": sys.argv[2]}))' "$1" "$2")"
+  admin POST "$ADMIN_LINUX_VM/ssh-login" "$body" >"$TMP/login.json"
+  python3 - "$TMP/login.json" "$1" "${2##* }" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("    ssh login as %s with key %s: %s" % (sys.argv[2], sys.argv[3], "OK" if r["ok"] else "refused (%s)" % r.get("reason", "?")))
+sys.exit(0 if r["ok"] else 1)
+PY
+}
+
+body="$(python3 -c '
+import json, sys
+print(json.dumps({"os_type": "Linux", "power_state": "running", "agent_ready": True,
+                  "linux": {"users": [{"name": "opsadmin", "sudo": "no_password", "authorized_keys": [sys.argv[1]]}]}}))
+' "$LOST_KEY")"
+admin PUT "$ADMIN_LINUX_VM" "$body" >/dev/null
+show_linux_vm
+if ssh_login opsadmin "$NEW_KEY"; then fail "the new key should not open the account yet"; fi
+
+TF_DIR="$TMP/linux"
+mkdir -p "$TF_DIR"
+cat >"$TF_DIR/main.tf" <<EOF
+terraform {
+  required_providers {
+    vm = { source = "vmaccess/vm" }
+  }
+}
+
+provider "vm" {}
+
+variable "ssh_public_key" {
+  type = string
+}
+
+resource "vm_access_reset" "app01" {
+  virtual_machine_id = "$LINUX_VM_ID"
+  username           = "opsadmin"
+  ssh_public_keys    = [var.ssh_public_key]
+  remove_prior_keys  = true # the new key replaces the lost one
+}
+EOF
+info "main.tf (same resource type as for Windows; the provider reads the VM's OS):"
+sed -n '/^resource/,/^}/p' "$TF_DIR/main.tf" | sed 's/^/    | /'
+export TF_VAR_ssh_public_key="$NEW_KEY"
+tf apply -auto-approve
+expect_rc 0
+expect_out "vm_access_reset.app01: Creation complete"
+expect_out "1 added, 0 changed, 0 destroyed"
+python3 - "$TF_DIR/terraform.tfstate" <<'PY' || fail "os_type in state is not Linux"
+import json, sys
+state = json.load(open(sys.argv[1]))
+sys.exit(0 if state["resources"][0]["instances"][0]["attributes"]["os_type"] == "Linux" else 1)
+PY
+info "state checked: os_type = \"Linux\" (VMAccessForLinux ran)"
+show_linux_vm
+ssh_login opsadmin "$NEW_KEY" || fail "the new key does not open the account"
+if ssh_login opsadmin "$LOST_KEY"; then fail "the lost key still opens the account"; fi
+tf plan -detailed-exitcode
+expect_rc 0
+expect_out "No changes."
+TF_DIR="$TMP/work"
 
 # ---------------------------------------------------------------------------
 step "Break-glass without state: terraform apply -invoke runs the vm_access_reset action (Terraform 1.14+)"

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use terraform_provider_vm::azure::VirtualMachineId;
 use vm_emulator::{OsType, PowerState, VmSeed};
-use vm_test_support::acceptance::Acceptance;
+use vm_test_support::acceptance::{Acceptance, action_block, progress_lines};
 use vm_test_support::azure_emulator::LOCKED_OUT_PASSWORD;
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
 
@@ -20,6 +20,8 @@ const PW_VAR: &str =
 const ACTION_TF: &str = "examples/actions/vm_access_reset/action.tf";
 const RDP_TF: &str = "examples/actions/vm_access_reset/rdp.tf";
 const TRIGGER_TF: &str = "examples/actions/vm_access_reset/trigger.tf";
+const LINUX_REPLACE_KEY_TF: &str = "examples/actions/vm_access_reset/linux-replace-key.tf";
+const LINUX_REMOVE_USER_TF: &str = "examples/actions/vm_access_reset/linux-remove-user.tf";
 
 /// Writes the example files (with the `required_providers` block) into the working directory.
 fn write_examples(acc: &Acceptance, files: &[&str]) {
@@ -55,14 +57,6 @@ async fn with_examples(files: &[&str]) -> (Acceptance, VirtualMachineId, String)
     (acc, vm, vm_text)
 }
 
-/// An `action "vm_access_reset" NAME` block for `vm` with extra `config` lines.
-fn action_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String {
-    let body: String = lines.iter().map(|l| format!("    {l}\n")).collect();
-    format!(
-        "action \"vm_access_reset\" \"{name}\" {{\n  config {{\n    virtual_machine_id = \"{vm}\"\n{body}  }}\n}}\n"
-    )
-}
-
 fn reset_password(name: &str, vm: &VirtualMachineId) -> String {
     action_block(
         name,
@@ -71,34 +65,10 @@ fn reset_password(name: &str, vm: &VirtualMachineId) -> String {
     )
 }
 
-fn invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
-    let target = format!("-invoke=action.vm_access_reset.{name}");
-    acc.run_with_env(
-        &[
-            "apply",
-            &target,
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-        ],
-        env,
-    )
-}
-
 /// `terraform plan -invoke=…`: the action's PlanAction only.
 fn plan_invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
     let target = format!("-invoke=action.vm_access_reset.{name}");
     acc.run_with_env(&["plan", &target, "-no-color", "-input=false"], env)
-}
-
-/// The action's progress messages in `out`, in order. Terraform prints each as
-/// `Action action.vm_access_reset.NAME (triggered by …): message`.
-fn progress_lines(out: &TfOutput) -> Vec<String> {
-    out.stdout
-        .lines()
-        .filter(|l| l.starts_with("Action action.vm_access_reset."))
-        .filter_map(|l| l.split_once("): ").map(|(_, message)| message.to_string()))
-        .collect()
 }
 
 /// Asserts each needle appears in `lines`, each in a later line than the one before.
@@ -131,7 +101,7 @@ async fn invoke_resets_the_password_with_progress_in_order_and_stores_nothing() 
     let log_path = log.to_string_lossy().into_owned();
     let mut env = example_vars(&vm_text, PW).to_vec();
     env.extend([("TF_LOG", "trace"), ("TF_LOG_PATH", log_path.as_str())]);
-    let out = invoke(&acc, "breakglass", &env);
+    let out = acc.invoke("breakglass", &env);
     out.assert_success();
 
     // The VM's own model: the account is enabled and takes the new password only.
@@ -225,7 +195,7 @@ async fn rdp_only_invocation_restores_remote_desktop_and_its_firewall_rule() {
         .await;
     write_examples(&acc, &[ACTION_TF, RDP_TF]);
 
-    let out = invoke(&acc, "rdp", &example_vars(&vm_text, PW));
+    let out = acc.invoke("rdp", &example_vars(&vm_text, PW));
     out.assert_success();
     assert_in_order(
         &progress_lines(&out),
@@ -249,9 +219,10 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     acc.emu
         .patch_vm(&stopped, |p| p.power_state = Some(PowerState::Stopped))
         .await;
+    // Linux VMs are served too, and refused for the same reasons as Windows ones.
     let linux_seed = VmSeed {
         os_type: OsType::Linux,
-        power_state: PowerState::Running,
+        power_state: PowerState::Deallocated,
         ..VmSeed::default()
     };
     let linux = acc.emu.seed_vm("linux", &linux_seed).await;
@@ -262,7 +233,7 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
     let missing = VirtualMachineId::new(acc.emu.subscription_id(), "rg-test", "missing");
     let cases = [
         ("stopped", &stopped, "The VM is not running"),
-        ("linux", &linux, "Not a Windows VM"),
+        ("linux", &linux, "The VM is not running"),
         ("noagent", &no_agent, "The VM agent is not ready"),
         ("missing", &missing, "Virtual machine not found"),
     ];
@@ -281,7 +252,7 @@ async fn unusable_vms_are_reported_at_plan_time_and_nothing_is_sent() {
             "{name}:\n{plan}"
         );
         // And apply stops there: no progress, no extension PUT.
-        let apply = invoke(&acc, name, &[("TF_VAR_pw", PW)]);
+        let apply = acc.invoke(name, &[("TF_VAR_pw", PW)]);
         apply.assert_failure();
         assert!(
             apply.stderr.contains(&format!("Error: {summary}")),
@@ -311,7 +282,7 @@ async fn domain_controller_fails_at_invoke_with_the_extensions_message() {
     let plan = plan_invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
     plan.assert_success();
 
-    let out = invoke(&acc, "dc", &[("TF_VAR_pw", PW)]);
+    let out = acc.invoke("dc", &[("TF_VAR_pw", PW)]);
     out.assert_failure();
     let text = out.flat();
     // Terraform titles every invoke failure "Error when invoking action", then our summary.
@@ -444,7 +415,7 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
         &env,
     )
     .assert_success();
-    invoke(&acc, "breakglass", &env).assert_success();
+    acc.invoke("breakglass", &env).assert_success();
 
     let plan = acc.run_with_env(
         &["plan", "-detailed-exitcode", "-no-color", "-input=false"],
@@ -460,4 +431,54 @@ async fn an_invoked_action_shows_as_drift_of_a_resource_naming_the_action() {
         text.contains("`vm_access_reset` action invoked on this VM"),
         "{plan}"
     );
+}
+
+/// The Linux action examples as written, next to `action.tf` (their variables do not clash): the
+/// lost key is replaced, then the departed user removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linux_action_examples_replace_a_key_and_remove_a_user() {
+    use vm_emulator::admin::{LOST_PUBLIC_KEY, SshLogin};
+    use vm_emulator::{LinuxGuestSeed, LinuxUserSeed};
+    const NEW_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2UqqugBUcq15fYUzEo2Bgbp/3qAZNui/VpOuXHzMic ops@new-laptop";
+    let (acc, _, windows) =
+        with_examples(&[ACTION_TF, LINUX_REPLACE_KEY_TF, LINUX_REMOVE_USER_TF]).await;
+    let guest = LinuxGuestSeed {
+        users: vec![
+            LinuxUserSeed::new(USER, &[LOST_PUBLIC_KEY]),
+            LinuxUserSeed::new("contractor", &[]),
+        ],
+        ..LinuxGuestSeed::default()
+    };
+    let linux = acc.emu.seed_vm("app01", &VmSeed::linux(guest)).await;
+    let linux_text = linux.to_string();
+    let env = [
+        ("TF_VAR_virtual_machine_id", windows.as_str()),
+        ("TF_VAR_breakglass_password", PW),
+        ("TF_VAR_linux_virtual_machine_id", linux_text.as_str()),
+        ("TF_VAR_new_ssh_public_key", NEW_KEY),
+    ];
+    let vm = vm_test_support::azure_emulator::vm_ref(&linux);
+    let admin = &acc.emu.admin;
+    let key_login = |key: &'static str| {
+        let vm = vm.clone();
+        async move {
+            admin
+                .ssh_login(&vm, &SshLogin::public_key(USER, key))
+                .await
+                .expect("ssh login")
+                .ok
+        }
+    };
+
+    acc.invoke("replace_key", &env).assert_success();
+    assert!(key_login(NEW_KEY).await, "the new key opens the account");
+    assert!(
+        !key_login(LOST_PUBLIC_KEY).await,
+        "the lost key no longer does"
+    );
+
+    acc.invoke("remove_contractor", &env).assert_success();
+    let guest = admin.linux_guest(&vm).await.expect("the guest");
+    assert!(guest.user("contractor").is_none(), "{guest:?}");
+    assert!(guest.user(USER).is_some(), "{guest:?}");
 }

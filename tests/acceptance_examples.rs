@@ -6,8 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use terraform_provider_vm::azure::VirtualMachineId;
+use vm_emulator::admin::{LOST_PUBLIC_KEY, SshLogin};
+use vm_emulator::{LinuxGuestSeed, LinuxUserSeed, VmSeed};
 use vm_test_support::acceptance::{Acceptance, actions_of};
-use vm_test_support::azure_emulator::PORTAL_TAG;
+use vm_test_support::azure_emulator::{PORTAL_TAG, vm_ref};
 
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
@@ -21,6 +24,16 @@ const ACTION_TFS: [&str; 3] = [
     "examples/actions/vm_access_reset/rdp.tf",
     "examples/actions/vm_access_reset/trigger.tf",
 ];
+const LINUX_TF: &str = "examples/resources/vm_access_reset/linux.tf";
+const LINUX_SSH_KEY_TF: &str = "examples/resources/vm_access_reset/linux-ssh-key.tf";
+const LINUX_RESET_SSH_TF: &str = "examples/resources/vm_access_reset/linux-reset-ssh.tf";
+/// Need Terraform 1.14+: exercised by `tests/acceptance_action.rs`.
+const LINUX_ACTION_TFS: [&str; 2] = [
+    "examples/actions/vm_access_reset/linux-replace-key.tf",
+    "examples/actions/vm_access_reset/linux-remove-user.tf",
+];
+/// The public half of the example user's new key pair (the emulator compares public keys only).
+const NEW_PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2UqqugBUcq15fYUzEo2Bgbp/3qAZNui/VpOuXHzMic ops@new-laptop";
 
 /// The example files the tests below use; adding an example without a test
 /// fails `every_tf_example_is_tested`.
@@ -32,6 +45,11 @@ const COVERED: &[&str] = &[
     ACTION_TFS[0],
     ACTION_TFS[1],
     ACTION_TFS[2],
+    LINUX_TF,
+    LINUX_SSH_KEY_TF,
+    LINUX_RESET_SSH_TF,
+    LINUX_ACTION_TFS[0],
+    LINUX_ACTION_TFS[1],
 ];
 
 const ADDR: &str = "vm_access_reset.example";
@@ -185,4 +203,110 @@ async fn import_with_ignore_changes_plans_no_rerun() {
         "the import's apply did not run VMAccess: {view:?}"
     );
     assert_eq!(acc.plan_exit_code(&[]), 0, "settled");
+}
+
+/// A Linux VM for a Linux example: `opsadmin` has only the key whose private half is lost
+/// (and with `broken_sshd`, sshd does not start).
+async fn with_linux_example(file: &str, broken_sshd: bool) -> (Acceptance, VirtualMachineId) {
+    let mut acc = Acceptance::start().await;
+    let guest = if broken_sshd {
+        LinuxGuestSeed::locked_out()
+    } else {
+        LinuxGuestSeed {
+            users: vec![LinuxUserSeed::new("opsadmin", &[LOST_PUBLIC_KEY])],
+            ..LinuxGuestSeed::default()
+        }
+    };
+    let vm = acc.emu.seed_vm("app01", &VmSeed::linux(guest)).await;
+    for f in [PROVIDER_TF, file] {
+        let name = Path::new(f).file_name().unwrap().to_string_lossy();
+        acc.tf.write(&name, &example(f));
+    }
+    acc.tf
+        .set_env("TF_VAR_virtual_machine_id", &vm.to_string())
+        .set_env("TF_VAR_admin_password", "Example-Passw0rd!1")
+        .set_env("TF_VAR_ssh_public_key", NEW_PUBLIC_KEY);
+    (acc, vm)
+}
+
+async fn ssh_login(acc: &Acceptance, vm: &VirtualMachineId, login: SshLogin) -> Option<String> {
+    let outcome = acc
+        .emu
+        .admin
+        .ssh_login(&vm_ref(vm), &login)
+        .await
+        .expect("ssh login");
+    outcome.reason.or(if outcome.ok {
+        None
+    } else {
+        Some("refused".into())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linux_examples_apply_and_then_plan_nothing() {
+    // linux.tf: a password and a key for opsadmin.
+    let (acc, vm) = with_linux_example(LINUX_TF, false).await;
+    acc.run(&["validate", "-no-color"]).assert_success();
+    let out = acc.apply();
+    assert!(
+        out.stdout.contains("PasswordAuthentication")
+            || out.stderr.contains("PasswordAuthentication"),
+        "the plan warns about PasswordAuthentication:\n{out}"
+    );
+    assert_eq!(
+        ssh_login(
+            &acc,
+            &vm,
+            SshLogin::password("opsadmin", "Example-Passw0rd!1")
+        )
+        .await,
+        None
+    );
+    assert_eq!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", NEW_PUBLIC_KEY)).await,
+        None
+    );
+    assert_eq!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", LOST_PUBLIC_KEY)).await,
+        None,
+        "appended, not replaced"
+    );
+    assert!(!acc.state_file().contains("Example-Passw0rd!1"));
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
+    drop(acc);
+
+    // linux-ssh-key.tf: the new key replaces the lost one.
+    let (acc, vm) = with_linux_example(LINUX_SSH_KEY_TF, false).await;
+    acc.run(&["validate", "-no-color"]).assert_success();
+    acc.apply();
+    assert_eq!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", NEW_PUBLIC_KEY)).await,
+        None
+    );
+    assert!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", LOST_PUBLIC_KEY))
+            .await
+            .is_some(),
+        "the lost key is gone"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
+    drop(acc);
+
+    // linux-reset-ssh.tf: sshd starts again.
+    let (acc, vm) = with_linux_example(LINUX_RESET_SSH_TF, true).await;
+    assert!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", LOST_PUBLIC_KEY))
+            .await
+            .is_some(),
+        "sshd is broken before"
+    );
+    acc.run(&["validate", "-no-color"]).assert_success();
+    acc.apply();
+    assert_eq!(
+        ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", LOST_PUBLIC_KEY)).await,
+        None,
+        "sshd runs again"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
 }

@@ -452,9 +452,22 @@ async fn a_stopped_vm_is_refused_with_advice_to_start_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_linux_vm_is_refused_pointing_to_vmaccess_for_linux() {
-    let output = failing_create(|vm| vm.os_type = OsType::Linux).await;
-    output.assert_mentions(&["Error: Not a Windows VM", "VMAccessForLinux"]);
+async fn a_remote_desktop_reset_on_a_linux_vm_is_refused_at_plan_naming_the_os() {
+    let acc = Acceptance::start().await;
+    let mut seed = web_seed();
+    seed.os_type = OsType::Linux;
+    let vm = acc.emu.seed_vm("web", &seed).await;
+    // No `username`: a Remote Desktop reset on Windows, nothing at all on Linux.
+    acc.tf.write_main(&reset_block("web", &vm, &[]));
+    let output = apply_failing(&acc);
+    output.assert_mentions(&[
+        "Error: Nothing to reset on a Linux VM",
+        "runs Linux",
+        "Windows-only",
+        "reset_ssh",
+    ]);
+    assert!(writes(&acc).await.is_empty(), "refused before any PUT");
+    assert!(acc.state_values(ADDR).is_null(), "nothing in state");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ use vm_emulator::{
 };
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::azure_emulator::PORTAL_TAG;
+use vm_test_support::secrets::{Traced, assert_clean, find_token};
 use vm_test_support::terraform::{TfOutput, hcl_string, terraform_binary};
 
 const ADDR: &str = "vm_access_reset.web";
@@ -687,19 +688,6 @@ async fn interrupted_apply_keeps_the_resource_tracked_and_the_next_apply_converg
 // 11. No secret anywhere
 // ---------------------------------------------------------------------------
 
-/// The first JWT (an emulator access token or client assertion) in `text`:
-/// `eyJ…` base64url segments joined by exactly two dots.
-fn find_token(text: &str) -> Option<&str> {
-    text.match_indices("eyJ").find_map(|(i, _)| {
-        let len = text[i..]
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            .count();
-        let candidate = &text[i..i + len];
-        (candidate.len() > 100 && candidate.matches('.').count() == 2).then_some(candidate)
-    })
-}
-
 /// Gets a token the way the provider does, to learn the issued shape.
 async fn issue_own_token(acc: &Acceptance) -> String {
     let config = acc.emu.emulator.config();
@@ -730,65 +718,6 @@ async fn issue_own_token(acc: &Acceptance) -> String {
         .as_str()
         .expect("an access token")
         .to_string()
-}
-
-/// Asserts none of `secrets` and no emulator access token occurs in `text`.
-fn assert_clean(what: &str, text: &str, secrets: &[(&str, &str)]) {
-    for (name, secret) in secrets {
-        assert!(!text.contains(secret), "{name} found in {what}");
-    }
-    assert_eq!(find_token(text), None, "an access token found in {what}");
-}
-
-/// Terraform runs with `TF_LOG=trace`, each into a log file of its own, kept so that a test can
-/// search every log for secrets.
-struct Traced<'a> {
-    acc: &'a Acceptance,
-    logs: Vec<String>,
-}
-
-impl<'a> Traced<'a> {
-    fn new(acc: &'a Acceptance) -> Self {
-        Traced {
-            acc,
-            logs: Vec::new(),
-        }
-    }
-
-    /// Runs `args`, which must succeed; returns what terraform printed.
-    fn run(&mut self, args: &[&str], env: &[(&str, &str)]) -> String {
-        let log_path =
-            (self.acc.tf.work_dir().join("..")).join(format!("trace-{}.log", self.logs.len() + 1));
-        let log_str = log_path.to_string_lossy().into_owned();
-        let mut all = vec![("TF_LOG", "trace"), ("TF_LOG_PATH", log_str.as_str())];
-        all.extend_from_slice(env);
-        let out = self.acc.run_with_env(args, &all);
-        out.assert_success();
-        self.logs.push(read(&log_path));
-        out.stdout + &out.stderr
-    }
-
-    /// Every log so far, checked to be a full trace.
-    fn logs(&self) -> String {
-        let logs = self.logs.concat();
-        assert_log_is_meaningful(&logs);
-        logs
-    }
-}
-
-/// The provider's own trace output made it into the log, bodies redacted,
-/// so an absent secret means it was kept out rather than never logged.
-fn assert_log_is_meaningful(log: &str) {
-    assert!(log.len() > 10_000, "a full trace log ({} bytes)", log.len());
-    assert!(
-        log.contains("request body"),
-        "provider request bodies are traced"
-    );
-    assert!(log.contains("REDACTED"), "and redacted");
-    assert!(
-        log.contains("/extensions/VMAccessAgent"),
-        "the extension calls are traced"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -829,7 +758,11 @@ async fn password_wo_client_secret_and_tokens_reach_no_state_plan_or_log() {
     ];
     assert_clean("the state file", &acc.state_file(), &secrets);
     assert_clean("the plan JSON", &plan_json, &secrets);
-    assert_clean("the trace logs", &trace.logs(), &secrets);
+    assert_clean(
+        "the trace logs",
+        &trace.logs("/extensions/VMAccessAgent"),
+        &secrets,
+    );
     assert_clean("terraform's output", &(out1 + &out2 + &out4), &secrets);
     let requests = acc.emu.requests().await;
     assert!(
@@ -876,7 +809,7 @@ async fn password_stays_out_of_logs_and_is_marked_sensitive_in_the_plan() {
         "the CLI shows the password as sensitive:\n{plan_out}"
     );
 
-    let logs = trace.logs();
+    let logs = trace.logs("/extensions/VMAccessAgent");
     let secrets = [
         ("password", PW),
         ("ARM_CLIENT_SECRET", client_secret.as_str()),

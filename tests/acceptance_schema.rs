@@ -191,15 +191,20 @@ fn providers_schema_shows_the_resource() {
         names,
         [
             "auto_upgrade_minor_version",
+            "expiration",
             "extension_name",
             "force_update_tag",
             "id",
             "last_run_at",
+            "os_type",
             "password",
             "password_wo",
             "password_wo_version",
             "provisioning_state",
             "remove_extension_on_destroy",
+            "remove_prior_keys",
+            "reset_ssh",
+            "ssh_public_keys",
             "triggers",
             "type_handler_version",
             "username",
@@ -224,15 +229,17 @@ fn validate_reports_a_bad_username_on_its_line() {
 
 #[test]
 fn validate_reports_a_weak_password_on_its_line() {
+    // `validate` does not know the VM's OS: a password neither Windows (8+) nor Linux (6+)
+    // accepts fails here; one only Windows refuses fails at plan, once the OS is read.
     let config = resource(&[
         line("username", "\"opsadmin\""),
-        line("password", "\"Sh0rt!\""),
+        line("password", "\"Sh0r!\""),
     ]);
     let out = validate_fails_on_line(&config, "password", "Password does not meet Azure's rules");
     // The snippet quotes the configuration line; the provider's text must not.
     for e in errors(&out) {
         let detail = e["detail"].as_str().unwrap_or_default();
-        assert!(!detail.contains("Sh0rt!"), "password in {detail:?}");
+        assert!(!detail.contains("Sh0r!"), "password in {detail:?}");
     }
 
     // The same for the write-only attribute.
@@ -245,8 +252,10 @@ fn validate_reports_a_weak_password_on_its_line() {
 }
 
 #[test]
-fn validate_reports_handler_version_1_5_on_its_line() {
-    let config = resource(&[line("type_handler_version", "\"1.5\"")]);
+fn validate_reports_handler_version_0_9_on_its_line() {
+    // 1.5 is VMAccessForLinux's and 2.4 VMAccessAgent's: only a version of neither fails before
+    // the VM's OS is known (the lifecycle tests show 1.5 refused at plan on a Windows VM).
+    let config = resource(&[line("type_handler_version", "\"0.9\"")]);
     validate_fails_on_line(
         &config,
         "type_handler_version",

@@ -81,6 +81,7 @@ fn demo_runs_every_step_and_cleans_up() {
         "==> Step 7: Rotate",
         "==> Step 8: Something goes wrong outside Terraform",
         "==> Step 9: terraform destroy",
+        "==> Step 10: A Linux VM whose user lost their SSH key",
         "==> Demo complete",
     ];
     let mut from = 0;
@@ -99,6 +100,10 @@ fn demo_runs_every_step_and_cleans_up() {
         "~ update in-place",
         "Warning: vm_access_reset will rerun the VMAccess extension on VM \"web01\"",
         "Destroy complete! Resources: 1 destroyed.",
+        "ssh login as opsadmin with key ops@new-laptop: refused",
+        "ssh login as opsadmin with key ops@new-laptop: OK",
+        "ssh login as opsadmin with key lost@laptop: refused",
+        "state checked: os_type = \"Linux\"",
     ] {
         assert!(
             stdout.contains(evidence),

@@ -6,6 +6,7 @@ use vm_test_support::fleet;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use terraform_provider_vm::azure::OsType;
 use terraform_provider_vm::vmaccess::discovery::{
     DiscoveredVm, DiscoveryError, DiscoveryMode, DiscoveryRequest, FleetReader, discover,
 };
@@ -54,7 +55,11 @@ async fn pages_are_crossed_and_filters_applied() {
     let pages = emu.requests_ending_with("/virtualMachines").await.len();
     assert_eq!(pages, 36 / 5 + 1, "36 VMs, 5 a page");
     let extension_lists = emu.count_requests("GET", "/extensions").await;
-    assert_eq!(extension_lists, fleet.windows, "Linux VMs are never read");
+    assert_eq!(
+        extension_lists,
+        fleet.windows + fleet.linux,
+        "both OSes are searched by default"
+    );
     let failed = items
         .iter()
         .filter_map(|i| i.as_ref().ok())
@@ -69,7 +74,8 @@ async fn pages_are_crossed_and_filters_applied() {
     let mut request = DiscoveryRequest::new(&sub);
     request.resource_groups = vec!["RG-01".into()];
     request.name_filters = vec!["VM-00?".into()];
-    request.mode = DiscoveryMode::AllWindows;
+    request.mode = DiscoveryMode::All;
+    request.os = Some(OsType::Windows);
     let items = collect(&emu, request).await;
     let expected: Vec<(String, String)> = [
         "vm-000", "vm-001", "vm-002", "vm-004", "vm-005", "vm-006", "vm-008", "vm-009",

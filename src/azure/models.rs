@@ -30,6 +30,29 @@ pub enum OsType {
     Linux,
 }
 
+impl OsType {
+    /// How Azure spells it (`storageProfile.osDisk.osType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsType::Windows => "Windows",
+            OsType::Linux => "Linux",
+        }
+    }
+
+    /// Azure's spelling, case-insensitively.
+    pub fn parse(text: &str) -> Option<OsType> {
+        [OsType::Windows, OsType::Linux]
+            .into_iter()
+            .find(|os| os.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl std::fmt::Display for OsType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The guest agent as the instance view reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentStatus {
@@ -160,6 +183,18 @@ impl VirtualMachine {
             .as_ref()
             .map(|iv| iv.statuses.as_slice())
             .unwrap_or_default()
+    }
+
+    /// `osProfile.linuxConfiguration.disablePasswordAuthentication`: whether the VM was created
+    /// with SSH password logins turned off. `None` when Azure does not say (or on Windows).
+    pub(crate) fn password_authentication_disabled(&self) -> Option<bool> {
+        self.properties
+            .os_profile
+            .as_ref()?
+            .linux_configuration
+            .as_ref()?
+            .get("disablePasswordAuthentication")?
+            .as_bool()
     }
 
     /// The `PowerState/*` code suffix: "running", "stopped", "deallocated", …

@@ -1,5 +1,5 @@
 //! The `vm_access_reset` list resource (`terraform query`, Terraform 1.14+): finds the VMs of a
-//! subscription that have a VMAccess extension (or every Windows VM) through fleet discovery
+//! subscription that have a VMAccess extension (or every VM of the OS asked for) through fleet discovery
 //! (`crate::vmaccess::discovery`) and hands each back as a `vm_access_reset` to import — its
 //! identity, a display name to scan, and, when asked, the object an import would store.
 //!
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use crate::azure::VirtualMachineId;
+use crate::azure::{OsType, VirtualMachineId};
 use crate::resources::vm_access_reset::{self as resource, identity};
 use crate::runtime::Runtime;
 use crate::surface;
@@ -26,6 +26,7 @@ const SUBSCRIPTION_ID: &str = "subscription_id";
 const RESOURCE_GROUP_NAMES: &str = "resource_group_names";
 const NAME_FILTERS: &str = "name_filters";
 const INCLUDE_WITHOUT_EXTENSION: &str = "include_vms_without_extension";
+const OS_TYPE: &str = "os_type";
 
 pub(crate) struct VmAccessResetList {
     runtime: Arc<Runtime>,
@@ -40,10 +41,10 @@ impl VmAccessResetList {
 /// The `list` block's `config`: where to look and what to report.
 pub fn schema() -> Schema {
     let block = Block::new(
-        "Finds Azure Windows VMs whose local administrator password or Remote Desktop configuration was reset with the \
-         `VMAccessAgent` extension (by the portal, the Azure CLI, PowerShell or another tool), so they can be imported as \
-         `vm_access_reset` resources. With `include_vms_without_extension`, every Windows VM is listed, so each can be \
-         brought under Terraform. Linux VMs are never listed.",
+        "Finds Azure VMs whose access was reset with their VMAccess extension — `VMAccessAgent` on Windows, \
+         `VMAccessForLinux` on Linux — by the portal, the Azure CLI, PowerShell or another tool, so they can be imported as \
+         `vm_access_reset` resources. With `include_vms_without_extension`, every VM is listed, so each can be brought under \
+         Terraform. `os_type` narrows the search to one OS.",
     )
     .attribute(Attribute::string(SUBSCRIPTION_ID).optional().description(
         "The subscription to search. Defaults to the provider's `subscription_id`.",
@@ -64,10 +65,13 @@ pub fn schema() -> Schema {
                  characters, `?` one character (for example `web-*`, `sql-0?`). Leave out to list every name.",
             ),
     )
+    .attribute(Attribute::string(OS_TYPE).optional().description(
+        "List only VMs running this OS, `Windows` or `Linux`. Leave out to list both.",
+    ))
     .attribute(Attribute::bool(INCLUDE_WITHOUT_EXTENSION).optional().description(
-        "Also list Windows VMs that have no VMAccess extension yet. Their identity has a null `extension_name`; importing \
-         one adopts the VM, and the first apply runs the extension (a Remote Desktop reset, or a password reset once \
-         `username` and a password are configured). Defaults to `false`.",
+        "Also list VMs that have no VMAccess extension yet. Their identity has a null `extension_name`; importing one adopts \
+         the VM, and the first apply runs the extension once the configuration says what to reset (on Windows, with no \
+         `username`, a Remote Desktop reset). Defaults to `false`.",
     ));
     Schema { version: 0, block }
 }
@@ -111,6 +115,7 @@ impl ListResource for VmAccessResetList {
             resource_groups: filters.resource_groups,
             name_filters: filters.name_filters,
             mode: filters.mode,
+            os: filters.os,
             limit: usize::try_from(request.limit).ok(),
             ..DiscoveryRequest::new(subscription_id)
         };
@@ -145,6 +150,7 @@ struct Filters {
     resource_groups: Vec<String>,
     name_filters: Vec<String>,
     mode: DiscoveryMode,
+    os: Option<OsType>,
 }
 
 impl Filters {
@@ -174,9 +180,22 @@ impl Filters {
             })
         });
         let mode = match config.get_bool(INCLUDE_WITHOUT_EXTENSION) {
-            Some(true) => DiscoveryMode::AllWindows,
+            Some(true) => DiscoveryMode::All,
             _ => DiscoveryMode::WithVmAccess,
         };
+        let os = config.get_string(OS_TYPE).and_then(|text| {
+            let os = OsType::parse(text);
+            if os.is_none() {
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid os_type",
+                        format!("{text:?} is not an OS: write \"Windows\" or \"Linux\", or leave `os_type` out to list both."),
+                    )
+                    .at_attr(OS_TYPE),
+                );
+            }
+            os
+        });
         match diags.has_errors() {
             true => Err(diags),
             false => Ok(Filters {
@@ -184,6 +203,7 @@ impl Filters {
                 resource_groups,
                 name_filters,
                 mode,
+                os,
             }),
         }
     }
@@ -228,27 +248,31 @@ fn list_result(vm: &DiscoveredVm, include_resource_object: bool) -> ListResult {
     let (identity, resource_object) = match &vm.vmaccess {
         Some(ext) => {
             let id = vm.id.extension(ext.name.clone());
-            let object = include_resource_object.then(|| resource::adopted(&id, ext.into()).0);
+            let object =
+                include_resource_object.then(|| resource::adopted(&id, ext.into(), vm.os).0);
             (identity::of_extension(&id), object)
         }
         None => (
             identity::of_vm(&vm.id),
-            include_resource_object.then(|| resource::awaiting_first_run(&vm.id).0),
+            include_resource_object.then(|| resource::awaiting_first_run(&vm.id, vm.os).0),
         ),
     };
     ListResult {
         identity,
-        display_name: display_name(&vm.id, vm.vmaccess.as_ref()),
+        display_name: display_name(&vm.id, vm.os, vm.vmaccess.as_ref()),
         resource_object,
         diagnostics: Diagnostics::new(),
     }
 }
 
-/// `rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin`.
-fn display_name(vm: &VirtualMachineId, ext: Option<&VmAccessExtension>) -> String {
-    let what = match ext {
-        None => "no VMAccess extension".to_string(),
-        Some(ext) => {
+/// `rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin`; on Linux, whose user name
+/// Azure never shows, `rg-app/app01: enablevmaccess (Succeeded), Linux`.
+fn display_name(vm: &VirtualMachineId, os: OsType, ext: Option<&VmAccessExtension>) -> String {
+    let what = match (ext, os) {
+        (None, OsType::Windows) => "no VMAccess extension".to_string(),
+        (None, OsType::Linux) => "no VMAccess extension, Linux".to_string(),
+        (Some(ext), OsType::Linux) => format!("{} ({}), Linux", ext.name, ext.provisioning_state),
+        (Some(ext), OsType::Windows) => {
             let user = match &ext.username {
                 Some(u) => format!("last reset {u}"),
                 None => "Remote Desktop reset only".to_string(),
@@ -282,16 +306,28 @@ mod tests {
     #[test]
     fn display_names_say_where_what_and_who() {
         assert_eq!(
-            display_name(&vm(), Some(&ext(Some("opsadmin"), "Succeeded"))),
+            display_name(
+                &vm(),
+                OsType::Windows,
+                Some(&ext(Some("opsadmin"), "Succeeded"))
+            ),
             "rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin"
         );
         assert_eq!(
-            display_name(&vm(), Some(&ext(None, "Failed"))),
+            display_name(&vm(), OsType::Windows, Some(&ext(None, "Failed"))),
             "rg-web/web01: enablevmaccess (Failed), Remote Desktop reset only"
         );
         assert_eq!(
-            display_name(&vm(), None),
+            display_name(&vm(), OsType::Windows, None),
             "rg-web/web01: no VMAccess extension"
+        );
+        assert_eq!(
+            display_name(&vm(), OsType::Linux, Some(&ext(None, "Succeeded"))),
+            "rg-web/web01: enablevmaccess (Succeeded), Linux"
+        );
+        assert_eq!(
+            display_name(&vm(), OsType::Linux, None),
+            "rg-web/web01: no VMAccess extension, Linux"
         );
     }
 
@@ -356,7 +392,8 @@ mod tests {
         let Ok(filters) = Filters::from_config(&config) else {
             panic!("valid")
         };
-        assert_eq!(filters.mode, DiscoveryMode::AllWindows);
+        assert_eq!(filters.mode, DiscoveryMode::All);
+        assert_eq!(filters.os, None, "both OSes by default");
         assert!(filters.resource_groups.is_empty());
     }
 }

@@ -12,6 +12,19 @@ pub(crate) const EXTENSION_NAME: &str = "extension_name";
 /// The VMAccess handler version (resource and action).
 pub(crate) const TYPE_HANDLER_VERSION: &str = "type_handler_version";
 
+/// The VM's OS as read from Azure (`Windows` or `Linux`), which picks the extension.
+pub(crate) const OS_TYPE: &str = "os_type";
+/// Linux: OpenSSH public keys for the account's `authorized_keys`.
+pub(crate) const SSH_PUBLIC_KEYS: &str = "ssh_public_keys";
+/// Linux: replace the account's `authorized_keys` instead of appending.
+pub(crate) const REMOVE_PRIOR_KEYS: &str = "remove_prior_keys";
+/// Linux: restore the distribution's default `sshd_config`.
+pub(crate) const RESET_SSH: &str = "reset_ssh";
+/// Linux: the expiry date of an account the run creates.
+pub(crate) const EXPIRATION: &str = "expiration";
+/// Linux, action only: the account to delete.
+pub(crate) const REMOVE_USER: &str = "remove_user";
+
 /// The resource's ARM ID of the extension.
 pub(crate) const ID: &str = "id";
 /// The resource's write-only password.

@@ -128,7 +128,7 @@ pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic 
             Diagnostic::error("The VM is not running", format!("{err}. {START_THE_VM}"))
                 .at_attr(vm_attr)
         }
-        RunError::AgentNotReady { .. } => Diagnostic::error(
+        RunError::AgentNotReady { kind, .. } => Diagnostic::error(
             "The VM agent is not ready",
             format!(
                 "{err}. {} needs a running agent that can reach Azure: check that the {} service runs and has outbound \

@@ -7,6 +7,7 @@
 //! `vmaccess`, `azure` and `tfprotocol`: it imports only those lower layers, never a surface or
 //! the provider (`ARCHITECTURE.md`, checked by `tests/layers.rs`).
 
+pub(crate) mod access;
 pub(crate) mod attributes;
 pub mod diagnostics;
 mod engine;

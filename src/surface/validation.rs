@@ -1,19 +1,30 @@
 //! Plan-time checks of what the user typed, for every surface that runs VMAccess: Azure's rules
-//! for Windows local accounts, the account rules (a user name needs a password, a password needs
-//! a user name), and the target of a run. Messages say what is wrong and how to fix it, and never
-//! repeat a password.
+//! for local accounts on Windows and on Linux, the account rules (a user name needs a password or
+//! a key, a password needs a user name), the Linux-only settings, and the target of a run.
+//! Messages say what is wrong and how to fix it, and never repeat a password.
+//!
+//! Before the VM's OS is known (`terraform validate`, or a VM created in the same apply) only
+//! what neither OS accepts is an error; once a plan has read the VM, [`for_os`] applies its OS's
+//! own rules.
 
-use crate::azure::VirtualMachineId;
+mod linux;
+
+use crate::azure::{OsType, VirtualMachineId};
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
-use super::attributes::{TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID};
+use super::attributes::{
+    EXPIRATION, REMOVE_PRIOR_KEYS, REMOVE_USER, RESET_SSH, SSH_PUBLIC_KEYS, TYPE_HANDLER_VERSION,
+    USERNAME, VIRTUAL_MACHINE_ID,
+};
+
+pub(crate) use linux::linux_settings;
 
 /// Characters Windows does not allow in a local user name.
 const FORBIDDEN_USERNAME_CHARS: &[char] = &[
     '\\', '/', '"', '[', ']', ':', '|', '<', '>', '+', '=', ';', ',', '?', '*', '@',
 ];
 
-/// Passwords Azure refuses for Windows VMs whatever their complexity.
+/// Passwords Azure refuses whatever their complexity.
 const DISALLOWED_PASSWORDS: &[&str] = &[
     "abc@123",
     "iloveyou!",
@@ -27,12 +38,18 @@ const DISALLOWED_PASSWORDS: &[&str] = &[
     "Password22",
 ];
 
-pub(crate) const PASSWORD_MIN: usize = 8;
+/// Azure's length limits for a password, by OS.
+const fn password_limits(os: OsType) -> (usize, usize) {
+    match os {
+        OsType::Windows => (8, 123),
+        OsType::Linux => (6, 72),
+    }
+}
 pub(crate) const PASSWORD_RECOMMENDED_MIN: usize = 12;
-pub(crate) const PASSWORD_MAX: usize = 123;
+/// The longest Linux user name `useradd` accepts.
+const LINUX_USERNAME_MAX: usize = 32;
 
-/// Returns what is wrong with a Windows local user name, if anything.
-pub(crate) fn username_problem(name: &str) -> Option<String> {
+fn windows_username_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if len == 0 || len > 20 {
         return Some(format!(
@@ -53,6 +70,46 @@ pub(crate) fn username_problem(name: &str) -> Option<String> {
     None
 }
 
+fn linux_username_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len == 0 || len > LINUX_USERNAME_MAX {
+        return Some(format!(
+            "A Linux user name has 1 to {LINUX_USERNAME_MAX} characters; this one has {len}."
+        ));
+    }
+    let starts_well = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !starts_well || !rest_ok {
+        return Some(
+            "A Linux user name starts with a lower-case letter or `_` and has only lower-case letters, digits, `_` and \
+             `-`."
+                .to_string(),
+        );
+    }
+    if name == "root" {
+        return Some(
+            "VMAccessForLinux refuses system accounts such as root (uid below UID_MIN); reset an ordinary account and \
+             use sudo."
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// What is wrong with a local user name on `os` (`None`: on both, when the OS is not known yet).
+pub(crate) fn username_problem(name: &str, os: Option<OsType>) -> Option<String> {
+    match os {
+        Some(OsType::Windows) => windows_username_problem(name),
+        Some(OsType::Linux) => linux_username_problem(name),
+        None => match (windows_username_problem(name), linux_username_problem(name)) {
+            (Some(windows), Some(linux)) => Some(format!("{windows} On Linux: {linux}")),
+            _ => None,
+        },
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PasswordCheck {
     Ok,
@@ -61,13 +118,14 @@ pub(crate) enum PasswordCheck {
     Rejected(String),
 }
 
-/// Azure's rules for Windows passwords: 8–123 characters, three of the four
-/// character classes, not on the deny list.
-pub(crate) fn check_password(password: &str) -> PasswordCheck {
+/// Azure's rules for a local password on `os`: 8–123 characters on Windows, 6–72 on Linux, three
+/// of the four character classes, not on the deny list.
+fn check_password_on(password: &str, os: OsType) -> PasswordCheck {
     let len = password.chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
+    let (min, max) = password_limits(os);
+    if !(min..=max).contains(&len) {
         return PasswordCheck::Rejected(format!(
-            "Azure requires {PASSWORD_MIN} to {PASSWORD_MAX} characters for a Windows password; this one has {len}."
+            "Azure requires {min} to {max} characters for a {os} password; this one has {len}."
         ));
     }
     let classes = [
@@ -90,38 +148,64 @@ pub(crate) fn check_password(password: &str) -> PasswordCheck {
     }
     if len < PASSWORD_RECOMMENDED_MIN {
         return PasswordCheck::Weak(format!(
-            "The password has {len} characters. Azure accepts 8, but the portal and the Azure CLI require {PASSWORD_RECOMMENDED_MIN}; the VM's own password policy may also refuse it."
+            "The password has {len} characters. Azure accepts {min}, but the portal and the Azure CLI require {PASSWORD_RECOMMENDED_MIN}; the VM's own password policy may also refuse it."
         ));
     }
     PasswordCheck::Ok
 }
 
-/// The handler version must be `major.minor` with major 2 or later.
-pub(crate) fn handler_version_problem(version: &str) -> Option<String> {
+/// [`check_password_on`] the VM's OS; with the OS not known yet, only a password neither OS
+/// accepts is refused (and none is called weak yet).
+pub(crate) fn check_password(password: &str, os: Option<OsType>) -> PasswordCheck {
+    match os {
+        Some(os) => check_password_on(password, os),
+        None => match (
+            check_password_on(password, OsType::Windows),
+            check_password_on(password, OsType::Linux),
+        ) {
+            (PasswordCheck::Rejected(windows), PasswordCheck::Rejected(_)) => {
+                PasswordCheck::Rejected(windows)
+            }
+            _ => PasswordCheck::Ok,
+        },
+    }
+}
+
+/// The handler version must be `major.minor`: major 2 or later for Windows' VMAccessAgent,
+/// major 1 for Linux's VMAccessForLinux.
+pub(crate) fn handler_version_problem(version: &str, os: Option<OsType>) -> Option<String> {
     let parsed = version.split_once('.').and_then(|(major, minor)| {
         let major: u32 = major.parse().ok()?;
         minor.parse::<u32>().ok()?;
         Some(major)
     });
-    match parsed {
-        None => Some(format!(
-            "{version:?} is not a handler version; write it as major.minor, for example \"2.4\"."
-        )),
-        Some(major) if major < 2 => Some(format!(
+    let Some(major) = parsed else {
+        return Some(format!(
+            "{version:?} is not a handler version; write it as major.minor, for example \"2.4\" (Windows) or \"1.5\" (Linux)."
+        ));
+    };
+    match os {
+        Some(OsType::Windows) if major < 2 => Some(format!(
             "VMAccessAgent handler version {version} is deprecated and no longer published; use \"2.4\" (the default) or at least \"2.0\"."
         )),
-        Some(_) => None,
+        Some(OsType::Linux) if major != 1 => Some(format!(
+            "VMAccessForLinux has no handler version {version}: its versions are 1.x; use \"1.5\" (the default on Linux)."
+        )),
+        None if major == 0 => Some(format!(
+            "There is no VMAccess handler version {version}: VMAccessAgent (Windows) is 2.0 or later, VMAccessForLinux 1.x."
+        )),
+        _ => None,
     }
 }
 
 /// The checks above as diagnostics on attribute `attr`: what the resource and the action share.
-pub(crate) fn username(name: &str, attr: &str) -> Option<Diagnostic> {
-    username_problem(name).map(|p| Diagnostic::error("Invalid user name", p).at_attr(attr))
+pub(crate) fn username(name: &str, attr: &str, os: Option<OsType>) -> Option<Diagnostic> {
+    username_problem(name, os).map(|p| Diagnostic::error("Invalid user name", p).at_attr(attr))
 }
 
 /// A refused password is an error, a weak one a warning; neither repeats it.
-pub(crate) fn password(password: &str, attr: &str) -> Option<Diagnostic> {
-    match check_password(password) {
+pub(crate) fn password(password: &str, attr: &str, os: Option<OsType>) -> Option<Diagnostic> {
+    match check_password(password, os) {
         PasswordCheck::Ok => None,
         PasswordCheck::Weak(m) => Some(Diagnostic::warning("Weak password", m).at_attr(attr)),
         PasswordCheck::Rejected(m) => {
@@ -130,8 +214,8 @@ pub(crate) fn password(password: &str, attr: &str) -> Option<Diagnostic> {
     }
 }
 
-pub(crate) fn handler_version(version: &str, attr: &str) -> Option<Diagnostic> {
-    handler_version_problem(version)
+pub(crate) fn handler_version(version: &str, attr: &str, os: Option<OsType>) -> Option<Diagnostic> {
+    handler_version_problem(version, os)
         .map(|p| Diagnostic::error("Unsupported handler version", p).at_attr(attr))
 }
 
@@ -150,7 +234,77 @@ pub(crate) fn target(config: &Object) -> Diagnostics {
         diags.push(d);
     }
     if let Some(v) = config.get_string(TYPE_HANDLER_VERSION) {
-        diags.0.extend(handler_version(v, TYPE_HANDLER_VERSION));
+        diags
+            .0
+            .extend(handler_version(v, TYPE_HANDLER_VERSION, None));
+    }
+    diags
+}
+
+/// The settings only VMAccessForLinux has, in the order a schema lists them.
+pub(crate) const LINUX_ONLY: &[&str] = &[
+    SSH_PUBLIC_KEYS,
+    REMOVE_PRIOR_KEYS,
+    RESET_SSH,
+    EXPIRATION,
+    REMOVE_USER,
+];
+
+/// The rules of the VM's OS, once a plan has read it (`vm` names the VM in messages): user name,
+/// passwords and handler version by that OS's rules, Linux-only settings on Windows, and what a
+/// Linux run must ask for. Values still unknown pass.
+pub(crate) fn for_os(
+    config: &Object,
+    os: OsType,
+    vm: &str,
+    passwords: &PasswordAttributes,
+) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Some(name) = config.get_string(USERNAME) {
+        diags.0.extend(username(name, USERNAME, Some(os)));
+    }
+    for attr in passwords.names {
+        if let Some(pw) = config.get_string(attr) {
+            diags.0.extend(password(pw, attr, Some(os)));
+        }
+    }
+    if let Some(v) = config.get_string(TYPE_HANDLER_VERSION) {
+        diags
+            .0
+            .extend(handler_version(v, TYPE_HANDLER_VERSION, Some(os)));
+    }
+    match os {
+        OsType::Windows => {
+            for attr in LINUX_ONLY.iter().filter(|a| !config.is_null(a)) {
+                diags.push(
+                    Diagnostic::error(
+                        format!("`{attr}` is for Linux VMs"),
+                        format!(
+                            "VM {vm:?} runs Windows, and `{attr}` is a setting of VMAccessForLinux, the Linux extension. \
+                             Remove it; on Windows, `username` with a new password resets an account, and no `username` \
+                             resets the Remote Desktop configuration."
+                        ),
+                    )
+                    .at_attr(attr),
+                );
+            }
+        }
+        OsType::Linux => {
+            let asked = |attr: &str| !config.is_null(attr) && config.get_bool(attr) != Some(false);
+            if config.is_null(USERNAME) && !asked(RESET_SSH) && config.is_null(REMOVE_USER) {
+                diags.push(
+                    Diagnostic::error(
+                        "Nothing to reset on a Linux VM",
+                        format!(
+                            "VM {vm:?} runs Linux, where a run without `username` has nothing to do: the Remote Desktop \
+                             reset is Windows-only. Set `username` with a new password or `ssh_public_keys`, or \
+                             `reset_ssh = true` to restore the default sshd configuration."
+                        ),
+                    )
+                    .at_attr(USERNAME),
+                );
+            }
+        }
     }
     diags
 }
@@ -180,8 +334,10 @@ pub(crate) fn account(config: &Object, passwords: &PasswordAttributes) -> Diagno
         .collect();
 
     if let Some(name) = config.get_string(USERNAME) {
-        diags.0.extend(username(name, USERNAME));
+        diags.0.extend(username(name, USERNAME, None));
     }
+    // On Linux an SSH key can stand in for the password (on Windows it is an error of its own).
+    let keys_given = given(SSH_PUBLIC_KEYS);
     if username_given && set.len() > 1 {
         diags.push(
             Diagnostic::error(
@@ -196,12 +352,13 @@ pub(crate) fn account(config: &Object, passwords: &PasswordAttributes) -> Diagno
             )
             .at_attr(set[0]),
         );
-    } else if username_given && set.is_empty() {
+    } else if username_given && set.is_empty() && !keys_given {
         diags.push(
             Diagnostic::error(
                 "Missing password",
                 format!(
-                    "{} Leave out `username` to reset only the Remote Desktop configuration.",
+                    "{} On a Linux VM, `ssh_public_keys` can stand in for it. Leave out `username` to reset only the \
+                     Remote Desktop configuration (Windows) or only the SSH daemon with `reset_ssh` (Linux).",
                     passwords.missing_advice
                 ),
             )
@@ -214,7 +371,8 @@ pub(crate) fn account(config: &Object, passwords: &PasswordAttributes) -> Diagno
                     "Password without a user name",
                     format!(
                         "`{attr}` is set but `username` is not. Set `username` to the account whose password to reset, or \
-                         remove `{attr}` to reset only the Remote Desktop configuration."
+                         remove `{attr}` to reset only the Remote Desktop configuration (Windows) or the SSH daemon \
+                         (Linux, with `reset_ssh`)."
                     ),
                 )
                 .at_attr(attr),
@@ -223,9 +381,10 @@ pub(crate) fn account(config: &Object, passwords: &PasswordAttributes) -> Diagno
     }
     for attr in passwords.names {
         if let Some(pw) = config.get_string(attr) {
-            diags.0.extend(password(pw, attr));
+            diags.0.extend(password(pw, attr, None));
         }
     }
+    diags.extend(linux_settings(config));
     diags
 }
 
@@ -307,38 +466,81 @@ mod tests {
             .collect();
         assert_eq!(
             summaries,
-            ["Invalid user name", "Password does not meet Azure's rules"]
+            ["Invalid user name", "Password does not meet Azure's rules"],
+            "neither OS accepts them"
         );
     }
 
+    const WIN: Option<OsType> = Some(OsType::Windows);
+    const LINUX: Option<OsType> = Some(OsType::Linux);
+
     #[test]
     fn usernames() {
-        assert_eq!(username_problem("opsadmin"), None);
-        assert!(username_problem("").is_some());
-        assert!(username_problem("a-very-long-user-name-x").is_some());
-        assert!(username_problem("ops@admin").unwrap().contains('@'));
-        assert!(username_problem("ops.").is_some());
-        assert!(username_problem("...").is_some());
+        assert_eq!(username_problem("opsadmin", WIN), None);
+        assert!(username_problem("", WIN).is_some());
+        assert!(username_problem("a-very-long-user-name-x", WIN).is_some());
+        assert!(username_problem("ops@admin", WIN).unwrap().contains('@'));
+        assert!(username_problem("ops.", WIN).is_some());
+        assert!(username_problem("...", WIN).is_some());
+        assert_eq!(username_problem("azure_user-1", LINUX), None);
+        assert!(username_problem("OpsAdmin", LINUX).is_some());
+        assert!(username_problem("1ops", LINUX).is_some());
+        assert!(username_problem("root", LINUX).unwrap().contains("system"));
+        assert!(username_problem(&"a".repeat(33), LINUX).is_some());
+    }
+
+    #[test]
+    fn before_the_os_is_known_only_names_no_os_accepts_fail() {
+        // Windows refuses it, Linux takes it (and the other way round): no error yet.
+        assert_eq!(username_problem("a-very-long-user-name-x", None), None);
+        assert_eq!(username_problem("OpsAdmin", None), None);
+        let both = username_problem("ops@admin", None).expect("neither OS accepts it");
+        assert!(both.contains('@') && both.contains("Linux"), "{both}");
+        assert_eq!(check_password("Sh0rt!", None), PasswordCheck::Ok);
+        assert!(matches!(
+            check_password("Sh0r!", None),
+            PasswordCheck::Rejected(_)
+        ));
+        assert_eq!(
+            check_password("Abcdef1!", None),
+            PasswordCheck::Ok,
+            "no weak warning yet"
+        );
+        assert_eq!(handler_version_problem("1.5", None), None);
+        assert_eq!(handler_version_problem("2.4", None), None);
+        assert!(handler_version_problem("0.9", None).is_some());
+        assert!(handler_version_problem("latest", None).is_some());
     }
 
     #[test]
     fn passwords() {
-        assert_eq!(check_password("Correct-Horse-42"), PasswordCheck::Ok);
+        assert_eq!(check_password("Correct-Horse-42", WIN), PasswordCheck::Ok);
         assert!(matches!(
-            check_password("Sh0rt!"),
+            check_password("Sh0rt!", WIN),
             PasswordCheck::Rejected(_)
         ));
         assert!(matches!(
-            check_password("alllowercase1"),
+            check_password("Sh0rt!", LINUX),
+            PasswordCheck::Weak(_)
+        ));
+        assert!(matches!(
+            check_password("alllowercase1", WIN),
             PasswordCheck::Rejected(_)
         ));
         assert!(matches!(
-            check_password("P@ssw0rd"),
+            check_password("P@ssw0rd", WIN),
             PasswordCheck::Rejected(_)
         ));
-        assert!(matches!(check_password("Abcdef1!"), PasswordCheck::Weak(_)));
         assert!(matches!(
-            check_password(&"Aa1!".repeat(31)),
+            check_password("Abcdef1!", WIN),
+            PasswordCheck::Weak(_)
+        ));
+        assert!(matches!(
+            check_password(&"Aa1!".repeat(31), WIN),
+            PasswordCheck::Rejected(_)
+        ));
+        assert!(matches!(
+            check_password(&"Aa1!".repeat(19), LINUX),
             PasswordCheck::Rejected(_)
         ));
     }
@@ -346,22 +548,58 @@ mod tests {
     #[test]
     fn messages_never_contain_the_password() {
         for pw in ["Sh0rt!", "alllowercase1", "P@ssw0rd", "Abcdef1!"] {
-            if let PasswordCheck::Rejected(m) | PasswordCheck::Weak(m) = check_password(pw) {
-                assert!(!m.contains(pw), "{m}");
+            for os in [WIN, LINUX, None] {
+                if let PasswordCheck::Rejected(m) | PasswordCheck::Weak(m) = check_password(pw, os)
+                {
+                    assert!(!m.contains(pw), "{m}");
+                }
             }
         }
     }
 
     #[test]
     fn handler_versions() {
-        assert_eq!(handler_version_problem("2.4"), None);
-        assert_eq!(handler_version_problem("2.0"), None);
+        assert_eq!(handler_version_problem("2.4", WIN), None);
+        assert_eq!(handler_version_problem("2.0", WIN), None);
         assert!(
-            handler_version_problem("1.5")
+            handler_version_problem("1.5", WIN)
                 .unwrap()
                 .contains("deprecated")
         );
-        assert!(handler_version_problem("latest").is_some());
-        assert!(handler_version_problem("2").is_some());
+        assert!(handler_version_problem("latest", WIN).is_some());
+        assert!(handler_version_problem("2", WIN).is_some());
+        assert_eq!(handler_version_problem("1.5", LINUX), None);
+        assert!(
+            handler_version_problem("2.4", LINUX)
+                .unwrap()
+                .contains("1.x")
+        );
+    }
+
+    #[test]
+    fn os_rules_name_linux_settings_on_windows_and_empty_linux_runs() {
+        let keys = Value::Set(vec![Value::string("ssh-ed25519 AAAA")]);
+        let config = Object::new()
+            .with("username", Value::string("opsadmin"))
+            .with("ssh_public_keys", keys)
+            .with("reset_ssh", Value::Bool(true));
+        let summaries: Vec<_> = for_os(&config, OsType::Windows, "web", &TWO)
+            .iter()
+            .map(|d| d.summary.clone())
+            .collect();
+        assert_eq!(
+            summaries,
+            [
+                "`ssh_public_keys` is for Linux VMs",
+                "`reset_ssh` is for Linux VMs"
+            ]
+        );
+        assert!(!for_os(&config, OsType::Linux, "app", &TWO).has_errors());
+        let nothing = for_os(&Object::new(), OsType::Linux, "app", &TWO);
+        assert_eq!(nothing.0[0].summary, "Nothing to reset on a Linux VM");
+        assert!(nothing.0[0].detail.contains("Windows-only"));
+        assert!(!for_os(&Object::new(), OsType::Windows, "web", &TWO).has_errors());
+        let reset_off = Object::new().with("reset_ssh", Value::Bool(false));
+        assert!(for_os(&reset_off, OsType::Linux, "app", &TWO).has_errors());
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct ReadRequest {
 pub(crate) struct PlanRequest {
     /// `None` when the resource is being created.
     pub(crate) prior: Option<Object>,
+    /// The configuration, write-only values included.
+    pub(crate) config: Object,
     pub(crate) prior_private: Vec<u8>,
 }
 

@@ -495,6 +495,7 @@ impl ProtocolServer {
         let requires_replace = plan_rules::apply(block, &config, prior.as_ref(), &mut planned);
         let request = PlanRequest {
             prior,
+            config,
             prior_private: req.prior_private.clone(),
         };
         let mut response = PlanResponse {

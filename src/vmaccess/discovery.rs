@@ -1,11 +1,12 @@
-//! Fleet discovery: which VMs of a subscription have a VMAccess extension (or are Windows VMs at
-//! all), read through ARM list operations.
+//! Fleet discovery: which VMs of a subscription have a VMAccess extension (or are VMs of the
+//! wanted OS at all), read through ARM list operations.
 //!
 //! The VMs of each scope (the subscription, or each requested resource group) are listed page by
-//! page; Linux VMs and VMs outside the name filters are dropped before anything else is read;
-//! then each remaining VM's extensions are listed, a bounded number at a time, and the VMAccess
-//! extension (publisher `Microsoft.Compute`, type `VMAccessAgent`, under any name) is reported
-//! with its provisioning state and the user it last reset.
+//! page; VMs of another OS than the one asked for and VMs outside the name filters are dropped
+//! before anything else is read; then each remaining VM's extensions are listed, a bounded number
+//! at a time, and the VMAccess extension of its OS (`Microsoft.Compute/VMAccessAgent` on Windows,
+//! `Microsoft.OSTCExtensions/VMAccessForLinux` on Linux, under any name) is reported with its
+//! provisioning state and, on Windows, the user it last reset.
 //!
 //! Results stream out in list order. Reads are started only while they can still matter: never
 //! more reads in flight (list pages included) than results still wanted under `limit`, so a
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use wildmatch::WildMatch;
 
+use super::kind::{self, Kind};
 use super::{ExtensionKind, WindowsVmAccess};
 use crate::azure::{
     ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
@@ -76,8 +78,8 @@ pub enum DiscoveryMode {
     /// VMs that have a VMAccess extension, under any name, in any state.
     #[default]
     WithVmAccess,
-    /// Every Windows VM, with its VMAccess extension when it has one.
-    AllWindows,
+    /// Every VM (of the OS asked for), with its VMAccess extension when it has one.
+    All,
 }
 
 /// Where to look and what to report.
@@ -90,6 +92,8 @@ pub struct DiscoveryRequest {
     pub name_filters: Vec<String>,
     /// What to report.
     pub mode: DiscoveryMode,
+    /// Only VMs running this OS; `None`: Windows and Linux.
+    pub os: Option<OsType>,
     /// Stop after this many results.
     pub limit: Option<usize>,
     /// Most reads in flight at once (at least 1).
@@ -105,6 +109,7 @@ impl DiscoveryRequest {
             resource_groups: Vec::new(),
             name_filters: Vec::new(),
             mode: DiscoveryMode::default(),
+            os: None,
             limit: None,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: DEFAULT_TIMEOUT,
@@ -120,7 +125,7 @@ pub struct VmAccessExtension {
     /// `Succeeded`, `Failed`, `Updating`, … (ARM omits it only when it is `Succeeded`).
     pub provisioning_state: String,
     /// The user of its last run, from the public settings (`UserName`); `None` for a Remote
-    /// Desktop–only run or when the settings do not say.
+    /// Desktop–only run, when the settings do not say, and always on Linux (a protected setting).
     pub(crate) username: Option<String>,
     /// What an import needs besides: the handler version and minor-upgrade flag it runs with, and
     /// the `forceUpdateTag` of its last run.
@@ -238,6 +243,7 @@ struct Plan {
     scopes: Vec<VmListScope>,
     filters: Vec<WildMatch>,
     mode: DiscoveryMode,
+    os: Option<OsType>,
     limit: usize,
     concurrency: usize,
     timeout: Duration,
@@ -305,6 +311,7 @@ impl Plan {
             scopes,
             filters,
             mode: request.mode,
+            os: request.os,
             limit: request.limit.unwrap_or(usize::MAX),
             concurrency: request.concurrency.max(1),
             timeout: request.timeout,
@@ -315,13 +322,26 @@ impl Plan {
         self.filters.is_empty() || self.filters.iter().any(|f| f.matches(name))
     }
 
-    /// Whether a listed VM deserves an extension read: not Linux, and Windows when every
-    /// Windows VM is wanted (a VMAccessAgent extension proves Windows when the OS is unknown).
+    /// Whether a listed VM deserves an extension read: of the OS asked for, and of a known OS
+    /// when every VM is wanted (a VMAccess extension tells the OS when Azure does not).
     fn wants(&self, os: Option<OsType>) -> bool {
-        !matches!(
-            (self.mode, os),
-            (_, Some(OsType::Linux)) | (DiscoveryMode::AllWindows, None)
-        )
+        match (os, self.os) {
+            (Some(found), Some(wanted)) => found == wanted,
+            (Some(_), None) => true,
+            (None, _) => self.mode == DiscoveryMode::WithVmAccess,
+        }
+    }
+
+    /// The VMAccess extension among a VM's: the one of its OS, or when the OS is not known, any
+    /// kind (which then tells the OS).
+    fn vmaccess(
+        os: Option<OsType>,
+        extensions: &[VmExtension],
+    ) -> Option<(&'static Kind, &VmExtension)> {
+        kind::ALL
+            .into_iter()
+            .filter(|k| os.is_none_or(|os| k.os == os))
+            .find_map(|k| Some((k, extensions.iter().find(|e| k.matches(e))?)))
     }
 }
 
@@ -513,27 +533,29 @@ impl Run {
                 });
             }
         };
-        let vmaccess = extensions
-            .iter()
-            .find(|e| WindowsVmAccess::KIND.matches(e))
-            .map(|e| VmAccessExtension {
-                name: e.name.clone(),
-                provisioning_state: e.provisioning_state.clone(),
-                username: WindowsVmAccess::username(&e.settings),
-                type_handler_version: e.type_handler_version.clone(),
-                auto_upgrade_minor_version: e.auto_upgrade_minor_version,
-                force_update_tag: e.force_update_tag.clone(),
-            });
-        let found = match (self.plan.mode, &vmaccess, os) {
-            (DiscoveryMode::WithVmAccess, None, _) => return Ok(()),
-            (DiscoveryMode::AllWindows, _, Some(OsType::Windows))
-            | (DiscoveryMode::WithVmAccess, Some(_), _) => DiscoveredVm {
-                id,
-                os: OsType::Windows,
-                vmaccess,
-            },
-            _ => return Ok(()),
+        let found = Plan::vmaccess(os, &extensions);
+        let os = match (os, found) {
+            (Some(os), _) => os,
+            (None, Some((kind, _))) => kind.os,
+            (None, None) => return Ok(()),
         };
+        if self.plan.os.is_some_and(|wanted| wanted != os)
+            || (self.plan.mode == DiscoveryMode::WithVmAccess && found.is_none())
+        {
+            return Ok(());
+        }
+        let vmaccess = found.map(|(kind, e)| VmAccessExtension {
+            name: e.name.clone(),
+            provisioning_state: e.provisioning_state.clone(),
+            username: match kind.os {
+                OsType::Windows => WindowsVmAccess::username(&e.settings),
+                OsType::Linux => None,
+            },
+            type_handler_version: e.type_handler_version.clone(),
+            auto_upgrade_minor_version: e.auto_upgrade_minor_version,
+            force_update_tag: e.force_update_tag.clone(),
+        });
+        let found = DiscoveredVm { id, os, vmaccess };
         if self.tx.send(Ok(found)).await.is_ok() {
             self.wanted -= 1;
         }

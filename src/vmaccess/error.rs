@@ -23,6 +23,8 @@ pub(crate) enum RunError {
         vm: String,
         status: String,
         message: String,
+        /// The extension that needs the agent (it names the agent's service).
+        kind: &'static Kind,
     },
     #[error("VM {vm:?} has a {} extension named {existing:?}, and a VM can have only one", kind.extension_type)]
     NameTaken {

@@ -4,7 +4,8 @@
 use crate::azure::{AgentStatus, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId};
 
 use super::error::RunError;
-use super::{Arm, Engine, Kind};
+use super::kind::{self, Kind};
+use super::{Arm, Engine};
 
 /// A VM as the engine sees it.
 #[derive(Debug, Clone)]
@@ -15,20 +16,39 @@ pub(crate) struct VmFacts {
     /// The `PowerState/*` suffix: "running", "stopped", "deallocated", …
     pub(crate) power: Option<String>,
     pub(crate) agent: AgentStatus,
-    /// The name of the VM's extension of the inspected kind, if it has one.
-    pub(crate) existing_name: Option<String>,
+    /// Whether the VM was created with SSH password logins off (Linux; `None` when not said).
+    pub(crate) password_authentication_disabled: Option<bool>,
+    /// The VM's access extensions, each under its resource name.
+    existing: Vec<(&'static Kind, String)>,
 }
 
 impl VmFacts {
-    fn new(vm: &VirtualMachine, kind: &Kind) -> VmFacts {
+    fn new(vm: &VirtualMachine) -> VmFacts {
         VmFacts {
             name: vm.name.clone(),
             location: vm.location.clone(),
             os: vm.os_type(),
             power: vm.power_state(),
             agent: vm.agent(),
-            existing_name: vm.extension_name_of(kind.publisher, kind.extension_type),
+            password_authentication_disabled: vm.password_authentication_disabled(),
+            existing: kind::ALL
+                .iter()
+                .filter_map(|k| Some((*k, vm.extension_name_of(k.publisher, k.extension_type)?)))
+                .collect(),
         }
+    }
+
+    /// The access extension for the VM's OS (Windows' when Azure does not say which OS it runs).
+    pub(crate) fn kind(&self) -> &'static Kind {
+        kind::for_os(self.os)
+    }
+
+    /// The name of the VM's extension of `kind`, if it has one (a VM may have only one per kind).
+    pub(crate) fn existing_name(&self, kind: &Kind) -> Option<&str> {
+        self.existing
+            .iter()
+            .find(|(k, _)| k.is(kind))
+            .map(|(_, name)| name.as_str())
     }
 
     /// Whether `kind` can run on this VM now.
@@ -51,6 +71,7 @@ impl VmFacts {
         }
         if !self.agent.ready {
             return Err(RunError::AgentNotReady {
+                kind,
                 vm: self.name.clone(),
                 status: self
                     .agent
@@ -69,15 +90,14 @@ impl VmFacts {
 }
 
 impl<A: Arm> Engine<A> {
-    /// Reads the VM: whether it exists, its OS, power and agent, and its extension of `kind`.
+    /// Reads the VM: whether it exists, its OS, power and agent, and its access extensions.
     pub(crate) async fn inspect(
         &self,
         vm: &VirtualMachineId,
-        kind: &Kind,
         ctx: &OpContext,
     ) -> Result<VmFacts, RunError> {
         match self.arm.get_virtual_machine(vm, ctx).await {
-            Ok(found) => Ok(VmFacts::new(&found, kind)),
+            Ok(found) => Ok(VmFacts::new(&found)),
             Err(AzureError::NotFound { .. }) => Err(RunError::VmNotFound { vm: vm.clone() }),
             Err(e) => Err(RunError::Azure(e)),
         }

@@ -1,7 +1,7 @@
 //! What the engine needs to know about one kind of access extension: who publishes it, which OS
 //! it serves, and how its settings are built from the caller's input. Windows' `VMAccessAgent` is
 //! below; Linux's `VMAccessForLinux` is another [`Kind`] value and another [`ExtensionKind`] impl
-//! (`kind/linux.rs`).
+//! (`kind/linux.rs`). A VM's OS picks its kind ([`for_os`]).
 
 pub(crate) mod linux;
 
@@ -34,6 +34,23 @@ impl Kind {
     /// Whether an extension read from ARM is of this kind.
     pub(crate) fn matches(&self, ext: &VmExtension) -> bool {
         ext.is_of(self.publisher, self.extension_type)
+    }
+
+    /// Whether `other` is the same kind.
+    pub(crate) fn is(&self, other: &Kind) -> bool {
+        self.publisher == other.publisher && self.extension_type == other.extension_type
+    }
+}
+
+/// Every access extension kind, one per OS.
+pub(crate) const ALL: [&Kind; 2] = [&WINDOWS_VMACCESS, &linux::LINUX_VMACCESS];
+
+/// The access extension of a VM running `os`; Windows' when the OS is not known, as before Linux
+/// was supported (a VM whose OS Azure does not report is most likely an old Windows one).
+pub(crate) fn for_os(os: Option<OsType>) -> &'static Kind {
+    match os {
+        Some(OsType::Linux) => &linux::LINUX_VMACCESS,
+        Some(OsType::Windows) | None => &WINDOWS_VMACCESS,
     }
 }
 

@@ -6,6 +6,7 @@
 //! The engine is generic over the extension kind ([`ExtensionKind`]) and talks to Azure through
 //! the [`Arm`] trait, so its decisions are unit-tested against a fake (`tests.rs`).
 
+mod access;
 mod arm;
 pub mod discovery;
 mod error;
@@ -19,9 +20,11 @@ mod tests;
 
 use std::sync::Arc;
 
+pub(crate) use access::AccessInput;
 pub(crate) use arm::Arm;
 pub(crate) use error::RunError;
-pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess};
+pub(crate) use kind::linux::LinuxAccessReset;
+pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess, for_os};
 pub(crate) use locks::VmLocks;
 pub(crate) use run::{NameChoice, Outcome, Progress, RunRequest};
 pub(crate) use status::{Lookup, Removal, Status};

@@ -107,19 +107,19 @@ fn choose_name(
     vm: &VmFacts,
     kind: &'static Kind,
 ) -> Result<(String, Option<String>), RunError> {
-    match (wanted, &vm.existing_name) {
+    match (wanted, vm.existing_name(kind)) {
         (Some(wanted), Some(existing)) if !wanted.eq_ignore_ascii_case(existing) => {
             Err(RunError::NameTaken {
                 vm: vm.name.clone(),
-                existing: existing.clone(),
+                existing: existing.to_string(),
                 kind,
             })
         }
         (Some(wanted), _) => Ok((wanted.to_string(), None)),
         (None, Some(existing)) => {
             let adopted =
-                (!existing.eq_ignore_ascii_case(kind.default_name)).then(|| existing.clone());
-            Ok((existing.clone(), adopted))
+                (!existing.eq_ignore_ascii_case(kind.default_name)).then(|| existing.to_string());
+            Ok((existing.to_string(), adopted))
         }
         (None, None) => Ok((kind.default_name.to_string(), None)),
     }
@@ -135,16 +135,18 @@ pub(crate) struct Checked {
 }
 
 impl<A: Arm> Engine<A> {
-    /// The read-only start of a run: the VM passes `kind`'s preflight, and the extension name the
-    /// run would use. An action's plan calls it alone, so plan and run decide alike.
+    /// The read-only start of a run: the VM passes `kind`'s preflight (`None`: the kind of the
+    /// VM's OS), and the extension name the run would use. Plans call it alone, so plan and run
+    /// decide alike.
     pub(crate) async fn check(
         &self,
         vm: &VirtualMachineId,
         name: &NameChoice,
-        kind: &'static Kind,
+        kind: Option<&'static Kind>,
         ctx: &OpContext,
     ) -> Result<Checked, RunError> {
-        let facts = self.inspect(vm, kind, ctx).await?;
+        let facts = self.inspect(vm, ctx).await?;
+        let kind = kind.unwrap_or_else(|| facts.kind());
         facts.preflight(kind)?;
         let (name, adopted) = match name {
             NameChoice::Keep(name) => (name.clone(), None),
@@ -167,8 +169,9 @@ impl<A: Arm> Engine<A> {
     ) -> Result<Run, RunError> {
         let kind = K::KIND;
         let _turn = self.locks.lock(&request.vm).await;
-        let Checked { vm, name, adopted } =
-            self.check(&request.vm, &request.name, kind, ctx).await?;
+        let Checked { vm, name, adopted } = self
+            .check(&request.vm, &request.name, Some(kind), ctx)
+            .await?;
         report(Progress::VmChecked {
             vm: vm.name.clone(),
         });

@@ -8,7 +8,7 @@ use serde_json::Value;
 use terraform_provider_vm::azure::VirtualMachineId;
 
 use crate::azure_emulator::AzureEmulator;
-use crate::terraform::{TfDir, TfOutput};
+use crate::terraform::{TfDir, TfOutput, hcl_string};
 
 /// One test's emulator and terraform working directory, wired together.
 pub struct Acceptance {
@@ -52,6 +52,22 @@ impl Acceptance {
                 .fold(self.tf.cmd(args), |cmd, (k, v)| cmd.env(k, v))
                 .run()
         })
+    }
+
+    /// `terraform apply -invoke=action.vm_access_reset.NAME -auto-approve` with extra `env`
+    /// (Terraform 1.14 or later); its progress is in [`progress_lines`].
+    pub fn invoke(&self, name: &str, env: &[(&str, &str)]) -> TfOutput {
+        let target = format!("-invoke=action.vm_access_reset.{name}");
+        self.run_with_env(
+            &[
+                "apply",
+                &target,
+                "-auto-approve",
+                "-no-color",
+                "-input=false",
+            ],
+            env,
+        )
     }
 
     /// `terraform apply -auto-approve`; panics unless it succeeds.
@@ -169,4 +185,28 @@ pub fn reset_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String 
             .collect::<Vec<_>>()
             .join("\n")
     )
+}
+
+/// `ssh_public_keys = [ … ]` on one line.
+pub fn ssh_public_keys_line(keys: &[&str]) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| hcl_string(k)).collect();
+    format!("ssh_public_keys = [{}]", keys.join(", "))
+}
+
+/// An `action "vm_access_reset" NAME` block for `vm` with extra `config` lines.
+pub fn action_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String {
+    let body: String = lines.iter().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "action \"vm_access_reset\" \"{name}\" {{\n  config {{\n    virtual_machine_id = \"{vm}\"\n{body}  }}\n}}\n"
+    )
+}
+
+/// The action's progress messages in `out` ([`Acceptance::invoke`]), in order. Terraform
+/// prints each as `Action action.vm_access_reset.NAME (triggered by …): message`.
+pub fn progress_lines(out: &TfOutput) -> Vec<String> {
+    out.stdout
+        .lines()
+        .filter(|l| l.starts_with("Action action.vm_access_reset."))
+        .filter_map(|l| l.split_once("): ").map(|(_, message)| message.to_string()))
+        .collect()
 }

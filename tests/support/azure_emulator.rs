@@ -14,15 +14,21 @@ use terraform_provider_vm::azure::{
 };
 use tokio_util::sync::CancellationToken;
 use vm_emulator::admin::{
-    AdminClient, AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, ListingChange,
-    VmRef,
+    AdminClient, AdminError, ConfigChange, ExtensionPatch, ExtensionSeed, Fleet, LinuxGuestView,
+    LinuxUserView, ListingChange, LoginOutcome, SshLogin, VmRef,
 };
 use vm_emulator::{
-    AccountSeed, Emulator, EmulatorConfig, ExtensionView, FaultSpec, LoggedRequest, LroStyle,
-    ThrottleSettings, VmPatch, VmSeed, VmView,
+    AccountSeed, Emulator, EmulatorConfig, ExtensionView, FaultSpec, LinuxGuestSeed, LoggedRequest,
+    LroStyle, ThrottleSettings, VmPatch, VmSeed, VmView,
 };
 
 pub use vm_emulator::LOCKED_OUT_PASSWORD;
+
+/// The publisher of the Linux VMAccess handler.
+pub const LINUX_VMACCESS_PUBLISHER: &str = "Microsoft.OSTCExtensions";
+
+/// The type of the Linux VMAccess handler.
+pub const LINUX_VMACCESS_TYPE: &str = "VMAccessForLinux";
 
 /// The `force_update_tag` of [`AzureEmulator::put_portal_reset`]'s extension.
 pub const PORTAL_TAG: &str = "portal-run-1";
@@ -217,6 +223,76 @@ impl AzureEmulator {
         succeeded(self.admin.patch_vm(&vm_ref(id), &patch).await, "patch a VM")
     }
 
+    // Linux guests
+
+    /// A running Linux VM in [`RESOURCE_GROUP`] with a ready agent and `guest` inside.
+    pub async fn seed_linux_vm(&self, name: &str, guest: LinuxGuestSeed) -> VirtualMachineId {
+        self.seed_vm(name, &VmSeed::linux(guest)).await
+    }
+
+    /// The Linux VM's guest: users and their keys, `sshd_config`, the handler's last run.
+    pub async fn linux_guest(&self, id: &VirtualMachineId) -> LinuxGuestView {
+        succeeded(
+            self.admin.linux_guest(&vm_ref(id)).await,
+            "read a Linux guest",
+        )
+    }
+
+    /// The Linux guest's user `name`, if there is one.
+    pub async fn linux_user(&self, id: &VirtualMachineId, name: &str) -> Option<LinuxUserView> {
+        self.linux_guest(id).await.user(name).cloned()
+    }
+
+    /// Tries an SSH login with a password: `Ok(())` if the guest lets it in, else why not
+    /// (`Err("PasswordAuthentication no")`, `Err("wrong password")`, …).
+    pub async fn ssh_login_password(
+        &self,
+        id: &VirtualMachineId,
+        username: &str,
+        password: &str,
+    ) -> Result<(), String> {
+        self.ssh_login(id, &SshLogin::password(username, password))
+            .await
+    }
+
+    /// Tries an SSH login with the private half of `public_key` (an OpenSSH line): `Ok(())` if
+    /// the guest lets it in, else why not (`Err("key not in authorized_keys")`, …).
+    pub async fn ssh_login_key(
+        &self,
+        id: &VirtualMachineId,
+        username: &str,
+        public_key: &str,
+    ) -> Result<(), String> {
+        self.ssh_login(id, &SshLogin::public_key(username, public_key))
+            .await
+    }
+
+    async fn ssh_login(&self, id: &VirtualMachineId, login: &SshLogin) -> Result<(), String> {
+        let outcome: LoginOutcome = succeeded(
+            self.admin.ssh_login(&vm_ref(id), login).await,
+            "try an SSH login",
+        );
+        match outcome {
+            LoginOutcome { ok: true, .. } => Ok(()),
+            LoginOutcome { reason, .. } => Err(reason.unwrap_or_default()),
+        }
+    }
+
+    /// What `az vm user update` leaves behind on a Linux VM: a succeeded `VMAccessForLinux` 1.5
+    /// extension named `name` (the CLI's and the portal's is `enablevmaccess`), tagged `tag`.
+    pub async fn put_linux_vmaccess(
+        &self,
+        id: &VirtualMachineId,
+        name: &str,
+        tag: &str,
+    ) -> ExtensionView {
+        let seed = ExtensionSeed {
+            force_update_tag: Some(tag.into()),
+            ..linux_vmaccess_seed()
+        };
+        self.put_extension(id, name, &seed).await
+    }
+
     // Extensions
 
     /// Creates an extension directly, as the portal or another tool would.
@@ -378,6 +454,12 @@ impl AzureEmulator {
             "read the request log",
         )
     }
+}
+
+/// A succeeded `Microsoft.OSTCExtensions.VMAccessForLinux` 1.5 extension without public settings
+/// (VMAccessForLinux reads only protected ones), for seeds and fleets.
+pub fn linux_vmaccess_seed() -> ExtensionSeed {
+    ExtensionSeed::of(LINUX_VMACCESS_PUBLISHER, LINUX_VMACCESS_TYPE, "1.5")
 }
 
 /// The answer of an admin call that must succeed: a failure fails the test, saying `what` failed.

@@ -12,7 +12,8 @@ use crate::azure_emulator::AzureEmulator;
 pub struct Fleet {
     /// What to seed ([`crate::azure_emulator::AzureEmulator::seed_fleet`]).
     pub body: FleetBody,
-    /// Windows VMs with a VMAccess extension, as `(resource group, VM name)`, in list order.
+    /// VMs with the VMAccess extension of their OS (`VMAccessAgent` on Windows,
+    /// `VMAccessForLinux` on Linux), as `(resource group, VM name)`, in list order.
     pub with_vmaccess: Vec<(String, String)>,
     /// How many of the VMs run Windows.
     pub windows: usize,
@@ -34,7 +35,7 @@ pub async fn seeded_fleet(
 }
 
 /// `groups` resource groups (`rg-00`…) of `per_group` VMs (`vm-000`…). A quarter are Linux
-/// (some carrying the Linux VMAccess extension, which must be ignored); of the Windows VMs a
+/// (a third of them carrying `VMAccessForLinux` as `enablevmaccess`); of the Windows VMs a
 /// third have `VMAccessAgent` (Succeeded, last run for `ops`), a third `enablevmaccess`
 /// (Remote Desktop only; every fifth VM Failed), a third none; every other VM also has a
 /// monitoring agent.
@@ -60,6 +61,7 @@ pub fn fleet(groups: usize, per_group: usize) -> Fleet {
                     let linux_vmaccess =
                         ExtensionSeed::of("Microsoft.OSTCExtensions", "VMAccessForLinux", "1.5");
                     extensions.insert("enablevmaccess".to_string(), linux_vmaccess);
+                    with_vmaccess.push((rg.clone(), name.clone()));
                 }
             } else {
                 windows += 1;

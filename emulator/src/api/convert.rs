@@ -53,6 +53,7 @@ fn linux_guest_from_seed(seed: &LinuxGuestSeed) -> LinuxGuest {
         user.profile = user_seed.profile.clone();
         guest.users.push(user);
     }
+    guest.created_with_password_logins = guest.password_authentication();
     guest
 }
 

@@ -45,7 +45,7 @@ pub(super) fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
     if windows {
         os_profile["windowsConfiguration"] = json!({"provisionVMAgent": true, "enableAutomaticUpdates": true, "patchSettings": {"patchMode": "AutomaticByOS", "assessmentMode": "ImageDefault"}});
     } else {
-        os_profile["linuxConfiguration"] = json!({"disablePasswordAuthentication": false, "provisionVMAgent": true, "patchSettings": {"patchMode": "ImageDefault", "assessmentMode": "ImageDefault"}});
+        os_profile["linuxConfiguration"] = json!({"disablePasswordAuthentication": !vm.linux.created_with_password_logins, "provisionVMAgent": true, "patchSettings": {"patchMode": "ImageDefault", "assessmentMode": "ImageDefault"}});
     }
     let image = if windows {
         json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter-azure-edition", "version": "latest", "exactVersion": "20348.2227.240104"})

@@ -189,6 +189,10 @@ pub(crate) struct LinuxGuest {
     /// `ovf-env.xml` carries provisioning SSH keys, which make a run with a username alone
     /// valid.
     pub provisioning_keys: bool,
+    /// Whether the VM was created with SSH password logins on: ARM's
+    /// `osProfile.linuxConfiguration.disablePasswordAuthentication` is its negation and, as in
+    /// Azure, does not follow later changes of `sshd_config`.
+    pub created_with_password_logins: bool,
     /// The sequence number of the last configuration the handler processed (`mrseq`), and
     /// what it logged.
     pub last_sequence_number: Option<u32>,

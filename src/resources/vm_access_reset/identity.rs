@@ -1,5 +1,5 @@
 //! The identity of a `vm_access_reset` (Terraform 1.12+): where its
-//! VMAccessAgent extension lives, named as azurerm names a VM's child
+//! VMAccess extension (Windows or Linux) lives, named as azurerm names a VM's child
 //! resources. Derived from the resource's `id` (the extension's ARM ID);
 //! never a secret. `import { identity = … }` resolves it to that ID and
 //! then imports exactly as an import by ID does.
@@ -16,9 +16,7 @@ use crate::tfprotocol::{
     Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportRule, Object,
     ResourceIdentity, Value,
 };
-use crate::vmaccess::{ExtensionKind, Lookup, RunError};
-
-use super::{DEFAULT_EXTENSION_NAME, Kind};
+use crate::vmaccess::{Lookup, RunError, for_os};
 
 pub(crate) const VERSION: i64 = 1;
 pub(crate) const SUBSCRIPTION_ID: &str = "subscription_id";
@@ -47,13 +45,14 @@ pub fn schema() -> IdentitySchema {
             IdentityAttribute::string(
                 VIRTUAL_MACHINE_NAME,
                 ImportRule::Required,
-                "The name of the Windows VM.",
+                "The name of the VM.",
             ),
             IdentityAttribute::string(
                 EXTENSION_NAME,
                 ImportRule::Optional,
-                "The name of the VMAccessAgent extension on the VM. Defaults to the VM's existing VMAccessAgent extension \
-                 (the portal and the Azure CLI name it `enablevmaccess`), else `VMAccessAgent`.",
+                "The name of the VMAccess extension on the VM. Defaults to the VM's existing VMAccess extension (the portal \
+                 and the Azure CLI name it `enablevmaccess`), else `VMAccessAgent` on Windows and `VMAccessForLinux` on \
+                 Linux.",
             ),
         ],
     }
@@ -162,10 +161,9 @@ impl ResourceIdentity for VmAccessIdentity {
             })?,
         };
         let vm_id = VirtualMachineId::new(subscription, resource_group, vm_name);
-        let kind = Kind::KIND;
         let engine = surface::engine(&self.runtime)?;
         let ctx = self.runtime.context(IMPORT_TIMEOUT);
-        let vm = match engine.inspect(&vm_id, kind, &ctx).await {
+        let vm = match engine.inspect(&vm_id, &ctx).await {
             Ok(vm) => vm,
             Err(RunError::VmNotFound { .. }) => {
                 return Err(invalid(
@@ -178,29 +176,27 @@ impl ResourceIdentity for VmAccessIdentity {
                 ));
             }
             Err(RunError::Azure(e)) => {
+                let kind = for_os(None);
                 return Err(diagnostic(&e, &format!("reading VM {vm_name:?}"), kind).into());
             }
             // `inspect` makes no other decision; named the same way should that change.
-            Err(e) => return Err(run_error(&e, &format!("reading VM {vm_name:?}"), kind).into()),
+            Err(e) => {
+                let kind = for_os(None);
+                return Err(run_error(&e, &format!("reading VM {vm_name:?}"), kind).into());
+            }
         };
+        // The VM's OS says which extension to look for.
+        let kind = vm.kind();
+        let existing = vm.existing_name(kind).map(str::to_string);
         // Without a name, a VM that has no VMAccess extension yet is adopted as it is: its import
         // ID is the VM's, and the first apply runs the extension. A name must exist.
-        if wanted_extension.is_none() && vm.existing_name.is_none() {
-            if let Some(found) = vm.os.filter(|os| *os != kind.os) {
-                return Err(invalid(
-                    VIRTUAL_MACHINE_NAME,
-                    format!(
-                        "VM {vm_name:?} runs {found:?}; vm_access_reset manages only Windows VMs. {}",
-                        kind.other_os_hint
-                    ),
-                ));
-            }
+        if wanted_extension.is_none() && existing.is_none() {
             return Ok(vm_id.to_string());
         }
         let name = wanted_extension
             .map(str::to_string)
-            .or(vm.existing_name)
-            .unwrap_or_else(|| DEFAULT_EXTENSION_NAME.to_string());
+            .or(existing)
+            .unwrap_or_else(|| kind.default_name.to_string());
         let ext_id = vm_id.extension(name.clone());
         let how = if wanted_extension.is_some() {
             "named by `extension_name`"
@@ -208,7 +204,7 @@ impl ResourceIdentity for VmAccessIdentity {
             "the default for `extension_name`"
         };
         let lookup = engine
-            .status::<Kind>(&ext_id, &ctx)
+            .status_of(kind, &ext_id, &ctx)
             .await
             .map_err(|e| diagnostic(&e, &format!("reading extension {ext_id}"), kind))?;
         match lookup {
@@ -216,7 +212,8 @@ impl ResourceIdentity for VmAccessIdentity {
                 EXTENSION_NAME,
                 format!(
                     "VM {vm_name:?} has no extension {name:?} ({how}). Set `{EXTENSION_NAME}` to the name of its \
-                     VMAccessAgent extension; `az vm extension list` shows a VM's extensions."
+                     {} extension; `az vm extension list` shows a VM's extensions.",
+                    kind.extension_type
                 ),
             )),
             Lookup::OtherKind {
@@ -225,8 +222,9 @@ impl ResourceIdentity for VmAccessIdentity {
             } => Err(invalid(
                 EXTENSION_NAME,
                 format!(
-                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {publisher}/{extension_type} extension; \
-                     vm_access_reset manages only Microsoft.Compute/VMAccessAgent extensions."
+                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {publisher}/{extension_type} extension; on this \
+                     {} VM vm_access_reset manages only {}/{} extensions.",
+                    kind.os, kind.publisher, kind.extension_type
                 ),
             )),
             Lookup::Found(_) => Ok(ext_id.to_string()),

@@ -5,26 +5,34 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::azure::OsType;
 use crate::surface::attributes::{
-    AUTO_UPGRADE_MINOR_VERSION, EXTENSION_NAME, FORCE_UPDATE_TAG, ID, LAST_RUN_AT, PASSWORD,
-    PASSWORD_WO, PASSWORD_WO_VERSION, PROVISIONING_STATE, REMOVE_EXTENSION_ON_DESTROY, TIMEOUTS,
-    TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+    AUTO_UPGRADE_MINOR_VERSION, EXPIRATION, EXTENSION_NAME, FORCE_UPDATE_TAG, ID, LAST_RUN_AT,
+    OS_TYPE, PASSWORD, PASSWORD_WO, PASSWORD_WO_VERSION, PROVISIONING_STATE,
+    REMOVE_EXTENSION_ON_DESTROY, REMOVE_PRIOR_KEYS, RESET_SSH, SSH_PUBLIC_KEYS, TIMEOUTS, TRIGGERS,
+    TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
 };
 use crate::tfprotocol::timeouts::{self, Operation};
 use crate::tfprotocol::{Diagnostics, Object, Value};
 
 /// One `vm_access_reset` as Terraform holds it (configuration, plan or state). Attributes the
-/// resource only passes through (`triggers`, `password_wo_version`, `timeouts`) keep their
-/// Terraform value.
+/// resource only passes through (`triggers`, `password_wo_version`, `ssh_public_keys`,
+/// `timeouts`) keep their Terraform value.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
     pub(crate) id: Option<String>,
     pub(crate) virtual_machine_id: Option<String>,
+    /// `None` also for state written before Linux was supported, which is Windows.
+    pub(crate) os_type: Option<OsType>,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<SecretString>,
     /// Write-only: present in the configuration only, never written back.
     pub(crate) password_wo: Option<SecretString>,
     pub(crate) password_wo_version: Value,
+    pub(crate) ssh_public_keys: Value,
+    pub(crate) remove_prior_keys: Option<bool>,
+    pub(crate) reset_ssh: Option<bool>,
+    pub(crate) expiration: Option<String>,
     pub(crate) triggers: Value,
     pub(crate) extension_name: Option<String>,
     pub(crate) type_handler_version: Option<String>,
@@ -51,10 +59,15 @@ impl Model {
         Model {
             id: string(ID),
             virtual_machine_id: string(VIRTUAL_MACHINE_ID),
+            os_type: o.get_string(OS_TYPE).and_then(OsType::parse),
             username: string(USERNAME),
             password: secret(PASSWORD),
             password_wo: secret(PASSWORD_WO),
             password_wo_version: o.get(PASSWORD_WO_VERSION).clone(),
+            ssh_public_keys: o.get(SSH_PUBLIC_KEYS).clone(),
+            remove_prior_keys: o.get_bool(REMOVE_PRIOR_KEYS),
+            reset_ssh: o.get_bool(RESET_SSH),
+            expiration: string(EXPIRATION),
             triggers: o.get(TRIGGERS).clone(),
             extension_name: string(EXTENSION_NAME),
             type_handler_version: string(TYPE_HANDLER_VERSION),
@@ -78,10 +91,18 @@ impl Model {
                 VIRTUAL_MACHINE_ID,
                 Value::opt_string(self.virtual_machine_id),
             )
+            .with(
+                OS_TYPE,
+                Value::opt_string(self.os_type.map(|os| os.as_str().to_string())),
+            )
             .with(USERNAME, Value::opt_string(self.username))
             .with(PASSWORD, secret(self.password))
             .with(PASSWORD_WO, Value::Null)
             .with(PASSWORD_WO_VERSION, self.password_wo_version)
+            .with(SSH_PUBLIC_KEYS, self.ssh_public_keys)
+            .with(REMOVE_PRIOR_KEYS, flag(self.remove_prior_keys))
+            .with(RESET_SSH, flag(self.reset_ssh))
+            .with(EXPIRATION, Value::opt_string(self.expiration))
             .with(TRIGGERS, self.triggers)
             .with(EXTENSION_NAME, Value::opt_string(self.extension_name))
             .with(
@@ -176,6 +197,14 @@ mod tests {
     #[test]
     fn round_trip_keeps_every_known_value() {
         let state = super::super::plan::tests::prior()
+            .with("os_type", Value::string("Linux"))
+            .with(
+                "ssh_public_keys",
+                Value::Set(vec![Value::string("ssh-ed25519 AAAA me")]),
+            )
+            .with("remove_prior_keys", Value::Bool(true))
+            .with("reset_ssh", Value::Bool(false))
+            .with("expiration", Value::string("2099-01-01"))
             .with("password", Value::string("Pw-123456789!"))
             .with("password_wo", Value::Null)
             .with(

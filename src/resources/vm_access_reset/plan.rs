@@ -2,8 +2,9 @@
 //! the `match`-like chain in [`rerun_reason`]; the rest keeps the plan honest.
 
 use crate::surface::attributes::{
-    AUTO_UPGRADE_MINOR_VERSION, FORCE_UPDATE_TAG, LAST_RUN_AT, PASSWORD, PASSWORD_WO_VERSION,
-    PROVISIONING_STATE, TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+    AUTO_UPGRADE_MINOR_VERSION, EXPIRATION, FORCE_UPDATE_TAG, LAST_RUN_AT, PASSWORD,
+    PASSWORD_WO_VERSION, PROVISIONING_STATE, REMOVE_PRIOR_KEYS, RESET_SSH, SSH_PUBLIC_KEYS,
+    TRIGGERS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
 };
 use crate::tfprotocol::{AttributePath, Diagnostic, Object, PlanRequest, PlanResponse, Value};
 
@@ -14,6 +15,10 @@ pub(crate) const RERUN_INPUTS: &[&str] = &[
     USERNAME,
     PASSWORD,
     PASSWORD_WO_VERSION,
+    SSH_PUBLIC_KEYS,
+    REMOVE_PRIOR_KEYS,
+    RESET_SSH,
+    EXPIRATION,
     TRIGGERS,
     TYPE_HANDLER_VERSION,
     AUTO_UPGRADE_MINOR_VERSION,
@@ -267,6 +272,7 @@ pub(super) mod tests {
     fn plan(prior: Object, planned: Object, private: Private) -> PlanResponse {
         let request = PlanRequest {
             prior: Some(prior),
+            config: Object::new(),
             prior_private: private.encode(),
         };
         let mut response = PlanResponse {
@@ -324,6 +330,7 @@ pub(super) mod tests {
         let planned = prior().with("virtual_machine_id", Value::string(upper));
         let request = PlanRequest {
             prior: Some(prior()),
+            config: Object::new(),
             prior_private: ours().encode(),
         };
         let mut response = PlanResponse {

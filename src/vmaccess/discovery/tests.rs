@@ -40,6 +40,17 @@ impl FakeVm {
         self
     }
 
+    fn linux_vmaccess(mut self, name: &str) -> FakeVm {
+        self.extensions.push((
+            name.into(),
+            "Microsoft.OSTCExtensions",
+            "VMAccessForLinux",
+            "Succeeded",
+            json!({}),
+        ));
+        self
+    }
+
     fn other(mut self) -> FakeVm {
         self.extensions.push((
             "MicrosoftMonitoringAgent".into(),
@@ -236,7 +247,7 @@ fn mixed_fleet() -> Vec<FakeVm> {
 }
 
 #[tokio::test]
-async fn finds_vmaccess_under_any_name_and_skips_linux_and_other_extensions() {
+async fn finds_vmaccess_under_any_name_and_skips_other_kinds_and_the_wrong_os_kind() {
     let fleet = Arc::new(FakeFleet::new(mixed_fleet()));
     let items = run(&fleet, DiscoveryRequest::new(SUB)).await;
     assert_eq!(names(&items), ["web-01", "web-02", "SQL-01"]);
@@ -272,8 +283,8 @@ async fn finds_vmaccess_under_any_name_and_skips_linux_and_other_extensions() {
     assert!(found.iter().all(|f| f.os == OsType::Windows));
     assert_eq!(
         fleet.extension_reads.load(Ordering::SeqCst),
-        5,
-        "the Linux VM's extensions are never read"
+        6,
+        "every VM is read; the Linux VM's VMAccessAgent is not its OS's kind, so it is not listed"
     );
     assert_eq!(
         fleet.page_reads.load(Ordering::SeqCst),
@@ -286,7 +297,8 @@ async fn finds_vmaccess_under_any_name_and_skips_linux_and_other_extensions() {
 async fn all_windows_mode_reports_every_windows_vm() {
     let fleet = Arc::new(FakeFleet::new(mixed_fleet()));
     let mut request = DiscoveryRequest::new(SUB);
-    request.mode = DiscoveryMode::AllWindows;
+    request.mode = DiscoveryMode::All;
+    request.os = Some(OsType::Windows);
     let items = run(&fleet, request).await;
     assert_eq!(
         names(&items),
@@ -297,10 +309,50 @@ async fn all_windows_mode_reports_every_windows_vm() {
 }
 
 #[tokio::test]
+async fn linux_vms_are_listed_with_their_vmaccess_for_linux_and_an_os_filter_skips_reads() {
+    let fleet_vms = || {
+        let mut vms = mixed_fleet();
+        vms.push(vm("rg-c", "app-01", "Linux").linux_vmaccess("enablevmaccess"));
+        vms.push(vm("rg-c", "app-02", "Linux"));
+        vms
+    };
+    let fleet = Arc::new(FakeFleet::new(fleet_vms()));
+    let mut request = DiscoveryRequest::new(SUB);
+    request.os = Some(OsType::Linux);
+    let items = run(&fleet, request).await;
+    assert_eq!(names(&items), ["app-01"]);
+    let app = items[0].as_ref().expect("ok");
+    assert_eq!(app.os, OsType::Linux);
+    let ext = app.vmaccess.as_ref().expect("its VMAccessForLinux");
+    assert_eq!(
+        (ext.name.as_str(), ext.username.as_deref()),
+        ("enablevmaccess", None)
+    );
+    assert_eq!(
+        fleet.extension_reads.load(Ordering::SeqCst),
+        3,
+        "only the Linux VMs are read"
+    );
+
+    let fleet = Arc::new(FakeFleet::new(fleet_vms()));
+    let mut request = DiscoveryRequest::new(SUB);
+    request.mode = DiscoveryMode::All;
+    let items = run(&fleet, request).await;
+    let listed: Vec<(String, OsType)> = items
+        .iter()
+        .map(|i| i.as_ref().expect("ok"))
+        .map(|vm| (vm.id.name().to_owned(), vm.os))
+        .collect();
+    assert_eq!(listed.len(), 8, "both OSes by default: {listed:?}");
+    assert!(listed.contains(&("app-02".to_owned(), OsType::Linux)));
+}
+
+#[tokio::test]
 async fn resource_groups_and_name_globs_narrow_the_search() {
     let fleet = Arc::new(FakeFleet::new(mixed_fleet()));
     let mut request = DiscoveryRequest::new(SUB);
-    request.mode = DiscoveryMode::AllWindows;
+    request.mode = DiscoveryMode::All;
+    request.os = Some(OsType::Windows);
     request.resource_groups = vec!["RG-B".into(), "rg-b".into()];
     request.name_filters = vec!["sql-0?".into()];
     let items = run(&fleet, request).await;

@@ -5,9 +5,7 @@
 //! Its flags are tested with Python truthiness in the guest, where the *string* `"false"` counts
 //! as true: they are sent as JSON `true`, or left out.
 //!
-//! The engine runs it (unit-tested in `vmaccess/tests/linux.rs`); no surface offers it yet: the
-//! `vm_access_reset` resource, action and list resource take it up in issue 20, and the
-//! `expect(dead_code)` on each item then fails the build until it is removed.
+//! The engine's decisions for it are unit-tested in `vmaccess/tests/linux.rs`.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
@@ -16,10 +14,6 @@ use crate::azure::{OsType, ProtectedSettings};
 
 use super::{ExtensionKind, Kind};
 
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "no surface runs it yet (issue 20)")
-)]
 pub(crate) const LINUX_VMACCESS: Kind = Kind {
     label: "VMAccess",
     publisher: "Microsoft.OSTCExtensions",
@@ -37,19 +31,11 @@ pub(crate) const LINUX_VMACCESS: Kind = Kind {
 };
 
 /// `VMAccessForLinux`.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "no surface runs it yet (issue 20)")
-)]
 pub(crate) struct LinuxVmAccess;
 
 /// One run's changes to a Linux VM's accounts and SSH daemon. Which combinations make sense is
 /// the surfaces' to check (a user name needs a password or a key; removing a user goes alone).
 #[derive(Clone, Debug, Default)]
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "no surface runs it yet (issue 20)")
-)]
 pub(crate) struct LinuxAccessReset {
     /// The account to create or update (and make a sudoer).
     pub(crate) username: Option<String>,
