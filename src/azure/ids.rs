@@ -1,4 +1,9 @@
-//! ARM resource IDs of virtual machines and their extensions.
+//! ARM resource IDs of virtual machines, scale sets and their extensions.
+//!
+//! A [`VirtualMachineId`] names a machine the engine can reset: a VM (a flexible scale set's
+//! instances are VMs too) or an instance of a uniform scale set
+//! (`…/virtualMachineScaleSets/{scale set}/virtualMachines/{instance ID}`), whose extensions
+//! Azure serves under the instance's own path.
 //!
 //! ARM treats the segment keywords (`subscriptions`, `resourceGroups`, `providers`, …) and the
 //! names case-insensitively. We accept any casing of the keywords, print them in the canonical
@@ -10,6 +15,8 @@ use std::fmt;
 use std::str::FromStr;
 
 const VM_SHAPE: &str = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachines/{vm_name}";
+const INSTANCE_SHAPE: &str = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachineScaleSets/{scale_set_name}/virtualMachines/{instance_id}";
+const SCALE_SET_SHAPE: &str = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Compute/virtualMachineScaleSets/{scale_set_name}";
 
 /// Why a string is not a valid VM / extension ID. Its text says what a valid ID looks like.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,9 +28,22 @@ pub struct ParseError {
     expected: String,
 }
 
-/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}`
+/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}`, or
+/// a uniform scale set's instance,
+/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{ss}/virtualMachines/{instance}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VirtualMachineId {
+    subscription_id: String,
+    resource_group: String,
+    /// The uniform scale set the instance belongs to; `None` for a VM.
+    scale_set: Option<String>,
+    /// The VM's name, or the instance ID in its scale set.
+    name: String,
+}
+
+/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{ss}`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScaleSetId {
     subscription_id: String,
     resource_group: String,
     name: String,
@@ -46,26 +66,37 @@ impl VirtualMachineId {
         VirtualMachineId {
             subscription_id: subscription_id.into(),
             resource_group: resource_group.into(),
+            scale_set: None,
             name: name.into(),
         }
     }
 
-    /// Reads an ARM VM ID (`/subscriptions/…/virtualMachines/…`).
+    /// Reads an ARM VM ID (`/subscriptions/…/virtualMachines/…`) or a uniform scale set
+    /// instance's (`/subscriptions/…/virtualMachineScaleSets/…/virtualMachines/…`).
     pub fn parse(input: &str) -> Result<VirtualMachineId, ParseError> {
         let err = |reason: &str| ParseError {
             kind: "virtual machine",
             input: input.to_owned(),
             reason: reason.to_owned(),
-            expected: VM_SHAPE.to_owned(),
+            expected: format!("{VM_SHAPE}, or for a scale set's instance {INSTANCE_SHAPE}"),
         };
         let segments = split(input).map_err(|r| err(&r))?;
-        if segments.len() != 8 {
+        if segments.len() != 8 && segments.len() != 10 {
             return Err(err(&format!(
-                "expected 8 path segments, found {}",
+                "expected 8 path segments (10 for a scale set's instance), found {}",
                 segments.len()
             )));
         }
         parse_vm_segments(&segments).map_err(|r| err(&r))
+    }
+
+    /// The uniform scale set this instance belongs to (`None` for a VM).
+    pub fn scale_set(&self) -> Option<ScaleSetId> {
+        self.scale_set.as_ref().map(|name| ScaleSetId {
+            subscription_id: self.subscription_id.clone(),
+            resource_group: self.resource_group.clone(),
+            name: name.clone(),
+        })
     }
 
     /// The subscription the VM is in.
@@ -78,7 +109,7 @@ impl VirtualMachineId {
         &self.resource_group
     }
 
-    /// The VM's name.
+    /// The VM's name, or a uniform scale set instance's ID.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -93,6 +124,74 @@ impl VirtualMachineId {
 
     /// The path segments after the host, unescaped (the URL builder escapes them).
     pub(crate) fn path_segments(&self) -> Vec<&str> {
+        let mut s = vec![
+            "subscriptions",
+            &self.subscription_id,
+            "resourceGroups",
+            &self.resource_group,
+            "providers",
+            "Microsoft.Compute",
+        ];
+        if let Some(scale_set) = &self.scale_set {
+            s.extend(["virtualMachineScaleSets", scale_set]);
+        }
+        s.extend(["virtualMachines", &self.name]);
+        s
+    }
+}
+
+impl ScaleSetId {
+    /// Builds an ID from its parts (names are kept as given).
+    pub fn new(
+        subscription_id: impl Into<String>,
+        resource_group: impl Into<String>,
+        name: impl Into<String>,
+    ) -> ScaleSetId {
+        ScaleSetId {
+            subscription_id: subscription_id.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Reads an ARM scale set ID (`/subscriptions/…/virtualMachineScaleSets/…`).
+    pub fn parse(input: &str) -> Result<ScaleSetId, ParseError> {
+        let err = |reason: &str| ParseError {
+            kind: "virtual machine scale set",
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+            expected: SCALE_SET_SHAPE.to_owned(),
+        };
+        let segments = split(input).map_err(|r| err(&r))?;
+        let [subscription, group, name] =
+            parse_compute_segments(&segments, "virtualMachineScaleSets").map_err(|r| err(&r))?;
+        Ok(ScaleSetId::new(subscription, group, name))
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.subscription_id
+    }
+
+    pub fn resource_group(&self) -> &str {
+        &self.resource_group
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The uniform scale set's instance `instance_id`.
+    pub fn instance(&self, instance_id: impl Into<String>) -> VirtualMachineId {
+        VirtualMachineId {
+            subscription_id: self.subscription_id.clone(),
+            resource_group: self.resource_group.clone(),
+            scale_set: Some(self.name.clone()),
+            name: instance_id.into(),
+        }
+    }
+
+    /// The path segments after the host, unescaped.
+    pub(crate) fn path_segments(&self) -> Vec<&str> {
         vec![
             "subscriptions",
             &self.subscription_id,
@@ -100,7 +199,7 @@ impl VirtualMachineId {
             &self.resource_group,
             "providers",
             "Microsoft.Compute",
-            "virtualMachines",
+            "virtualMachineScaleSets",
             &self.name,
         ]
     }
@@ -116,13 +215,14 @@ impl ExtensionId {
             expected: format!("{VM_SHAPE}/extensions/{{extension_name}}"),
         };
         let segments = split(input).map_err(|r| err(&r))?;
-        if segments.len() != 10 {
+        if segments.len() != 10 && segments.len() != 12 {
             return Err(err(&format!(
-                "expected 10 path segments, found {}",
+                "expected 10 path segments (12 for a scale set instance's extension), found {}",
                 segments.len()
             )));
         }
-        let Some((vm_segments, [keyword, name])) = segments.split_at_checked(8) else {
+        let Some((vm_segments, [keyword, name])) = segments.split_at_checked(segments.len() - 2)
+        else {
             return Err(err("expected 10 path segments"));
         };
         let vm = parse_vm_segments(vm_segments).map_err(|r| err(&r))?;
@@ -179,7 +279,8 @@ fn expect_keyword(found: &str, canonical: &str) -> Result<(), String> {
     }
 }
 
-fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
+/// The subscription, group and name of `/subscriptions/…/providers/Microsoft.Compute/{kind}/{name}`.
+fn parse_compute_segments<'a>(s: &[&'a str], kind: &str) -> Result<[&'a str; 3], String> {
     let [
         subscriptions,
         subscription,
@@ -187,7 +288,7 @@ fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
         group,
         providers,
         namespace,
-        kind,
+        found_kind,
         name,
     ] = s
     else {
@@ -197,15 +298,40 @@ fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
     expect_keyword(groups, "resourceGroups")?;
     expect_keyword(providers, "providers")?;
     expect_keyword(namespace, "Microsoft.Compute")?;
-    expect_keyword(kind, "virtualMachines")?;
-    Ok(VirtualMachineId::new(*subscription, *group, *name))
+    expect_keyword(found_kind, kind)?;
+    Ok([*subscription, *group, *name])
+}
+
+/// A VM's 8 segments, or a uniform scale set instance's 10.
+fn parse_vm_segments(s: &[&str]) -> Result<VirtualMachineId, String> {
+    if s.len() == 10 {
+        let [subscription, group, scale_set] =
+            parse_compute_segments(&s[..8], "virtualMachineScaleSets")?;
+        expect_keyword(s[8], "virtualMachines")?;
+        return Ok(ScaleSetId::new(subscription, group, scale_set).instance(s[9]));
+    }
+    let [subscription, group, name] = parse_compute_segments(s, "virtualMachines")?;
+    Ok(VirtualMachineId::new(subscription, group, name))
 }
 
 impl fmt::Display for VirtualMachineId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scale_set() {
+            Some(scale_set) => write!(f, "{scale_set}/virtualMachines/{}", self.name),
+            None => write!(
+                f,
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
+                self.subscription_id, self.resource_group, self.name
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ScaleSetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}",
             self.subscription_id, self.resource_group, self.name
         )
     }
@@ -221,6 +347,13 @@ impl FromStr for VirtualMachineId {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         VirtualMachineId::parse(s)
+    }
+}
+
+impl FromStr for ScaleSetId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ScaleSetId::parse(s)
     }
 }
 
@@ -280,6 +413,48 @@ mod tests {
         )
         .expect_err("trailing space in the name");
         assert!(e.to_string().contains("whitespace"), "{e}");
+    }
+
+    #[test]
+    fn scale_set_instances_and_their_extensions_round_trip() {
+        let s = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web/virtualMachines/7";
+        let id = VirtualMachineId::parse(&s.to_lowercase()).expect("valid");
+        assert_eq!(id.to_string(), s);
+        assert_eq!(id.name(), "7");
+        let scale_set = id.scale_set().expect("an instance");
+        assert_eq!(scale_set.name(), "web");
+        assert_eq!(scale_set.instance("7"), id);
+        assert_eq!(ScaleSetId::parse(&scale_set.to_string()), Ok(scale_set));
+        let ext = id.extension("enablevmaccess");
+        assert_eq!(ExtensionId::parse(&ext.to_string()), Ok(ext.clone()));
+        assert_eq!(
+            ext.path_segments().join("/"),
+            "subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web/virtualMachines/7/extensions/enablevmaccess"
+        );
+        assert!(
+            VirtualMachineId::parse(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v"
+            )
+            .expect("vm")
+            .scale_set()
+            .is_none()
+        );
+        for bad in [
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/web/instances/7",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web/virtualMachines/7",
+        ] {
+            let e = VirtualMachineId::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains("for a scale set's instance"), "{e}");
+        }
+        let e = ScaleSetId::parse(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+        )
+        .expect_err("a VM is no scale set");
+        assert!(
+            e.to_string()
+                .contains("virtualMachineScaleSets/{scale_set_name}"),
+            "{e}"
+        );
     }
 
     #[test]

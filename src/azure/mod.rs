@@ -39,7 +39,7 @@ mod transport;
 
 pub use context::OpContext;
 pub use error::AzureError;
-pub use ids::{ExtensionId, ParseError, VirtualMachineId};
+pub use ids::{ExtensionId, ParseError, ScaleSetId, VirtualMachineId};
 pub use listing::{VmListScope, VmPage, VmPageAt};
 pub use lro::{PendingOperation, PollPolicy};
 pub(crate) use models::{AgentStatus, VmExtension};
