@@ -70,7 +70,15 @@ case "${1:-}" in
     start=$SECONDS
     for t in $(targets); do
       echo "==> fuzz $t for ${seconds}s"
-      run "$t" "$seconds" "$scratch/corpus/$t" "$scratch/artifacts/$t"
+      # libFuzzer prints a line per new input; CI keeps its final figures, or the whole tail
+      # when the target fails.
+      if ! run "$t" "$seconds" "$scratch/corpus/$t" "$scratch/artifacts/$t" >"$scratch/$t.log" 2>&1; then
+        tail -n 80 "$scratch/$t.log"
+        echo "fuzz target $t failed" >&2
+        exit 1
+      fi
+      grep -E '^(stat::|Done )' "$scratch/$t.log" | tr '\n' ' ' || true
+      echo
     done
     echo "==> fuzz smoke run: $(targets | wc -l) targets in $((SECONDS - start))s"
     ;;

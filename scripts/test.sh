@@ -33,7 +33,7 @@ announce() {
   local version
   version="$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$1" version -json |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["terraform_version"])')"
-  echo "==> cargo test $2 — Terraform $version ($1)"
+  echo "==> [${SECONDS}s] cargo test $2 — Terraform $version ($1)"
 }
 
 # Every test target of the workspace, one per line.
@@ -61,22 +61,22 @@ for t in $NEWER_TERRAFORM_ONLY; do
   [[ " ${newest_args[*]} " == *" $t "* ]] || { echo "error: NEWER_TERRAFORM_ONLY names $t, which is no test target" >&2; exit 1; }
 done
 
-echo "==> cargo fmt --check"
+echo "==> [${SECONDS}s] cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> cargo clippy"
+echo "==> [${SECONDS}s] cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # --workspace in every cargo test: the same feature resolution, so the later
 # runs reuse the first one's build.
 announce "$oldest" "(all but the newer-Terraform-only tests)"
 TF_ACC_TERRAFORM_PATH="$oldest" cargo test --workspace --locked "${oldest_args[@]}"
-echo "==> cargo test --doc"
+echo "==> [${SECONDS}s] cargo test --doc"
 cargo test --workspace --locked --doc
 
 announce "$newest" "(acceptance tests)"
 TF_ACC_TERRAFORM_PATH="$newest" TF_ACC_TERRAFORM_OLD_PATH="$oldest" cargo test --workspace --locked "${newest_args[@]}"
 
 # ---- conformance: the az CLI and the Azure SDK for Python against the emulator
-echo "==> conformance (az CLI, azure-identity, azure-mgmt-compute)"
+echo "==> [${SECONDS}s] conformance (az CLI, azure-identity, azure-mgmt-compute)"
 ./scripts/conformance.sh
 # ---- end conformance
