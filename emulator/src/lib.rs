@@ -54,8 +54,8 @@ mod tls;
 
 pub use admin_messages::{
     AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
-    LinuxGuestSeed, LinuxUserSeed, LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed,
-    VmView,
+    LinuxGuestSeed, LinuxUserSeed, LoggedRequest, LroStyle, ScaleSetSeed, ScaleSetView, Seed,
+    SeededVm, VmPatch, VmSeed, VmView,
 };
 pub use compute_reads::ComputeReadSettings;
 pub use config::{
@@ -65,5 +65,6 @@ pub use config::{
 pub use emulator::{Emulator, EmulatorError};
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::linux_guest::{LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig};
+pub use model::scale_set::{OrchestrationMode, UpgradePolicy};
 pub use model::vm::{OsType, PowerState};
 pub use throttle::{BucketSpec, ThrottleSettings};
