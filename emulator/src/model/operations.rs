@@ -178,7 +178,7 @@ impl Operation {
 }
 
 /// The error of an extension operation on a VM whose agent is not ready.
-fn not_reporting(vm: &Vm) -> OperationError {
+pub(crate) fn not_reporting(vm: &Vm) -> OperationError {
     OperationError::new(
         "VMAgentStatusCommunicationError",
         format!(

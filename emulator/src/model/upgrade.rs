@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use super::extension::Extension;
-use super::operations::{Operation, OperationKind, ScaleSetChange, apply_put};
+use super::operations::{Operation, OperationKind, ScaleSetChange, apply_put, not_reporting};
 use super::scale_set::ScaleSet;
 use super::vm::{PowerState, Vm};
 use super::vmaccess::OperationError;
@@ -87,12 +87,22 @@ pub(crate) fn upgrade_instance(scale_set: &ScaleSet, vm: &mut Vm) -> Result<(), 
         .as_ref()
         .map(|m| m.applied_model.clone())
         .unwrap_or_default();
+    let previous_keys = previous.clone();
+    let mut result = Ok(());
     for key in previous {
-        if !scale_set.extensions.contains_key(&key) {
+        if scale_set.extensions.contains_key(&key) {
+            continue;
+        }
+        // As a VM's extension DELETE: an agent that is not ready removes nothing.
+        if !vm.agent_ready {
+            if let Some(extension) = vm.extensions.get_mut(&key) {
+                extension.provisioning_state = "Failed".into();
+                result = Err(not_reporting(vm));
+            }
+        } else {
             vm.extensions.remove(&key);
         }
     }
-    let mut result = Ok(());
     for (key, model) in &scale_set.extensions {
         vm.extensions
             .retain(|k, e| k == key || !e.config.same_handler(&model.config));
@@ -122,8 +132,15 @@ pub(crate) fn upgrade_instance(scale_set: &ScaleSet, vm: &mut Vm) -> Result<(), 
             result = result.and(Err(error));
         }
     }
+    // A removal that failed stays to do on the next upgrade.
+    let mut applied: Vec<String> = scale_set.extensions.keys().cloned().collect();
+    applied.extend(
+        previous_keys
+            .into_iter()
+            .filter(|k| vm.extensions.contains_key(k) && !scale_set.extensions.contains_key(k)),
+    );
     if let Some(membership) = vm.scale_set.as_mut() {
-        membership.applied_model = scale_set.extensions.keys().cloned().collect();
+        membership.applied_model = applied;
         membership.latest_model_applied = result.is_ok();
     }
     result
