@@ -5,7 +5,8 @@
 //! endpoint issuing signed JWTs for client secret, client certificate and
 //! federated credentials), the Azure Resource Manager API for subscriptions,
 //! virtual machines and their extensions (with long-running operations and
-//! `api-version` validation), the VM extension image catalogue, and an
+//! `api-version` validation), VM scale sets (uniform and flexible: the model's
+//! extensions, `manualupgrade`, a uniform set's instances and their extensions), the VM extension image catalogue, and an
 //! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
 //! (accounts, Remote Desktop), inject faults and turn on throttling. Tests drive
 //! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
