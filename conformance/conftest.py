@@ -81,6 +81,32 @@ class Emulator:
         """The emulator's guest login check: does this password open the VM?"""
         return self.admin("POST", f"{self.vm_path(name)}/login", {"username": username, "password": password})
 
+    def scale_set_path(self, name):
+        return f"scale-sets/{self.subscription_id}/{RG}/{name}"
+
+    def seed_linux_scale_set(self, instances=3, password=OLD_PASSWORD, **extra):
+        """A scale set of Linux instances whose `azureadmin` logs in by `password` (sshd lets
+        passwords in); `extra` is the rest of the seed (orchestration_mode, stopped, …).
+        Returns its name."""
+        name = f"ss-{uuid.uuid4().hex[:8]}"
+        guest = {
+            "users": [{"name": ADMIN, "password": password, "sudo": "no_password"}],
+            "sshd_config": {"password_authentication": True},
+        }
+        seed = {"instances": instances, "instance": {"os_type": "Linux", "linux": guest}, **extra}
+        self.admin("PUT", self.scale_set_path(name), seed)
+        return name
+
+    def scale_set(self, name):
+        """The scale set as the admin API shows it: model extensions (setting names only) and
+        instances (key, power state, latest_model_applied, the instance as a VM)."""
+        return self.admin("GET", self.scale_set_path(name))
+
+    def instance_ssh_login(self, name, key, username, password):
+        """The emulator's SSH login check on instance `key` (instance ID, or VM name)."""
+        body = {"username": username, "password": password}
+        return self.admin("POST", f"{self.scale_set_path(name)}/instances/{key}/ssh-login", body)
+
     def set_lro_style(self, style):
         self.admin("POST", "config", {"lro_style": style})
 

@@ -277,3 +277,46 @@ def test_linux_vm_user_update_failure_reaches_the_cli_verbatim(az, emulator):
     assert code != 0
     assert "VMExtensionProvisioningError" in stderr
     assert "Enable failed: Failed to generate public key file." in stderr
+
+
+def test_vmss_list_instances(az, emulator):
+    name = emulator.seed_linux_scale_set(instances=3, stopped=[1])
+    instances = az("vmss", "list-instances", "--resource-group", RG, "--name", name)
+    assert [i["instanceId"] for i in instances] == ["0", "1", "2"]
+    assert [i["name"] for i in instances] == [f"{name}_0", f"{name}_1", f"{name}_2"]
+    assert all(i["latestModelApplied"] for i in instances)
+    assert instances[0]["storageProfile"]["osDisk"]["osType"] == "Linux"
+
+
+def test_vmss_extension_set_then_update_instances_resets_the_password(az, emulator):
+    name = emulator.seed_linux_scale_set(instances=2)
+    new_password = "Scale-Set-Passw0rd!1"
+    assert not emulator.instance_ssh_login(name, "0", ADMIN, new_password)["ok"]
+    az(
+        "vmss", "extension", "set",
+        "--resource-group", RG,
+        "--vmss-name", name,
+        "--publisher", "Microsoft.OSTCExtensions",
+        "--name", "VMAccessForLinux",
+        "--version", "1.5",
+        "--protected-settings", json.dumps({"username": ADMIN, "password": new_password}),
+    )
+    scale_set = emulator.scale_set(name)
+    model = scale_set["model_extensions"]
+    assert [(e["name"], e["type_handler_version"]) for e in model] == [("VMAccessForLinux", "1.5")]
+    assert model[0]["protected_setting_keys"] == ["password", "username"]
+    assert not any(i["latest_model_applied"] for i in scale_set["instances"]), "Manual: not yet applied"
+    assert not emulator.instance_ssh_login(name, "0", ADMIN, new_password)["ok"]
+    shown = az("vmss", "show", "--resource-group", RG, "--name", name)
+    assert new_password not in json.dumps(shown)
+    extension = shown["virtualMachineProfile"]["extensionProfile"]["extensions"][0]
+    assert extension.get("protectedSettings") is None
+
+    az("vmss", "update-instances", "--resource-group", RG, "--name", name, "--instance-ids", "*")
+    for key in ("0", "1"):
+        assert emulator.instance_ssh_login(name, key, ADMIN, new_password)["ok"], key
+        assert not emulator.instance_ssh_login(name, key, ADMIN, OLD_PASSWORD)["ok"], key
+    assert all(i["latest_model_applied"] for i in emulator.scale_set(name)["instances"])
+    puts = requests_matching(emulator, "PUT", f"/virtualMachineScaleSets/{name}")
+    assert puts and all(new_password not in json.dumps(r["body"]) for r in puts), "the log redacts it"
+    assert requests_matching(emulator, "POST", f"/virtualMachineScaleSets/{name}/manualupgrade")

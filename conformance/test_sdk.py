@@ -18,7 +18,7 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.compute.models import VirtualMachineExtension
+from azure.mgmt.compute.models import VirtualMachineExtension, VirtualMachineScaleSetVMExtension
 
 from conftest import ADMIN, OLD_PASSWORD, RG
 
@@ -212,3 +212,39 @@ def test_unsupported_api_version_error_shape(compute, emulator):
         compute.virtual_machines.get(RG, name, api_version="2014-01-01")
     assert raised.value.error.code == "NoRegisteredProviderFound"
     assert "2024-11-01" in raised.value.error.message
+
+
+def test_scale_set_vms_get_with_instance_view_and_list(compute, emulator):
+    name = emulator.seed_linux_scale_set(instances=3, deallocated=[2])
+    instance = compute.virtual_machine_scale_set_vms.get(RG, name, "0", expand="instanceView")
+    assert instance.instance_id == "0"
+    assert instance.latest_model_applied
+    assert "PowerState/running" in [s.code for s in instance.instance_view.statuses]
+    assert instance.instance_view.vm_agent.statuses[0].display_status == "Ready"
+    listed = list(compute.virtual_machine_scale_set_vms.list(RG, name, expand="instanceView"))
+    assert [i.instance_id for i in listed] == ["0", "1", "2"]
+    assert "PowerState/deallocated" in [s.code for s in listed[2].instance_view.statuses]
+
+
+def test_scale_set_vm_extensions_create_get_list_delete(compute, emulator):
+    name = emulator.seed_linux_scale_set(instances=2)
+    new_password = "Sdk-Instance-Passw0rd!1"
+    extension = VirtualMachineScaleSetVMExtension(
+        publisher="Microsoft.OSTCExtensions",
+        type_properties_type="VMAccessForLinux",
+        type_handler_version="1.5",
+        auto_upgrade_minor_version=True,
+        protected_settings={"username": ADMIN, "password": new_password},
+    )
+    vm_extensions = compute.virtual_machine_scale_set_vm_extensions
+    result = vm_extensions.begin_create_or_update(RG, name, "0", "VMAccessForLinux", extension).result()
+    assert result.provisioning_state == "Succeeded"
+    assert result.protected_settings is None
+    assert emulator.instance_ssh_login(name, "0", ADMIN, new_password)["ok"]
+    assert not emulator.instance_ssh_login(name, "1", ADMIN, new_password)["ok"], "only instance 0"
+    got = vm_extensions.get(RG, name, "0", "VMAccessForLinux", expand="instanceView")
+    assert got.type == "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
+    assert got.instance_view.statuses[0].code == "ProvisioningState/succeeded"
+    assert [e.name for e in vm_extensions.list(RG, name, "0").value] == ["VMAccessForLinux"]
+    vm_extensions.begin_delete(RG, name, "0", "VMAccessForLinux").result()
+    assert vm_extensions.list(RG, name, "0").value == []

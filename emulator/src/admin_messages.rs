@@ -18,6 +18,7 @@ use crate::model::extension::{VMACCESS_PUBLISHER, VMACCESS_TYPE};
 pub use crate::model::linux_guest::{
     LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig,
 };
+pub use crate::model::scale_set::{OrchestrationMode, UpgradePolicy};
 use crate::model::vm::{OsType, PowerState};
 use crate::throttle::ThrottleSettings;
 
@@ -385,6 +386,158 @@ pub struct Fleet {
 pub struct FleetCreated {
     /// How many VMs were created.
     pub created: usize,
+}
+
+// ---- Scale sets -----------------------------------------------------------------------------
+
+/// A scale set to create through the admin API (`PUT /_emulator/scale-sets/{sub}/{rg}/{name}`).
+/// Indexes in `stopped`, `deallocated` and `agent_not_ready` count instances from 0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScaleSetSeed {
+    /// Uniform when absent.
+    pub orchestration_mode: OrchestrationMode,
+    /// Manual when absent.
+    pub upgrade_policy: UpgradePolicy,
+    /// How many instances.
+    pub instances: u32,
+    /// The guest every instance gets (OS, accounts or Linux guest, location).
+    pub instance: VmSeed,
+    /// Instances that are stopped (still allocated).
+    pub stopped: Vec<u32>,
+    /// Instances that are deallocated.
+    pub deallocated: Vec<u32>,
+    /// Instances whose VM agent is not ready.
+    pub agent_not_ready: Vec<u32>,
+    /// The model's extensions, named by their type (as `az vmss extension set` names them);
+    /// every instance has them too, already applied.
+    pub model_extensions: Vec<ExtensionSeed>,
+}
+
+impl ScaleSetSeed {
+    /// A uniform scale set of `instances` running instances like `instance`.
+    pub fn uniform(instances: u32, instance: VmSeed) -> ScaleSetSeed {
+        ScaleSetSeed {
+            instances,
+            instance,
+            ..ScaleSetSeed::default()
+        }
+    }
+
+    /// A flexible scale set of `instances` running VMs like `instance`.
+    pub fn flexible(instances: u32, instance: VmSeed) -> ScaleSetSeed {
+        ScaleSetSeed {
+            orchestration_mode: OrchestrationMode::Flexible,
+            ..ScaleSetSeed::uniform(instances, instance)
+        }
+    }
+
+    /// The same scale set with these instances stopped.
+    pub fn stopped(self, indexes: impl IntoIterator<Item = u32>) -> ScaleSetSeed {
+        ScaleSetSeed {
+            stopped: indexes.into_iter().collect(),
+            ..self
+        }
+    }
+
+    /// The same scale set with these instances deallocated.
+    pub fn deallocated(self, indexes: impl IntoIterator<Item = u32>) -> ScaleSetSeed {
+        ScaleSetSeed {
+            deallocated: indexes.into_iter().collect(),
+            ..self
+        }
+    }
+
+    /// The same scale set with the VM agent of these instances not ready.
+    pub fn agent_not_ready(self, indexes: impl IntoIterator<Item = u32>) -> ScaleSetSeed {
+        ScaleSetSeed {
+            agent_not_ready: indexes.into_iter().collect(),
+            ..self
+        }
+    }
+
+    /// The same scale set under this upgrade policy.
+    pub fn upgrade_policy(self, upgrade_policy: UpgradePolicy) -> ScaleSetSeed {
+        ScaleSetSeed {
+            upgrade_policy,
+            ..self
+        }
+    }
+
+    /// The same scale set with this extension in its model (and on every instance).
+    pub fn model_extension(mut self, extension: ExtensionSeed) -> ScaleSetSeed {
+        self.model_extensions.push(extension);
+        self
+    }
+}
+
+/// What the admin API shows of an extension of a scale set's model: the names of its
+/// settings, never their values (the model keeps credentials).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelExtensionView {
+    /// In the casing it was created with.
+    pub name: String,
+    /// The handler's publisher.
+    pub publisher: String,
+    /// The handler's type.
+    pub extension_type: String,
+    /// `major.minor`.
+    pub type_handler_version: String,
+    /// The keys of the public settings.
+    pub setting_keys: Vec<String>,
+    /// The keys of the protected settings (the values are never shown).
+    pub protected_setting_keys: Vec<String>,
+    /// The model's `forceUpdateTag`.
+    pub force_update_tag: Option<String>,
+}
+
+/// What the admin API shows of a scale set's instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceView {
+    /// Addresses the instance in the admin routes: the instance ID (Uniform) or the VM's
+    /// name (Flexible).
+    pub key: String,
+    /// The ARM ID (`…/virtualMachineScaleSets/{name}/virtualMachines/{id}` for Uniform).
+    pub id: String,
+    /// `{scaleSet}_{instanceId}` (Uniform) or `{scaleSet}_{8 hex digits}` (Flexible).
+    pub name: String,
+    /// Running, stopped or deallocated.
+    pub power_state: PowerState,
+    /// Whether the scale set's current model reached the instance.
+    pub latest_model_applied: bool,
+    /// The instance as a VM: accounts, extensions, VMAccess runs…
+    pub vm: VmView,
+}
+
+/// What the admin API shows of a scale set (`GET /_emulator/scale-sets/{sub}/{rg}/{name}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleSetView {
+    /// The ARM resource ID.
+    pub id: String,
+    /// Uniform or Flexible.
+    pub orchestration_mode: OrchestrationMode,
+    /// Manual, Automatic or Rolling.
+    pub upgrade_policy: UpgradePolicy,
+    /// The model's extensions (no setting values).
+    pub model_extensions: Vec<ModelExtensionView>,
+    /// The instances, in order.
+    pub instances: Vec<InstanceView>,
+}
+
+impl ScaleSetView {
+    /// The instance whose key (instance ID or VM name) is `key`.
+    pub fn instance(&self, key: &str) -> Option<&InstanceView> {
+        self.instances
+            .iter()
+            .find(|i| i.key.eq_ignore_ascii_case(key))
+    }
+
+    /// The model extension named `name` (any case).
+    pub fn model_extension(&self, name: &str) -> Option<&ModelExtensionView> {
+        self.model_extensions
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+    }
 }
 
 // ---- Changing VMs and extensions out of band ----------------------------------------------

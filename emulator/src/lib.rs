@@ -5,7 +5,8 @@
 //! endpoint issuing signed JWTs for client secret, client certificate and
 //! federated credentials), the Azure Resource Manager API for subscriptions,
 //! virtual machines and their extensions (with long-running operations and
-//! `api-version` validation), the VM extension image catalogue, and an
+//! `api-version` validation), VM scale sets (uniform and flexible: the model's
+//! extensions, `manualupgrade`, a uniform set's instances and their extensions), the VM extension image catalogue, and an
 //! admin API under `/_emulator/` that tests use to seed VMs, inspect the guest
 //! (accounts, Remote Desktop), inject faults and turn on throttling. Tests drive
 //! it through [`admin::AdminClient`] (cargo feature `client`, on by default).
@@ -54,8 +55,8 @@ mod tls;
 
 pub use admin_messages::{
     AccountSeed, AccountView, Credentials, ExtensionView, LOCKED_OUT_PASSWORD, LOCKED_OUT_USER,
-    LinuxGuestSeed, LinuxUserSeed, LoggedRequest, LroStyle, Seed, SeededVm, VmPatch, VmSeed,
-    VmView,
+    LinuxGuestSeed, LinuxUserSeed, LoggedRequest, LroStyle, ScaleSetSeed, ScaleSetView, Seed,
+    SeededVm, VmPatch, VmSeed, VmView,
 };
 pub use compute_reads::ComputeReadSettings;
 pub use config::{
@@ -65,5 +66,6 @@ pub use config::{
 pub use emulator::{Emulator, EmulatorError};
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::linux_guest::{LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig};
+pub use model::scale_set::{OrchestrationMode, UpgradePolicy};
 pub use model::vm::{OsType, PowerState};
 pub use throttle::{BucketSpec, ThrottleSettings};

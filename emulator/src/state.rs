@@ -14,8 +14,10 @@ use crate::admin_messages::{LoggedRequest, LroStyle};
 use crate::compute_reads::ComputeReads;
 use crate::config::{DEFAULT_GITHUB_REQUEST_TOKEN, EmulatorConfig};
 use crate::faults::FaultSet;
-use crate::model::operations::Operation;
-use crate::model::vm::Vm;
+use crate::model::operations::{Operation, OperationKind};
+use crate::model::scale_set::ScaleSet;
+use crate::model::upgrade;
+use crate::model::vm::{Vm, vm_key};
 use crate::tenant::identity::Identity;
 use crate::tenant::subscriptions::Subscriptions;
 use crate::tenant::tokens::SigningKey;
@@ -34,16 +36,19 @@ pub(crate) struct Runtime {
     pub github_request_token: String,
 }
 
-/// VMs (keyed by lower-cased `subscription/resource_group/name`) and operations.
+/// VMs (keyed by lower-cased `subscription/resource_group/name`; a uniform scale set's
+/// instances by their scale set's key and instance ID), scale sets and operations.
 #[derive(Debug, Default)]
 pub(crate) struct World {
     pub vms: HashMap<String, Vm>,
+    /// Keyed by `model::membership::scale_set_key`.
+    pub scale_sets: HashMap<String, ScaleSet>,
     pub operations: HashMap<String, Operation>,
 }
 
 impl World {
     pub(crate) fn key(subscription: &str, resource_group: &str, name: &str) -> String {
-        format!("{subscription}/{resource_group}/{name}").to_ascii_lowercase()
+        vm_key(subscription, resource_group, name)
     }
 
     /// Completes every operation that is due, oldest first.
@@ -57,8 +62,12 @@ impl World {
         due.sort();
         for (_, id) in due {
             if let Some(op) = self.operations.get_mut(&id) {
-                let vm = self.vms.get_mut(&op.vm_key);
-                op.complete(vm);
+                if matches!(op.kind, OperationKind::ScaleSet { .. }) {
+                    let scale_set = self.scale_sets.get_mut(&op.vm_key);
+                    upgrade::complete(op, scale_set, &mut self.vms);
+                } else {
+                    op.complete(self.vms.get_mut(&op.vm_key));
+                }
             }
         }
     }
@@ -72,6 +81,7 @@ impl World {
     pub(crate) fn resource_group_exists(&self, subscription: &str, resource_group: &str) -> bool {
         let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
         self.vms.keys().any(|k| k.starts_with(&prefix))
+            || self.scale_sets.keys().any(|k| k.starts_with(&prefix))
     }
 }
 

@@ -32,8 +32,8 @@ use serde::de::DeserializeOwned;
 use crate::admin_messages::{
     ArmedFaultView, ClientRegistered, ClientRegistration, ConfigChange, Credentials,
     ExtensionPatch, ExtensionSeed, ExtensionView, FaultAdded, Fleet, FleetCreated, LinuxGuestView,
-    ListingChange, ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, SshLogin,
-    SubscriptionChange, SubscriptionsSummary, VmPatch, VmSeed, VmView,
+    ListingChange, ListingConfig, LoggedRequest, LoginOutcome, RuntimeConfig, ScaleSetSeed,
+    ScaleSetView, SshLogin, SubscriptionChange, SubscriptionsSummary, VmPatch, VmSeed, VmView,
 };
 use crate::emulator::Emulator;
 use crate::faults::FaultSpec;
@@ -62,6 +62,40 @@ impl VmRef {
             resource_group: resource_group.into(),
             name: name.into(),
         }
+    }
+}
+
+/// Where a scale set is: subscription, resource group and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScaleSetRef {
+    /// The subscription ID.
+    pub subscription_id: String,
+    /// The resource group's name.
+    pub resource_group: String,
+    /// The scale set's name.
+    pub name: String,
+}
+
+impl ScaleSetRef {
+    /// The scale set `name` in `resource_group` of `subscription_id`.
+    pub fn new(
+        subscription_id: impl Into<String>,
+        resource_group: impl Into<String>,
+        name: impl Into<String>,
+    ) -> ScaleSetRef {
+        ScaleSetRef {
+            subscription_id: subscription_id.into(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The scale set's ARM ID.
+    pub fn arm_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
     }
 }
 
@@ -245,6 +279,78 @@ impl AdminClient {
         self.call(Method::DELETE, &path, NO_BODY).await
     }
 
+    // Scale sets
+
+    /// Creates (or replaces, with its instances) a scale set.
+    pub async fn seed_scale_set(
+        &self,
+        scale_set: &ScaleSetRef,
+        seed: &ScaleSetSeed,
+    ) -> Result<ScaleSetView, AdminError> {
+        let path = scale_set_path(scale_set, &[]);
+        self.call(Method::PUT, &path, Some(seed)).await
+    }
+
+    /// The scale set: its model's extensions (setting names only) and its instances.
+    pub async fn scale_set(&self, scale_set: &ScaleSetRef) -> Result<ScaleSetView, AdminError> {
+        let path = scale_set_path(scale_set, &[]);
+        self.call(Method::GET, &path, NO_BODY).await
+    }
+
+    /// One instance as a VM; `key` is its instance ID (Uniform) or VM name (Flexible).
+    pub async fn instance(&self, scale_set: &ScaleSetRef, key: &str) -> Result<VmView, AdminError> {
+        let path = scale_set_path(scale_set, &["instances", key]);
+        self.call(Method::GET, &path, NO_BODY).await
+    }
+
+    /// Changes an instance out of band (power state, agent, accounts…), as [`Self::patch_vm`].
+    pub async fn patch_instance(
+        &self,
+        scale_set: &ScaleSetRef,
+        key: &str,
+        patch: &VmPatch,
+    ) -> Result<VmView, AdminError> {
+        let path = scale_set_path(scale_set, &["instances", key]);
+        self.call(Method::PATCH, &path, Some(patch)).await
+    }
+
+    /// Tries an RDP login on an instance, as [`Self::login`].
+    pub async fn instance_login(
+        &self,
+        scale_set: &ScaleSetRef,
+        key: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, AdminError> {
+        let request = Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        let path = scale_set_path(scale_set, &["instances", key, "login"]);
+        self.call(Method::POST, &path, Some(&request)).await
+    }
+
+    /// Tries an SSH login on a Linux instance, as [`Self::ssh_login`].
+    pub async fn instance_ssh_login(
+        &self,
+        scale_set: &ScaleSetRef,
+        key: &str,
+        login: &SshLogin,
+    ) -> Result<LoginOutcome, AdminError> {
+        let path = scale_set_path(scale_set, &["instances", key, "ssh-login"]);
+        self.call(Method::POST, &path, Some(login)).await
+    }
+
+    /// A Linux instance's guest, as [`Self::linux_guest`].
+    pub async fn instance_linux_guest(
+        &self,
+        scale_set: &ScaleSetRef,
+        key: &str,
+    ) -> Result<LinuxGuestView, AdminError> {
+        let path = scale_set_path(scale_set, &["instances", key, "linux"]);
+        self.call(Method::GET, &path, NO_BODY).await
+    }
+
     // Faults
 
     /// Arms a fault; returns its id.
@@ -409,6 +515,18 @@ fn vm_path<'a>(vm: &'a VmRef, rest: &[&'a str]) -> Vec<&'a str> {
         vm.subscription.as_str(),
         vm.resource_group.as_str(),
         vm.name.as_str(),
+    ];
+    path.extend_from_slice(rest);
+    path
+}
+
+/// `scale-sets/{sub}/{rg}/{name}` followed by `rest`.
+fn scale_set_path<'a>(scale_set: &'a ScaleSetRef, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut path = vec![
+        "scale-sets",
+        scale_set.subscription_id.as_str(),
+        scale_set.resource_group.as_str(),
+        scale_set.name.as_str(),
     ];
     path.extend_from_slice(rest);
     path

@@ -10,4 +10,4 @@ mod client;
 
 pub use crate::admin_messages::*;
 #[cfg(feature = "client")]
-pub use client::{AdminClient, AdminError, VmRef};
+pub use client::{AdminClient, AdminError, ScaleSetRef, VmRef};

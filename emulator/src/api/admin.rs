@@ -119,7 +119,13 @@ fn with_vm(
 
 async fn list_vms(State(app): AppStateRef) -> Response {
     let world = app.world();
-    let views: Vec<_> = world.vms.values().map(vm_view).collect();
+    // A uniform scale set's instances are not VMs (the scale-set routes show them).
+    let views: Vec<_> = world
+        .vms
+        .values()
+        .filter(|vm| vm.uniform_instance().is_none())
+        .map(vm_view)
+        .collect();
     Json(views).into_response()
 }
 
@@ -143,10 +149,15 @@ async fn patch_vm(
     Path(path): Path<(String, String, String)>,
     AdminJson(patch): AdminJson<VmPatch>,
 ) -> Response {
-    with_vm(&app, &path, |vm| match apply_patch(vm, &patch) {
+    with_vm(&app, &path, |vm| patched(vm, &patch))
+}
+
+/// Applies an out-of-band change to a VM (or a scale set's instance) and shows it.
+pub(super) fn patched(vm: &mut Vm, patch: &VmPatch) -> Response {
+    match apply_patch(vm, patch) {
         Ok(()) => Json(vm_view(vm)).into_response(),
         Err(message) => admin_error(StatusCode::BAD_REQUEST, message),
-    })
+    }
 }
 
 async fn delete_vm(
@@ -164,38 +175,40 @@ async fn login(
     Path(path): Path<(String, String, String)>,
     AdminJson(request): AdminJson<Credentials>,
 ) -> Response {
-    with_vm(&app, &path, |vm| {
-        let refused = vm.login(&request.username, &request.password).err();
-        Json(LoginOutcome {
-            ok: refused.is_none(),
-            reason: refused.map(str::to_string),
-        })
-        .into_response()
-    })
+    with_vm(&app, &path, |vm| rdp_login(vm, &request))
 }
 
-/// Runs `f` on a Linux VM, or answers 404 (no VM) or 409 (a Windows VM).
-fn with_linux_vm(
-    app: &AppState,
-    path: &(String, String, String),
-    f: impl FnOnce(&mut Vm) -> Response,
-) -> Response {
-    with_vm(app, path, |vm| match vm.os_type {
+/// The outcome of an RDP login to a VM (or a scale set's instance).
+pub(super) fn rdp_login(vm: &Vm, request: &Credentials) -> Response {
+    let refused = vm.login(&request.username, &request.password).err();
+    Json(LoginOutcome {
+        ok: refused.is_none(),
+        reason: refused.map(str::to_string),
+    })
+    .into_response()
+}
+
+/// Runs `f` on a Linux VM, or answers 409 (a Windows VM).
+fn if_linux(vm: &Vm, f: impl FnOnce(&Vm) -> Response) -> Response {
+    match vm.os_type {
         OsType::Linux => f(vm),
         OsType::Windows => admin_error(
             StatusCode::CONFLICT,
             format!("VM {} runs Windows: it has no Linux guest", vm.name),
         ),
-    })
+    }
 }
 
 async fn get_linux_guest(
     State(app): AppStateRef,
     Path(path): Path<(String, String, String)>,
 ) -> Response {
-    with_linux_vm(&app, &path, |vm| {
-        Json(linux_guest_view(&vm.linux)).into_response()
-    })
+    with_vm(&app, &path, |vm| linux_guest(vm))
+}
+
+/// A Linux VM's (or scale set instance's) guest; 409 for Windows.
+pub(super) fn linux_guest(vm: &Vm) -> Response {
+    if_linux(vm, |vm| Json(linux_guest_view(&vm.linux)).into_response())
 }
 
 async fn ssh_login(
@@ -203,6 +216,12 @@ async fn ssh_login(
     Path(path): Path<(String, String, String)>,
     AdminJson(request): AdminJson<SshLogin>,
 ) -> Response {
+    with_vm(&app, &path, |vm| ssh_login_to(vm, &request))
+}
+
+/// The outcome of an SSH login to a Linux VM (or scale set instance); 400 unless exactly one
+/// credential is given, 409 for Windows.
+pub(super) fn ssh_login_to(vm: &Vm, request: &SshLogin) -> Response {
     let credential = match (&request.password, &request.public_key) {
         (Some(password), None) => SshCredential::Password(password),
         (None, Some(key)) => SshCredential::PublicKey(key),
@@ -213,7 +232,7 @@ async fn ssh_login(
             );
         }
     };
-    with_linux_vm(&app, &path, |vm| {
+    if_linux(vm, |vm| {
         let refused = vm.ssh_login(&request.username, credential).err();
         Json(LoginOutcome {
             ok: refused.is_none(),

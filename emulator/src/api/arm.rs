@@ -1,5 +1,6 @@
 //! Azure Resource Manager's front for single resources: parses the path into a route (VMs,
-//! extensions, Compute's operation status, subscriptions, the extension image catalogue),
+//! extensions, scale sets with their model's extensions, `manualupgrade` and uniform
+//! instances, Compute's operation status, subscriptions, the extension image catalogue),
 //! runs the checks every ARM request passes (authentication, `api-version`, subscription,
 //! throttling) and hands the request to the module that serves the resource. Segment names
 //! and resource names match case-insensitively; responses echo the stored casing. Lists are
@@ -13,21 +14,25 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
 use super::request::{
-    ArmRequest, ExtensionPath, Incoming, VmPath, add_remaining, authenticate, checked_api_version,
-    draw, normalize_location, unknown_subscription,
+    ArmRequest, ExtensionPath, Incoming, ScaleSetPath, VmPath, add_remaining, authenticate,
+    checked_api_version, draw, normalize_location, uniform_scale_set_refusal, unknown_subscription,
 };
 use super::response::arm_error;
 use super::versions::ResourceType;
-use super::{catalogue, extensions, operations, subscriptions, vms};
+use super::{catalogue, extensions, model_extensions, operations, scale_sets, subscriptions, vms};
 use crate::state::AppState;
 use crate::throttle::Policy;
 
 /// What an ARM path addresses.
 #[derive(Debug)]
 enum Route<'a> {
+    /// A VM, or a uniform scale set's instance (`VmPath::scale_set`).
     Vm(VmPath<'a>),
     VmInstanceView(VmPath<'a>),
     Extension(ExtensionPath<'a>),
+    ScaleSet(ScaleSetPath<'a>),
+    ScaleSetExtension(ScaleSetPath<'a>, &'a str),
+    ManualUpgrade(ScaleSetPath<'a>),
     Operation {
         subscription: &'a str,
         location: &'a str,
@@ -88,11 +93,7 @@ impl<'a> Route<'a> {
                 _,
                 rest @ ..,
             ] => {
-                let vm = VmPath {
-                    subscription: segments[1],
-                    resource_group: segments[3],
-                    name: segments[7],
-                };
+                let vm = VmPath::vm(segments[1], segments[3], segments[7]);
                 match rest {
                     [] => Some(Route::Vm(vm)),
                     ["instanceview"] => Some(Route::VmInstanceView(vm)),
@@ -103,6 +104,53 @@ impl<'a> Route<'a> {
                     _ => None,
                 }
             }
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachinescalesets",
+                _,
+                rest @ ..,
+            ] => {
+                let scale_set = ScaleSetPath {
+                    subscription: segments[1],
+                    resource_group: segments[3],
+                    name: segments[7],
+                };
+                let instance = |id| VmPath {
+                    scale_set: Some(segments[7]),
+                    ..VmPath::vm(segments[1], segments[3], id)
+                };
+                match rest {
+                    [] => Some(Route::ScaleSet(scale_set)),
+                    ["extensions", _] => Some(Route::ScaleSetExtension(scale_set, segments[9])),
+                    ["manualupgrade"] => Some(Route::ManualUpgrade(scale_set)),
+                    ["virtualmachines", _] => Some(Route::Vm(instance(segments[9]))),
+                    ["virtualmachines", _, "instanceview"] => {
+                        Some(Route::VmInstanceView(instance(segments[9])))
+                    }
+                    ["virtualmachines", _, "extensions", _] => {
+                        Some(Route::Extension(ExtensionPath {
+                            vm: instance(segments[9]),
+                            name: segments[11],
+                        }))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The VM or instance the route addresses.
+    fn vm(&self) -> Option<&VmPath<'a>> {
+        match self {
+            Route::Vm(vm)
+            | Route::VmInstanceView(vm)
+            | Route::Extension(ExtensionPath { vm, .. }) => Some(vm),
             _ => None,
         }
     }
@@ -116,14 +164,22 @@ impl<'a> Route<'a> {
             Route::Operation { subscription, .. }
             | Route::Subscription(subscription)
             | Route::Catalogue { subscription, .. } => Some(subscription),
+            Route::ScaleSet(path)
+            | Route::ScaleSetExtension(path, _)
+            | Route::ManualUpgrade(path) => Some(path.subscription),
             Route::Subscriptions => None,
         }
     }
 
     fn resource_type(&self) -> ResourceType {
+        let instance = self.vm().is_some_and(|vm| vm.scale_set.is_some());
         match self {
+            Route::Vm(_) | Route::VmInstanceView(_) if instance => ResourceType::ScaleSetVms,
+            Route::Extension(..) if instance => ResourceType::ScaleSetVmExtensions,
             Route::Vm(_) | Route::VmInstanceView(_) => ResourceType::VirtualMachines,
             Route::Extension(..) => ResourceType::Extensions,
+            Route::ScaleSet(_) | Route::ManualUpgrade(_) => ResourceType::ScaleSets,
+            Route::ScaleSetExtension(..) => ResourceType::ScaleSetExtensions,
             Route::Operation { .. } => ResourceType::Operations,
             Route::Subscriptions | Route::Subscription(_) => ResourceType::Subscriptions,
             Route::Catalogue { path, .. } => path.resource_type(),
@@ -144,6 +200,13 @@ impl<'a> Route<'a> {
                 .vms
                 .get(&vm.key())
                 .map(|v| normalize_location(&v.location)),
+            Route::ScaleSet(path)
+            | Route::ScaleSetExtension(path, _)
+            | Route::ManualUpgrade(path) => app
+                .world()
+                .scale_sets
+                .get(&path.key())
+                .map(|s| normalize_location(&s.location)),
             Route::Subscriptions | Route::Subscription(_) => None,
         }
     }
@@ -185,6 +248,16 @@ pub(super) fn handle(app: &AppState, incoming: &Incoming<'_>) -> Response {
         Ok(remaining) => remaining,
         Err(response) => return response,
     };
+    // Instance routes exist only below a uniform scale set.
+    if let Some(refusal) = route
+        .vm()
+        .and_then(VmPath::scale_set_path)
+        .and_then(|path| uniform_scale_set_refusal(app, &path))
+    {
+        let mut refusal = refusal;
+        add_remaining(&mut refusal, &remaining);
+        return refusal;
+    }
     let request = ArmRequest {
         method,
         api_version,
@@ -227,6 +300,20 @@ pub(super) fn handle(app: &AppState, incoming: &Incoming<'_>) -> Response {
         }
         (Route::Extension(at), Method::PUT) => extensions::put(app, at, &request),
         (Route::Extension(at), Method::DELETE) => extensions::delete(app, at, &request),
+        (Route::ScaleSet(path), Method::GET) => scale_sets::get(app, path),
+        (Route::ScaleSet(path), Method::PUT) => scale_sets::put(app, path, &request),
+        (Route::ManualUpgrade(path), Method::POST) => {
+            scale_sets::manual_upgrade(app, path, &request)
+        }
+        (Route::ScaleSetExtension(path, name), Method::GET) => {
+            model_extensions::get(app, path, name)
+        }
+        (Route::ScaleSetExtension(path, name), Method::PUT) => {
+            model_extensions::put(app, path, name, &request)
+        }
+        (Route::ScaleSetExtension(path, name), Method::DELETE) => {
+            model_extensions::delete(app, path, name, &request)
+        }
         (
             Route::Operation {
                 subscription, id, ..

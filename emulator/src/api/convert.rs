@@ -110,6 +110,7 @@ pub(crate) fn vm_from_seed(
         vmaccess_runs: 0,
         linux: linux_guest_from_seed(seed.linux.as_ref().unwrap_or(&LinuxGuestSeed::default())),
         extensions: Default::default(),
+        scale_set: None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! A VM's extensions (`Microsoft.Compute/virtualMachines/extensions`): get, create or update
-//! (PUT) and delete. A PUT or DELETE validates the request against the VM and any running
+//! A VM's extensions (`Microsoft.Compute/virtualMachines/extensions`), and a uniform scale
+//! set instance's (`…/virtualMachineScaleSets/virtualMachines/extensions`, whose body may omit
+//! `location`): get, create or update (PUT) and delete. The same rules hold for both. A PUT or DELETE validates the request against the VM and any running
 //! operation, then starts a long-running operation (`model::operations`) and answers as
 //! `operations` says.
 
@@ -16,7 +17,7 @@ use serde_json::json;
 use super::operations::lro_response;
 use super::request::{
     ArmRequest, ExtensionPath, VmPath, find_vm, normalize_location, resource_group_not_found,
-    vm_not_found,
+    resource_not_found, vm_not_found,
 };
 use super::response::{arm_error, json_response};
 use crate::clock::now_rfc3339;
@@ -38,7 +39,7 @@ pub(super) fn get(app: &AppState, at: &ExtensionPath<'_>, with_instance_view: bo
     match vm.extensions.get(&name.to_ascii_lowercase()) {
         Some(extension) => json_response(
             StatusCode::OK,
-            extension.to_arm(&vm.id(), with_instance_view),
+            vm.extension_json(extension, with_instance_view),
         ),
         None => extension_not_found(path, name),
     }
@@ -47,7 +48,9 @@ pub(super) fn get(app: &AppState, at: &ExtensionPath<'_>, with_instance_view: bo
 /// `PUT …/extensions/{name}`: creates or updates the extension through an operation.
 pub(super) fn put(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'_>) -> Response {
     let ExtensionPath { vm: ref path, name } = *at;
-    let config = match parse_extension(request.body) {
+    // A scale set's instance takes its location from the instance (Azure's body has none).
+    let location_required = path.scale_set.is_none();
+    let mut config = match parse_extension(request.body, location_required) {
         Ok(config) => config,
         Err(response) => return response,
     };
@@ -71,6 +74,9 @@ pub(super) fn put(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'
     };
     if vm.power_state != PowerState::Running {
         return not_running();
+    }
+    if config.location.is_empty() {
+        config.location = vm.location.clone();
     }
     let existing = vm.extensions.get(&extension_key);
     if let Some(existing) = existing {
@@ -186,8 +192,12 @@ pub(super) fn delete(app: &AppState, at: &ExtensionPath<'_>, request: &ArmReques
     record_and_respond(app, &runtime, &mut world, operation, request)
 }
 
-/// Validates a PUT body into the extension's configuration.
-fn parse_extension(body: &[u8]) -> Result<ExtensionConfig, Response> {
+/// Validates a PUT body into the extension's configuration; without `location_required`, an
+/// absent location is left empty for the caller to fill in.
+pub(super) fn parse_extension(
+    body: &[u8],
+    location_required: bool,
+) -> Result<ExtensionConfig, Response> {
     let body: ExtensionBody = serde_json::from_slice(body).map_err(|e| {
         arm_error(
             StatusCode::BAD_REQUEST,
@@ -195,16 +205,17 @@ fn parse_extension(body: &[u8]) -> Result<ExtensionConfig, Response> {
             format!("The request content was invalid and could not be deserialized: '{e}'."),
         )
     })?;
-    let location = body
-        .location
-        .filter(|l| !l.trim().is_empty())
-        .ok_or_else(|| {
-            arm_error(
+    let location = match body.location.filter(|l| !l.trim().is_empty()) {
+        Some(location) => location,
+        None if !location_required => String::new(),
+        None => {
+            return Err(arm_error(
                 StatusCode::BAD_REQUEST,
                 "LocationRequired",
                 "The location property is required for this definition.",
-            )
-        })?;
+            ));
+        }
+    };
     let properties = body.properties.unwrap_or_default();
     let required = |value: Option<String>, name: &str| {
         value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
@@ -258,7 +269,7 @@ fn start_operation(
     );
     Operation {
         id: uuid::Uuid::new_v4().to_string(),
-        vm_key: World::key(&vm.subscription, &vm.resource_group, &vm.name),
+        vm_key: vm.key(),
         subscription: vm.subscription.clone(),
         location: normalize_location(&vm.location),
         extension_key: name.to_ascii_lowercase(),
@@ -273,7 +284,7 @@ fn start_operation(
 }
 
 /// Stores a started operation and answers the request that started it.
-fn record_and_respond(
+pub(super) fn record_and_respond(
     app: &AppState,
     runtime: &Runtime,
     world: &mut World,
@@ -294,7 +305,7 @@ fn existing_statuses(vm: &Vm, extension_key: &str) -> (Vec<InstanceStatus>, Vec<
 }
 
 /// Applies operation-level faults: returns the operation's delay and forced failure.
-fn operation_faults(
+pub(super) fn operation_faults(
     app: &AppState,
     method: &Method,
     path: &str,
@@ -310,17 +321,13 @@ fn operation_faults(
 }
 
 fn extension_not_found(vm: &VmPath<'_>, name: &str) -> Response {
-    arm_error(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!(
-            "The Resource 'Microsoft.Compute/virtualMachines/{}/extensions/{name}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
-            vm.name, vm.resource_group
-        ),
+    resource_not_found(
+        &format!("{}/extensions/{name}", vm.resource()),
+        vm.resource_group,
     )
 }
 
-fn invalid_parameter(target: &str, message: String) -> Response {
+pub(super) fn invalid_parameter(target: &str, message: String) -> Response {
     json_response(
         StatusCode::BAD_REQUEST,
         json!({"error": {"code": "InvalidParameter", "target": target, "message": message}}),
@@ -338,7 +345,7 @@ fn not_running() -> Response {
     )
 }
 
-fn conflict() -> Response {
+pub(super) fn conflict() -> Response {
     arm_error(
         StatusCode::CONFLICT,
         "Conflict",

@@ -1,6 +1,8 @@
 //! ARM list operations: the VMs of a subscription (`VirtualMachines_ListAll`) or of a resource
-//! group (`VirtualMachines_List`), paged with `nextLink`, and the extensions of a VM
-//! (`VirtualMachineExtensions_List`, not paged). Also the admin endpoints that build a fleet in
+//! group (`VirtualMachines_List`, with the `$filter` that selects a flexible scale set's VMs),
+//! paged with `nextLink`, and the extensions of a VM or uniform instance
+//! (`VirtualMachineExtensions_List`, not paged); the scale-set lists are
+//! `scale_set_lists`'s, after the same checks. Also the admin endpoints that build a fleet in
 //! one request and set the page size and Compute's read budgets.
 //!
 //! Shapes follow ARM: `{"value": [...], "nextLink": "…&$skiptoken=…"}`; listed VMs carry no
@@ -25,22 +27,24 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::admin::{AdminJson, admin_error};
 use super::convert::{extension_from_seed, insert_seeded};
 use super::request::{
-    Incoming, VmPath, add_remaining, api_version, authenticate, draw, find_vm, unknown_subscription,
+    Incoming, ScaleSetPath, VmPath, add_remaining, api_version, authenticate, decode_skiptoken,
+    draw, encode_skiptoken, find_vm, uniform_scale_set_refusal, unknown_subscription,
 };
 use super::response::{arm_error, json_response};
+use super::scale_set_lists::{
+    InstanceList, list_instances, list_model_extensions, list_scale_sets, scale_set_filter,
+};
 use super::vms::vm_body;
 use crate::admin_messages::{Fleet, FleetCreated, ListingChange, ListingConfig};
 use crate::compute_reads::{ReadPolicy, ReadThrottled};
 use crate::faults::throttled_body;
 use crate::model::vm::Vm;
-use crate::state::{AppState, World, lock};
+use crate::state::{AppState, lock};
 use crate::throttle::Policy;
 
 enum ListRoute<'a> {
@@ -48,8 +52,15 @@ enum ListRoute<'a> {
     Subscription(&'a str),
     /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines`
     ResourceGroup(&'a str, &'a str),
-    /// `…/virtualMachines/{vm}/extensions`
+    /// `…/virtualMachines/{vm}/extensions`, or a uniform instance's
+    /// (`{ss}/virtualMachines/{id}/extensions`)
     Extensions(VmPath<'a>),
+    /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets`
+    ScaleSets(&'a str, &'a str),
+    /// `{ss}/virtualMachines`: a uniform scale set's instances
+    Instances(ScaleSetPath<'a>),
+    /// `{ss}/extensions`: the scale set model's extensions
+    ModelExtensions(ScaleSetPath<'a>),
 }
 
 impl<'a> ListRoute<'a> {
@@ -83,19 +94,59 @@ impl<'a> ListRoute<'a> {
                 "virtualmachines",
                 _,
                 "extensions",
-            ] => Some(ListRoute::Extensions(VmPath {
-                subscription: segments[1],
-                resource_group: segments[3],
-                name: segments[7],
-            })),
+            ] => Some(ListRoute::Extensions(VmPath::vm(
+                segments[1],
+                segments[3],
+                segments[7],
+            ))),
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachinescalesets",
+                rest @ ..,
+            ] => {
+                let scale_set = |name| ScaleSetPath {
+                    subscription: segments[1],
+                    resource_group: segments[3],
+                    name,
+                };
+                match rest {
+                    [] => Some(ListRoute::ScaleSets(segments[1], segments[3])),
+                    [_, "virtualmachines"] => Some(ListRoute::Instances(scale_set(segments[7]))),
+                    [_, "extensions"] => Some(ListRoute::ModelExtensions(scale_set(segments[7]))),
+                    [_, "virtualmachines", _, "extensions"] => {
+                        Some(ListRoute::Extensions(VmPath {
+                            scale_set: Some(segments[7]),
+                            ..VmPath::vm(segments[1], segments[3], segments[9])
+                        }))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The uniform scale set whose instances the request reads, if it reads some.
+    fn instances_of(&self) -> Option<ScaleSetPath<'a>> {
+        match self {
+            ListRoute::Instances(path) => Some(*path),
+            ListRoute::Extensions(vm) => vm.scale_set_path(),
             _ => None,
         }
     }
 
     fn subscription(&self) -> &'a str {
         match self {
-            ListRoute::Subscription(s) | ListRoute::ResourceGroup(s, _) => s,
+            ListRoute::Subscription(s)
+            | ListRoute::ResourceGroup(s, _)
+            | ListRoute::ScaleSets(s, _) => s,
             ListRoute::Extensions(vm) => vm.subscription,
+            ListRoute::Instances(path) | ListRoute::ModelExtensions(path) => path.subscription,
         }
     }
 
@@ -103,16 +154,19 @@ impl<'a> ListRoute<'a> {
     fn compute_policies(&self) -> Vec<(ReadPolicy, String)> {
         let subscription = self.subscription().to_ascii_lowercase();
         match self {
-            ListRoute::Subscription(_) | ListRoute::ResourceGroup(..) => {
+            ListRoute::Subscription(_)
+            | ListRoute::ResourceGroup(..)
+            | ListRoute::ScaleSets(..)
+            | ListRoute::Instances(_) => {
                 vec![(ReadPolicy::HighCostGet, subscription)]
             }
             ListRoute::Extensions(vm) => vec![
-                (
-                    ReadPolicy::LowCostGetVm,
-                    World::key(vm.subscription, vm.resource_group, vm.name),
-                ),
+                (ReadPolicy::LowCostGetVm, vm.key()),
                 (ReadPolicy::LowCostGetSubscription, subscription),
             ],
+            ListRoute::ModelExtensions(_) => {
+                vec![(ReadPolicy::LowCostGetSubscription, subscription)]
+            }
         }
     }
 }
@@ -152,6 +206,12 @@ fn respond(
     let compute_remaining = lock(&app.compute_reads)
         .draw(&route.compute_policies(), enforce, Instant::now())
         .map_err(compute_throttled)?;
+    if let Some(refusal) = route
+        .instances_of()
+        .and_then(|path| uniform_scale_set_refusal(app, &path))
+    {
+        return Err(refusal);
+    }
     let expand = query
         .get("$expand")
         .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
@@ -178,6 +238,16 @@ fn respond(
             list_vms(app, &list, expand)?
         }
         ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
+        ListRoute::ScaleSets(s, rg) => list_scale_sets(app, s, rg)?,
+        ListRoute::Instances(path) => {
+            let list = InstanceList {
+                query,
+                api_version,
+                with_instance_view: expand,
+            };
+            list_instances(app, path, &list)?
+        }
+        ListRoute::ModelExtensions(path) => list_model_extensions(app, path)?,
     };
     add_remaining(&mut response, &arm_remaining);
     for (policy, count) in compute_remaining {
@@ -234,6 +304,10 @@ fn list_vms(
         None => None,
         Some(token) => Some(decode_skiptoken(token)?),
     };
+    let scale_set_id = match query.get("$filter") {
+        None => None,
+        Some(filter) => Some(scale_set_filter(filter)?),
+    };
     let page_size = app.list_page_size.load(Ordering::Relaxed).max(1);
     let world = app.world();
     let prefix = match resource_group {
@@ -249,10 +323,19 @@ fn list_vms(
             ));
         }
     }
+    // A uniform scale set's instances are not VMs of the list; a filter keeps a flexible
+    // scale set's VMs.
+    let listed = |vm: &Vm| match (&vm.scale_set, &scale_set_id) {
+        (Some(m), _) if m.instance_id.is_some() => false,
+        (_, None) => true,
+        (Some(m), Some(id)) => m.scale_set_id.eq_ignore_ascii_case(id),
+        (None, Some(_)) => false,
+    };
     let mut keys: Vec<&String> = world
         .vms
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
+        .iter()
+        .filter(|(k, vm)| k.starts_with(&prefix) && listed(vm))
+        .map(|(k, _)| k)
         .filter(|k| after.as_deref().is_none_or(|a| k.as_str() > a))
         .collect();
     keys.sort();
@@ -301,30 +384,13 @@ fn next_link(app: &AppState, list: &VmList<'_>, last_key: &str) -> String {
     };
     let mut pairs = form_urlencoded::Serializer::new(String::new());
     pairs.append_pair("api-version", api_version);
-    for kept in ["$expand", "statusOnly"] {
+    for kept in ["$expand", "statusOnly", "$filter"] {
         if let Some(v) = query.get(kept) {
             pairs.append_pair(kept, v);
         }
     }
-    pairs.append_pair("$skiptoken", &URL_SAFE_NO_PAD.encode(last_key));
+    pairs.append_pair("$skiptoken", &encode_skiptoken(last_key));
     format!("{}{path}?{}", app.endpoint, pairs.finish())
-}
-
-fn decode_skiptoken(token: &str) -> Result<String, Response> {
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| {
-            json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": {
-                    "code": "InvalidParameter",
-                    "target": "$skiptoken",
-                    "message": "The value of parameter $skiptoken is invalid.",
-                }}),
-            )
-        })
 }
 
 fn list_extensions(
@@ -337,7 +403,7 @@ fn list_extensions(
     let value: Vec<Value> = vm
         .extensions
         .values()
-        .map(|e| e.to_arm(&vm.id(), with_instance_view))
+        .map(|e| vm.extension_json(e, with_instance_view))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "value": value })))
 }

@@ -10,11 +10,13 @@
 //!    authentication, `api-version`, subscription check, throttling, finding a VM);
 //! 3. handlers of their own paths: [`front`] (request log and faults, before every route),
 //!    [`admin`], [`identity`] (Entra's token endpoints), [`metadata`], and the ARM resources
-//!    [`catalogue`], [`vms`] and [`operations`];
+//!    [`catalogue`], [`vms`] (VMs and uniform scale-set instances) and [`operations`];
 //! 4. handlers built on layer 3: [`discovery`] (OpenID documents, on `identity`'s tenant
-//!    check), [`subscriptions`] (on `admin`'s body extractor), [`extensions`] (which start
-//!    `operations`) and [`listing`] (VM and extension lists, on `vms`' JSON, and the fleet
-//!    and listing admin endpoints);
+//!    check), [`subscriptions`] and [`scale_set_admin`] (on `admin`'s body extractor and VM
+//!    answers), [`extensions`] (which start `operations`; VMs' and uniform instances'),
+//!    [`scale_sets`] then [`model_extensions`] (scale sets and their model, whose operations
+//!    upgrade instances), [`scale_set_lists`] then [`listing`] (VM, instance, scale-set and
+//!    extension lists, on `vms`' JSON, and the fleet and listing admin endpoints);
 //! 5. [`arm`]: routes a single ARM resource to its handler after ARM's checks;
 //! 6. this module: the router.
 
@@ -28,9 +30,13 @@ mod front;
 mod identity;
 mod listing;
 mod metadata;
+mod model_extensions;
 mod operations;
 mod request;
 mod response;
+mod scale_set_admin;
+mod scale_set_lists;
+mod scale_sets;
 mod subscriptions;
 mod versions;
 mod vms;
@@ -61,6 +67,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/subscriptions", post(subscriptions::register))
         .merge(admin::routes())
         .merge(listing::admin_routes())
+        .merge(scale_set_admin::routes())
         .fallback(arm_fallback)
         .layer(middleware::from_fn_with_state(state.clone(), front::front))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Long-running operations as clients see them: the response that starts (or repeats) one,
 //! with its `Azure-AsyncOperation` or `Location` header, and Compute's operation-status
-//! resource (`…/locations/{loc}/operations/{id}`) that clients poll.
+//! resource (`…/locations/{loc}/operations/{id}`) that clients poll. The operations change
+//! a VM's (or a uniform instance's) extension, or a scale set.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use super::request::ArmRequest;
 use super::response::{arm_error, json_response};
 use crate::admin_messages::LroStyle;
-use crate::model::operations::{Operation, OperationKind, OperationStatus};
+use crate::model::operations::{Operation, OperationKind, OperationStatus, ScaleSetChange};
 use crate::model::vmaccess::OperationError;
 use crate::state::{AppState, Runtime, World};
 
@@ -21,10 +22,22 @@ pub(super) fn lro_response(
     operation: &Operation,
     request: &ArmRequest<'_>,
 ) -> Response {
-    let status = match operation.kind {
-        OperationKind::Put { created: true, .. } => StatusCode::CREATED,
-        OperationKind::Put { created: false, .. } => StatusCode::OK,
-        OperationKind::Delete => StatusCode::ACCEPTED,
+    let status = match &operation.kind {
+        OperationKind::Put { created: true, .. }
+        | OperationKind::ScaleSet {
+            change: ScaleSetChange::ExtensionPut { created: true },
+            ..
+        } => StatusCode::CREATED,
+        OperationKind::Put { created: false, .. }
+        | OperationKind::ScaleSet {
+            change: ScaleSetChange::ExtensionPut { created: false } | ScaleSetChange::Update,
+            ..
+        } => StatusCode::OK,
+        OperationKind::Delete
+        | OperationKind::ScaleSet {
+            change: ScaleSetChange::ExtensionDelete | ScaleSetChange::ManualUpgrade,
+            ..
+        } => StatusCode::ACCEPTED,
     };
     let base = format!(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{}",
@@ -44,10 +57,7 @@ pub(super) fn lro_response(
             format!("{base}?monitor=true&api-version={}", request.api_version),
         ),
     };
-    let body = match &operation.kind {
-        OperationKind::Put { .. } => extension_of(world, operation),
-        OperationKind::Delete => None,
-    };
+    let body = result_of(world, operation);
     let mut response = match body {
         Some(body) => json_response(status, body),
         None => status.into_response(),
@@ -107,19 +117,52 @@ pub(super) fn get(
             });
             arm_error(StatusCode::BAD_REQUEST, &error.code, error.message)
         }
-        (OperationStatus::Succeeded, OperationKind::Delete) => {
-            StatusCode::NO_CONTENT.into_response()
-        }
-        (OperationStatus::Succeeded, OperationKind::Put { .. }) => {
-            let body = extension_of(&world, operation).unwrap_or_else(|| json!({}));
+        (
+            OperationStatus::Succeeded,
+            OperationKind::Delete
+            | OperationKind::ScaleSet {
+                change: ScaleSetChange::ExtensionDelete,
+                ..
+            },
+        ) => StatusCode::NO_CONTENT.into_response(),
+        (
+            OperationStatus::Succeeded,
+            OperationKind::ScaleSet {
+                change: ScaleSetChange::ManualUpgrade,
+                ..
+            },
+        ) => StatusCode::OK.into_response(),
+        (
+            OperationStatus::Succeeded,
+            OperationKind::Put { .. } | OperationKind::ScaleSet { .. },
+        ) => {
+            let body = result_of(&world, operation).unwrap_or_else(|| json!({}));
             json_response(StatusCode::OK, body)
         }
     }
 }
 
-/// The ARM JSON of the extension an operation works on, if it (still) exists.
-fn extension_of(world: &World, operation: &Operation) -> Option<Value> {
-    let vm = world.vms.get(&operation.vm_key)?;
-    let extension = vm.extensions.get(&operation.extension_key)?;
-    Some(extension.to_arm(&vm.id(), false))
+/// The ARM JSON of the resource an operation creates or updates, if it (still) exists: a
+/// VM's (or instance's) extension, a scale set, or one of its model's extensions. Deletes
+/// and `manualupgrade` have none.
+fn result_of(world: &World, operation: &Operation) -> Option<Value> {
+    match &operation.kind {
+        OperationKind::Put { .. } => {
+            let vm = world.vms.get(&operation.vm_key)?;
+            let extension = vm.extensions.get(&operation.extension_key)?;
+            Some(vm.extension_json(extension, false))
+        }
+        OperationKind::ScaleSet { change, .. } => {
+            let scale_set = world.scale_sets.get(&operation.vm_key)?;
+            match change {
+                ScaleSetChange::Update => Some(scale_set.to_arm()),
+                ScaleSetChange::ExtensionPut { .. } => scale_set
+                    .extensions
+                    .get(&operation.extension_key)
+                    .map(|e| e.to_arm(&scale_set.id())),
+                ScaleSetChange::ExtensionDelete | ScaleSetChange::ManualUpgrade => None,
+            }
+        }
+        OperationKind::Delete => None,
+    }
 }

@@ -1,7 +1,9 @@
 //! What every ARM request handler shares, below the handlers that use it (`arm`, `listing`,
-//! `vms`, `extensions`, `operations`): how a VM or an extension is addressed, the request's
-//! bearer token and its check, `api-version` validation, the subscription check, drawing
-//! from the throttling buckets, and finding a VM with ARM's 404s.
+//! `vms`, `extensions`, `operations`, the scale-set handlers): how a VM, a scale set, a
+//! uniform instance or an extension is addressed, the request's bearer token and its check,
+//! `api-version` validation, the subscription check, drawing from the throttling buckets,
+//! finding a VM or a scale set with ARM's 404s (and Compute's 400 for instance routes of a
+//! Flexible scale set), and list continuation tokens.
 
 // Checks return early with a finished `Response` as the error; it is built once
 // per request, so its size does not matter.
@@ -12,11 +14,16 @@ use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
 
 use super::response::{arm_error, json_response};
 use super::versions::{self, ResourceType};
 use crate::clock::now_rfc3339;
 use crate::faults::throttled_body;
+use crate::model::membership::{instance_key, scale_set_key};
+use crate::model::scale_set::{OrchestrationMode, ScaleSet};
 use crate::model::vm::Vm;
 use crate::state::{AppState, World, lock};
 use crate::tenant::identity::TokenCheck;
@@ -32,18 +39,81 @@ pub(super) struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// A VM addressed by an ARM path.
+/// A VM addressed by an ARM path, or a uniform scale set's instance (which has the same API
+/// below its scale set).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct VmPath<'a> {
+    pub subscription: &'a str,
+    pub resource_group: &'a str,
+    /// The VM's name, or the instance ID of a scale set's instance.
+    pub name: &'a str,
+    /// The scale set's name, for an instance.
+    pub scale_set: Option<&'a str>,
+}
+
+impl<'a> VmPath<'a> {
+    /// The VM `name`.
+    pub(super) fn vm(subscription: &'a str, resource_group: &'a str, name: &'a str) -> Self {
+        VmPath {
+            subscription,
+            resource_group,
+            name,
+            scale_set: None,
+        }
+    }
+
+    /// The VM's key in [`World`]: subscription, resource group and name, lower-cased (an
+    /// instance's: see `model::membership::instance_key`).
+    pub(super) fn key(&self) -> String {
+        match self.scale_set {
+            Some(scale_set) => {
+                instance_key(self.subscription, self.resource_group, scale_set, self.name)
+            }
+            None => World::key(self.subscription, self.resource_group, self.name),
+        }
+    }
+
+    /// The scale set of an instance.
+    pub(super) fn scale_set_path(&self) -> Option<ScaleSetPath<'a>> {
+        Some(ScaleSetPath {
+            subscription: self.subscription,
+            resource_group: self.resource_group,
+            name: self.scale_set?,
+        })
+    }
+
+    /// The resource as ARM names it in messages (`Microsoft.Compute/virtualMachines/{name}`).
+    pub(super) fn resource(&self) -> String {
+        match self.scale_set {
+            Some(scale_set) => format!(
+                "Microsoft.Compute/virtualMachineScaleSets/{scale_set}/virtualMachines/{}",
+                self.name
+            ),
+            None => format!("Microsoft.Compute/virtualMachines/{}", self.name),
+        }
+    }
+}
+
+/// A scale set addressed by an ARM path.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ScaleSetPath<'a> {
     pub subscription: &'a str,
     pub resource_group: &'a str,
     pub name: &'a str,
 }
 
-impl VmPath<'_> {
-    /// The VM's key in [`World`]: subscription, resource group and name, lower-cased.
+impl ScaleSetPath<'_> {
+    /// The scale set's key in [`World`].
     pub(super) fn key(&self) -> String {
-        World::key(self.subscription, self.resource_group, self.name)
+        scale_set_key(self.subscription, self.resource_group, self.name)
+    }
+
+    /// The scale set's ARM path, in the request's casing.
+    pub(super) fn arm_path(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachineScaleSets/{}",
+            self.subscription, self.resource_group, self.name
+        )
     }
 }
 
@@ -229,25 +299,96 @@ pub(super) fn find_vm<'w>(world: &'w World, vm: &VmPath<'_>) -> Result<&'w Vm, R
     })
 }
 
-/// ARM's 404 for a VM that does not exist in an existing resource group.
+/// ARM's 404 for a VM (or instance) that does not exist in an existing resource group.
 pub(super) fn vm_not_found(vm: &VmPath<'_>) -> Response {
+    resource_not_found(&vm.resource(), vm.resource_group)
+}
+
+/// ARM's 404 for `resource` (`Microsoft.Compute/…/{name}`) in an existing resource group.
+pub(super) fn resource_not_found(resource: &str, resource_group: &str) -> Response {
     arm_error(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
         format!(
-            "The Resource 'Microsoft.Compute/virtualMachines/{}' under resource group '{}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
-            vm.name, vm.resource_group
+            "The Resource '{resource}' under resource group '{resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
         ),
     )
 }
 
 /// ARM's 404 for a resource group that does not exist.
 pub(super) fn resource_group_not_found(vm: &VmPath<'_>) -> Response {
+    no_resource_group(vm.resource_group)
+}
+
+fn no_resource_group(resource_group: &str) -> Response {
     arm_error(
         StatusCode::NOT_FOUND,
         "ResourceGroupNotFound",
-        format!("Resource group '{}' could not be found.", vm.resource_group),
+        format!("Resource group '{resource_group}' could not be found."),
     )
+}
+
+/// The scale set, or the 404 ARM answers for it.
+pub(super) fn find_scale_set<'w>(
+    world: &'w World,
+    path: &ScaleSetPath<'_>,
+) -> Result<&'w ScaleSet, Response> {
+    world.scale_sets.get(&path.key()).ok_or_else(|| {
+        if world.resource_group_exists(path.subscription, path.resource_group) {
+            resource_not_found(
+                &format!("Microsoft.Compute/virtualMachineScaleSets/{}", path.name),
+                path.resource_group,
+            )
+        } else {
+            no_resource_group(path.resource_group)
+        }
+    })
+}
+
+/// `None` when the instance's scale set exists and is Uniform (the only mode with
+/// `…/virtualMachines` below the scale set); else ARM's 404, or Compute's 400 for Flexible.
+pub(super) fn uniform_scale_set_refusal(
+    app: &AppState,
+    path: &ScaleSetPath<'_>,
+) -> Option<Response> {
+    let world = app.world();
+    match find_scale_set(&world, path) {
+        Err(response) => Some(response),
+        Ok(scale_set) if scale_set.orchestration_mode == OrchestrationMode::Flexible => {
+            Some(arm_error(
+                StatusCode::BAD_REQUEST,
+                "OperationNotAllowed",
+                format!(
+                    "The operation is not supported for virtual machine scale set '{}' with Flexible orchestration mode. Use the operations of the virtual machines (Microsoft.Compute/virtualMachines) instead.",
+                    scale_set.name
+                ),
+            ))
+        }
+        Ok(_) => None,
+    }
+}
+
+/// The key a list's `$skiptoken` carries (see `listing`), or ARM's 400.
+pub(super) fn decode_skiptoken(token: &str) -> Result<String, Response> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": {
+                    "code": "InvalidParameter",
+                    "target": "$skiptoken",
+                    "message": "The value of parameter $skiptoken is invalid.",
+                }}),
+            )
+        })
+}
+
+/// The `$skiptoken` that continues a list after `key`.
+pub(super) fn encode_skiptoken(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
 }
 
 /// ARM location names are lower-case without spaces ("West Europe" → "westeurope").

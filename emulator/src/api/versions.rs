@@ -140,6 +140,10 @@ pub(super) enum ResourceType {
     Subscriptions,
     VirtualMachines,
     Extensions,
+    ScaleSets,
+    ScaleSetExtensions,
+    ScaleSetVms,
+    ScaleSetVmExtensions,
     Operations,
     Publishers,
     ExtensionTypes,
@@ -153,6 +157,12 @@ impl ResourceType {
             ResourceType::Subscriptions => "subscriptions",
             ResourceType::VirtualMachines => "virtualMachines",
             ResourceType::Extensions => "virtualMachines/extensions",
+            ResourceType::ScaleSets => "virtualMachineScaleSets",
+            ResourceType::ScaleSetExtensions => "virtualMachineScaleSets/extensions",
+            ResourceType::ScaleSetVms => "virtualMachineScaleSets/virtualMachines",
+            ResourceType::ScaleSetVmExtensions => {
+                "virtualMachineScaleSets/virtualMachines/extensions"
+            }
             ResourceType::Operations => "locations/operations",
             ResourceType::Publishers => "locations/publishers",
             ResourceType::ExtensionTypes => "locations/publishers/artifacttypes/types",

@@ -1,6 +1,6 @@
 //! Reads of a virtual machine (`Microsoft.Compute/virtualMachines`): the VM, with or without
-//! its instance view, and the instance view alone. [`vm_body`] is also the shape the VM lists
-//! of `listing` start from.
+//! its instance view, and the instance view alone; also a uniform scale set's instance
+//! ([`instance_body`]). [`vm_body`] is also the shape the VM lists of `listing` start from.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,16 +13,52 @@ use crate::model::extension::{Extension, InstanceStatus};
 use crate::model::vm::{OsType, PowerState, Vm};
 use crate::state::AppState;
 
-/// `GET …/virtualMachines/{vm}` (`$expand=instanceView` adds the instance view).
+/// `GET …/virtualMachines/{vm}` (`$expand=instanceView` adds the instance view), also of a
+/// uniform scale set's instance.
 pub(super) fn get(app: &AppState, path: &VmPath<'_>, with_instance_view: bool) -> Response {
     let world = app.world();
     match find_vm(&world, path) {
+        Ok(vm) if vm.uniform_instance().is_some() => {
+            json_response(StatusCode::OK, instance_body(vm, with_instance_view))
+        }
         Ok(vm) => json_response(StatusCode::OK, vm_body(vm, with_instance_view)),
         Err(response) => response,
     }
 }
 
-/// `GET …/virtualMachines/{vm}/instanceView`.
+/// `VirtualMachineScaleSetVM`: a uniform instance, the VM's shape with the scale set's
+/// fields (`instanceId`, `latestModelApplied`, its own ARM type and name).
+pub(super) fn instance_body(vm: &Vm, with_instance_view: bool) -> Value {
+    let mut body = vm_body(vm, with_instance_view);
+    if let Some((membership, instance_id)) = vm.uniform_instance() {
+        body["instanceId"] = json!(instance_id);
+        body["type"] = json!("Microsoft.Compute/virtualMachineScaleSets/virtualMachines");
+        body["sku"] = json!({"name": "Standard_D2s_v3", "tier": "Standard"});
+        let properties = &mut body["properties"];
+        properties["latestModelApplied"] = json!(membership.latest_model_applied);
+        properties["osProfile"]["computerName"] =
+            json!(computer_name(&membership.scale_set, instance_id));
+        if let Some(view) = properties.get_mut("instanceView") {
+            view["computerName"] = json!(computer_name(&membership.scale_set, instance_id));
+        }
+    }
+    body
+}
+
+/// A uniform instance's computer name: the scale set's name (the default
+/// `computerNamePrefix`) and the instance ID in six base-36 digits, as Azure names them.
+fn computer_name(prefix: &str, instance_id: &str) -> String {
+    let mut n: u64 = instance_id.parse().unwrap_or(0);
+    let mut digits = Vec::new();
+    for _ in 0..6 {
+        digits.push(char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+        n /= 36;
+    }
+    digits.reverse();
+    format!("{prefix}{}", digits.into_iter().collect::<String>())
+}
+
+/// `GET …/virtualMachines/{vm}/instanceView` (also `{ss}/virtualMachines/{id}/instanceView`).
 pub(super) fn get_instance_view(app: &AppState, path: &VmPath<'_>) -> Response {
     let world = app.world();
     match find_vm(&world, path) {
@@ -80,6 +116,9 @@ pub(super) fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
     if with_instance_view {
         properties["instanceView"] = vm_instance_view(vm);
     }
+    if let Some(membership) = vm.scale_set.as_ref().filter(|m| m.instance_id.is_none()) {
+        properties["virtualMachineScaleSet"] = json!({"id": membership.scale_set_id});
+    }
     let mut body = json!({
         "name": vm.name,
         "id": vm.id(),
@@ -91,7 +130,7 @@ pub(super) fn vm_body(vm: &Vm, with_instance_view: bool) -> Value {
         body["resources"] = Value::Array(
             vm.extensions
                 .values()
-                .map(|e| e.to_arm(&vm.id(), false))
+                .map(|e| vm.extension_json(e, false))
                 .collect(),
         );
     }

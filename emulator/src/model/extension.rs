@@ -168,9 +168,14 @@ impl Extension {
         format!("{vm_arm_id}/extensions/{}", self.name)
     }
 
-    /// The ARM JSON of the extension of the VM `vm_arm_id`. `protectedSettings` is never
-    /// included.
-    pub(crate) fn to_arm(&self, vm_arm_id: &str, with_instance_view: bool) -> Value {
+    /// The ARM JSON of the extension of the VM (or scale-set instance) `vm_arm_id`, of ARM
+    /// type `resource_type`. `protectedSettings` is never included.
+    pub(crate) fn to_arm(
+        &self,
+        vm_arm_id: &str,
+        resource_type: &str,
+        with_instance_view: bool,
+    ) -> Value {
         let c = &self.config;
         let mut props = match serde_json::to_value(&c.options) {
             Ok(Value::Object(options)) => options,
@@ -186,10 +191,7 @@ impl Extension {
         let mut body = Map::new();
         body.insert("name".into(), json!(self.name));
         body.insert("id".into(), json!(self.id(vm_arm_id)));
-        body.insert(
-            "type".into(),
-            json!("Microsoft.Compute/virtualMachines/extensions"),
-        );
+        body.insert("type".into(), json!(resource_type));
         body.insert("location".into(), json!(c.location));
         if let Some(tags) = &c.tags {
             body.insert("tags".into(), tags.clone());

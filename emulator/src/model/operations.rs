@@ -39,6 +39,25 @@ pub(crate) enum OperationKind {
         config: Box<ExtensionConfig>,
     },
     Delete,
+    /// A change of a scale set (`vm_key` is the scale set's key). The new model is stored
+    /// when the request arrives; on completion it reaches `instances` (world keys).
+    ScaleSet {
+        change: ScaleSetChange,
+        instances: Vec<String>,
+    },
+}
+
+/// What a scale-set operation started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScaleSetChange {
+    /// A PUT of the whole scale set (its model's extensions).
+    Update,
+    /// A PUT of the model extension `extension_key`; `created` if it was new.
+    ExtensionPut { created: bool },
+    /// A DELETE of the model extension `extension_key`.
+    ExtensionDelete,
+    /// `manualupgrade`: the model reaches the instances named.
+    ManualUpgrade,
 }
 
 /// A long-running extension operation: what it does, to which extension, and how it ended.
@@ -101,7 +120,6 @@ impl Operation {
 
     /// Applies the operation to its VM (`None` if the VM was deleted meanwhile).
     pub(crate) fn complete(&mut self, vm: Option<&mut Vm>) {
-        self.ended = Some(now_rfc3339());
         let result = match vm {
             None => Err(OperationError::new(
                 "ResourceNotFound",
@@ -109,6 +127,12 @@ impl Operation {
             )),
             Some(vm) => self.apply(vm),
         };
+        self.finish(result);
+    }
+
+    /// Ends the operation with `result`.
+    pub(crate) fn finish(&mut self, result: Result<(), OperationError>) {
+        self.ended = Some(now_rfc3339());
         match result {
             Ok(()) => self.status = OperationStatus::Succeeded,
             Err(error) => {
@@ -119,24 +143,20 @@ impl Operation {
     }
 
     fn apply(&self, vm: &mut Vm) -> Result<(), OperationError> {
-        let not_reporting = || {
-            OperationError::new(
-                "VMAgentStatusCommunicationError",
-                format!(
-                    "VM '{}' has not reported status for VM agent or extensions. Please verify the VM has a running VM agent, and can establish outbound connections to Azure storage.",
-                    vm.name
-                ),
-            )
-        };
         match &self.kind {
             OperationKind::Delete => {
                 if let Some(error) = &self.forced_failure {
-                    self.mark(vm, "Failed", Some(InstanceStatus::failed(&error.message)));
+                    mark(
+                        vm,
+                        &self.extension_key,
+                        "Failed",
+                        Some(InstanceStatus::failed(&error.message)),
+                    );
                     return Err(error.clone());
                 }
                 if !vm.agent_ready {
-                    let error = not_reporting();
-                    self.mark(vm, "Failed", None);
+                    let error = not_reporting(vm);
+                    mark(vm, &self.extension_key, "Failed", None);
                     return Err(error);
                 }
                 vm.extensions.remove(&self.extension_key);
@@ -144,59 +164,87 @@ impl Operation {
             }
             OperationKind::Put {
                 guest_run, config, ..
-            } => {
-                let outcome = if let Some(error) = &self.forced_failure {
-                    Err((error.clone(), InstanceStatus::failed(&error.message)))
-                } else if !vm.agent_ready {
-                    let error = not_reporting();
-                    let status = InstanceStatus::failed(&error.message);
-                    Err((error, status))
-                } else if *guest_run {
-                    let name = vm
-                        .extensions
-                        .get(&self.extension_key)
-                        .map(|e| e.name.clone())
-                        .unwrap_or_default();
-                    run_handler(vm, &name, config)
-                        .map(Some)
-                        .map_err(|f| (f.error.clone(), f.status()))
-                } else {
-                    // No new goal state: nothing runs; VMAccessForLinux reports its last run.
-                    match vm
-                        .extensions
-                        .get(&self.extension_key)
-                        .filter(|e| e.config.is_vmaccess_linux())
-                        .and_then(vmaccess_linux::last_failure)
-                    {
-                        Some(f) => Err((f.error.clone(), f.status())),
-                        None => Ok(None),
-                    }
-                };
-                match outcome {
-                    Ok(message) => {
-                        self.mark(
-                            vm,
-                            "Succeeded",
-                            message.as_deref().map(InstanceStatus::succeeded),
-                        );
-                        Ok(())
-                    }
-                    Err((error, status)) => {
-                        self.mark(vm, "Failed", Some(status));
-                        Err(error)
-                    }
-                }
-            }
+            } => apply_put(
+                vm,
+                &self.extension_key,
+                config,
+                *guest_run,
+                self.forced_failure.as_ref(),
+            ),
+            // Scale-set operations complete through `upgrade`, never on one VM.
+            OperationKind::ScaleSet { .. } => Ok(()),
         }
     }
+}
 
-    fn mark(&self, vm: &mut Vm, state: &str, status: Option<InstanceStatus>) {
-        if let Some(extension) = vm.extensions.get_mut(&self.extension_key) {
-            extension.provisioning_state = state.to_string();
-            if let Some(status) = status {
-                extension.statuses = vec![status];
-                extension.substatuses.clear();
-            }
+/// The error of an extension operation on a VM whose agent is not ready.
+pub(crate) fn not_reporting(vm: &Vm) -> OperationError {
+    OperationError::new(
+        "VMAgentStatusCommunicationError",
+        format!(
+            "VM '{}' has not reported status for VM agent or extensions. Please verify the VM has a running VM agent, and can establish outbound connections to Azure storage.",
+            vm.name
+        ),
+    )
+}
+
+/// Completes the PUT of `config` as the VM's extension `extension_key` (already stored with
+/// its new configuration): runs the guest handler if `guest_run` (a new goal state), and
+/// records the outcome in the extension. A VM extension's operation and a scale set's
+/// upgrade of an instance both end here.
+pub(crate) fn apply_put(
+    vm: &mut Vm,
+    extension_key: &str,
+    config: &ExtensionConfig,
+    guest_run: bool,
+    forced_failure: Option<&OperationError>,
+) -> Result<(), OperationError> {
+    let outcome = if let Some(error) = forced_failure {
+        Err((error.clone(), InstanceStatus::failed(&error.message)))
+    } else if !vm.agent_ready {
+        let error = not_reporting(vm);
+        let status = InstanceStatus::failed(&error.message);
+        Err((error, status))
+    } else if guest_run {
+        let name = vm
+            .extensions
+            .get(extension_key)
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+        run_handler(vm, &name, config)
+            .map(Some)
+            .map_err(|f| (f.error.clone(), f.status()))
+    } else {
+        // No new goal state: nothing runs; VMAccessForLinux reports its last run.
+        match vm
+            .extensions
+            .get(extension_key)
+            .filter(|e| e.config.is_vmaccess_linux())
+            .and_then(vmaccess_linux::last_failure)
+        {
+            Some(f) => Err((f.error.clone(), f.status())),
+            None => Ok(None),
+        }
+    };
+    match outcome {
+        Ok(message) => {
+            let status = message.as_deref().map(InstanceStatus::succeeded);
+            mark(vm, extension_key, "Succeeded", status);
+            Ok(())
+        }
+        Err((error, status)) => {
+            mark(vm, extension_key, "Failed", Some(status));
+            Err(error)
+        }
+    }
+}
+
+fn mark(vm: &mut Vm, extension_key: &str, state: &str, status: Option<InstanceStatus>) {
+    if let Some(extension) = vm.extensions.get_mut(extension_key) {
+        extension.provisioning_state = state.to_string();
+        if let Some(status) = status {
+            extension.statuses = vec![status];
+            extension.substatuses.clear();
         }
     }
 }

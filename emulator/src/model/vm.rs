@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::extension::Extension;
 use super::linux_guest::{LinuxGuest, SshCredential};
+use super::membership::{Membership, instance_key};
 use super::secret::Secret;
 
 /// The guest operating system.
@@ -109,14 +111,60 @@ pub(crate) struct Vm {
     pub linux: LinuxGuest,
     /// Keyed by lower-cased name; each keeps its own casing.
     pub extensions: BTreeMap<String, Extension>,
+    /// The scale set this VM is an instance of, if any.
+    pub scale_set: Option<Membership>,
+}
+
+/// The world key of a VM: subscription, resource group and name, lower-cased.
+pub(crate) fn vm_key(subscription: &str, resource_group: &str, name: &str) -> String {
+    format!("{subscription}/{resource_group}/{name}").to_ascii_lowercase()
 }
 
 impl Vm {
+    /// The ARM ID: a VM's, or a uniform instance's below its scale set.
     pub(crate) fn id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
-            self.subscription, self.resource_group, self.name
-        )
+        match self.uniform_instance() {
+            Some((membership, instance_id)) => {
+                format!("{}/virtualMachines/{instance_id}", membership.scale_set_id)
+            }
+            None => format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{}",
+                self.subscription, self.resource_group, self.name
+            ),
+        }
+    }
+
+    /// The key of the VM in the world (and of its per-VM throttling budgets).
+    pub(crate) fn key(&self) -> String {
+        match self.uniform_instance() {
+            Some((membership, instance_id)) => instance_key(
+                &self.subscription,
+                &self.resource_group,
+                &membership.scale_set,
+                instance_id,
+            ),
+            None => vm_key(&self.subscription, &self.resource_group, &self.name),
+        }
+    }
+
+    /// The scale set membership and instance ID of a uniform scale set's instance.
+    pub(crate) fn uniform_instance(&self) -> Option<(&Membership, &str)> {
+        let membership = self.scale_set.as_ref()?;
+        Some((membership, membership.instance_id.as_deref()?))
+    }
+
+    /// The ARM type of this VM's extensions.
+    pub(crate) fn extension_type(&self) -> &'static str {
+        if self.uniform_instance().is_some() {
+            "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
+        } else {
+            "Microsoft.Compute/virtualMachines/extensions"
+        }
+    }
+
+    /// The ARM JSON of one of this VM's extensions.
+    pub(crate) fn extension_json(&self, extension: &Extension, with_instance_view: bool) -> Value {
+        extension.to_arm(&self.id(), self.extension_type(), with_instance_view)
     }
 
     pub(crate) fn account_mut(&mut self, name: &str) -> Option<&mut Account> {
