@@ -66,4 +66,4 @@ pub use emulator::{Emulator, EmulatorError};
 pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::linux_guest::{LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig};
 pub use model::vm::{OsType, PowerState};
-pub use throttle::{BucketSpec, ThrottleSettings};
+pub use throttle::{BucketSpec, ThrottleSettings, WindowBudgets, WindowSpec};
