@@ -119,7 +119,13 @@ async fn bench() -> bool {
     println!();
     println!(
         "{:<32} {:>6} {:>8} {:>8} {:>6} {:>10} {:>10}  result",
-        "subscription write budget", "writes", "wall s", "floor s", "ratio", "429 writes", "429 reads"
+        "subscription write budget",
+        "writes",
+        "wall s",
+        "floor s",
+        "ratio",
+        "429 writes",
+        "429 reads"
     );
     let mut all_passed = true;
     let mut formulas = Vec::new();
@@ -138,7 +144,11 @@ async fn bench() -> bool {
         let results = reset_all(&client, &targets, CONCURRENCY).await;
         let wall = started.elapsed().as_secs_f64();
         let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-        assert!(failed.is_empty(), "{} resets failed: {failed:?}", failed.len());
+        assert!(
+            failed.is_empty(),
+            "{} resets failed: {failed:?}",
+            failed.len()
+        );
         let log = emu.requests().await;
         let puts = log
             .iter()

@@ -142,7 +142,10 @@ enum Budget {
 /// The count kept for one `(policy, scope)`.
 #[derive(Debug, Clone)]
 enum Counter {
-    Bucket { tokens: f64, updated: Instant },
+    Bucket {
+        tokens: f64,
+        updated: Instant,
+    },
     /// When each request still in the window was counted, oldest first.
     Window(VecDeque<Instant>),
 }
@@ -255,7 +258,10 @@ impl Throttle {
                 .counters
                 .entry((policy.name().to_string(), scope.clone()))
                 .or_insert_with(|| Counter::new(budget, now));
-            if let Some(wait) = counter.refresh(budget, now).filter(|_| self.settings.enabled) {
+            if let Some(wait) = counter
+                .refresh(budget, now)
+                .filter(|_| self.settings.enabled)
+            {
                 let capacity = match budget {
                     Budget::Bucket(spec) => spec.capacity as u64,
                     Budget::Window(spec) => spec.limit,
@@ -376,7 +382,8 @@ mod tests {
 
     #[test]
     fn settings_without_windows_still_read() {
-        let old = r#"{"enabled":true,"subscription_writes":{"capacity":10.0,"refill_per_sec":10.0}}"#;
+        let old =
+            r#"{"enabled":true,"subscription_writes":{"capacity":10.0,"refill_per_sec":10.0}}"#;
         let s: ThrottleSettings = serde_json::from_str(old).expect("old settings");
         assert_eq!(s.windows, WindowBudgets::default());
         assert_eq!(s.subscription_writes.capacity, 10.0);
