@@ -68,4 +68,4 @@ pub use faults::{FaultAction, FaultSpec, StatusFault};
 pub use model::linux_guest::{LinuxDistro, LinuxSudo, LinuxUserProfile, SshState, SshdConfig};
 pub use model::scale_set::{OrchestrationMode, UpgradePolicy};
 pub use model::vm::{OsType, PowerState};
-pub use throttle::{BucketSpec, ThrottleSettings};
+pub use throttle::{BucketSpec, ThrottleSettings, WindowBudgets, WindowSpec};

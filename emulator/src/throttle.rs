@@ -1,13 +1,15 @@
-//! Token-bucket throttling modelled on ARM and Compute (see
-//! `shared/facts/anchors.md` §2): subscription reads and writes, Compute's
-//! per-VM `UpdateVM` policy (extension create/update/delete) and
-//! `GetOperation` policy (operation polls).
+//! Throttling modelled on ARM and Compute (see `shared/facts/anchors.md` §2):
+//! subscription reads and writes, Compute's per-VM `UpdateVM` policy (extension
+//! create/update/delete) and `GetOperation` policy (operation polls).
 //!
-//! Buckets are always counted so the `x-ms-ratelimit-remaining-*` headers are
-//! meaningful; requests are refused only when throttling is enabled.
+//! Each budget is a token bucket (ARM's current model, the default) or a window
+//! that counts the last `seconds` seconds' requests against `limit` (Compute's
+//! per-VM policies and ARM's older hourly limits are windows). Budgets are
+//! always counted so the `x-ms-ratelimit-remaining-*` headers are meaningful;
+//! requests are refused only when throttling is enabled.
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,34 @@ pub struct BucketSpec {
     pub capacity: f64,
     /// Tokens gained per second.
     pub refill_per_sec: f64,
+}
+
+/// A sliding window: at most `limit` requests counted in any `seconds` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowSpec {
+    /// Requests the window admits.
+    pub limit: u64,
+    /// The window's length.
+    pub seconds: f64,
+}
+
+/// The budgets counted as windows instead of buckets; a budget named here ignores its
+/// [`BucketSpec`]. All `None` by default (every budget a bucket).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WindowBudgets {
+    /// ARM's reads per subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_reads: Option<WindowSpec>,
+    /// ARM's writes per subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_writes: Option<WindowSpec>,
+    /// Compute's `UpdateVM` policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm_updates: Option<WindowSpec>,
+    /// Compute's `GetOperation` policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_polls: Option<WindowSpec>,
 }
 
 /// ARM's and Compute's throttling; every field defaults to Azure's documented figures and
@@ -36,6 +66,9 @@ pub struct ThrottleSettings {
     pub vm_updates: BucketSpec,
     /// Compute's `GetOperation` policy: operation polls per VM.
     pub operation_polls: BucketSpec,
+    /// Budgets counted as windows rather than buckets (none by default). Kept apart from the
+    /// bucket fields so settings written before windows existed read the same.
+    pub windows: WindowBudgets,
 }
 
 impl Default for ThrottleSettings {
@@ -58,6 +91,7 @@ impl Default for ThrottleSettings {
                 capacity: 45.0,
                 refill_per_sec: 15.0 / 60.0,
             },
+            windows: WindowBudgets::default(),
         }
     }
 }
@@ -98,10 +132,85 @@ impl Policy {
     }
 }
 
+/// What a budget is counted with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Budget {
+    Bucket(BucketSpec),
+    Window(WindowSpec),
+}
+
+/// The count kept for one `(policy, scope)`.
 #[derive(Debug, Clone)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+enum Counter {
+    Bucket {
+        tokens: f64,
+        updated: Instant,
+    },
+    /// When each request still in the window was counted, oldest first.
+    Window(VecDeque<Instant>),
+}
+
+impl Counter {
+    fn new(budget: Budget, now: Instant) -> Counter {
+        match budget {
+            Budget::Bucket(spec) => Counter::Bucket {
+                tokens: spec.capacity,
+                updated: now,
+            },
+            Budget::Window(_) => Counter::Window(VecDeque::new()),
+        }
+    }
+
+    /// Brings the count up to `now` (refill, or requests leaving the window); `None` when a
+    /// request may be counted, else the whole seconds until one may.
+    fn refresh(&mut self, budget: Budget, now: Instant) -> Option<u64> {
+        match (self, budget) {
+            (Counter::Bucket { tokens, updated }, Budget::Bucket(spec)) => {
+                let elapsed = now.saturating_duration_since(*updated).as_secs_f64();
+                *tokens = (*tokens + elapsed * spec.refill_per_sec).min(spec.capacity);
+                *updated = now;
+                (*tokens < 1.0).then(|| {
+                    if spec.refill_per_sec > 0.0 {
+                        ((1.0 - *tokens) / spec.refill_per_sec).ceil() as u64
+                    } else {
+                        3600
+                    }
+                })
+            }
+            (Counter::Window(counted), Budget::Window(spec)) => {
+                let length = Duration::from_secs_f64(spec.seconds.max(0.0));
+                // A request counted at `t` leaves the window at `t + length`.
+                while counted.front().is_some_and(|t| *t + length <= now) {
+                    counted.pop_front();
+                }
+                (counted.len() as u64 >= spec.limit).then(|| match counted.front() {
+                    Some(oldest) => (*oldest + length)
+                        .saturating_duration_since(now)
+                        .as_secs_f64()
+                        .ceil() as u64,
+                    // A window of limit 0 never admits anything.
+                    None => 3600,
+                })
+            }
+            // The settings changed kind; `configure` clears the counters, so not reached.
+            _ => None,
+        }
+    }
+
+    /// Counts one request; what is left.
+    fn take(&mut self, budget: Budget, now: Instant) -> u64 {
+        match (self, budget) {
+            (Counter::Bucket { tokens, .. }, _) => {
+                *tokens = (*tokens - 1.0).max(0.0);
+                tokens.floor() as u64
+            }
+            (Counter::Window(counted), Budget::Window(spec)) => {
+                counted.push_back(now);
+                spec.limit.saturating_sub(counted.len() as u64)
+            }
+            (Counter::Window(_), Budget::Bucket(_)) => 0,
+        }
+    }
 }
 
 /// The outcome of drawing from a set of buckets.
@@ -109,7 +218,7 @@ struct Bucket {
 pub(crate) enum Draw {
     /// Allowed; the remaining count per policy.
     Allowed(Vec<(Policy, u64)>),
-    /// Refused by `policy`; a token is available after `retry_after_secs`.
+    /// Refused by `policy`; a request is admitted again after `retry_after_secs`.
     Throttled {
         policy: Policy,
         capacity: u64,
@@ -120,62 +229,174 @@ pub(crate) enum Draw {
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
     pub settings: ThrottleSettings,
-    buckets: HashMap<(String, String), Bucket>,
+    counters: HashMap<(String, String), Counter>,
 }
 
 impl Throttle {
-    fn spec(&self, policy: &Policy) -> BucketSpec {
-        match policy {
-            Policy::SubscriptionReads => self.settings.subscription_reads,
-            Policy::SubscriptionWrites => self.settings.subscription_writes,
-            Policy::UpdateVm => self.settings.vm_updates,
-            Policy::GetOperation => self.settings.operation_polls,
-        }
+    fn budget(&self, policy: &Policy) -> Budget {
+        let s = &self.settings;
+        let (bucket, window) = match policy {
+            Policy::SubscriptionReads => (s.subscription_reads, s.windows.subscription_reads),
+            Policy::SubscriptionWrites => (s.subscription_writes, s.windows.subscription_writes),
+            Policy::UpdateVm => (s.vm_updates, s.windows.vm_updates),
+            Policy::GetOperation => (s.operation_polls, s.windows.operation_polls),
+        };
+        window.map_or(Budget::Bucket(bucket), Budget::Window)
     }
 
     pub(crate) fn configure(&mut self, settings: ThrottleSettings) {
         self.settings = settings;
-        self.buckets.clear();
+        self.counters.clear();
     }
 
-    /// Takes one token from each `(policy, scope)` bucket, or none if any is empty
+    /// Counts one request in each `(policy, scope)` budget, or in none if any is used up
     /// and throttling is enabled.
     pub(crate) fn draw(&mut self, wanted: &[(Policy, String)], now: Instant) -> Draw {
         for (policy, scope) in wanted {
-            let spec = self.spec(policy);
-            let bucket = self
-                .buckets
+            let budget = self.budget(policy);
+            let counter = self
+                .counters
                 .entry((policy.name().to_string(), scope.clone()))
-                .or_insert(Bucket {
-                    tokens: spec.capacity,
-                    updated: now,
-                });
-            let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-            bucket.tokens = (bucket.tokens + elapsed * spec.refill_per_sec).min(spec.capacity);
-            bucket.updated = now;
-            if self.settings.enabled && bucket.tokens < 1.0 {
-                let wait = if spec.refill_per_sec > 0.0 {
-                    ((1.0 - bucket.tokens) / spec.refill_per_sec).ceil() as u64
-                } else {
-                    3600
+                .or_insert_with(|| Counter::new(budget, now));
+            if let Some(wait) = counter
+                .refresh(budget, now)
+                .filter(|_| self.settings.enabled)
+            {
+                let capacity = match budget {
+                    Budget::Bucket(spec) => spec.capacity as u64,
+                    Budget::Window(spec) => spec.limit,
                 };
                 return Draw::Throttled {
                     policy: policy.clone(),
-                    capacity: spec.capacity as u64,
+                    capacity,
                     retry_after_secs: wait.max(1),
                 };
             }
         }
         let mut remaining = Vec::new();
         for (policy, scope) in wanted {
-            if let Some(bucket) = self
-                .buckets
+            let budget = self.budget(policy);
+            if let Some(counter) = self
+                .counters
                 .get_mut(&(policy.name().to_string(), scope.clone()))
             {
-                bucket.tokens = (bucket.tokens - 1.0).max(0.0);
-                remaining.push((policy.clone(), bucket.tokens.floor() as u64));
+                remaining.push((policy.clone(), counter.take(budget, now)));
             }
         }
         Draw::Allowed(remaining)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writes(window: Option<WindowSpec>) -> Throttle {
+        let mut t = Throttle::default();
+        t.configure(ThrottleSettings {
+            enabled: true,
+            subscription_writes: BucketSpec {
+                capacity: 3.0,
+                refill_per_sec: 1.0,
+            },
+            windows: WindowBudgets {
+                subscription_writes: window,
+                ..WindowBudgets::default()
+            },
+            ..ThrottleSettings::default()
+        });
+        t
+    }
+
+    fn write(t: &mut Throttle, at: Instant) -> Result<u64, u64> {
+        match t.draw(&[(Policy::SubscriptionWrites, "sub".into())], at) {
+            Draw::Allowed(left) => Ok(left[0].1),
+            Draw::Throttled {
+                retry_after_secs, ..
+            } => Err(retry_after_secs),
+        }
+    }
+
+    #[test]
+    fn a_window_counts_the_last_seconds_and_says_when_its_oldest_leaves() {
+        let mut t = writes(Some(WindowSpec {
+            limit: 3,
+            seconds: 10.0,
+        }));
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        assert_eq!(write(&mut t, t0), Ok(2));
+        assert_eq!(write(&mut t, t0 + s(4)), Ok(1));
+        assert_eq!(write(&mut t, t0 + Duration::from_millis(4500)), Ok(0));
+        // Full: the oldest (t0) leaves at t0 + 10 s; 3.5 s from now rounds up to 4.
+        assert_eq!(write(&mut t, t0 + Duration::from_millis(6500)), Err(4));
+        assert_eq!(
+            write(&mut t, t0 + Duration::from_millis(9999)),
+            Err(1),
+            "a refusal is never Retry-After 0"
+        );
+        // t0 left: one place, and the next refusal waits for the request at t0 + 4 s.
+        assert_eq!(write(&mut t, t0 + s(10)), Ok(0));
+        assert_eq!(write(&mut t, t0 + s(11)), Err(3));
+        // Once all have left, the whole limit is back (no refill in between, unlike a bucket).
+        assert_eq!(write(&mut t, t0 + s(30)), Ok(2));
+    }
+
+    #[test]
+    fn refused_requests_are_not_counted_in_a_window() {
+        let mut t = writes(Some(WindowSpec {
+            limit: 1,
+            seconds: 2.0,
+        }));
+        let t0 = Instant::now();
+        assert_eq!(write(&mut t, t0), Ok(0));
+        for ms in [100, 500, 1500] {
+            assert!(write(&mut t, t0 + Duration::from_millis(ms)).is_err());
+        }
+        assert_eq!(write(&mut t, t0 + Duration::from_secs(2)), Ok(0));
+    }
+
+    #[test]
+    fn a_window_reports_its_count_when_not_enforced() {
+        let mut t = writes(Some(WindowSpec {
+            limit: 2,
+            seconds: 60.0,
+        }));
+        t.settings.enabled = false;
+        let t0 = Instant::now();
+        assert_eq!(write(&mut t, t0), Ok(1));
+        assert_eq!(write(&mut t, t0), Ok(0));
+        assert_eq!(write(&mut t, t0), Ok(0));
+    }
+
+    #[test]
+    fn buckets_are_unchanged_by_default() {
+        let mut t = writes(None);
+        let t0 = Instant::now();
+        assert_eq!(write(&mut t, t0), Ok(2));
+        assert_eq!(write(&mut t, t0), Ok(1));
+        assert_eq!(write(&mut t, t0), Ok(0));
+        assert_eq!(write(&mut t, t0), Err(1));
+        assert_eq!(write(&mut t, t0 + Duration::from_millis(1500)), Ok(0));
+    }
+
+    #[test]
+    fn settings_without_windows_still_read() {
+        let old =
+            r#"{"enabled":true,"subscription_writes":{"capacity":10.0,"refill_per_sec":10.0}}"#;
+        let s: ThrottleSettings = serde_json::from_str(old).expect("old settings");
+        assert_eq!(s.windows, WindowBudgets::default());
+        assert_eq!(s.subscription_writes.capacity, 10.0);
+        let with = r#"{"windows":{"subscription_writes":{"limit":100,"seconds":5}}}"#;
+        let s: ThrottleSettings = serde_json::from_str(with).expect("window settings");
+        assert_eq!(
+            s.windows.subscription_writes,
+            Some(WindowSpec {
+                limit: 100,
+                seconds: 5.0
+            })
+        );
+        let round = serde_json::to_string(&ThrottleSettings::default()).expect("json");
+        assert!(round.contains(r#""windows":{}"#), "{round}");
     }
 }

@@ -13,9 +13,16 @@
 //! never emptied by us; otherwise it waits for the refill. Until the first count is known, one
 //! request goes alone (a probe) instead of a blind burst.
 //!
+//! The documented refill is only where the estimate starts: a budget may be scaled otherwise, or
+//! be a window counting the last seconds' requests (Compute's per-VM policies), which gives
+//! nothing back for a while and then everything at once. So the refill actually seen — the count
+//! rising by more than the requests admitted since took from it — raises the assumed rate, and a
+//! count that comes back higher than estimated (a window that slid) replaces the estimate at once.
+//!
 //! After a 429 the bucket is *closed* until its `Retry-After` has passed: every request on that
 //! bucket waits for that one instant — one gate, not a timer per operation — and the assumed
-//! refill rate is lowered, since the bucket ran dry faster than we thought.
+//! refill rate is lowered, since the bucket ran dry faster than we thought. When it opens, the
+//! count is not guessed from the rate: one request goes alone to learn it, as at the start.
 //!
 //! Single reads (a VM before a run, an operation's status) are not paced: they come one at a time
 //! per operation, and a status poll that waited at a gate would delay `apply`.
@@ -45,6 +52,9 @@ const SUBSCRIPTION_WRITES_PER_SEC: f64 = 10.0;
 const SUBSCRIPTION_READS_PER_SEC: f64 = 25.0;
 /// Compute's documented refill of a VM's `UpdateVM` bucket (4 per minute).
 const VM_UPDATES_PER_SEC: f64 = 4.0 / 60.0;
+/// The least time over which a refill is measured: the counts are whole numbers, so a shorter
+/// span magnifies their rounding.
+const REFILL_SPAN: Duration = Duration::from_secs(1);
 
 /// Which bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -137,6 +147,8 @@ struct Bucket {
     known: bool,
     /// Responses carry no count for this bucket: nothing to pace by.
     unreported: bool,
+    /// Some response has carried a count for this bucket.
+    ever_reported: bool,
     /// A request is out to learn the count.
     probing: bool,
     /// Requests admitted so far (a sequence number for each).
@@ -147,6 +159,20 @@ struct Bucket {
     newest_seen: u64,
     /// Closed after a 429 until this instant.
     closed_until: Option<Instant>,
+    /// Requests up to this one were sent before the last 429: their counts say nothing of
+    /// what is left once the bucket opens.
+    stale_up_to: u64,
+    /// The count reported at an earlier instant, after request `seq`: where the refill seen since
+    /// is measured from.
+    since: Option<Sample>,
+}
+
+/// One reported count.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    remaining: f64,
+    seq: u64,
 }
 
 impl Bucket {
@@ -158,11 +184,14 @@ impl Bucket {
             capacity: 1.0,
             known: false,
             unreported: false,
+            ever_reported: false,
             probing: false,
             admitted: 0,
             in_flight: 0,
             newest_seen: 0,
             closed_until: None,
+            stale_up_to: 0,
+            since: None,
         }
     }
 
@@ -226,7 +255,42 @@ impl Bucket {
             self.tokens = tokens;
             self.at = now;
         }
+        if seq > self.newest_seen {
+            self.measure_refill(seq, remaining, now);
+        }
         self.newest_seen = self.newest_seen.max(seq);
+    }
+
+    /// Raises the assumed rate to the refill seen since the last sample, at least
+    /// [`REFILL_SPAN`] ago: the count rose by `remaining - earlier`, and the requests admitted
+    /// in between took one each. Requests still out are not counted as taken (the server may
+    /// not have counted them yet), and one token is allowed for the rounding of the counts, so
+    /// the rate seen errs low. Only raised here: a 429 lowers it.
+    fn measure_refill(&mut self, seq: u64, remaining: f64, now: Instant) {
+        let Some(earlier) = self.since else {
+            self.since = Some(Sample {
+                at: now,
+                remaining,
+                seq,
+            });
+            return;
+        };
+        let span = now.saturating_duration_since(earlier.at);
+        if span < REFILL_SPAN {
+            return;
+        }
+        let taken = (seq - earlier.seq) as f64 - self.in_flight as f64;
+        let refilled = remaining - earlier.remaining + taken.max(0.0) - 1.0;
+        let seen = refilled / span.as_secs_f64();
+        if seen > self.rate {
+            tracing::debug!(from = self.rate, to = seen, "refill faster than assumed");
+            self.rate = seen;
+        }
+        self.since = Some(Sample {
+            at: now,
+            remaining,
+            seq,
+        });
     }
 }
 
@@ -348,20 +412,23 @@ impl Pacer {
                     continue;
                 };
                 b.answered();
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    // `close_for` handles the refusal.
+                if status == StatusCode::TOO_MANY_REQUESTS || (!b.known && *seq <= b.stale_up_to) {
+                    // `close_for` handles a refusal; a count from before one does not end the
+                    // probe that follows it.
                     continue;
                 }
                 match scope.remaining(headers) {
                     Some(remaining) => {
                         b.known = true;
                         b.unreported = false;
+                        b.ever_reported = true;
                         b.capacity = b.capacity.max(remaining + 1.0);
                         b.learn(*seq, remaining, now);
                     }
                     None if !b.known => {
+                        // A count seen before (then a 429) still paces by the rate.
                         b.known = true;
-                        b.unreported = true;
+                        b.unreported = !b.ever_reported;
                     }
                     None => {}
                 }
@@ -388,9 +455,12 @@ impl Pacer {
                 .entry(scope.clone())
                 .or_insert_with(|| Bucket::new(&scope, now));
             b.closed_until = Some(b.closed_until.map_or(until, |u| u.max(until)));
-            b.known = true;
+            // What is left when it opens depends on how the budget counts (a bucket has
+            // refilled a little, a window may be whole again): one request goes first to learn it.
+            b.known = false;
             b.unreported = false;
             b.probing = false;
+            b.stale_up_to = b.admitted;
             b.tokens = 0.0;
             b.at = until;
             // It ran dry sooner than our estimate: assume a slower refill from now on.
