@@ -56,6 +56,23 @@ pub struct ExtensionId {
     name: String,
 }
 
+/// `{scale set ID}/extensions/{name}`: an extension of the scale set's model, which instances
+/// created or upgraded later receive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelExtensionId {
+    scale_set: ScaleSetId,
+    name: String,
+}
+
+/// What a long-running extension operation writes: a machine's extension or a scale set model's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExtensionTarget {
+    /// An extension of a VM or of a uniform scale set's instance.
+    Machine(ExtensionId),
+    /// An extension of a scale set's model.
+    Model(ModelExtensionId),
+}
+
 impl VirtualMachineId {
     /// Builds an ID from its parts (names are kept as given).
     pub fn new(
@@ -168,16 +185,27 @@ impl ScaleSetId {
         Ok(ScaleSetId::new(subscription, group, name))
     }
 
+    /// The subscription the scale set is in.
     pub fn subscription_id(&self) -> &str {
         &self.subscription_id
     }
 
+    /// The scale set's resource group.
     pub fn resource_group(&self) -> &str {
         &self.resource_group
     }
 
+    /// The scale set's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The extension `name` of the scale set's model.
+    pub fn model_extension(&self, name: impl Into<String>) -> ModelExtensionId {
+        ModelExtensionId {
+            scale_set: self.clone(),
+            name: name.into(),
+        }
     }
 
     /// The uniform scale set's instance `instance_id`.
@@ -247,6 +275,40 @@ impl ExtensionId {
         s.push("extensions");
         s.push(&self.name);
         s
+    }
+}
+
+impl ModelExtensionId {
+    /// The scale set whose model holds the extension.
+    pub(crate) fn scale_set(&self) -> &ScaleSetId {
+        &self.scale_set
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn path_segments(&self) -> Vec<&str> {
+        let mut s = self.scale_set.path_segments();
+        s.push("extensions");
+        s.push(&self.name);
+        s
+    }
+}
+
+impl ExtensionTarget {
+    /// The machine's extension, whose instance view explains a failure; `None` for a model's.
+    pub(crate) fn machine(&self) -> Option<&ExtensionId> {
+        match self {
+            ExtensionTarget::Machine(id) => Some(id),
+            ExtensionTarget::Model(_) => None,
+        }
+    }
+}
+
+impl From<ExtensionId> for ExtensionTarget {
+    fn from(id: ExtensionId) -> ExtensionTarget {
+        ExtensionTarget::Machine(id)
     }
 }
 
@@ -340,6 +402,21 @@ impl fmt::Display for ScaleSetId {
 impl fmt::Display for ExtensionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/extensions/{}", self.vm, self.name)
+    }
+}
+
+impl fmt::Display for ModelExtensionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/extensions/{}", self.scale_set, self.name)
+    }
+}
+
+impl fmt::Display for ExtensionTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtensionTarget::Machine(id) => write!(f, "{id}"),
+            ExtensionTarget::Model(id) => write!(f, "scale set model extension {id}"),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! ARM list operations: the VMs of a subscription or resource group, one page at a time, and
-//! the extensions of a VM.
+//! ARM list operations: the VMs of a subscription or resource group, the instances of a scale
+//! set, one page at a time, and the extensions of a VM.
 //!
 //! Pages are read one call at a time so that a caller that needs only a few VMs reads only the
 //! pages it needs. A `nextLink` is followed only when it points at the resource manager's own
@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::context::OpContext;
 use super::error::AzureError;
-use super::ids::VirtualMachineId;
-use super::models::{ExtensionWire, VirtualMachine, VmExtension};
+use super::ids::{ScaleSetId, VirtualMachineId};
+use super::models::{ExtensionWire, Orchestration, VirtualMachine, VmExtension};
 use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 use super::pipeline::Handling;
 use super::response::ArmResponse;
@@ -44,6 +44,15 @@ impl std::fmt::Display for VmListScope {
 #[derive(Debug, Clone, Copy)]
 pub struct VmPageAt<'a> {
     pub(crate) scope: &'a VmListScope,
+    /// The previous page's `next_link`; `None` for the first page.
+    pub(crate) next_link: Option<&'a str>,
+}
+
+/// Which page of a scale set's instances to read.
+#[derive(Debug, Clone, Copy)]
+pub struct InstancePageAt<'a> {
+    pub(crate) scale_set: &'a ScaleSetId,
+    pub(crate) orchestration: Orchestration,
     /// The previous page's `next_link`; `None` for the first page.
     pub(crate) next_link: Option<&'a str>,
 }
@@ -82,8 +91,61 @@ impl ArmClient {
             }
             Some(link) => next_link_url(&cloud.resource_manager, link)?,
         };
-        let what = format!("the virtual machines of {scope}");
-        let resp = self.read_listing(url, &what, ctx).await?;
+        self.read_vm_page(url, next_link, &format!("the virtual machines of {scope}"), ctx)
+            .await
+    }
+
+    /// Reads one page of a scale set's instances, with their instance views: a uniform scale
+    /// set's from `{scale set}/virtualMachines`, a flexible one's from its resource group's VMs
+    /// filtered on the scale set.
+    pub(crate) async fn list_scale_set_instances_page(
+        &self,
+        InstancePageAt {
+            scale_set,
+            orchestration,
+            next_link,
+        }: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        let cloud = self.cloud(ctx).await?;
+        let url = match (next_link, orchestration) {
+            (Some(link), _) => next_link_url(&cloud.resource_manager, link)?,
+            (None, Orchestration::Uniform) => {
+                let mut segments = scale_set.path_segments();
+                segments.push("virtualMachines");
+                Self::url(cloud, &segments, true)?
+            }
+            (None, Orchestration::Flexible) => {
+                let segments = [
+                    "subscriptions",
+                    scale_set.subscription_id(),
+                    "resourceGroups",
+                    scale_set.resource_group(),
+                    "providers",
+                    "Microsoft.Compute",
+                    "virtualMachines",
+                ];
+                let mut url = Self::url(cloud, &segments, true)?;
+                url.query_pairs_mut().append_pair(
+                    "$filter",
+                    &format!("'virtualMachineScaleSet/id' eq '{scale_set}'"),
+                );
+                url
+            }
+        };
+        self.read_vm_page(url, next_link, &format!("the instances of scale set {scale_set}"), ctx)
+            .await
+    }
+
+    /// One page of a VM list at `url`; `next_link` is the link `url` came from, if any.
+    async fn read_vm_page(
+        &self,
+        url: Url,
+        next_link: Option<&str>,
+        what: &str,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        let resp = self.read_listing(url, what, ctx).await?;
         let page: ListWire<VirtualMachine> = resp.json("a page of virtual machines")?;
         if let (Some(next), Some(current)) = (&page.next_link, next_link) {
             if next == current {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::error::{AzureError, CloudError};
-use super::ids::ExtensionId;
+use super::ids::ExtensionTarget;
 use super::response::{ArmResponse, parse_retry_after};
 
 /// Poll cadence. The first status read comes `initial / 4` after Azure accepted the operation (a
@@ -74,7 +74,8 @@ pub(crate) enum PollTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingOperation {
     pub(crate) target: PollTarget,
-    pub(crate) extension: ExtensionId,
+    /// What the operation writes, for messages and for reading a failure's reasons.
+    pub(crate) target_resource: ExtensionTarget,
     pub(crate) retry_after: Option<Duration>,
     /// When Azure accepted the operation (the poll schedule grows with the time since).
     pub(crate) accepted_at: tokio::time::Instant,
@@ -86,7 +87,7 @@ impl PendingOperation {
     /// From the response to the initial PUT/DELETE.
     pub(crate) fn from_initial(
         resp: &ArmResponse,
-        extension: ExtensionId,
+        extension: impl Into<ExtensionTarget>,
         action: &'static str,
     ) -> PendingOperation {
         let target = if let Some(url) = resp.header("azure-asyncoperation") {
@@ -98,7 +99,7 @@ impl PendingOperation {
         };
         PendingOperation {
             target,
-            extension,
+            target_resource: extension.into(),
             retry_after: parse_retry_after(&resp.headers, OffsetDateTime::now_utc()),
             accepted_at: tokio::time::Instant::now(),
             action,
@@ -106,10 +107,13 @@ impl PendingOperation {
     }
 
     /// An operation that needs no polling.
-    pub(crate) fn done(extension: ExtensionId, action: &'static str) -> PendingOperation {
+    pub(crate) fn done(
+        extension: impl Into<ExtensionTarget>,
+        action: &'static str,
+    ) -> PendingOperation {
         PendingOperation {
             target: PollTarget::Done,
-            extension,
+            target_resource: extension.into(),
             retry_after: None,
             accepted_at: tokio::time::Instant::now(),
             action,
@@ -256,6 +260,7 @@ impl PollPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure::ids::ExtensionId;
     use reqwest::StatusCode;
     use reqwest::header::{HeaderMap, HeaderValue};
 

@@ -39,11 +39,15 @@ mod transport;
 
 pub use context::OpContext;
 pub use error::AzureError;
-pub use ids::{ExtensionId, ParseError, ScaleSetId, VirtualMachineId};
-pub use listing::{VmListScope, VmPage, VmPageAt};
+pub use ids::{
+    ExtensionId, ExtensionTarget, ModelExtensionId, ParseError, ScaleSetId, VirtualMachineId,
+};
+pub use listing::{InstancePageAt, VmListScope, VmPage, VmPageAt};
 pub use lro::{PendingOperation, PollPolicy};
 pub(crate) use models::{AgentStatus, VmExtension};
-pub use models::{ExtensionPut, OsType, ProtectedSettings, VirtualMachine};
+pub use models::{
+    ExtensionPut, Orchestration, OsType, ProtectedSettings, ScaleSet, VirtualMachine,
+};
 pub use operations::ArmClient;
 pub use operations::ArmClientBuilder;
 pub use pipeline::RetryPolicy;

@@ -67,8 +67,10 @@ pub struct AgentStatus {
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualMachine {
     pub(crate) id: String,
-    /// The VM's name.
+    /// The VM's name (a uniform scale set's instance: `{scale set}_{instance ID}`).
     pub name: String,
+    /// A uniform scale set's instance: its ID in the scale set ("0", "1", …).
+    pub(crate) instance_id: Option<String>,
     /// Its Azure region.
     pub location: String,
     pub(crate) properties: VirtualMachineProperties,
@@ -80,9 +82,20 @@ pub struct VirtualMachine {
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct VirtualMachineProperties {
     pub(crate) provisioning_state: Option<String>,
+    /// A flexible scale set's VM: the scale set it belongs to.
+    pub(crate) virtual_machine_scale_set: Option<SubResource>,
+    /// A uniform scale set's instance: whether it runs the scale set's latest model.
+    pub(crate) latest_model_applied: Option<bool>,
     pub(crate) storage_profile: Option<StorageProfile>,
     pub(crate) os_profile: Option<OsProfile>,
     pub(crate) instance_view: Option<VmInstanceView>,
+}
+
+/// `{"id": …}`: a reference to another resource.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct SubResource {
+    pub(crate) id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -147,34 +160,10 @@ pub(crate) struct VmExtensionResource {
 impl VirtualMachine {
     /// `storageProfile.osDisk.osType`, falling back to the presence of a Linux configuration.
     pub fn os_type(&self) -> Option<OsType> {
-        let declared = self
-            .properties
-            .storage_profile
-            .as_ref()
-            .and_then(|s| s.os_disk.as_ref())
-            .and_then(|d| d.os_type.as_deref());
-        match declared {
-            Some(t) if t.eq_ignore_ascii_case("windows") => Some(OsType::Windows),
-            Some(t) if t.eq_ignore_ascii_case("linux") => Some(OsType::Linux),
-            _ => {
-                let os = self.properties.os_profile.as_ref()?;
-                if os
-                    .linux_configuration
-                    .as_ref()
-                    .is_some_and(|v| !v.is_null())
-                {
-                    Some(OsType::Linux)
-                } else if os
-                    .windows_configuration
-                    .as_ref()
-                    .is_some_and(|v| !v.is_null())
-                {
-                    Some(OsType::Windows)
-                } else {
-                    None
-                }
-            }
-        }
+        os_type_of(
+            self.properties.storage_profile.as_ref(),
+            self.properties.os_profile.as_ref(),
+        )
     }
 
     fn instance_statuses(&self) -> &[InstanceViewStatus] {
@@ -261,6 +250,145 @@ impl VirtualMachine {
                     })
                 })
         })
+    }
+}
+
+/// `storageProfile.osDisk.osType`, falling back to which OS configuration the profile has.
+fn os_type_of(storage: Option<&StorageProfile>, os: Option<&OsProfile>) -> Option<OsType> {
+    let declared = storage
+        .and_then(|s| s.os_disk.as_ref())
+        .and_then(|d| d.os_type.as_deref())
+        .and_then(OsType::parse);
+    declared.or_else(|| {
+        let os = os?;
+        let has = |config: &Option<Value>| config.as_ref().is_some_and(|v| !v.is_null());
+        if has(&os.linux_configuration) {
+            Some(OsType::Linux)
+        } else if has(&os.windows_configuration) {
+            Some(OsType::Windows)
+        } else {
+            None
+        }
+    })
+}
+
+/// How a scale set manages its instances (fixed when it is created).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orchestration {
+    /// Instances are `virtualMachineScaleSets/virtualMachines`, reached through the scale set.
+    Uniform,
+    /// Instances are ordinary VMs that name the scale set.
+    Flexible,
+}
+
+impl Orchestration {
+    /// How Azure spells it (`properties.orchestrationMode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Orchestration::Uniform => "Uniform",
+            Orchestration::Flexible => "Flexible",
+        }
+    }
+}
+
+/// A VM scale set, read without instance view.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScaleSet {
+    pub(crate) id: String,
+    /// The scale set's name.
+    pub name: String,
+    /// Its Azure region.
+    pub location: String,
+    pub(crate) properties: ScaleSetProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ScaleSetProperties {
+    pub(crate) orchestration_mode: Option<String>,
+    pub(crate) upgrade_policy: Option<UpgradePolicy>,
+    pub(crate) virtual_machine_profile: Option<ScaleSetVmProfile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct UpgradePolicy {
+    pub(crate) mode: Option<String>,
+}
+
+/// The model every new instance is built from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ScaleSetVmProfile {
+    pub(crate) os_profile: Option<OsProfile>,
+    pub(crate) storage_profile: Option<StorageProfile>,
+    pub(crate) extension_profile: Option<ExtensionProfile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ExtensionProfile {
+    pub(crate) extensions: Vec<VmExtensionResource>,
+}
+
+impl ScaleSet {
+    /// `Uniform` unless Azure says `Flexible` (scale sets older than flexible orchestration do
+    /// not say).
+    pub fn orchestration(&self) -> Orchestration {
+        match self.properties.orchestration_mode.as_deref() {
+            Some(m) if m.eq_ignore_ascii_case("flexible") => Orchestration::Flexible,
+            _ => Orchestration::Uniform,
+        }
+    }
+
+    /// The OS of the scale set's model.
+    pub fn os_type(&self) -> Option<OsType> {
+        let profile = self.properties.virtual_machine_profile.as_ref()?;
+        os_type_of(
+            profile.storage_profile.as_ref(),
+            profile.os_profile.as_ref(),
+        )
+    }
+
+    /// `upgradePolicy.mode`: "Manual", "Automatic" or "Rolling".
+    pub(crate) fn upgrade_mode(&self) -> Option<&str> {
+        self.properties.upgrade_policy.as_ref()?.mode.as_deref()
+    }
+
+    /// The name of the model's extension of this publisher and type, if it has one.
+    pub(crate) fn model_extension_name_of(
+        &self,
+        publisher: &str,
+        extension_type: &str,
+    ) -> Option<String> {
+        self.properties
+            .virtual_machine_profile
+            .as_ref()?
+            .extension_profile
+            .as_ref()?
+            .extensions
+            .iter()
+            .find(|e| e.properties.is_of(publisher, extension_type))?
+            .name
+            .clone()
+    }
+}
+
+impl VirtualMachine {
+    /// The ARM ID as Azure gave it.
+    pub(crate) fn arm_id(&self) -> &str {
+        &self.id
+    }
+
+    /// A flexible scale set's VM: the ID of its scale set.
+    pub(crate) fn scale_set_id(&self) -> Option<&str> {
+        self.properties.virtual_machine_scale_set.as_ref()?.id.as_deref()
+    }
+
+    /// A uniform instance: whether it runs the scale set's latest model.
+    pub(crate) fn latest_model_applied(&self) -> Option<bool> {
+        self.properties.latest_model_applied
     }
 }
 
@@ -393,13 +521,14 @@ impl std::fmt::Debug for ProtectedSettings {
     }
 }
 
-/// The body of an extension PUT: `{"location", "properties": {"publisher", "type",
+/// The body of an extension PUT: `{"location"?, "properties": {"publisher", "type",
 /// "typeHandlerVersion", "autoUpgradeMinorVersion", "forceUpdateTag", "settings",
 /// "protectedSettings"}}`. Absent settings are sent as `{}` (not null), like the Az cmdlets.
 #[derive(Clone, Debug)]
 pub struct ExtensionPut {
-    /// The VM's region (an extension lives where its VM does).
-    pub location: String,
+    /// The VM's region (an extension lives where its VM does); `None` for the extension of a
+    /// uniform scale set's instance or of a scale set's model, whose bodies have no location.
+    pub location: Option<String>,
     /// The extension's publisher, e.g. `Microsoft.Compute`.
     pub publisher: String,
     /// The extension's type, e.g. `VMAccessAgent`.
@@ -420,8 +549,7 @@ impl ExtensionPut {
     /// The JSON sent to ARM. This is the only place the protected settings are exposed.
     pub(crate) fn to_wire(&self) -> Value {
         let or_empty = |v: &Value| if v.is_null() { json!({}) } else { v.clone() };
-        json!({
-            "location": self.location,
+        let mut body = json!({
             "properties": {
                 "publisher": self.publisher,
                 "type": self.extension_type,
@@ -431,7 +559,11 @@ impl ExtensionPut {
                 "settings": or_empty(&self.settings),
                 "protectedSettings": or_empty(&self.protected_settings.0),
             }
-        })
+        });
+        if let Some(location) = &self.location {
+            body["location"] = json!(location);
+        }
+        body
     }
 }
 
@@ -448,7 +580,7 @@ mod tests {
     #[test]
     fn put_body_shape_and_debug() {
         let put = ExtensionPut {
-            location: "westeurope".into(),
+            location: Some("westeurope".into()),
             publisher: "Example.Publisher".into(),
             extension_type: "ExampleType".into(),
             type_handler_version: "2.4".into(),

@@ -17,9 +17,9 @@ use super::cloud::{CloudEndpoints, metadata_url};
 use super::context::OpContext;
 use super::credentials::{CredentialPlan, TokenSource};
 use super::error::{AzureError, CloudError};
-use super::ids::{ExtensionId, VirtualMachineId};
+use super::ids::{ExtensionId, ExtensionTarget, ModelExtensionId, ScaleSetId, VirtualMachineId};
 use super::lro::{PendingOperation, PollOutcome, PollPolicy, interpret};
-use super::models::{ExtensionPut, ExtensionWire, VirtualMachine, VmExtension};
+use super::models::{ExtensionPut, ExtensionWire, ScaleSet, VirtualMachine, VmExtension};
 use super::pacing::Pacer;
 use super::pipeline::{ArmRequest, Handling, Pipeline, PollPlan, RetryPolicy};
 use super::response::ArmResponse;
@@ -330,6 +330,46 @@ impl ArmClient {
         ))
     }
 
+    /// `GET` the scale set (its model: orchestration, upgrade policy, OS, model extensions).
+    pub async fn get_scale_set(
+        &self,
+        id: &ScaleSetId,
+        ctx: &OpContext,
+    ) -> Result<ScaleSet, AzureError> {
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
+        let resource = format!("virtual machine scale set {id}");
+        let handling = Handling::arm(format!("reading {resource}"));
+        self.send(Method::GET, url, None, handling, ctx)
+            .await?
+            .error_for_status(&resource)?
+            .json("the virtual machine scale set")
+    }
+
+    /// Starts the PUT of an extension of a scale set's model (the child resource, which leaves
+    /// the model's other extensions as they are). Pass the result to [`ArmClient::wait`].
+    pub async fn begin_put_model_extension(
+        &self,
+        id: &ModelExtensionId,
+        body: &ExtensionPut,
+        ctx: &OpContext,
+    ) -> Result<PendingOperation, AzureError> {
+        let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
+            detail: format!("cannot encode the extension body: {e}"),
+        })?;
+        let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
+        let resource = format!("scale set model extension {id}");
+        let handling = Handling::arm(format!("writing {resource}"));
+        let resp = self
+            .send(Method::PUT, url, Some(payload), handling, ctx)
+            .await?
+            .error_for_status(&resource)?;
+        Ok(PendingOperation::from_initial(
+            &resp,
+            ExtensionTarget::Model(id.clone()),
+            "creating or updating",
+        ))
+    }
+
     /// Starts the DELETE of an extension; `None` when it is already gone.
     pub async fn begin_delete_extension(
         &self,
@@ -379,7 +419,7 @@ impl ArmClient {
                 }),
                 ..Handling::arm(format!(
                     "waiting for Azure to finish {} {}",
-                    op.action, op.extension
+                    op.action, op.target_resource
                 ))
             },
         };
@@ -405,7 +445,7 @@ impl ArmClient {
                 detail: "the status read ended while the operation still runs".into(),
             }),
             PollOutcome::Succeeded => {
-                tracing::debug!(extension = %op.extension, elapsed_ms = ctx.elapsed().as_millis(), "operation succeeded");
+                tracing::debug!(extension = %op.target_resource, elapsed_ms = ctx.elapsed().as_millis(), "operation succeeded");
                 Ok(())
             }
             PollOutcome::Failed { code, message } => {
@@ -422,13 +462,17 @@ impl ArmClient {
         message: String,
         ctx: &OpContext,
     ) -> AzureError {
-        let statuses = match self.get_extension(&op.extension, ctx).await {
-            Ok(Some(ext)) => ext.status_messages(),
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                tracing::debug!(error = %e, "could not read the extension after the failure");
-                Vec::new()
-            }
+        // A model's extension has no instance view: its failure is the operation's own.
+        let statuses = match op.target_resource.machine() {
+            None => Vec::new(),
+            Some(id) => match self.get_extension(id, ctx).await {
+                Ok(Some(ext)) => ext.status_messages(),
+                Ok(None) => Vec::new(),
+                Err(e) => {
+                    tracing::debug!(error = %e, "could not read the extension after the failure");
+                    Vec::new()
+                }
+            },
         };
         AzureError::ExtensionFailed {
             code,

@@ -50,3 +50,14 @@ pub(crate) const TIMEOUTS: &str = "timeouts";
 pub(crate) const REMOVE_EXTENSION_AFTER_SUCCESS: &str = "remove_extension_after_success";
 /// How long the action waits.
 pub(crate) const TIMEOUT: &str = "timeout";
+
+/// The scale set to reset (`vm_scale_set_access_reset`).
+pub(crate) const VIRTUAL_MACHINE_SCALE_SET_ID: &str = "virtual_machine_scale_set_id";
+/// How many instances run at once.
+pub(crate) const MAX_PARALLEL_INSTANCES: &str = "max_parallel_instances";
+/// Opt-in: also set the scale set model's access extension.
+pub(crate) const UPDATE_MODEL: &str = "update_model";
+/// The scale set's orchestration mode as read from Azure.
+pub(crate) const ORCHESTRATION_MODE: &str = "orchestration_mode";
+/// The per-instance results of the last run.
+pub(crate) const INSTANCES: &str = "instances";

@@ -8,7 +8,7 @@ use crate::tfprotocol::Diagnostic;
 use crate::vmaccess::discovery::DiscoveryError;
 use crate::vmaccess::{Kind, RunError, START_THE_VM};
 
-use super::attributes::{EXTENSION_NAME, VIRTUAL_MACHINE_ID};
+use super::attributes::{EXTENSION_NAME, VIRTUAL_MACHINE_ID, VIRTUAL_MACHINE_SCALE_SET_ID};
 use super::settings::setting_source;
 
 /// `doing` completes "Error while …", e.g. "running VMAccess on VM \"web\"".
@@ -119,6 +119,14 @@ pub(crate) fn run_error(err: &RunError, doing: &str, kind: &Kind) -> Diagnostic 
             format!("No VM exists at {vm}. Check `virtual_machine_id`, and that the provider's subscription is the VM's."),
         )
         .at_attr(vm_attr),
+        RunError::ScaleSetNotFound { scale_set } => Diagnostic::error(
+            "Virtual machine scale set not found",
+            format!(
+                "No virtual machine scale set exists at {scale_set}. Check `{VIRTUAL_MACHINE_SCALE_SET_ID}`, and that \
+                 the provider's subscription is the scale set's."
+            ),
+        )
+        .at_attr(VIRTUAL_MACHINE_SCALE_SET_ID),
         RunError::WrongOs { kind, .. } => Diagnostic::error(
             format!("Not a {:?} VM", kind.os),
             format!("{err}. {}", kind.other_os_hint),

@@ -1,7 +1,7 @@
 //! Either access extension, picked by the VM's OS: what a surface that serves Windows and Linux
 //! VMs alike asks the engine to run, and how it reads back the extension it manages.
 
-use crate::azure::{AzureError, ExtensionId, OpContext};
+use crate::azure::{AzureError, ExtensionId, OpContext, ProtectedSettings};
 
 use super::error::RunError;
 use super::kind::linux::{LinuxAccessReset, LinuxVmAccess};
@@ -14,6 +14,24 @@ use super::{Arm, Engine, ExtensionKind, Lookup, Progress, RunRequest};
 pub(crate) enum AccessInput {
     Windows(AccountReset),
     Linux(LinuxAccessReset),
+}
+
+impl AccessInput {
+    /// The extension kind this input is for.
+    pub(crate) fn kind(&self) -> &'static Kind {
+        match self {
+            AccessInput::Windows(_) => WindowsVmAccess::KIND,
+            AccessInput::Linux(_) => LinuxVmAccess::KIND,
+        }
+    }
+
+    /// The extension's public and protected settings for this input.
+    pub(crate) fn settings(&self) -> (serde_json::Value, ProtectedSettings) {
+        match self {
+            AccessInput::Windows(input) => WindowsVmAccess::settings(input),
+            AccessInput::Linux(input) => LinuxVmAccess::settings(input),
+        }
+    }
 }
 
 impl<I> RunRequest<I> {

@@ -2,8 +2,8 @@
 //! unit tests implement it with a scripted fake.
 
 use crate::azure::{
-    ArmClient, AzureError, ExtensionId, ExtensionPut, OpContext, PendingOperation, VirtualMachine,
-    VirtualMachineId, VmExtension,
+    ArmClient, AzureError, ExtensionId, ExtensionPut, InstancePageAt, ModelExtensionId, OpContext,
+    PendingOperation, ScaleSet, ScaleSetId, VirtualMachine, VirtualMachineId, VmExtension, VmPage,
 };
 
 #[async_trait::async_trait]
@@ -35,6 +35,20 @@ pub(crate) trait Arm: Send + Sync {
     ) -> Result<Option<Self::Pending>, AzureError>;
     /// Drives `op` to its end; a failed run is `AzureError::ExtensionFailed`.
     async fn wait(&self, op: Self::Pending, ctx: &OpContext) -> Result<(), AzureError>;
+    async fn get_scale_set(&self, id: &ScaleSetId, ctx: &OpContext)
+    -> Result<ScaleSet, AzureError>;
+    /// One page of a scale set's instances, with instance views.
+    async fn list_instances_page(
+        &self,
+        at: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError>;
+    async fn begin_put_model_extension(
+        &self,
+        id: &ModelExtensionId,
+        body: &ExtensionPut,
+        ctx: &OpContext,
+    ) -> Result<Self::Pending, AzureError>;
 }
 
 #[async_trait::async_trait]
@@ -76,5 +90,30 @@ impl Arm for ArmClient {
 
     async fn wait(&self, op: PendingOperation, ctx: &OpContext) -> Result<(), AzureError> {
         ArmClient::wait(self, op, ctx).await
+    }
+
+    async fn get_scale_set(
+        &self,
+        id: &ScaleSetId,
+        ctx: &OpContext,
+    ) -> Result<ScaleSet, AzureError> {
+        ArmClient::get_scale_set(self, id, ctx).await
+    }
+
+    async fn list_instances_page(
+        &self,
+        at: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        self.list_scale_set_instances_page(at, ctx).await
+    }
+
+    async fn begin_put_model_extension(
+        &self,
+        id: &ModelExtensionId,
+        body: &ExtensionPut,
+        ctx: &OpContext,
+    ) -> Result<PendingOperation, AzureError> {
+        ArmClient::begin_put_model_extension(self, id, body, ctx).await
     }
 }

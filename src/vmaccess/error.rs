@@ -1,7 +1,7 @@
 //! Why a run stops before anything is sent to the extension: what inspecting the VM and
 //! choosing the extension's name decide. A leaf of the engine, which `inspect` and `run` share.
 
-use crate::azure::{AzureError, OsType, VirtualMachineId};
+use crate::azure::{AzureError, OsType, ScaleSetId, VirtualMachineId};
 
 use super::kind::Kind;
 
@@ -10,6 +10,8 @@ use super::kind::Kind;
 pub(crate) enum RunError {
     #[error("no VM exists at {vm}")]
     VmNotFound { vm: VirtualMachineId },
+    #[error("no virtual machine scale set exists at {scale_set}")]
+    ScaleSetNotFound { scale_set: ScaleSetId },
     #[error("VM {vm:?} runs {found:?}, and {} is the {:?} extension", kind.extension_type, kind.os)]
     WrongOs {
         vm: String,

@@ -14,6 +14,7 @@ mod inspect;
 mod kind;
 mod locks;
 mod run;
+mod scale_set;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,10 @@ pub(crate) use kind::linux::LinuxAccessReset;
 pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess, for_os};
 pub(crate) use locks::VmLocks;
 pub(crate) use run::{NameChoice, Outcome, Progress, RunRequest};
+pub(crate) use scale_set::{
+    InstanceFacts, InstanceOutcome, InstanceResult, ScaleSetFacts, ScaleSetProgress,
+    ScaleSetRequest, ScaleSetRun,
+};
 pub(crate) use status::{Lookup, Removal, Status};
 
 /// Advice for a stopped VM, wherever the engine or Azure finds one.

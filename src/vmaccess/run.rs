@@ -179,7 +179,8 @@ impl<A: Arm> Engine<A> {
         let tag = uuid::Uuid::new_v4().to_string();
         let (settings, protected_settings) = K::settings(&request.input);
         let body = ExtensionPut {
-            location: vm.location,
+            // A uniform scale set instance's extension body has no location.
+            location: request.vm.scale_set().is_none().then_some(vm.location),
             publisher: kind.publisher.to_string(),
             extension_type: kind.extension_type.to_string(),
             type_handler_version: request.handler_version,
