@@ -2,3 +2,4 @@
 //! engine as the resources.
 
 pub mod vm_access_reset;
+pub mod vm_scale_set_access_reset;

@@ -279,15 +279,6 @@ impl ExtensionId {
 }
 
 impl ModelExtensionId {
-    /// The scale set whose model holds the extension.
-    pub(crate) fn scale_set(&self) -> &ScaleSetId {
-        &self.scale_set
-    }
-
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     pub(crate) fn path_segments(&self) -> Vec<&str> {
         let mut s = self.scale_set.path_segments();
         s.push("extensions");

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::vm_access_reset::VmAccessResetAction;
+use crate::actions::vm_scale_set_access_reset::VmScaleSetAccessResetAction;
 use crate::list_resources::vm_access_reset::VmAccessResetList;
 use crate::resources::vm_access_reset::{self, VmAccessReset};
+use crate::resources::vm_scale_set_access_reset::{self, VmScaleSetAccessReset};
 use crate::runtime::Runtime;
 use crate::tfprotocol::{
     Action, Block, Declared, Diagnostics, ListResource, Object, Provider, Resource, Schema,
@@ -57,19 +59,33 @@ impl Provider for VmProvider {
     }
 
     fn resources(&self) -> Vec<Declared<dyn Resource>> {
-        vec![Declared::new(
-            vm_access_reset::TYPE_NAME,
-            vm_access_reset::schema(),
-            Arc::new(VmAccessReset::new(self.runtime.clone())),
-        )]
+        vec![
+            Declared::new(
+                vm_access_reset::TYPE_NAME,
+                vm_access_reset::schema(),
+                Arc::new(VmAccessReset::new(self.runtime.clone())),
+            ),
+            Declared::new(
+                vm_scale_set_access_reset::TYPE_NAME,
+                vm_scale_set_access_reset::schema(),
+                Arc::new(VmScaleSetAccessReset::new(self.runtime.clone())),
+            ),
+        ]
     }
 
     fn actions(&self) -> Vec<Declared<dyn Action>> {
-        vec![Declared::new(
-            actions::vm_access_reset::TYPE_NAME,
-            actions::vm_access_reset::schema(),
-            Arc::new(VmAccessResetAction::new(self.runtime.clone())),
-        )]
+        vec![
+            Declared::new(
+                actions::vm_access_reset::TYPE_NAME,
+                actions::vm_access_reset::schema(),
+                Arc::new(VmAccessResetAction::new(self.runtime.clone())),
+            ),
+            Declared::new(
+                actions::vm_scale_set_access_reset::TYPE_NAME,
+                actions::vm_scale_set_access_reset::schema(),
+                Arc::new(VmScaleSetAccessResetAction::new(self.runtime.clone())),
+            ),
+        ]
     }
 
     fn list_resources(&self) -> Vec<Declared<dyn ListResource>> {

@@ -3,3 +3,4 @@
 //! ([`crate::surface`]).
 
 pub mod vm_access_reset;
+pub mod vm_scale_set_access_reset;

@@ -181,26 +181,7 @@ fn password_attribute(config: &Object) -> Option<&'static str> {
 /// Plan-time validation; values still unknown are checked at apply.
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = validation::account(config, &PASSWORDS);
-    let password_wo_set = !config.is_null(PASSWORD_WO);
-    if password_wo_set && config.is_null(PASSWORD_WO_VERSION) {
-        diags.push(
-            Diagnostic::error(
-                "Missing password_wo_version",
-                "`password_wo` needs `password_wo_version`: Terraform cannot see changes of write-only values, so the version \
-                 number is what tells it to rerun. Set it to 1 and bump it whenever the password changes.",
-            )
-            .at_attr(PASSWORD_WO_VERSION),
-        );
-    }
-    if !password_wo_set && !config.is_unknown(PASSWORD_WO) && !config.is_null(PASSWORD_WO_VERSION) {
-        diags.push(
-            Diagnostic::error(
-                "password_wo_version without password_wo",
-                "`password_wo_version` only has a meaning together with `password_wo`. Remove it, or set `password_wo`.",
-            )
-            .at_attr(PASSWORD_WO_VERSION),
-        );
-    }
+    diags.extend(validation::write_only_password(config));
     diags.extend(validation::target(config));
     if let Err(d) = Timeouts::from_object(config) {
         diags.extend(d);

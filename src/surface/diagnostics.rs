@@ -172,6 +172,14 @@ pub(crate) fn discovery_error(e: &DiscoveryError) -> Diagnostic {
                  assignments."
             ),
         ),
+        DiscoveryError::ScaleSets { scope, source } => Diagnostic::error(
+            format!("Cannot list the virtual machine scale sets of {scope}"),
+            format!(
+                "Azure answered: {source}\n\n`include_scale_set_instances` needs read access to the scale sets and \
+                 their instances (the Reader role has it) on the subscription or resource groups searched. Check the \
+                 principal's role assignments, or leave `include_scale_set_instances` out."
+            ),
+        ),
         // Listing reads no extension settings, so no extension-specific wording applies.
         DiscoveryError::Extensions { vm, source } => general_with_summary(
             source,

@@ -13,8 +13,8 @@ use crate::azure::{OsType, VirtualMachineId};
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
 use super::attributes::{
-    EXPIRATION, REMOVE_PRIOR_KEYS, REMOVE_USER, RESET_SSH, SSH_PUBLIC_KEYS, TYPE_HANDLER_VERSION,
-    USERNAME, VIRTUAL_MACHINE_ID,
+    EXPIRATION, PASSWORD_WO, PASSWORD_WO_VERSION, REMOVE_PRIOR_KEYS, REMOVE_USER, RESET_SSH,
+    SSH_PUBLIC_KEYS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
 };
 
 pub(crate) use linux::linux_settings;
@@ -305,6 +305,33 @@ pub(crate) fn for_os(
                 );
             }
         }
+    }
+    diags
+}
+
+/// A resource's write-only password goes with the version number that reruns it, and the number
+/// with the password.
+pub(crate) fn write_only_password(config: &Object) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let password_wo_set = !config.is_null(PASSWORD_WO);
+    if password_wo_set && config.is_null(PASSWORD_WO_VERSION) {
+        diags.push(
+            Diagnostic::error(
+                "Missing password_wo_version",
+                "`password_wo` needs `password_wo_version`: Terraform cannot see changes of write-only values, so the version \
+                 number is what tells it to rerun. Set it to 1 and bump it whenever the password changes.",
+            )
+            .at_attr(PASSWORD_WO_VERSION),
+        );
+    }
+    if !password_wo_set && !config.is_unknown(PASSWORD_WO) && !config.is_null(PASSWORD_WO_VERSION) {
+        diags.push(
+            Diagnostic::error(
+                "password_wo_version without password_wo",
+                "`password_wo_version` only has a meaning together with `password_wo`. Remove it, or set `password_wo`.",
+            )
+            .at_attr(PASSWORD_WO_VERSION),
+        );
     }
     diags
 }

@@ -187,6 +187,8 @@ pub(crate) enum ScaleSetProgress {
     Skipped { instance: String, reason: String },
     /// A step of one instance's run.
     Instance { instance: String, step: Progress },
+    /// An instance's run stopped before anything was sent (its agent is not ready, …).
+    Refused { instance: String, reason: String },
     /// The model's access extension is being set.
     SettingModel { extension: String },
 }
@@ -255,59 +257,33 @@ impl<A: Arm> Engine<A> {
             max_parallel,
             update_model,
         } = request;
-        let chosen: Vec<&InstanceFacts> = facts
+        let chosen: Vec<InstanceFacts> = facts
             .instances
             .iter()
             .filter(|i| {
                 only.as_ref()
                     .is_none_or(|names| names.iter().any(|n| n.eq_ignore_ascii_case(&i.name)))
             })
+            .cloned()
             .collect();
         let skipped = chosen.iter().filter(|i| i.skip_reason().is_some()).count();
         report(ScaleSetProgress::Listed {
             run: chosen.len() - skipped,
             skipped,
         });
-        let runs = chosen.iter().map(|instance| {
-            let request = RunRequest {
-                vm: instance.id.clone(),
-                name: NameChoice::Choose(None),
-                handler_version: handler_version.clone(),
-                auto_upgrade_minor_version,
-                input: input.clone(),
-            };
-            async move {
-                let outcome = match instance.skip_reason() {
-                    Some(reason) => {
-                        report(ScaleSetProgress::Skipped {
-                            instance: instance.name.clone(),
-                            reason: reason.clone(),
-                        });
-                        InstanceOutcome::Skipped(reason)
-                    }
-                    None => {
-                        let step = |step| {
-                            report(ScaleSetProgress::Instance {
-                                instance: instance.name.clone(),
-                                step,
-                            })
-                        };
-                        match self.reset(request, ctx, &step).await {
-                            Ok(run) => InstanceOutcome::Ran {
-                                extension: run.extension.name().to_string(),
-                                outcome: run.outcome,
-                            },
-                            Err(e) => InstanceOutcome::Refused(e),
-                        }
-                    }
+        let runs: Vec<_> = chosen
+            .into_iter()
+            .map(|instance| {
+                let request = RunRequest {
+                    vm: instance.id.clone(),
+                    name: NameChoice::Choose(None),
+                    handler_version: handler_version.clone(),
+                    auto_upgrade_minor_version,
+                    input: input.clone(),
                 };
-                InstanceResult {
-                    id: instance.id.clone(),
-                    name: instance.name.clone(),
-                    outcome,
-                }
-            }
-        });
+                self.reset_instance(instance, request, ctx, report)
+            })
+            .collect();
         // `buffered` keeps the scale set's order in the results while running ahead.
         let instances: Vec<InstanceResult> = stream::iter(runs)
             .buffered(max_parallel.max(1))
@@ -315,13 +291,65 @@ impl<A: Arm> Engine<A> {
             .await;
         let model = if update_model {
             Some(
-                self.set_model(&facts, &handler_version, auto_upgrade_minor_version, &input, ctx, report)
-                    .await,
+                self.set_model(
+                    &facts,
+                    &handler_version,
+                    auto_upgrade_minor_version,
+                    &input,
+                    ctx,
+                    report,
+                )
+                .await,
             )
         } else {
             None
         };
         ScaleSetRun { instances, model }
+    }
+
+    /// One instance: skipped when stopped, else [`Engine::reset`].
+    async fn reset_instance(
+        &self,
+        instance: InstanceFacts,
+        request: RunRequest<AccessInput>,
+        ctx: &OpContext,
+        report: &(dyn Fn(ScaleSetProgress) + Send + Sync),
+    ) -> InstanceResult {
+        let outcome = match instance.skip_reason() {
+            Some(reason) => {
+                report(ScaleSetProgress::Skipped {
+                    instance: instance.name.clone(),
+                    reason: reason.clone(),
+                });
+                InstanceOutcome::Skipped(reason)
+            }
+            None => {
+                let step = |step| {
+                    report(ScaleSetProgress::Instance {
+                        instance: instance.name.clone(),
+                        step,
+                    })
+                };
+                match self.reset(request, ctx, &step).await {
+                    Ok(run) => InstanceOutcome::Ran {
+                        extension: run.extension.name().to_string(),
+                        outcome: run.outcome,
+                    },
+                    Err(e) => {
+                        report(ScaleSetProgress::Refused {
+                            instance: instance.name.clone(),
+                            reason: e.to_string(),
+                        });
+                        InstanceOutcome::Refused(e)
+                    }
+                }
+            }
+        };
+        InstanceResult {
+            id: instance.id,
+            name: instance.name,
+            outcome,
+        }
     }
 
     /// PUTs the model's access extension (the model's existing one of the kind, else the kind's
