@@ -6,13 +6,11 @@
 //!   first of the hundred before them has left the window.
 //!
 //! The figures are scaled down from ARM's (bucket 200, 10/s) so a run takes ~20 s. Per-VM budgets
-//! keep Azure's defaults: each instance gets one write. Every instance reset is one VMAccess
-//! extension PUT and its wait, through the provider's own `ArmClient` (pipeline, retries, pacer)
-//! with production retry and poll policies, a fresh client (so a fresh pacer) per model.
-//!
-//! Until the emulator models scale sets, the instances are 500 ordinary VMs: an instance reset
-//! of a uniform scale set is the same PUT + wait on `…/virtualMachines/{id}/extensions/…`, so
-//! only [`targets`] changes when it does.
+//! keep Azure's defaults: each instance gets one write. The reset is the provider's own: the
+//! engine reads the uniform scale set and its instances (paged), then checks and resets each
+//! instance through its extension API (one VMAccess PUT and its wait), `MAX_PARALLEL` at a time
+//! (the surfaces' default), over the provider's `ArmClient` (pipeline, retries, pacer) with
+//! production retry and poll policies, and a fresh client (so a fresh pacer) per model.
 //!
 //! Prints, per model: writes, wall time, floor, ratio, the 429s the emulator answered, and PASS
 //! or FAIL against the issue's targets (wall ≤ 1.15 × floor, ≤ 20 throttled writes). Exits 1 if
@@ -20,20 +18,20 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use serde_json::json;
-use terraform_provider_vm::azure::{
-    ArmClient, AzureError, ExtensionId, ExtensionPut, OpContext, ProtectedSettings,
-};
+use secrecy::SecretString;
+use terraform_provider_vm::azure::{ArmClient, OpContext, ScaleSetId};
+use terraform_provider_vm::vmaccess::reset_every_instance;
 use tokio_util::sync::CancellationToken;
-use vm_emulator::admin::{Fleet, FleetVm};
+use vm_emulator::admin::{ScaleSetRef, ScaleSetSeed};
 use vm_emulator::{
-    BucketSpec, EmulatorConfig, OsType, ThrottleSettings, WindowBudgets, WindowSpec,
+    BucketSpec, EmulatorConfig, ThrottleSettings, VmSeed, WindowBudgets, WindowSpec,
 };
 use vm_test_support::azure_emulator::AzureEmulator;
 
-const INSTANCES: usize = 500;
-const CONCURRENCY: usize = 50;
+const INSTANCES: u32 = 500;
+/// The surfaces' default `max_parallel_instances`.
+const MAX_PARALLEL: usize = 10;
+const SCALE_SET: &str = "vmss-bench";
 const RESOURCE_GROUP: &str = "bench-vmss";
 const BUCKET_CAPACITY: f64 = 100.0;
 const BUCKET_REFILL: f64 = 20.0;
@@ -106,15 +104,19 @@ async fn bench() -> bool {
         ..EmulatorConfig::default()
     })
     .await;
-    let fleet = Fleet {
-        vms: (0..INSTANCES)
-            .map(|i| FleetVm::new(RESOURCE_GROUP, format!("vmss_{i}"), OsType::Windows))
-            .collect(),
-    };
-    emu.seed_fleet(&fleet).await;
-    let targets = targets(emu.subscription_id());
+    let scale_set = ScaleSetRef::new(emu.subscription_id(), RESOURCE_GROUP, SCALE_SET);
+    let seeded = emu
+        .admin
+        .seed_scale_set(
+            &scale_set,
+            &ScaleSetSeed::uniform(INSTANCES, VmSeed::locked_out()),
+        )
+        .await
+        .expect("scale set seeded");
+    let id = ScaleSetId::parse(&seeded.id).expect("scale set id");
     println!(
-        "{INSTANCES} instance resets (VMAccess PUT + wait each), {CONCURRENCY} at a time; per-VM budgets as Azure documents them"
+        "a uniform scale set of {INSTANCES} instances reset through the engine (instance check, VMAccess PUT + wait each), \
+         {MAX_PARALLEL} at a time; per-VM budgets as Azure documents them"
     );
     println!();
     println!(
@@ -140,14 +142,18 @@ async fn bench() -> bool {
             .with_extra_root_pem(emu.emulator.ca_pem())
             .build()
             .expect("client builds");
+        let ctx = OpContext::new(Duration::from_secs(600), CancellationToken::new());
         let started = Instant::now();
-        let results = reset_all(&client, &targets, CONCURRENCY).await;
+        let password = SecretString::from("N3w-Passw0rd!x");
+        let (succeeded, failed) =
+            reset_every_instance(client, &id, "opsadmin", password, MAX_PARALLEL, &ctx)
+                .await
+                .expect("the scale set is read");
         let wall = started.elapsed().as_secs_f64();
-        let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-        assert!(
-            failed.is_empty(),
-            "{} resets failed: {failed:?}",
-            failed.len()
+        assert_eq!(
+            (succeeded, failed),
+            (INSTANCES as usize, 0),
+            "every instance takes the reset"
         );
         let log = emu.requests().await;
         let puts = log
@@ -190,48 +196,4 @@ async fn bench() -> bool {
     );
     println!("PASS: ratio <= {MAX_RATIO} and 429 writes <= {MAX_THROTTLED}");
     all_passed
-}
-
-/// The VMAccess extension of each instance.
-fn targets(subscription: &str) -> Vec<ExtensionId> {
-    (0..INSTANCES)
-        .map(|i| {
-            ExtensionId::parse(&format!(
-                "/subscriptions/{subscription}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/vmss_{i}/extensions/VMAccessAgent"
-            ))
-            .expect("extension id")
-        })
-        .collect()
-}
-
-/// Resets `targets`, `concurrency` at a time: each a VMAccess PUT and its wait.
-async fn reset_all(
-    client: &ArmClient,
-    targets: &[ExtensionId],
-    concurrency: usize,
-) -> Vec<Result<(), AzureError>> {
-    futures_util::stream::iter(targets)
-        .map(|target| async move {
-            let ctx = OpContext::new(Duration::from_secs(600), CancellationToken::new());
-            let op = client
-                .begin_put_extension(target, &reset_body(), &ctx)
-                .await?;
-            client.wait(op, &ctx).await
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await
-}
-
-fn reset_body() -> ExtensionPut {
-    ExtensionPut {
-        location: "westeurope".into(),
-        publisher: "Microsoft.Compute".into(),
-        extension_type: "VMAccessAgent".into(),
-        type_handler_version: "2.4".into(),
-        auto_upgrade_minor_version: true,
-        force_update_tag: uuid::Uuid::new_v4().to_string(),
-        settings: json!({ "UserName": "opsadmin" }),
-        protected_settings: ProtectedSettings::new(json!({ "Password": "N3w-Passw0rd!x" })),
-    }
 }

@@ -12,6 +12,8 @@ use super::*;
 
 /// The same engine running `VMAccessForLinux`.
 mod linux;
+/// The engine over a scale set's instances.
+mod scale_set;
 use crate::azure::{
     AzureError, ExtensionId, ExtensionPut, OpContext, VirtualMachine, VirtualMachineId, VmExtension,
 };
@@ -114,6 +116,38 @@ impl Arm for Arc<FakeArm> {
             Some(Wait::Fail(e)) => Err(e),
             Some(Wait::Forever) => ctx.run("waiting", std::future::pending()).await,
         }
+    }
+
+    // A single VM's engine reads no scale set.
+    async fn get_scale_set(
+        &self,
+        _: &crate::azure::ScaleSetId,
+        _: &OpContext,
+    ) -> Result<crate::azure::ScaleSet, AzureError> {
+        Err(not_a_scale_set())
+    }
+
+    async fn list_instances_page(
+        &self,
+        _: crate::azure::InstancePageAt<'_>,
+        _: &OpContext,
+    ) -> Result<crate::azure::VmPage, AzureError> {
+        Err(not_a_scale_set())
+    }
+
+    async fn begin_put_model_extension(
+        &self,
+        _: &crate::azure::ModelExtensionId,
+        _: &ExtensionPut,
+        _: &OpContext,
+    ) -> Result<(), AzureError> {
+        Err(not_a_scale_set())
+    }
+}
+
+fn not_a_scale_set() -> AzureError {
+    AzureError::Internal {
+        detail: "the single-VM fake has no scale set".into(),
     }
 }
 

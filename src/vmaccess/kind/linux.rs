@@ -103,7 +103,7 @@ mod tests {
     fn sent(input: &LinuxAccessReset) -> (Value, Value) {
         let (public, protected) = LinuxVmAccess::settings(input);
         let wire = ExtensionPut {
-            location: "westeurope".into(),
+            location: Some("westeurope".into()),
             publisher: LINUX_VMACCESS.publisher.into(),
             extension_type: LINUX_VMACCESS.extension_type.into(),
             type_handler_version: LINUX_VMACCESS.default_handler_version.into(),
