@@ -400,6 +400,75 @@ expect_out "No changes."
 TF_DIR="$TMP/work"
 
 # ---------------------------------------------------------------------------
+step "A scale set whose image password leaked: vm_scale_set_access_reset resets every running instance"
+SS=web-vmss
+SS_ID="/subscriptions/$SUBSCRIPTION/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachineScaleSets/$SS"
+ADMIN_SS="$ENDPOINT/_emulator/scale-sets/$SUBSCRIPTION/$RG/$SS"
+admin PUT "$ADMIN_SS" '{
+  "instances": 6, "stopped": [4],
+  "instance": {"os_type": "Windows", "accounts": [{"name": "opsadmin", "password": "Leaked-Passw0rd!", "administrator": true}]}
+}' >/dev/null
+info "seeded: uniform scale set $SS, 6 Windows instances (instance 4 stopped), opsadmin's password leaked"
+TF_DIR="$TMP/vmss"
+mkdir -p "$TF_DIR"
+cat >"$TF_DIR/main.tf" <<EOF
+terraform {
+  required_providers {
+    vm = { source = "vmaccess/vm" }
+  }
+}
+
+provider "vm" {}
+
+variable "admin_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "vm_scale_set_access_reset" "web" {
+  virtual_machine_scale_set_id = "$SS_ID"
+  username                     = "opsadmin"
+  password_wo                  = var.admin_password
+  password_wo_version          = 1
+}
+EOF
+info "main.tf:"
+sed -n '/^resource/,/^}/p' "$TF_DIR/main.tf" | sed 's/^/    | /'
+export TF_VAR_admin_password='Fleet-Passw0rd!2026'
+tf apply -auto-approve
+expect_rc 0
+expect_out "Stopped instances will be skipped"
+expect_out "vm_scale_set_access_reset.web: Creation complete"
+python3 - "$TF_DIR/terraform.tfstate" <<'PY' || fail "the per-instance results are not as expected"
+import json, sys
+attrs = json.load(open(sys.argv[1]))["resources"][0]["instances"][0]["attributes"]
+for i in attrs["instances"]:
+    print("    %-12s %-10s %s" % (i["name"], i["result"], i["message"] or ""))
+results = sorted(i["result"] for i in attrs["instances"])
+sys.exit(0 if results == ["skipped"] + ["succeeded"] * 5 else 1)
+PY
+if grep -qF "$TF_VAR_admin_password" "$TF_DIR/terraform.tfstate" "$TMP/last.out"; then
+  fail "the password reached the state or the output"
+fi
+body="$(python3 -c 'import json,sys; print(json.dumps({"username": "opsadmin", "password": sys.argv[1]}))' "$TF_VAR_admin_password")"
+admin POST "$ADMIN_SS/instances/0/login" "$body" >"$TMP/login.json"
+python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' "$TMP/login.json" ||
+  fail "instance 0 refuses the new password"
+info "instance 0 accepts the new password"
+admin GET "$ADMIN_SS" >"$TMP/vmss.json"
+python3 - "$TMP/vmss.json" <<'PY' || fail "the scale set model carries VMAccess settings"
+import json, sys
+model = [e["name"] for e in json.load(open(sys.argv[1]))["model_extensions"] if e["extension_type"].startswith("VMAccess")]
+print("    VMAccess extensions in the scale set's model: %s" % (", ".join(model) or "none, no credentials left there"))
+sys.exit(1 if model else 0)
+PY
+tf plan -detailed-exitcode
+expect_rc 0
+expect_out "No changes."
+TF_DIR="$TMP/work"
+
+# ---------------------------------------------------------------------------
 step "Break-glass without state: terraform apply -invoke runs the vm_access_reset action (Terraform 1.14+)"
 TF_VERSION="$("$TERRAFORM" version -json | python3 -c 'import json, sys; print(json.load(sys.stdin)["terraform_version"])')"
 if python3 -c 'import sys; v = tuple(int(p) for p in sys.argv[1].split("-")[0].split(".")[:2]); sys.exit(0 if v >= (1, 14) else 1)' "$TF_VERSION"; then

@@ -82,6 +82,7 @@ fn demo_runs_every_step_and_cleans_up() {
         "==> Step 8: Something goes wrong outside Terraform",
         "==> Step 9: terraform destroy",
         "==> Step 10: A Linux VM whose user lost their SSH key",
+        "==> Step 11: A scale set whose image password leaked",
         "==> Demo complete",
     ];
     let mut from = 0;
