@@ -30,7 +30,7 @@ use vm_test_support::azure_emulator::AzureEmulator;
 
 const INSTANCES: u32 = 500;
 /// The surfaces' default `max_parallel_instances`.
-const MAX_PARALLEL: usize = 10;
+const MAX_PARALLEL: usize = 50;
 const SCALE_SET: &str = "vmss-bench";
 const RESOURCE_GROUP: &str = "bench-vmss";
 const BUCKET_CAPACITY: f64 = 100.0;

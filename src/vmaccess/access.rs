@@ -4,6 +4,7 @@
 use crate::azure::{AzureError, ExtensionId, OpContext, ProtectedSettings};
 
 use super::error::RunError;
+use super::inspect::VmFacts;
 use super::kind::linux::{LinuxAccessReset, LinuxVmAccess};
 use super::kind::{AccountReset, Kind, WindowsVmAccess};
 use super::run::Run;
@@ -54,14 +55,27 @@ impl<A: Arm> Engine<A> {
         ctx: &OpContext,
         report: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Run, RunError> {
+        self.reset_on(request, None, ctx, report).await
+    }
+
+    /// [`Engine::reset`] of a VM a listing has just read ([`Engine::run_on`]).
+    pub(crate) async fn reset_on(
+        &self,
+        request: RunRequest<AccessInput>,
+        listed: Option<VmFacts>,
+        ctx: &OpContext,
+        report: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Run, RunError> {
         match request.input.clone() {
             AccessInput::Windows(input) => {
                 let request = request.with_input(input);
-                self.run::<WindowsVmAccess>(request, ctx, report).await
+                self.run_on::<WindowsVmAccess>(request, listed, ctx, report)
+                    .await
             }
             AccessInput::Linux(input) => {
                 let request = request.with_input(input);
-                self.run::<LinuxVmAccess>(request, ctx, report).await
+                self.run_on::<LinuxVmAccess>(request, listed, ctx, report)
+                    .await
             }
         }
     }

@@ -23,7 +23,7 @@ pub(crate) struct VmFacts {
 }
 
 impl VmFacts {
-    fn new(vm: &VirtualMachine) -> VmFacts {
+    pub(super) fn new(vm: &VirtualMachine) -> VmFacts {
         VmFacts {
             name: vm.name.clone(),
             location: vm.location.clone(),

@@ -125,6 +125,25 @@ fn choose_name(
     }
 }
 
+/// [`Engine::check`] on a VM already read.
+fn check_facts(
+    facts: VmFacts,
+    name: &NameChoice,
+    kind: Option<&'static Kind>,
+) -> Result<Checked, RunError> {
+    let kind = kind.unwrap_or_else(|| facts.kind());
+    facts.preflight(kind)?;
+    let (name, adopted) = match name {
+        NameChoice::Keep(name) => (name.clone(), None),
+        NameChoice::Choose(wanted) => choose_name(wanted.as_deref(), &facts, kind)?,
+    };
+    Ok(Checked {
+        vm: facts,
+        name,
+        adopted,
+    })
+}
+
 /// What a run would do, found without changing anything.
 #[derive(Debug)]
 pub(crate) struct Checked {
@@ -146,32 +165,39 @@ impl<A: Arm> Engine<A> {
         ctx: &OpContext,
     ) -> Result<Checked, RunError> {
         let facts = self.inspect(vm, ctx).await?;
-        let kind = kind.unwrap_or_else(|| facts.kind());
-        facts.preflight(kind)?;
-        let (name, adopted) = match name {
-            NameChoice::Keep(name) => (name.clone(), None),
-            NameChoice::Choose(wanted) => choose_name(wanted.as_deref(), &facts, kind)?,
-        };
-        Ok(Checked {
-            vm: facts,
-            name,
-            adopted,
-        })
+        check_facts(facts, name, kind)
     }
 
     /// Runs extension `K` on a VM; operations on one VM are serialised. `Err` means nothing was
     /// sent; `Ok` carries the extension, the tag and how the run ended.
+    #[cfg(test)]
     pub(crate) async fn run<K: ExtensionKind>(
         &self,
         request: RunRequest<K::Input>,
         ctx: &OpContext,
         report: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Run, RunError> {
+        self.run_on::<K>(request, None, ctx, report).await
+    }
+
+    /// [`Engine::run`]; `listed` is the VM as a listing with instance views has just read it,
+    /// which spares the run its own read (a scale set's instances: one read fewer per instance).
+    pub(crate) async fn run_on<K: ExtensionKind>(
+        &self,
+        request: RunRequest<K::Input>,
+        listed: Option<VmFacts>,
+        ctx: &OpContext,
+        report: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Run, RunError> {
         let kind = K::KIND;
         let _turn = self.locks.lock(&request.vm).await;
-        let Checked { vm, name, adopted } = self
-            .check(&request.vm, &request.name, Some(kind), ctx)
-            .await?;
+        let Checked { vm, name, adopted } = match listed {
+            Some(facts) => check_facts(facts, &request.name, Some(kind))?,
+            None => {
+                self.check(&request.vm, &request.name, Some(kind), ctx)
+                    .await?
+            }
+        };
         report(Progress::VmChecked {
             vm: vm.name.clone(),
         });

@@ -18,6 +18,7 @@ use crate::azure::{
 
 use super::access::AccessInput;
 use super::error::RunError;
+use super::inspect::VmFacts;
 use super::kind::{self, Kind};
 use super::run::{NameChoice, Outcome, Progress, RunRequest};
 use super::{Arm, Engine};
@@ -49,6 +50,8 @@ pub(crate) struct InstanceFacts {
     pub(crate) name: String,
     /// The `PowerState/*` suffix, when the instance view gives one.
     pub(crate) power: Option<String>,
+    /// The instance as the engine checks a VM, from the listing's instance view.
+    vm: VmFacts,
 }
 
 impl InstanceFacts {
@@ -62,6 +65,7 @@ impl InstanceFacts {
             id,
             name: vm.name.clone(),
             power: vm.power_state(),
+            vm: VmFacts::new(vm),
         })
     }
 
@@ -330,7 +334,7 @@ impl<A: Arm> Engine<A> {
                         step,
                     })
                 };
-                match self.reset(request, ctx, &step).await {
+                match self.reset_on(request, Some(instance.vm), ctx, &step).await {
                     Ok(run) => InstanceOutcome::Ran {
                         extension: run.extension.name().to_string(),
                         outcome: run.outcome,
