@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use terraform_provider_vm::azure::VirtualMachineId;
-use vm_emulator::admin::{LOST_PUBLIC_KEY, SshLogin};
+use vm_emulator::admin::{LOST_PUBLIC_KEY, ScaleSetRef, ScaleSetSeed, SshLogin};
 use vm_emulator::{LinuxGuestSeed, LinuxUserSeed, VmSeed};
 use vm_test_support::acceptance::{Acceptance, actions_of};
-use vm_test_support::azure_emulator::{PORTAL_TAG, vm_ref};
+use vm_test_support::azure_emulator::{PORTAL_TAG, RESOURCE_GROUP, vm_ref};
 
 const PROVIDER_TF: &str = "examples/provider/provider.tf";
 const RESOURCE_TF: &str = "examples/resources/vm_access_reset/resource.tf";
@@ -32,6 +32,10 @@ const LINUX_ACTION_TFS: [&str; 2] = [
     "examples/actions/vm_access_reset/linux-replace-key.tf",
     "examples/actions/vm_access_reset/linux-remove-user.tf",
 ];
+const SCALE_SET_TF: &str = "examples/resources/vm_scale_set_access_reset/resource.tf";
+const SCALE_SET_LINUX_TF: &str = "examples/resources/vm_scale_set_access_reset/linux.tf";
+/// Needs Terraform 1.14+: exercised by `tests/acceptance_scale_sets_action.rs`.
+const SCALE_SET_ACTION_TF: &str = "examples/actions/vm_scale_set_access_reset/action.tf";
 /// The public half of the example user's new key pair (the emulator compares public keys only).
 const NEW_PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2UqqugBUcq15fYUzEo2Bgbp/3qAZNui/VpOuXHzMic ops@new-laptop";
 
@@ -50,6 +54,9 @@ const COVERED: &[&str] = &[
     LINUX_RESET_SSH_TF,
     LINUX_ACTION_TFS[0],
     LINUX_ACTION_TFS[1],
+    SCALE_SET_TF,
+    SCALE_SET_LINUX_TF,
+    SCALE_SET_ACTION_TF,
 ];
 
 const ADDR: &str = "vm_access_reset.example";
@@ -307,6 +314,153 @@ async fn linux_examples_apply_and_then_plan_nothing() {
         ssh_login(&acc, &vm, SshLogin::public_key("opsadmin", LOST_PUBLIC_KEY)).await,
         None,
         "sshd runs again"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
+}
+
+/// A scale set seeded in the emulator, the provider example and `file` copied in, and
+/// `TF_VAR_virtual_machine_scale_set_id` pointing at the scale set.
+async fn with_scale_set_example(
+    file: &str,
+    name: &str,
+    seed: ScaleSetSeed,
+) -> (Acceptance, ScaleSetRef) {
+    let mut acc = Acceptance::start().await;
+    let scale_set = ScaleSetRef::new(acc.emu.subscription_id(), RESOURCE_GROUP, name);
+    let view = acc
+        .emu
+        .admin
+        .seed_scale_set(&scale_set, &seed)
+        .await
+        .expect("scale set seeded");
+    for f in [PROVIDER_TF, file] {
+        let name = Path::new(f).file_name().unwrap().to_string_lossy();
+        acc.tf.write(&name, &example(f));
+    }
+    acc.tf
+        .set_env("TF_VAR_virtual_machine_scale_set_id", &view.id)
+        .set_env("TF_VAR_admin_password", "Example-Passw0rd!1")
+        .set_env("TF_VAR_ssh_public_key", NEW_PUBLIC_KEY);
+    (acc, scale_set)
+}
+
+/// Each instance's `result` in the state of the examples' `vm_scale_set_access_reset.example`.
+fn scale_set_results(acc: &Acceptance) -> Vec<String> {
+    let state = acc.state_values("vm_scale_set_access_reset.example");
+    state["instances"]
+        .as_array()
+        .unwrap_or_else(|| panic!("instances is a list: {state:#}"))
+        .iter()
+        .map(|i| i["result"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Whether the model of the scale set has a VMAccess extension.
+async fn model_has_vmaccess(acc: &Acceptance, scale_set: &ScaleSetRef) -> bool {
+    let view = acc.emu.admin.scale_set(scale_set).await.expect("scale set");
+    view.model_extensions
+        .iter()
+        .any(|e| e.extension_type.starts_with("VMAccess"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_set_example_resets_running_instances_and_skips_the_stopped_one() {
+    let (acc, scale_set) = with_scale_set_example(
+        SCALE_SET_TF,
+        "vmss-web",
+        ScaleSetSeed::uniform(4, VmSeed::locked_out()).stopped([2]),
+    )
+    .await;
+
+    acc.run(&["validate", "-no-color"]).assert_success();
+    let out = acc.apply();
+    assert!(
+        out.text().contains("Stopped instances will be skipped"),
+        "the plan names the stopped instance:\n{out}"
+    );
+    assert!(
+        out.stdout.contains("vmss-web_2") && out.stdout.contains("skipped"),
+        "the example's output lists the skipped instance:\n{out}"
+    );
+    let mut results = scale_set_results(&acc);
+    results.sort();
+    assert_eq!(
+        results,
+        ["skipped", "succeeded", "succeeded", "succeeded"],
+        "{}",
+        acc.state_file()
+    );
+    for key in ["0", "1", "3"] {
+        let login = acc
+            .emu
+            .admin
+            .instance_login(&scale_set, key, "opsadmin", "Example-Passw0rd!1")
+            .await
+            .expect("login tried");
+        assert!(login.ok, "instance {key} takes the example's password");
+    }
+    assert!(
+        !acc.state_file().contains("Example-Passw0rd!1"),
+        "the write-only password is not in state"
+    );
+    assert!(
+        !model_has_vmaccess(&acc, &scale_set).await,
+        "the model is left alone"
+    );
+    assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
+
+    acc.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_set_linux_example_replaces_the_lost_key_on_every_instance() {
+    let guest = LinuxGuestSeed {
+        users: vec![LinuxUserSeed::new("opsadmin", &[LOST_PUBLIC_KEY])],
+        ..LinuxGuestSeed::default()
+    };
+    let (acc, scale_set) = with_scale_set_example(
+        SCALE_SET_LINUX_TF,
+        "vmss-app",
+        ScaleSetSeed::flexible(3, VmSeed::linux(guest)),
+    )
+    .await;
+
+    acc.run(&["validate", "-no-color"]).assert_success();
+    acc.apply();
+    assert_eq!(
+        scale_set_results(&acc),
+        ["succeeded", "succeeded", "succeeded"]
+    );
+    let view = acc
+        .emu
+        .admin
+        .scale_set(&scale_set)
+        .await
+        .expect("scale set");
+    for instance in &view.instances {
+        let login = |key: &str| SshLogin::public_key("opsadmin", key);
+        let by_new = acc
+            .emu
+            .admin
+            .instance_ssh_login(&scale_set, &instance.key, &login(NEW_PUBLIC_KEY))
+            .await
+            .expect("login tried");
+        let by_lost = acc
+            .emu
+            .admin
+            .instance_ssh_login(&scale_set, &instance.key, &login(LOST_PUBLIC_KEY))
+            .await
+            .expect("login tried");
+        assert!(
+            by_new.ok && !by_lost.ok,
+            "{}: the new key opens the account, the lost one no longer does",
+            instance.name
+        );
+    }
+    assert!(
+        !model_has_vmaccess(&acc, &scale_set).await,
+        "the model is left alone"
     );
     assert_eq!(acc.plan_exit_code(&[]), 0, "a second plan has no changes");
 }

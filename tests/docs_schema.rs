@@ -1,14 +1,17 @@
 //! The Registry documentation in `docs/` and the schemas agree: every
-//! attribute of the provider, of the `vm_access_reset` resource (including the
-//! `timeouts` block) and of the `vm_access_reset` action is documented with the right qualifiers — Required,
+//! attribute of the provider, of the resources (`vm_access_reset`,
+//! `vm_scale_set_access_reset`, including their `timeouts` blocks) and of the
+//! actions of the same names is documented with the right qualifiers — Required,
 //! Optional, Computed, Sensitive, Write-only — nothing documented is missing
 //! from the schema, every provider setting's environment variables appear
 //! next to it, and the Example Usage blocks are the files in `examples/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Duration;
 
-use terraform_provider_vm::tfprotocol::{Attribute, Block};
+use terraform_provider_vm::tfprotocol::timeouts::Operation;
+use terraform_provider_vm::tfprotocol::{Attribute, Block, Value};
 
 fn read(path: &str) -> String {
     let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -77,6 +80,16 @@ fn expected_tags(a: &Attribute) -> BTreeSet<String> {
     tags
 }
 
+/// A default value as the docs write it between backticks.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
 fn check_attributes(
     what: &str,
     block: &Block,
@@ -96,11 +109,14 @@ fn check_attributes(
                         want.iter().cloned().collect::<Vec<_>>().join(", ")
                     ));
                 }
-                if a.default.is_some() && !text.contains("Defaults to") {
-                    problems.push(format!(
-                        "{what}: `{}` has a default the docs do not give",
-                        a.name
-                    ));
+                if let Some(default) = &a.default {
+                    let want = format!("Defaults to `{}`", shown(default));
+                    if !text.contains(&want) {
+                        problems.push(format!(
+                            "{what}: `{}` has a default the docs do not give ({want:?})",
+                            a.name
+                        ));
+                    }
                 }
             }
         }
@@ -162,14 +178,75 @@ fn provider_env_vars_are_documented_with_their_setting() {
     }
 }
 
+/// A resource page against its schema: every attribute under Argument or Attribute Reference
+/// with the right qualifiers, every nested block (Optional), and the `timeouts` block under
+/// `## Timeouts` with each operation's default.
+fn check_resource_doc(path: &str, schema: &Block, default_timeouts: &[(Operation, Duration)]) {
+    let doc = read(path);
+    let documented = reference(&doc);
+    check_attributes(path, schema, &documented);
+    for nested in &schema.blocks {
+        let (tags, _) = documented
+            .get(&nested.type_name)
+            .unwrap_or_else(|| panic!("{path}: block `{}` is not documented", nested.type_name));
+        assert!(
+            tags.contains("Optional"),
+            "{path}: block `{}` should be (Optional)",
+            nested.type_name
+        );
+    }
+    let timeouts = schema
+        .blocks
+        .iter()
+        .find(|b| b.type_name == "timeouts")
+        .unwrap_or_else(|| panic!("{path}: the resource has a timeouts block"));
+    let documented_timeouts = section_bullets(&doc, "Timeouts");
+    check_attributes(
+        &format!("{path} (Timeouts)"),
+        &timeouts.block,
+        &documented_timeouts,
+    );
+    for (op, default) in default_timeouts {
+        let (_, text) = &documented_timeouts[op.name()];
+        let want = format!(
+            "Defaults to `{}`",
+            terraform_provider_vm::tfprotocol::timeouts::format_duration(*default)
+        );
+        assert!(
+            text.contains(&want),
+            "{path}: timeouts.{}: docs lack {want:?}",
+            op.name()
+        );
+    }
+}
+
+/// An action page: the `config` attributes are its Argument Reference, with the same
+/// qualifiers as a resource's.
+fn check_action_doc(path: &str, config: &Block) {
+    let doc = read(path);
+    check_attributes(path, config, &section_bullets(&doc, "Argument Reference"));
+}
+
+/// The page at `path` shows each example file verbatim (up to `cut`, a comment after which a
+/// file holds more than the page shows).
+fn assert_embeds(path: &str, files: &[&str], cut: Option<&str>) {
+    let doc = read(path);
+    for file in files {
+        let text = read(file);
+        let shown = cut.map_or(text.as_str(), |c| text.split(c).next().unwrap_or_default());
+        assert!(
+            doc.contains(shown.trim_end()),
+            "{path} does not embed {file} verbatim"
+        );
+    }
+}
+
 #[test]
 fn resource_attributes_match_the_schema() {
-    let doc = read("docs/resources/vm_access_reset.md");
-    let schema = terraform_provider_vm::resources::vm_access_reset::schema();
-    let documented = reference(&doc);
+    let path = "docs/resources/vm_access_reset.md";
     // Rerun-relevant wording the schema cannot check.
     assert_doc_mentions(
-        &doc,
+        &read(path),
         "resource",
         &[
             "ignore_changes",
@@ -178,55 +255,54 @@ fn resource_attributes_match_the_schema() {
             "will rerun the VMAccess extension",
         ],
     );
-    check_attributes(
-        "docs/resources/vm_access_reset.md",
-        &schema.block,
-        &documented,
+    check_resource_doc(
+        path,
+        &terraform_provider_vm::resources::vm_access_reset::schema().block,
+        &terraform_provider_vm::resources::vm_access_reset::DEFAULT_TIMEOUTS,
     );
+}
 
-    for nested in &schema.block.blocks {
-        let (tags, _) = documented
-            .get(&nested.type_name)
-            .unwrap_or_else(|| panic!("block `{}` is not documented", nested.type_name));
-        assert!(
-            tags.contains("Optional"),
-            "block `{}` should be (Optional)",
-            nested.type_name
-        );
-    }
-    let timeouts = schema
-        .block
-        .blocks
-        .iter()
-        .find(|b| b.type_name == "timeouts")
-        .expect("the resource has a timeouts block");
-    let documented_timeouts = section_bullets(&doc, "Timeouts");
-    check_attributes(
-        "docs/resources/vm_access_reset.md (Timeouts)",
-        &timeouts.block,
-        &documented_timeouts,
+#[test]
+fn scale_set_resource_attributes_match_the_schema() {
+    use terraform_provider_vm::resources::vm_scale_set_access_reset as scale_set;
+    let path = "docs/resources/vm_scale_set_access_reset.md";
+    // What a user must learn before the first apply, which the schema cannot check.
+    assert_doc_mentions(
+        &read(path),
+        "scale-set resource",
+        &[
+            "Instances created later come up with the model's credentials, not these",
+            "The credentials will live in the scale set's model",
+            "Stopped instances will be skipped",
+            "Instances that did not take the reset will run again",
+            "There is nothing to import",
+            "Destroy forgets the results",
+            "the next plan reruns the failed ones",
+            "Uniform",
+            "Flexible",
+        ],
     );
-    for (op, default) in terraform_provider_vm::resources::vm_access_reset::DEFAULT_TIMEOUTS {
-        let (_, text) = &documented_timeouts[op.name()];
-        let want = format!(
-            "Defaults to `{}`",
-            terraform_provider_vm::tfprotocol::timeouts::format_duration(default)
-        );
-        assert!(
-            text.contains(&want),
-            "timeouts.{}: docs lack {want:?}",
-            op.name()
-        );
-    }
+    check_resource_doc(
+        path,
+        &scale_set::schema().block,
+        &scale_set::DEFAULT_TIMEOUTS,
+    );
+    assert_embeds(
+        path,
+        &[
+            "examples/resources/vm_scale_set_access_reset/resource.tf",
+            "examples/resources/vm_scale_set_access_reset/linux.tf",
+        ],
+        None,
+    );
 }
 
 /// The action's `config` attributes, with the same qualifiers as a resource's.
 #[test]
 fn action_attributes_match_the_schema() {
-    let doc = read("docs/actions/vm_access_reset.md");
-    let schema = terraform_provider_vm::actions::vm_access_reset::schema();
+    let path = "docs/actions/vm_access_reset.md";
     assert_doc_mentions(
-        &doc,
+        &read(path),
         "action",
         &[
             "When to use the action, when the resource",
@@ -235,21 +311,85 @@ fn action_attributes_match_the_schema() {
             "The VMAccess run may still finish",
         ],
     );
-    check_attributes(
-        "docs/actions/vm_access_reset.md",
-        &schema.block,
-        &section_bullets(&doc, "Argument Reference"),
+    check_action_doc(
+        path,
+        &terraform_provider_vm::actions::vm_access_reset::schema().block,
     );
-    for file in [
-        "examples/actions/vm_access_reset/action.tf",
-        "examples/actions/vm_access_reset/rdp.tf",
-        "examples/actions/vm_access_reset/trigger.tf",
-    ] {
-        assert!(
-            doc.contains(read(file).trim_end()),
-            "docs/actions/vm_access_reset.md does not embed {file} verbatim"
-        );
-    }
+    assert_embeds(
+        path,
+        &[
+            "examples/actions/vm_access_reset/action.tf",
+            "examples/actions/vm_access_reset/rdp.tf",
+            "examples/actions/vm_access_reset/trigger.tf",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn scale_set_action_attributes_match_the_schema() {
+    let path = "docs/actions/vm_scale_set_access_reset.md";
+    assert_doc_mentions(
+        &read(path),
+        "scale-set action",
+        &[
+            "When to use the action, when the resource",
+            "come up with the model's credentials, not these",
+            "-invoke=action.vm_scale_set_access_reset.",
+            "Stopped instances will be skipped",
+        ],
+    );
+    check_action_doc(
+        path,
+        &terraform_provider_vm::actions::vm_scale_set_access_reset::schema().block,
+    );
+    // The action's batch size has no schema default (an action's config has none); it is the
+    // resource's.
+    let resource = terraform_provider_vm::resources::vm_scale_set_access_reset::schema();
+    let default = resource
+        .block
+        .attributes
+        .iter()
+        .find(|a| a.name == "max_parallel_instances")
+        .and_then(|a| a.default.as_ref())
+        .expect("the resource's max_parallel_instances has a default");
+    let (_, text) = &section_bullets(&read(path), "Argument Reference")["max_parallel_instances"];
+    let want = format!("Defaults to `{}`", shown(default));
+    assert!(
+        text.contains(&want),
+        "{path}: max_parallel_instances lacks {want:?}"
+    );
+    assert_embeds(
+        path,
+        &["examples/actions/vm_scale_set_access_reset/action.tf"],
+        None,
+    );
+}
+
+/// The guide and the index point at the scale-set pages.
+#[test]
+fn scale_set_pages_are_linked() {
+    let guide = read("docs/guides/scale-sets.md");
+    assert_doc_mentions(
+        &guide,
+        "scale-set guide",
+        &[
+            "../resources/vm_scale_set_access_reset.md",
+            "../actions/vm_scale_set_access_reset.md",
+            "az vmss extension set",
+            "az vmss update-instances",
+            "update_model",
+        ],
+    );
+    assert_doc_mentions(
+        &read("docs/index.md"),
+        "index",
+        &[
+            "resources/vm_scale_set_access_reset.md",
+            "actions/vm_scale_set_access_reset.md",
+            "guides/scale-sets.md",
+        ],
+    );
 }
 
 /// Every identity attribute is under `## Identity`, Required or Optional
@@ -295,20 +435,16 @@ fn doc_examples_are_the_example_files() {
         index.contains(read("examples/provider/provider.tf").trim_end()),
         "docs/index.md does not embed examples/provider/provider.tf verbatim"
     );
-    let resource = read("docs/resources/vm_access_reset.md");
-    for file in [
-        "examples/resources/vm_access_reset/resource.tf",
-        "examples/resources/vm_access_reset/import.sh",
-        "examples/resources/vm_access_reset/import.tf",
-        "examples/resources/vm_access_reset/import-identity.tf",
-    ] {
-        let text = read(file);
-        let first_block = text.split("\n\n# Remote Desktop").next().unwrap();
-        assert!(
-            resource.contains(first_block.trim_end()),
-            "docs/resources/vm_access_reset.md does not embed {file} verbatim"
-        );
-    }
+    assert_embeds(
+        "docs/resources/vm_access_reset.md",
+        &[
+            "examples/resources/vm_access_reset/resource.tf",
+            "examples/resources/vm_access_reset/import.sh",
+            "examples/resources/vm_access_reset/import.tf",
+            "examples/resources/vm_access_reset/import-identity.tf",
+        ],
+        Some("\n\n# Remote Desktop"),
+    );
 }
 
 /// The list resource's `config` attributes are its Argument Reference, and its Example Usage is
