@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 # Test files (tests/NAME.rs) that need Terraform newer than 1.11 (identity:
 # 1.12; actions, `terraform query`: 1.14). They run only under the newest
 # terraform; under an older one they would fail (support::terraform::require_terraform).
-NEWER_TERRAFORM_ONLY="acceptance_identity acceptance_action acceptance_query acceptance_linux_newer acceptance_scale_sets_action"
+NEWER_TERRAFORM_ONLY="acceptance_identity acceptance_action acceptance_query acceptance_linux_newer acceptance_scale_sets_action acceptance_query_scale_sets"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Keep the developer's own Terraform settings out of the tests.

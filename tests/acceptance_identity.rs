@@ -73,6 +73,7 @@ fn identity_of(vm: &VirtualMachineId, extension: &str) -> Value {
     json!({
         "subscription_id": vm.subscription_id(),
         "resource_group_name": vm.resource_group(),
+        "virtual_machine_scale_set_name": null,
         "virtual_machine_name": vm.name(),
         "extension_name": extension,
     })
@@ -86,7 +87,7 @@ fn assert_identity(acc: &Acceptance, vm: &VirtualMachineId, extension: &str) {
         identity_of(vm, extension),
         "{resource:#}"
     );
-    assert_eq!(resource["identity_schema_version"], 1, "{resource:#}");
+    assert_eq!(resource["identity_schema_version"], 2, "{resource:#}");
     let state = acc.state_file();
     for secret in [PW, acc.emu.client_secret()] {
         assert!(!state.contains(secret), "a secret reached the state file");

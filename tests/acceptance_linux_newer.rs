@@ -452,6 +452,7 @@ async fn import_by_identity_of_a_linux_extension_sets_os_type_and_reruns_it_in_p
     let identity = json!({
         "subscription_id": vm.subscription_id(),
         "resource_group_name": vm.resource_group(),
+        "virtual_machine_scale_set_name": null,
         "virtual_machine_name": vm.name(),
         "extension_name": "enablevmaccess",
     });

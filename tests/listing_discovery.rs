@@ -131,3 +131,88 @@ async fn a_thousand_vms_list_without_a_429_reaching_the_caller() {
         .count();
     assert!(throttled <= 20, "{throttled} reads were answered 429");
 }
+
+/// Uniform instances through the real client: the subscription's scale-set list, each uniform
+/// set's instances across pages, each instance's extensions; a flexible set's VMs listed once
+/// (as VMs), with or without the option.
+#[tokio::test]
+async fn uniform_instances_are_listed_across_pages_and_flexible_vms_once() {
+    use vm_emulator::VmSeed;
+    use vm_emulator::admin::{ExtensionSeed, ScaleSetRef, ScaleSetSeed};
+
+    let emu = AzureEmulator::start().await;
+    emu.set_list_page_size(2).await;
+    let sub = emu.subscription_id().to_owned();
+    let seed = |rg: &str, name: &str, seed: ScaleSetSeed| {
+        let at = ScaleSetRef::new(&sub, rg, name);
+        let admin = &emu.admin;
+        async move { admin.seed_scale_set(&at, &seed).await.expect("seeded") }
+    };
+    // Every instance carries the model's VMAccessAgent, already applied.
+    let vmaccess = ExtensionSeed {
+        settings: Some(serde_json::json!({"UserName": "ops"})),
+        ..ExtensionSeed::default()
+    };
+    seed(
+        "rg-a",
+        "uni",
+        ScaleSetSeed::uniform(5, VmSeed::locked_out()).model_extension(vmaccess.clone()),
+    )
+    .await;
+    let flexible = seed(
+        "rg-b",
+        "flex",
+        ScaleSetSeed::flexible(3, VmSeed::locked_out()).model_extension(vmaccess),
+    )
+    .await;
+    let mut flexible_vms: Vec<(String, String)> = flexible
+        .instances
+        .iter()
+        .map(|i| ("rg-b".to_owned(), i.name.clone()))
+        .collect();
+    flexible_vms.sort();
+
+    let plain = found(&collect(&emu, DiscoveryRequest::new(&sub)).await);
+    let mut sorted = plain.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, flexible_vms,
+        "without the option: the flexible VMs only"
+    );
+
+    let mut request = DiscoveryRequest::new(&sub);
+    request.include_scale_set_instances = true;
+    let items = collect(&emu, request).await;
+    let listed = found(&items);
+    let instances: Vec<(String, String)> =
+        (0..5).map(|i| ("rg-a".to_owned(), i.to_string())).collect();
+    assert_eq!(listed[..3].to_vec(), plain, "the VMs first");
+    assert_eq!(
+        listed[3..].to_vec(),
+        instances,
+        "then the uniform instances, in order"
+    );
+    for item in &items[3..] {
+        let vm = item.as_ref().expect("ok");
+        assert_eq!(
+            vm.id.scale_set().map(|s| s.name().to_owned()),
+            Some("uni".into())
+        );
+        let ext = vm.vmaccess.as_ref().expect("the model's VMAccessAgent");
+        assert_eq!(ext.provisioning_state, "Succeeded");
+    }
+    assert_eq!(
+        emu.requests_ending_with("/virtualMachineScaleSets/uni/virtualMachines")
+            .await
+            .len(),
+        3,
+        "5 instances at 2 a page"
+    );
+    assert_eq!(
+        emu.requests_ending_with("/virtualMachineScaleSets/flex/virtualMachines")
+            .await
+            .len(),
+        0,
+        "a flexible set's instances are its VMs, already listed"
+    );
+}

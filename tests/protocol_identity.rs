@@ -43,7 +43,7 @@ fn identity_data(identity: &Object) -> Option<proto::ResourceIdentityData> {
 }
 
 /// The identity in a reply, as an object, after checking it holds strings
-/// only and no secret.
+/// only (the scale set's name may be null: a VM has none) and no secret.
 fn identity_in(data: Option<&proto::ResourceIdentityData>, secrets: &[&str]) -> Object {
     let dv = data
         .and_then(|d| d.identity_data.as_ref())
@@ -52,6 +52,9 @@ fn identity_in(data: Option<&proto::ResourceIdentityData>, secrets: &[&str]) -> 
     let value = msgpack::decode(&dv.msgpack, &identity_type()).expect("identity msgpack");
     let obj = value.as_object().expect("an object").clone();
     for (name, v) in &obj.attrs {
+        if name == "virtual_machine_scale_set_name" && v.is_null() {
+            continue;
+        }
         let text = v
             .as_str()
             .unwrap_or_else(|| panic!("{name} is a known string: {v:?}"));
@@ -70,7 +73,7 @@ fn expected_identity(vm: &VirtualMachineId, extension: &str) -> Object {
 }
 
 #[tokio::test]
-async fn identity_schema_is_version_1_with_the_import_rules() {
+async fn identity_schema_is_version_2_with_the_import_rules() {
     let (_plugin, mut client) = PluginProcess::start_provider().await;
     let resp = answer(
         client.get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {}),
@@ -82,7 +85,7 @@ async fn identity_schema_is_version_1_with_the_import_rules() {
         ["vm_access_reset"]
     );
     let schema = &resp.identity_schemas["vm_access_reset"];
-    assert_eq!(schema.version, 1);
+    assert_eq!(schema.version, 2);
     let attrs: Vec<(&str, bool, bool)> = schema
         .identity_attributes
         .iter()
@@ -101,6 +104,7 @@ async fn identity_schema_is_version_1_with_the_import_rules() {
         [
             ("subscription_id", false, true),
             ("resource_group_name", true, false),
+            ("virtual_machine_scale_set_name", false, true),
             ("virtual_machine_name", true, false),
             ("extension_name", false, true),
         ]
@@ -127,8 +131,19 @@ async fn identity_upgrade_from_state_without_identity_is_silent() {
     let resp = upgrade("vm_access_reset", 0, b"").await;
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert!(resp.upgraded_identity.is_none());
+    // Version 1 (before scale-set instances): the same identity, with a null scale set.
+    let resp = upgrade(
+        "vm_access_reset",
+        1,
+        br#"{"subscription_id":"s","resource_group_name":"rg","virtual_machine_name":"web","extension_name":"VMAccessAgent"}"#,
+    )
+    .await;
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let upgraded = identity_in(resp.upgraded_identity.as_ref(), &[]);
+    assert_eq!(upgraded.get_string("virtual_machine_name"), Some("web"));
+    assert!(upgraded.is_null("virtual_machine_scale_set_name"));
     // Newer than this provider, or a type without identity: errors.
-    let resp = upgrade("vm_access_reset", 2, br#"{"resource_group_name":"rg"}"#).await;
+    let resp = upgrade("vm_access_reset", 3, br#"{"resource_group_name":"rg"}"#).await;
     one_error(&resp.diagnostics);
     assert!(resp.diagnostics[0].summary.contains("newer provider"));
     let resp = upgrade("vm_nonexistent", 0, b"").await;

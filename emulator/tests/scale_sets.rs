@@ -541,3 +541,56 @@ async fn a_windows_instance_takes_vmaccess_agent_and_the_admin_login_sees_it() {
     let linux = f.admin.instance_linux_guest(&scale_set(&f), "0").await;
     assert!(linux.is_err(), "a Windows instance has no Linux guest");
 }
+
+#[tokio::test]
+async fn scale_sets_are_listed_per_subscription_and_per_resource_group() {
+    let f = support::start().await;
+    seed(&f, ScaleSetSeed::uniform(2, linux_instance())).await;
+    let other = ScaleSetRef::new(f.sub(), "rg-other", "vmss-flex");
+    f.admin
+        .seed_scale_set(&other, &ScaleSetSeed::flexible(1, linux_instance()))
+        .await
+        .expect("scale set seeded");
+    let names = |body: &Value| -> Vec<String> {
+        let mut names: Vec<String> = items(body)
+            .iter()
+            .map(|s| s["name"].as_str().expect("name").to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let list = |scope: String| {
+        f.url(&format!(
+            "{scope}/providers/Microsoft.Compute/virtualMachineScaleSets?{API}"
+        ))
+    };
+
+    let (status, all) = f.get(&list(format!("/subscriptions/{}", f.sub()))).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(names(&all), ["vmss-flex", "vmss-web"]);
+    let flex = items(&all)
+        .iter()
+        .find(|s| s["name"] == "vmss-flex")
+        .expect("listed");
+    assert_eq!(flex["properties"]["orchestrationMode"], "Flexible");
+    assert_eq!(flex["id"], other.arm_id());
+
+    let (status, group) = f
+        .get(&list(format!(
+            "/subscriptions/{}/resourceGroups/{RG}",
+            f.sub()
+        )))
+        .await;
+    assert_eq!(status, 200, "{group}");
+    assert_eq!(names(&group), ["vmss-web"]);
+
+    // Keyword casing is free, as everywhere in ARM.
+    let (status, lower) = f
+        .get(&f.url(&format!(
+            "/SUBSCRIPTIONS/{}/providers/microsoft.compute/VIRTUALMACHINESCALESETS?{API}",
+            f.sub()
+        )))
+        .await;
+    assert_eq!(status, 200, "{lower}");
+    assert_eq!(names(&lower), ["vmss-flex", "vmss-web"]);
+}

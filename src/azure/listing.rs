@@ -1,5 +1,5 @@
-//! ARM list operations: the VMs of a subscription or resource group, the instances of a scale
-//! set, one page at a time, and the extensions of a VM.
+//! ARM list operations: the VMs or the scale sets of a subscription or resource group, the
+//! instances of a scale set, one page at a time, and the extensions of a VM.
 //!
 //! Pages are read one call at a time so that a caller that needs only a few VMs reads only the
 //! pages it needs. A `nextLink` is followed only when it points at the resource manager's own
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::context::OpContext;
 use super::error::AzureError;
 use super::ids::{ScaleSetId, VirtualMachineId};
-use super::models::{ExtensionWire, Orchestration, VirtualMachine, VmExtension};
+use super::models::{ExtensionWire, Orchestration, ScaleSet, VirtualMachine, VmExtension};
 use super::operations::{ArmClient, COMPUTE_API_VERSION, arm_origin_url};
 use super::pipeline::Handling;
 use super::response::ArmResponse;
@@ -64,6 +64,13 @@ pub struct VmPage {
     pub(crate) next_link: Option<String>,
 }
 
+/// One page of a scale-set list. `next_link` is ARM's continuation, to pass back unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct ScaleSetPage {
+    pub(crate) scale_sets: Vec<ScaleSet>,
+    pub(crate) next_link: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct ListWire<T> {
@@ -91,8 +98,42 @@ impl ArmClient {
             }
             Some(link) => next_link_url(&cloud.resource_manager, link)?,
         };
-        self.read_vm_page(url, next_link, &format!("the virtual machines of {scope}"), ctx)
-            .await
+        self.read_vm_page(
+            url,
+            next_link,
+            &format!("the virtual machines of {scope}"),
+            ctx,
+        )
+        .await
+    }
+
+    /// Reads one page of scale sets (`VirtualMachineScaleSets_ListAll` of a subscription, or
+    /// `_List` of a resource group): the first page of the scope, or the page a `nextLink`
+    /// names. Scale sets come with their model, never its protected settings.
+    pub(crate) async fn list_scale_sets_page(
+        &self,
+        VmPageAt { scope, next_link }: VmPageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<ScaleSetPage, AzureError> {
+        let cloud = self.cloud(ctx).await?;
+        let url = match next_link {
+            None => {
+                let mut segments = vec!["subscriptions", scope.subscription_id.as_str()];
+                if let Some(rg) = &scope.resource_group {
+                    segments.extend(["resourceGroups", rg.as_str()]);
+                }
+                segments.extend(["providers", "Microsoft.Compute", "virtualMachineScaleSets"]);
+                Self::url(cloud, &segments, false)?
+            }
+            Some(link) => next_link_url(&cloud.resource_manager, link)?,
+        };
+        let what = format!("the virtual machine scale sets of {scope}");
+        let (page, status) = self.read_page::<ScaleSet>(url, &what, ctx).await?;
+        let next_link = checked_next_link(page.next_link, next_link, status, &what)?;
+        Ok(ScaleSetPage {
+            scale_sets: page.value,
+            next_link,
+        })
     }
 
     /// Reads one page of a scale set's instances, with their instance views: a uniform scale
@@ -133,8 +174,13 @@ impl ArmClient {
                 url
             }
         };
-        self.read_vm_page(url, next_link, &format!("the instances of scale set {scale_set}"), ctx)
-            .await
+        self.read_vm_page(
+            url,
+            next_link,
+            &format!("the instances of scale set {scale_set}"),
+            ctx,
+        )
+        .await
     }
 
     /// One page of a VM list at `url`; `next_link` is the link `url` came from, if any.
@@ -145,22 +191,23 @@ impl ArmClient {
         what: &str,
         ctx: &OpContext,
     ) -> Result<VmPage, AzureError> {
-        let resp = self.read_listing(url, what, ctx).await?;
-        let page: ListWire<VirtualMachine> = resp.json("a page of virtual machines")?;
-        if let (Some(next), Some(current)) = (&page.next_link, next_link) {
-            if next == current {
-                return Err(AzureError::UnexpectedResponse {
-                    status: resp.status.as_u16(),
-                    detail: format!(
-                        "listing {what}: the next page link repeats the page just read"
-                    ),
-                });
-            }
-        }
+        let (page, status) = self.read_page::<VirtualMachine>(url, what, ctx).await?;
         Ok(VmPage {
             vms: page.value,
-            next_link: page.next_link.filter(|l| !l.is_empty()),
+            next_link: checked_next_link(page.next_link, next_link, status, what)?,
         })
+    }
+
+    /// One page of any list at `url`, with the status it came with.
+    async fn read_page<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        url: Url,
+        what: &str,
+        ctx: &OpContext,
+    ) -> Result<(ListWire<T>, u16), AzureError> {
+        let resp = self.read_listing(url, what, ctx).await?;
+        let page: ListWire<T> = resp.json(&format!("a page of {what}"))?;
+        Ok((page, resp.status.as_u16()))
     }
 
     /// Lists the extensions of a VM (one request; ARM does not page this list). Public settings
@@ -193,6 +240,23 @@ impl ArmClient {
             .await?
             .error_for_status(what)
     }
+}
+
+/// A page's `nextLink`, empty read as none; a link that names the page just read (`current`)
+/// would loop forever, so it is an error.
+fn checked_next_link(
+    next: Option<String>,
+    current: Option<&str>,
+    status: u16,
+    what: &str,
+) -> Result<Option<String>, AzureError> {
+    if next.is_some() && next.as_deref() == current {
+        return Err(AzureError::UnexpectedResponse {
+            status,
+            detail: format!("listing {what}: the next page link repeats the page just read"),
+        });
+    }
+    Ok(next.filter(|l| !l.is_empty()))
 }
 
 /// The URL of a `nextLink`, accepted only on the resource manager's origin; our api-version is

@@ -42,7 +42,7 @@ pub use error::AzureError;
 pub use ids::{
     ExtensionId, ExtensionTarget, ModelExtensionId, ParseError, ScaleSetId, VirtualMachineId,
 };
-pub use listing::{InstancePageAt, VmListScope, VmPage, VmPageAt};
+pub use listing::{InstancePageAt, ScaleSetPage, VmListScope, VmPage, VmPageAt};
 pub use lro::{PendingOperation, PollPolicy};
 pub(crate) use models::{AgentStatus, VmExtension};
 pub use models::{

@@ -1,6 +1,6 @@
 //! The `vm_access_reset` list resource (`terraform query`, Terraform 1.14+): finds the VMs of a
 //! subscription that have a VMAccess extension (or every VM of the OS asked for) through fleet discovery
-//! (`crate::vmaccess::discovery`) and hands each back as a `vm_access_reset` to import — its
+//! (`crate::vmaccess::discovery`), with the instances of uniform scale sets when asked, and hands each back as a `vm_access_reset` to import — its
 //! identity, a display name to scan, and, when asked, the object an import would store.
 //!
 //! Reads top-down: schema, validation, the listing loop, then how one VM becomes one result.
@@ -27,6 +27,7 @@ const RESOURCE_GROUP_NAMES: &str = "resource_group_names";
 const NAME_FILTERS: &str = "name_filters";
 const INCLUDE_WITHOUT_EXTENSION: &str = "include_vms_without_extension";
 const OS_TYPE: &str = "os_type";
+const INCLUDE_SCALE_SET_INSTANCES: &str = "include_scale_set_instances";
 
 pub(crate) struct VmAccessResetList {
     runtime: Arc<Runtime>,
@@ -72,6 +73,13 @@ pub fn schema() -> Schema {
         "Also list VMs that have no VMAccess extension yet. Their identity has a null `extension_name`; importing one adopts \
          the VM, and the first apply runs the extension once the configuration says what to reset (on Windows, with no \
          `username`, a Remote Desktop reset). Defaults to `false`.",
+    ))
+    .attribute(Attribute::bool(INCLUDE_SCALE_SET_INSTANCES).optional().description(
+        "Also list the instances of uniform VM scale sets, after the VMs of each subscription or resource group searched; \
+         the other options apply to them too (`name_filters` match an instance's name, `{scale set}_{instance ID}`). Their \
+         identity names the scale set in `virtual_machine_scale_set_name` and the instance ID in `virtual_machine_name`. A \
+         flexible scale set's instances are ordinary VMs, listed without this option. Costs one list of scale sets per \
+         subscription or resource group and one paged list of instances per uniform scale set. Defaults to `false`.",
     ));
     Schema { version: 0, block }
 }
@@ -116,6 +124,7 @@ impl ListResource for VmAccessResetList {
             name_filters: filters.name_filters,
             mode: filters.mode,
             os: filters.os,
+            include_scale_set_instances: filters.include_scale_set_instances,
             limit: usize::try_from(request.limit).ok(),
             ..DiscoveryRequest::new(subscription_id)
         };
@@ -151,6 +160,7 @@ struct Filters {
     name_filters: Vec<String>,
     mode: DiscoveryMode,
     os: Option<OsType>,
+    include_scale_set_instances: bool,
 }
 
 impl Filters {
@@ -196,6 +206,8 @@ impl Filters {
             }
             os
         });
+        let include_scale_set_instances =
+            config.get_bool(INCLUDE_SCALE_SET_INSTANCES) == Some(true);
         match diags.has_errors() {
             true => Err(diags),
             false => Ok(Filters {
@@ -204,6 +216,7 @@ impl Filters {
                 name_filters,
                 mode,
                 os,
+                include_scale_set_instances,
             }),
         }
     }
@@ -266,7 +279,8 @@ fn list_result(vm: &DiscoveredVm, include_resource_object: bool) -> ListResult {
 }
 
 /// `rg-web/web01: enablevmaccess (Succeeded), last reset opsadmin`; on Linux, whose user name
-/// Azure never shows, `rg-app/app01: enablevmaccess (Succeeded), Linux`.
+/// Azure never shows, `rg-app/app01: enablevmaccess (Succeeded), Linux`; a uniform scale set's
+/// instance by its ARM name, `rg-web/vmss-web_3: …`.
 fn display_name(vm: &VirtualMachineId, os: OsType, ext: Option<&VmAccessExtension>) -> String {
     let what = match (ext, os) {
         (None, OsType::Windows) => "no VMAccess extension".to_string(),
@@ -280,7 +294,15 @@ fn display_name(vm: &VirtualMachineId, os: OsType, ext: Option<&VmAccessExtensio
             format!("{} ({}), {user}", ext.name, ext.provisioning_state)
         }
     };
-    format!("{}/{}: {what}", vm.resource_group(), vm.name())
+    match vm.scale_set() {
+        Some(scale_set) => format!(
+            "{}/{}_{}: {what}",
+            vm.resource_group(),
+            scale_set.name(),
+            vm.name()
+        ),
+        None => format!("{}/{}: {what}", vm.resource_group(), vm.name()),
+    }
 }
 
 #[cfg(test)]
@@ -290,6 +312,10 @@ mod tests {
 
     fn vm() -> VirtualMachineId {
         VirtualMachineId::new("s1".to_string(), "rg-web".to_string(), "web01".to_string())
+    }
+
+    fn instance() -> VirtualMachineId {
+        crate::azure::ScaleSetId::new("s1", "rg-web", "vmss-web").instance("3")
     }
 
     fn ext(username: Option<&str>, state: &str) -> VmAccessExtension {
@@ -328,6 +354,65 @@ mod tests {
         assert_eq!(
             display_name(&vm(), OsType::Linux, None),
             "rg-web/web01: no VMAccess extension, Linux"
+        );
+        assert_eq!(
+            display_name(&instance(), OsType::Linux, None),
+            "rg-web/vmss-web_3: no VMAccess extension, Linux"
+        );
+    }
+
+    #[test]
+    fn a_uniform_instance_has_an_identity_naming_its_scale_set() {
+        let found = DiscoveredVm {
+            id: instance(),
+            os: OsType::Windows,
+            vmaccess: Some(ext(Some("opsadmin"), "Succeeded")),
+        };
+        let result = list_result(&found, true);
+        let of = |attr| result.identity.get_string(attr).map(str::to_owned);
+        assert_eq!(
+            (
+                of(identity::VIRTUAL_MACHINE_SCALE_SET_NAME),
+                of(identity::VIRTUAL_MACHINE_NAME),
+                of(identity::EXTENSION_NAME)
+            ),
+            (
+                Some("vmss-web".into()),
+                Some("3".into()),
+                Some("enablevmaccess".into())
+            )
+        );
+        let object = result.resource_object.expect("asked for");
+        assert_eq!(
+            object.get_string("virtual_machine_id"),
+            Some(instance().to_string().as_str())
+        );
+        let bare = list_result(
+            &DiscoveredVm {
+                vmaccess: None,
+                ..found
+            },
+            false,
+        );
+        assert_eq!(
+            bare.identity
+                .get_string(identity::VIRTUAL_MACHINE_SCALE_SET_NAME),
+            Some("vmss-web")
+        );
+        assert!(bare.identity.is_null(identity::EXTENSION_NAME));
+        // A VM's identity has the attribute, null.
+        let vm_result = list_result(
+            &DiscoveredVm {
+                id: vm(),
+                os: OsType::Windows,
+                vmaccess: None,
+            },
+            false,
+        );
+        assert!(
+            vm_result
+                .identity
+                .is_null(identity::VIRTUAL_MACHINE_SCALE_SET_NAME)
         );
     }
 
@@ -394,6 +479,12 @@ mod tests {
         };
         assert_eq!(filters.mode, DiscoveryMode::All);
         assert_eq!(filters.os, None, "both OSes by default");
+        assert!(!filters.include_scale_set_instances, "off by default");
+        let config = Object::new().with(INCLUDE_SCALE_SET_INSTANCES, Value::Bool(true));
+        let Ok(filters) = Filters::from_config(&config) else {
+            panic!("valid")
+        };
+        assert!(filters.include_scale_set_instances);
         assert!(filters.resource_groups.is_empty());
     }
 }

@@ -8,6 +8,11 @@
 //! `Microsoft.OSTCExtensions/VMAccessForLinux` on Linux, under any name) is reported with its
 //! provisioning state and, on Windows, the user it last reset.
 //!
+//! With `include_scale_set_instances`, each scope's scale sets are listed too, after its VMs,
+//! and each uniform scale set's instances (of the wanted OS, by the scale set's model) are
+//! listed page by page and treated like VMs: one extension read each. A flexible scale set's
+//! instances are ordinary VMs, already in the VM list, so its instances are not listed again.
+//!
 //! Results stream out in list order. Reads are started only while they can still matter: never
 //! more reads in flight (list pages included) than results still wanted under `limit`, so a
 //! listing that is satisfied early stops reading. Dropping the stream (or cancelling the stop
@@ -15,7 +20,8 @@
 //!
 //! Name filters are case-insensitive globs over the VM name (`*` any run of characters, `?` one
 //! character), because ARM names are case-insensitive and globs are what people type for fleets
-//! (`web-*`, `sql-0?`); several filters match a VM when any one does.
+//! (`web-*`, `sql-0?`); several filters match a VM when any one does. A uniform scale set's
+//! instance is matched by its ARM name, `{scale set}_{instance ID}`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -32,8 +38,8 @@ use wildmatch::WildMatch;
 use super::kind::{self, Kind};
 use super::{ExtensionKind, WindowsVmAccess};
 use crate::azure::{
-    ArmClient, AzureError, OpContext, OsType, VirtualMachine, VirtualMachineId, VmExtension,
-    VmListScope, VmPage, VmPageAt,
+    ArmClient, AzureError, InstancePageAt, OpContext, Orchestration, OsType, ScaleSet, ScaleSetId,
+    ScaleSetPage, VirtualMachine, VirtualMachineId, VmExtension, VmListScope, VmPage, VmPageAt,
 };
 
 /// Extension reads in flight at once unless asked otherwise. Each VM is read once, so Compute's
@@ -49,6 +55,20 @@ pub trait FleetReader: Send + Sync + 'static {
     /// One page of VMs.
     async fn vm_page(&self, at: VmPageAt<'_>, ctx: &OpContext) -> Result<VmPage, AzureError>;
 
+    /// One page of scale sets.
+    async fn scale_set_page(
+        &self,
+        at: VmPageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<ScaleSetPage, AzureError>;
+
+    /// One page of a scale set's instances.
+    async fn instance_page(
+        &self,
+        at: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError>;
+
     /// Every extension of the VM.
     async fn extensions(
         &self,
@@ -61,6 +81,22 @@ pub trait FleetReader: Send + Sync + 'static {
 impl FleetReader for ArmClient {
     async fn vm_page(&self, at: VmPageAt<'_>, ctx: &OpContext) -> Result<VmPage, AzureError> {
         self.list_virtual_machines_page(at, ctx).await
+    }
+
+    async fn scale_set_page(
+        &self,
+        at: VmPageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<ScaleSetPage, AzureError> {
+        self.list_scale_sets_page(at, ctx).await
+    }
+
+    async fn instance_page(
+        &self,
+        at: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        self.list_scale_set_instances_page(at, ctx).await
     }
 
     async fn extensions(
@@ -94,6 +130,9 @@ pub struct DiscoveryRequest {
     pub mode: DiscoveryMode,
     /// Only VMs running this OS; `None`: Windows and Linux.
     pub os: Option<OsType>,
+    /// Also list the instances of the uniform scale sets of each scope (one list of scale sets
+    /// per scope, then one paged list per uniform scale set).
+    pub include_scale_set_instances: bool,
     /// Stop after this many results.
     pub limit: Option<usize>,
     /// Most reads in flight at once (at least 1).
@@ -110,6 +149,7 @@ impl DiscoveryRequest {
             name_filters: Vec::new(),
             mode: DiscoveryMode::default(),
             os: None,
+            include_scale_set_instances: false,
             limit: None,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: DEFAULT_TIMEOUT,
@@ -152,7 +192,7 @@ impl From<&VmAccessExtension> for super::Status {
 /// One VM found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredVm {
-    /// The VM.
+    /// The VM, or a uniform scale set's instance.
     pub id: VirtualMachineId,
     pub(crate) os: OsType,
     /// Its VMAccess extension, when it has one.
@@ -172,9 +212,18 @@ pub enum DiscoveryError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Listing the VMs of a scope failed.
+    /// Listing the VMs of a scope (or a uniform scale set's instances) failed.
     #[error("cannot list the virtual machines of {scope}: {source}")]
     List {
+        /// The subscription, resource group or scale set.
+        scope: String,
+        /// Why.
+        #[source]
+        source: Box<AzureError>,
+    },
+    /// Listing the scale sets of a scope failed.
+    #[error("cannot list the virtual machine scale sets of {scope}: {source}")]
+    ScaleSets {
         /// The subscription or resource group.
         scope: String,
         /// Why.
@@ -190,10 +239,11 @@ pub enum DiscoveryError {
         #[source]
         source: Box<AzureError>,
     },
-    /// A listed VM whose ID is not a VM ID (ARM returned something unexpected).
-    #[error("the list of {scope} returned a VM with an unusable ID {id:?}")]
+    /// A listed VM, instance or scale set whose ID is not one (ARM returned something
+    /// unexpected).
+    #[error("the list of {scope} returned an unusable resource ID {id:?}")]
     UnexpectedVmId {
-        /// The subscription or resource group listed.
+        /// What was listed.
         scope: String,
         /// The ID ARM returned.
         id: String,
@@ -244,6 +294,7 @@ struct Plan {
     filters: Vec<WildMatch>,
     mode: DiscoveryMode,
     os: Option<OsType>,
+    include_scale_set_instances: bool,
     limit: usize,
     concurrency: usize,
     timeout: Duration,
@@ -312,6 +363,7 @@ impl Plan {
             filters,
             mode: request.mode,
             os: request.os,
+            include_scale_set_instances: request.include_scale_set_instances,
             limit: request.limit.unwrap_or(usize::MAX),
             concurrency: request.concurrency.max(1),
             timeout: request.timeout,
@@ -330,6 +382,29 @@ impl Plan {
             (Some(_), None) => true,
             (None, _) => self.mode == DiscoveryMode::WithVmAccess,
         }
+    }
+
+    /// Whether a listed scale set's instances are worth listing: a uniform one (a flexible
+    /// one's are in the VM list) whose model runs the wanted OS, or does not say.
+    fn wants_instances_of(&self, scale_set: &ScaleSet) -> bool {
+        scale_set.orchestration() == Orchestration::Uniform
+            && match (scale_set.os_type(), self.os) {
+                (Some(found), Some(wanted)) => found == wanted,
+                _ => true,
+            }
+    }
+
+    /// What to list, in order: each scope's VMs, then (when asked) its scale sets, whose
+    /// uniform ones' instances are queued right behind them as they are found.
+    fn listings(&self) -> VecDeque<Listing> {
+        let mut listings = VecDeque::new();
+        for scope in &self.scopes {
+            listings.push_back(Listing::Vms(scope.clone()));
+            if self.include_scale_set_instances {
+                listings.push_back(Listing::ScaleSets(scope.clone()));
+            }
+        }
+        listings
     }
 
     /// The VMAccess extension among a VM's: the one of its OS, or when the OS is not known, any
@@ -351,7 +426,7 @@ type ExtensionsRead = (
     Option<OsType>,
     Result<Vec<VmExtension>, AzureError>,
 );
-type PageRead = (usize, Result<VmPage, AzureError>);
+type PageRead = Result<Page, AzureError>;
 
 /// What finished while the run waited.
 enum Event {
@@ -359,10 +434,94 @@ enum Event {
     Page(PageRead),
 }
 
-/// Where the listing of the scopes stands.
+/// One list to read, page by page.
+#[derive(Debug, Clone)]
+enum Listing {
+    /// The VMs of a scope.
+    Vms(VmListScope),
+    /// The scale sets of a scope.
+    ScaleSets(VmListScope),
+    /// A uniform scale set's instances.
+    Instances(ScaleSetId),
+}
+
+impl Listing {
+    /// What is listed, for errors.
+    fn scope(&self) -> String {
+        match self {
+            Listing::Vms(scope) => scope.to_string(),
+            Listing::ScaleSets(scope) => format!("the scale sets of {scope}"),
+            Listing::Instances(scale_set) => format!("scale set {scale_set}"),
+        }
+    }
+
+    /// Why reading it failed.
+    fn error(&self, source: AzureError) -> DiscoveryError {
+        let source = Box::new(source);
+        match self {
+            Listing::ScaleSets(scope) => DiscoveryError::ScaleSets {
+                scope: scope.to_string(),
+                source,
+            },
+            Listing::Vms(_) | Listing::Instances(_) => DiscoveryError::List {
+                scope: self.scope(),
+                source,
+            },
+        }
+    }
+
+    /// Reads the page `next_link` names (the first when `None`).
+    async fn read(
+        &self,
+        reader: &dyn FleetReader,
+        next_link: Option<&str>,
+        ctx: &OpContext,
+    ) -> PageRead {
+        match self {
+            Listing::Vms(scope) => reader
+                .vm_page(VmPageAt { scope, next_link }, ctx)
+                .await
+                .map(Page::Vms),
+            Listing::ScaleSets(scope) => reader
+                .scale_set_page(VmPageAt { scope, next_link }, ctx)
+                .await
+                .map(Page::ScaleSets),
+            Listing::Instances(scale_set) => {
+                let at = InstancePageAt {
+                    scale_set,
+                    orchestration: Orchestration::Uniform,
+                    next_link,
+                };
+                reader.instance_page(at, ctx).await.map(Page::Vms)
+            }
+        }
+    }
+}
+
+/// A page of a [`Listing`]: VMs and instances, or scale sets.
+enum Page {
+    Vms(VmPage),
+    ScaleSets(ScaleSetPage),
+}
+
+/// Where the listing stands: the front listing is the one being read.
 struct Cursor {
-    scope: usize,
+    listings: VecDeque<Listing>,
     next_link: Option<String>,
+    /// Instance listings queued behind the front (a scale-set listing), so that later pages'
+    /// scale sets queue after earlier ones'.
+    queued_behind: usize,
+}
+
+impl Cursor {
+    /// Follows `next_link`, or moves to the next listing when there is none.
+    fn advance(&mut self, next_link: Option<String>) {
+        if next_link.is_none() {
+            self.listings.pop_front();
+            self.queued_behind = 0;
+        }
+        self.next_link = next_link;
+    }
 }
 
 struct Run {
@@ -385,15 +544,17 @@ impl Run {
         tx: mpsc::Sender<Item>,
     ) -> Run {
         let wanted = plan.limit;
+        let cursor = Cursor {
+            listings: plan.listings(),
+            next_link: None,
+            queued_behind: 0,
+        };
         Run {
             reader,
             plan,
             ctx,
             tx,
-            cursor: Cursor {
-                scope: 0,
-                next_link: None,
-            },
+            cursor,
             candidates: VecDeque::new(),
             extension_reads: FuturesOrdered::new(),
             page_read: None,
@@ -416,19 +577,13 @@ impl Run {
                     let result = reader.extensions(&id, &ctx).await;
                     (id, os, result)
                 }));
-            } else if self.page_read.is_none() && self.cursor.scope < self.plan.scopes.len() {
+            } else if let (None, Some(listing)) = (&self.page_read, self.cursor.listings.front()) {
                 let reader = self.reader.clone();
                 let ctx = self.ctx.clone();
-                let index = self.cursor.scope;
-                let scope = self.plan.scopes[index].clone();
+                let listing = listing.clone();
                 let link = self.cursor.next_link.clone();
                 self.page_read = Some(Box::pin(async move {
-                    let at = VmPageAt {
-                        scope: &scope,
-                        next_link: link.as_deref(),
-                    };
-                    let result = reader.vm_page(at, &ctx).await;
-                    (index, result)
+                    listing.read(reader.as_ref(), link.as_deref(), &ctx).await
                 }));
             } else {
                 break;
@@ -460,9 +615,9 @@ impl Run {
             };
             let step = match event {
                 Event::Extensions((id, os, result)) => self.on_extensions(id, os, result).await,
-                Event::Page((index, result)) => {
+                Event::Page(result) => {
                     self.page_read = None;
-                    self.on_page(index, result)
+                    self.on_page(result)
                 }
             };
             if let Err(error) = step {
@@ -478,42 +633,73 @@ impl Run {
         }
     }
 
-    fn on_page(
-        &mut self,
-        index: usize,
-        result: Result<VmPage, AzureError>,
-    ) -> Result<(), DiscoveryError> {
-        let scope = &self.plan.scopes[index];
-        let page = result.map_err(|source| DiscoveryError::List {
-            scope: scope.to_string(),
-            source: Box::new(source),
-        })?;
-        for vm in &page.vms {
-            if let Some(candidate) = self.candidate(scope, vm)? {
-                self.candidates.push_back(candidate);
+    /// Takes in a page of the front listing.
+    fn on_page(&mut self, result: PageRead) -> Result<(), DiscoveryError> {
+        let Some(listing) = self.cursor.listings.front().cloned() else {
+            return Ok(());
+        };
+        let page = match (result, &listing) {
+            (Ok(page), _) => page,
+            // Deleted between the list of scale sets and this read: not part of the fleet.
+            (Err(AzureError::NotFound { .. }), Listing::Instances(_)) => {
+                self.cursor.advance(None);
+                return Ok(());
             }
-        }
-        match page.next_link {
-            Some(link) => self.cursor.next_link = Some(link),
-            None => {
-                self.cursor.scope += 1;
-                self.cursor.next_link = None;
+            (Err(source), _) => return Err(listing.error(source)),
+        };
+        let next_link = match page {
+            Page::Vms(page) => {
+                for vm in &page.vms {
+                    if let Some(candidate) = self.candidate(&listing, vm)? {
+                        self.candidates.push_back(candidate);
+                    }
+                }
+                page.next_link
             }
-        }
+            Page::ScaleSets(page) => {
+                for scale_set in &page.scale_sets {
+                    if !self.plan.wants_instances_of(scale_set) {
+                        continue;
+                    }
+                    let id = ScaleSetId::parse(&scale_set.id).map_err(|_| {
+                        DiscoveryError::UnexpectedVmId {
+                            scope: listing.scope(),
+                            id: scale_set.id.clone(),
+                        }
+                    })?;
+                    let at = 1 + self.cursor.queued_behind;
+                    self.cursor.listings.insert(at, Listing::Instances(id));
+                    self.cursor.queued_behind += 1;
+                }
+                page.next_link
+            }
+        };
+        self.cursor.advance(next_link);
         Ok(())
     }
 
+    /// A listed VM or instance worth an extension read, if it is one.
     fn candidate(
         &self,
-        scope: &VmListScope,
+        listing: &Listing,
         vm: &VirtualMachine,
     ) -> Result<Option<(VirtualMachineId, Option<OsType>)>, DiscoveryError> {
-        let id = VirtualMachineId::parse(&vm.id).map_err(|_| DiscoveryError::UnexpectedVmId {
-            scope: scope.to_string(),
-            id: vm.id.clone(),
-        })?;
+        let unexpected = || DiscoveryError::UnexpectedVmId {
+            scope: listing.scope(),
+            id: vm.arm_id().to_owned(),
+        };
+        let id = VirtualMachineId::parse(vm.arm_id()).map_err(|_| unexpected())?;
+        // An instance list returns instances, a VM list VMs; anything else is not what was
+        // asked for (and would be listed twice).
+        let name = match (listing, id.scale_set()) {
+            (Listing::Instances(_), Some(scale_set)) => {
+                format!("{}_{}", scale_set.name(), id.name())
+            }
+            (Listing::Vms(_), None) => id.name().to_owned(),
+            _ => return Err(unexpected()),
+        };
         let os = vm.os_type();
-        Ok((self.plan.name_matches(id.name()) && self.plan.wants(os)).then_some((id, os)))
+        Ok((self.plan.name_matches(&name) && self.plan.wants(os)).then_some((id, os)))
     }
 
     async fn on_extensions(

@@ -55,8 +55,9 @@ enum ListRoute<'a> {
     /// `…/virtualMachines/{vm}/extensions`, or a uniform instance's
     /// (`{ss}/virtualMachines/{id}/extensions`)
     Extensions(VmPath<'a>),
-    /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets`
-    ScaleSets(&'a str, &'a str),
+    /// `/subscriptions/{s}/providers/Microsoft.Compute/virtualMachineScaleSets`, or a resource
+    /// group's (`/subscriptions/{s}/resourceGroups/{rg}/providers/…`)
+    ScaleSets(&'a str, Option<&'a str>),
     /// `{ss}/virtualMachines`: a uniform scale set's instances
     Instances(ScaleSetPath<'a>),
     /// `{ss}/extensions`: the scale set model's extensions
@@ -75,6 +76,13 @@ impl<'a> ListRoute<'a> {
                 "microsoft.compute",
                 "virtualmachines",
             ] => Some(ListRoute::Subscription(segments[1])),
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.compute",
+                "virtualmachinescalesets",
+            ] => Some(ListRoute::ScaleSets(segments[1], None)),
             [
                 "subscriptions",
                 _,
@@ -115,7 +123,7 @@ impl<'a> ListRoute<'a> {
                     name,
                 };
                 match rest {
-                    [] => Some(ListRoute::ScaleSets(segments[1], segments[3])),
+                    [] => Some(ListRoute::ScaleSets(segments[1], Some(segments[3]))),
                     [_, "virtualmachines"] => Some(ListRoute::Instances(scale_set(segments[7]))),
                     [_, "extensions"] => Some(ListRoute::ModelExtensions(scale_set(segments[7]))),
                     [_, "virtualmachines", _, "extensions"] => {
@@ -238,7 +246,7 @@ fn respond(
             list_vms(app, &list, expand)?
         }
         ListRoute::Extensions(vm) => list_extensions(app, vm, expand)?,
-        ListRoute::ScaleSets(s, rg) => list_scale_sets(app, s, rg)?,
+        ListRoute::ScaleSets(s, rg) => list_scale_sets(app, s, *rg)?,
         ListRoute::Instances(path) => {
             let list = InstanceList {
                 query,

@@ -1,4 +1,5 @@
-//! The lists of scale sets (`VirtualMachineScaleSets_List` of a resource group), of a uniform
+//! The lists of scale sets (`VirtualMachineScaleSets_ListAll` of a subscription, `_List` of a
+//! resource group), of a uniform
 //! scale set's instances (`VirtualMachineScaleSetVMs_List`, paged like the VM lists) and of a
 //! scale set model's extensions (`VirtualMachineScaleSetExtensions_List`); and the
 //! `$filter` that lists a flexible scale set's VMs among a resource group's VMs. `listing`
@@ -23,22 +24,24 @@ use super::response::json_response;
 use super::vms::instance_body;
 use crate::state::AppState;
 
-/// `GET …/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets`: every
-/// scale set of the group, in one page.
+/// `GET /subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.Compute/virtualMachineScaleSets`:
+/// every scale set of the subscription or group, in one page.
 pub(super) fn list_scale_sets(
     app: &AppState,
     subscription: &str,
-    resource_group: &str,
+    resource_group: Option<&str>,
 ) -> Result<Response, Response> {
     let world = app.world();
-    if !world.resource_group_exists(subscription, resource_group) {
-        return Err(resource_group_not_found(&VmPath::vm(
-            subscription,
-            resource_group,
-            "",
-        )));
+    let prefix = match resource_group {
+        Some(rg) => {
+            if !world.resource_group_exists(subscription, rg) {
+                return Err(resource_group_not_found(&VmPath::vm(subscription, rg, "")));
+            }
+            format!("{subscription}/{rg}/")
+        }
+        None => format!("{subscription}/"),
     }
-    let prefix = format!("{subscription}/{resource_group}/").to_ascii_lowercase();
+    .to_ascii_lowercase();
     let mut keys: Vec<&String> = world
         .scale_sets
         .keys()

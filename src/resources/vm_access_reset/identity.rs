@@ -3,11 +3,15 @@
 //! resources. Derived from the resource's `id` (the extension's ARM ID);
 //! never a secret. `import { identity = … }` resolves it to that ID and
 //! then imports exactly as an import by ID does.
+//!
+//! A uniform scale set's instance is named by `virtual_machine_scale_set_name` (null for a VM,
+//! a flexible scale set's instances included) with the instance ID in `virtual_machine_name`.
+//! That attribute came with version 2; a version 1 identity reads with it null.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::azure::{ExtensionId, VirtualMachineId};
+use crate::azure::{ExtensionId, ScaleSetId, VirtualMachineId};
 use crate::runtime::Runtime;
 use crate::surface;
 use crate::surface::attributes::ID;
@@ -18,9 +22,10 @@ use crate::tfprotocol::{
 };
 use crate::vmaccess::{Lookup, RunError, for_os};
 
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 pub(crate) const SUBSCRIPTION_ID: &str = "subscription_id";
 pub(crate) const RESOURCE_GROUP_NAME: &str = "resource_group_name";
+pub(crate) const VIRTUAL_MACHINE_SCALE_SET_NAME: &str = "virtual_machine_scale_set_name";
 pub(crate) const VIRTUAL_MACHINE_NAME: &str = "virtual_machine_name";
 pub(crate) const EXTENSION_NAME: &str = "extension_name";
 
@@ -43,9 +48,15 @@ pub fn schema() -> IdentitySchema {
                 "The name of the VM's resource group.",
             ),
             IdentityAttribute::string(
+                VIRTUAL_MACHINE_SCALE_SET_NAME,
+                ImportRule::Optional,
+                "The name of the uniform VM scale set whose instance this is; null for a VM (a flexible scale set's \
+                 instances are VMs).",
+            ),
+            IdentityAttribute::string(
                 VIRTUAL_MACHINE_NAME,
                 ImportRule::Required,
-                "The name of the VM.",
+                "The name of the VM; for a uniform scale set's instance, its instance ID (`0`, `1`, …).",
             ),
             IdentityAttribute::string(
                 EXTENSION_NAME,
@@ -60,20 +71,19 @@ pub fn schema() -> IdentitySchema {
 
 /// The identity of the extension with ARM ID `id`.
 pub fn of_extension(id: &ExtensionId) -> Object {
-    let vm = id.vm();
-    Object::new()
-        .with(SUBSCRIPTION_ID, Value::string(vm.subscription_id()))
-        .with(RESOURCE_GROUP_NAME, Value::string(vm.resource_group()))
-        .with(VIRTUAL_MACHINE_NAME, Value::string(vm.name()))
-        .with(EXTENSION_NAME, Value::string(id.name()))
+    of_vm(id.vm()).with(EXTENSION_NAME, Value::string(id.name()))
 }
 
-/// The identity of a VM that has no VMAccess extension yet: its `extension_name` is null, and
-/// importing it adopts the VM (see `import_id`).
+/// The identity of a VM (or uniform instance) that has no VMAccess extension yet: its
+/// `extension_name` is null, and importing it adopts the VM (see `import_id`).
 pub(crate) fn of_vm(vm: &VirtualMachineId) -> Object {
+    let scale_set = vm
+        .scale_set()
+        .map_or(Value::Null, |s| Value::string(s.name()));
     Object::new()
         .with(SUBSCRIPTION_ID, Value::string(vm.subscription_id()))
         .with(RESOURCE_GROUP_NAME, Value::string(vm.resource_group()))
+        .with(VIRTUAL_MACHINE_SCALE_SET_NAME, scale_set)
         .with(VIRTUAL_MACHINE_NAME, Value::string(vm.name()))
         .with(EXTENSION_NAME, Value::Null)
 }
@@ -137,17 +147,22 @@ impl ResourceIdentity for VmAccessIdentity {
         Some(of_extension(&id))
     }
 
-    /// Version 1 is the first: anything older is state without identity.
-    fn upgrade(
-        &self,
-        _version: i64,
-        _stored: Option<Object>,
-    ) -> Result<Option<Object>, Diagnostics> {
-        Ok(None)
+    /// Version 1 lacked `virtual_machine_scale_set_name`: every identity it stored is a VM's, so
+    /// the attribute is null. Version 1 is the first: anything older is state without identity.
+    fn upgrade(&self, version: i64, stored: Option<Object>) -> Result<Option<Object>, Diagnostics> {
+        Ok(match version {
+            1 => stored.map(|o| {
+                self.schema
+                    .complete(o)
+                    .with(VIRTUAL_MACHINE_SCALE_SET_NAME, Value::Null)
+            }),
+            _ => None,
+        })
     }
 
     async fn import_id(&self, identity: &Object) -> Result<String, Diagnostics> {
         let resource_group = required(identity, RESOURCE_GROUP_NAME)?;
+        let scale_set = segment(identity, VIRTUAL_MACHINE_SCALE_SET_NAME)?;
         let vm_name = required(identity, VIRTUAL_MACHINE_NAME)?;
         let wanted_extension = segment(identity, EXTENSION_NAME)?;
         let subscription = match segment(identity, SUBSCRIPTION_ID)? {
@@ -160,29 +175,45 @@ impl ResourceIdentity for VmAccessIdentity {
                 )
             })?,
         };
-        let vm_id = VirtualMachineId::new(subscription, resource_group, vm_name);
+        let vm_id = match scale_set {
+            Some(scale_set) => {
+                ScaleSetId::new(subscription, resource_group, scale_set).instance(vm_name)
+            }
+            None => VirtualMachineId::new(subscription, resource_group, vm_name),
+        };
+        // How the errors below name the machine.
+        let machine = match scale_set {
+            Some(scale_set) => format!("instance {vm_name:?} of scale set {scale_set:?}"),
+            None => format!("VM {vm_name:?}"),
+        };
         let engine = surface::engine(&self.runtime)?;
         let ctx = self.runtime.context(IMPORT_TIMEOUT);
         let vm = match engine.inspect(&vm_id, &ctx).await {
             Ok(vm) => vm,
             Err(RunError::VmNotFound { .. }) => {
+                let check = match scale_set {
+                    Some(_) => {
+                        format!("`{VIRTUAL_MACHINE_SCALE_SET_NAME}`, `{VIRTUAL_MACHINE_NAME}`")
+                    }
+                    None => format!("`{VIRTUAL_MACHINE_NAME}`"),
+                };
                 return Err(invalid(
                     VIRTUAL_MACHINE_NAME,
                     format!(
-                        "No VM {vm_name:?} exists in resource group {resource_group:?} of subscription {:?}. Check \
-                         `{VIRTUAL_MACHINE_NAME}`, `{RESOURCE_GROUP_NAME}` and `{SUBSCRIPTION_ID}`.",
+                        "No {machine} exists in resource group {resource_group:?} of subscription {:?}. Check \
+                         {check}, `{RESOURCE_GROUP_NAME}` and `{SUBSCRIPTION_ID}`.",
                         vm_id.subscription_id()
                     ),
                 ));
             }
             Err(RunError::Azure(e)) => {
                 let kind = for_os(None);
-                return Err(diagnostic(&e, &format!("reading VM {vm_name:?}"), kind).into());
+                return Err(diagnostic(&e, &format!("reading {machine}"), kind).into());
             }
             // `inspect` makes no other decision; named the same way should that change.
             Err(e) => {
                 let kind = for_os(None);
-                return Err(run_error(&e, &format!("reading VM {vm_name:?}"), kind).into());
+                return Err(run_error(&e, &format!("reading {machine}"), kind).into());
             }
         };
         // The VM's OS says which extension to look for.
@@ -197,6 +228,10 @@ impl ResourceIdentity for VmAccessIdentity {
             .map(str::to_string)
             .or(existing)
             .unwrap_or_else(|| kind.default_name.to_string());
+        let lister = match scale_set {
+            Some(_) => "`az vmss get-instance-view --instance-id`",
+            None => "`az vm extension list`",
+        };
         let ext_id = vm_id.extension(name.clone());
         let how = if wanted_extension.is_some() {
             "named by `extension_name`"
@@ -211,8 +246,8 @@ impl ResourceIdentity for VmAccessIdentity {
             Lookup::Missing => Err(invalid(
                 EXTENSION_NAME,
                 format!(
-                    "VM {vm_name:?} has no extension {name:?} ({how}). Set `{EXTENSION_NAME}` to the name of its \
-                     {} extension; `az vm extension list` shows a VM's extensions.",
+                    "The {machine} has no extension {name:?} ({how}). Set `{EXTENSION_NAME}` to the name of its \
+                     {} extension; {lister} shows its extensions.",
                     kind.extension_type
                 ),
             )),
@@ -222,7 +257,7 @@ impl ResourceIdentity for VmAccessIdentity {
             } => Err(invalid(
                 EXTENSION_NAME,
                 format!(
-                    "Extension {name:?} on VM {vm_name:?} ({how}) is a {publisher}/{extension_type} extension; on this \
+                    "Extension {name:?} on {machine} ({how}) is a {publisher}/{extension_type} extension; on this \
                      {} VM vm_access_reset manages only {}/{} extensions.",
                     kind.os, kind.publisher, kind.extension_type
                 ),
@@ -256,6 +291,7 @@ mod tests {
             Object::new()
                 .with(SUBSCRIPTION_ID, Value::string("s1"))
                 .with(RESOURCE_GROUP_NAME, Value::string("RG"))
+                .with(VIRTUAL_MACHINE_SCALE_SET_NAME, Value::Null)
                 .with(VIRTUAL_MACHINE_NAME, Value::string("web"))
                 .with(EXTENSION_NAME, Value::string("enablevmaccess"))
         );
@@ -268,6 +304,52 @@ mod tests {
             capability().identity_of_state(&Object::new().with("id", Value::string("/x"))),
             None
         );
+    }
+
+    #[test]
+    fn a_uniform_instance_extension_names_its_scale_set_and_round_trips() {
+        let text = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-web/virtualMachines/3/extensions/VMAccessAgent";
+        let state = Object::new().with("id", Value::string(text));
+        let identity = capability().identity_of_state(&state).expect("an identity");
+        assert_eq!(
+            identity,
+            Object::new()
+                .with(SUBSCRIPTION_ID, Value::string("s1"))
+                .with(RESOURCE_GROUP_NAME, Value::string("rg"))
+                .with(VIRTUAL_MACHINE_SCALE_SET_NAME, Value::string("vmss-web"))
+                .with(VIRTUAL_MACHINE_NAME, Value::string("3"))
+                .with(EXTENSION_NAME, Value::string("VMAccessAgent"))
+        );
+        // Back from the identity's parts to the same ID (what `import_id` builds).
+        let id = ScaleSetId::new("s1", "rg", "vmss-web")
+            .instance("3")
+            .extension("VMAccessAgent");
+        assert_eq!(id.to_string(), text);
+        assert_eq!(of_extension(&id), identity);
+        let vm = id.vm();
+        assert_eq!(
+            of_vm(vm).get_string(VIRTUAL_MACHINE_SCALE_SET_NAME),
+            Some("vmss-web")
+        );
+    }
+
+    #[test]
+    fn a_version_1_identity_upgrades_to_a_vm_and_older_state_has_none() {
+        let v1 = Object::new()
+            .with(SUBSCRIPTION_ID, Value::string("s1"))
+            .with(RESOURCE_GROUP_NAME, Value::string("rg"))
+            .with(VIRTUAL_MACHINE_NAME, Value::string("web"))
+            .with(EXTENSION_NAME, Value::string("enablevmaccess"));
+        let upgraded = capability()
+            .upgrade(1, Some(v1.clone()))
+            .expect("upgrades")
+            .expect("an identity");
+        assert_eq!(
+            upgraded,
+            v1.with(VIRTUAL_MACHINE_SCALE_SET_NAME, Value::Null)
+        );
+        assert_eq!(capability().upgrade(1, None).expect("ok"), None);
+        assert_eq!(capability().upgrade(0, None).expect("ok"), None);
     }
 
     #[test]
@@ -315,6 +397,13 @@ mod tests {
             (
                 base.clone().with(SUBSCRIPTION_ID, Value::string("a/b")),
                 SUBSCRIPTION_ID,
+            ),
+            (
+                base.clone().with(
+                    VIRTUAL_MACHINE_SCALE_SET_NAME,
+                    Value::string("ss/virtualMachines"),
+                ),
+                VIRTUAL_MACHINE_SCALE_SET_NAME,
             ),
             // No subscription in the identity and an unconfigured provider.
             (base.clone(), SUBSCRIPTION_ID),

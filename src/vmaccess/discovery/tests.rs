@@ -13,6 +13,8 @@ const SUB: &str = "00000000-0000-0000-0000-0000000000cc";
 #[derive(Clone)]
 struct FakeVm {
     rg: &'static str,
+    /// The uniform scale set of an instance (whose `name` is then its instance ID).
+    scale_set: Option<&'static str>,
     name: String,
     os: &'static str,
     /// (name, publisher, type, provisioning state, settings)
@@ -22,9 +24,38 @@ struct FakeVm {
 fn vm(rg: &'static str, name: &str, os: &'static str) -> FakeVm {
     FakeVm {
         rg,
+        scale_set: None,
         name: name.into(),
         os,
         extensions: Vec::new(),
+    }
+}
+
+/// Instance `instance_id` of the uniform scale set `scale_set`.
+fn instance(
+    rg: &'static str,
+    scale_set: &'static str,
+    instance_id: u32,
+    os: &'static str,
+) -> FakeVm {
+    FakeVm {
+        scale_set: Some(scale_set),
+        ..vm(rg, &instance_id.to_string(), os)
+    }
+}
+
+/// A scale set as its list shows it: orchestration mode and the model's OS.
+#[derive(Clone)]
+struct FakeScaleSet {
+    rg: &'static str,
+    name: &'static str,
+    mode: &'static str,
+    os: &'static str,
+}
+
+impl FakeScaleSet {
+    fn id(&self) -> ScaleSetId {
+        ScaleSetId::new(SUB, self.rg, self.name)
     }
 }
 
@@ -63,13 +94,27 @@ impl FakeVm {
     }
 
     fn id(&self) -> VirtualMachineId {
-        VirtualMachineId::new(SUB, self.rg, self.name.clone())
+        match self.scale_set {
+            Some(scale_set) => ScaleSetId::new(SUB, self.rg, scale_set).instance(self.name.clone()),
+            None => VirtualMachineId::new(SUB, self.rg, self.name.clone()),
+        }
+    }
+
+    fn listed(&self) -> VirtualMachine {
+        serde_json::from_value(json!({
+            "id": self.id().to_string(),
+            "name": self.name,
+            "properties": {"storageProfile": {"osDisk": {"osType": self.os}}},
+        }))
+        .expect("VM JSON")
     }
 }
 
 /// A fleet served in pages of `page_size`, counting every read.
 struct FakeFleet {
+    /// VMs and uniform instances.
     vms: Vec<FakeVm>,
+    scale_sets: Vec<FakeScaleSet>,
     page_size: usize,
     read_delay: Duration,
     page_reads: AtomicUsize,
@@ -82,12 +127,19 @@ struct FakeFleet {
     failures: HashMap<String, fn() -> AzureError>,
     page_failure: Option<fn() -> AzureError>,
     scopes_listed: Mutex<Vec<VmListScope>>,
+    scale_set_page_reads: AtomicUsize,
+    scale_set_failure: Option<fn() -> AzureError>,
+    /// The scale sets whose instances were listed, a page each.
+    instance_pages: Mutex<Vec<String>>,
+    /// Scale sets whose instance list answers 404 (deleted after the scale-set list).
+    deleted_scale_sets: Vec<&'static str>,
 }
 
 impl FakeFleet {
     fn new(vms: Vec<FakeVm>) -> FakeFleet {
         FakeFleet {
             vms,
+            scale_sets: Vec::new(),
             page_size: 2,
             read_delay: Duration::ZERO,
             page_reads: AtomicUsize::new(0),
@@ -99,19 +151,37 @@ impl FakeFleet {
             failures: HashMap::new(),
             page_failure: None,
             scopes_listed: Mutex::new(Vec::new()),
+            scale_set_page_reads: AtomicUsize::new(0),
+            scale_set_failure: None,
+            instance_pages: Mutex::new(Vec::new()),
+            deleted_scale_sets: Vec::new(),
         }
     }
 
+    fn with_scale_sets(mut self, scale_sets: Vec<FakeScaleSet>) -> FakeFleet {
+        self.scale_sets = scale_sets;
+        self
+    }
+
+    /// The VMs of a scope: as in ARM, a uniform scale set's instances are not among them.
     fn in_scope(&self, scope: &VmListScope) -> Vec<&FakeVm> {
         self.vms
             .iter()
-            .filter(|v| {
-                scope
-                    .resource_group
-                    .as_deref()
-                    .is_none_or(|rg| rg.eq_ignore_ascii_case(v.rg))
-            })
+            .filter(|v| v.scale_set.is_none() && in_group(scope, v.rg))
             .collect()
+    }
+
+    /// Items `start..` of `all`, a page's worth, and the link to the next page.
+    fn page_of<T: Clone>(&self, all: &[T], next_link: Option<&str>) -> (Vec<T>, Option<String>) {
+        let start: usize = next_link.map_or(0, |l| l.parse().expect("our own link"));
+        let end = start + self.page_size;
+        let page = all
+            .iter()
+            .skip(start)
+            .take(self.page_size)
+            .cloned()
+            .collect();
+        (page, (end < all.len()).then(|| end.to_string()))
     }
 
     /// Waits like a request would; a read that is dropped or cancelled before it finishes counts
@@ -158,26 +228,78 @@ impl FleetReader for FakeFleet {
         if let Some(fail) = self.page_failure {
             return Err(fail());
         }
-        let start: usize = next_link.map_or(0, |l| l.parse().expect("our own link"));
-        let all = self.in_scope(scope);
-        let vms = all
+        let all: Vec<VirtualMachine> = self.in_scope(scope).iter().map(|v| v.listed()).collect();
+        let (vms, next_link) = self.page_of(&all, next_link);
+        Ok(VmPage { vms, next_link })
+    }
+
+    async fn scale_set_page(
+        &self,
+        at: VmPageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<ScaleSetPage, AzureError> {
+        let VmPageAt { scope, next_link } = at;
+        self.scale_set_page_reads.fetch_add(1, Ordering::SeqCst);
+        self.enter(ctx, false).await?;
+        if let Some(fail) = self.scale_set_failure {
+            return Err(fail());
+        }
+        let all: Vec<ScaleSet> = self
+            .scale_sets
             .iter()
-            .skip(start)
-            .take(self.page_size)
-            .map(|v| {
+            .filter(|s| in_group(scope, s.rg))
+            .map(|s| {
                 serde_json::from_value(json!({
-                    "id": v.id().to_string(),
-                    "name": v.name,
-                    "properties": {"storageProfile": {"osDisk": {"osType": v.os}}},
+                    "id": s.id().to_string(),
+                    "name": s.name,
+                    "properties": {
+                        "orchestrationMode": s.mode,
+                        "virtualMachineProfile": {"storageProfile": {"osDisk": {"osType": s.os}}},
+                    },
                 }))
-                .expect("VM JSON")
+                .expect("scale set JSON")
             })
             .collect();
-        let end = start + self.page_size;
-        Ok(VmPage {
-            vms,
-            next_link: (end < all.len()).then(|| end.to_string()),
+        let (scale_sets, next_link) = self.page_of(&all, next_link);
+        Ok(ScaleSetPage {
+            scale_sets,
+            next_link,
         })
+    }
+
+    async fn instance_page(
+        &self,
+        at: InstancePageAt<'_>,
+        ctx: &OpContext,
+    ) -> Result<VmPage, AzureError> {
+        let name = at.scale_set.name();
+        self.instance_pages
+            .lock()
+            .expect("lock")
+            .push(name.to_owned());
+        self.enter(ctx, false).await?;
+        let fake = self
+            .scale_sets
+            .iter()
+            .find(|s| s.name == name)
+            .expect("a listed scale set");
+        assert_eq!(fake.mode, "Uniform", "only uniform instances are listed");
+        assert_eq!(at.orchestration, Orchestration::Uniform);
+        if self.deleted_scale_sets.contains(&name) {
+            return Err(AzureError::NotFound {
+                resource: "scale set".into(),
+                code: "ResourceNotFound".into(),
+                message: "gone".into(),
+            });
+        }
+        let all: Vec<VirtualMachine> = self
+            .vms
+            .iter()
+            .filter(|v| v.rg == fake.rg && v.scale_set == Some(name))
+            .map(FakeVm::listed)
+            .collect();
+        let (vms, next_link) = self.page_of(&all, at.next_link);
+        Ok(VmPage { vms, next_link })
     }
 
     async fn extensions(
@@ -191,11 +313,7 @@ impl FleetReader for FakeFleet {
         if let Some(fail) = self.failures.get(vm.name()) {
             return Err(fail());
         }
-        let fake = self
-            .vms
-            .iter()
-            .find(|v| v.name == vm.name())
-            .expect("listed VM");
+        let fake = self.vms.iter().find(|v| v.id() == *vm).expect("listed VM");
         Ok(fake
             .extensions
             .iter()
@@ -210,6 +328,13 @@ impl FleetReader for FakeFleet {
             })
             .collect())
     }
+}
+
+fn in_group(scope: &VmListScope, rg: &str) -> bool {
+    scope
+        .resource_group
+        .as_deref()
+        .is_none_or(|wanted| wanted.eq_ignore_ascii_case(rg))
 }
 
 async fn run(fleet: &Arc<FakeFleet>, request: DiscoveryRequest) -> Vec<Item> {
@@ -575,4 +700,245 @@ async fn invalid_requests_fail_before_any_read() {
         assert!(error.to_string().contains(field), "{error}");
     }
     assert_eq!(fleet.page_reads.load(Ordering::SeqCst), 0);
+}
+
+/// [`mixed_fleet`] plus, in rg-a, a uniform Windows scale set whose instance 1 has a VMAccess
+/// extension and a flexible one whose VMs (ordinary VMs of the list) have one each, and in rg-b
+/// a uniform Linux scale set with VMAccessForLinux on instance 0.
+fn fleet_with_scale_sets() -> FakeFleet {
+    let mut vms = mixed_fleet();
+    vms.extend([
+        instance("rg-a", "ss-win", 0, "Windows").other(),
+        instance("rg-a", "ss-win", 1, "Windows").vmaccess(
+            "enablevmaccess",
+            "Succeeded",
+            json!({"UserName": "ops"}),
+        ),
+        instance("rg-a", "ss-win", 2, "Windows"),
+        vm("rg-a", "ss-flex_0a1b2c3d", "Windows").vmaccess("VMAccessAgent", "Succeeded", json!({})),
+        vm("rg-a", "ss-flex_4e5f6a7b", "Windows").vmaccess("VMAccessAgent", "Succeeded", json!({})),
+        instance("rg-b", "ss-lin", 0, "Linux").linux_vmaccess("enablevmaccess"),
+        instance("rg-b", "ss-lin", 1, "Linux"),
+    ]);
+    let set = |rg, name, mode, os| FakeScaleSet { rg, name, mode, os };
+    FakeFleet::new(vms).with_scale_sets(vec![
+        set("rg-a", "ss-win", "Uniform", "Windows"),
+        set("rg-a", "ss-flex", "Flexible", "Windows"),
+        set("rg-b", "ss-lin", "Uniform", "Linux"),
+    ])
+}
+
+/// `rg/name` of each result, `rg/scale set/instance` for an instance.
+fn places(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| {
+            let id = &i.as_ref().expect("no error").id;
+            match id.scale_set() {
+                Some(ss) => format!("{}/{}/{}", id.resource_group(), ss.name(), id.name()),
+                None => format!("{}/{}", id.resource_group(), id.name()),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn scale_set_instances_are_listed_only_when_asked_and_flexible_vms_only_once() {
+    let fleet = Arc::new(fleet_with_scale_sets());
+    let items = run(&fleet, DiscoveryRequest::new(SUB)).await;
+    assert_eq!(
+        places(&items),
+        [
+            "rg-a/web-01",
+            "rg-a/web-02",
+            "rg-b/SQL-01",
+            "rg-a/ss-flex_0a1b2c3d",
+            "rg-a/ss-flex_4e5f6a7b"
+        ]
+    );
+    assert_eq!(
+        fleet.scale_set_page_reads.load(Ordering::SeqCst),
+        0,
+        "off by default: no scale set is read"
+    );
+
+    let fleet = Arc::new(fleet_with_scale_sets());
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request).await;
+    assert_eq!(
+        places(&items),
+        [
+            "rg-a/web-01",
+            "rg-a/web-02",
+            "rg-b/SQL-01",
+            "rg-a/ss-flex_0a1b2c3d",
+            "rg-a/ss-flex_4e5f6a7b",
+            "rg-a/ss-win/1",
+            "rg-b/ss-lin/0",
+        ],
+        "the VMs, then the uniform instances with VMAccess; the flexible set's VMs once"
+    );
+    let win = items[5].as_ref().expect("ok");
+    assert_eq!(win.os, OsType::Windows);
+    let ext = win.vmaccess.as_ref().expect("its extension");
+    assert_eq!(
+        (ext.name.as_str(), ext.username.as_deref()),
+        ("enablevmaccess", Some("ops"))
+    );
+    let lin = items[6].as_ref().expect("ok");
+    assert_eq!(
+        (lin.os, lin.id.scale_set().map(|s| s.name().to_owned())),
+        (OsType::Linux, Some("ss-lin".to_owned()))
+    );
+    assert_eq!(
+        fleet.instance_pages.lock().expect("lock").clone(),
+        ["ss-win", "ss-win", "ss-lin"],
+        "uniform sets only (3 instances at 2 a page, then 2); never the flexible one"
+    );
+    assert_eq!(
+        fleet.extension_reads.load(Ordering::SeqCst),
+        6 + 2 + 5,
+        "one extension read per VM and per instance"
+    );
+}
+
+#[tokio::test]
+async fn os_and_name_filters_apply_to_instances_and_a_scale_set_of_another_os_is_not_listed() {
+    let fleet = Arc::new(fleet_with_scale_sets());
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        mode: DiscoveryMode::All,
+        os: Some(OsType::Windows),
+        name_filters: vec!["SS-WIN_*".into()],
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request).await;
+    assert_eq!(
+        places(&items),
+        ["rg-a/ss-win/0", "rg-a/ss-win/1", "rg-a/ss-win/2"],
+        "instances match by `{{scale set}}_{{instance ID}}`, in any case"
+    );
+    assert_eq!(items[0].as_ref().expect("ok").vmaccess, None);
+    assert_eq!(
+        fleet.instance_pages.lock().expect("lock").clone(),
+        ["ss-win", "ss-win"],
+        "the Linux scale set's instances are never listed"
+    );
+    assert_eq!(
+        fleet.extension_reads.load(Ordering::SeqCst),
+        3,
+        "only the matching instances are read"
+    );
+
+    // A resource group scope lists that group's scale sets only.
+    let fleet = Arc::new(fleet_with_scale_sets());
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        resource_groups: vec!["rg-b".into()],
+        os: Some(OsType::Linux),
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request).await;
+    assert_eq!(places(&items), ["rg-b/ss-lin/0"]);
+    assert_eq!(
+        fleet.instance_pages.lock().expect("lock").clone(),
+        ["ss-lin"]
+    );
+}
+
+#[tokio::test]
+async fn scale_sets_across_pages_keep_their_order_and_a_limit_stops_before_them() {
+    let sets = ["ss-a", "ss-b", "ss-c"];
+    let mut vms = big_fleet(1);
+    for (i, name) in sets.into_iter().enumerate() {
+        for id in 0..3 {
+            vms.push(instance("rg-a", name, id, "Windows").vmaccess(
+                "VMAccessAgent",
+                "Succeeded",
+                json!({}),
+            ));
+        }
+        assert!(i < 3);
+    }
+    let scale_sets: Vec<FakeScaleSet> = sets
+        .into_iter()
+        .map(|name| FakeScaleSet {
+            rg: "rg-a",
+            name,
+            mode: "Uniform",
+            os: "Windows",
+        })
+        .collect();
+    let fleet = Arc::new(FakeFleet::new(vms.clone()).with_scale_sets(scale_sets.clone()));
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request).await;
+    let mut expected = vec!["rg-a/vm-000".to_owned()];
+    for name in sets {
+        expected.extend((0..3).map(|id| format!("rg-a/{name}/{id}")));
+    }
+    assert_eq!(places(&items), expected);
+    assert_eq!(
+        fleet.scale_set_page_reads.load(Ordering::SeqCst),
+        2,
+        "3 scale sets at 2 a page"
+    );
+
+    let fleet = Arc::new(FakeFleet::new(vms).with_scale_sets(scale_sets));
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        limit: Some(1),
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request).await;
+    assert_eq!(places(&items), ["rg-a/vm-000"]);
+    assert_eq!(
+        fleet.scale_set_page_reads.load(Ordering::SeqCst),
+        0,
+        "the VM satisfied the limit"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_scale_set_list_is_an_error_and_a_deleted_scale_set_is_skipped() {
+    let fleet = Arc::new(FakeFleet {
+        scale_set_failure: Some(|| AzureError::Api {
+            status: 403,
+            code: "AuthorizationFailed".into(),
+            message: "no Microsoft.Compute/virtualMachineScaleSets/read".into(),
+            inner_code: None,
+            target: None,
+        }),
+        ..fleet_with_scale_sets()
+    });
+    let request = DiscoveryRequest {
+        include_scale_set_instances: true,
+        ..DiscoveryRequest::new(SUB)
+    };
+    let items = run(&fleet, request.clone()).await;
+    let error = items.last().expect("items").as_ref().expect_err("an error");
+    assert!(
+        matches!(error, DiscoveryError::ScaleSets { .. })
+            && error
+                .to_string()
+                .contains(&format!("scale sets of subscription {SUB}")),
+        "{error}"
+    );
+
+    let fleet = Arc::new(FakeFleet {
+        deleted_scale_sets: vec!["ss-win"],
+        ..fleet_with_scale_sets()
+    });
+    let items = run(&fleet, request).await;
+    assert_eq!(
+        places(&items).last().map(String::as_str),
+        Some("rg-b/ss-lin/0"),
+        "the other scale sets are still listed"
+    );
+    assert!(!places(&items).iter().any(|p| p.contains("ss-win")));
 }
