@@ -5,7 +5,8 @@
 //! are replaced, with the opt-in that also sets the model (and its plan warning). The model
 //! carries no VMAccess settings unless asked; no secret reaches state, plan, trace or output.
 
-use vm_emulator::admin::{ScaleSetRef, ScaleSetSeed, SshLogin, VmPatch};
+use serde_json::json;
+use vm_emulator::admin::{ExtensionSeed, ScaleSetRef, ScaleSetSeed, SshLogin, VmPatch};
 use vm_emulator::{LOCKED_OUT_USER, LinuxGuestSeed, LinuxUserSeed, ScaleSetView, VmSeed};
 use vm_test_support::acceptance::{Acceptance, ssh_public_keys_line};
 use vm_test_support::azure_emulator::RESOURCE_GROUP;
@@ -330,4 +331,83 @@ async fn flexible_linux_scale_set_replaces_keys_and_sets_the_model_only_when_ask
         "the model holds the key: {:?}",
         model[0]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_extension_inherited_from_the_model_is_reused_per_instance_and_the_model_left_alone() {
+    let acc = Acceptance::start().await;
+    let image_vmaccess = ExtensionSeed {
+        settings: Some(json!({"UserName": "imageadmin"})),
+        protected_settings: Some(json!({"Password": "Image-Passw0rd!1"})),
+        force_update_tag: Some("image-build".into()),
+        ..ExtensionSeed::default()
+    };
+    let set = seed(
+        &acc,
+        "vmss-img",
+        ScaleSetSeed::uniform(3, VmSeed::locked_out()).model_extension(image_vmaccess),
+    )
+    .await;
+    let before = view(&acc, "vmss-img").await;
+    assert_eq!(model_vmaccess(&before), vec!["VMAccessAgent".to_string()]);
+    acc.tf.write_main(&format!(
+        "{VARS}\n{}",
+        block(
+            &set,
+            &[
+                &format!("username            = \"{LOCKED_OUT_USER}\""),
+                "password_wo         = var.pw",
+                "password_wo_version = var.ver",
+            ],
+        )
+    ));
+    let env = [("TF_VAR_pw", PW), ("TF_VAR_ver", "1")];
+    let plan = acc.run_with_env(&["plan", "-no-color", "-input=false"], &env);
+    plan.assert_success();
+    plan.assert_mentions(&[
+        "The scale set's model has its own VMAccess extension",
+        "\"VMAccessAgent\"",
+    ]);
+    let out = acc.run_with_env(APPLY, &env);
+    out.assert_success();
+    let state = acc.state_values(ADDR);
+    for instance in state["instances"].as_array().expect("instances") {
+        assert_eq!(instance["result"], "succeeded", "{instance}");
+        assert_eq!(instance["extension_name"], "VMAccessAgent", "{instance}");
+    }
+    let after = view(&acc, "vmss-img").await;
+    let model = after
+        .model_extension("VMAccessAgent")
+        .expect("still in the model");
+    assert_eq!(
+        model.force_update_tag.as_deref(),
+        Some("image-build"),
+        "the model's extension was not rewritten"
+    );
+    for instance in &after.instances {
+        let ext = instance
+            .vm
+            .extensions
+            .iter()
+            .find(|e| e.name == "VMAccessAgent")
+            .expect("the instance's VMAccess extension");
+        assert_eq!(
+            ext.settings.as_ref().and_then(|s| s.get("UserName")),
+            Some(&json!(LOCKED_OUT_USER)),
+            "{} ran with the configured account",
+            instance.name
+        );
+        let login = acc
+            .emu
+            .admin
+            .instance_login(
+                &scale_set_ref(&acc, "vmss-img"),
+                &instance.key,
+                LOCKED_OUT_USER,
+                PW,
+            )
+            .await
+            .expect("login tried");
+        assert!(login.ok, "{} takes the new password", instance.name);
+    }
 }

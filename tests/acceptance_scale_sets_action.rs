@@ -242,3 +242,60 @@ async fn flexible_windows_scale_set_remote_desktop_reset_leaves_no_secret_in_the
         );
     }
 }
+
+/// `examples/actions/vm_scale_set_access_reset/action.tf` as the docs show it (listed in
+/// `COVERED` of `tests/acceptance_examples.rs`, which runs under Terraform 1.11 and so cannot
+/// invoke it): every running instance takes the password, the stopped one is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_documented_action_example_resets_every_running_instance() {
+    let acc = start().await;
+    let set = seed(
+        &acc,
+        "vmss-web",
+        ScaleSetSeed::uniform(4, VmSeed::locked_out()).stopped([2]),
+    )
+    .await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, file) in [
+        ("provider.tf", "examples/provider/provider.tf"),
+        (
+            "action.tf",
+            "examples/actions/vm_scale_set_access_reset/action.tf",
+        ),
+    ] {
+        acc.tf.write(
+            name,
+            &std::fs::read_to_string(root.join(file)).expect("example"),
+        );
+    }
+    let env = [
+        ("TF_VAR_virtual_machine_scale_set_id", set.id.as_str()),
+        ("TF_VAR_breakglass_password", PW),
+    ];
+    let out = invoke(&acc, "breakglass", &env);
+    out.assert_success();
+    let lines = progress(&out.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("3 succeeded, 0 failed, 1 skipped")),
+        "{lines:#?}"
+    );
+    let ss = scale_set_ref(&acc, "vmss-web");
+    for key in ["0", "1", "3"] {
+        let login = acc
+            .emu
+            .admin
+            .instance_login(&ss, key, "opsadmin", PW)
+            .await
+            .expect("login tried");
+        assert!(login.ok, "instance {key} takes the new password");
+    }
+    let view = acc.emu.admin.scale_set(&ss).await.expect("scale set read");
+    assert_eq!(model_vmaccess(&view), 0, "the model is left alone");
+    assert_clean(
+        "action output",
+        &out.text(),
+        &[("password", PW), ("client secret", acc.emu.client_secret())],
+    );
+}

@@ -22,14 +22,16 @@ use crate::surface::attributes::{
     SSH_PUBLIC_KEYS, TIMEOUT, TYPE_HANDLER_VERSION, UPDATE_MODEL, USERNAME,
     VIRTUAL_MACHINE_SCALE_SET_ID,
 };
-use crate::surface::diagnostics::{diagnostic, run_error};
+use crate::surface::diagnostics::run_error;
 use crate::surface::scale_set::{self, DEFAULT_MAX_PARALLEL, MAX_PARALLEL_LIMIT};
 use crate::surface::validation::{self, PasswordAttributes};
 use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
 use crate::tfprotocol::{
     Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema, Type,
 };
-use crate::vmaccess::{Progress as RunProgress, ScaleSetProgress, ScaleSetRequest, for_os};
+use crate::vmaccess::{
+    ModelOutcome, Progress as RunProgress, ScaleSetProgress, ScaleSetRequest, for_os,
+};
 
 pub(crate) const TYPE_NAME: &str = "vm_scale_set_access_reset";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -176,6 +178,7 @@ impl Action for VmScaleSetAccessResetAction {
             kind,
             config.get_bool(UPDATE_MODEL) == Some(true),
             &all,
+            "invoke the action again",
         ));
         diags
     }
@@ -297,20 +300,17 @@ impl Action for VmScaleSetAccessResetAction {
         ) {
             diags.push(d);
         }
-        match run.model {
-            Some(Ok(name)) => {
+        match &run.model {
+            Some(ModelOutcome::Set(name)) => {
                 progress
                     .send(format!("The scale set model's extension {name:?} is set"))
                     .await;
             }
-            Some(Err(e)) => diags.push(diagnostic(
-                &e,
-                &format!(
-                    "setting the VMAccess extension of scale set {:?}'s model",
-                    id.name()
-                ),
-                kind,
-            )),
+            Some(outcome) => {
+                if let Some(d) = scale_set::model_diagnostic(outcome, id.name(), kind) {
+                    diags.push(d);
+                }
+            }
             None => {}
         }
         diags

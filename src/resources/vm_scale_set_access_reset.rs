@@ -23,7 +23,7 @@ use crate::surface::attributes::{
     PASSWORD_WO_VERSION, REMOVE_PRIOR_KEYS, RESET_SSH, SSH_PUBLIC_KEYS, TIMEOUTS, TRIGGERS,
     TYPE_HANDLER_VERSION, UPDATE_MODEL, USERNAME, VIRTUAL_MACHINE_SCALE_SET_ID,
 };
-use crate::surface::diagnostics::{diagnostic, run_error};
+use crate::surface::diagnostics::run_error;
 use crate::surface::scale_set::{self, DEFAULT_MAX_PARALLEL, MAX_PARALLEL_LIMIT};
 use crate::surface::validation::{self, PasswordAttributes};
 use crate::tfprotocol::timeouts::{self, Operation};
@@ -387,6 +387,7 @@ impl Resource for VmScaleSetAccessReset {
             kind,
             config.get_bool(UPDATE_MODEL) == Some(true),
             &names,
+            "apply again",
         ));
     }
 
@@ -516,6 +517,7 @@ impl VmScaleSetAccessReset {
             ),
             _ => None,
         };
+        let full_run = only.is_none();
         let handler_version = planned
             .get_string(TYPE_HANDLER_VERSION)
             .unwrap_or(kind.default_handler_version)
@@ -531,7 +533,9 @@ impl VmScaleSetAccessReset {
             auto_upgrade_minor_version: true,
             input: access.input(os),
             max_parallel: scale_set::max_parallel(&planned),
-            update_model: planned.get_bool(UPDATE_MODEL) == Some(true),
+            // The model is written with a full run only: a rerun of a few instances, or a change
+            // of the batch size, leaves it as the last full run set it.
+            update_model: planned.get_bool(UPDATE_MODEL) == Some(true) && full_run,
         };
         let report = |p| tracing::debug!(progress = ?p, "scale set reset");
         let run = engine.reset_scale_set(request, &ctx, &report).await;
@@ -595,15 +599,12 @@ impl VmScaleSetAccessReset {
         ) {
             diags.push(d);
         }
-        if let Some(Err(e)) = &run.model {
-            diags.push(diagnostic(
-                e,
-                &format!(
-                    "setting the VMAccess extension of scale set {:?}'s model",
-                    id.name()
-                ),
-                kind,
-            ));
+        if let Some(d) = run
+            .model
+            .as_ref()
+            .and_then(|outcome| scale_set::model_diagnostic(outcome, id.name(), kind))
+        {
+            diags.push(d);
         }
         StateResponse {
             state: Some(state),

@@ -4,11 +4,14 @@
 
 use crate::azure::{AzureError, ScaleSetId};
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object, Value};
-use crate::vmaccess::{InstanceOutcome, InstanceResult, Kind, Outcome, ScaleSetFacts};
+use crate::vmaccess::{
+    InstanceOutcome, InstanceResult, Kind, ModelOutcome, Outcome, ScaleSetFacts,
+};
 
 use super::attributes::{
     MAX_PARALLEL_INSTANCES, TYPE_HANDLER_VERSION, UPDATE_MODEL, VIRTUAL_MACHINE_SCALE_SET_ID,
 };
+use super::diagnostics::diagnostic;
 use super::validation::handler_version;
 
 /// Instances reset at once unless `max_parallel_instances` says otherwise. An instance's reset
@@ -75,11 +78,13 @@ pub(crate) fn max_parallel(config: &Object) -> usize {
 
 /// What a plan says about the scale set before anything runs: the instances that will be
 /// skipped, and where credentials live in the model.
+/// `again` completes "Start them and …" (apply again, invoke the action again).
 pub(crate) fn plan_warnings(
     facts: &ScaleSetFacts,
     kind: &Kind,
     update_model: bool,
     planned_instances: &[&str],
+    again: &str,
 ) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let name = facts.id.name();
@@ -99,7 +104,7 @@ pub(crate) fn plan_warnings(
             "Stopped instances will be skipped",
             format!(
                 "{} of scale set {name:?}'s instances are stopped or deallocated, and extensions run inside the guest, so \
-                 they will be skipped: {}. Start them and apply again to reset them too; until then they keep their old \
+                 they will be skipped: {}. Start them and {again} to reset them too; until then they keep their old \
                  credentials.",
                 skipped.len(),
                 names(&skipped)
@@ -219,4 +224,31 @@ pub(crate) fn failures(
             failed.join("\n")
         ),
     ))
+}
+
+/// What a surface says of the model when the run was to set it: nothing when it was set.
+pub(crate) fn model_diagnostic(
+    outcome: &ModelOutcome,
+    scale_set: &str,
+    kind: &Kind,
+) -> Option<Diagnostic> {
+    match outcome {
+        ModelOutcome::Set(_) => None,
+        ModelOutcome::NotSent => Some(Diagnostic::warning(
+            "The scale set's model was not changed",
+            format!(
+                "`{UPDATE_MODEL} = true` asks for scale set {scale_set:?}'s model to get these settings, but no instance \
+                 took the reset, so they are not known to work and were kept out of the model. Fix the cause and run \
+                 again."
+            ),
+        )),
+        ModelOutcome::Failed(e) => Some(diagnostic(
+            e,
+            &format!(
+                "setting the {} extension of scale set {scale_set:?}'s model",
+                kind.label
+            ),
+            kind,
+        )),
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) use kind::{AccountReset, ExtensionKind, Kind, WindowsVmAccess, for_os
 pub(crate) use locks::VmLocks;
 pub(crate) use run::{NameChoice, Outcome, Progress, RunRequest};
 pub(crate) use scale_set::{
-    InstanceOutcome, InstanceResult, ScaleSetFacts, ScaleSetProgress, ScaleSetRequest,
+    InstanceOutcome, InstanceResult, ModelOutcome, ScaleSetFacts, ScaleSetProgress, ScaleSetRequest,
 };
 pub(crate) use status::{Lookup, Removal, Status};
 

@@ -69,16 +69,14 @@ impl InstanceFacts {
         })
     }
 
-    /// Why the extension cannot run on this instance now (it runs inside the guest), if so.
+    /// Why the extension cannot run on this instance now (it runs inside the guest), if so: the
+    /// instance is stopped or deallocated, or on its way there. Any other state (starting, or
+    /// not reported) goes to the run's own preflight, which fails it with the reason.
     pub(crate) fn skip_reason(&self) -> Option<String> {
-        match self.power.as_deref() {
-            Some("running") => None,
-            Some(power) => Some(format!(
-                "the instance is {power}; extensions run inside the guest"
-            )),
-            // Starting or in an unknown state: the run's own preflight decides.
-            None => None,
-        }
+        const DOWN: [&str; 4] = ["stopped", "stopping", "deallocated", "deallocating"];
+        let power = self.power.as_deref()?;
+        DOWN.contains(&power)
+            .then(|| format!("the instance is {power}; extensions run inside the guest"))
     }
 }
 
@@ -128,7 +126,8 @@ pub(crate) struct ScaleSetRequest {
     pub(crate) input: AccessInput,
     /// How many instances run at once (at least 1).
     pub(crate) max_parallel: usize,
-    /// Also set the model's access extension, for instances created or reimaged later.
+    /// Also set the model's access extension, for instances created or reimaged later (not
+    /// when every instance that ran failed: the settings are then suspect).
     pub(crate) update_model: bool,
 }
 
@@ -178,8 +177,19 @@ pub(crate) struct InstanceResult {
 pub(crate) struct ScaleSetRun {
     /// In the order the scale set lists its instances.
     pub(crate) instances: Vec<InstanceResult>,
-    /// When the model was to be set too: the model extension's name, or why it was not set.
-    pub(crate) model: Option<Result<String, AzureError>>,
+    /// What became of the model when it was to be set too.
+    pub(crate) model: Option<ModelOutcome>,
+}
+
+/// The model's access extension, when the run was to set it.
+#[derive(Debug)]
+pub(crate) enum ModelOutcome {
+    /// Set, under this name.
+    Set(String),
+    /// Not sent: every instance that ran failed, so the settings are not known to work.
+    NotSent,
+    /// Azure refused it or it failed.
+    Failed(AzureError),
 }
 
 /// What the caller hears during a scale-set run, instance by instance.
@@ -293,20 +303,28 @@ impl<A: Arm> Engine<A> {
             .buffered(max_parallel.max(1))
             .collect()
             .await;
-        let model = if update_model {
-            Some(
-                self.set_model(
+        let ran = instances
+            .iter()
+            .filter(|r| !matches!(r.outcome, InstanceOutcome::Skipped(_)))
+            .count();
+        let none_took_it = ran > 0 && !instances.iter().any(|r| r.outcome.succeeded());
+        let model = match (update_model, none_took_it) {
+            (false, _) => None,
+            (true, true) => Some(ModelOutcome::NotSent),
+            (true, false) => {
+                let set = self.set_model(
                     &facts,
                     &handler_version,
                     auto_upgrade_minor_version,
                     &input,
                     ctx,
                     report,
-                )
-                .await,
-            )
-        } else {
-            None
+                );
+                Some(match set.await {
+                    Ok(name) => ModelOutcome::Set(name),
+                    Err(e) => ModelOutcome::Failed(e),
+                })
+            }
         };
         ScaleSetRun { instances, model }
     }

@@ -15,7 +15,7 @@ use crate::azure::{
     Orchestration, ScaleSet, ScaleSetId, VirtualMachine, VirtualMachineId, VmExtension, VmPage,
 };
 use crate::vmaccess::{
-    AccessInput, AccountReset, Arm, Engine, InstanceOutcome, ScaleSetRequest, VmLocks,
+    AccessInput, AccountReset, Arm, Engine, InstanceOutcome, ModelOutcome, ScaleSetRequest, VmLocks,
 };
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -220,7 +220,11 @@ async fn run(
     };
     let done = engine.reset_scale_set(request, &ctx(), &|_| {}).await;
     if update_model {
-        assert!(matches!(done.model, Some(Ok(_))), "{:?}", done.model);
+        assert!(
+            matches!(done.model, Some(ModelOutcome::Set(_))),
+            "{:?}",
+            done.model
+        );
     } else {
         assert!(done.model.is_none());
     }
@@ -361,4 +365,46 @@ async fn existing_extension_names_are_reused_and_the_model_is_set_only_when_aske
     );
     assert_eq!(body.location, None);
     assert_eq!(body.settings, json!({"UserName": "opsadmin"}));
+}
+
+#[tokio::test]
+async fn the_model_is_not_sent_when_every_instance_that_ran_failed_and_starting_ones_are_not_skipped()
+ {
+    let fake = Arc::new(FakeScaleSet::new(vec![
+        instance(0, "running", "Not Ready", &[]),
+        instance(1, "starting", "Ready", &[]),
+        instance(2, "deallocating", "Ready", &[]),
+    ]));
+    let engine = Engine::new(fake.clone(), Arc::new(VmLocks::default()));
+    let facts = engine
+        .inspect_scale_set(&scale_set_id(), &ctx())
+        .await
+        .unwrap();
+    let done = engine
+        .reset_scale_set(
+            ScaleSetRequest {
+                facts,
+                only: None,
+                handler_version: "2.4".into(),
+                auto_upgrade_minor_version: true,
+                input: password_reset(),
+                max_parallel: 10,
+                update_model: true,
+            },
+            &ctx(),
+            &|_| {},
+        )
+        .await;
+    let labels: Vec<_> = done.instances.iter().map(|r| r.outcome.label()).collect();
+    assert_eq!(
+        labels,
+        ["failed", "failed", "skipped"],
+        "a starting instance is refused, not skipped"
+    );
+    assert!(
+        matches!(done.model, Some(ModelOutcome::NotSent)),
+        "{:?}",
+        done.model
+    );
+    assert!(fake.model_puts.lock().unwrap().is_empty());
 }
