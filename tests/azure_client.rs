@@ -19,7 +19,7 @@ use vm_test_support::azure_emulator::{AzureEmulator, LogCapture, ctx};
 /// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
     ExtensionPut {
-        location: location.to_owned(),
+        location: Some(location.to_owned()),
         publisher: VMACCESS.0.into(),
         extension_type: VMACCESS.1.into(),
         type_handler_version: "2.4".into(),
