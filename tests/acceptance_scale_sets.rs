@@ -411,3 +411,78 @@ async fn an_extension_inherited_from_the_model_is_reused_per_instance_and_the_mo
         assert!(login.ok, "{} takes the new password", instance.name);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flexible_windows_scale_set_reruns_only_the_vm_whose_agent_was_not_ready() {
+    let acc = Acceptance::start().await;
+    let set = seed(
+        &acc,
+        "vmss-flex",
+        ScaleSetSeed::flexible(5, VmSeed::locked_out()).agent_not_ready([2]),
+    )
+    .await;
+    let ss = scale_set_ref(&acc, "vmss-flex");
+    let stuck = set.instances[2].clone();
+    acc.tf.write_main(&format!(
+        "{VARS}\n{}",
+        block(
+            &set,
+            &[
+                &format!("username            = \"{LOCKED_OUT_USER}\""),
+                "password_wo         = var.pw",
+                "password_wo_version = var.ver",
+            ],
+        )
+    ));
+    let env = [("TF_VAR_pw", PW), ("TF_VAR_ver", "1")];
+    let out = acc.run_with_env(APPLY, &env);
+    out.assert_success();
+    out.assert_mentions(&["failed on 1 instance(s)", &stuck.name]);
+    let first = results(&acc);
+    assert_eq!(count(&first, "succeeded"), 4, "{first:?}");
+    assert_eq!(
+        first
+            .iter()
+            .find(|(_, r, _)| r == "failed")
+            .map(|(n, _, _)| n),
+        Some(&stuck.name)
+    );
+    let before = view(&acc, "vmss-flex").await;
+    acc.emu
+        .admin
+        .patch_instance(
+            &ss,
+            &stuck.key,
+            &VmPatch {
+                agent_ready: Some(true),
+                ..VmPatch::default()
+            },
+        )
+        .await
+        .expect("agent ready");
+    let rerun = acc.run_with_env(APPLY, &env);
+    rerun.assert_success();
+    rerun.assert_mentions(&["will run again", &stuck.name]);
+    assert_eq!(count(&results(&acc), "succeeded"), 5);
+    let after = view(&acc, "vmss-flex").await;
+    for instance in &before.instances {
+        let tag_before = instance_tag(&before, &instance.key);
+        let tag_after = instance_tag(&after, &instance.key);
+        if instance.key == stuck.key {
+            assert!(
+                tag_after.is_some() && tag_after != tag_before,
+                "the stuck VM ran"
+            );
+        } else {
+            assert_eq!(tag_after, tag_before, "{} did not run again", instance.name);
+        }
+    }
+    let login = acc
+        .emu
+        .admin
+        .instance_login(&ss, &stuck.key, LOCKED_OUT_USER, PW)
+        .await
+        .expect("login tried");
+    assert!(login.ok, "the stuck VM takes the new password");
+    assert_eq!(model_vmaccess(&after), Vec::<String>::new());
+}

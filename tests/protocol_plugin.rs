@@ -358,7 +358,7 @@ async fn client_without_certificate_or_with_another_one_is_refused() {
     // The plugin still serves Terraform.
     let mut client = plugin.provider().await;
     let meta = get_metadata(&mut client).await;
-    assert_eq!(meta.resources.len(), 1);
+    assert_eq!(meta.resources.len(), 2);
 }
 
 // --------------------------------------------------------------- metadata
@@ -373,7 +373,7 @@ async fn get_metadata_lists_the_resource_and_capabilities() {
         .iter()
         .map(|r| r.type_name.as_str())
         .collect();
-    assert_eq!(names, ["vm_access_reset"]);
+    assert_eq!(names, ["vm_access_reset", "vm_scale_set_access_reset"]);
     assert!(meta.data_sources.is_empty());
     assert!(meta.ephemeral_resources.is_empty());
     assert!(meta.functions.is_empty());
@@ -390,7 +390,7 @@ async fn get_metadata_lists_the_resource_and_capabilities() {
         .collect();
     assert_eq!(lists, ["vm_access_reset"]);
     let actions: Vec<&str> = meta.actions.iter().map(|a| a.type_name.as_str()).collect();
-    assert_eq!(actions, ["vm_access_reset"]);
+    assert_eq!(actions, ["vm_access_reset", "vm_scale_set_access_reset"]);
     assert!(meta.state_stores.is_empty());
 }
 
@@ -473,7 +473,7 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
     // Resource.
     assert_eq!(
         resp.resource_schemas.keys().collect::<Vec<_>>(),
-        ["vm_access_reset"]
+        ["vm_access_reset", "vm_scale_set_access_reset"]
     );
     let schema = &resp.resource_schemas["vm_access_reset"];
     assert_eq!(schema.version, 0);
@@ -708,7 +708,7 @@ async fn malformed_dynamic_values_are_diagnosed_and_the_plugin_keeps_serving() {
         );
         // The plugin still serves.
         let meta = get_metadata(&mut client).await;
-        assert_eq!(meta.resources.len(), 1, "{what}");
+        assert_eq!(meta.resources.len(), 2, "{what}");
     }
 
     // Malformed JSON (msgpack empty) takes the JSON path and fails the same way.
@@ -1003,7 +1003,7 @@ async fn unsupported_rpcs_answer_with_errors_and_no_crash() {
     assert_eq!(err.summary, "Unknown resource type");
 
     let meta = get_metadata(&mut client).await;
-    assert_eq!(meta.resources.len(), 1);
+    assert_eq!(meta.resources.len(), 2);
 }
 
 /// What this provider does not offer yet, answered the way Terraform 1.15
@@ -1103,5 +1103,5 @@ async fn new_rpcs_not_served_yet_answer_as_terraform_expects() {
     }
 
     let meta = get_metadata(&mut client).await;
-    assert_eq!(meta.resources.len(), 1, "still serving");
+    assert_eq!(meta.resources.len(), 2, "still serving");
 }
