@@ -470,11 +470,10 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
             .contains("ARM_SUBSCRIPTION_ID")
     );
 
-    // Resource.
-    assert_eq!(
-        resp.resource_schemas.keys().collect::<Vec<_>>(),
-        ["vm_access_reset", "vm_scale_set_access_reset"]
-    );
+    // Resources (a map on the wire: its order means nothing).
+    let mut resources: Vec<_> = resp.resource_schemas.keys().collect();
+    resources.sort();
+    assert_eq!(resources, ["vm_access_reset", "vm_scale_set_access_reset"]);
     let schema = &resp.resource_schemas["vm_access_reset"];
     assert_eq!(schema.version, 0);
     let block = schema.block.as_ref().expect("resource block");
