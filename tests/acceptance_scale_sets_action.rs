@@ -8,7 +8,7 @@
 
 use vm_emulator::admin::{ScaleSetRef, ScaleSetSeed, SshLogin};
 use vm_emulator::{LinuxGuestSeed, LinuxUserSeed, ScaleSetView, VmSeed};
-use vm_test_support::acceptance::Acceptance;
+use vm_test_support::acceptance::{Acceptance, action_progress_lines};
 use vm_test_support::azure_emulator::RESOURCE_GROUP;
 use vm_test_support::secrets::{Traced, assert_clean};
 use vm_test_support::terraform::{TerraformVersion, TfOutput, require_terraform};
@@ -45,28 +45,15 @@ fn action(name: &str, set: &ScaleSetView, lines: &[&str]) -> String {
     )
 }
 
-const INVOKE: &str = "-invoke=action.vm_scale_set_access_reset.";
+const ACTION: &str = "vm_scale_set_access_reset";
 
 /// The action's progress messages, in order.
-fn progress(out: &str) -> Vec<String> {
-    out.lines()
-        .filter(|l| l.starts_with("Action action.vm_scale_set_access_reset."))
-        .filter_map(|l| l.split_once("): ").map(|(_, m)| m.to_string()))
-        .collect()
+fn progress(stdout: &str) -> Vec<String> {
+    action_progress_lines(stdout, ACTION)
 }
 
 fn invoke(acc: &Acceptance, name: &str, env: &[(&str, &str)]) -> TfOutput {
-    let target = format!("{INVOKE}{name}");
-    acc.run_with_env(
-        &[
-            "apply",
-            &target,
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-        ],
-        env,
-    )
+    acc.invoke_action(ACTION, name, env)
 }
 
 fn model_vmaccess(view: &ScaleSetView) -> usize {
@@ -184,7 +171,7 @@ async fn flexible_windows_scale_set_remote_desktop_reset_leaves_no_secret_in_the
     let rdp = traced.run(
         &[
             "apply",
-            &format!("{INVOKE}rdp"),
+            &format!("-invoke=action.{ACTION}.rdp"),
             "-auto-approve",
             "-no-color",
             "-input=false",
@@ -206,7 +193,7 @@ async fn flexible_windows_scale_set_remote_desktop_reset_leaves_no_secret_in_the
     let admin = traced.run(
         &[
             "apply",
-            &format!("{INVOKE}admin"),
+            &format!("-invoke=action.{ACTION}.admin"),
             "-auto-approve",
             "-no-color",
             "-input=false",

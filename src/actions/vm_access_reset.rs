@@ -25,7 +25,7 @@ use crate::surface::attributes::{
 };
 use crate::surface::diagnostics::{diagnostic, reusing_existing, run_error};
 use crate::surface::validation::{self, PasswordAttributes};
-use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
+use crate::tfprotocol::timeouts::parse_duration;
 use crate::tfprotocol::{
     Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema, Type,
 };
@@ -150,20 +150,7 @@ const PASSWORDS: PasswordAttributes = PasswordAttributes {
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = validation::account(config, &PASSWORDS);
     diags.extend(validation::target(config));
-    if let Some(t) = config.get_string(TIMEOUT)
-        && let Err(e) = parse_duration(t)
-    {
-        diags.push(
-            Diagnostic::error(
-                "Invalid timeout",
-                format!(
-                    "{t:?} is {e}. Write a duration of at most {} like \"30m\", \"1h30m\" or \"90s\".",
-                    format_duration(MAX_TIMEOUT)
-                ),
-            )
-            .at_attr(TIMEOUT),
-        );
-    }
+    diags.extend(validation::timeout(config, TIMEOUT));
     diags
 }
 
@@ -351,10 +338,7 @@ impl Action for VmAccessResetAction {
 
 /// One line of progress for the terminal; `elapsed` is the time since the action started.
 fn describe(progress: &RunProgress, what: &str, os: OsType, elapsed: Duration) -> String {
-    let elapsed = match elapsed.as_secs() {
-        0..60 => format!("{:.1}s", elapsed.as_secs_f64()),
-        secs => format_duration(Duration::from_secs(secs)),
-    };
+    let elapsed = surface::progress::elapsed(elapsed);
     match progress {
         RunProgress::VmChecked { vm } => {
             format!("VM {vm:?} is a running {os} VM and its agent is ready")

@@ -25,10 +25,8 @@ use crate::surface::attributes::{
 use crate::surface::diagnostics::run_error;
 use crate::surface::scale_set::{self, DEFAULT_MAX_PARALLEL, MAX_PARALLEL_LIMIT};
 use crate::surface::validation::{self, PasswordAttributes};
-use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
-use crate::tfprotocol::{
-    Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema, Type,
-};
+use crate::tfprotocol::timeouts::parse_duration;
+use crate::tfprotocol::{Action, Attribute, Block, Diagnostics, Object, Progress, Schema, Type};
 use crate::vmaccess::{
     ModelOutcome, Progress as RunProgress, ScaleSetProgress, ScaleSetRequest, for_os,
 };
@@ -112,20 +110,7 @@ const PASSWORDS: PasswordAttributes = PasswordAttributes {
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
     let mut diags = validation::account(config, &PASSWORDS);
     diags.extend(scale_set::target(config));
-    if let Some(t) = config.get_string(TIMEOUT)
-        && let Err(e) = parse_duration(t)
-    {
-        diags.push(
-            Diagnostic::error(
-                "Invalid timeout",
-                format!(
-                    "{t:?} is {e}. Write a duration of at most {} like \"30m\", \"1h30m\" or \"90s\".",
-                    format_duration(MAX_TIMEOUT)
-                ),
-            )
-            .at_attr(TIMEOUT),
-        );
-    }
+    diags.extend(validation::timeout(config, TIMEOUT));
     diags
 }
 
@@ -324,10 +309,7 @@ fn describe(
     max_parallel: usize,
     elapsed: Duration,
 ) -> Option<String> {
-    let elapsed = match elapsed.as_secs() {
-        0..60 => format!("{:.1}s", elapsed.as_secs_f64()),
-        secs => format_duration(Duration::from_secs(secs)),
-    };
+    let elapsed = surface::progress::elapsed(elapsed);
     Some(match progress {
         ScaleSetProgress::Listed { run, skipped } => format!(
             "Resetting {run} instance(s), {max_parallel} at a time, to {what}; skipping {skipped} stopped or deallocated"

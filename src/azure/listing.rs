@@ -26,6 +26,18 @@ pub struct VmListScope {
     pub(crate) resource_group: Option<String>,
 }
 
+impl VmListScope {
+    /// `subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.Compute/{kind}`.
+    fn segments<'a>(&'a self, kind: &'a str) -> Vec<&'a str> {
+        let mut segments = vec!["subscriptions", self.subscription_id.as_str()];
+        if let Some(rg) = &self.resource_group {
+            segments.extend(["resourceGroups", rg.as_str()]);
+        }
+        segments.extend(["providers", "Microsoft.Compute", kind]);
+        segments
+    }
+}
+
 impl std::fmt::Display for VmListScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.resource_group {
@@ -88,14 +100,7 @@ impl ArmClient {
     ) -> Result<VmPage, AzureError> {
         let cloud = self.cloud(ctx).await?;
         let url = match next_link {
-            None => {
-                let mut segments = vec!["subscriptions", scope.subscription_id.as_str()];
-                if let Some(rg) = &scope.resource_group {
-                    segments.extend(["resourceGroups", rg.as_str()]);
-                }
-                segments.extend(["providers", "Microsoft.Compute", "virtualMachines"]);
-                Self::url(cloud, &segments, false)?
-            }
+            None => Self::url(cloud, &scope.segments("virtualMachines"), false)?,
             Some(link) => next_link_url(&cloud.resource_manager, link)?,
         };
         self.read_vm_page(
@@ -117,14 +122,7 @@ impl ArmClient {
     ) -> Result<ScaleSetPage, AzureError> {
         let cloud = self.cloud(ctx).await?;
         let url = match next_link {
-            None => {
-                let mut segments = vec!["subscriptions", scope.subscription_id.as_str()];
-                if let Some(rg) = &scope.resource_group {
-                    segments.extend(["resourceGroups", rg.as_str()]);
-                }
-                segments.extend(["providers", "Microsoft.Compute", "virtualMachineScaleSets"]);
-                Self::url(cloud, &segments, false)?
-            }
+            None => Self::url(cloud, &scope.segments("virtualMachineScaleSets"), false)?,
             Some(link) => next_link_url(&cloud.resource_manager, link)?,
         };
         let what = format!("the virtual machine scale sets of {scope}");
@@ -157,16 +155,11 @@ impl ArmClient {
                 Self::url(cloud, &segments, true)?
             }
             (None, Orchestration::Flexible) => {
-                let segments = [
-                    "subscriptions",
-                    scale_set.subscription_id(),
-                    "resourceGroups",
-                    scale_set.resource_group(),
-                    "providers",
-                    "Microsoft.Compute",
-                    "virtualMachines",
-                ];
-                let mut url = Self::url(cloud, &segments, true)?;
+                let group = VmListScope {
+                    subscription_id: scale_set.subscription_id().to_string(),
+                    resource_group: Some(scale_set.resource_group().to_string()),
+                };
+                let mut url = Self::url(cloud, &group.segments("virtualMachines"), true)?;
                 url.query_pairs_mut().append_pair(
                     "$filter",
                     &format!("'virtualMachineScaleSet/id' eq '{scale_set}'"),

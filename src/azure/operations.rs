@@ -316,9 +316,7 @@ impl ArmClient {
         body: &ExtensionPut,
         ctx: &OpContext,
     ) -> Result<PendingOperation, AzureError> {
-        let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
-            detail: format!("cannot encode the extension body: {e}"),
-        })?;
+        let payload = encode(body)?;
         let (resp, resource) = self
             .on_extension(Method::PUT, id, Some(payload), "writing", ctx)
             .await?;
@@ -353,9 +351,7 @@ impl ArmClient {
         body: &ExtensionPut,
         ctx: &OpContext,
     ) -> Result<PendingOperation, AzureError> {
-        let payload = serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
-            detail: format!("cannot encode the extension body: {e}"),
-        })?;
+        let payload = encode(body)?;
         let url = Self::url(self.cloud(ctx).await?, &id.path_segments(), false)?;
         let resource = format!("scale set model extension {id}");
         let handling = Handling::arm(format!("writing {resource}"));
@@ -491,6 +487,13 @@ impl ArmClient {
             |detail| AzureError::Refused { detail },
         )
     }
+}
+
+/// The JSON of an extension PUT (the only place its protected settings are written out).
+fn encode(body: &ExtensionPut) -> Result<Vec<u8>, AzureError> {
+    serde_json::to_vec(&body.to_wire()).map_err(|e| AzureError::Internal {
+        detail: format!("cannot encode the extension body: {e}"),
+    })
 }
 
 /// Whether a non-2xx answer on a `Location` URL is the operation's own failure rather than a

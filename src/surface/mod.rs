@@ -11,6 +11,7 @@ pub(crate) mod access;
 pub(crate) mod attributes;
 pub mod diagnostics;
 mod engine;
+pub(crate) mod progress;
 pub(crate) mod scale_set;
 pub mod settings;
 pub(crate) mod validation;

@@ -10,6 +10,7 @@
 mod linux;
 
 use crate::azure::{OsType, VirtualMachineId};
+use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
 use super::attributes::{
@@ -305,6 +306,26 @@ pub(crate) fn for_os(
                 );
             }
         }
+    }
+    diags
+}
+
+/// An action's `attr` (its whole run's timeout), when set, is a duration Terraform can read.
+pub(crate) fn timeout(config: &Object, attr: &str) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Some(t) = config.get_string(attr)
+        && let Err(e) = parse_duration(t)
+    {
+        diags.push(
+            Diagnostic::error(
+                "Invalid timeout",
+                format!(
+                    "{t:?} is {e}. Write a duration of at most {} like \"30m\", \"1h30m\" or \"90s\".",
+                    format_duration(MAX_TIMEOUT)
+                ),
+            )
+            .at_attr(attr),
+        );
     }
     diags
 }

@@ -57,7 +57,12 @@ impl Acceptance {
     /// `terraform apply -invoke=action.vm_access_reset.NAME -auto-approve` with extra `env`
     /// (Terraform 1.14 or later); its progress is in [`progress_lines`].
     pub fn invoke(&self, name: &str, env: &[(&str, &str)]) -> TfOutput {
-        let target = format!("-invoke=action.vm_access_reset.{name}");
+        self.invoke_action("vm_access_reset", name, env)
+    }
+
+    /// `terraform apply -invoke=action.ACTION_TYPE.NAME -auto-approve` with extra `env`.
+    pub fn invoke_action(&self, action_type: &str, name: &str, env: &[(&str, &str)]) -> TfOutput {
+        let target = format!("-invoke=action.{action_type}.{name}");
         self.run_with_env(
             &[
                 "apply",
@@ -204,9 +209,15 @@ pub fn action_block(name: &str, vm: &VirtualMachineId, lines: &[&str]) -> String
 /// The action's progress messages in `out` ([`Acceptance::invoke`]), in order. Terraform
 /// prints each as `Action action.vm_access_reset.NAME (triggered by …): message`.
 pub fn progress_lines(out: &TfOutput) -> Vec<String> {
-    out.stdout
+    action_progress_lines(&out.stdout, "vm_access_reset")
+}
+
+/// [`progress_lines`] of an action of type `action_type`, from terraform's standard output.
+pub fn action_progress_lines(stdout: &str, action_type: &str) -> Vec<String> {
+    let prefix = format!("Action action.{action_type}.");
+    stdout
         .lines()
-        .filter(|l| l.starts_with("Action action.vm_access_reset."))
+        .filter(|l| l.starts_with(&prefix))
         .filter_map(|l| l.split_once("): ").map(|(_, message)| message.to_string()))
         .collect()
 }
