@@ -69,8 +69,6 @@ pub struct VirtualMachine {
     pub(crate) id: String,
     /// The VM's name (a uniform scale set's instance: `{scale set}_{instance ID}`).
     pub name: String,
-    /// A uniform scale set's instance: its ID in the scale set ("0", "1", …).
-    pub(crate) instance_id: Option<String>,
     /// Its Azure region.
     pub location: String,
     pub(crate) properties: VirtualMachineProperties,
@@ -82,18 +80,9 @@ pub struct VirtualMachine {
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct VirtualMachineProperties {
     pub(crate) provisioning_state: Option<String>,
-    /// A flexible scale set's VM: the scale set it belongs to.
-    pub(crate) virtual_machine_scale_set: Option<SubResource>,
     pub(crate) storage_profile: Option<StorageProfile>,
     pub(crate) os_profile: Option<OsProfile>,
     pub(crate) instance_view: Option<VmInstanceView>,
-}
-
-/// `{"id": …}`: a reference to another resource.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct SubResource {
-    pub(crate) id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,6 +145,11 @@ pub(crate) struct VmExtensionResource {
 }
 
 impl VirtualMachine {
+    /// The ARM ID as Azure gave it.
+    pub(crate) fn arm_id(&self) -> &str {
+        &self.id
+    }
+
     /// `storageProfile.osDisk.osType`, falling back to the presence of a Linux configuration.
     pub fn os_type(&self) -> Option<OsType> {
         os_type_of(
@@ -370,23 +364,6 @@ impl ScaleSet {
             .find(|e| e.properties.is_of(publisher, extension_type))?
             .name
             .clone()
-    }
-}
-
-impl VirtualMachine {
-    /// The ARM ID as Azure gave it.
-    pub(crate) fn arm_id(&self) -> &str {
-        &self.id
-    }
-
-    /// A flexible scale set's VM: the ID of its scale set.
-    #[allow(dead_code)] // for fleet discovery's scale-set option, in progress
-    pub(crate) fn scale_set_id(&self) -> Option<&str> {
-        self.properties
-            .virtual_machine_scale_set
-            .as_ref()?
-            .id
-            .as_deref()
     }
 }
 
