@@ -24,7 +24,7 @@ use crate::surface::attributes::{
     VIRTUAL_MACHINE_ID,
 };
 use crate::surface::diagnostics::{diagnostic, reusing_existing, run_error};
-use crate::surface::validation::{self, PasswordAttributes};
+use crate::surface::validation::{self, ACTION_PASSWORDS};
 use crate::tfprotocol::timeouts::parse_duration;
 use crate::tfprotocol::{
     Action, Attribute, Block, Diagnostic, Diagnostics, Object, Progress, Schema, Type,
@@ -139,16 +139,9 @@ impl Config {
     }
 }
 
-/// Where the action takes a new password from.
-const PASSWORDS: PasswordAttributes = PasswordAttributes {
-    names: &[PASSWORD],
-    missing_at: PASSWORD,
-    missing_advice: "A `username` needs a new `password`.",
-};
-
 /// The resource's rules on the action's attributes; values still unknown are checked at invoke.
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
-    let mut diags = validation::account(config, &PASSWORDS);
+    let mut diags = validation::account(config, &ACTION_PASSWORDS);
     diags.extend(validation::target(config));
     diags.extend(validation::timeout(config, TIMEOUT));
     diags
@@ -190,7 +183,12 @@ impl Action for VmAccessResetAction {
             Ok(checked) => {
                 tracing::debug!(vm = %vm, extension = %checked.name, "vm_access_reset action planned");
                 let kind = checked.vm.kind();
-                diags.extend(validation::for_os(config, kind.os, vm.name(), &PASSWORDS));
+                diags.extend(validation::for_os(
+                    config,
+                    kind.os,
+                    vm.name(),
+                    &ACTION_PASSWORDS,
+                ));
                 if kind.os == OsType::Linux {
                     let password = (!config.is_null(PASSWORD)).then_some(PASSWORD);
                     diags.extend(linux_warnings(
@@ -250,7 +248,12 @@ impl Action for VmAccessResetAction {
                 return diags;
             }
         };
-        diags.extend(validation::for_os(&config, os, vm.name(), &PASSWORDS));
+        diags.extend(validation::for_os(
+            &config,
+            os,
+            vm.name(),
+            &ACTION_PASSWORDS,
+        ));
         if diags.has_errors() {
             return diags;
         }

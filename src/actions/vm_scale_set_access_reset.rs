@@ -24,7 +24,7 @@ use crate::surface::attributes::{
 };
 use crate::surface::diagnostics::run_error;
 use crate::surface::scale_set::{self, DEFAULT_MAX_PARALLEL, MAX_PARALLEL_LIMIT};
-use crate::surface::validation::{self, PasswordAttributes};
+use crate::surface::validation::{self, ACTION_PASSWORDS};
 use crate::tfprotocol::timeouts::parse_duration;
 use crate::tfprotocol::{Action, Attribute, Block, Diagnostics, Object, Progress, Schema, Type};
 use crate::vmaccess::{
@@ -100,15 +100,9 @@ pub fn schema() -> Schema {
     Schema { version: 0, block }
 }
 
-const PASSWORDS: PasswordAttributes = PasswordAttributes {
-    names: &[PASSWORD],
-    missing_at: PASSWORD,
-    missing_advice: "A `username` needs a new `password`.",
-};
-
 /// Plan-time checks that need no Azure call; values still unknown are checked at invoke.
 pub(crate) fn validate_config(config: &Object) -> Diagnostics {
-    let mut diags = validation::account(config, &PASSWORDS);
+    let mut diags = validation::account(config, &ACTION_PASSWORDS);
     diags.extend(scale_set::target(config));
     diags.extend(validation::timeout(config, TIMEOUT));
     diags
@@ -151,7 +145,12 @@ impl Action for VmScaleSetAccessResetAction {
         };
         let kind = facts.kind();
         let label = format!("scale set {}", id.name());
-        diags.extend(validation::for_os(config, kind.os, &label, &PASSWORDS));
+        diags.extend(validation::for_os(
+            config,
+            kind.os,
+            &label,
+            &ACTION_PASSWORDS,
+        ));
         if kind.os == OsType::Linux {
             let settings = AccessSettings::from_config(config, None);
             let password = (!config.is_null(PASSWORD)).then_some(PASSWORD);
@@ -213,7 +212,7 @@ impl Action for VmScaleSetAccessResetAction {
         let kind = facts.kind();
         let os = kind.os;
         let label = format!("scale set {}", id.name());
-        diags.extend(validation::for_os(&config, os, &label, &PASSWORDS));
+        diags.extend(validation::for_os(&config, os, &label, &ACTION_PASSWORDS));
         if diags.has_errors() {
             return diags;
         }

@@ -14,8 +14,8 @@ use crate::tfprotocol::timeouts::{MAX_TIMEOUT, format_duration, parse_duration};
 use crate::tfprotocol::{Diagnostic, Diagnostics, Object};
 
 use super::attributes::{
-    EXPIRATION, PASSWORD_WO, PASSWORD_WO_VERSION, REMOVE_PRIOR_KEYS, REMOVE_USER, RESET_SSH,
-    SSH_PUBLIC_KEYS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
+    EXPIRATION, PASSWORD, PASSWORD_WO, PASSWORD_WO_VERSION, REMOVE_PRIOR_KEYS, REMOVE_USER,
+    RESET_SSH, SSH_PUBLIC_KEYS, TYPE_HANDLER_VERSION, USERNAME, VIRTUAL_MACHINE_ID,
 };
 
 pub(crate) use linux::linux_settings;
@@ -366,6 +366,13 @@ pub(crate) struct PasswordAttributes {
     /// What "Missing password" says a `username` needs.
     pub(crate) missing_advice: &'static str,
 }
+
+/// Where every action takes a new password from: its write-only `password`.
+pub(crate) const ACTION_PASSWORDS: PasswordAttributes = PasswordAttributes {
+    names: &[PASSWORD],
+    missing_at: PASSWORD,
+    missing_advice: "A `username` needs a new `password`.",
+};
 
 /// The account rules: a valid user name; with a user name, exactly one new password, valid by
 /// Azure's rules; without one (a Remote Desktop reset), no password. Values still unknown pass.
