@@ -24,6 +24,13 @@
 //! refill rate is lowered, since the bucket ran dry faster than we thought. When it opens, the
 //! count is not guessed from the rate: one request goes alone to learn it, as at the start.
 //!
+//! A window cannot be paced by a rate: its `Retry-After` has whole seconds, so each slide costs up
+//! to a second of waiting, and between slides nothing comes back. So every bucket also fits a
+//! window to our own requests ([`WindowFit`]): each count says how many requests the budget holds,
+//! and our send and answer times say which of ours those can be, which bounds the window's length.
+//! Once a bucket has refused us and a length fits, requests go as our own earlier ones leave the
+//! window instead of into a 429. A fit that a later count or refusal contradicts is dropped.
+//!
 //! Single reads (a VM before a run, an operation's status) are not paced: they come one at a time
 //! per operation, and a status poll that waited at a gate would delay `apply`.
 //!
@@ -165,6 +172,8 @@ struct Bucket {
     /// The count reported at an earlier instant, after request `seq`: where the refill seen since
     /// is measured from.
     since: Option<Sample>,
+    /// The window our own requests fit, if the budget counts one.
+    window: WindowFit,
 }
 
 /// One reported count.
@@ -192,6 +201,7 @@ impl Bucket {
             closed_until: None,
             stale_up_to: 0,
             since: None,
+            window: WindowFit::default(),
         }
     }
 
@@ -214,6 +224,9 @@ impl Bucket {
         }
         if self.unreported {
             return None;
+        }
+        if let Some(room) = self.window.room(now, self.capacity, self.in_flight) {
+            return room.map(Wait::Until);
         }
         let need = 1.0 + self.reserve();
         let est = self.estimate(now);
@@ -312,6 +325,8 @@ pub(crate) struct Ticket {
     pacer: Arc<Pacer>,
     seqs: Vec<(Scope, u64)>,
     observed: bool,
+    /// When it was admitted (sent, give or take a few microseconds).
+    sent: Instant,
 }
 
 impl Drop for Ticket {
@@ -370,6 +385,7 @@ impl Pacer {
                         pacer: self.clone(),
                         seqs,
                         observed: false,
+                        sent: now,
                     });
                 }
                 wait
@@ -412,6 +428,14 @@ impl Pacer {
                     continue;
                 };
                 b.answered();
+                if status != StatusCode::TOO_MANY_REQUESTS {
+                    // Counted, even when sent before a 429: it is in the window all the same.
+                    if let Some(remaining) = scope.remaining(headers) {
+                        let capacity = b.capacity.max(remaining + 1.0);
+                        b.window
+                            .counted(ticket.sent, now, remaining, capacity, b.in_flight);
+                    }
+                }
                 if status == StatusCode::TOO_MANY_REQUESTS || (!b.known && *seq <= b.stale_up_to) {
                     // `close_for` handles a refusal; a count from before one does not end the
                     // probe that follows it.
@@ -455,6 +479,7 @@ impl Pacer {
                 .entry(scope.clone())
                 .or_insert_with(|| Bucket::new(&scope, now));
             b.closed_until = Some(b.closed_until.map_or(until, |u| u.max(until)));
+            b.window.refused();
             // What is left when it opens depends on how the budget counts (a bucket has
             // refilled a little, a window may be whole again): one request goes first to learn it.
             b.known = false;
@@ -470,6 +495,9 @@ impl Pacer {
         self.changed.notify_waiters();
     }
 }
+
+mod window;
+use window::WindowFit;
 
 #[cfg(test)]
 mod tests;
