@@ -712,6 +712,7 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
         client_id: client_id.into(),
         client_secret: None,
         certificate_pem: Some(registered_pem),
+        trusted_subject: None,
     };
     emu.admin
         .register_client(&registration)

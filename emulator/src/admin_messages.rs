@@ -806,7 +806,7 @@ pub struct ArmedFaultView {
 }
 
 /// An application registration (`POST /_emulator/clients`): a client secret, a certificate
-/// (PEM) for signed assertions, or both.
+/// (PEM) for signed assertions, a trusted certificate subject, or any of them together.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ClientRegistration {
     /// The application (client) ID.
@@ -815,6 +815,24 @@ pub struct ClientRegistration {
     pub client_secret: Option<String>,
     /// A certificate whose key signs client assertions.
     pub certificate_pem: Option<String>,
+    /// Subject name + issuer ("SNI") authentication: a certificate never registered itself is
+    /// accepted when its subject and issuing CA are these and the assertion carries its chain.
+    #[serde(default)]
+    pub trusted_subject: Option<TrustedCertificateSubject>,
+}
+
+/// A trusted certificate subject, as Entra's `trustedCertificateSubjects` holds one: a client
+/// assertion may be signed by any certificate with this subject that this CA issued. The
+/// assertion must then carry the chain in its `x5c` header (the certificate first, its issuer
+/// second) and the certificate's `x5t#S256`; an assertion without `x5c` is refused with
+/// AADSTS700027 (the key is not registered).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrustedCertificateSubject {
+    /// The certificate's subject as RFC 4514 prints it (`CN=app.contoso.com, O=Contoso`),
+    /// compared without regard to case.
+    pub subject_name: String,
+    /// The issuing CA's certificate (PEM).
+    pub issuer_pem: String,
 }
 
 /// The answer to a registration.

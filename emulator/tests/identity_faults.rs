@@ -1,10 +1,11 @@
 //! Token endpoint, federated credentials, injected faults and throttling.
 
+use base64::Engine as _;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{
-    CertificateClient, Credential, EMULATOR_SCOPE as SCOPE, client_credentials, expect_error,
-    header, send,
+    CertificateClient, Credential, EMULATOR_SCOPE as SCOPE, SniClient, client_credentials,
+    expect_error, header, send, x5c, x5t_s256,
 };
 use vm_emulator::{BucketSpec, FaultAction, FaultSpec, ThrottleSettings};
 use vm_emulator_test_support as support;
@@ -175,4 +176,73 @@ async fn certificate_signed_assertion_is_verified() {
     assert_eq!(bad.status(), 401);
     let body: Value = bad.json().await.expect("json");
     assert_eq!(body["error_codes"][0], 700027);
+}
+
+#[tokio::test]
+async fn subject_name_issuer_app_takes_only_assertions_with_the_trusted_chain() {
+    let f = support::start().await;
+    let sni = SniClient::register(&f, "00000000-0000-0000-0000-00000000051a").await;
+    let (leaf, ca, impostor) = (&sni.certificate, &sni.ca, &sni.impostor);
+    let answer = |assertion: String| {
+        let f = &f;
+        let client_id = sni.client_id.clone();
+        async move {
+            let response = f
+                .token_response(&client_id, Credential::Assertion(&assertion), SCOPE)
+                .await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json");
+            (status, body)
+        }
+    };
+
+    // The chain: accepted.
+    let good = json!({"x5t#S256": x5t_s256(leaf), "x5c": x5c(&[leaf, ca])});
+    let (status, body) = answer(sni.assertion(&f, &sni.key, good)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // No chain: the key is not registered on the application (Entra's AADSTS700027).
+    let bare = json!({"x5t#S256": x5t_s256(leaf)});
+    let (status, body) = answer(sni.assertion(&f, &sni.key, bare)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert_eq!(body["error_codes"][0], 700027);
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("AADSTS700027: The certificate with the identifier used to sign the client assertion is not registered on the application."),
+        "{description}"
+    );
+
+    // Refused: no issuer after the certificate; the thumbprint of another certificate; the
+    // trusted CA named after a certificate another CA issued; the chain in base64url.
+    let url_safe = |der: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(der);
+    let refusals = [
+        (
+            &sni.key,
+            json!({"x5t#S256": x5t_s256(leaf), "x5c": x5c(&[leaf])}),
+            700027,
+        ),
+        (
+            &sni.key,
+            json!({"x5t#S256": x5t_s256(ca), "x5c": x5c(&[leaf, ca])}),
+            700027,
+        ),
+        (
+            &sni.impostor_key,
+            json!({"x5t#S256": x5t_s256(impostor), "x5c": x5c(&[impostor, ca])}),
+            7000213,
+        ),
+        (
+            &sni.key,
+            json!({"x5t#S256": x5t_s256(leaf), "x5c": [url_safe(leaf), url_safe(ca)]}),
+            7000213,
+        ),
+    ];
+    for (key, header, code) in refusals {
+        let (status, body) = answer(sni.assertion(&f, key, header.clone())).await;
+        assert_eq!(status, 401, "{header} {body}");
+        assert_eq!(body["error_codes"][0], code, "{header} {body}");
+    }
 }

@@ -36,6 +36,7 @@ use crate::faults::FaultSpec;
 use crate::model::linux_guest::SshCredential;
 use crate::model::vm::{OsType, Vm};
 use crate::state::{AppState, World, lock};
+use crate::tenant::subject_trust::TrustedSubject;
 
 type AppStateRef = State<Arc<AppState>>;
 
@@ -304,30 +305,45 @@ async fn register_client(
     State(app): AppStateRef,
     AdminJson(registration): AdminJson<ClientRegistration>,
 ) -> Response {
-    let certificate = match registration
-        .certificate_pem
-        .as_deref()
-        .map(|pem| CertificateDer::from_pem_slice(pem.as_bytes()))
-    {
+    let der = |field: &str, pem: &str| {
+        CertificateDer::from_pem_slice(pem.as_bytes())
+            .map(|der| der.to_vec())
+            .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid {field}: {e}")))
+    };
+    let certificate = match registration.certificate_pem.as_deref() {
         None => None,
-        Some(Ok(der)) => Some(der.to_vec()),
-        Some(Err(e)) => {
+        Some(pem) => match der("certificate_pem", pem) {
+            Ok(der) => Some(der),
+            Err(response) => return response,
+        },
+    };
+    let trusted_subject = match &registration.trusted_subject {
+        None => None,
+        Some(t) if t.subject_name.trim().is_empty() => {
             return admin_error(
                 StatusCode::BAD_REQUEST,
-                format!("invalid certificate_pem: {e}"),
+                "trusted_subject.subject_name is empty",
             );
         }
+        Some(t) => match der("trusted_subject.issuer_pem", &t.issuer_pem) {
+            Ok(issuer_der) => Some(TrustedSubject {
+                subject_name: t.subject_name.clone(),
+                issuer_der,
+            }),
+            Err(response) => return response,
+        },
     };
-    if registration.client_secret.is_none() && certificate.is_none() {
+    if registration.client_secret.is_none() && certificate.is_none() && trusted_subject.is_none() {
         return admin_error(
             StatusCode::BAD_REQUEST,
-            "give client_secret, certificate_pem or both",
+            "give client_secret, certificate_pem, trusted_subject or several",
         );
     }
     lock(&app.identity).register(
         &registration.client_id,
         registration.client_secret.as_deref(),
         certificate,
+        trusted_subject,
     );
     Json(ClientRegistered {
         client_id: registration.client_id,

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,6 +28,7 @@ use crate::clock::{now_rfc3339, unix_now};
 use crate::config::{DEFAULT_IDENTITY_HEADER, DEFAULT_PIPELINES_ACCESS_TOKEN};
 use crate::state::{AppState, lock};
 use crate::tenant::identity::{Client, Identity};
+use crate::tenant::subject_trust::{ChainRejection, PresentedChain, check_chain};
 use crate::tenant::tokens::{Principal, Resource};
 
 /// Entra's token endpoints (v2.0 and v1), and the sources of the credentials exchanged there:
@@ -313,10 +314,87 @@ fn invalid_assertion(code: u32, description: impl Into<String>) -> EntraError {
 #[derive(Debug, Deserialize)]
 struct JwtHeader {
     alg: String,
+    /// The signing certificate's chain (standard base64 DER, the certificate first).
+    x5c: Option<Vec<String>>,
+    /// The signing certificate's SHA-256 thumbprint (base64url).
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: Option<String>,
+    /// Its SHA-1 thumbprint (base64url), which older clients send instead.
+    x5t: Option<String>,
+}
+
+impl JwtHeader {
+    /// The thumbprint the client named, in hex as Entra's messages print it.
+    fn thumbprint_hex(&self) -> String {
+        let named = self.x5t_s256.as_deref().or(self.x5t.as_deref());
+        named
+            .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')).ok())
+            .map(|bytes| bytes.iter().map(|b| format!("{b:02X}")).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Entra's answer when no credential of the application matches the assertion's certificate
+/// (an application trusting subject name + issuer answers so to an assertion without `x5c`).
+fn key_not_registered(client_id: &str, header: &JwtHeader) -> EntraError {
+    invalid_assertion(
+        700027,
+        format!(
+            "The certificate with the identifier used to sign the client assertion is not registered on the application. [Reason: The key was not found.] Thumbprint of the key used by the client: '{}'. Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.",
+            header.thumbprint_hex()
+        ),
+    )
+}
+
+const INVALID_SIGNATURE: &str = "Client assertion failed signature validation.";
+
+/// Entra's answer to a chain that does not hold up.
+fn invalid_chain() -> EntraError {
+    invalid_assertion(7000213, "Invalid certificate chain.")
+}
+
+/// Checks an assertion of an application registered for subject name + issuer authentication
+/// that came with its chain.
+fn check_presented_chain(
+    client: &Client,
+    client_id: &str,
+    header: &JwtHeader,
+    x5c: &[String],
+    algorithm: &dyn rustls::pki_types::SignatureVerificationAlgorithm,
+    message: &str,
+    signature: &[u8],
+) -> Result<(), EntraError> {
+    // RFC 7515 §4.1.6: base64, not base64url.
+    let x5c: Vec<Vec<u8>> = x5c
+        .iter()
+        .map(|c| STANDARD.decode(c))
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid_chain())?;
+    let chain = PresentedChain {
+        x5c: &x5c,
+        x5t_s256: header.x5t_s256.as_deref(),
+    };
+    check_chain(
+        &client.trusted_subjects,
+        chain,
+        algorithm,
+        message.as_bytes(),
+        signature,
+    )
+    .map_err(|rejection| match rejection {
+        ChainRejection::Malformed | ChainRejection::InvalidChain(_) => invalid_chain(),
+        ChainRejection::BadSignature => invalid_assertion(700027, INVALID_SIGNATURE),
+        ChainRejection::ThumbprintMismatch => invalid_assertion(
+            700027,
+            format!("{INVALID_SIGNATURE} [Reason: x5t#S256 is not the thumbprint of the first certificate in x5c.]"),
+        ),
+        ChainRejection::Untrusted => key_not_registered(client_id, header),
+    })
 }
 
 /// Accepts a federated token issued by this emulator, or a JWT signed by one
-/// of the client's registered certificates.
+/// of the client's registered certificates, or (for an application registered for subject
+/// name + issuer authentication) by a certificate whose chain in `x5c` it trusts.
 fn check_assertion(
     identity: &Identity,
     client: &Client,
@@ -371,17 +449,27 @@ fn check_assertion(
             }
         };
     let message = format!("{header_b64}.{claims_b64}");
-    let verified = client.certificates.iter().any(|der| {
-        let der = rustls::pki_types::CertificateDer::from(der.as_slice());
-        webpki::EndEntityCert::try_from(&der)
-            .and_then(|cert| cert.verify_signature(algorithm, message.as_bytes(), &signature))
-            .is_ok()
-    });
-    if !verified {
-        return Err(invalid_assertion(
-            700027,
-            "Client assertion failed signature validation.",
-        ));
+    let subject_trust = !client.trusted_subjects.is_empty();
+    match &header.x5c {
+        Some(x5c) if subject_trust => check_presented_chain(
+            client, client_id, &header, x5c, algorithm, &message, &signature,
+        )?,
+        _ => {
+            let verified = client.certificates.iter().any(|der| {
+                let der = rustls::pki_types::CertificateDer::from(der.as_slice());
+                webpki::EndEntityCert::try_from(&der)
+                    .and_then(|cert| {
+                        cert.verify_signature(algorithm, message.as_bytes(), &signature)
+                    })
+                    .is_ok()
+            });
+            if !verified && subject_trust {
+                return Err(key_not_registered(client_id, &header));
+            }
+            if !verified {
+                return Err(invalid_assertion(700027, INVALID_SIGNATURE));
+            }
+        }
     }
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
     if !claim("iss").eq_ignore_ascii_case(client_id)

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
+use super::subject_trust::TrustedSubject;
 use super::tokens::{
     GRAPH_APP_ID, GRAPH_RESOURCE, Grant, Principal, Rejection, Resource, SigningKey,
     check_arm_claims, claims,
@@ -23,6 +24,10 @@ pub(crate) struct Client {
     pub secrets: Vec<String>,
     /// DER certificates whose keys may sign client assertions.
     pub certificates: Vec<Vec<u8>>,
+    /// Subjects and issuers of certificates that may sign client assertions sent with their
+    /// chain (`x5c`); an application with any is registered for subject name + issuer
+    /// authentication.
+    pub trusted_subjects: Vec<TrustedSubject>,
 }
 
 #[derive(Debug)]
@@ -70,7 +75,7 @@ impl Identity {
             tokens: HashMap::new(),
             federated: HashMap::new(),
         };
-        identity.register(&config.client_id, Some(&config.client_secret), None);
+        identity.register(&config.client_id, Some(&config.client_secret), None, None);
         identity
     }
 
@@ -80,6 +85,7 @@ impl Identity {
         client_id: &str,
         secret: Option<&str>,
         certificate_der: Option<Vec<u8>>,
+        trusted_subject: Option<TrustedSubject>,
     ) {
         let client = self
             .clients
@@ -87,6 +93,7 @@ impl Identity {
             .or_default();
         client.secrets.extend(secret.map(str::to_string));
         client.certificates.extend(certificate_der);
+        client.trusted_subjects.extend(trusted_subject);
     }
 
     pub(crate) fn signing_key(&self) -> &SigningKey {

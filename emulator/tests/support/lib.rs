@@ -1,6 +1,8 @@
 //! The fixtures the emulator's integration tests share: an in-process emulator, an HTTPS
 //! client that trusts its CA, a token for the emulator's ARM audience, and the typed admin
-//! client; helpers for ARM requests, operation polls, lists and error answers.
+//! client; applications that sign client assertions with certificates (registered, or trusted
+//! by subject name + issuer); helpers for ARM requests, operation polls, lists and error
+//! answers.
 //!
 //! A crate of its own rather than a `tests/support/mod.rs` that every test file compiles
 //! again (each would warn about the helpers it does not use).
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Certificate, Client, Method, Response};
 use serde_json::{Value, json};
 use vm_emulator::admin::{
-    AdminClient, ClientRegistration, LinuxGuestView, LoginOutcome, SshLogin, VmRef,
+    AdminClient, ClientRegistration, LinuxGuestView, LoginOutcome, SshLogin,
+    TrustedCertificateSubject, VmRef,
 };
 use vm_emulator::{
     AccountSeed, Emulator, EmulatorConfig, FaultSpec, LinuxGuestSeed, LroStyle, VmSeed, VmView,
@@ -83,6 +86,7 @@ impl CertificateClient {
             client_id: client_id.to_string(),
             client_secret: None,
             certificate_pem: Some(cert.pem()),
+            trusted_subject: None,
         };
         f.admin
             .register_client(&registration)
@@ -105,6 +109,112 @@ impl CertificateClient {
         let signature = b64(&self.key.sign(message.as_bytes()).expect("sign"));
         format!("{message}.{signature}")
     }
+}
+
+/// An application that trusts certificates by subject name + issuer: the subject
+/// [`SniClient::SUBJECT`] from a test CA. Holds a certificate that CA issued to that subject, and
+/// an impostor with the same subject from another CA.
+pub struct SniClient {
+    /// The registered application (client) ID.
+    pub client_id: String,
+    /// The trusted CA's certificate (DER).
+    pub ca: Vec<u8>,
+    /// The certificate the CA issued to the trusted subject (DER), and its key.
+    pub certificate: Vec<u8>,
+    /// The key of [`certificate`](Self::certificate).
+    pub key: rcgen::KeyPair,
+    /// A certificate with the trusted subject that another CA issued (DER), and its key.
+    pub impostor: Vec<u8>,
+    /// The key of [`impostor`](Self::impostor).
+    pub impostor_key: rcgen::KeyPair,
+}
+
+impl SniClient {
+    /// The trusted subject.
+    pub const SUBJECT: &str = "CN=sni-app.emulator.test";
+
+    /// Makes the PKI and registers `client_id` trusting [`Self::SUBJECT`] from its CA.
+    pub async fn register(f: &Fixture, client_id: &str) -> SniClient {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let params = |cn: &str, ca: bool| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+            p.distinguished_name = rcgen::DistinguishedName::new();
+            p.distinguished_name.push(DnType::CommonName, cn);
+            if ca {
+                p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            }
+            p
+        };
+        let rsa = || KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+        let (ca_key, other_key, key, impostor_key) = (rsa(), rsa(), rsa(), rsa());
+        let ca_params = params("Emulator Test Issuing CA", true);
+        let ca = ca_params.self_signed(&ca_key).expect("CA");
+        let cn = Self::SUBJECT.trim_start_matches("CN=");
+        let certificate = params(cn, false)
+            .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
+            .expect("certificate");
+        let impostor = params(cn, false)
+            .signed_by(
+                &impostor_key,
+                &Issuer::new(params("Some Other CA", true), other_key),
+            )
+            .expect("impostor");
+        let registration = ClientRegistration {
+            client_id: client_id.to_string(),
+            trusted_subject: Some(TrustedCertificateSubject {
+                subject_name: Self::SUBJECT.to_string(),
+                issuer_pem: ca.pem(),
+            }),
+            ..Default::default()
+        };
+        f.admin
+            .register_client(&registration)
+            .await
+            .expect("registered for subject name + issuer");
+        SniClient {
+            client_id: client_id.to_string(),
+            ca: ca.der().to_vec(),
+            certificate: certificate.der().to_vec(),
+            key,
+            impostor: impostor.der().to_vec(),
+            impostor_key,
+        }
+    }
+
+    /// A client assertion for `f`'s token endpoint signed (RS256) by `key`, valid for ten
+    /// minutes, its header carrying the fields of `extra` (`x5c`, `x5t#S256`).
+    pub fn assertion(&self, f: &Fixture, key: &rcgen::KeyPair, extra: Value) -> String {
+        use rcgen::SigningKey;
+        let mut header = json!({"alg": "RS256", "typ": "JWT"});
+        if let (Some(header), Value::Object(extra)) = (header.as_object_mut(), extra) {
+            header.extend(extra);
+        }
+        let now = unix_now();
+        let id = &self.client_id;
+        let claims = json!({"aud": f.token_url(), "iss": id, "sub": id, "nbf": now, "exp": now + 600, "jti": "1"});
+        let message = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = b64(&key.sign(message.as_bytes()).expect("sign"));
+        format!("{message}.{signature}")
+    }
+}
+
+/// An `x5c` header value: each certificate's DER in standard base64 (RFC 7515 §4.1.6).
+pub fn x5c(certificates: &[&Vec<u8>]) -> Vec<String> {
+    use base64::Engine;
+    certificates
+        .iter()
+        .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
+        .collect()
+}
+
+/// An `x5t#S256` header value: the certificate's SHA-256 in base64url.
+pub fn x5t_s256(certificate: &[u8]) -> String {
+    use sha2::Digest;
+    b64(&sha2::Sha256::digest(certificate))
 }
 
 /// Seconds since the Unix epoch.
