@@ -17,6 +17,7 @@ use vm_emulator::{
 };
 use vm_test_support::acceptance::{Acceptance, actions_of, reset_block};
 use vm_test_support::azure_emulator::PORTAL_TAG;
+use vm_test_support::certificates::IssuedCertificate;
 use vm_test_support::secrets::{Traced, assert_clean, find_token};
 use vm_test_support::terraform::{TfOutput, hcl_string, terraform_binary};
 
@@ -1036,6 +1037,68 @@ fn assert_only_federated_token_exchanges(log: &[LoggedRequest]) {
             .all(|r| has(r, "client_assertion") && !has(r, "client_secret")),
         "{token_requests:?}"
     );
+}
+
+/// A service principal that Entra trusts by subject name and issuer (SNI), from the environment
+/// alone: the PFX holds its certificate and the CA that issued it, and the Azure SDKs' variable
+/// `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` sends both in the assertion's `x5c`. Without the chain the
+/// plan fails with Entra's AADSTS700027 and names the setting. Neither the PFX password nor the key
+/// reaches a trace log, the output or the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_chain_from_the_environment_applies_for_a_subject_name_issuer_principal() {
+    let (acc, vm) = wo_setup().await;
+    let password = "Sni-Pfx-Passw0rd!";
+    let cert = IssuedCertificate::new(password);
+    let client_id = "00000000-0000-0000-0000-0000000005c2";
+    acc.emu
+        .admin
+        .register_client(&cert.sni_registration(client_id))
+        .await
+        .expect("register the trusted subject");
+    let path = cert.path_str();
+    let certificate = [
+        ("ARM_CLIENT_SECRET", ""),
+        ("ARM_CLIENT_ID", client_id),
+        ("ARM_CLIENT_CERTIFICATE_PATH", path.as_str()),
+        ("ARM_CLIENT_CERTIFICATE_PASSWORD", password),
+    ];
+    let mut with_chain = certificate.to_vec();
+    with_chain.push(("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true"));
+
+    let mut trace = Traced::new(&acc);
+    let applied = trace.run(APPLY, &with_chain);
+    assert!(
+        acc.emu.login(&vm, USER, PW).await,
+        "the reset ran with the certificate"
+    );
+    let log = acc.emu.requests().await;
+    let token_requests = matching(&log, "POST", "/oauth2/v2.0/token");
+    assert!(
+        !token_requests.is_empty() && token_requests.iter().all(|r| r.status == Some(200)),
+        "every token request succeeded: {:?}",
+        statuses(&token_requests)
+    );
+
+    let refused = acc.run_with_env(&["plan", "-no-color", "-input=false"], &certificate);
+    assert!(!refused.success(), "{refused}");
+    for must in ["AADSTS700027", "client_send_certificate_chain"] {
+        assert!(refused.stderr.contains(must), "{must} missing: {refused}");
+    }
+
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(&cert.key_der);
+    let secrets = [
+        ("the PFX password", password),
+        ("the private key", &key[..64]),
+    ];
+    assert_clean(
+        "the trace logs",
+        &trace.logs("/extensions/VMAccessAgent"),
+        &secrets,
+    );
+    let output = applied + &refused.stdout + &refused.stderr;
+    assert_clean("terraform's output", &output, &secrets);
+    assert_clean("the state file", &acc.state_file(), &secrets);
 }
 
 /// A managed identity (the App Service / Functions protocol, which Terraform

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use vm_emulator::admin::ClientRegistration;
 use vm_emulator::{AccountSeed, FaultAction, FaultSpec, LroStyle, PowerState, VmSeed};
 use vm_test_support::azure_emulator::{AzureEmulator, LogCapture, ctx};
+use vm_test_support::certificates::IssuedCertificate;
 
 /// A VMAccessAgent body as `Set-AzVMAccessExtension` sends it.
 fn put_body(location: &str, username: Option<&str>, password: Option<&str>) -> ExtensionPut {
@@ -757,4 +758,76 @@ async fn client_certificate_from_a_pfx_file_authenticates() {
     let text = general_diagnostic(&err, "configuring").detail;
     assert!(text.contains("client_certificate_path"), "{text}");
     assert!(!text.contains("pfx-Passw0rd"), "{text}");
+}
+
+/// An application that trusts its certificate by subject name and issuer (Entra's "SNI") has no
+/// certificate registered: the assertion must bring the chain. With the chain switch on, the PFX's
+/// certificate and CA go along in `x5c` and the token is issued; with it off, Entra's
+/// AADSTS700027 comes back and the diagnostic names the switch. No secret reaches the logs or
+/// the errors either way.
+#[tokio::test]
+async fn certificate_chain_switch_authenticates_a_subject_name_issuer_application() {
+    let capture = LogCapture::default();
+    let _guard = capture.install();
+    let emu = AzureEmulator::start().await;
+    let vm_id = emu.seed_windows_vm("win01").await;
+    let password = "sni-Pfx-Passw0rd";
+    let cert = IssuedCertificate::new(password);
+    let client_id = "00000000-0000-0000-0000-0000000005c1";
+    emu.admin
+        .register_client(&cert.sni_registration(client_id))
+        .await
+        .expect("register the trusted subject");
+    let settings = AzureSettings {
+        client_id: Some(client_id.to_string()),
+        client_secret: None,
+        client_certificate_path: Some(cert.pfx_path.clone()),
+        client_certificate_password: Some(SecretString::from(password)),
+        client_send_certificate_chain: true,
+        ..emu.settings()
+    };
+    let vm = read_vm(&emu.client_for(settings.clone()), &vm_id)
+        .await
+        .expect("the assertion with its chain is accepted");
+    assert_eq!(vm.name, "win01");
+
+    let err = read_vm(
+        &emu.client_for(AzureSettings {
+            client_send_certificate_chain: false,
+            ..settings
+        }),
+        &vm_id,
+    )
+    .await
+    .expect_err("without the chain the application knows no key");
+    assert!(
+        matches!(
+            err,
+            AzureError::Authentication {
+                hint: Some(Setting::ClientSendCertificateChain),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let diagnostic = general_diagnostic(&err, "reading VM win01");
+    let text = diagnostic.detail;
+    for must in [
+        "AADSTS700027",
+        "subject name and issuer",
+        "`client_send_certificate_chain`",
+        "ARM_CLIENT_SEND_CERTIFICATE_CHAIN or AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+    ] {
+        assert!(text.contains(must), "{must:?} missing from: {text}");
+    }
+
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(&cert.key_der);
+    let logs = capture.text();
+    assert!(logs.contains("REDACTED"), "the token requests were traced");
+    for (what, secret) in [("PFX password", password), ("private key", &key[..64])] {
+        assert!(!logs.contains(secret), "{what} found in the trace logs");
+        assert!(!text.contains(secret), "{what} found in the diagnostic");
+        assert!(!format!("{err:?}").contains(secret), "{what} in the error");
+    }
 }

@@ -431,7 +431,12 @@ async fn get_provider_schema_has_provider_settings_and_resource() {
         "environment",
         "metadata_host",
     ];
-    let bools = ["use_oidc", "use_msi", "use_cli"];
+    let bools = [
+        "client_send_certificate_chain",
+        "use_oidc",
+        "use_msi",
+        "use_cli",
+    ];
     let sensitive = [
         "client_secret",
         "client_certificate_password",

@@ -11,6 +11,12 @@
 //! certificate's SHA-256 thumbprint in `x5t#S256`; claims `aud` (the v2.0 token endpoint), `iss`
 //! and `sub` (the client ID), `jti`, `nbf`, `iat` and `exp` (ten minutes).
 //!
+//! When asked to send the certificate chain (Microsoft's SDKs' `SendCertificateChain`,
+//! `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`), the header also carries `x5c`: the PKCS#12 file's
+//! chain, the key's own certificate first, then its issuer and so on up, each as standard (not
+//! URL-safe) base64 of its DER (RFC 7515 §4.1.6). Entra needs it for applications that trust a
+//! certificate by its subject name and issuer ("SNI") instead of by a registered thumbprint.
+//!
 //! [`ClientAssertionCredential`]: azure_identity::ClientAssertionCredential
 //!
 //! A leaf: imports nothing of the Azure layer.
@@ -23,7 +29,7 @@ use aws_lc_rs::signature::{RSA_PSS_SHA256, RsaKeyPair};
 use azure_core::http::ClientMethodOptions;
 use azure_identity::ClientAssertion;
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 
 /// How long a signed assertion is valid (Entra accepts up to a day; MSAL uses ten minutes).
@@ -64,12 +70,14 @@ impl std::fmt::Debug for CertificateAssertion {
 
 impl CertificateAssertion {
     /// Opens `pfx` (a PKCS#12 file's bytes; no password means the empty one) for `client_id`,
-    /// whose assertions go to `token_url` (`{authority}/{tenant}/oauth2/v2.0/token`).
+    /// whose assertions go to `token_url` (`{authority}/{tenant}/oauth2/v2.0/token`). With
+    /// `send_chain`, every assertion's header carries the file's certificate chain in `x5c`.
     pub(crate) fn from_pkcs12(
         pfx: &[u8],
         password: Option<&str>,
         client_id: &str,
         token_url: &str,
+        send_chain: bool,
     ) -> Result<CertificateAssertion, CertificateError> {
         let store = KeyStore::from_pkcs12(pfx, password.unwrap_or(""), Pkcs12ImportPolicy::Strict)
             .map_err(CertificateError::Open)?;
@@ -83,7 +91,16 @@ impl CertificateAssertion {
         let key = RsaKeyPair::from_pkcs8(chain.key().as_der())
             .map_err(|e| CertificateError::NotRsa(e.to_string()))?;
         let thumbprint = URL_SAFE_NO_PAD.encode(digest(&SHA256, leaf.as_der()));
-        let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
+        let mut header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
+        if send_chain {
+            // p12-keystore orders the chain leaf first, each certificate followed by its issuer.
+            let x5c: Vec<String> = chain
+                .certs()
+                .iter()
+                .map(|c| STANDARD.encode(c.as_der()))
+                .collect();
+            header["x5c"] = x5c.into();
+        }
         Ok(CertificateAssertion {
             key,
             rng: SystemRandom::new(),
@@ -192,8 +209,17 @@ mod tests {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
-    fn check(pfx_der: &[u8], cert_der: &[u8], rsa_public: &[u8], password: Option<&str>) {
-        let a = CertificateAssertion::from_pkcs12(pfx_der, password, "client", URL).unwrap();
+    /// Checks the assertion signed with `pfx_der`'s key (header, claims, signature) and returns
+    /// its header.
+    fn check_with(
+        pfx_der: &[u8],
+        cert_der: &[u8],
+        rsa_public: &[u8],
+        password: Option<&str>,
+        send_chain: bool,
+    ) -> serde_json::Value {
+        let a = CertificateAssertion::from_pkcs12(pfx_der, password, "client", URL, send_chain)
+            .unwrap();
         let jwt = a.sign(SystemTime::now()).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
@@ -216,6 +242,60 @@ mod tests {
         UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, rsa_public)
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .expect("the signature verifies with the certificate's public key");
+        header
+    }
+
+    /// [`check_with`] without the chain: the header has no `x5c`.
+    fn check(pfx_der: &[u8], cert_der: &[u8], rsa_public: &[u8], password: Option<&str>) {
+        let header = check_with(pfx_der, cert_der, rsa_public, password, false);
+        assert!(header.get("x5c").is_none(), "{header}");
+    }
+
+    /// A root CA, an intermediate CA and a leaf certificate the intermediate issued (rcgen, RSA),
+    /// packed by OpenSSL with the leaf's key and the two CA certificates listed root first.
+    /// Returns the PFX, the DER of leaf, intermediate and root, and the leaf's public key.
+    fn chain_pfx(password: &str) -> (Vec<u8>, [Vec<u8>; 3], Vec<u8>) {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PKCS_RSA_SHA256,
+        };
+        let params = |cn: &str, ca: bool| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.distinguished_name = rcgen::DistinguishedName::new();
+            p.distinguished_name.push(DnType::CommonName, cn);
+            if ca {
+                p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            }
+            p
+        };
+        let rsa = || KeyPair::generate_for(&PKCS_RSA_SHA256).unwrap();
+        let (root_key, inter_key, leaf_key) = (rsa(), rsa(), rsa());
+        let root_params = params("Test Root CA", true);
+        let root = root_params.self_signed(&root_key).unwrap();
+        let inter_params = params("Test Issuing CA", true);
+        let inter = inter_params
+            .signed_by(&inter_key, &Issuer::from_params(&root_params, &root_key))
+            .unwrap();
+        let leaf = params("sni-principal.example", false)
+            .signed_by(&leaf_key, &Issuer::from_params(&inter_params, &inter_key))
+            .unwrap();
+
+        let x509 = |der: &[u8]| openssl::x509::X509::from_der(der).unwrap();
+        let key = openssl::pkey::PKey::private_key_from_pkcs8(&leaf_key.serialize_der()).unwrap();
+        let mut cas = openssl::stack::Stack::new().unwrap();
+        cas.push(x509(root.der())).unwrap();
+        cas.push(x509(inter.der())).unwrap();
+        let pfx = openssl::pkcs12::Pkcs12::builder()
+            .name("principal")
+            .pkey(&key)
+            .cert(&x509(leaf.der()))
+            .ca(cas)
+            .build2(password)
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let spki = key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
+        let ders = [leaf.der(), inter.der(), root.der()].map(|d| d.to_vec());
+        (pfx, ders, spki)
     }
 
     #[test]
@@ -246,6 +326,34 @@ mod tests {
     }
 
     #[test]
+    fn sends_the_chain_leaf_first_in_standard_base64() {
+        let (p, [leaf, intermediate, root], k) = chain_pfx("pw");
+        let header = check_with(&p, &leaf, &k, Some("pw"), true);
+        let x5c: Vec<&str> = header["x5c"]
+            .as_array()
+            .expect("x5c is an array")
+            .iter()
+            .map(|c| c.as_str().expect("each entry a string"))
+            .collect();
+        // The issuance order, whatever the order of the file's CA certificates (root first).
+        let want = [&leaf, &intermediate, &root].map(|der| STANDARD.encode(der));
+        assert_eq!(x5c, want);
+        // Standard base64 with padding: DER this long always has a `+` or `/` somewhere, which
+        // the URL-safe alphabet would have written as `-` or `_`.
+        assert!(x5c.iter().any(|c| c.contains('+') || c.contains('/')));
+        assert!(x5c.iter().all(|c| !c.contains('-') && !c.contains('_')));
+    }
+
+    #[test]
+    fn the_chain_is_off_by_default_and_a_lone_certificate_is_a_chain_of_one() {
+        let (p, [leaf, ..], k) = chain_pfx("pw");
+        check(&p, &leaf, &k, Some("pw"));
+        let (p, c, k) = pfx("pw", None);
+        let header = check_with(&p, &c, &k, Some("pw"), true);
+        assert_eq!(header["x5c"], serde_json::json!([STANDARD.encode(&c)]));
+    }
+
+    #[test]
     fn empty_password_is_the_default() {
         let (p, c, k) = pfx("", None);
         check(&p, &c, &k, None);
@@ -254,11 +362,11 @@ mod tests {
     #[test]
     fn wrong_password_and_garbage_are_clear_errors() {
         let (p, _, _) = pfx("right-Passw0rd", None);
-        let e = CertificateAssertion::from_pkcs12(&p, Some("wrong"), "c", URL).unwrap_err();
+        let e = CertificateAssertion::from_pkcs12(&p, Some("wrong"), "c", URL, true).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("client_certificate_password"), "{text}");
         assert!(!text.contains("right-Passw0rd"), "{text}");
-        let e = CertificateAssertion::from_pkcs12(b"not a pfx", None, "c", URL).unwrap_err();
+        let e = CertificateAssertion::from_pkcs12(b"not a pfx", None, "c", URL, false).unwrap_err();
         assert!(e.to_string().contains("PFX/PKCS#12"), "{e}");
     }
 }

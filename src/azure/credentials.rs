@@ -35,6 +35,9 @@ use super::setting::Setting;
 use super::settings::AzureSettings;
 use super::transport::{identity_transport, is_certificate_error_chain};
 
+/// Entra's code for a client assertion signed by a key the application does not know.
+const UNKNOWN_CERTIFICATE: &str = "AADSTS700027";
+
 /// Tokens are renewed this long before they expire, so a request never leaves with a token that
 /// dies in flight.
 const REFRESH_EARLY: time::Duration = time::Duration::minutes(5);
@@ -59,6 +62,8 @@ pub(crate) enum CredentialPlan {
         client_id: String,
         path: PathBuf,
         password: Option<SecretString>,
+        /// Put the file's certificate chain in each assertion (`x5c`).
+        send_chain: bool,
     },
     Secret {
         tenant_id: String,
@@ -144,6 +149,7 @@ impl CredentialPlan {
                 client_id,
                 path,
                 password: cert_password,
+                send_chain: s.client_send_certificate_chain,
             });
         }
 
@@ -236,6 +242,31 @@ impl CredentialPlan {
         }
     }
 
+    /// Adds what this plan knows about a refusal: Entra's AADSTS700027 ("the certificate … is
+    /// not registered on the application") for a certificate sent without its chain may mean
+    /// the application trusts certificates by subject name and issuer, which needs the chain.
+    fn explain(&self, err: AzureError) -> AzureError {
+        match (self, err) {
+            (
+                CredentialPlan::Certificate {
+                    send_chain: false, ..
+                },
+                AzureError::Authentication {
+                    message,
+                    hint: None,
+                },
+            ) if message.contains(UNKNOWN_CERTIFICATE) => AzureError::Authentication {
+                message: format!(
+                    "{message}\n\nIf the application trusts its certificates by subject name and issuer (SNI) \
+                     rather than by registered thumbprint, Entra ID needs the certificate chain in the \
+                     assertion: turn on sending the certificate chain."
+                ),
+                hint: Some(Setting::ClientSendCertificateChain),
+            },
+            (_, err) => err,
+        }
+    }
+
     /// A short name for logs.
     pub(crate) fn method(&self) -> &'static str {
         match self {
@@ -268,6 +299,7 @@ impl CredentialPlan {
                 client_id,
                 path,
                 password,
+                send_chain,
             } => {
                 let bytes = std::fs::read(path).map_err(|e| {
                     config_error(
@@ -280,12 +312,14 @@ impl CredentialPlan {
                     .and_then(|u| u.join(&format!("/{tenant_id}/oauth2/v2.0/token")))
                     .map_err(|e| AzureError::Authentication {
                         message: format!("invalid authority host {}: {e}", cloud.authority_host),
+                        hint: None,
                     })?;
                 let assertion = CertificateAssertion::from_pkcs12(
                     &bytes,
                     password.as_ref().map(|p| p.expose_secret()),
                     client_id,
                     token_url.as_str(),
+                    *send_chain,
                 )
                 .map_err(|e| {
                     config_error(
@@ -380,7 +414,10 @@ fn identity_error(e: &azure_core::Error) -> AzureError {
         }
         source = s.source();
     }
-    AzureError::Authentication { message }
+    AzureError::Authentication {
+        message,
+        hint: None,
+    }
 }
 
 /// Supplies the OIDC client assertion, read fresh on every token request (files and GitHub
@@ -507,7 +544,7 @@ impl TokenSource {
         let access = credential
             .get_token(&scopes, None)
             .await
-            .map_err(|e| identity_error(&e))?;
+            .map_err(|e| self.plan.explain(identity_error(&e)))?;
         let token = SecretString::from(access.token.secret().to_owned());
         tracing::debug!(expires_on = %access.expires_on, "access token acquired");
         state.cached = Some(CachedToken {

@@ -29,6 +29,9 @@ pub enum AzureError {
     Authentication {
         /// Entra's or ARM's reason.
         message: String,
+        /// A setting that may be the cause, when the refusal points at one (the provider's
+        /// boundary names its Terraform attribute and environment variables).
+        hint: Option<Setting>,
     },
     /// The resource (or its parent) does not exist.
     #[error("{resource} was not found ({code}): {message}")]
@@ -203,6 +206,7 @@ impl AzureError {
         match status {
             401 => AzureError::Authentication {
                 message: format!("{}: {}", err.code, err.message),
+                hint: None,
             },
             404 => AzureError::NotFound {
                 resource: resource.to_owned(),

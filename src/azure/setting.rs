@@ -25,6 +25,8 @@ pub enum Setting {
     ClientCertificatePath,
     /// [`AzureSettings::client_certificate_password`](super::AzureSettings::client_certificate_password).
     ClientCertificatePassword,
+    /// [`AzureSettings::client_send_certificate_chain`](super::AzureSettings::client_send_certificate_chain).
+    ClientSendCertificateChain,
     /// [`AzureSettings::use_oidc`](super::AzureSettings::use_oidc).
     UseOidc,
     /// [`AzureSettings::oidc_token`](super::AzureSettings::oidc_token).
@@ -59,6 +61,7 @@ impl fmt::Display for Setting {
             Setting::ClientSecret => "client secret",
             Setting::ClientCertificatePath => "client certificate path",
             Setting::ClientCertificatePassword => "client certificate password",
+            Setting::ClientSendCertificateChain => "send-certificate-chain switch",
             Setting::UseOidc => "OIDC switch",
             Setting::OidcToken => "OIDC token",
             Setting::OidcTokenFilePath => "OIDC token file path",

@@ -73,6 +73,9 @@ pub struct AzureSettings {
     pub client_certificate_path: Option<PathBuf>,
     /// The password of that file.
     pub client_certificate_password: Option<SecretString>,
+    /// Send that file's certificate chain (`x5c`) in each client assertion, for subject name and
+    /// issuer authentication.
+    pub client_send_certificate_chain: bool,
     /// Exchange an OpenID Connect token (workload identity federation).
     pub use_oidc: bool,
     /// The OIDC token itself.
@@ -108,6 +111,7 @@ impl Default for AzureSettings {
             client_secret: None,
             client_certificate_path: None,
             client_certificate_password: None,
+            client_send_certificate_chain: false,
             use_oidc: false,
             oidc_token: None,
             oidc_token_file_path: None,

@@ -176,6 +176,22 @@ mod tests {
     }
 
     #[test]
+    fn certificate_chain_switch_reads_the_azure_sdks_variable_second() {
+        assert!(!from_env(&[]).azure.client_send_certificate_chain);
+        // The Azure SDKs' variable, with their "1" for true.
+        let s = from_env(&[("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "1")]);
+        assert!(s.azure.client_send_certificate_chain);
+        let s = from_env(&[
+            ("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", "true"),
+            ("ARM_CLIENT_SEND_CERTIFICATE_CHAIN", "false"),
+        ]);
+        assert!(!s.azure.client_send_certificate_chain);
+        let config = Object::new().with("client_send_certificate_chain", Value::Bool(true));
+        let s = resolve(&config, env(&[("ARM_CLIENT_SEND_CERTIFICATE_CHAIN", "0")])).unwrap();
+        assert!(s.azure.client_send_certificate_chain);
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let e = resolve(&Object::new(), env(&[("ARM_USE_MSI", "maybe")])).unwrap_err();
         assert!(e.iter().any(|d| d.summary.contains("ARM_USE_MSI")));

@@ -48,17 +48,29 @@ fn general_with_summary(err: &AzureError, doing: &str, summary: Option<&str>) ->
     let named;
     let (summary_of_kind, advice): (&str, &str) = match err {
         AzureError::Configuration { setting, .. } => {
-            let (attribute, env) = setting_source(*setting);
-            named = match attribute {
-                Some(a) => format!(
-                    "Fix the provider setting `{a}` (environment variable {}).",
-                    env.join(" or ")
-                ),
-                None => format!("Set the environment variable {}.", env.join(" or ")),
+            named = match where_set(*setting) {
+                (Some(attribute), env) => {
+                    format!("Fix the provider setting {attribute} (environment variable {env}).")
+                }
+                (None, env) => format!("Set the environment variable {env}."),
             };
             ("Invalid provider configuration", named.as_str())
         }
-        AzureError::Authentication { .. } => (
+        AzureError::Authentication {
+            hint: Some(setting),
+            ..
+        } => {
+            named = match where_set(*setting) {
+                (Some(attribute), env) => format!(
+                    "Set it with the provider setting {attribute} (environment variable {env})."
+                ),
+                (None, env) => {
+                    format!("Set it with the environment variable {env}.")
+                }
+            };
+            ("Authentication with Azure failed", named.as_str())
+        }
+        AzureError::Authentication { hint: None, .. } => (
             "Authentication with Azure failed",
             "Check the credentials in the provider settings or ARM_* environment variables, and that the identity has at \
              least Virtual Machine Contributor on the VM.",
@@ -108,6 +120,13 @@ fn general_with_summary(err: &AzureError, doing: &str, summary: Option<&str>) ->
     };
     let summary = summary.unwrap_or(summary_of_kind);
     Diagnostic::error(summary, format!("Error while {doing}: {err}\n\n{advice}"))
+}
+
+/// A setting's provider attribute (quoted), if it has one, and its environment variables ("A or
+/// B").
+fn where_set(setting: crate::azure::Setting) -> (Option<String>, String) {
+    let (attribute, env) = setting_source(setting);
+    (attribute.map(|a| format!("`{a}`")), env.join(" or "))
 }
 
 /// Why a run stopped before anything was sent, with the fix, on the attribute to change.

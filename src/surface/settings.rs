@@ -115,6 +115,16 @@ pub const SETTINGS: &[Setting] = &[
         "The password of the certificate file.",
     ),
     setting(
+        "client_send_certificate_chain",
+        AzureSetting::ClientSendCertificateChain,
+        Fill::Flag(|s, v| s.client_send_certificate_chain = v),
+        &[
+            "ARM_CLIENT_SEND_CERTIFICATE_CHAIN",
+            "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+        ],
+        "Send the certificate chain of `client_certificate_path` (the `x5c` header) with each token request, as subject name and issuer (SNI) authentication needs. Defaults to `false`.",
+    ),
+    setting(
         "use_oidc",
         AzureSetting::UseOidc,
         Fill::Flag(|s, v| s.use_oidc = v),
@@ -226,6 +236,7 @@ mod tests {
             S::ClientSecret,
             S::ClientCertificatePath,
             S::ClientCertificatePassword,
+            S::ClientSendCertificateChain,
             S::UseOidc,
             S::OidcToken,
             S::OidcTokenFilePath,

@@ -3,7 +3,8 @@
 //! real `terraform` CLI against it (`terraform`), the in-process Azure
 //! emulator (`azure_emulator`, `fleet`), and both together as a pipeline
 //! would run them (`acceptance`), with the "no secret anywhere" checks and
-//! traced runs (`secrets`); a static HTTPS server for the registry protocols
+//! traced runs (`secrets`); a client certificate issued by a test CA, in a
+//! PFX (`certificates`); a static HTTPS server for the registry protocols
 //! (`registry`); scripts and tools that must succeed (`command`); values in
 //! state JSON form (`state_json`); made-up OpenSSH public keys (`ssh_keys`).
 //!
@@ -13,6 +14,7 @@
 
 pub mod acceptance;
 pub mod azure_emulator;
+pub mod certificates;
 pub mod command;
 pub mod fleet;
 pub mod plugin;

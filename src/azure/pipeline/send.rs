@@ -42,6 +42,7 @@ impl Step for Send {
                         message:
                             "the access token contains characters not allowed in an HTTP header"
                                 .into(),
+                        hint: None,
                     }
                 } else {
                     AzureError::Internal {
