@@ -2,6 +2,7 @@
 //! the ARM audience, the tokens the CI identity endpoints accept, the default page size.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::admin_messages::{LroStyle, Seed};
@@ -18,6 +19,10 @@ pub const DEFAULT_PIPELINES_ACCESS_TOKEN: &str = "emulator-pipelines-access-toke
 pub const DEFAULT_IDENTITY_HEADER: &str = "emulator-identity-header";
 /// The audience ARM tokens are issued for; the token scope is this plus `.default`.
 pub const ARM_AUDIENCE: &str = "https://management.emulator.local/";
+
+/// The environment variable that turns the spec log on: the directory it goes to
+/// (see [`EmulatorConfig::spec_log`]).
+pub const SPEC_LOG_ENV: &str = "VM_EMULATOR_SPEC_LOG";
 
 /// VMs per list page unless configured otherwise (Compute does not document its page size).
 pub const DEFAULT_LIST_PAGE_SIZE: usize = 50;
@@ -47,6 +52,10 @@ pub struct EmulatorConfig {
     pub seed: Option<Seed>,
     /// VMs per page of `GET …/virtualMachines` (ARM pages with `nextLink`).
     pub list_page_size: usize,
+    /// The directory of the spec log: every ARM request and its answer as JSON Lines, in a
+    /// file of this instance's own (`<pid>-<n>.jsonl`), for `spec-check validate-log`. Off
+    /// when `None`; by default [`SPEC_LOG_ENV`], if set and not empty.
+    pub spec_log: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -63,6 +72,9 @@ impl Default for EmulatorConfig {
             lro_style: LroStyle::AsyncOperation,
             seed: None,
             list_page_size: DEFAULT_LIST_PAGE_SIZE,
+            spec_log: std::env::var_os(SPEC_LOG_ENV)
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from),
         }
     }
 }

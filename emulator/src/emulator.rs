@@ -1,6 +1,6 @@
 //! A running emulator: [`Emulator::start`] generates the TLS material and the token signing
-//! key, binds the listener, builds the state, applies the seed and serves the API until
-//! [`Emulator::shutdown`].
+//! key, binds the listener, builds the state, applies the seed, opens the spec log if one is
+//! configured and serves the API until [`Emulator::shutdown`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +30,14 @@ pub enum EmulatorError {
     /// A seeded VM has no resource group or name.
     #[error("invalid seed: {0}")]
     Seed(String),
+    /// The spec log's file could not be created.
+    #[error("cannot open the spec log in {dir}: {source}")]
+    SpecLog {
+        /// The configured directory.
+        dir: std::path::PathBuf,
+        /// Why it could not be opened.
+        source: std::io::Error,
+    },
 }
 
 /// A running emulator. Dropping it leaves the server running until the
@@ -69,7 +77,17 @@ impl Emulator {
                     .map_err(EmulatorError::Seed)?;
             }
         }
-        let router = api::router(state.clone());
+        let spec_log = match &config.spec_log {
+            None => None,
+            Some(dir) => match api::SpecLog::open(dir) {
+                Ok(log) => Some(log),
+                Err(source) => {
+                    let dir = dir.clone();
+                    return Err(EmulatorError::SpecLog { dir, source });
+                }
+            },
+        };
+        let router = api::router(state.clone(), spec_log);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(
             listener,

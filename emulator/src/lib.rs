@@ -61,7 +61,7 @@ pub use admin_messages::{
 pub use compute_reads::ComputeReadSettings;
 pub use config::{
     ARM_AUDIENCE, DEFAULT_GITHUB_REQUEST_TOKEN, DEFAULT_IDENTITY_HEADER, DEFAULT_LIST_PAGE_SIZE,
-    DEFAULT_PIPELINES_ACCESS_TOKEN, EmulatorConfig,
+    DEFAULT_PIPELINES_ACCESS_TOKEN, EmulatorConfig, SPEC_LOG_ENV,
 };
 pub use emulator::{Emulator, EmulatorError};
 pub use faults::{FaultAction, FaultSpec, StatusFault};

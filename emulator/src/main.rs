@@ -2,7 +2,8 @@
 //!
 //! Prints one JSON line describing the running emulator on stdout (also
 //! written to `STATE_DIR/emulator.json`, with the CA in `STATE_DIR/ca.pem`);
-//! everything else goes to stderr.
+//! everything else goes to stderr. `VM_EMULATOR_SPEC_LOG=DIR` turns on the spec log
+//! (`EmulatorConfig::spec_log`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,6 +100,7 @@ async fn run(args: Args) -> Result<(), String> {
         },
         seed,
         list_page_size: usize::try_from(args.list_page_size).unwrap_or(usize::MAX),
+        spec_log: defaults.spec_log,
     };
     let state_dir = match args.state_dir {
         Some(dir) => dir,

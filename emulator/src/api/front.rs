@@ -19,7 +19,8 @@ use crate::server::ConnectionKiller;
 use crate::state::{AppState, lock};
 use crate::tenant::identity::TokenCheck;
 
-const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The largest request body accepted.
+pub(super) const MAX_BODY: usize = 4 * 1024 * 1024;
 const REDACTED: &str = "[REDACTED]";
 
 /// Admin requests pass straight through; everything else is logged (with
@@ -35,10 +36,7 @@ pub(super) async fn front(
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return json_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"error": {"code": "RequestTooLarge", "message": "The request body is too large."}}),
-        );
+        return body_too_large();
     };
     let authorized = lock(&app.identity).check(bearer(&parts.headers)) == TokenCheck::Valid;
     let index = {
@@ -77,6 +75,14 @@ pub(super) async fn front(
         entry.status = Some(response.status().as_u16());
     }
     response
+}
+
+/// The answer to a request body that is larger than [`MAX_BODY`] or cannot be read.
+pub(super) fn body_too_large() -> Response {
+    json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({"error": {"code": "RequestTooLarge", "message": "The request body is too large."}}),
+    )
 }
 
 fn status_fault_response(fault: &StatusFault) -> Response {

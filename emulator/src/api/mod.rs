@@ -16,7 +16,9 @@
 //!    answers), [`extensions`] (which start `operations`; VMs' and uniform instances'),
 //!    [`scale_sets`] then [`model_extensions`] (scale sets and their model, whose operations
 //!    upgrade instances), [`scale_set_lists`] then [`listing`] (VM, instance, scale-set and
-//!    extension lists, on `vms`' JSON, and the fleet and listing admin endpoints);
+//!    extension lists, on `vms`' JSON, and the fleet and listing admin endpoints), and
+//!    [`spec_log`] (on `front`'s body limit): every ARM request and its answer, logged for
+//!    `spec-check` when asked;
 //! 5. [`arm`]: routes a single ARM resource to its handler after ARM's checks;
 //! 6. this module: the router.
 
@@ -37,6 +39,7 @@ mod response;
 mod scale_set_admin;
 mod scale_set_lists;
 mod scale_sets;
+mod spec_log;
 mod subscriptions;
 mod versions;
 mod vms;
@@ -56,11 +59,13 @@ use crate::state::AppState;
 use request::Incoming;
 
 pub(crate) use convert::insert_seeded;
+pub(crate) use spec_log::SpecLog;
 
 /// All routes. ARM paths are matched by [`arm_fallback`] because ARM
-/// treats segment names case-insensitively.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// treats segment names case-insensitively. With a spec log, its middleware comes first,
+/// before even the faults of [`front`]; without one, it is not there at all.
+pub(crate) fn router(state: Arc<AppState>, spec_log: Option<SpecLog>) -> Router {
+    let router = Router::new()
         .route("/metadata/endpoints", get(metadata::endpoints))
         .merge(identity::routes())
         .merge(discovery::routes())
@@ -69,8 +74,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(listing::admin_routes())
         .merge(scale_set_admin::routes())
         .fallback(arm_fallback)
-        .layer(middleware::from_fn_with_state(state.clone(), front::front))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), front::front));
+    let router = match spec_log {
+        Some(log) => router.layer(middleware::from_fn_with_state(
+            Arc::new(log),
+            spec_log::record,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Fallback handler: every path not routed elsewhere is an ARM request, a list

@@ -277,7 +277,8 @@ pub async fn start_location_style() -> Fixture {
     .await
 }
 
-async fn start_with(config: EmulatorConfig) -> Fixture {
+/// A fixture of an emulator started with `config`.
+pub async fn start_with(config: EmulatorConfig) -> Fixture {
     let emulator = Emulator::start(config).await.expect("emulator starts");
     let ca = Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA parses");
     let http = Client::builder()
