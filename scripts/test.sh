@@ -12,6 +12,11 @@
 #      scripts/install-terraform-1.15.sh installs) — every acceptance test file
 #      (acceptance_*, demo), the NEWER_TERRAFORM_ONLY ones included, same build.
 # Each stage prints the terraform version it uses.
+#
+# The acceptance runs and the conformance tests run with the emulator's spec log on
+# (VM_EMULATOR_SPEC_LOG: every ARM request and answer, into target/spec-log/, emptied
+# first); the last stage holds those answers against Azure's REST API specification in
+# spec/ (`spec-check validate-log`) and fails on any difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +27,7 @@ NEWER_TERRAFORM_ONLY="acceptance_identity acceptance_action acceptance_query acc
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Keep the developer's own Terraform settings out of the tests.
-unset TF_CLI_CONFIG_FILE TF_LOG TF_LOG_PATH TF_REATTACH_PROVIDERS TF_ACC_TERRAFORM_PATH
+unset TF_CLI_CONFIG_FILE TF_LOG TF_LOG_PATH TF_REATTACH_PROVIDERS TF_ACC_TERRAFORM_PATH VM_EMULATOR_SPEC_LOG
 
 oldest="${TERRAFORM_OLDEST:-$(command -v terraform || true)}"
 [[ -n "$oldest" ]] || { echo "error: terraform is not on PATH (Terraform 1.11.4 is the oldest tested)" >&2; exit 1; }
@@ -47,19 +52,31 @@ for p in json.load(sys.stdin)["packages"]:
 }
 is_newer_only() { [[ " $NEWER_TERRAFORM_ONLY " == *" $1 "* ]]; }
 
+# Under the oldest terraform: the acceptance tests (with the spec log) apart from the rest.
 oldest_args=(--lib --bins)
+oldest_acceptance_args=()
 newest_args=()
 for t in $(test_targets); do
   if is_newer_only "$t"; then
     newest_args+=(--test "$t")
     continue
   fi
-  oldest_args+=(--test "$t")
-  case "$t" in acceptance_* | demo) newest_args+=(--test "$t") ;; esac
+  case "$t" in
+    acceptance_* | demo)
+      oldest_acceptance_args+=(--test "$t")
+      newest_args+=(--test "$t")
+      ;;
+    *) oldest_args+=(--test "$t") ;;
+  esac
 done
 for t in $NEWER_TERRAFORM_ONLY; do
   [[ " ${newest_args[*]} " == *" $t "* ]] || { echo "error: NEWER_TERRAFORM_ONLY names $t, which is no test target" >&2; exit 1; }
 done
+
+# The emulator's spec log: one file per emulator instance, every run's in one directory.
+spec_log="$(realpath -m "${CARGO_TARGET_DIR:-target}")/spec-log"
+rm -rf "$spec_log"
+mkdir -p "$spec_log"
 
 echo "==> [${SECONDS}s] cargo fmt --check"
 cargo fmt --all -- --check
@@ -70,13 +87,20 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # runs reuse the first one's build.
 announce "$oldest" "(all but the newer-Terraform-only tests)"
 TF_ACC_TERRAFORM_PATH="$oldest" cargo test --workspace --locked "${oldest_args[@]}"
+VM_EMULATOR_SPEC_LOG="$spec_log" TF_ACC_TERRAFORM_PATH="$oldest" \
+  cargo test --workspace --locked "${oldest_acceptance_args[@]}"
 echo "==> [${SECONDS}s] cargo test --doc"
 cargo test --workspace --locked --doc
 
 announce "$newest" "(acceptance tests)"
-TF_ACC_TERRAFORM_PATH="$newest" TF_ACC_TERRAFORM_OLD_PATH="$oldest" cargo test --workspace --locked "${newest_args[@]}"
+VM_EMULATOR_SPEC_LOG="$spec_log" TF_ACC_TERRAFORM_PATH="$newest" TF_ACC_TERRAFORM_OLD_PATH="$oldest" \
+  cargo test --workspace --locked "${newest_args[@]}"
 
 # ---- conformance: the az CLI and the Azure SDK for Python against the emulator
 echo "==> [${SECONDS}s] conformance (az CLI, azure-identity, azure-mgmt-compute)"
-./scripts/conformance.sh
+VM_EMULATOR_SPEC_LOG="$spec_log" ./scripts/conformance.sh
 # ---- end conformance
+
+# ---- the emulator's answers (acceptance and conformance runs) against the REST API specification
+echo "==> [${SECONDS}s] spec check of the emulator's answers"
+cargo run --locked --quiet -p spec-check -- validate-log "$spec_log" --spec spec
