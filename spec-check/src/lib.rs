@@ -9,7 +9,8 @@
 //! ([`Operation::examples`]). The validation itself is `jsonschema`'s, on JSON Schema documents
 //! converted from the swagger schemas (the `convert` module says what changes and why).
 //! [`log`] reads the emulator's spec log (JSON Lines of requests and answers) and validates
-//! every record; the `spec-check` binary prints its summary.
+//! every record; the `spec-check` binary prints its summary. [`deviations`] lists the documented
+//! Azure behaviour the definitions do not describe, which the log report counts apart.
 //!
 //! It checks shapes, not behaviour: whether an answer is the right one for the request is for
 //! the emulator's own tests. Headers and query parameters are not checked, and operations under
@@ -30,6 +31,7 @@
 //! Swagger itself does.
 
 mod convert;
+pub mod deviations;
 mod docs;
 pub mod log;
 mod paths;

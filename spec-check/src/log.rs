@@ -6,6 +6,9 @@
 //! validated; its request body too when it has one and the emulator accepted the request (a 2xx
 //! status): a request the emulator refused may be wrong on purpose (a test of the refusal), and
 //! the refusal is what the test checks.
+//!
+//! A finding that a [known deviation](crate::deviations) explains (documented Azure behaviour
+//! the definitions do not describe) is counted under the deviation, not as a finding.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::deviations::Deviation;
 use crate::{Finding, Spec};
 
 /// How many findings (after folding duplicates) and unmatched routes the summary prints.
@@ -69,7 +73,7 @@ pub struct OperationCounts {
     pub responses: usize,
     /// Request bodies validated.
     pub requests: usize,
-    /// Findings (before folding duplicates).
+    /// Findings (before folding duplicates), known deviations not included.
     pub findings: usize,
 }
 
@@ -92,10 +96,12 @@ pub struct LogReport {
     pub unmatched: BTreeMap<String, usize>,
     /// Findings with array indices in their pointer folded to `*`, and how often each came.
     pub findings: BTreeMap<Finding, usize>,
+    /// Findings that a known deviation explains, counted per deviation.
+    pub deviations: BTreeMap<Deviation, usize>,
 }
 
 impl LogReport {
-    /// Whether any finding was made.
+    /// Whether any finding was made (known deviations are not findings).
     pub fn has_findings(&self) -> bool {
         !self.findings.is_empty()
     }
@@ -127,8 +133,13 @@ impl LogReport {
                 self.requests_validated += 1;
             }
         }
-        counts.findings += findings.len();
         for mut finding in findings {
+            let response_body = record.response_body.as_ref();
+            if let Some(deviation) = Deviation::classify(record.status, response_body, &finding) {
+                *self.deviations.entry(deviation).or_default() += 1;
+                continue;
+            }
+            counts.findings += 1;
             finding.pointer = fold_indices(&finding.pointer);
             *self.findings.entry(finding).or_default() += 1;
         }
@@ -230,6 +241,20 @@ impl fmt::Display for LogReport {
                 f,
                 "  … and {} more routes",
                 routes.len() - MAX_UNMATCHED_LINES
+            )?;
+        }
+        let known: usize = self.deviations.values().sum();
+        writeln!(
+            f,
+            "known deviations (documented Azure behaviour the definitions do not describe): {known}"
+        )?;
+        for deviation in Deviation::ALL {
+            let count = self.deviations.get(&deviation).copied().unwrap_or(0);
+            writeln!(
+                f,
+                "  {count:>6}x {deviation}: {}; source: {}",
+                deviation.what(),
+                deviation.source()
             )?;
         }
         let total: usize = self.findings.values().sum();

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
+use spec_check::deviations::Deviation;
 use spec_check::{COMPUTE_DIR, Spec, log, swagger_files};
 
 fn spec_root() -> PathBuf {
@@ -214,4 +215,209 @@ fn the_binary_exits_0_clean_1_on_findings_2_on_errors() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("validate-log"), "{stdout}");
+}
+
+/// Compute's own throttling answer (real Azure: not wrapped in `"error"`).
+fn compute_throttled(code: &str, detail_code: &str) -> Value {
+    json!({
+        "code": code,
+        "message": "The server rejected the request because too many requests have been received for this subscription.",
+        "details": [{
+            "code": detail_code,
+            "target": "HighCostGet",
+            "message": "{\"operationGroup\":\"HighCostGet\",\"allowedRequestCount\":300,\"measuredRequestCount\":1238}"
+        }]
+    })
+}
+
+/// An extension error with `error.innererror` as given.
+fn extension_error(innererror: Value) -> Value {
+    json!({
+        "error": {
+            "code": "OperationNotAllowed",
+            "message": "Cannot modify extensions in the VM when the VM is not running.",
+            "innererror": innererror
+        }
+    })
+}
+
+/// The report of one log holding `lines`.
+fn report_of(lines: &[String]) -> log::LogReport {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), lines);
+    log::validate_dir(&compute(), dir.path()).unwrap()
+}
+
+#[test]
+fn known_deviations_are_counted_apart_from_findings() {
+    let extension = format!("{VM}/extensions/VMAccessAgent");
+    let lines = [
+        record(
+            "GET",
+            VM,
+            429,
+            Value::Null,
+            compute_throttled("OperationNotAllowed", "TooManyRequests"),
+        ),
+        record(
+            "PUT",
+            &extension,
+            409,
+            extension_request(),
+            extension_error(
+                json!({ "internalErrorCode": "CannotModifyExtensionsWhenVMNotRunning" }),
+            ),
+        ),
+        record(
+            "PUT",
+            &extension,
+            400,
+            extension_request(),
+            extension_error(json!({
+                "internalErrorCode": "MultipleExtensionsPerHandlerNotAllowed",
+                "exceptiontype": "declared", "errordetail": "declared"
+            })),
+        ),
+    ];
+    let report = report_of(&lines);
+    assert!(!report.has_findings(), "{report}");
+    assert_eq!(
+        report.deviations,
+        [
+            (Deviation::ComputeThrottlingUnwrapped, 1),
+            (Deviation::InternalErrorCode, 2)
+        ]
+        .into()
+    );
+    assert_eq!(report.responses_validated, 3);
+    assert!(report.per_operation.values().all(|c| c.findings == 0));
+    let summary = report.to_string();
+    assert!(
+        summary.contains(
+            "known deviations (documented Azure behaviour the definitions do not describe): 3\n"
+        ),
+        "{summary}"
+    );
+    for deviation in Deviation::ALL {
+        assert!(
+            summary.contains(&format!(
+                "x {}: {}; source: {}\n",
+                deviation.id(),
+                deviation.what(),
+                deviation.source()
+            )),
+            "{summary}"
+        );
+    }
+    assert!(summary.contains("findings: 0 (0 distinct)"), "{summary}");
+    println!("{report}");
+}
+
+#[test]
+fn near_misses_of_known_deviations_stay_findings() {
+    let extension = format!("{VM}/extensions/VMAccessAgent");
+    let arm_throttled = json!({
+        "code": "SubscriptionRequestsThrottled",
+        "message": "Number of 'read' requests for subscription 's1' actor 'a1' exceeded. Please try again after '5' seconds."
+    });
+    let lines = [
+        // Unwrapped 429s that are not Compute's own throttling answer.
+        record(
+            "GET",
+            VM,
+            429,
+            Value::Null,
+            compute_throttled("TooManyRequests", "TooManyRequests"),
+        ),
+        record(
+            "GET",
+            VM,
+            429,
+            Value::Null,
+            compute_throttled("OperationNotAllowed", "QuotaExceeded"),
+        ),
+        record("GET", VM, 429, Value::Null, arm_throttled.clone()),
+        // Compute's throttling body under another status.
+        record(
+            "GET",
+            VM,
+            409,
+            Value::Null,
+            compute_throttled("OperationNotAllowed", "TooManyRequests"),
+        ),
+        // An unknown property besides internalErrorCode.
+        record(
+            "PUT",
+            &extension,
+            409,
+            extension_request(),
+            extension_error(json!({
+                "internalErrorCode": "CannotModifyExtensionsWhenVMNotRunning",
+                "invented": true
+            })),
+        ),
+        // internalErrorCode outside innererror.
+        record(
+            "PUT",
+            &extension,
+            409,
+            extension_request(),
+            json!({ "error": { "code": "Conflict", "internalErrorCode": "X" } }),
+        ),
+    ];
+    let report = report_of(&lines);
+    assert!(report.deviations.is_empty(), "{report}");
+    let findings: Vec<String> = report.findings.keys().map(ToString::to_string).collect();
+    assert_eq!(report.findings.values().sum::<usize>(), 6, "{findings:#?}");
+    for expected in [
+        "VirtualMachines_Get 429 /: Additional properties are not allowed ('code', 'details', 'message' were unexpected)",
+        "VirtualMachines_Get 429 /: Additional properties are not allowed ('code', 'message' were unexpected)",
+        "VirtualMachines_Get 409 /: Additional properties are not allowed ('code', 'details', 'message' were unexpected)",
+        "VirtualMachineExtensions_CreateOrUpdate 409 /error/innererror: Additional properties are not allowed ('internalErrorCode', 'invented' were unexpected)",
+        "VirtualMachineExtensions_CreateOrUpdate 409 /error: Additional properties are not allowed ('internalErrorCode' was unexpected)",
+    ] {
+        assert!(findings.contains(&expected.to_owned()), "{findings:#?}");
+    }
+
+    // ARM's subscription throttling, wrapped as it is sent: neither a finding nor a deviation.
+    let wrapped = record(
+        "GET",
+        VM,
+        429,
+        Value::Null,
+        json!({ "error": arm_throttled }),
+    );
+    let report = report_of(&[wrapped]);
+    assert!(
+        !report.has_findings() && report.deviations.is_empty(),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_binary_exits_0_when_only_known_deviations_are_found() {
+    let spec = spec_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = clean_lines();
+    lines.push(record(
+        "GET",
+        VM,
+        429,
+        Value::Null,
+        compute_throttled("OperationNotAllowed", "TooManyRequests"),
+    ));
+    write_log(dir.path(), &lines);
+    let args = [
+        "validate-log",
+        dir.path().to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("deviations (documented Azure behaviour the definitions do not describe): 1\n       1x compute-throttling-unwrapped: "),
+        "{stdout}"
+    );
+    println!("{stdout}");
 }
