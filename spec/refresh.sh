@@ -43,7 +43,9 @@ mv MANIFEST.tsv.new MANIFEST.tsv
 {
   sed -n '/^#/p' compute-stable-versions.txt | sed '/^# Recorded from/,/^# vendored this copy/d'
   echo "# Listed by spec/refresh.sh at $commit."
-  git -C "$work/specs" ls-tree --name-only "$commit:$stable/" | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' | sort
+  for folder in "$stable" "${stable/ComputeRP/Compute}"; do
+    git -C "$work/specs" ls-tree --name-only "$commit:$folder/" 2>/dev/null || true
+  done | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' | sort -u
 } > compute-stable-versions.txt.new
 mv compute-stable-versions.txt.new compute-stable-versions.txt
 echo "refreshed at $commit: $(grep -vc '^#' MANIFEST.tsv) files"

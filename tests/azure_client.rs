@@ -135,7 +135,7 @@ async fn custom_cloud_from_metadata_host_and_client_secret_token() {
     assert!(vm_reads[0].authorized);
     let query = vm_reads[0].query.as_deref().unwrap_or_default();
     assert!(
-        query.contains("api-version=2024-11-01") && query.contains("instanceView"),
+        query.contains("api-version=2025-04-01") && query.contains("instanceView"),
         "{query}"
     );
 }
