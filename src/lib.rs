@@ -29,6 +29,9 @@ pub mod plugin;
 pub mod provider;
 pub mod resources;
 mod runtime;
+/// The provider held to Azure's published REST API specification (`spec/`).
+#[cfg(test)]
+mod spec_tests;
 pub mod surface;
 pub mod tfprotocol;
 pub mod vmaccess;

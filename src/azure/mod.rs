@@ -54,6 +54,19 @@ pub use pipeline::RetryPolicy;
 pub use setting::Setting;
 pub use settings::{AzureSettings, Environment};
 
+/// What the provider's spec tests (`crate::spec_tests`) decode the specification's examples
+/// through: the same decoders and the same api-version the client uses.
+#[cfg(test)]
+pub(crate) mod spec_access {
+    pub(crate) use super::listing::{decode_extension_list, decode_page};
+    pub(crate) use super::lro::{PollOutcome, PollTarget, interpret};
+    pub(crate) use super::models::{
+        ExtensionWire, InstanceViewStatus, VmExtensionResource, VmInstanceView,
+    };
+    pub(crate) use super::operations::COMPUTE_API_VERSION;
+    pub(crate) use super::response::ArmResponse;
+}
+
 /// Crate-private decoders, reached by `crate::fuzzing` only (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz_access {
