@@ -89,6 +89,14 @@ announce "$oldest" "(all but the newer-Terraform-only tests)"
 TF_ACC_TERRAFORM_PATH="$oldest" cargo test --workspace --locked "${oldest_args[@]}"
 VM_EMULATOR_SPEC_LOG="$spec_log" TF_ACC_TERRAFORM_PATH="$oldest" \
   cargo test --workspace --locked "${oldest_acceptance_args[@]}"
+# The provider against the specification's examples and request schemas (src/spec_tests/, run
+# above already): again, for its two counts; on a failure, the whole output.
+echo "==> [${SECONDS}s] spec: provider examples and request bodies"
+spec_out="$(cargo test --workspace --locked --lib spec_ -- --nocapture 2>&1)" || {
+  printf '%s\n' "$spec_out"
+  exit 1
+}
+grep -E '^spec (examples decoded|request bodies validated): ' <<<"$spec_out"
 echo "==> [${SECONDS}s] cargo test --doc"
 cargo test --workspace --locked --doc
 
