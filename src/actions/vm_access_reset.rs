@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use tokio::sync::mpsc;
 
 use crate::azure::{AzureError, OsType, VirtualMachineId};
 use crate::runtime::Runtime;
@@ -269,24 +268,17 @@ impl Action for VmAccessResetAction {
             auto_upgrade_minor_version: true,
             input: settings.access.clone().input(os),
         };
-        // The engine reports synchronously; a forwarder sends its reports on, in order.
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let started = Instant::now();
-        let run = async move {
+        let result = surface::progress::forwarded(&progress, |lines| async move {
             let report = move |p: RunProgress| {
-                let _ = tx.send(describe(&p, &what, os, started.elapsed()));
+                lines.push(describe(&p, &what, os, started.elapsed()));
             };
             engine
                 .reset(request, &ctx, &report)
                 .await
                 .map(|run| (run, engine, ctx))
-        };
-        let forward = async {
-            while let Some(message) = rx.recv().await {
-                progress.send(message).await;
-            }
-        };
-        let (result, ()) = tokio::join!(run, forward);
+        })
+        .await;
         let (run, engine, ctx) = match result {
             Ok(done) => done,
             Err(e) => {

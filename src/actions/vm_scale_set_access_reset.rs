@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use tokio::sync::mpsc;
 
 use crate::azure::OsType;
 use crate::runtime::Runtime;
@@ -242,22 +241,16 @@ impl Action for VmScaleSetAccessResetAction {
             max_parallel,
             update_model: config.get_bool(UPDATE_MODEL) == Some(true),
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let started = Instant::now();
-        let run = async move {
+        let run = surface::progress::forwarded(&progress, |lines| async move {
             let report = move |p: ScaleSetProgress| {
                 if let Some(line) = describe(&p, &what, max_parallel, started.elapsed()) {
-                    let _ = tx.send(line);
+                    lines.push(line);
                 }
             };
             engine.reset_scale_set(request, &ctx, &report).await
-        };
-        let forward = async {
-            while let Some(message) = rx.recv().await {
-                progress.send(message).await;
-            }
-        };
-        let (run, ()) = tokio::join!(run, forward);
+        })
+        .await;
         let count = |label: &str| {
             run.instances
                 .iter()
