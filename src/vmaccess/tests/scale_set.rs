@@ -15,7 +15,8 @@ use crate::azure::{
     Orchestration, ScaleSet, ScaleSetId, VirtualMachine, VirtualMachineId, VmExtension, VmPage,
 };
 use crate::vmaccess::{
-    AccessInput, AccountReset, Arm, Engine, InstanceOutcome, ModelOutcome, ScaleSetRequest, VmLocks,
+    AccessInput, AccountReset, Arm, Engine, InstanceOutcome, ModelOutcome, ScaleSetFacts,
+    ScaleSetRequest, VmLocks,
 };
 
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
@@ -198,6 +199,19 @@ fn password_reset() -> AccessInput {
     })
 }
 
+/// A password reset of the scale set `facts` describe, `max_parallel` at a time.
+fn request(facts: ScaleSetFacts, max_parallel: usize, update_model: bool) -> ScaleSetRequest {
+    ScaleSetRequest {
+        facts,
+        only: None,
+        handler_version: "2.4".into(),
+        auto_upgrade_minor_version: true,
+        input: password_reset(),
+        max_parallel,
+        update_model,
+    }
+}
+
 async fn run(
     fake: &Arc<FakeScaleSet>,
     only: Option<&[&str]>,
@@ -210,13 +224,8 @@ async fn run(
         .await
         .expect("inspected");
     let request = ScaleSetRequest {
-        facts,
         only: only.map(|names| names.iter().map(|n| n.to_string()).collect()),
-        handler_version: "2.4".into(),
-        auto_upgrade_minor_version: true,
-        input: password_reset(),
-        max_parallel,
-        update_model,
+        ..request(facts, max_parallel, update_model)
     };
     let done = engine.reset_scale_set(request, &ctx(), &|_| {}).await;
     if update_model {
@@ -306,19 +315,7 @@ async fn an_instance_without_agent_or_with_a_failing_run_fails_alone() {
         .await
         .unwrap();
     let done = engine
-        .reset_scale_set(
-            ScaleSetRequest {
-                facts,
-                only: None,
-                handler_version: "2.4".into(),
-                auto_upgrade_minor_version: true,
-                input: password_reset(),
-                max_parallel: 10,
-                update_model: false,
-            },
-            &ctx(),
-            &|_| {},
-        )
+        .reset_scale_set(request(facts, 10, false), &ctx(), &|_| {})
         .await;
     let [ok, no_agent, failed] = &done.instances[..] else {
         panic!("three results: {:?}", done.instances);
@@ -381,19 +378,7 @@ async fn the_model_is_not_sent_when_every_instance_that_ran_failed_and_starting_
         .await
         .unwrap();
     let done = engine
-        .reset_scale_set(
-            ScaleSetRequest {
-                facts,
-                only: None,
-                handler_version: "2.4".into(),
-                auto_upgrade_minor_version: true,
-                input: password_reset(),
-                max_parallel: 10,
-                update_model: true,
-            },
-            &ctx(),
-            &|_| {},
-        )
+        .reset_scale_set(request(facts, 10, true), &ctx(), &|_| {})
         .await;
     let labels: Vec<_> = done.instances.iter().map(|r| r.outcome.label()).collect();
     assert_eq!(
