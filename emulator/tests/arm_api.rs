@@ -30,6 +30,21 @@ async fn second_vmaccess_under_another_name_is_rejected() {
 }
 
 #[tokio::test]
+async fn an_extension_keeps_its_handler_under_its_name() {
+    let f = support::seeded().await;
+    assert_eq!(f.run_rdp_reset(None).await["status"], "Succeeded");
+    let handler = ("Microsoft.Compute", "CustomScriptExtension", "1.10");
+    let response = f
+        .put_extension("enablevmaccess", handler, json!({}), json!({}), None)
+        .await;
+    let body = expect_error(response, 400, "PropertyChangeNotAllowed").await;
+    assert_eq!(
+        body["error"]["message"],
+        "Changing property 'type' is not allowed."
+    );
+}
+
+#[tokio::test]
 async fn stopped_vm_refuses_extension_changes() {
     let f = support::seeded_with(|vm| vm.power_state = PowerState::Deallocated).await;
     let response = f.put_rdp_reset(None).await;

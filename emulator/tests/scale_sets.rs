@@ -464,6 +464,36 @@ async fn manualupgrade_brings_the_models_password_to_the_running_instances() {
 }
 
 #[tokio::test]
+async fn a_model_extension_keeps_its_handler_under_its_name() {
+    let f = support::start().await;
+    seed(&f, ScaleSetSeed::uniform(1, linux_instance())).await;
+    let extension = url(&f, "/extensions/VMAccessForLinux", "");
+    let response = f
+        .arm(
+            Method::PUT,
+            &extension,
+            Some(json!({"properties": linux_vmaccess(NEW)})),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    f.wait(response).await;
+    let mut other_publisher = linux_vmaccess(NEW);
+    other_publisher["publisher"] = json!("Contoso.Extensions");
+    let response = f
+        .arm(
+            Method::PUT,
+            &extension,
+            Some(json!({"properties": other_publisher})),
+        )
+        .await;
+    let body = expect_error(response, 400, "PropertyChangeNotAllowed").await;
+    assert_eq!(
+        body["error"]["message"],
+        "Changing property 'publisher' is not allowed."
+    );
+}
+
+#[tokio::test]
 async fn an_automatic_policy_applies_a_model_extension_to_every_running_instance() {
     let f = support::start().await;
     let seeded = ScaleSetSeed::uniform(3, linux_instance())

@@ -79,23 +79,8 @@ pub(super) fn put(app: &AppState, at: &ExtensionPath<'_>, request: &ArmRequest<'
         config.location = vm.location.clone();
     }
     let existing = vm.extensions.get(&extension_key);
-    if let Some(existing) = existing {
-        for (field, old, new) in [
-            ("publisher", &existing.config.publisher, &config.publisher),
-            (
-                "type",
-                &existing.config.extension_type,
-                &config.extension_type,
-            ),
-        ] {
-            if !old.eq_ignore_ascii_case(new) {
-                return arm_error(
-                    StatusCode::BAD_REQUEST,
-                    "PropertyChangeNotAllowed",
-                    format!("Changing property '{field}' is not allowed."),
-                );
-            }
-        }
+    if let Some(field) = existing.and_then(|e| config.changed_immutable(&e.config)) {
+        return property_change_not_allowed(field);
     }
     if let Some(other) = vm
         .extensions
@@ -331,6 +316,15 @@ pub(super) fn invalid_parameter(target: &str, message: String) -> Response {
     json_response(
         StatusCode::BAD_REQUEST,
         json!({"error": {"code": "InvalidParameter", "target": target, "message": message}}),
+    )
+}
+
+/// ARM's 400 for a PUT that changes a property fixed at creation.
+pub(super) fn property_change_not_allowed(field: &str) -> Response {
+    arm_error(
+        StatusCode::BAD_REQUEST,
+        "PropertyChangeNotAllowed",
+        format!("Changing property '{field}' is not allowed."),
     )
 }
 

@@ -11,9 +11,11 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::extensions::{conflict, parse_extension, record_and_respond};
+use super::extensions::{
+    conflict, parse_extension, property_change_not_allowed, record_and_respond,
+};
 use super::request::{ArmRequest, ScaleSetPath, find_scale_set, resource_not_found};
-use super::response::{arm_error, json_response};
+use super::response::json_response;
 use super::scale_sets::{model_changed, multiple_per_handler, start};
 use crate::model::operations::ScaleSetChange;
 use crate::model::scale_set::ModelExtension;
@@ -52,23 +54,8 @@ pub(super) fn put(
     config.location = scale_set.location.clone();
     let key = name.to_ascii_lowercase();
     let existing = scale_set.extensions.get(&key);
-    if let Some(existing) = existing {
-        for (field, old, new) in [
-            ("publisher", &existing.config.publisher, &config.publisher),
-            (
-                "type",
-                &existing.config.extension_type,
-                &config.extension_type,
-            ),
-        ] {
-            if !old.eq_ignore_ascii_case(new) {
-                return arm_error(
-                    StatusCode::BAD_REQUEST,
-                    "PropertyChangeNotAllowed",
-                    format!("Changing property '{field}' is not allowed."),
-                );
-            }
-        }
+    if let Some(field) = existing.and_then(|e| config.changed_immutable(&e.config)) {
+        return property_change_not_allowed(field);
     }
     if let Some(other) = scale_set
         .extensions

@@ -81,6 +81,21 @@ impl ExtensionConfig {
         format!("{}.{}", self.publisher, self.extension_type)
     }
 
+    /// The property ARM refuses to change when `self` replaces `previous` under the same name
+    /// (`PropertyChangeNotAllowed`): the handler's publisher or type.
+    pub(crate) fn changed_immutable(&self, previous: &ExtensionConfig) -> Option<&'static str> {
+        if !self.publisher.eq_ignore_ascii_case(&previous.publisher) {
+            Some("publisher")
+        } else if !self
+            .extension_type
+            .eq_ignore_ascii_case(&previous.extension_type)
+        {
+            Some("type")
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn same_handler(&self, other: &ExtensionConfig) -> bool {
         self.publisher.eq_ignore_ascii_case(&other.publisher)
             && self
