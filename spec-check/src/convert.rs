@@ -359,18 +359,8 @@ impl<'a> Converter<'a> {
         depth: usize,
         parts: &mut ObjectParts<'a>,
     ) -> Result<(), SpecError> {
-        if depth > MAX_DEPTH {
-            return Err(SpecError::Schema {
-                file: file.to_owned(),
-                message: "allOf nests too deeply (a cycle?)".to_owned(),
-            });
-        }
-        for member in map
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        check_depth(file, depth)?;
+        for member in all_of(map) {
             let (member_file, member) = self.resolve(file, member)?;
             match member {
                 Value::Object(member_map)
@@ -407,12 +397,7 @@ impl<'a> Converter<'a> {
         map: &'a Map<String, Value>,
         depth: usize,
     ) -> Result<bool, SpecError> {
-        if depth > MAX_DEPTH {
-            return Err(SpecError::Schema {
-                file: file.to_owned(),
-                message: "allOf nests too deeply (a cycle?)".to_owned(),
-            });
-        }
+        check_depth(file, depth)?;
         if map.get("type").and_then(Value::as_str) == Some("object")
             || map.contains_key("properties")
             || map.contains_key("additionalProperties")
@@ -422,12 +407,7 @@ impl<'a> Converter<'a> {
         if map.contains_key("type") {
             return Ok(false);
         }
-        for member in map
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for member in all_of(map) {
             let (member_file, member) = self.resolve(file, member)?;
             if let Value::Object(member_map) = member {
                 if self.is_objectish(&member_file, member_map, depth + 1)? {
@@ -492,4 +472,23 @@ fn key_for(target: &Target) -> String {
 
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// The members of a schema's `allOf`, none when it has none.
+fn all_of(map: &Map<String, Value>) -> impl Iterator<Item = &Value> {
+    map.get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Refuses an `allOf` chain deeper than [`MAX_DEPTH`] (a cycle, most likely).
+fn check_depth(file: &str, depth: usize) -> Result<(), SpecError> {
+    if depth > MAX_DEPTH {
+        return Err(SpecError::Schema {
+            file: file.to_owned(),
+            message: "allOf nests too deeply (a cycle?)".to_owned(),
+        });
+    }
+    Ok(())
 }
