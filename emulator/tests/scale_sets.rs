@@ -39,6 +39,13 @@ fn linux_vmaccess(password: &str) -> Value {
     })
 }
 
+/// PUTs an extension whose `properties` are `properties` (no location, as Azure's examples of
+/// instance and model extensions).
+async fn put_extension(f: &Fixture, url: &str, properties: Value) -> reqwest::Response {
+    f.arm(Method::PUT, url, Some(json!({ "properties": properties })))
+        .await
+}
+
 fn scale_set(f: &Fixture) -> ScaleSetRef {
     ScaleSetRef::new(f.sub(), RG, SS)
 }
@@ -233,13 +240,7 @@ async fn an_instance_extension_runs_vmaccess_for_linux_in_that_instance_only() {
     f.admin.clear_requests().await.expect("log cleared");
     let extension = url(&f, "/virtualMachines/0/extensions/enablevmaccess", "");
     // The body has no location, as Azure's VMSS VM extension example.
-    let response = f
-        .arm(
-            Method::PUT,
-            &extension,
-            Some(json!({"properties": linux_vmaccess(NEW)})),
-        )
-        .await;
+    let response = put_extension(&f, &extension, linux_vmaccess(NEW)).await;
     assert_eq!(response.status(), 201);
     let remaining = header_values(&response, "x-ms-ratelimit-remaining-resource");
     assert!(
@@ -468,24 +469,12 @@ async fn a_model_extension_keeps_its_handler_under_its_name() {
     let f = support::start().await;
     seed(&f, ScaleSetSeed::uniform(1, linux_instance())).await;
     let extension = url(&f, "/extensions/VMAccessForLinux", "");
-    let response = f
-        .arm(
-            Method::PUT,
-            &extension,
-            Some(json!({"properties": linux_vmaccess(NEW)})),
-        )
-        .await;
+    let response = put_extension(&f, &extension, linux_vmaccess(NEW)).await;
     assert_eq!(response.status(), 201);
     f.wait(response).await;
     let mut other_publisher = linux_vmaccess(NEW);
     other_publisher["publisher"] = json!("Contoso.Extensions");
-    let response = f
-        .arm(
-            Method::PUT,
-            &extension,
-            Some(json!({"properties": other_publisher})),
-        )
-        .await;
+    let response = put_extension(&f, &extension, other_publisher).await;
     let body = expect_error(response, 400, "PropertyChangeNotAllowed").await;
     assert_eq!(
         body["error"]["message"],
@@ -501,13 +490,7 @@ async fn an_automatic_policy_applies_a_model_extension_to_every_running_instance
         .agent_not_ready([1]);
     seed(&f, seeded).await;
     let extension = url(&f, "/extensions/VMAccessForLinux", "");
-    let response = f
-        .arm(
-            Method::PUT,
-            &extension,
-            Some(json!({"properties": linux_vmaccess(NEW)})),
-        )
-        .await;
+    let response = put_extension(&f, &extension, linux_vmaccess(NEW)).await;
     assert_eq!(response.status(), 201);
     let op = f.wait(response).await;
     assert_eq!(
